@@ -1,0 +1,193 @@
+import {
+  type Document,
+  LineCounter,
+  type Node as YamlNode,
+  type ParsedNode,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+} from 'yaml'
+import { GlrunError } from '../../diagnostics/errors.js'
+import type { SourceSpan } from '../../diagnostics/source.js'
+import { copyMember, recordMember, recordSelf } from './positions.js'
+import { YamlReference } from './reference.js'
+
+/** One YAML document turned into plain values, with positions recorded in `positions.ts`. */
+export interface LoadedDocument {
+  readonly value: unknown
+  /** Where the document's content starts (for errors about the document as a whole). */
+  readonly span: SourceSpan
+}
+
+export interface LoadResult {
+  readonly documents: readonly LoadedDocument[]
+  readonly errors: readonly GlrunError[]
+  readonly warnings: readonly GlrunError[]
+}
+
+/**
+ * Aliases are expanded by copying; a hostile file can nest them to explode exponentially
+ * ("billion laughs"). GitLab caps YAML size and depth; glrun caps the expanded node count.
+ */
+const MAX_NODES = 2_000_000
+const MAX_DEPTH = 100
+
+const CUSTOM_TAGS = [{ tag: '!reference', collection: 'seq' as const, resolve: (seq: unknown) => seq }]
+
+/**
+ * Parses YAML the way GitLab reads `.gitlab-ci.yml` (Psych, YAML 1.1): `on`/`yes` are booleans,
+ * `<<` merge keys work, duplicate keys keep the last value (warned), anchors are per file, and
+ * `!reference [job, key]` becomes a YamlReference resolved later by the compiler.
+ */
+export function loadYaml(text: string, file: string): LoadResult {
+  const lineCounter = new LineCounter()
+  const docs = parseAllDocuments(text, {
+    version: '1.1',
+    merge: true,
+    uniqueKeys: false,
+    lineCounter,
+    customTags: CUSTOM_TAGS,
+    prettyErrors: false,
+  })
+  const errors: GlrunError[] = []
+  const warnings: GlrunError[] = []
+  const at = (offset: number, end?: number): SourceSpan => {
+    const p = lineCounter.linePos(offset)
+    if (end === undefined) return { file, line: p.line, col: p.col }
+    const q = lineCounter.linePos(end)
+    return { file, line: p.line, col: p.col, endLine: q.line, endCol: q.col }
+  }
+  const list = Array.isArray(docs) ? docs : [docs]
+  const documents: LoadedDocument[] = []
+  for (const doc of list) {
+    for (const e of doc.errors) {
+      errors.push(
+        new GlrunError('GLRUN_YAML_SYNTAX', `${file} is not valid YAML: ${firstLine(e.message)}`, {
+          where: at(e.pos[0]),
+          hint: 'Fix the YAML syntax at this place; check indentation and quoting.',
+        }),
+      )
+    }
+    if (doc.errors.length > 0) continue
+    const walker = new Walker(doc, at, warnings, errors)
+    const value = walker.convert(doc.contents as YamlNode | null, 0)
+    documents.push({ value, span: at(doc.contents?.range?.[0] ?? 0) })
+  }
+  return { documents, errors, warnings }
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s
+}
+
+class Walker {
+  private nodes = 0
+  private tooBig = false
+
+  constructor(
+    private readonly doc: Document.Parsed,
+    private readonly at: (offset: number, end?: number) => SourceSpan,
+    private readonly warnings: GlrunError[],
+    private readonly errors: GlrunError[],
+  ) {}
+
+  private spanOf(node: YamlNode | null | undefined): SourceSpan {
+    const r = (node as ParsedNode | null | undefined)?.range
+    return r ? this.at(r[0], r[1]) : this.at(0)
+  }
+
+  convert(node: YamlNode | null | undefined, depth: number, seen: Set<YamlNode> = new Set()): unknown {
+    if (node === null || node === undefined) return null
+    if (++this.nodes > MAX_NODES || depth > MAX_DEPTH) {
+      if (!this.tooBig) {
+        this.tooBig = true
+        this.errors.push(
+          new GlrunError('GLRUN_YAML_TOO_LARGE', 'the YAML nests or expands its aliases too deeply to be processed', {
+            where: this.spanOf(node),
+            hint: `Keep nesting under ${MAX_DEPTH} levels and avoid aliases that expand into millions of nodes.`,
+          }),
+        )
+      }
+      return null
+    }
+    if (isAlias(node)) {
+      const target = node.resolve(this.doc)
+      if (!target) return null
+      if (seen.has(target)) {
+        this.errors.push(new GlrunError('GLRUN_YAML_ALIAS_CYCLE', `alias *${node.source} refers to itself`, { where: this.spanOf(node) }))
+        return null
+      }
+      const next = new Set(seen).add(target)
+      return this.convert(target, depth + 1, next)
+    }
+    if (isScalar(node)) return node.value
+    if (isSeq(node)) {
+      const items = node.items.map((item) => this.convert(item as YamlNode, depth + 1, seen))
+      if (node.tag === '!reference') {
+        return new YamlReference(items, this.spanOf(node))
+      }
+      recordSelf(items, this.spanOf(node))
+      node.items.forEach((item, i) => recordMember(items, i, undefined, this.spanOf(item as YamlNode)))
+      return items
+    }
+    if (isMap(node)) return this.convertMap(node, depth, seen)
+    return null
+  }
+
+  private convertMap(node: YamlNode, depth: number, seen: Set<YamlNode>): Record<string, unknown> {
+    const obj: Record<string, unknown> = {}
+    recordSelf(obj, this.spanOf(node))
+    const explicit = new Set<string>()
+    const merged: Record<string, unknown>[] = []
+    if (!isMap(node)) return obj
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue
+      const keyNode = pair.key as YamlNode | null
+      if (isScalar(keyNode) && typeof keyNode.value === 'symbol') {
+        // `<<: *anchor` or `<<: [*a, *b]`: earlier sources win over later ones; explicit keys win over all.
+        const sources = isSeq(pair.value) ? pair.value.items : [pair.value]
+        for (const s of sources) {
+          const v = this.convert(s as YamlNode, depth + 1, seen)
+          if (v && typeof v === 'object' && !Array.isArray(v)) merged.push(v as Record<string, unknown>)
+        }
+        continue
+      }
+      const key = this.keyString(keyNode, depth, seen)
+      if (explicit.has(key)) {
+        this.warnings.push(
+          new GlrunError('GLRUN_YAML_DUPLICATE_KEY', `key "${key}" appears twice in the same mapping; the last one wins`, {
+            where: this.spanOf(keyNode),
+            severity: 'warning',
+            hint: 'Remove or rename one of them; GitLab silently keeps only the last.',
+          }),
+        )
+      }
+      explicit.add(key)
+      setOwn(obj, key, this.convert(pair.value as YamlNode, depth + 1, seen))
+      recordMember(obj, key, this.spanOf(keyNode), this.spanOf((pair.value as YamlNode | null) ?? keyNode))
+    }
+    for (const src of merged) {
+      for (const k of Object.keys(src)) {
+        if (explicit.has(k)) continue
+        explicit.add(k)
+        setOwn(obj, k, src[k])
+        copyMember(src, obj, k)
+      }
+    }
+    return obj
+  }
+
+  private keyString(keyNode: YamlNode | null, depth: number, seen: Set<YamlNode>): string {
+    if (keyNode === null) return ''
+    if (isScalar(keyNode)) return keyNode.value === null ? '' : String(keyNode.value)
+    return JSON.stringify(this.convert(keyNode, depth + 1, seen))
+  }
+}
+
+/** Assigns without ever touching the prototype chain (a key may be literally `__proto__`). */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true })
+}
