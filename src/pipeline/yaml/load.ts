@@ -32,7 +32,7 @@ export interface LoadResult {
  * Aliases are expanded by copying; a hostile file can nest them to explode exponentially
  * ("billion laughs"). GitLab caps YAML size and depth; glrun caps the expanded node count.
  */
-const MAX_NODES = 2_000_000
+const MAX_NODES = 1_000_000
 const MAX_DEPTH = 100
 
 const CUSTOM_TAGS = [{ tag: '!reference', collection: 'seq' as const, resolve: (seq: unknown) => seq }]
@@ -72,7 +72,7 @@ export function loadYaml(text: string, file: string): LoadResult {
       )
     }
     if (doc.errors.length > 0) continue
-    const walker = new Walker(doc, at, warnings, errors)
+    const walker = new Walker(doc, text, at, warnings, errors)
     const value = walker.convert(doc.contents as YamlNode | null, 0)
     documents.push({ value, span: at(doc.contents?.range?.[0] ?? 0) })
   }
@@ -89,6 +89,7 @@ class Walker {
 
   constructor(
     private readonly doc: Document.Parsed,
+    private readonly text: string,
     private readonly at: (offset: number, end?: number) => SourceSpan,
     private readonly warnings: GlrunError[],
     private readonly errors: GlrunError[],
@@ -120,14 +121,21 @@ class Walker {
         this.errors.push(new GlrunError('GLRUN_YAML_ALIAS_CYCLE', `alias *${node.source} refers to itself`, { where: this.spanOf(node) }))
         return null
       }
-      const next = new Set(seen).add(target)
-      return this.convert(target, depth + 1, next)
+      // `seen` is the chain of aliases being expanded right now (a stack, not a copy per call).
+      seen.add(target)
+      const value = this.convert(target, depth + 1, seen)
+      seen.delete(target)
+      return value
     }
     if (isScalar(node)) return node.value
     if (isSeq(node)) {
       const items = node.items.map((item) => this.convert(item as YamlNode, depth + 1, seen))
       if (node.tag === '!reference') {
-        return new YamlReference(items, this.spanOf(node))
+        // Point at the tag itself, which the parser places before the sequence's range.
+        const start = (node as ParsedNode).range?.[0] ?? 0
+        const tagAt = this.text.lastIndexOf('!reference', start)
+        const lineStart = this.text.lastIndexOf('\n', start - 1)
+        return new YamlReference(items, tagAt > lineStart ? this.at(tagAt, (node as ParsedNode).range?.[1]) : this.spanOf(node))
       }
       recordSelf(items, this.spanOf(node))
       node.items.forEach((item, i) => recordMember(items, i, undefined, this.spanOf(item as YamlNode)))

@@ -1,0 +1,47 @@
+import { Command, CommanderError } from 'commander'
+import { GlrunError, GlrunErrors } from '../diagnostics/errors.js'
+import { renderDiagnostic } from '../diagnostics/render.js'
+import { compileCommand } from './commands/compile.js'
+import { lintCommand } from './commands/lint.js'
+import { listCommand } from './commands/list.js'
+import { type Io, processIo } from './io.js'
+
+export const VERSION = '0.1.0'
+
+/**
+ * The composition root: builds the command tree and maps every outcome to an exit code.
+ * User mistakes print one clear diagnostic (exit 2); only bugs print a stack trace.
+ */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  let exitCode = 0
+  const setExit = (c: number): void => { exitCode = c }
+  const program = new Command('glrun')
+    .description('Run GitLab CI pipelines locally or for a GitLab instance, and say why jobs fail.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError('(run with --help for usage)')
+  lintCommand(program, io, setExit)
+  listCommand(program, io, setExit)
+  compileCommand(program, io, setExit)
+  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+
+  try {
+    await program.parseAsync([...argv])
+    return exitCode
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2
+    }
+    if (e instanceof GlrunError) {
+      io.err(renderDiagnostic(e, undefined, { color: io.color }))
+      return 2
+    }
+    if (e instanceof GlrunErrors) {
+      for (const x of e.errors) io.err(renderDiagnostic(x, undefined, { color: io.color }))
+      return 2
+    }
+    io.err(`glrun: internal error (this is a bug in glrun, please report it):\n${e instanceof Error ? e.stack ?? e.message : String(e)}`)
+    return 70
+  }
+}

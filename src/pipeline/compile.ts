@@ -1,0 +1,115 @@
+import { GlrunError } from '../diagnostics/errors.js'
+import { SourceTexts } from '../diagnostics/source.js'
+import type { PipelineContext } from './context/types.js'
+import { type IncludeOptions, resolveConfig } from './include/index.js'
+import { isHidden, jobKeys } from './model/keywords.js'
+import { readVariables } from './model/job.js'
+import { resolveExtends } from './normalize/extends.js'
+import { resolveReferences } from './normalize/references.js'
+import type { FilesDigest } from './payload/cache.js'
+import { type IdSource, localIds } from './payload/to-payload.js'
+import { planJobs } from './plan/plan-jobs.js'
+import { readStages } from './plan/stages.js'
+import type { CompiledPipeline } from './plan/types.js'
+import { evaluateIncludeRules, evaluateWorkflow } from './rules/index.js'
+import { validateSchema } from './validate/schema.js'
+import { expandCollection, expandExisting } from './variables/expand.js'
+
+export interface CompileOptions {
+  readonly ctx: PipelineContext
+  /** Root config, relative to the project dir. Default `.gitlab-ci.yml`. */
+  readonly file?: string
+  /** How non-local includes are reached (mapping, GitLab instance, templates dir, cache). */
+  readonly include?: Pick<IncludeOptions, 'projectMap' | 'templatesDir' | 'gitlab' | 'remoteCacheDir' | 'fetch' | 'inputs'>
+  readonly ids?: IdSource
+  /** Digest of files' last commits for `cache:key:files`; default: none (key `default`). */
+  readonly digest?: FilesDigest
+}
+
+/**
+ * `.gitlab-ci.yml` → the pipeline GitLab would create, in GitLab's order: includes, extends,
+ * !reference, validation, workflow:rules, then per job defaults, parallel expansion, rules,
+ * needs, and finally one job payload per job (the JSON `/jobs/request` would return).
+ * Every problem found is returned at once; nothing here throws for a user mistake.
+ */
+export async function compilePipeline(opts: CompileOptions): Promise<CompiledPipeline> {
+  const { ctx } = opts
+  const sources = new SourceTexts()
+  const errors: GlrunError[] = []
+  const warnings: GlrunError[] = []
+  const file = opts.file ?? '.gitlab-ci.yml'
+
+  const pipelineVars = expandCollection([...ctx.predefined, ...ctx.userVariables])
+  const pipelineLookup = (n: string): string | undefined => pipelineVars.get(n)
+  const ruleEnv = { vars: pipelineLookup, ctx, expand: (s: string) => expandExisting(s, pipelineLookup) }
+
+  const resolved = await resolveConfig({
+    ...opts.include,
+    projectDir: ctx.projectDir,
+    file,
+    vars: pipelineLookup,
+    includeRulesMatch: (rules) => evaluateIncludeRules(rules, ruleEnv),
+    sources,
+  })
+  warnings.push(...resolved.warnings)
+  const empty = (created: boolean, reason: string): CompiledPipeline => ({
+    stages: [], jobs: [], excluded: [], workflow: { created, reason }, errors: split(errors, warnings), warnings, sources, files: resolved.files,
+  })
+  if (resolved.errors.length > 0) {
+    errors.push(...resolved.errors)
+    return empty(false, 'the configuration could not be read')
+  }
+
+  const extended = resolveExtends(resolved.config, errors)
+  const config = resolveReferences(extended, errors)
+  errors.push(...validateSchema(config))
+
+  const stages = readStages(config, errors)
+  const globalVariables = readVariables(config['variables'])
+  const visible = jobKeys(config).filter((k) => !isHidden(k))
+  if (visible.length === 0) {
+    errors.push(new GlrunError('GLRUN_NO_VISIBLE_JOB', 'jobs config should contain at least one visible job', {
+      where: { file, line: 1, col: 1 },
+      hint: 'Add a job (a top-level key that does not start with a dot) with a `script:`.',
+    }))
+    return empty(false, 'no visible job')
+  }
+
+  const workflowVars = expandCollection([...ctx.predefined, ...globalVariables, ...ctx.userVariables])
+  const workflow = evaluateWorkflow(config['workflow'], {
+    vars: (n) => workflowVars.get(n),
+    ctx,
+    expand: (s) => expandExisting(s, (n) => workflowVars.get(n)),
+  })
+  const plan = planJobs({
+    config, stages, visible, globalVariables, ctx, errors,
+    ids: opts.ids ?? localIds,
+    digest: opts.digest ?? (() => null),
+    workflowVariables: workflow.matched ? workflow.variables ?? {} : {},
+    ...(workflow.name ? { pipelineName: expandExisting(workflow.name, (n) => workflowVars.get(n)) } : {}),
+  })
+  if (!workflow.matched) {
+    return {
+      ...empty(false, `workflow:rules: ${workflow.reason}`),
+      excluded: plan.all.map((j) => ({ ...j, reason: 'the pipeline is not created (workflow:rules)' })),
+    }
+  }
+  return {
+    stages: stages.filter((s) => plan.jobs.some((j) => j.stage === s)),
+    jobs: plan.jobs,
+    excluded: plan.excluded,
+    workflow: { created: plan.jobs.length > 0, reason: workflow.reason, ...(workflow.name ? { name: workflow.name } : {}) },
+    errors: split(errors, warnings),
+    warnings,
+    sources,
+    files: resolved.files,
+  }
+}
+
+/** Moves warning-severity diagnostics out of `errors` into `warnings`; returns the errors. */
+function split(errors: GlrunError[], warnings: GlrunError[]): GlrunError[] {
+  const out: GlrunError[] = []
+  for (const e of errors) (e.severity === 'warning' ? warnings : out).push(e)
+  return out
+}
+

@@ -1,0 +1,129 @@
+import { GlrunError } from '../../diagnostics/errors.js'
+import { setOwn } from '../yaml/load.js'
+import { copyMember, inheritSelf, keySpan, valueSpan } from '../yaml/positions.js'
+import { GLOBAL_KEYWORDS, isPlainObject } from '../model/keywords.js'
+import { deepMerge } from './deep-merge.js'
+
+/** GitLab's `Extendable::Entry::MAX_NESTING_LEVELS`: a job may sit 10 `extends` below its root. */
+const MAX_NESTING = 10
+
+/**
+ * Resolves `extends:` for every job (GitLab: after includes, before `!reference`). Parents merge
+ * left to right, later parents win, the job itself wins over all; mappings deep-merge and arrays
+ * are replaced. Errors use GitLab's wording and point at the `extends` entry.
+ */
+export function resolveExtends(config: Record<string, unknown>, errors: GlrunError[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  inheritSelf(config, out)
+  const done = new Map<string, Record<string, unknown>>()
+  const failed = new Set<string>()
+
+  const resolve = (name: string, chain: string[]): Record<string, unknown> | undefined => {
+    const cached = done.get(name)
+    if (cached) return cached
+    if (failed.has(name)) return undefined
+    const job = config[name]
+    if (!isPlainObject(job)) return undefined
+    const ext = job['extends']
+    if (ext === undefined || ext === null) {
+      done.set(name, job)
+      return job
+    }
+    const where = valueSpan(job, 'extends') ?? keySpan(config, name)
+    const parents = typeof ext === 'string' ? [ext] : Array.isArray(ext) ? ext : undefined
+    if (!parents || parents.some((p) => typeof p !== 'string')) {
+      failed.add(name)
+      errors.push(new GlrunError('GLRUN_EXTENDS_INVALID', `${name}: invalid base hashes in \`extends\``, {
+        where, hint: '`extends:` takes a job name or a list of job names.',
+      }))
+      return undefined
+    }
+    const unknown = (parents as string[]).filter((p) => GLOBAL_KEYWORDS.has(p) || !Object.prototype.hasOwnProperty.call(config, p))
+    if (unknown.length > 0) {
+      failed.add(name)
+      errors.push(new GlrunError('GLRUN_EXTENDS_UNKNOWN', `${name}: unknown keys in \`extends\` (${unknown.join(', ')})`, {
+        where, hint: suggestJob(unknown[0]!, config) ?? 'Every name in `extends:` must be a job or hidden job (`.name`) defined in this pipeline or an included file.',
+      }))
+      return undefined
+    }
+    const notHash = (parents as string[]).filter((p) => !isPlainObject(config[p]))
+    if (notHash.length > 0) {
+      failed.add(name)
+      errors.push(new GlrunError('GLRUN_EXTENDS_INVALID', `${name}: invalid base hashes in \`extends\` (${notHash.join(', ')})`, {
+        where, hint: 'A job can only extend a mapping (a job or hidden job), not a list or a value.',
+      }))
+      return undefined
+    }
+    if (chain.includes(name)) {
+      failed.add(name)
+      errors.push(new GlrunError('GLRUN_EXTENDS_CYCLE', `${name}: circular dependency detected in \`extends\``, {
+        where, hint: `The chain ${[...chain.slice(chain.indexOf(name)), name].join(' → ')} loops; remove one of the links.`,
+      }))
+      return undefined
+    }
+    if (chain.length > MAX_NESTING) {
+      failed.add(name)
+      errors.push(new GlrunError('GLRUN_EXTENDS_TOO_DEEP', `${name}: nesting too deep in \`extends\``, {
+        where, hint: `GitLab allows at most ${MAX_NESTING + 1} levels of \`extends\`; flatten the chain ${[...chain, name].join(' → ')}.`,
+      }))
+      return undefined
+    }
+    let merged: Record<string, unknown> = {}
+    for (const p of parents as string[]) {
+      const base = resolve(p, [...chain, name])
+      if (!base) {
+        failed.add(name)
+        return undefined
+      }
+      merged = deepMerge(merged, base)
+    }
+    const result = deepMerge(merged, job)
+    done.set(name, result)
+    return result
+  }
+
+  for (const key of Object.keys(config)) {
+    const value = config[key]
+    if (GLOBAL_KEYWORDS.has(key) || !isPlainObject(value)) {
+      setOwn(out, key, value)
+    } else {
+      setOwn(out, key, resolve(key, []) ?? value)
+    }
+    copyMember(config, out, key)
+  }
+  return out
+}
+
+/** A did-you-mean hint for a mistyped job name, or undefined when nothing is close. */
+export function suggestJob(name: string, config: Record<string, unknown>): string | undefined {
+  const best = closest(name, Object.keys(config).filter((k) => !GLOBAL_KEYWORDS.has(k)))
+  return best ? `did you mean "${best}"?` : undefined
+}
+
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestD = Math.max(2, Math.floor(word.length / 3)) + 1
+  for (const c of candidates) {
+    const d = editDistance(word, c)
+    if (d < bestD) {
+      bestD = d
+      best = c
+    }
+  }
+  return best
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 3) return 99
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!
+    prev[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1))
+      diag = tmp
+    }
+  }
+  return prev[b.length]!
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest'
+import type { GlrunError } from '../../diagnostics/errors.js'
+import { parseDuration } from '../model/duration.js'
+import { environmentSlug } from '../payload/environment.js'
+import { expandCollection, expandExisting } from '../variables/expand.js'
+import { expandParallel } from './matrix.js'
+import { findNeedsCycle } from './needs.js'
+
+describe('parallel expansion', () => {
+  it('names parallel:N instances "job i/N" with CI_NODE_INDEX/TOTAL', () => {
+    const out = expandParallel('test', 3, undefined, [])
+    expect(out.map((i) => i.name)).toEqual(['test 1/3', 'test 2/3', 'test 3/3'])
+    expect(out[1]!.variables).toEqual([{ key: 'CI_NODE_INDEX', value: '2' }, { key: 'CI_NODE_TOTAL', value: '3' }])
+  })
+  it('names matrix instances like GitLab, values in written order', () => {
+    const out = expandParallel('deploystacks', { matrix: [{ PROVIDER: 'aws', STACK: ['monitoring', 'app1'] }, { PROVIDER: ['gcp'], STACK: 'data' }] }, undefined, [])
+    expect(out.map((i) => i.name)).toEqual(['deploystacks: [aws, monitoring]', 'deploystacks: [aws, app1]', 'deploystacks: [gcp, data]'])
+  })
+  it('rejects more than 200 instances', () => {
+    const errors: GlrunError[] = []
+    expandParallel('x', { matrix: [{ A: Array.from({ length: 15 }, (_, i) => `${i}`), B: Array.from({ length: 15 }, (_, i) => `${i}`) }] }, undefined, errors)
+    expect(errors.map((e) => e.code)).toEqual(['GLRUN_PARALLEL_RANGE'])
+  })
+})
+
+describe('durations', () => {
+  it.each([
+    ['1h 30m', 5400], ['3 hours 30 minutes', 12600], ['1 minute', 60], ['90', 90], ['2 days', 172800], ['1:30:00', 5400], ['30 minutes', 1800],
+  ])('%s → %i s', (text, secs) => expect(parseDuration(text)).toBe(secs))
+  it('rejects non-durations', () => expect(parseDuration('soon')).toBeUndefined())
+})
+
+describe('variable expansion (GitLab side)', () => {
+  it('expands $VAR, ${VAR} and %VAR%, keeps unknown references', () => {
+    const vars = (n: string) => ({ A: 'a', B: 'b' })[n]
+    expect(expandExisting('$A-${B}-%A%-$NOPE', vars)).toBe('a-b-a-$NOPE')
+  })
+  it('follows references between variables, leaves raw ones and cycles alone', () => {
+    const m = expandCollection([
+      { key: 'BASE', value: 'x' }, { key: 'URL', value: 'https://$HOST/$BASE' }, { key: 'HOST', value: 'h.$BASE' },
+      { key: 'RAW', value: '$BASE', raw: true }, { key: 'L1', value: '$L2' }, { key: 'L2', value: '$L1' },
+    ])
+    expect(m.get('URL')).toBe('https://h.x/x')
+    expect(m.get('RAW')).toBe('$BASE')
+    expect(m.get('L1')).toMatch(/^\$L[12]$/)
+  })
+})
+
+describe('environment slug', () => {
+  it.each([['production', 'production'], ['review/feature-x', 'review-feature-x'], ['Review/Fix_Bug_With_A_Long_Name', 'review-fix-bug-wi']])('%s', (name, prefix) => {
+    const slug = environmentSlug(name)
+    expect(slug.startsWith(prefix)).toBe(true)
+    expect(slug.length).toBeLessThanOrEqual(24)
+    expect(slug).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/)
+  })
+})
+
+describe('needs cycles', () => {
+  it('finds the loop with its path', () => {
+    expect(findNeedsCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', []]]))).toEqual(['a', 'b', 'c', 'a'])
+    expect(findNeedsCycle(new Map([['a', ['b']], ['b', []]]))).toBeUndefined()
+  })
+})

@@ -1,0 +1,50 @@
+import type { GlrunError } from '../../diagnostics/errors.js'
+import type { SourceSpan, SourceTexts } from '../../diagnostics/source.js'
+import type { JobPayload } from '../../payload/types.js'
+import type { AllowFailure, RetrySpec, When } from '../model/job.js'
+import type { ResolvedNeed } from './needs.js'
+
+/** A job that will be part of the pipeline, with everything the scheduler needs. */
+export interface PlannedJob {
+  readonly name: string
+  readonly stage: string
+  readonly stageIndex: number
+  readonly when: Exclude<When, 'never'>
+  readonly startIn?: string
+  readonly allowFailure: AllowFailure
+  /** null: no `needs:` (waits for earlier stages); []: `needs: []` (starts at once). */
+  readonly needs: readonly ResolvedNeed[] | null
+  /** Jobs whose artifacts this job downloads. */
+  readonly dependencies: readonly string[]
+  readonly retry: RetrySpec
+  readonly interruptible: boolean
+  readonly resourceGroup?: string
+  readonly timeoutSeconds: number
+  /** Why the job is in the pipeline (the rule that matched, or the default). */
+  readonly reason: string
+  readonly payload: JobPayload
+  readonly span: SourceSpan | undefined
+  /** Child pipeline (`trigger:include` of local files), compiled separately; other triggers are not run locally. */
+  readonly trigger?: { kind: 'child'; files: string[] } | { kind: 'unsupported'; what: string }
+}
+
+/** A job defined in the YAML that is not in this pipeline, and why. */
+export interface ExcludedJob {
+  readonly name: string
+  readonly stage: string
+  readonly reason: string
+  readonly hidden: boolean
+  readonly span: SourceSpan | undefined
+}
+
+export interface CompiledPipeline {
+  /** Stages in order (only those with jobs, as GitLab shows them). */
+  readonly stages: readonly string[]
+  readonly jobs: readonly PlannedJob[]
+  readonly excluded: readonly ExcludedJob[]
+  readonly workflow: { readonly created: boolean; readonly reason: string; readonly name?: string }
+  readonly errors: readonly GlrunError[]
+  readonly warnings: readonly GlrunError[]
+  readonly sources: SourceTexts
+  readonly files: readonly string[]
+}
