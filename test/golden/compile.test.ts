@@ -13,6 +13,7 @@ import { makeRepo } from '../support/git-repo.js'
  * `expected-lint.txt`). Run with UPDATE_GOLDEN=1 to rewrite the expectations — then review the
  * diff: it is exactly what GitLab would hand a runner.
  */
+process.env['SOURCE_DATE_EPOCH'] = '1767323045' // 2026-01-02T03:04:05Z: reproducible CI_PIPELINE_CREATED_AT
 const root = new URL('./compile/', import.meta.url).pathname
 const cases = readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()
 const cleanups: (() => void)[] = []

@@ -1,6 +1,6 @@
 import type { JobHook, JobPayload, JobStep, JobVariable } from '../../payload/types.js'
 import type { PipelineContext } from '../context/types.js'
-import { slugify } from '../context/git-context.js'
+import { slugify } from '../context/slug.js'
 import { isPlainObject } from '../model/keywords.js'
 import { type YamlVariable, flattenStrings } from '../model/job.js'
 import { expandExisting } from '../variables/expand.js'

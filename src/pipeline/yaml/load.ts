@@ -63,11 +63,13 @@ export function loadYaml(text: string, file: string): LoadResult {
   const list = Array.isArray(docs) ? docs : [docs]
   const documents: LoadedDocument[] = []
   for (const doc of list) {
-    for (const e of doc.errors) {
+    // The first syntax error of a document is the real one; the parser's later ones are echoes.
+    const e = doc.errors[0]
+    if (e) {
       errors.push(
         new GlrunError('GLRUN_YAML_SYNTAX', `${file} is not valid YAML: ${firstLine(e.message)}`, {
-          where: at(e.pos[0]),
-          hint: 'Fix the YAML syntax at this place; check indentation and quoting.',
+          where: at(errorOffset(text, e.message, e.pos[0])),
+          hint: syntaxHint(e.message),
         }),
       )
     }
@@ -77,6 +79,25 @@ export function loadYaml(text: string, file: string): LoadResult {
     documents.push({ value, span: at(doc.contents?.range?.[0] ?? 0) })
   }
   return { documents, errors, warnings }
+}
+
+/**
+ * The parser notices an unterminated quote or flow collection only at the end of the input;
+ * point at where it was opened instead, which is where the user has to look.
+ */
+function errorOffset(text: string, message: string, offset: number): number {
+  const quote = /Missing closing (["'])quote/.exec(message)
+  if (quote) return Math.max(0, text.lastIndexOf(quote[1]!, offset - 1))
+  if (/Flow sequence .* end with a \]/.test(message)) return Math.max(0, text.lastIndexOf('[', offset - 1))
+  if (/Flow mapping .* end with a \}/.test(message)) return Math.max(0, text.lastIndexOf('{', offset - 1))
+  return offset
+}
+
+function syntaxHint(message: string): string {
+  if (/quote/.test(message)) return 'Close the quoted string on the same line, or quote the whole value.'
+  if (/indent/i.test(message)) return 'Check the indentation: keys of one mapping must line up, list items must be indented under their key.'
+  if (/Flow (sequence|mapping)/.test(message)) return 'Close the [ ] or { } list on this entry.'
+  return 'Fix the YAML syntax at this place; check indentation and quoting.'
 }
 
 function firstLine(s: string): string {

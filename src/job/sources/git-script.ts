@@ -1,0 +1,57 @@
+import type { SourceSettings } from './settings.js'
+
+const GREEN = '\x1b[32;1m'
+const RESET = '\x1b[0;m'
+
+/** POSIX single-quote quoting: safe for any byte string. */
+export function sq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+function notice(text: string): string {
+  return `echo ${sq(`${GREEN}${text}${RESET}`)}`
+}
+
+export interface GitScriptInput {
+  projectDir: string
+  repoUrl: string
+  sha: string
+  ref: string
+  refType: 'branch' | 'tag'
+  settings: SourceSettings
+}
+
+/**
+ * The get_sources script for GIT_STRATEGY clone/fetch, run by the executor where the job runs
+ * (so a container clones with its own DNS, hosts and CA, as in GitLab). It prints the lines a
+ * GitLab job log shows and fetches the pipeline commit itself, which works against a local
+ * repository as well as a GitLab remote.
+ */
+export function gitSourcesScript(i: GitScriptInput): string {
+  const s = i.settings
+  const lines = ['set -eo pipefail', 'export GIT_TERMINAL_PROMPT=0 GCM_INTERACTIVE=Never']
+  const dir = sq(i.projectDir)
+  if (s.strategy === 'clone') lines.push(`rm -rf ${dir}`)
+  lines.push(notice(s.depth > 0 ? `Fetching changes with git depth set to ${s.depth}...` : 'Fetching changes...'))
+  lines.push(`mkdir -p ${dir}`, `cd ${dir}`)
+  lines.push(`rm -f .git/index.lock .git/shallow.lock .git/HEAD.lock .git/config.lock`)
+  lines.push(`if [ -d .git ]; then echo "Reinitialized existing Git repository in ${i.projectDir.replace(/"/g, '')}/.git/"; git remote set-url origin ${sq(i.repoUrl)};`)
+  lines.push(`else git init -q -b glrun-none . && echo "Initialized empty Git repository in ${i.projectDir.replace(/"/g, '')}/.git/" && git remote add origin ${sq(i.repoUrl)} && ${notice('Created fresh repository.')}; fi`)
+  const depth = s.depth > 0 ? ` --depth ${s.depth}` : ''
+  lines.push(`git -c http.userAgent=glrun fetch origin --no-recurse-submodules ${sq(i.sha)}${depth} ${s.fetchFlags.map(sq).join(' ')}`.trimEnd())
+  if (s.checkout) {
+    const short = i.sha.slice(0, 8)
+    lines.push(notice(`Checking out ${short} as detached HEAD (ref is ${i.ref})...`))
+    lines.push(`git -c submodule.recurse=false -c advice.detachedHead=false checkout -f -q ${sq(i.sha)}`)
+    if (s.cleanFlags.length > 0) lines.push(`git clean ${s.cleanFlags.map(sq).join(' ')}`)
+  } else {
+    lines.push(notice('Skipping Git checkout'))
+  }
+  if (s.submodules === 'none') lines.push(notice('Skipping Git submodules setup'))
+  else {
+    const rec = s.submodules === 'recursive' ? ' --recursive' : ''
+    lines.push(notice(`Updating/initializing submodules${rec ? ' recursively' : ''}...`))
+    lines.push('git submodule init', `git submodule sync${rec}`, `git submodule update --init${rec}`)
+  }
+  return `${lines.join('\n')}\n`
+}

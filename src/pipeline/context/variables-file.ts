@@ -1,0 +1,64 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { GlrunError, GlrunErrors } from '../../diagnostics/errors.js'
+import { isPlainObject } from '../model/keywords.js'
+import { loadYaml } from '../yaml/load.js'
+import { valueSpan } from '../yaml/positions.js'
+import type { PipelineVariable } from './types.js'
+
+/**
+ * Reads a variables file (default `.glrun/variables.yml`; format in VARIABLES.md):
+ *
+ *   DEPLOY_ENV: staging              # a plain variable
+ *   API_TOKEN: { value: s3cr3t-value, masked: true }
+ *   KUBECONFIG: { value: "...", file: true }
+ *   LITERAL: { value: "$NOT_EXPANDED", raw: true }
+ */
+export function readVariablesFile(path: string): PipelineVariable[] {
+  if (!existsSync(path)) {
+    throw new GlrunError('GLRUN_VARIABLES_FILE_MISSING', `variables file ${path} does not exist`, { hint: 'Check the path given to --variables-file.' })
+  }
+  const text = readFileSync(path, 'utf8')
+  const loaded = loadYaml(text, path)
+  if (loaded.errors.length > 0) throw new GlrunErrors(loaded.errors)
+  const doc = loaded.documents[0]?.value ?? {}
+  if (doc === null) return []
+  if (!isPlainObject(doc)) {
+    throw new GlrunError('GLRUN_VARIABLES_FILE_SHAPE', `${path} must be a mapping of variable names to values`, {
+      where: loaded.documents[0]?.span, hint: 'Write one `NAME: value` per line.',
+    })
+  }
+  const out: PipelineVariable[] = []
+  const errors: GlrunError[] = []
+  for (const [key, raw] of Object.entries(doc)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      errors.push(new GlrunError('GLRUN_VARIABLES_FILE_KEY', `"${key}" is not a valid variable name`, {
+        where: valueSpan(doc, key), hint: 'Variable names use letters, digits and underscores, and do not start with a digit.',
+      }))
+      continue
+    }
+    if (isPlainObject(raw)) {
+      const unknown = Object.keys(raw).filter((k) => !['value', 'masked', 'file', 'raw', 'description'].includes(k))
+      if (unknown.length > 0 || raw['value'] === undefined) {
+        errors.push(new GlrunError('GLRUN_VARIABLES_FILE_ENTRY', unknown.length > 0 ? `variable ${key} has unknown keys: ${unknown.join(', ')}` : `variable ${key} has no value`, {
+          where: valueSpan(doc, key), hint: 'Use `{ value: ..., masked: true|false, file: true|false, raw: true|false }`.',
+        }))
+        continue
+      }
+      out.push({
+        key, value: toText(raw['value']),
+        ...(raw['masked'] === true ? { masked: true } : {}),
+        ...(raw['file'] === true ? { file: true } : {}),
+        ...(raw['raw'] === true ? { raw: true } : {}),
+      })
+    } else {
+      out.push({ key, value: toText(raw) })
+    }
+  }
+  if (errors.length > 0) throw new GlrunErrors(errors)
+  return out
+}
+
+function toText(v: unknown): string {
+  if (v === null || v === undefined) return ''
+  return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v)
+}

@@ -1,0 +1,45 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { main } from '../../src/cli/main.js'
+import { memoryIo } from '../../src/cli/io.js'
+import { makeRepo } from '../support/git-repo.js'
+import { readFileSync } from 'node:fs'
+
+/** The field scenarios' pipelines (../shared/scenarios) must compile like GitLab compiles them. */
+const scenarios = new URL('../../../shared/scenarios/', import.meta.url).pathname
+const cleanups: (() => void)[] = []
+afterAll(() => cleanups.forEach((c) => c()))
+
+async function compile(file: string, extra: Record<string, string> = {}): Promise<{ pipeline: { stages: string[]; jobs: { name: string; stage: string; needs: unknown }[] }; payloads: { job_info: { name: string }; variables: { key: string; value: string }[]; image: { name: string } | null; services: { name: string; command?: string[] }[] }[] }> {
+  const repo = makeRepo({ files: { '.gitlab-ci.yml': readFileSync(scenarios + file, 'utf8'), ...extra }, origin: 'https://gitlab.mylab.com/root/mycicd.git', history: true })
+  cleanups.push(repo.cleanup)
+  const io = memoryIo()
+  const code = await main(['node', 'glrun', 'compile', '--json', '--cwd', repo.dir], io)
+  expect(io.stderr).toBe('')
+  expect(code).toBe(0)
+  return JSON.parse(io.stdout)
+}
+
+const varOf = (p: { variables: { key: string; value: string }[] }, key: string): string | undefined =>
+  p.variables.filter((v) => v.key === key).at(-1)?.value
+
+describe('field scenarios compile', () => {
+  it.each(['s3-gitlab-ci.yml', 's4-gitlab-ci.yml'])('%s: build → test (two jobs side by side) → deploy', async (file) => {
+    const out = await compile(file)
+    expect(out.pipeline.stages).toEqual(['build', 'test', 'deploy'])
+    expect(out.pipeline.jobs.map((j) => [j.name, j.stage])).toEqual([
+      ['build-job', 'build'], ['test-job1', 'test'], ['test-job2', 'test'], ['deploy-prod', 'deploy'],
+    ])
+    const build = out.payloads[0]!
+    expect(varOf(build, 'GITLAB_USER_LOGIN')).toBe('ada')
+    expect(varOf(build, 'CI_COMMIT_BRANCH')).toBe('main')
+  })
+
+  it('s2: the predefined variables its docker build uses exist, and the dind service keeps its command', async () => {
+    const out = await compile('s2-gitlab-ci.yml', { Dockerfile: readFileSync(scenarios + 's2-Dockerfile.fixed', 'utf8') })
+    const job = out.payloads[0]!
+    expect(varOf(job, 'CI_REGISTRY_IMAGE')).toBe('registry.gitlab.mylab.com/root/mycicd')
+    expect(varOf(job, 'CI_COMMIT_SHA')).toMatch(/^[0-9a-f]{40}$/)
+    expect(varOf(job, 'CI_COMMIT_BEFORE_SHA')).toMatch(/^[0-9a-f]{40}$/)
+    expect(job.services[0]).toMatchObject({ name: 'docker:19.03.13-dind', command: ['--insecure-registry=registry.mylab.com'] })
+  })
+})
