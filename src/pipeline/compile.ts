@@ -12,7 +12,7 @@ import { planJobs } from './plan/plan-jobs.js'
 import { readStages } from './plan/stages.js'
 import type { CompiledPipeline } from './plan/types.js'
 import { evaluateIncludeRules, evaluateWorkflow } from './rules/index.js'
-import { validateSchema } from './validate/schema.js'
+import { faultedKey, validateSchema } from './validate/schema.js'
 import { expandCollection, expandExisting } from './variables/expand.js'
 
 export interface CompileOptions {
@@ -62,7 +62,11 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
 
   const extended = resolveExtends(resolved.config, errors)
   const config = resolveReferences(extended, errors)
-  errors.push(...validateSchema(config))
+  const schemaErrors = await validateSchema(config)
+  errors.push(...schemaErrors)
+  // Jobs the schema already faulted are not checked again for a missing script: a misspelt
+  // `scirpt:` is one mistake and gets one diagnostic.
+  const faulted = new Set(schemaErrors.map(faultedKey).filter((n): n is string => n !== undefined))
 
   const stages = readStages(config, errors)
   const globalVariables = readVariables(config['variables'])
@@ -82,7 +86,7 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
     expand: (s) => expandExisting(s, (n) => workflowVars.get(n)),
   })
   const plan = planJobs({
-    config, stages, visible, globalVariables, ctx, errors,
+    config, stages, visible, globalVariables, ctx, errors, faulted,
     ids: opts.ids ?? localIds,
     digest: opts.digest ?? (() => null),
     workflowVariables: workflow.matched ? workflow.variables ?? {} : {},

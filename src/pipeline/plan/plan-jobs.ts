@@ -30,6 +30,8 @@ export interface PlanInput {
   pipelineName?: string
   ctx: PipelineContext
   errors: GlrunError[]
+  /** Jobs with schema errors already reported: no further shape checks. */
+  faulted?: ReadonlySet<string>
   ids: IdSource
   digest: FilesDigest
 }
@@ -92,7 +94,7 @@ export function planJobs(input: PlanInput): PlanOutput {
       }))
       continue
     }
-    checkJobShape(name, raw, job, span, errors)
+    if (!input.faulted?.has(name)) checkJobShape(name, raw, job, span, errors)
     const instances = expandParallel(name, job['parallel'], valueSpan(job, 'parallel') ?? span, errors)
     index.set(name, { base: name, stage, stageIndex, instances: instances.map((i) => ({ name: i.name, ...(i.matrix ? { matrix: i.matrix } : {}) })) })
 

@@ -22,8 +22,11 @@ export function recordSelf(container: object, span: SourceSpan): void {
 }
 
 export function recordMember(container: object, key: string | number, keySpan: SourceSpan | undefined, valueSpan: SourceSpan): void {
-  const e = table.get(container)
-  if (!e) return
+  let e = table.get(container)
+  if (!e) {
+    e = { self: valueSpan, keys: new Map(), values: new Map() }
+    table.set(container, e)
+  }
   if (keySpan) e.keys.set(key, keySpan)
   e.values.set(key, valueSpan)
 }
