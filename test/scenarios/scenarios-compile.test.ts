@@ -23,15 +23,23 @@ const varOf = (p: { variables: { key: string; value: string }[] }, key: string):
   p.variables.filter((v) => v.key === key).at(-1)?.value
 
 describe('field scenarios compile', () => {
-  it.each(['s3-gitlab-ci.yml', 's4-gitlab-ci.yml'])('%s: build → test (two jobs side by side) → deploy', async (file) => {
-    const out = await compile(file)
+  it('s3: build → test (two jobs side by side) → deploy', async () => {
+    const out = await compile('s3-gitlab-ci.yml')
     expect(out.pipeline.stages).toEqual(['build', 'test', 'deploy'])
-    expect(out.pipeline.jobs.map((j) => [j.name, j.stage])).toEqual([
-      ['build-job', 'build'], ['test-job1', 'test'], ['test-job2', 'test'], ['deploy-prod', 'deploy'],
+    expect(out.pipeline.jobs.map((j) => [j.name, j.stage, j.needs])).toEqual([
+      ['build-job', 'build', null], ['test-job1', 'test', null], ['test-job2', 'test', null], ['deploy-prod', 'deploy', null],
     ])
     const build = out.payloads[0]!
     expect(varOf(build, 'GITLAB_USER_LOGIN')).toBe('ada')
     expect(varOf(build, 'CI_COMMIT_BRANCH')).toBe('main')
+    expect(build.image?.name).toBe('busybox:latest')
+  })
+
+  it('s4: build → test', async () => {
+    const out = await compile('s4-gitlab-ci.yml')
+    expect(out.pipeline.stages).toEqual(['build', 'test'])
+    expect(out.pipeline.jobs.map((j) => [j.name, j.stage])).toEqual([['build-job', 'build'], ['test-job1', 'test']])
+    expect(varOf(out.payloads[0]!, 'GITLAB_USER_LOGIN')).toBe('ada')
   })
 
   it('s2: the predefined variables its docker build uses exist, and the dind service keeps its command', async () => {
