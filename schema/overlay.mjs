@@ -6,8 +6,30 @@
 //    runner, not pipeline creation, rejecting one) and GitLab's own positive schema fixture
 //    `run.yml :: step_using_action` expects them to validate; the newest editor schema dropped the
 //    branch.
+// 2. `artifacts:reports:annotations` as a list of paths. GitLab's backend validates every report
+//    as "array of strings or string" and runs pipelines that use a list (Kitware/CMake's
+//    .gitlab/artifacts.yml in our corpus does); the editor schema only allows a string.
+// 3. A variable with no value (`VAR:` → null). GNOME/mutter's pipeline has one and runs on GitLab;
+//    GitLab treats it as an empty string, and so does glrun.
+// 4. `environment:url` with `${VAR}` in it. GitLab expands variables in the URL (documented) and
+//    gitlab-org/gitlab-runner's own pipeline uses `.../${CI_COMMIT_REF_NAME}/index.html`; the
+//    strict RFC 3986 `uri` format rejects the braces. The schema's own `pattern` still applies.
 export function applyOverlay(schema) {
   const copy = structuredClone(schema)
+  const url = copy.definitions?.job_template?.properties?.environment?.oneOf?.[1]?.properties?.url
+  if (url?.format === 'uri') delete url.format
+  for (const name of ['globalVariables', 'jobVariables', 'rulesVariables']) {
+    const def = copy.definitions?.[name]?.patternProperties?.['.*']
+    const scalar = def?.oneOf?.[0] ?? def
+    if (Array.isArray(scalar?.type) && !scalar.type.includes('null')) scalar.type.push('null')
+  }
+  const reports = copy.definitions?.artifacts?.properties?.reports?.properties
+  if (reports?.annotations) {
+    reports.annotations = {
+      description: reports.annotations.description,
+      oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+    }
+  }
   const step = copy.definitions?.step
   if (step && Array.isArray(step.oneOf)) {
     step.oneOf.push({

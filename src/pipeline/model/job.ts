@@ -23,7 +23,7 @@ export interface NeedSpec {
   artifacts: boolean
   optional: boolean
   /** `needs:parallel:matrix` — which instances of a matrix job are needed. */
-  matrix?: Record<string, string>[]
+  matrix?: Record<string, unknown>[]
   /** Needs that refer to other pipelines or projects; not runnable locally. */
   external?: { pipeline?: string; project?: string; ref?: string }
 }
@@ -131,9 +131,7 @@ export function readNeeds(v: unknown): NeedSpec[] | undefined {
       }
       const par = item['parallel']
       if (isPlainObject(par) && Array.isArray(par['matrix'])) {
-        need.matrix = par['matrix'].filter(isPlainObject).map((m) =>
-          Object.fromEntries(Object.entries(m).map(([k, val]) => [k, scalarString(val)])),
-        )
+        need.matrix = par['matrix'].filter(isPlainObject)
       }
       out.push(need)
     }

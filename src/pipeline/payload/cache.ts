@@ -18,7 +18,8 @@ function when(v: unknown): ArtifactWhen {
  */
 export function toCache(v: unknown, opts: { protectedRef: boolean; digest: FilesDigest }): JobCache[] | null {
   if (v === undefined || v === null) return null
-  const entries = Array.isArray(v) ? v : [v]
+  // A list nested by a YAML alias (`cache: [*shared]`) is flattened, as GitLab does.
+  const entries = Array.isArray(v) ? v.flat(2) : [v]
   const out: JobCache[] = []
   for (const c of entries) {
     if (!isPlainObject(c)) continue

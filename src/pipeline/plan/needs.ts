@@ -33,6 +33,7 @@ export function resolveNeeds(
   index: ReadonlyMap<string, JobIndexEntry>,
   where: SourceSpan | undefined,
   errors: GlrunError[],
+  selfMatrix?: Readonly<Record<string, string>>,
 ): ResolvedNeed[] {
   const out: ResolvedNeed[] = []
   const seen = new Set<string>()
@@ -61,7 +62,9 @@ export function resolveNeeds(
     }
     let picked = target.instances
     if (need.matrix) {
-      const wanted = need.matrix.flatMap((m) => cartesian(m))
+      // `$[[ matrix.NAME ]]` is this job's own matrix value (1:1 needs between matrix jobs).
+      const own = (v: string): string => v.replace(/\$\[\[\s*matrix\.([A-Za-z0-9_]+)\s*\]\]/g, (m, k: string) => selfMatrix?.[k] ?? m)
+      const wanted = need.matrix.flatMap((m) => cartesian(m)).map((c) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, own(v)])))
       picked = target.instances.filter((inst) => wanted.some((w) => inst.matrix && Object.entries(w).every(([k, v]) => inst.matrix![k] === v)))
       if (picked.length === 0) {
         errors.push(new GlrunError('GLRUN_NEEDS_MATRIX', `${jobName} job: need ${need.job} has no instance matching the given parallel:matrix`, {

@@ -201,7 +201,7 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
     let needs: ResolvedNeed[] | null = null
     if (c.needs !== undefined) {
       needs = []
-      for (const n of resolveNeeds(c.name, c.stageIndex, c.needs, index, where, errors)) {
+      for (const n of resolveNeeds(c.name, c.stageIndex, c.needs, index, where, errors, c.instance.matrix)) {
         if (kept.has(n.job)) needs.push(n)
         else if (!n.optional) {
           errors.push(new GlrunError('GLRUN_NEEDS_MISSING', `'${c.name}' job needs '${n.job}' job, but '${n.job}' does not exist in the pipeline. This might be because of the only, except, or rules keywords. To need a job that sometimes does not exist in the pipeline, use needs:optional.`, {

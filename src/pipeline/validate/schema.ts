@@ -28,11 +28,16 @@ function flattenRulesForSchema(config: unknown): unknown {
   inheritSelf(config, out)
   for (const [name, job] of Object.entries(config)) {
     let value = job
-    if (isPlainObject(job) && Array.isArray(job['rules']) && job['rules'].some(Array.isArray)) {
+    const nested = (k: string): boolean => isPlainObject(job) && Array.isArray(job[k]) && (job[k] as unknown[]).some(Array.isArray)
+    // In a job that extends others, `key: null` is how it drops an inherited value; GitLab then
+    // treats the key as not set. (A plain `image:` with no value and no extends stays an error.)
+    const hasNull = isPlainObject(job) && !GLOBAL_KEYWORDS.has(name) && job['extends'] !== undefined && Object.values(job).some((v) => v === null)
+    if (isPlainObject(job) && (hasNull || FLATTENED.some(nested))) {
       const copy: Record<string, unknown> = {}
       inheritSelf(job, copy)
       for (const k of Object.keys(job)) {
-        setOwn(copy, k, k === 'rules' ? flatWithSpans(job['rules'] as unknown[]) : job[k])
+        if (hasNull && job[k] === null) continue
+        setOwn(copy, k, FLATTENED.includes(k) && nested(k) ? flatWithSpans(job[k] as unknown[]) : job[k])
         copyMember(job, copy, k)
       }
       value = copy
@@ -42,6 +47,12 @@ function flattenRulesForSchema(config: unknown): unknown {
   }
   return out
 }
+
+/**
+ * Lists GitLab flattens before validating: `rules` (nested by `!reference`) and `cache` (nested
+ * by a YAML alias of a list, as gitlab-org/gitlab-shell's pipeline does).
+ */
+const FLATTENED = ['rules', 'cache']
 
 function flatWithSpans(list: unknown[]): unknown[] {
   const flat: unknown[] = []
@@ -147,9 +158,9 @@ function toDiagnostic(e: SchemaError, config: unknown): GlrunError {
         where, hint: `It is ${describe(value)}.${typeof value === 'string' ? suggest(value, e.params['allowedValues'] as unknown[]) : ''}`,
       })
     case 'type': {
-      const expected = String(e.params['type']).replace('array', 'a list').replace('object', 'a mapping')
-      return new GlrunError('GLRUN_SCHEMA_TYPE', `${path} config should be ${withArticle(expected)}, not ${describe(value)}`, {
-        where, hint: expected === 'a list' && typeof value === 'string' ? `Write it as a list: [${JSON.stringify(value)}].` : `Change it to ${withArticle(expected)}.`,
+      const expected = typeWords(String(e.params['type']))
+      return new GlrunError('GLRUN_SCHEMA_TYPE', `${path} config should be ${expected}, not ${describe(value)}`, {
+        where, hint: expected === 'a list' && typeof value === 'string' ? `Write it as a list: [${JSON.stringify(value)}].` : `Change it to ${expected}.`,
       })
     }
     case 'required':
@@ -159,6 +170,13 @@ function toDiagnostic(e: SchemaError, config: unknown): GlrunError {
         where, hint: hintFor(e),
       })
   }
+}
+
+/** ajv's "boolean,number,string" → "a boolean, number or string". */
+function typeWords(types: string): string {
+  const words = types.split(',').map((t) => (t === 'array' ? 'list' : t === 'object' ? 'mapping' : t))
+  const text = words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words.at(-1)}` : words[0]!
+  return withArticle(text)
 }
 
 function withArticle(t: string): string {
