@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js'
+// The bundle (dist/glrun.mjs) is built by `npm run build`; dist/cli/main.js is the same code unbundled.
+const { main } = await import('../dist/glrun.mjs').catch(() => import('../dist/cli/main.js'))
 
-main(process.argv).then((code) => { process.exitCode = code })
+process.exitCode = await main(process.argv)

@@ -11,6 +11,7 @@ import { applyDefaults, inheritList } from '../normalize/defaults.js'
 import { closest } from '../normalize/extends.js'
 import type { FilesDigest } from '../payload/cache.js'
 import { type IdSource, toPayload } from '../payload/to-payload.js'
+import type { JobPayload } from '../../payload/types.js'
 import { type RuleMatch, evaluateOnlyExcept, evaluateRules } from '../rules/index.js'
 import { expandCollection, expandExisting } from '../variables/expand.js'
 import { keySpan, valueSpan } from '../yaml/positions.js'
@@ -195,6 +196,21 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
   candidates.sort((a, b) => a.stageIndex - b.stageIndex || a.order - b.order)
   const ids = new Map(candidates.map((c, i) => [c.name, input.ids.jobId(i)]))
 
+  // Without `needs`/`dependencies` a job takes the artifacts of every job of earlier stages. Only
+  // jobs that declare artifacts can hand any over, so only they are listed (the runner skips the
+  // others anyway); the lists are shared per stage to keep big pipelines linear.
+  const producersBefore = new Map<number, string[]>()
+  {
+    const acc: string[] = []
+    let stage = -1
+    for (const c of candidates) {
+      if (c.stageIndex !== stage) {
+        for (let s = stage + 1; s <= c.stageIndex; s++) producersBefore.set(s, [...acc])
+        stage = c.stageIndex
+      }
+      if (declaresArtifacts(c.job)) acc.push(c.name)
+    }
+  }
   const resolved = new Map<string, { needs: ResolvedNeed[] | null; deps: string[] }>()
   for (const c of candidates) {
     const where = valueSpan(c.job, 'needs') ?? c.span
@@ -218,7 +234,7 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
     } else if (needs) {
       deps = needs.filter((n) => n.artifacts).map((n) => n.job)
     } else {
-      deps = candidates.filter((o) => o.stageIndex < c.stageIndex).map((o) => o.name)
+      deps = producersBefore.get(c.stageIndex) ?? []
     }
     resolved.set(c.name, { needs, deps })
   }
@@ -234,7 +250,7 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
   return candidates.map((c, i): PlannedJob => {
     const r = resolved.get(c.name)!
     const timeout = readTimeout(c, errors)
-    const payload = toPayload({
+    const build = (): JobPayload => toPayload({
       index: i, name: c.name, stage: c.stage, job: c.job,
       globalVariables: c.globals, jobVariables: c.jobVariables,
       ruleVariables: c.match.variables ?? {}, instanceVariables: c.instance.variables,
@@ -244,18 +260,30 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
       dependencies: r.deps.map((d) => ({ name: d, id: ids.get(d) ?? 0 })),
       ctx, ids: input.ids, digest: input.digest,
     })
+    const resourceGroup = c.job['resource_group'] !== undefined ? expandExisting(scalarString(c.job['resource_group']), lookup(build().variables)) : undefined
+    let payload: JobPayload | undefined
     const planned: PlannedJob = {
       name: c.name, stage: c.stage, stageIndex: c.stageIndex, when: c.when,
       ...(c.when === 'delayed' && c.job['start_in'] !== undefined ? { startIn: c.match.startIn ?? scalarString(c.job['start_in']) } : {}),
       allowFailure: c.allowFailure, needs: r.needs, dependencies: r.deps,
       retry: readRetry(c.job['retry']),
       interruptible: (c.match.interruptible ?? c.job['interruptible']) === true,
-      ...(c.job['resource_group'] !== undefined ? { resourceGroup: expandExisting(scalarString(c.job['resource_group']), lookup(payload.variables)) } : {}),
-      timeoutSeconds: timeout, reason: c.match.reason, payload, span: c.span,
+      ...(resourceGroup !== undefined ? { resourceGroup } : {}),
+      timeoutSeconds: timeout, reason: c.match.reason, span: c.span,
+      // Built on first use: `glrun list` never needs the payloads of a 2,000-job pipeline.
+      get payload(): JobPayload {
+        payload ??= build()
+        return payload
+      },
       ...(c.job['trigger'] !== undefined ? { trigger: readTrigger(c.job['trigger']) } : {}),
     }
     return planned
   })
+}
+
+function declaresArtifacts(job: Record<string, unknown>): boolean {
+  const a = job['artifacts']
+  return isPlainObject(a) && (a['paths'] !== undefined || a['untracked'] === true || a['reports'] !== undefined)
 }
 
 function lookup(vars: readonly { key: string; value: string }[]): (n: string) => string | undefined {

@@ -12,7 +12,7 @@ import { type SchemaError, gitlabSchema, schemaValidator } from './schema-valida
  * (`jobs:build config contains unknown keys: scirpt`), with a did-you-mean where it helps.
  */
 export async function validateSchema(config: unknown): Promise<GlrunError[]> {
-  const validate = await schemaValidator()
+  const validate = schemaValidator()
   const view = flattenRulesForSchema(config)
   if (validate(view)) return []
   return explain(validate.errors ?? [], view)
