@@ -29,14 +29,17 @@ function flattenRulesForSchema(config: unknown): unknown {
   for (const [name, job] of Object.entries(config)) {
     let value = job
     const nested = (k: string): boolean => isPlainObject(job) && Array.isArray(job[k]) && (job[k] as unknown[]).some(Array.isArray)
-    // In a job that extends others, `key: null` is how it drops an inherited value; GitLab then
-    // treats the key as not set. (A plain `image:` with no value and no extends stays an error.)
-    const hasNull = isPlainObject(job) && !GLOBAL_KEYWORDS.has(name) && job['extends'] !== undefined && Object.values(job).some((v) => v === null)
+    // GitLab treats a job key written with no value (`variables:`, `parallel: null`) as not set:
+    // it is how a job drops what it extends, and real pipelines (gitlab-runner, omnibus-gitlab)
+    // rely on it. The editor schema rejects that; GitLab's own fixtures keep only `image:` and
+    // `services:` without a value as errors, so those stay errors here too.
+    const dropsNull = (k: string, v: unknown): boolean => v === null && k !== 'image' && k !== 'services'
+    const hasNull = isPlainObject(job) && !GLOBAL_KEYWORDS.has(name) && !name.startsWith('.') && Object.entries(job).some(([k, v]) => dropsNull(k, v))
     if (isPlainObject(job) && (hasNull || FLATTENED.some(nested))) {
       const copy: Record<string, unknown> = {}
       inheritSelf(job, copy)
       for (const k of Object.keys(job)) {
-        if (hasNull && job[k] === null) continue
+        if (hasNull && dropsNull(k, job[k])) continue
         setOwn(copy, k, FLATTENED.includes(k) && nested(k) ? flatWithSpans(job[k] as unknown[]) : job[k])
         copyMember(job, copy, k)
       }
