@@ -51,3 +51,10 @@ describe('loadYaml', () => {
     expect(Date.now() - started).toBeLessThan(20_000)
   })
 })
+
+describe('Psych compatibility', () => {
+  it('y and n are strings, like in GitLab; yes/no/on/off are booleans; dates stay strings', () => {
+    const v = loadYaml('a: [y, n, Y, N, yes, no, on, off]\nd: 2024-01-02\n', 'f.yml').documents[0]!.value
+    expect(v).toEqual({ a: ['y', 'n', 'Y', 'N', true, false, true, false], d: '2024-01-02' })
+  })
+})

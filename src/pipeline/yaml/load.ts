@@ -35,7 +35,25 @@ export interface LoadResult {
 const MAX_NODES = 1_000_000
 const MAX_DEPTH = 100
 
-const CUSTOM_TAGS = [{ tag: '!reference', collection: 'seq' as const, resolve: (seq: unknown) => seq }]
+const REFERENCE_TAG = { tag: '!reference', collection: 'seq' as const, resolve: (seq: unknown) => seq }
+
+type TagLike = { tag: string; test?: RegExp; [k: string]: unknown }
+
+/**
+ * Psych (GitLab's YAML 1.1 reader) is not the YAML 1.1 spec in two ways that matter for CI files:
+ * `y`/`n` are plain strings (only yes/no/true/false/on/off are booleans), and timestamps stay
+ * strings. Adjust the parser's YAML 1.1 schema to match.
+ */
+function psychTags(tags: TagLike[]): TagLike[] {
+  const out = tags
+    .filter((t) => !t.tag.endsWith(':timestamp'))
+    .map((t) => {
+      if (!t.tag.endsWith(':bool') || !t.test) return t
+      const truthy = t.test.test('yes')
+      return { ...t, test: truthy ? /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/ : /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/ }
+    })
+  return [...out, REFERENCE_TAG]
+}
 
 /**
  * Parses YAML the way GitLab reads `.gitlab-ci.yml` (Psych, YAML 1.1): `on`/`yes` are booleans,
@@ -49,7 +67,7 @@ export function loadYaml(text: string, file: string): LoadResult {
     merge: true,
     uniqueKeys: false,
     lineCounter,
-    customTags: CUSTOM_TAGS,
+    customTags: psychTags as never,
     prettyErrors: false,
   })
   const errors: GlrunError[] = []
