@@ -10,7 +10,7 @@ import type { FilesDigest } from './payload/cache.js'
 import { type IdSource, localIds } from './payload/to-payload.js'
 import { planJobs } from './plan/plan-jobs.js'
 import { readStages } from './plan/stages.js'
-import type { CompiledPipeline } from './plan/types.js'
+import type { CompiledPipeline, PlannedJob } from './plan/types.js'
 import { evaluateIncludeRules, evaluateWorkflow } from './rules/index.js'
 import { faultedKey, validateSchema } from './validate/schema.js'
 import { expandCollection, expandExisting } from './variables/expand.js'
@@ -24,7 +24,13 @@ export interface CompileOptions {
   readonly ids?: IdSource
   /** Digest of files' last commits for `cache:key:files`; default: none (key `default`). */
   readonly digest?: FilesDigest
+  /** For child pipelines: the root text (an include of the trigger's files) and the nesting depth. */
+  readonly rootText?: string
+  readonly depth?: number
 }
+
+/** GitLab's limit on nested child pipelines. */
+const MAX_CHILD_DEPTH = 2
 
 /**
  * `.gitlab-ci.yml` → the pipeline GitLab would create, in GitLab's order: includes, extends,
@@ -50,6 +56,7 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
     vars: pipelineLookup,
     includeRulesMatch: (rules) => evaluateIncludeRules(rules, ruleEnv),
     sources,
+    ...(opts.rootText !== undefined ? { rootText: opts.rootText } : {}),
   })
   warnings.push(...resolved.warnings)
   const empty = (created: boolean, reason: string): CompiledPipeline => ({
@@ -98,15 +105,57 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
       excluded: plan.all.map((j) => ({ ...j, reason: 'the pipeline is not created (workflow:rules)' })),
     }
   }
+  const jobs = await compileChildren(plan.jobs, opts, errors, warnings)
   return {
     stages: stages.filter((s) => plan.jobs.some((j) => j.stage === s)),
-    jobs: plan.jobs,
+    jobs,
     excluded: plan.excluded,
     workflow: { created: plan.jobs.length > 0, reason: workflow.reason, ...(workflow.name ? { name: workflow.name } : {}) },
     errors: split(errors, warnings),
     warnings,
     sources,
     files: resolved.files,
+  }
+}
+
+/**
+ * Child pipelines (`trigger:include` of files in this repository) are compiled like GitLab would
+ * create them, with CI_PIPELINE_SOURCE=parent_pipeline; their problems are the parent's problems.
+ * Other triggers (multi-project, artifacts, remote) cannot be created locally: a warning says so.
+ */
+async function compileChildren(jobs: readonly PlannedJob[], opts: CompileOptions, errors: GlrunError[], warnings: GlrunError[]): Promise<PlannedJob[]> {
+  const out: PlannedJob[] = []
+  for (const job of jobs) {
+    if (job.trigger?.kind === 'unsupported') {
+      warnings.push(new GlrunError('GLRUN_TRIGGER_UNSUPPORTED', `${job.name}: ${job.trigger.what} cannot be created in a local run`, {
+        where: job.span, severity: 'warning', hint: 'The job is listed but will not run locally; run it in GitLab.',
+      }))
+    }
+    if (job.trigger?.kind !== 'child' || (opts.depth ?? 0) >= MAX_CHILD_DEPTH) {
+      out.push(job)
+      continue
+    }
+    const ctx = childContext(opts.ctx)
+    const rootText = `include:\n${job.trigger.files.map((f) => `  - local: ${JSON.stringify(f)}\n`).join('')}`
+    const child = await compilePipeline({ ...opts, ctx, rootText, file: `${job.name} (child pipeline)`, depth: (opts.depth ?? 0) + 1 })
+    for (const e of child.errors) errors.push(new GlrunError(e.code, `child pipeline of ${job.name}: ${e.message}`, { ...(e.where ? { where: e.where } : {}), ...(e.hint ? { hint: e.hint } : {}) }))
+    warnings.push(...child.warnings)
+    // Attached in place: copying the job would force its lazily built payload.
+    out.push(Object.defineProperty(job, 'child', {
+      value: { stages: child.stages, jobs: child.jobs.map((j) => ({ name: j.name, stage: j.stage, when: j.when })) },
+      enumerable: true,
+    }))
+  }
+  return out
+}
+
+function childContext(ctx: PipelineContext): PipelineContext {
+  return {
+    ...ctx,
+    pipelineSource: 'parent_pipeline',
+    predefined: ctx.predefined.map((v) => (v.key === 'CI_PIPELINE_SOURCE' ? { ...v, value: 'parent_pipeline' } : v)),
+    changedFiles: ctx.changedFiles.bind(ctx),
+    treeFiles: ctx.treeFiles.bind(ctx),
   }
 }
 

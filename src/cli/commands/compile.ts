@@ -50,7 +50,7 @@ function toJson(pipeline: CompiledPipeline, jobs: readonly PlannedJob[]): unknow
         name: j.name, stage: j.stage, when: j.when, allow_failure: j.allowFailure, needs: j.needs,
         dependencies: j.dependencies, retry: j.retry, interruptible: j.interruptible, timeout: j.timeoutSeconds,
         ...(j.startIn ? { start_in: j.startIn } : {}), ...(j.resourceGroup ? { resource_group: j.resourceGroup } : {}),
-        ...(j.trigger ? { trigger: j.trigger } : {}),
+        ...(j.trigger ? { trigger: j.trigger } : {}), ...(j.child ? { child_pipeline: j.child } : {}),
       })),
       edges: dagEdges(pipeline),
     },

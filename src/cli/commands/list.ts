@@ -23,6 +23,7 @@ export function listCommand(program: Command, io: Io, setExit: (code: number) =>
           jobs: pipeline.jobs.map((j) => ({
             name: j.name, stage: j.stage, when: j.when, allow_failure: j.allowFailure,
             needs: j.needs, ...(j.startIn ? { start_in: j.startIn } : {}), reason: j.reason,
+            ...(j.child ? { child_pipeline: j.child } : {}),
           })),
           ...(flags.all ? { excluded: pipeline.excluded.map((e) => ({ name: e.name, stage: e.stage, hidden: e.hidden, reason: e.reason })) } : {}),
         }, null, 2))
@@ -34,7 +35,10 @@ export function listCommand(program: Command, io: Io, setExit: (code: number) =>
         io.out(`No pipeline would be created: ${pipeline.workflow.reason}`)
       } else {
         const rows = [['name', 'stage', 'when', 'allow_failure', 'needs']]
-        for (const j of pipeline.jobs) rows.push([j.name, j.stage, j.when, allowFailureText(j), needsText(j)])
+        for (const j of pipeline.jobs) {
+          rows.push([j.name, j.stage, j.when, allowFailureText(j), needsText(j)])
+          for (const c of j.child?.jobs ?? []) rows.push([`  └ ${c.name}`, c.stage, c.when, '', '(child pipeline)'])
+        }
         io.out(table(rows))
       }
       if (flags.all && pipeline.excluded.length > 0) {

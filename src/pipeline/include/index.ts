@@ -28,6 +28,8 @@ export interface IncludeOptions {
   inputs?: Record<string, unknown>
   sources: SourceTexts
   maxIncludes?: number
+  /** Text of a virtual root (a child pipeline made of several `trigger:include` files). */
+  rootText?: string
 }
 
 export interface ResolvedConfig {
@@ -57,7 +59,7 @@ interface State {
 export async function resolveConfig(opts: IncludeOptions): Promise<ResolvedConfig> {
   const st: State = { opts, errors: [], warnings: [], files: [], count: 0, limitReported: false }
   const file = opts.file ?? '.gitlab-ci.yml'
-  const text = readFileSync(join(opts.projectDir, file), 'utf8')
+  const text = opts.rootText ?? readFileSync(join(opts.projectDir, file), 'utf8')
   const config = await processText(st, text, file, { kind: 'local', root: opts.projectDir }, opts.inputs, undefined, [file])
   return { config: config ?? {}, files: st.files, errors: st.errors, warnings: st.warnings }
 }

@@ -7,7 +7,9 @@ import { expandExisting } from '../variables/expand.js'
 import { toArtifacts } from './artifacts.js'
 import { type FilesDigest, toCache } from './cache.js'
 import { environmentSlug, inferTier, readEnvironment } from './environment.js'
+import { idTokenVariables } from './id-tokens.js'
 import { toImage, toServices } from './image.js'
+import { releaseStep } from './release.js'
 
 /** Deterministic ids, so compiled payloads are stable across runs (and golden-testable). */
 export interface IdSource {
@@ -91,6 +93,8 @@ export function toPayload(p: PayloadInput): JobPayload {
     if (env.url) variables.push(pub('CI_ENVIRONMENT_URL', expandExisting(env.url, yamlLookup)))
     variables.push(pub('CI_ENVIRONMENT_ACTION', env.action ?? 'start'), pub('CI_ENVIRONMENT_TIER', env.tier ?? inferTier(name)))
   }
+  const createdAt = ctx.predefined.find((v) => v.key === 'CI_PIPELINE_CREATED_AT')?.value ?? ''
+  variables.push(...idTokenVariables(p.job['id_tokens'], ctx, id, createdAt))
   for (const v of p.globalVariables) variables.push({ key: v.key, value: v.value, public: true, ...(v.raw ? { raw: true } : {}) })
   for (const v of p.jobVariables) variables.push({ key: v.key, value: v.value, public: true, ...(v.raw ? { raw: true } : {}) })
   for (const [key, value] of Object.entries(p.workflowVariables)) variables.push(pub(key, value))
@@ -109,6 +113,8 @@ export function toPayload(p: PayloadInput): JobPayload {
       allow_failure: false,
     },
   ]
+  const release = releaseStep(p.job['release'], p.timeoutSeconds)
+  if (release) steps.push(release)
   const after = flattenStrings(p.job['after_script'])
   if (after.length > 0) steps.push({ name: 'after_script', script: after, timeout: p.timeoutSeconds, when: 'always', allow_failure: true })
 

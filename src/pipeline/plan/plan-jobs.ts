@@ -74,7 +74,9 @@ export function planJobs(input: PlanInput): PlanOutput {
 
   for (const key of Object.keys(config)) {
     if (!key.startsWith('.') || !isPlainObject(config[key])) continue
-    all.push({ name: key, stage: '', reason: 'hidden job (its name starts with a dot): never runs, used by extends/!reference', hidden: true, span: keySpan(config, key) })
+    const hidden: ExcludedJob = { name: key, stage: '', reason: 'hidden job (its name starts with a dot): never runs, used by extends/!reference', hidden: true, span: keySpan(config, key) }
+    all.push(hidden)
+    excluded.push(hidden)
   }
 
   for (const name of input.visible) {

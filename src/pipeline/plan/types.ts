@@ -26,6 +26,8 @@ export interface PlannedJob {
   readonly span: SourceSpan | undefined
   /** Child pipeline (`trigger:include` of local files), compiled separately; other triggers are not run locally. */
   readonly trigger?: { kind: 'child'; files: string[] } | { kind: 'unsupported'; what: string }
+  /** The compiled child pipeline of a `trigger:include` job. */
+  readonly child?: { readonly stages: readonly string[]; readonly jobs: readonly { name: string; stage: string; when: string }[] }
 }
 
 /** A job defined in the YAML that is not in this pipeline, and why. */
