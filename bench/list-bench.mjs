@@ -131,7 +131,7 @@ function measure(cmd, argv, cwd) {
 
 const gcl = ensureGcl()
 const glrun = join(root, 'bin', 'glrun.js')
-if (!existsSync(join(root, 'dist', 'glrun.mjs'))) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
+if (!existsSync(join(root, 'dist', 'glrun.cjs'))) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
 console.log(`node ${process.version}, ${runs} runs per input (median), gitlab-ci-local ${sh(gcl, ['--version']).trim()}`)
 const rows = [['input', 'jobs', 'glrun ms', 'gitlab-ci-local ms', 'ratio (gcl/glrun)']]
 for (const input of prepare().filter((i) => !only || i.name === only)) {

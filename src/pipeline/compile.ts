@@ -29,8 +29,12 @@ export interface CompileOptions {
   readonly depth?: number
 }
 
-/** GitLab's limit on nested child pipelines. */
-const MAX_CHILD_DEPTH = 2
+/**
+ * Children are compiled one level deep (GitLab allows two more levels, created only when a
+ * trigger job runs): enough to validate what the parent triggers without compiling a large
+ * pipeline that triggers itself over and over.
+ */
+const MAX_CHILD_DEPTH = 1
 
 /**
  * `.gitlab-ci.yml` → the pipeline GitLab would create, in GitLab's order: includes, extends,
@@ -137,7 +141,15 @@ async function compileChildren(jobs: readonly PlannedJob[], opts: CompileOptions
     }
     const ctx = childContext(opts.ctx)
     const rootText = `include:\n${job.trigger.files.map((f) => `  - local: ${JSON.stringify(f)}\n`).join('')}`
-    const child = await compilePipeline({ ...opts, ctx, rootText, file: `${job.name} (child pipeline)`, depth: (opts.depth ?? 0) + 1 })
+    // Several trigger jobs often start the same child pipeline: compile each one once.
+    const key = rootText
+    let pending = childMemo.get(opts.ctx)?.get(key)
+    if (!pending) {
+      pending = compilePipeline({ ...opts, ctx, rootText, file: `${job.name} (child pipeline)`, depth: (opts.depth ?? 0) + 1 })
+      if (!childMemo.has(opts.ctx)) childMemo.set(opts.ctx, new Map())
+      childMemo.get(opts.ctx)!.set(key, pending)
+    }
+    const child = await pending
     for (const e of child.errors) errors.push(new GlrunError(e.code, `child pipeline of ${job.name}: ${e.message}`, { ...(e.where ? { where: e.where } : {}), ...(e.hint ? { hint: e.hint } : {}) }))
     warnings.push(...child.warnings)
     // Attached in place: copying the job would force its lazily built payload.
@@ -148,6 +160,8 @@ async function compileChildren(jobs: readonly PlannedJob[], opts: CompileOptions
   }
   return out
 }
+
+const childMemo = new WeakMap<PipelineContext, Map<string, Promise<CompiledPipeline>>>()
 
 function childContext(ctx: PipelineContext): PipelineContext {
   return {
