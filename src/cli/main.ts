@@ -4,6 +4,7 @@ import { renderDiagnostic } from '../diagnostics/render.js'
 import { compileCommand } from './commands/compile.js'
 import { lintCommand } from './commands/lint.js'
 import { listCommand } from './commands/list.js'
+import { runCommand } from './commands/run.js'
 import { type Io, processIo } from './io.js'
 
 export const VERSION = '0.1.0'
@@ -24,6 +25,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   lintCommand(program, io, setExit)
   listCommand(program, io, setExit)
   compileCommand(program, io, setExit)
+  runCommand(program, io, setExit)
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
 
   try {

@@ -64,7 +64,7 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
   })
   warnings.push(...resolved.warnings)
   const empty = (created: boolean, reason: string): CompiledPipeline => ({
-    stages: [], jobs: [], excluded: [], workflow: { created, reason }, errors: split(errors, warnings), warnings, sources, files: resolved.files,
+    projectDir: ctx.projectDir, stages: [], jobs: [], excluded: [], workflow: { created, reason }, errors: split(errors, warnings), warnings, sources, files: resolved.files,
   })
   if (resolved.errors.length > 0) {
     errors.push(...resolved.errors)
@@ -111,6 +111,7 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
   }
   const jobs = await compileChildren(plan.jobs, opts, errors, warnings)
   return {
+    projectDir: ctx.projectDir,
     stages: stages.filter((s) => plan.jobs.some((j) => j.stage === s)),
     jobs,
     excluded: plan.excluded,

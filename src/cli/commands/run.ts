@@ -1,0 +1,120 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import { GlrunError } from '../../diagnostics/errors.js'
+import { ShellExecutor } from '../../executors/shell/shell-executor.js'
+import type { Executor } from '../../executors/types.js'
+import { maskedValues } from '../../job/job-variables.js'
+import { runJob } from '../../job/run-job.js'
+import { makeWorkspaceSnapshot } from '../../job/sources/workspace.js'
+import { slugify } from '../../pipeline/context/slug.js'
+import { runPipeline } from '../../scheduler/scheduler.js'
+import { Masker } from '../../trace/masker.js'
+import { FileSink } from '../../trace/sinks/file-sink.js'
+import { LineSink } from '../../trace/sinks/line-sink.js'
+import { TraceWriter } from '../../trace/trace-writer.js'
+import type { Io } from '../io.js'
+import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pipeline-options.js'
+import { ConsoleReporter } from '../console-reporter.js'
+import { printDiagnostics } from '../render-pipeline.js'
+import { selectJobs } from './compile.js'
+
+/** The executors this build of glrun has, by name (the one place they are plugged in). */
+const EXECUTORS: Record<string, () => Executor> = { shell: () => new ShellExecutor() }
+
+interface RunFlags extends PipelineFlags {
+  concurrency?: string
+  manual?: boolean
+  needs?: boolean
+  executor?: string
+  json?: boolean
+}
+
+export function runCommand(program: Command, io: Io, setExit: (code: number) => void): void {
+  addPipelineOptions(program.command('run'))
+    .description('run the pipeline (or the named jobs) on this machine and show GitLab-style job logs')
+    .argument('[jobs...]', 'run only these jobs (manual ones included)')
+    .option('-j, --concurrency <n>', 'jobs at once (default: number of cores)')
+    .option('--manual', 'also run manual jobs')
+    .option('--needs', 'with job names: also run what they need')
+    .option('--executor <name>', `executor: ${Object.keys(EXECUTORS).join(', ')}`, 'shell')
+    .option('--json', 'print machine-readable job events (one JSON object per line) instead of logs')
+    .action(async (names: string[], flags: RunFlags) => {
+      const make = EXECUTORS[flags.executor ?? 'shell']
+      if (!make) {
+        throw new GlrunError('GLRUN_EXECUTOR_UNKNOWN', `executor "${flags.executor}" is not available in this version of glrun`, { hint: `Available: ${Object.keys(EXECUTORS).join(', ')}. The docker and kubernetes executors are not built yet.` })
+      }
+      const pipeline = await compileFromFlags(flags)
+      if (pipeline.errors.length > 0) {
+        printDiagnostics(io, pipeline)
+        setExit(1)
+        return
+      }
+      selectJobs(pipeline, names) // unknown names: one clear error
+      const concurrency = Number(flags.concurrency ?? cpus().length)
+      if (!Number.isInteger(concurrency) || concurrency < 1) throw new GlrunError('GLRUN_CLI_CONCURRENCY', `--concurrency must be a positive number, not "${flags.concurrency}"`)
+      const projectDir = pipeline.projectDir
+      const glrunDir = join(projectDir, '.glrun')
+      keepOutOfGit(projectDir)
+      const snapshot = join(glrunDir, 'snapshot')
+      const sha = pipeline.jobs[0]?.payload.git_info.sha ?? 'HEAD'
+      await makeWorkspaceSnapshot(projectDir, sha, snapshot)
+
+      const reporter = new ConsoleReporter(io, pipeline.jobs.map((j) => j.name))
+      const controller = new AbortController()
+      let interrupts = 0
+      const onSigint = (): void => {
+        interrupts++
+        if (interrupts === 1) {
+          io.err('\nCanceling: running jobs get their after_script. Press Ctrl-C again to kill them.')
+          controller.abort()
+        } else process.exit(130)
+      }
+      process.on('SIGINT', onSigint)
+      const executor = make()
+      try {
+        const outcome = await runPipeline(pipeline.jobs, async (job, attempt, signal) => {
+          const tracePath = join(glrunDir, 'jobs', slugify(job.name) || 'job', attempt > 1 ? `trace-${attempt}.log` : 'trace.log')
+          reporter.tracePath(job.name, tracePath)
+          const sinks = [new FileSink(tracePath)]
+          if (!flags.json) sinks.push(new LineSink((line) => reporter.line(job.name, line)) as never)
+          const trace = new TraceWriter({
+            masker: new Masker(maskedValues(job.payload), job.payload.features.token_mask_prefixes),
+            sinks,
+            sections: job.payload.features.trace_sections,
+          })
+          try {
+            return await runJob({ job: job.payload, executor, trace, buildsDir: join(glrunDir, 'builds'), workspaceSnapshot: snapshot, localRepo: projectDir, signal })
+          } finally {
+            await trace.close()
+          }
+        }, {
+          concurrency, signal: controller.signal,
+          ...(names.length ? { select: names } : {}), withNeeds: flags.needs === true, manual: flags.manual === true,
+          onEvent: (e) => {
+            if (flags.json) io.out(JSON.stringify(e.type === 'job-finished' || e.type === 'job-skipped' ? { type: e.type, job: e.job, ...e.result } : e))
+            else reporter.event(e)
+          },
+        })
+        if (!flags.json) {
+          reporter.summary(outcome.results, new Map(pipeline.jobs.map((j) => [j.name, j.stage])))
+          io.out(`\npipeline ${outcome.status === 'success' ? (outcome.warnings ? 'passed with warnings' : 'passed') : outcome.status}`)
+        } else {
+          io.out(JSON.stringify({ type: 'pipeline-finished', status: outcome.status, warnings: outcome.warnings }))
+        }
+        setExit(outcome.status === 'success' ? 0 : outcome.status === 'canceled' ? 130 : 1)
+      } finally {
+        process.off('SIGINT', onSigint)
+      }
+    })
+}
+
+/** `.glrun/` holds builds, traces and caches: list it in .git/info/exclude so git ignores it. */
+function keepOutOfGit(projectDir: string): void {
+  const exclude = join(projectDir, '.git', 'info', 'exclude')
+  if (!existsSync(join(projectDir, '.git'))) return
+  mkdirSync(join(projectDir, '.git', 'info'), { recursive: true })
+  const text = existsSync(exclude) ? readFileSync(exclude, 'utf8') : ''
+  if (!text.split('\n').includes('/.glrun/')) appendFileSync(exclude, `${text && !text.endsWith('\n') ? '\n' : ''}/.glrun/\n`)
+}

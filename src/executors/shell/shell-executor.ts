@@ -1,0 +1,103 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { JobPayload } from '../../payload/types.js'
+import type { Executor, ExecutorSession, ExitStatus, OpenContext, StageScript, TraceOutput } from '../types.js'
+
+/** How long a stage gets between SIGTERM and SIGKILL when it is canceled or times out. */
+const GRACE_MS = 2000
+
+/** The host environment a job inherits: enough for tools to work, nothing of the user's secrets. */
+const PASS_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TERM', 'TZ', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR', 'DOCKER_HOST', 'SSH_AUTH_SOCK']
+
+let shellPath: string | undefined
+
+/** bash when the machine has it (like gitlab-runner), else sh. */
+export function detectShell(): string {
+  if (shellPath) return shellPath
+  const bash = spawnSync('bash', ['-c', 'exit 0'])
+  shellPath = bash.status === 0 ? 'bash' : 'sh'
+  return shellPath
+}
+
+/**
+ * The shell executor: runs each stage's script with bash (or sh) on this machine, in a process
+ * group of its own so a timeout or cancel ends every process the job started.
+ */
+export class ShellExecutor implements Executor {
+  readonly name = 'shell'
+
+  async probe(): Promise<{ ok: true } | { ok: false; reason: string; hint: string }> {
+    const shell = detectShell()
+    return spawnSync(shell, ['-c', 'exit 0']).status === 0
+      ? { ok: true }
+      : { ok: false, reason: 'neither bash nor sh can be started', hint: 'Install bash (apt-get install bash).' }
+  }
+
+  async open(job: JobPayload, ctx: OpenContext): Promise<ExecutorSession> {
+    const dir = join(ctx.buildsDir, String(job.id), job.job_info.project_full_path ?? job.job_info.project_name)
+    mkdirSync(dir, { recursive: true })
+    return new ShellSession(dir, detectShell())
+  }
+}
+
+class ShellSession implements ExecutorSession {
+  readonly description: string
+
+  constructor(readonly projectDir: string, private readonly shell: string) {
+    this.description = `Using Shell (${shell}) executor...`
+  }
+
+  get hostProjectDir(): string {
+    return this.projectDir
+  }
+
+  run(script: StageScript, out: TraceOutput, signal: AbortSignal): Promise<ExitStatus> {
+    const tmp = `${this.projectDir}.tmp`
+    mkdirSync(tmp, { recursive: true })
+    const file = join(tmp, `script-${script.stage}.sh`)
+    writeFileSync(file, script.script, { mode: 0o700 })
+    const env: NodeJS.ProcessEnv = {}
+    for (const k of PASS_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]
+    return new Promise((resolve) => {
+      const child = spawn(this.shell, [file], { cwd: tmp, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+      let ending: ExitStatus | undefined
+      const stop = (why: ExitStatus): void => {
+        if (ending) return
+        ending = why
+        killGroup(child.pid, 'SIGTERM')
+        setTimeout(() => killGroup(child.pid, 'SIGKILL'), GRACE_MS).unref()
+      }
+      const onAbort = (): void => stop({ kind: 'canceled' })
+      if (signal.aborted) onAbort()
+      signal.addEventListener('abort', onAbort, { once: true })
+      const timer = script.timeoutMs ? setTimeout(() => stop({ kind: 'timed-out' }), script.timeoutMs) : undefined
+      child.stdout.on('data', (d: Buffer) => out.write(d))
+      child.stderr.on('data', (d: Buffer) => out.write(d))
+      child.on('error', (e) => {
+        out.write(`${e.message}\n`)
+        ending ??= { kind: 'exited', code: 127 }
+      })
+      child.on('close', (code, sig) => {
+        if (timer) clearTimeout(timer)
+        signal.removeEventListener('abort', onAbort)
+        // Whatever the script left running in the background goes with it.
+        killGroup(child.pid, 'SIGKILL')
+        resolve(ending ?? (code !== null ? { kind: 'exited', code } : { kind: 'killed', signal: sig ?? 'SIGKILL' }))
+      })
+    })
+  }
+
+  async close(): Promise<void> {
+    rmSync(`${this.projectDir}.tmp`, { recursive: true, force: true })
+  }
+}
+
+function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
+  if (pid === undefined) return
+  try {
+    process.kill(-pid, sig)
+  } catch {
+    // The group is already gone.
+  }
+}

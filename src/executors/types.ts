@@ -1,0 +1,57 @@
+import type { JobPayload } from '../payload/types.js'
+
+/** Where an executor writes the job's output: the trace (masked downstream). */
+export interface TraceOutput {
+  write(chunk: Buffer | string): void
+}
+
+/** One generated script, run once for one GitLab build stage (get_sources, step_script, …). */
+export interface StageScript {
+  readonly stage: string
+  readonly script: string
+  /** Kill the stage after this long (the job's timeout, or after_script's own). */
+  readonly timeoutMs?: number
+}
+
+export type ExitStatus =
+  | { readonly kind: 'exited'; readonly code: number }
+  | { readonly kind: 'killed'; readonly signal: string }
+  | { readonly kind: 'canceled' }
+  | { readonly kind: 'timed-out' }
+
+export interface OpenContext {
+  /** The directory under which this executor keeps job directories. */
+  readonly buildsDir: string
+  readonly out: TraceOutput
+  readonly signal: AbortSignal
+}
+
+/**
+ * An Executor runs the generated scripts of one job in an isolated environment.
+ *
+ * Lifecycle: probe() any time; open() once per job; run() once per build stage, in order, never
+ * two at once within a session; close() exactly once, always — also after a failed open() was
+ * partially done, a canceled run(), or a failed stage.
+ * Isolation: sessions of different jobs may run at the same time and share nothing.
+ * Failure: a non-zero exit is an ExitStatus, not a throw. Throw (a GlrunError) only when the
+ * executor itself failed: no shell, an image that cannot be pulled, an engine that is down.
+ * Cancellation: run() returns `canceled` when the signal aborts and `timed-out` when the stage's
+ * timeout passes; either way no process of the stage is left behind.
+ * Executors never write section markers: the job runner owns the trace's structure.
+ */
+export interface Executor {
+  readonly name: string
+  probe(signal: AbortSignal): Promise<{ ok: true } | { ok: false; reason: string; hint: string }>
+  open(job: JobPayload, ctx: OpenContext): Promise<ExecutorSession>
+}
+
+export interface ExecutorSession {
+  /** The job's project directory as the scripts see it (CI_PROJECT_DIR). */
+  readonly projectDir: string
+  /** The same directory as glrun sees it on this machine (to prepare sources, collect artifacts). */
+  readonly hostProjectDir: string
+  /** Words for the trace: "Using Shell (bash) executor...". */
+  readonly description: string
+  run(script: StageScript, out: TraceOutput, signal: AbortSignal): Promise<ExitStatus>
+  close(): Promise<void>
+}

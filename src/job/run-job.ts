@@ -1,0 +1,133 @@
+import { hostname } from 'node:os'
+import type { ExecutorSession, Executor, ExitStatus } from '../executors/types.js'
+import type { JobPayload } from '../payload/types.js'
+import type { TraceWriter } from '../trace/trace-writer.js'
+import { GLRUN_VERSION, jobVariables } from './job-variables.js'
+import type { JobOutcome } from './outcome.js'
+import { bashScript } from './script/bash.js'
+import { readSourceSettings } from './sources/settings.js'
+import { materialize } from './sources/workspace.js'
+import { gitSourcesScript } from './sources/git-script.js'
+
+export interface RunJobInput {
+  job: JobPayload
+  executor: Executor
+  trace: TraceWriter
+  buildsDir: string
+  /** Where the pipeline's working-tree snapshot is (GIT_STRATEGY unset in local runs). */
+  workspaceSnapshot?: string
+  /** The local repository to clone from for GIT_STRATEGY clone/fetch. */
+  localRepo?: string
+  signal: AbortSignal
+  now?: () => number
+}
+
+/** after_script has its own timeout (gitlab-runner's RUNNER_AFTER_SCRIPT_TIMEOUT default: 5 min). */
+const AFTER_SCRIPT_TIMEOUT_MS = 5 * 60 * 1000
+
+/**
+ * Runs one job through its GitLab build stages, writing GitLab's sections into the trace:
+ * prepare_executor, prepare_script, get_sources, step_script, after_script (also after a failure
+ * or cancel), cleanup_file_variables; then `Job succeeded` or `ERROR: Job failed: ...`.
+ * A failed script is an outcome; only glrun's own failures throw.
+ */
+export async function runJob(i: RunJobInput): Promise<JobOutcome> {
+  const started = Date.now()
+  const { job, trace } = i
+  const duration = (): number => Date.now() - started
+  trace.println(`Running with glrun ${GLRUN_VERSION} (local)`)
+  trace.println(`  on ${hostname()} local, system ID: glrun-local`)
+  let session: ExecutorSession | undefined
+  const timeoutMs = job.runner_info.timeout * 1000
+  try {
+    session = await trace.section('prepare_executor', `Preparing the "${i.executor.name}" executor`, async () => {
+      const s = await i.executor.open(job, { buildsDir: i.buildsDir, out: trace, signal: i.signal })
+      trace.println(s.description)
+      if (job.image && i.executor.name === 'shell') {
+        trace.warn(`image "${job.image.name}" is not used: the shell executor runs the job on this machine (run with --executor docker to use the image)`)
+      }
+      return s
+    })
+    const s = session
+    const facts = { executor: i.executor.name, projectDir: s.projectDir, buildsDir: i.buildsDir, shared: i.executor.name === 'shell', timeoutSeconds: job.runner_info.timeout }
+    const vars = jobVariables(job, facts)
+    const lookup = (k: string): string | undefined => [...vars].reverse().find((v) => v.key === k)?.value
+    await trace.section('prepare_script', 'Preparing environment', async () => {
+      trace.println(`Running on ${hostname()}...`)
+    })
+
+    const settings = readSourceSettings(lookup, job.git_info.depth, i.workspaceSnapshot !== undefined)
+    for (const w of settings.warnings) trace.warn(w)
+    const sourcesOk = await trace.section('get_sources', 'Getting source from Git repository', async () => {
+      if (settings.strategy === 'workspace' && i.workspaceSnapshot) {
+        trace.info(`Copying the working tree (uncommitted changes included) at ${job.git_info.sha.slice(0, 8)} (ref is ${job.git_info.ref})...`)
+        materialize(i.workspaceSnapshot, s.hostProjectDir)
+        trace.info('Skipping Git submodules setup')
+        return true
+      }
+      if (settings.strategy === 'none' || settings.strategy === 'empty') {
+        trace.info(settings.strategy === 'empty' ? 'Skipping Git repository setup and creating an empty build directory' : 'Skipping Git repository setup')
+        return true
+      }
+      const script = gitSourcesScript({ projectDir: s.projectDir, repoUrl: i.localRepo ?? job.git_info.repo_url, sha: job.git_info.sha, ref: job.git_info.ref, refType: job.git_info.ref_type, settings })
+      const st = await s.run({ stage: 'get_sources', script, timeoutMs }, trace, i.signal)
+      return st.kind === 'exited' && st.code === 0
+    })
+    if (!sourcesOk) return finish(trace, { status: 'failed', reason: 'runner_system_failure', allowedToFail: false, message: 'getting the sources failed', durationMs: duration() }, 'get sources failed', true)
+
+    const script = job.steps.find((st) => st.name === 'script')
+    const stepStatus = await trace.section('step_script', 'Executing "step_script" stage of the job script', () =>
+      s.run({ stage: 'step_script', script: bashScript({ projectDir: s.projectDir, variables: vars, commands: script?.script ?? [], echo: true }), timeoutMs }, trace, i.signal))
+
+    const after = job.steps.find((st) => st.name === 'after_script')
+    if (after && after.script.length > 0 && stepStatus.kind !== 'timed-out') {
+      const status = stepStatus.kind === 'exited' && stepStatus.code === 0 ? 'success' : stepStatus.kind === 'canceled' ? 'canceled' : 'failed'
+      await trace.section('after_script', 'Running after_script', async () => {
+        const afterVars = jobVariables(job, facts, status)
+        const st = await s.run({ stage: 'after_script', script: bashScript({ projectDir: s.projectDir, variables: afterVars, commands: after.script, echo: true, notices: ['Running after script...'] }), timeoutMs: AFTER_SCRIPT_TIMEOUT_MS }, trace, new AbortController().signal)
+        if (!(st.kind === 'exited' && st.code === 0)) trace.warn(`after_script failed, but job will continue unaffected: ${describe(st, i.executor.name)}`)
+      })
+    }
+    if (job.artifacts || job.cache) {
+      trace.warn('artifacts and caches are not collected or restored by this version of glrun run (not implemented yet)')
+    }
+    await trace.section('cleanup_file_variables', 'Cleaning up project directory and file based variables', async () => undefined)
+    return finish(trace, outcome(stepStatus, job, duration(), i.executor.name), describe(stepStatus, i.executor.name))
+  } finally {
+    await session?.close()
+  }
+}
+
+function outcome(st: ExitStatus, job: JobPayload, durationMs: number, executor: string): JobOutcome {
+  if (st.kind === 'exited' && st.code === 0) return { status: 'success', durationMs }
+  if (st.kind === 'canceled') return { status: 'canceled', durationMs }
+  if (st.kind === 'timed-out') return { status: 'failed', reason: 'job_execution_timeout', allowedToFail: false, message: `execution took longer than ${formatGoDuration(job.runner_info.timeout)} seconds`, durationMs }
+  return { status: 'failed', reason: 'script_failure', ...(st.kind === 'exited' ? { exitCode: st.code } : {}), allowedToFail: false, message: describe(st, executor), durationMs }
+}
+
+function finish(trace: TraceWriter, o: JobOutcome, reason: string, system = false): JobOutcome {
+  if (o.status === 'success') trace.jobSucceeded()
+  else if (o.status === 'canceled') trace.jobFailed('canceled')
+  else if (o.status === 'failed') trace.jobFailed(o.reason === 'job_execution_timeout' ? o.message : reason, system)
+  return o
+}
+
+/** How gitlab-runner words a non-zero exit (the shell executor: Go's "exit status N"). */
+function describe(st: ExitStatus, executor: string): string {
+  switch (st.kind) {
+    case 'exited': return executor === 'shell' ? `exit status ${st.code}` : `exit code ${st.code}`
+    case 'killed': return `signal: ${st.signal.toLowerCase().replace(/^sig/, '')}`
+    case 'canceled': return 'canceled'
+    case 'timed-out': return 'execution took longer than the timeout'
+  }
+}
+
+/** Go's time.Duration String(): 3600 s → "1h0m0s". */
+export function formatGoDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600)
+  const m = Math.floor((seconds % 3600) / 60)
+  const s = seconds % 60
+  if (h > 0) return `${h}h${m}m${s}s`
+  if (m > 0) return `${m}m${s}s`
+  return `${s}s`
+}
