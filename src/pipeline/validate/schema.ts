@@ -163,7 +163,7 @@ function toDiagnostic(e: SchemaError, config: unknown): GlrunError {
     case 'type': {
       const expected = typeWords(String(e.params['type']))
       return new GlrunError('GLRUN_SCHEMA_TYPE', `${path} config should be ${expected}, not ${describe(value)}`, {
-        where, hint: expected === 'a list' && typeof value === 'string' ? `Write it as a list: [${JSON.stringify(value)}].` : `Change it to ${expected}.`,
+        where, hint: colonHint(expected, value) ?? (expected === 'a list' && typeof value === 'string' ? `Write it as a list: [${JSON.stringify(value)}].` : `Change it to ${expected}.`),
       })
     }
     case 'required':
@@ -173,6 +173,19 @@ function toDiagnostic(e: SchemaError, config: unknown): GlrunError {
         where, hint: hintFor(e),
       })
   }
+}
+
+/**
+ * The classic YAML trap: `- echo "a: b"` is a mapping because of the `: `. When a string was
+ * expected and a one-key mapping was found, say so and show the quoted line.
+ */
+function colonHint(expected: string, value: unknown): string | undefined {
+  if (!expected.includes('string') || !isPlainObject(value) || Object.keys(value).length !== 1) return undefined
+  const [k] = Object.keys(value)
+  const v = value[k!]
+  if (typeof v !== 'string' && v !== null) return undefined
+  const line = `${k}: ${v ?? ''}`.trimEnd()
+  return `YAML read this as a mapping because of the ": " in it. Quote the whole line: - '${line.replace(/'/g, "''")}'`
 }
 
 /** ajv's "boolean,number,string" → "a boolean, number or string". */
