@@ -18,7 +18,7 @@ export interface ExecutorFacts {
  * own from the payload, then what the job may not override (CI_SHARED_ENVIRONMENT,
  * CI_RUNNER_VERSION, …). Values are expanded once, like the runner does.
  */
-export function jobVariables(job: JobPayload, facts: ExecutorFacts, status = 'running'): RunnerVariable[] {
+export function jobVariables(job: JobPayload, facts: ExecutorFacts, status = 'running', dotenv: readonly { key: string; value: string }[] = []): RunnerVariable[] {
   const runner = (key: string, value: string): RunnerVariable => ({ key, value, public: true })
   const list: RunnerVariable[] = [
     ...(job.image ? [runner('CI_JOB_IMAGE', job.image.name)] : []),
@@ -30,6 +30,8 @@ export function jobVariables(job: JobPayload, facts: ExecutorFacts, status = 'ru
     runner('CI_JOB_STATUS', status),
     runner('CI_JOB_TIMEOUT', String(facts.timeoutSeconds)),
     ...job.variables.map((v): RunnerVariable => ({ key: v.key, value: v.value, ...(v.raw ? { raw: true } : {}), ...(v.file ? { file: true } : {}), ...(v.masked ? { masked: true } : {}), public: v.public })),
+    // dotenv reports of the jobs this one depends on (GitLab ranks them above YAML variables).
+    ...dotenv.map((v): RunnerVariable => ({ key: v.key, value: v.value, public: true })),
     facts.shared ? runner('CI_SHARED_ENVIRONMENT', 'true') : runner('CI_DISPOSABLE_ENVIRONMENT', 'true'),
     runner('CI_RUNNER_VERSION', GLRUN_VERSION),
     runner('CI_RUNNER_REVISION', 'glrun'),

@@ -1,4 +1,6 @@
+import { rmSync } from 'node:fs'
 import { hostname } from 'node:os'
+import { dirname } from 'node:path'
 import type { ExecutorSession, Executor, ExitStatus } from '../executors/types.js'
 import type { JobPayload } from '../payload/types.js'
 import type { TraceWriter } from '../trace/trace-writer.js'
@@ -8,6 +10,7 @@ import { bashScript } from './script/bash.js'
 import { readSourceSettings } from './sources/settings.js'
 import { materialize } from './sources/workspace.js'
 import { gitSourcesScript } from './sources/git-script.js'
+import { type LocalStore, archiveCaches, downloadArtifacts, hasArtifactsToDownload, restoreCaches, uploadArtifacts } from './artifacts/store.js'
 
 export interface RunJobInput {
   job: JobPayload
@@ -18,6 +21,8 @@ export interface RunJobInput {
   workspaceSnapshot?: string
   /** The local repository to clone from for GIT_STRATEGY clone/fetch. */
   localRepo?: string
+  /** Where artifacts and caches are kept between jobs (the local coordinator). */
+  store: LocalStore
   signal: AbortSignal
   now?: () => number
 }
@@ -33,8 +38,21 @@ const AFTER_SCRIPT_TIMEOUT_MS = 5 * 60 * 1000
  */
 export async function runJob(i: RunJobInput): Promise<JobOutcome> {
   const started = Date.now()
+  try {
+    return await runStages(i, started)
+  } catch (e) {
+    // glrun itself failed (not the job's script): say so in the job's log, as a system failure.
+    const message = e instanceof Error ? e.message : String(e)
+    i.trace.jobFailed(message, true)
+    return { status: 'failed', reason: 'runner_system_failure', allowedToFail: false, message, durationMs: Date.now() - started }
+  }
+}
+
+async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
   const { job, trace } = i
   const duration = (): number => Date.now() - started
+  // This run's artifacts replace the last run's: a job that produces none now leaves none behind.
+  rmSync(dirname(i.store.artifactZip(job.job_info.name)), { recursive: true, force: true })
   trace.println(`Running with glrun ${GLRUN_VERSION} (local)`)
   trace.println(`  on ${hostname()} local, system ID: glrun-local`)
   let session: ExecutorSession | undefined
@@ -50,7 +68,7 @@ export async function runJob(i: RunJobInput): Promise<JobOutcome> {
     })
     const s = session
     const facts = { executor: i.executor.name, projectDir: s.projectDir, buildsDir: i.buildsDir, shared: i.executor.name === 'shell', timeoutSeconds: job.runner_info.timeout }
-    const vars = jobVariables(job, facts)
+    let vars = jobVariables(job, facts)
     const lookup = (k: string): string | undefined => [...vars].reverse().find((v) => v.key === k)?.value
     await trace.section('prepare_script', 'Preparing environment', async () => {
       trace.println(`Running on ${hostname()}...`)
@@ -75,6 +93,16 @@ export async function runJob(i: RunJobInput): Promise<JobOutcome> {
     })
     if (!sourcesOk) return finish(trace, { status: 'failed', reason: 'runner_system_failure', allowedToFail: false, message: 'getting the sources failed', durationMs: duration() }, 'get sources failed', true)
 
+    const hostDir = s.hostProjectDir
+    if (job.cache && job.cache.length > 0) {
+      await trace.section('restore_cache', 'Restoring cache', async () => restoreCaches(trace, job, hostDir, i.store, lookup))
+    }
+    let dotenv: { key: string; value: string }[] = []
+    if (hasArtifactsToDownload(job, i.store)) {
+      dotenv = await trace.section('download_artifacts', 'Downloading artifacts', async () => downloadArtifacts(trace, job, hostDir, i.store))
+      if (dotenv.length > 0) vars = jobVariables(job, facts, 'running', dotenv)
+    }
+
     const script = job.steps.find((st) => st.name === 'script')
     const stepStatus = await trace.section('step_script', 'Executing "step_script" stage of the job script', () =>
       s.run({ stage: 'step_script', script: bashScript({ projectDir: s.projectDir, variables: vars, commands: script?.script ?? [], echo: true }), timeoutMs }, trace, i.signal))
@@ -83,13 +111,18 @@ export async function runJob(i: RunJobInput): Promise<JobOutcome> {
     if (after && after.script.length > 0 && stepStatus.kind !== 'timed-out') {
       const status = stepStatus.kind === 'exited' && stepStatus.code === 0 ? 'success' : stepStatus.kind === 'canceled' ? 'canceled' : 'failed'
       await trace.section('after_script', 'Running after_script', async () => {
-        const afterVars = jobVariables(job, facts, status)
+        const afterVars = jobVariables(job, facts, status, dotenv)
         const st = await s.run({ stage: 'after_script', script: bashScript({ projectDir: s.projectDir, variables: afterVars, commands: after.script, echo: true, notices: ['Running after script...'] }), timeoutMs: AFTER_SCRIPT_TIMEOUT_MS }, trace, new AbortController().signal)
         if (!(st.kind === 'exited' && st.code === 0)) trace.warn(`after_script failed, but job will continue unaffected: ${describe(st, i.executor.name)}`)
       })
     }
-    if (job.artifacts || job.cache) {
-      trace.warn('artifacts and caches are not collected or restored by this version of glrun run (not implemented yet)')
+    const succeeded = stepStatus.kind === 'exited' && stepStatus.code === 0
+    const when = (w: string): boolean => w === 'always' || (w === 'on_success') === succeeded
+    if ((job.cache ?? []).some((c) => when(c.when))) {
+      await trace.section(succeeded ? 'archive_cache' : 'archive_cache_on_failure', succeeded ? 'Saving cache for successful job' : 'Saving cache for failed job', async () => archiveCaches(trace, job, hostDir, i.store, succeeded, lookup))
+    }
+    if ((job.artifacts ?? []).some((a) => when(a.when))) {
+      await trace.section(succeeded ? 'upload_artifacts_on_success' : 'upload_artifacts_on_failure', succeeded ? 'Uploading artifacts for successful job' : 'Uploading artifacts for failed job', async () => uploadArtifacts(trace, job, hostDir, i.store, succeeded, lookup))
     }
     await trace.section('cleanup_file_variables', 'Cleaning up project directory and file based variables', async () => undefined)
     return finish(trace, outcome(stepStatus, job, duration(), i.executor.name), describe(stepStatus, i.executor.name))

@@ -43,6 +43,7 @@ export function runPipeline(all: readonly PlannedJob[], runJob: RunJob, opts: Sc
   const state = new Map<string, State>(jobs.map((j) => [j.name, 'waiting']))
   const results = new Map<string, JobResult>()
   const busyGroups = new Set<string>()
+  const byName = new Map(jobs.map((j) => [j.name, j]))
   let running = 0
 
   const prereqs = (j: PlannedJob): string[] => {
@@ -84,6 +85,19 @@ export function runPipeline(all: readonly PlannedJob[], runJob: RunJob, opts: Sc
           continue
         }
         const anyFailed = pre.some(failedHard)
+        // A job whose needs did not run cannot run either; a blocking manual job holds back the
+        // stages after it, as in GitLab.
+        const needed = new Set(j.needs?.map((n) => n.job) ?? [])
+        const notRun = pre.filter((p) => {
+          const r = results.get(p)
+          if (r?.outcome.status !== 'skipped') return false
+          if (needed.has(p)) return !(r.outcome.because === 'when')
+          return r.outcome.because === 'manual' && byName.get(p)?.allowFailure === false
+        })
+        if (notRun.length > 0 && j.when !== 'always') {
+          skip(j, 'needs-failed', `${notRun.map((n) => `"${n}"`).join(', ')} did not run`)
+          continue
+        }
         if (j.when === 'on_success' && anyFailed) { skip(j, 'needs-failed', 'a job it depends on failed'); continue }
         if (j.when === 'on_failure' && !anyFailed) { skip(j, 'when', 'when: on_failure and nothing failed'); continue }
         if (j.when === 'manual' && !manualOk(j)) { skip(j, 'manual', 'manual job (run it with --manual or by naming it)'); continue }

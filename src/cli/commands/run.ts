@@ -7,6 +7,7 @@ import { ShellExecutor } from '../../executors/shell/shell-executor.js'
 import type { Executor } from '../../executors/types.js'
 import { maskedValues } from '../../job/job-variables.js'
 import { runJob } from '../../job/run-job.js'
+import { LocalStore } from '../../job/artifacts/store.js'
 import { makeWorkspaceSnapshot } from '../../job/sources/workspace.js'
 import { slugify } from '../../pipeline/context/slug.js'
 import { runPipeline } from '../../scheduler/scheduler.js'
@@ -61,6 +62,7 @@ export function runCommand(program: Command, io: Io, setExit: (code: number) => 
       const sha = pipeline.jobs[0]?.payload.git_info.sha ?? 'HEAD'
       await makeWorkspaceSnapshot(projectDir, sha, snapshot)
 
+      const store = new LocalStore(glrunDir)
       const reporter = new ConsoleReporter(io, pipeline.jobs.map((j) => j.name))
       const controller = new AbortController()
       let interrupts = 0
@@ -85,7 +87,7 @@ export function runCommand(program: Command, io: Io, setExit: (code: number) => 
             sections: job.payload.features.trace_sections,
           })
           try {
-            return await runJob({ job: job.payload, executor, trace, buildsDir: join(glrunDir, 'builds'), workspaceSnapshot: snapshot, localRepo: projectDir, signal })
+            return await runJob({ job: job.payload, executor, trace, buildsDir: join(glrunDir, 'builds'), workspaceSnapshot: snapshot, localRepo: projectDir, store, signal })
           } finally {
             await trace.close()
           }
