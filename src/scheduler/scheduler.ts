@@ -76,6 +76,17 @@ export function runPipeline(all: readonly PlannedJob[], runJob: RunJob, opts: Sc
       opts.onEvent?.({ type: 'job-skipped', job: j.name, result, why })
     }
     const pump = (): void => {
+      // Skipping a job can make another ready in the same pass: repeat until nothing changes.
+      let changed = true
+      while (changed) {
+        changed = false
+        const before = results.size + running
+        passOnce()
+        if (results.size + running !== before) changed = true
+      }
+      finishIfDone()
+    }
+    const passOnce = (): void => {
       for (const j of jobs) {
         if (state.get(j.name) !== 'waiting') continue
         const pre = deps.get(j.name)!
@@ -106,7 +117,6 @@ export function runPipeline(all: readonly PlannedJob[], runJob: RunJob, opts: Sc
         if (j.resourceGroup && busyGroups.has(j.resourceGroup)) continue
         start(j)
       }
-      finishIfDone()
     }
     const start = (j: PlannedJob): void => {
       state.set(j.name, 'running')
