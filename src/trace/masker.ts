@@ -35,6 +35,8 @@ interface Needle {
 
 export class Masker {
   private readonly needles: Needle[]
+  /** Needles grouped by their first two bytes: one native search per group, not per needle. */
+  private readonly groups: { prefix: Buffer; needles: Needle[] }[]
   private readonly maxHold: number
   private pending: Buffer = Buffer.alloc(0)
 
@@ -51,6 +53,12 @@ export class Masker {
       ...URL_PARAMS.flatMap((p) => [`?${p}=`, `&${p}=`]).map((p): Needle => ({ bytes: Buffer.from(p), keep: true, isValue: isParamValueByte })),
     ]
     this.maxHold = Math.max(0, ...this.needles.map((n) => n.bytes.length - 1))
+    const byPrefix = new Map<string, Needle[]>()
+    for (const n of this.needles) {
+      const key = n.bytes.subarray(0, 2).toString('latin1')
+      byPrefix.set(key, [...(byPrefix.get(key) ?? []), n])
+    }
+    this.groups = [...byPrefix].map(([k, needles]) => ({ prefix: Buffer.from(k, 'latin1'), needles }))
   }
 
   /** Masks what can be decided now; keeps a possible partial match for the next write. */
@@ -73,13 +81,17 @@ export class Masker {
     if (this.needles.length === 0 || data.length === 0) return { out: data, held: Buffer.alloc(0) }
     // Every match of every needle, then the leftmost-longest that do not overlap.
     const found: { start: number; end: number; needle: Needle }[] = []
-    for (const needle of this.needles) {
-      let at = data.indexOf(needle.bytes)
+    for (const group of this.groups) {
+      let at = data.indexOf(group.prefix)
       while (at >= 0) {
-        let end = at + needle.bytes.length
-        if (needle.keep) while (end < data.length && needle.isValue(data[end]!)) end++
-        found.push({ start: at, end, needle })
-        at = data.indexOf(needle.bytes, at + 1)
+        for (const needle of group.needles) {
+          const len = needle.bytes.length
+          if (at + len > data.length || data.compare(needle.bytes, 0, len, at, at + len) !== 0) continue
+          let end = at + len
+          if (needle.keep) while (end < data.length && needle.isValue(data[end]!)) end++
+          found.push({ start: at, end, needle })
+        }
+        at = data.indexOf(group.prefix, at + 1)
       }
     }
     found.sort((a, b) => a.start - b.start || b.end - b.start - (a.end - a.start))

@@ -1,4 +1,5 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import type { Command } from 'commander'
@@ -58,6 +59,14 @@ export function runCommand(program: Command, io: Io, setExit: (code: number) => 
       const projectDir = pipeline.projectDir
       const glrunDir = join(projectDir, '.glrun')
       keepOutOfGit(projectDir)
+      // The last run's job directories are moved aside and deleted in the background.
+      const buildsDir = join(glrunDir, 'builds')
+      let cleanup: Promise<void> = Promise.resolve()
+      if (existsSync(buildsDir)) {
+        const old = join(glrunDir, `builds-old-${process.pid}-${Date.now()}`)
+        renameSync(buildsDir, old)
+        cleanup = rm(old, { recursive: true, force: true })
+      }
       const snapshot = join(glrunDir, 'snapshot')
       const sha = pipeline.jobs[0]?.payload.git_info.sha ?? 'HEAD'
       await makeWorkspaceSnapshot(projectDir, sha, snapshot)
@@ -87,7 +96,7 @@ export function runCommand(program: Command, io: Io, setExit: (code: number) => 
             sections: job.payload.features.trace_sections,
           })
           try {
-            return await runJob({ job: job.payload, executor, trace, buildsDir: join(glrunDir, 'builds'), workspaceSnapshot: snapshot, localRepo: projectDir, store, signal })
+            return await runJob({ job: job.payload, executor, trace, buildsDir, workspaceSnapshot: snapshot, localRepo: projectDir, store, signal })
           } finally {
             await trace.close()
           }
@@ -108,6 +117,7 @@ export function runCommand(program: Command, io: Io, setExit: (code: number) => 
         setExit(outcome.status === 'success' ? 0 : outcome.status === 'canceled' ? 130 : 1)
       } finally {
         process.off('SIGINT', onSigint)
+        await cleanup
       }
     })
 }

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { JobPayload } from '../../payload/types.js'
 import type { Executor, ExecutorSession, ExitStatus, OpenContext, StageScript, TraceOutput } from '../types.js'
@@ -89,7 +90,7 @@ class ShellSession implements ExecutorSession {
   }
 
   async close(): Promise<void> {
-    rmSync(`${this.projectDir}.tmp`, { recursive: true, force: true })
+    await rm(`${this.projectDir}.tmp`, { recursive: true, force: true })
   }
 }
 

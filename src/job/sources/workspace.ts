@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { constants, cpSync, mkdirSync, rmSync } from 'node:fs'
+import { constants, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs'
 import { copyFile, lstat, mkdir, readlink, rm, symlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
@@ -23,6 +23,8 @@ export async function makeWorkspaceSnapshot(projectDir: string, sha: string, des
   mkdirSync(dirname(dest), { recursive: true })
   await git(dirname(dest), ['clone', '-q', '--shared', '--no-checkout', projectDir, dest])
   await git(dest, ['-c', 'advice.detachedHead=false', 'checkout', '-q', '--detach', sha])
+  // git's sample hooks are copied into every job for nothing: drop them.
+  rmSync(join(dest, '.git', 'hooks'), { recursive: true, force: true })
   // -z: NUL-separated, no quoting; untracked-files=all lists files, not just directories.
   const status = await git(projectDir, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignored=no'])
   const entries = status.split('\0')
@@ -49,7 +51,7 @@ export async function makeWorkspaceSnapshot(projectDir: string, sha: string, des
 
 /** The job's own copy of the snapshot (copy-on-write where the filesystem supports it). */
 export function materialize(snapshot: string, dest: string): void {
-  rmSync(dest, { recursive: true, force: true })
+  if (existsSync(dest)) rmSync(dest, { recursive: true, force: true })
   mkdirSync(dirname(dest), { recursive: true })
   cpSync(snapshot, dest, { recursive: true, verbatimSymlinks: true, mode: constants.COPYFILE_FICLONE })
 }

@@ -1,21 +1,42 @@
-import { type WriteStream, createWriteStream, mkdirSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { TraceSink } from '../trace-writer.js'
 
-/** Appends the trace to a file (e.g. .glrun/jobs/<job>/trace.log). */
+/**
+ * Appends the trace to a file (e.g. .glrun/jobs/<job>/trace.log). Writes are synchronous and
+ * coalesced in a 64 KiB buffer: memory stays flat however fast a job prints, and the file is
+ * complete whenever the job ends, also when glrun is killed.
+ */
 export class FileSink implements TraceSink {
-  private readonly stream: WriteStream
+  private readonly fd: number
+  private buf = Buffer.allocUnsafe(64 * 1024)
+  private used = 0
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true })
-    this.stream = createWriteStream(path)
+    this.fd = openSync(path, 'w')
   }
 
   write(chunk: Buffer): void {
-    this.stream.write(chunk)
+    if (chunk.length >= this.buf.length) {
+      this.flush()
+      writeSync(this.fd, chunk)
+      return
+    }
+    if (this.used + chunk.length > this.buf.length) this.flush()
+    chunk.copy(this.buf, this.used)
+    this.used += chunk.length
+    // Text that ends a line is written at once, so a live `tail -f` sees whole lines.
+    if (chunk[chunk.length - 1] === 0x0a && this.used < 4096) this.flush()
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve, reject) => this.stream.end((err?: Error | null) => (err ? reject(err) : resolve())))
+  private flush(): void {
+    if (this.used > 0) writeSync(this.fd, this.buf, 0, this.used)
+    this.used = 0
+  }
+
+  async close(): Promise<void> {
+    this.flush()
+    closeSync(this.fd)
   }
 }
