@@ -2,6 +2,7 @@ import type { JobResult } from '../job/outcome.js'
 import type { SchedulerEvent } from '../scheduler/scheduler.js'
 import { stripAnsi } from '../trace/sinks/line-sink.js'
 import type { Io } from './io.js'
+import { StatusLine } from './status-line.js'
 import { table } from './render-pipeline.js'
 
 const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[34m', '\x1b[33m', '\x1b[32m', '\x1b[96m', '\x1b[95m', '\x1b[94m']
@@ -17,7 +18,11 @@ export class ConsoleReporter {
   private readonly started = new Map<string, number>()
   private readonly traces = new Map<string, string>()
 
-  constructor(private readonly io: Io, names: readonly string[]) {
+  private readonly status: StatusLine
+
+  constructor(private readonly io: Io, names: readonly string[], write: (s: string) => void = (s) => io.out(s.replace(/\n$/, ''))) {
+    // The live line needs a terminal; in a pipe or a file it would only be noise.
+    this.status = new StatusLine(io.isTTY ? (s) => process.stdout.write(s) : write, names.length, io.isTTY)
     this.width = Math.min(30, Math.max(4, ...names.map((n) => n.length)))
     names.forEach((n, i) => this.colorOf.set(n, COLORS[i % COLORS.length]!))
   }
@@ -25,7 +30,7 @@ export class ConsoleReporter {
   line(job: string, text: string): void {
     const name = job.length > this.width ? `${job.slice(0, this.width - 1)}…` : job.padEnd(this.width)
     const body = this.io.color ? text : stripAnsi(text)
-    this.io.out(this.io.color ? `${this.colorOf.get(job) ?? ''}${name}${RESET} │ ${body}${RESET}` : `${name} │ ${body}`)
+    this.status.print(this.io.color ? `${this.colorOf.get(job) ?? ''}${name}${RESET} │ ${body}${RESET}` : `${name} │ ${body}`)
   }
 
   tracePath(job: string, path: string): void {
@@ -33,12 +38,20 @@ export class ConsoleReporter {
   }
 
   event(e: SchedulerEvent): void {
-    if (e.type === 'job-started') this.started.set(e.job, Date.now())
+    if (e.type === 'job-started') {
+      this.started.set(e.job, Date.now())
+      this.status.start(e.job)
+    }
+    if (e.type === 'job-finished') this.status.finish(e.job)
     if (e.type === 'job-retrying') this.line(e.job, `retrying (attempt ${e.attempt})`)
-    if (e.type === 'job-skipped') this.line(e.job, `skipped: ${e.why}`)
+    if (e.type === 'job-skipped') {
+      this.line(e.job, `skipped: ${e.why}`)
+      this.status.finish(e.job)
+    }
   }
 
   summary(results: readonly JobResult[], stages: ReadonlyMap<string, string>): void {
+    this.status.clear()
     const rows = [['job', 'stage', 'status', 'duration', 'trace']]
     for (const r of results) {
       const o = r.outcome

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { git, makeRepo } from '../support/git-repo.js'
@@ -92,5 +92,27 @@ describe('glrun run', () => {
     expect(run(dir, 'b', '--needs').out).toMatch(/^a +│ A$/m)
     expect(run(dir, '--manual').out).toMatch(/^m +│ M$/m)
     expect(existsSync(join(dir, '.glrun/jobs/m/trace.log'))).toBe(true)
+  })
+})
+
+describe('glrun run: sources', () => {
+  it('GIT_STRATEGY clone fetches the pipeline commit from the local repository, like GitLab prints it', () => {
+    const dir = repo({ '.gitlab-ci.yml': 'variables:\n  GIT_STRATEGY: clone\njob:\n  script:\n    - git log -1 --format=%s\n    - test ! -e untracked.txt\n' })
+    writeFileSync(join(dir, 'untracked.txt'), 'not committed')
+    const r = run(dir)
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(/^job +│ Fetching changes with git depth set to 20\.\.\.$/m)
+    expect(r.out).toMatch(/^job +│ Created fresh repository\.$/m)
+    expect(r.out).toMatch(/^job +│ Checking out [0-9a-f]{8} as detached HEAD \(ref is main\)\.\.\.$/m)
+    expect(r.out).toMatch(/^job +│ Add pipeline$/m)
+  })
+
+  it('by default a job sees the working tree as it is, and cannot change it', () => {
+    const dir = repo({ '.gitlab-ci.yml': 'job:\n  script:\n    - cat draft.txt\n    - echo changed > draft.txt\n' })
+    writeFileSync(join(dir, 'draft.txt'), 'uncommitted work\n')
+    const r = run(dir)
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(/^job +│ uncommitted work$/m)
+    expect(readFileSync(join(dir, 'draft.txt'), 'utf8')).toBe('uncommitted work\n')
   })
 })

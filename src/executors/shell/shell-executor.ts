@@ -13,6 +13,24 @@ const PASS_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TERM', 'TZ', 'USER', 'LOGNA
 
 let shellPath: string | undefined
 
+/**
+ * Process groups of stages still running. If glrun itself exits (a second Ctrl-C, a crash), they
+ * are killed on the way out, so a job never outlives the runner that started it.
+ */
+const liveGroups = new Set<number>()
+let exitHookInstalled = false
+
+function track(pid: number | undefined): void {
+  if (pid === undefined) return
+  liveGroups.add(pid)
+  if (!exitHookInstalled) {
+    exitHookInstalled = true
+    process.on('exit', () => {
+      for (const g of liveGroups) killGroup(g, 'SIGKILL')
+    })
+  }
+}
+
 /** bash when the machine has it (like gitlab-runner), else sh. */
 export function detectShell(): string {
   if (shellPath) return shellPath
@@ -62,6 +80,7 @@ class ShellSession implements ExecutorSession {
     for (const k of PASS_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]
     return new Promise((resolve) => {
       const child = spawn(this.shell, [file], { cwd: tmp, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+      track(child.pid)
       let ending: ExitStatus | undefined
       const stop = (why: ExitStatus): void => {
         if (ending) return
@@ -84,6 +103,7 @@ class ShellSession implements ExecutorSession {
         signal.removeEventListener('abort', onAbort)
         // Whatever the script left running in the background goes with it.
         killGroup(child.pid, 'SIGKILL')
+        if (child.pid !== undefined) liveGroups.delete(child.pid)
         resolve(ending ?? (code !== null ? { kind: 'exited', code } : { kind: 'killed', signal: sig ?? 'SIGKILL' }))
       })
     })
