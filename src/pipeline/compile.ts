@@ -64,7 +64,7 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
   })
   warnings.push(...resolved.warnings)
   const empty = (created: boolean, reason: string): CompiledPipeline => ({
-    projectDir: ctx.projectDir, stages: [], jobs: [], excluded: [], workflow: { created, reason }, errors: split(errors, warnings), warnings, sources, files: resolved.files,
+    projectDir: ctx.projectDir, maskedValues: masked(ctx), stages: [], jobs: [], excluded: [], workflow: { created, reason }, errors: split(errors, warnings), warnings, sources, files: resolved.files,
   })
   if (resolved.errors.length > 0) {
     errors.push(...resolved.errors)
@@ -112,6 +112,7 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
   const jobs = await compileChildren(plan.jobs, opts, errors, warnings)
   return {
     projectDir: ctx.projectDir,
+    maskedValues: masked(ctx),
     stages: stages.filter((s) => plan.jobs.some((j) => j.stage === s)),
     jobs,
     excluded: plan.excluded,
@@ -160,6 +161,10 @@ async function compileChildren(jobs: readonly PlannedJob[], opts: CompileOptions
     }))
   }
   return out
+}
+
+function masked(ctx: PipelineContext): string[] {
+  return ctx.userVariables.filter((v) => v.masked).map((v) => v.value)
 }
 
 const childMemo = new WeakMap<PipelineContext, Map<string, Promise<CompiledPipeline>>>()

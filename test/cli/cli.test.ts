@@ -75,6 +75,14 @@ describe('glrun CLI', () => {
     }
   })
 
+  it('masked values never reach the output, not even in compile --json', () => {
+    const dir = repo('job:\n  script: [echo "$SECRET"]\n')
+    const r = glrun('compile', '--json', '--cwd', dir, '--masked-variable', 'SECRET=s3cr3t-value-123')
+    expect(r.code).toBe(0)
+    expect(r.out).not.toMatch(/s3cr3t-value-123|glcbt-local/)
+    expect(r.out).toMatch(/"key": "SECRET",\s+"value": "\[MASKED\]"/)
+  })
+
   it('--help works everywhere', () => {
     for (const cmd of [[], ['lint'], ['list'], ['compile']]) {
       const r = glrun(...cmd, '--help')

@@ -4,15 +4,17 @@ import { closest } from '../../pipeline/normalize/extends.js'
 import type { CompiledPipeline, PlannedJob } from '../../pipeline/plan/types.js'
 import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pipeline-options.js'
 import type { Io } from '../io.js'
+import { maskedIo } from '../masked-io.js'
 import { diagnosticJson, printDiagnostics } from '../render-pipeline.js'
 
-export function compileCommand(program: Command, io: Io, setExit: (code: number) => void): void {
+export function compileCommand(program: Command, rawIo: Io, setExit: (code: number) => void): void {
   addPipelineOptions(program.command('compile'))
     .description('print the job payloads GitLab would hand a runner (/jobs/request), and the planned DAG')
     .argument('[jobs...]', 'only these jobs (default: all)')
     .option('--json', 'print machine-readable JSON (default: a readable summary)')
     .action(async (names: string[], flags: PipelineFlags & { json?: boolean }) => {
       const pipeline = await compileFromFlags(flags)
+      const io = maskedIo(rawIo, pipeline.maskedValues)
       if (pipeline.errors.length > 0) {
         if (flags.json) io.out(JSON.stringify({ errors: pipeline.errors.map(diagnosticJson) }, null, 2))
         else printDiagnostics(io, pipeline)

@@ -1,14 +1,16 @@
 import type { Command } from 'commander'
 import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pipeline-options.js'
 import type { Io } from '../io.js'
+import { maskedIo } from '../masked-io.js'
 import { diagnosticJson, printDiagnostics } from '../render-pipeline.js'
 
-export function lintCommand(program: Command, io: Io, setExit: (code: number) => void): void {
+export function lintCommand(program: Command, rawIo: Io, setExit: (code: number) => void): void {
   addPipelineOptions(program.command('lint'))
     .description('validate the pipeline like GitLab does; exit 1 with every problem at once when it is not valid')
     .option('--json', 'print the result as JSON')
     .action(async (flags: PipelineFlags & { json?: boolean }) => {
       const pipeline = await compileFromFlags(flags)
+      const io = maskedIo(rawIo, pipeline.maskedValues)
       const valid = pipeline.errors.length === 0
       if (flags.json) {
         io.out(JSON.stringify({

@@ -1,15 +1,17 @@
 import type { Command } from 'commander'
 import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pipeline-options.js'
 import type { Io } from '../io.js'
+import { maskedIo } from '../masked-io.js'
 import { allowFailureText, diagnosticJson, needsText, printDiagnostics, spanText, table } from '../render-pipeline.js'
 
-export function listCommand(program: Command, io: Io, setExit: (code: number) => void): void {
+export function listCommand(program: Command, rawIo: Io, setExit: (code: number) => void): void {
   addPipelineOptions(program.command('list'))
     .description('list the jobs that would run, in stage order')
     .option('--all', 'also list jobs left out (by rules, only/except, workflow) and hidden jobs, with the reason')
     .option('--json', 'print the jobs as JSON')
     .action(async (flags: PipelineFlags & { json?: boolean; all?: boolean }) => {
       const pipeline = await compileFromFlags(flags)
+      const io = maskedIo(rawIo, pipeline.maskedValues)
       if (pipeline.errors.length > 0) {
         if (flags.json) io.out(JSON.stringify({ errors: pipeline.errors.map(diagnosticJson) }, null, 2))
         else printDiagnostics(io, pipeline)

@@ -17,6 +17,7 @@ import { FileSink } from '../../trace/sinks/file-sink.js'
 import { LineSink } from '../../trace/sinks/line-sink.js'
 import { TraceWriter } from '../../trace/trace-writer.js'
 import type { Io } from '../io.js'
+import { maskedIo } from '../masked-io.js'
 import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pipeline-options.js'
 import { ConsoleReporter } from '../console-reporter.js'
 import { printDiagnostics } from '../render-pipeline.js'
@@ -33,7 +34,7 @@ interface RunFlags extends PipelineFlags {
   json?: boolean
 }
 
-export function runCommand(program: Command, io: Io, setExit: (code: number) => void): void {
+export function runCommand(program: Command, rawIo: Io, setExit: (code: number) => void): void {
   addPipelineOptions(program.command('run'))
     .description('run the pipeline (or the named jobs) on this machine and show GitLab-style job logs')
     .argument('[jobs...]', 'run only these jobs (manual ones included)')
@@ -48,6 +49,7 @@ export function runCommand(program: Command, io: Io, setExit: (code: number) => 
         throw new GlrunError('GLRUN_EXECUTOR_UNKNOWN', `executor "${flags.executor}" is not available in this version of glrun`, { hint: `Available: ${Object.keys(EXECUTORS).join(', ')}. The docker and kubernetes executors are not built yet.` })
       }
       const pipeline = await compileFromFlags(flags)
+      const io = maskedIo(rawIo, pipeline.maskedValues)
       if (pipeline.errors.length > 0) {
         printDiagnostics(io, pipeline)
         setExit(1)
@@ -86,17 +88,18 @@ export function runCommand(program: Command, io: Io, setExit: (code: number) => 
       const executor = make()
       try {
         const outcome = await runPipeline(pipeline.jobs, async (job, attempt, signal) => {
+          const payload = job.payload
           const tracePath = join(glrunDir, 'jobs', slugify(job.name) || 'job', attempt > 1 ? `trace-${attempt}.log` : 'trace.log')
           reporter.tracePath(job.name, tracePath)
           const sinks = [new FileSink(tracePath)]
           if (!flags.json) sinks.push(new LineSink((line) => reporter.line(job.name, line)) as never)
           const trace = new TraceWriter({
-            masker: new Masker(maskedValues(job.payload), job.payload.features.token_mask_prefixes),
+            masker: new Masker(maskedValues(payload), payload.features.token_mask_prefixes),
             sinks,
-            sections: job.payload.features.trace_sections,
+            sections: payload.features.trace_sections,
           })
           try {
-            return await runJob({ job: job.payload, executor, trace, buildsDir, workspaceSnapshot: snapshot, localRepo: projectDir, store, signal })
+            return await runJob({ job: payload, executor, trace, buildsDir, workspaceSnapshot: snapshot, localRepo: projectDir, store, signal })
           } finally {
             await trace.close()
           }

@@ -263,7 +263,6 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
       ctx, ids: input.ids, digest: input.digest,
     })
     const resourceGroup = c.job['resource_group'] !== undefined ? expandExisting(scalarString(c.job['resource_group']), lookup(build().variables)) : undefined
-    let payload: JobPayload | undefined
     const planned: PlannedJob = {
       name: c.name, stage: c.stage, stageIndex: c.stageIndex, when: c.when,
       ...(c.when === 'delayed' && c.job['start_in'] !== undefined ? { startIn: c.match.startIn ?? scalarString(c.job['start_in']) } : {}),
@@ -272,10 +271,10 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
       interruptible: (c.match.interruptible ?? c.job['interruptible']) === true,
       ...(resourceGroup !== undefined ? { resourceGroup } : {}),
       timeoutSeconds: timeout, reason: c.match.reason, span: c.span,
-      // Built on first use: `glrun list` never needs the payloads of a 2,000-job pipeline.
+      // Built when asked for, and not kept: `glrun list` never needs the payloads of a
+      // 2,000-job pipeline, and `glrun run` lets each go once its job has run.
       get payload(): JobPayload {
-        payload ??= build()
-        return payload
+        return build()
       },
       ...(c.job['trigger'] !== undefined ? { trigger: readTrigger(c.job['trigger']) } : {}),
     }

@@ -42,6 +42,8 @@ export interface ExcludedJob {
 export interface CompiledPipeline {
   /** The project (git work tree) the pipeline belongs to. */
   readonly projectDir: string
+  /** Values of masked variables: no output may show them. */
+  readonly maskedValues: readonly string[]
   /** Stages in order (only those with jobs, as GitLab shows them). */
   readonly stages: readonly string[]
   readonly jobs: readonly PlannedJob[]

@@ -1,0 +1,14 @@
+import { Masker } from '../trace/masker.js'
+import type { Io } from './io.js'
+
+/**
+ * Everything a command prints about a pipeline goes through the same masking as job logs:
+ * masked variables and GitLab tokens (`glcbt-…`, `glpat-…`) never reach the terminal, not even
+ * in `glrun compile --json`, whose payloads otherwise carry them as GitLab sends them to runners.
+ */
+export function maskedIo(io: Io, secrets: readonly string[]): Io {
+  const m = new Masker(secrets)
+  // Each call prints whole text, so nothing needs to be held back between calls.
+  const mask = (text: string): string => Buffer.concat([m.write(text), m.flush()]).toString()
+  return { out: (t) => io.out(mask(t)), err: (t) => io.err(mask(t)), color: io.color, isTTY: io.isTTY }
+}
