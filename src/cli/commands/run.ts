@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import type { Command } from 'commander'
@@ -61,13 +61,13 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
       const projectDir = pipeline.projectDir
       const glrunDir = join(projectDir, '.glrun')
       keepOutOfGit(projectDir)
-      // The last run's job directories are moved aside and deleted in the background.
+      // The last run's job directories are moved aside and deleted by a detached `rm`, so neither
+      // this run's jobs nor its exit wait for it.
       const buildsDir = join(glrunDir, 'builds')
-      let cleanup: Promise<void> = Promise.resolve()
       if (existsSync(buildsDir)) {
         const old = join(glrunDir, `builds-old-${process.pid}-${Date.now()}`)
         renameSync(buildsDir, old)
-        cleanup = rm(old, { recursive: true, force: true })
+        spawn('rm', ['-rf', old], { detached: true, stdio: 'ignore' }).unref()
       }
       const snapshot = join(glrunDir, 'snapshot')
       const sha = pipeline.jobs[0]?.payload.git_info.sha ?? 'HEAD'
@@ -120,7 +120,6 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
         setExit(outcome.status === 'success' ? 0 : outcome.status === 'canceled' ? 130 : 1)
       } finally {
         process.off('SIGINT', onSigint)
-        await cleanup
       }
     })
 }

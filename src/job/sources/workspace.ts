@@ -23,8 +23,11 @@ export async function makeWorkspaceSnapshot(projectDir: string, sha: string, des
   mkdirSync(dirname(dest), { recursive: true })
   await git(dirname(dest), ['clone', '-q', '--shared', '--no-checkout', projectDir, dest])
   await git(dest, ['-c', 'advice.detachedHead=false', 'checkout', '-q', '--detach', sha])
-  // git's sample hooks are copied into every job for nothing: drop them.
-  rmSync(join(dest, '.git', 'hooks'), { recursive: true, force: true })
+  // Every file of the snapshot's .git is copied into every job: keep only what git needs for a
+  // detached checkout (HEAD, config, index, packed refs, the alternates link to the objects).
+  for (const extra of ['hooks', 'logs', 'info', 'description', 'branches', 'refs/remotes', 'refs/tags']) {
+    rmSync(join(dest, '.git', extra), { recursive: true, force: true })
+  }
   // -z: NUL-separated, no quoting; untracked-files=all lists files, not just directories.
   const status = await git(projectDir, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignored=no'])
   const entries = status.split('\0')
