@@ -15,7 +15,7 @@ const bundle = join(dist, 'glrun.cjs')
 async function load() {
   if (!existsSync(bundle)) return import('../dist/cli/main.js')
   const source = readFileSync(bundle, 'utf8')
-  const cacheFile = cachePath(source.length)
+  const cacheFile = cachePath()
   let cachedData
   try { cachedData = readFileSync(cacheFile) } catch { /* first run */ }
   const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData })
@@ -33,8 +33,9 @@ async function load() {
   return mod.exports
 }
 
-function cachePath(size) {
-  const key = `glrun-${process.version}-${process.arch}-${size}.v8cache`
+// One cache file per Node version: V8 rejects data made for other source, and it is then rewritten.
+function cachePath() {
+  const key = `glrun-${process.version}-${process.arch}.v8cache`
   return existsSync(join(dist, '.cache-writable')) ? join(dist, key) : join(tmpdir(), 'glrun-cache', key)
 }
 
