@@ -14,6 +14,7 @@ import { GlrunError } from '../../diagnostics/errors.js'
 import type { SourceSpan } from '../../diagnostics/source.js'
 import { copyMember, recordMember, recordSelf } from './positions.js'
 import { YamlReference } from './reference.js'
+import { cacheKey, readParseCache, writeParseCache } from './parse-cache.js'
 
 /** One YAML document turned into plain values, with positions recorded in `positions.ts`. */
 export interface LoadedDocument {
@@ -61,6 +62,18 @@ function psychTags(tags: TagLike[]): TagLike[] {
  * `!reference [job, key]` becomes a YamlReference resolved later by the compiler.
  */
 export function loadYaml(text: string, file: string): LoadResult {
+  const key = cacheKey(text, file, PARSER_VERSION)
+  const cached = readParseCache(key, file)
+  if (cached) return cached
+  const result = parseYaml(text, file)
+  writeParseCache(key, result)
+  return result
+}
+
+/** Bumped when what the parser produces changes, so older cache entries are not used. */
+const PARSER_VERSION = 'glrun-yaml-1'
+
+function parseYaml(text: string, file: string): LoadResult {
   const lineCounter = new LineCounter()
   const docs = parseAllDocuments(text, {
     version: '1.1',

@@ -84,3 +84,14 @@ export function inheritSelf(from: object, to: object): void {
   if (!src || table.has(to)) return
   table.set(to, { self: src.self, keys: new Map(), values: new Map() })
 }
+
+/** The spans recorded for one member, exactly (no fallbacks): for serialising positions. */
+export function memberSpans(container: object, key: string | number): { key?: SourceSpan; value?: SourceSpan } {
+  const e = table.get(container)
+  const out: { key?: SourceSpan; value?: SourceSpan } = {}
+  const k = e?.keys.get(key)
+  const v = e?.values.get(key)
+  if (k) out.key = k
+  if (v) out.value = v
+  return out
+}
