@@ -12,6 +12,8 @@ await build({
   target: 'node20',
   outfile: 'dist/glrun.cjs',
   logLevel: 'warning',
+  minify: true,
+  keepNames: true,
   define: { 'import.meta.url': '__glrunModuleUrl' },
   banner: { js: "const __glrunModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 })
