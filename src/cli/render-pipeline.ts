@@ -9,6 +9,17 @@ export function printDiagnostics(io: Io, pipeline: CompiledPipeline): void {
   for (const e of pipeline.errors) io.err(`${renderDiagnostic(e, pipeline.sources, { color: io.color })}\n`)
 }
 
+/**
+ * For commands that need a valid pipeline: prints its errors (as JSON with --json) and says
+ * whether the command must stop.
+ */
+export function reportInvalid(io: Io, pipeline: CompiledPipeline, json: boolean | undefined): boolean {
+  if (pipeline.errors.length === 0) return false
+  if (json) io.out(JSON.stringify({ errors: pipeline.errors.map(diagnosticJson) }, null, 2))
+  else printDiagnostics(io, pipeline)
+  return true
+}
+
 export function diagnosticJson(e: GlrunError): Record<string, unknown> {
   return {
     code: e.code,

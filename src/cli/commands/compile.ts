@@ -5,7 +5,7 @@ import type { CompiledPipeline, PlannedJob } from '../../pipeline/plan/types.js'
 import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pipeline-options.js'
 import type { Io } from '../io.js'
 import { maskedIo } from '../masked-io.js'
-import { diagnosticJson, printDiagnostics } from '../render-pipeline.js'
+import { reportInvalid } from '../render-pipeline.js'
 
 export function compileCommand(program: Command, rawIo: Io, setExit: (code: number) => void): void {
   addPipelineOptions(program.command('compile'))
@@ -15,9 +15,7 @@ export function compileCommand(program: Command, rawIo: Io, setExit: (code: numb
     .action(async (names: string[], flags: PipelineFlags & { json?: boolean }) => {
       const pipeline = await compileFromFlags(flags)
       const io = maskedIo(rawIo, pipeline.maskedValues)
-      if (pipeline.errors.length > 0) {
-        if (flags.json) io.out(JSON.stringify({ errors: pipeline.errors.map(diagnosticJson) }, null, 2))
-        else printDiagnostics(io, pipeline)
+      if (reportInvalid(io, pipeline, flags.json)) {
         setExit(1)
         return
       }

@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pipeline-options.js'
 import type { Io } from '../io.js'
 import { maskedIo } from '../masked-io.js'
-import { allowFailureText, diagnosticJson, needsText, printDiagnostics, spanText, table } from '../render-pipeline.js'
+import { allowFailureText, needsText, reportInvalid, spanText, table } from '../render-pipeline.js'
 
 export function listCommand(program: Command, rawIo: Io, setExit: (code: number) => void): void {
   addPipelineOptions(program.command('list'))
@@ -12,9 +12,7 @@ export function listCommand(program: Command, rawIo: Io, setExit: (code: number)
     .action(async (flags: PipelineFlags & { json?: boolean; all?: boolean }) => {
       const pipeline = await compileFromFlags(flags)
       const io = maskedIo(rawIo, pipeline.maskedValues)
-      if (pipeline.errors.length > 0) {
-        if (flags.json) io.out(JSON.stringify({ errors: pipeline.errors.map(diagnosticJson) }, null, 2))
-        else printDiagnostics(io, pipeline)
+      if (reportInvalid(io, pipeline, flags.json)) {
         setExit(1)
         return
       }
