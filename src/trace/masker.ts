@@ -37,6 +37,7 @@ export class Masker {
   private readonly needles: Needle[]
   /** Needles grouped by their first two bytes: one native search per group, not per needle. */
   private readonly groups: { prefix: Buffer; needles: Needle[] }[]
+  private readonly firstBytes: Set<number>
   private readonly maxHold: number
   private pending: Buffer = Buffer.alloc(0)
 
@@ -58,6 +59,7 @@ export class Masker {
       const key = n.bytes.subarray(0, 2).toString('latin1')
       byPrefix.set(key, [...(byPrefix.get(key) ?? []), n])
     }
+    this.firstBytes = new Set(this.needles.map((n) => n.bytes[0]!))
     this.groups = [...byPrefix].map(([k, needles]) => ({ prefix: Buffer.from(k, 'latin1'), needles }))
   }
 
@@ -121,6 +123,7 @@ export class Masker {
   private holdStart(data: Buffer): number {
     const from = Math.max(0, data.length - this.maxHold)
     for (let i = from; i < data.length; i++) {
+      if (!this.firstBytes.has(data[i]!)) continue
       const tail = data.subarray(i)
       if (this.needles.some((n) => n.bytes.length > tail.length && n.bytes.subarray(0, tail.length).equals(tail))) return i
     }
