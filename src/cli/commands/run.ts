@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
+import { existsSync, renameSync } from 'node:fs'
 import { spawn } from 'node:child_process'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +11,7 @@ import { runJob } from '../../job/run-job.js'
 import { LocalStore } from '../../job/artifacts/store.js'
 import { makeWorkspaceSnapshot } from '../../job/sources/workspace.js'
 import { slugify } from '../../pipeline/context/slug.js'
+import { keepGlrunOutOfGit } from '../../support/git-exclude.js'
 import { runPipeline } from '../../scheduler/scheduler.js'
 import { Masker } from '../../trace/masker.js'
 import { FileSink } from '../../trace/sinks/file-sink.js'
@@ -60,7 +61,7 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new GlrunError('GLRUN_CLI_CONCURRENCY', `--concurrency must be a positive number, not "${flags.concurrency}"`)
       const projectDir = pipeline.projectDir
       const glrunDir = join(projectDir, '.glrun')
-      keepOutOfGit(projectDir)
+      keepGlrunOutOfGit(projectDir)
       // The last run's job directories are moved aside and deleted by a detached `rm`, so neither
       // this run's jobs nor its exit wait for it.
       const buildsDir = join(glrunDir, 'builds')
@@ -122,13 +123,4 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
         process.off('SIGINT', onSigint)
       }
     })
-}
-
-/** `.glrun/` holds builds, traces and caches: list it in .git/info/exclude so git ignores it. */
-function keepOutOfGit(projectDir: string): void {
-  const exclude = join(projectDir, '.git', 'info', 'exclude')
-  if (!existsSync(join(projectDir, '.git'))) return
-  mkdirSync(join(projectDir, '.git', 'info'), { recursive: true })
-  const text = existsSync(exclude) ? readFileSync(exclude, 'utf8') : ''
-  if (!text.split('\n').includes('/.glrun/')) appendFileSync(exclude, `${text && !text.endsWith('\n') ? '\n' : ''}/.glrun/\n`)
 }

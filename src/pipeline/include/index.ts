@@ -13,6 +13,7 @@ import {
   fetchTemplate, insideRoot, localFiles, parseComponent,
 } from './fetch.js'
 import { interpolate, resolveInputs } from './inputs.js'
+import { keepGlrunOutOfGit } from '../../support/git-exclude.js'
 
 export interface IncludeOptions {
   projectDir: string
@@ -167,6 +168,7 @@ async function processEntry(st: State, located: LocatedEntry, origin: Origin, ch
       case 'remote': {
         const url = expand(entry.url)
         const cacheDir = st.opts.remoteCacheDir ?? join(st.opts.projectDir, '.glrun', 'cache', 'includes')
+        if (!st.opts.remoteCacheDir) keepGlrunOutOfGit(st.opts.projectDir)
         const text = await fetchRemote(url, cacheDir, doFetch, (msg) => st.warnings.push(new GlrunError('GLRUN_INCLUDE_STALE', msg, { where, severity: 'warning' })))
         if (entry.integrity) checkIntegrity(text, entry.integrity, url)
         await load(text, url, { kind: 'remote' })
