@@ -78,7 +78,7 @@ export function describeExecutorConformance(name: string, make: () => Executor):
       expect(st).toEqual({ kind: 'timed-out' })
       expect(Date.now() - started).toBeLessThan(10_000)
       await new Promise((r) => setTimeout(r, 200))
-      expect(spawnSync('pgrep', ['-f', 'sleep 300']).status).not.toBe(0)
+      expect(spawnSync('pgrep', ['-f', '^sleep 300$']).status).not.toBe(0)
       await s.close()
     })
 
@@ -89,7 +89,7 @@ export function describeExecutorConformance(name: string, make: () => Executor):
       const st = await s.run({ stage: 'step_script', script: script(s, ['sleep 301 & sleep 301']) }, collect(), ac.signal)
       expect(st).toEqual({ kind: 'canceled' })
       await new Promise((r) => setTimeout(r, 200))
-      expect(spawnSync('pgrep', ['-f', 'sleep 301']).status).not.toBe(0)
+      expect(spawnSync('pgrep', ['-f', '^sleep 301$']).status).not.toBe(0)
       await s.close()
     })
 

@@ -76,12 +76,12 @@ describe('glrun run', () => {
   })
 
   it('a job over its timeout is killed with its processes and reported like GitLab', () => {
-    const dir = repo({ '.gitlab-ci.yml': 'slow:\n  timeout: 2s\n  script: ["sleep 30 & sleep 30"]\n' })
+    const dir = repo({ '.gitlab-ci.yml': 'slow:\n  timeout: 2s\n  script: ["sleep 37 & sleep 37"]\n' })
     const r = run(dir)
     expect(r.code).toBe(1)
     expect(r.out).toMatch(/ERROR: Job failed: execution took longer than 2s seconds/)
     expect(r.ms).toBeLessThan(20_000)
-    expect(spawnSync('pgrep', ['-f', 'sleep 30']).status).not.toBe(0)
+    expect(spawnSync('pgrep', ['-f', '^sleep 37$']).status).not.toBe(0)
   })
 
   it('named jobs, --needs, manual jobs', () => {
