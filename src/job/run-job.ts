@@ -79,7 +79,7 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
     const sourcesOk = await trace.section('get_sources', 'Getting source from Git repository', async () => {
       if (settings.strategy === 'workspace' && i.workspaceSnapshot) {
         trace.info(`Copying the working tree (uncommitted changes included) at ${job.git_info.sha.slice(0, 8)} (ref is ${job.git_info.ref})...`)
-        materialize(i.workspaceSnapshot, s.hostProjectDir)
+        await materialize(i.workspaceSnapshot, s.hostProjectDir)
         trace.info('Skipping Git submodules setup')
         return true
       }

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process'
-import { constants, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs'
+import { constants, mkdirSync, rmSync } from 'node:fs'
 import { copyFile, lstat, mkdir, readlink, rm, symlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
+import { copyTree } from './copy-worker.js'
 
 const run = promisify(execFile)
 
@@ -52,9 +53,7 @@ export async function makeWorkspaceSnapshot(projectDir: string, sha: string, des
   }
 }
 
-/** The job's own copy of the snapshot (copy-on-write where the filesystem supports it). */
-export function materialize(snapshot: string, dest: string): void {
-  if (existsSync(dest)) rmSync(dest, { recursive: true, force: true })
-  mkdirSync(dirname(dest), { recursive: true })
-  cpSync(snapshot, dest, { recursive: true, verbatimSymlinks: true, mode: constants.COPYFILE_FICLONE })
+/** The job's own copy of the snapshot (copy-on-write where the filesystem supports it), made off the main thread. */
+export function materialize(snapshot: string, dest: string): Promise<void> {
+  return copyTree(snapshot, dest)
 }
