@@ -12,6 +12,7 @@ import { planJobs } from './plan/plan-jobs.js'
 import { readStages } from './plan/stages.js'
 import type { CompiledPipeline, PlannedJob } from './plan/types.js'
 import { evaluateIncludeRules, evaluateWorkflow } from './rules/index.js'
+import { dockerfileArgPitfalls } from './pitfalls/dockerfile-args.js'
 import { faultedKey, validateSchema } from './validate/schema.js'
 import { expandCollection, expandExisting } from './variables/expand.js'
 
@@ -110,6 +111,8 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
     }
   }
   const jobs = await compileChildren(plan.jobs, opts, errors, warnings)
+  const ciVariables = new Set([...ctx.predefined, ...ctx.userVariables, ...globalVariables].map((v) => v.key))
+  warnings.push(...dockerfileArgPitfalls(jobs, ctx.projectDir, sources, ciVariables))
   return {
     projectDir: ctx.projectDir,
     maskedValues: masked(ctx),

@@ -7,7 +7,7 @@ import { runPipeline } from './scheduler.js'
 function job(name: string, stageIndex: number, extra: Partial<PlannedJob> = {}): PlannedJob {
   return {
     name, stage: `s${stageIndex}`, stageIndex, when: 'on_success', allowFailure: false, needs: null, dependencies: [],
-    retry: { max: 0, when: [], exitCodes: [] }, interruptible: false, timeoutSeconds: 60, reason: '', payload: undefined as never, span: undefined, ...extra,
+    retry: { max: 0, when: [], exitCodes: [] }, interruptible: false, timeoutSeconds: 60, reason: '', commands: [], payload: undefined as never, span: undefined, ...extra,
   }
 }
 const ok = (): JobOutcome => ({ status: 'success', durationMs: 1 })

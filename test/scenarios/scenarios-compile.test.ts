@@ -22,6 +22,29 @@ async function compile(file: string, extra: Record<string, string> = {}): Promis
 const varOf = (p: { variables: { key: string; value: string }[] }, key: string): string | undefined =>
   p.variables.filter((v) => v.key === key).at(-1)?.value
 
+describe('S2: glrun lint finds the Dockerfile pitfall before anything runs', () => {
+  async function lint(dockerfile: string): Promise<{ code: number; warnings: { code: string; message: string; file?: string; line?: number; hint?: string }[] }> {
+    const repo = makeRepo({ files: { '.gitlab-ci.yml': readFileSync(scenarios + 's2-gitlab-ci.yml', 'utf8'), Dockerfile: readFileSync(scenarios + dockerfile, 'utf8') }, origin: 'https://gitlab.mylab.com/root/mycicd.git' })
+    cleanups.push(repo.cleanup)
+    const io = memoryIo()
+    const code = await main(['node', 'glrun', 'lint', '--json', '--cwd', repo.dir], io)
+    return { code, warnings: JSON.parse(io.stdout).warnings }
+  }
+  it('flags s2-Dockerfile.broken: both variables of FROM, with the ARG + --build-arg fix', async () => {
+    const r = await lint('s2-Dockerfile.broken')
+    const found = r.warnings.filter((w) => w.code === 'GLRUN_DOCKERFILE_ARG')
+    expect(found.map((w) => [w.file, w.line, w.message.split(',')[0]])).toEqual([
+      ['Dockerfile', 1, 'FROM uses $CI_REGISTRY_IMAGE'], ['Dockerfile', 1, 'FROM uses $CI_COMMIT_BEFORE_SHA'],
+    ])
+    expect(found[0]!.hint).toMatch(/ARG CI_REGISTRY_IMAGE.*--build-arg CI_REGISTRY_IMAGE=\$CI_REGISTRY_IMAGE.*Docker ignores build args the Dockerfile does not declare/)
+  })
+  it('accepts s2-Dockerfile.fixed', async () => {
+    const r = await lint('s2-Dockerfile.fixed')
+    expect(r.code).toBe(0)
+    expect(r.warnings.filter((w) => w.code === 'GLRUN_DOCKERFILE_ARG')).toEqual([])
+  })
+})
+
 describe('field scenarios compile', () => {
   it('s3: build → test (two jobs side by side) → deploy', async () => {
     const out = await compile('s3-gitlab-ci.yml')

@@ -271,6 +271,7 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
       interruptible: (c.match.interruptible ?? c.job['interruptible']) === true,
       ...(resourceGroup !== undefined ? { resourceGroup } : {}),
       timeoutSeconds: timeout, reason: c.match.reason, span: c.span,
+      commands: [...flattenStrings(c.job['before_script']), ...flattenStrings(c.job['script'])],
       // Built when asked for, and not kept: `glrun list` never needs the payloads of a
       // 2,000-job pipeline, and `glrun run` lets each go once its job has run.
       get payload(): JobPayload {

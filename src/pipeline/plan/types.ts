@@ -20,6 +20,8 @@ export interface PlannedJob {
   readonly interruptible: boolean
   readonly resourceGroup?: string
   readonly timeoutSeconds: number
+  /** before_script + script as written (for checks that read commands without a payload). */
+  readonly commands: readonly string[]
   /** Why the job is in the pipeline (the rule that matched, or the default). */
   readonly reason: string
   readonly payload: JobPayload
