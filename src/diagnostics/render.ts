@@ -36,7 +36,7 @@ export function renderDiagnostic(err: GlrunError, sources: SourceTexts | undefin
           : Math.max(1, tokenLength(src, at.col - 1))
       lines.push(`${gutter} ${paint(BLUE, '|')}`)
       lines.push(`${paint(BLUE, `${at.line} |`)} ${src}`)
-      lines.push(`${gutter} ${paint(BLUE, '|')} ${' '.repeat(Math.max(0, at.col - 1))}${paint(head === '' ? '' : err.severity === 'warning' ? YELLOW : RED, '^'.repeat(width))}`)
+      lines.push(`${gutter} ${paint(BLUE, '|')} ${' '.repeat(Math.max(0, at.col - 1))}${paint(err.severity === 'warning' ? YELLOW : RED, '^'.repeat(width))}`)
     }
   }
   if (err.hint) lines.push(`${' '.repeat(at ? String(at.line).length : 0)}  hint: ${err.hint}`)

@@ -5,6 +5,7 @@ import type { ExecutorSession, Executor, ExitStatus } from '../executors/types.j
 import type { JobPayload } from '../payload/types.js'
 import type { TraceWriter } from '../trace/trace-writer.js'
 import { GLRUN_VERSION, jobVariables } from './job-variables.js'
+import { lastWins } from '../pipeline/variables/expand.js'
 import type { JobOutcome } from './outcome.js'
 import { bashScript } from './script/bash.js'
 import { readSourceSettings } from './sources/settings.js'
@@ -69,7 +70,8 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
     const s = session
     const facts = { executor: i.executor.name, projectDir: s.projectDir, buildsDir: i.buildsDir, shared: i.executor.name === 'shell', timeoutSeconds: job.runner_info.timeout }
     let vars = jobVariables(job, facts)
-    const lookup = (k: string): string | undefined => [...vars].reverse().find((v) => v.key === k)?.value
+    // Rebuilt when dotenv variables arrive, so later stages expand paths with them too.
+    let lookup = lastWins(vars)
     await trace.section('prepare_script', 'Preparing environment', async () => {
       trace.println(`Running on ${hostname()}...`)
     })
@@ -100,7 +102,10 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
     let dotenv: { key: string; value: string }[] = []
     if (hasArtifactsToDownload(job, i.store)) {
       dotenv = await trace.section('download_artifacts', 'Downloading artifacts', async () => downloadArtifacts(trace, job, hostDir, i.store))
-      if (dotenv.length > 0) vars = jobVariables(job, facts, 'running', dotenv)
+      if (dotenv.length > 0) {
+        vars = jobVariables(job, facts, 'running', dotenv)
+        lookup = lastWins(vars)
+      }
     }
 
     const script = job.steps.find((st) => st.name === 'script')

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { GlrunError } from '../../diagnostics/errors.js'
-import { closest } from '../../pipeline/normalize/extends.js'
+import { closest } from '../../diagnostics/did-you-mean.js'
 import type { CompiledPipeline, PlannedJob } from '../../pipeline/plan/types.js'
 import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pipeline-options.js'
 import type { Io } from '../io.js'

@@ -1,7 +1,6 @@
 import type { RunnerVariable } from '../variables/runner-expand.js'
 
-const GREEN = '\x1b[32;1m'
-const RESET = '\x1b[0;m'
+import { BOLD_GREEN as GREEN, RESET } from '../../trace/ansi.js'
 
 /** bash ANSI-C quoting (`$'...'`): any byte string, safe from further expansion. */
 export function ansiQuote(s: string): string {

@@ -1,12 +1,7 @@
+import { BOLD_GREEN as GREEN, RESET } from '../../trace/ansi.js'
+import { ansiQuote as sq } from '../script/bash.js'
 import type { SourceSettings } from './settings.js'
 
-const GREEN = '\x1b[32;1m'
-const RESET = '\x1b[0;m'
-
-/** POSIX single-quote quoting: safe for any byte string. */
-export function sq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`
-}
 
 function notice(text: string): string {
   return `echo ${sq(`${GREEN}${text}${RESET}`)}`

@@ -3,6 +3,7 @@ import { setOwn } from '../yaml/load.js'
 import { copyMember, inheritSelf, keySpan, valueSpan } from '../yaml/positions.js'
 import { GLOBAL_KEYWORDS, isPlainObject } from '../model/keywords.js'
 import { deepMerge } from './deep-merge.js'
+import { closest } from '../../diagnostics/did-you-mean.js'
 
 /** GitLab's `Extendable::Entry::MAX_NESTING_LEVELS`: a job may sit 10 `extends` below its root. */
 const MAX_NESTING = 10
@@ -98,32 +99,4 @@ export function resolveExtends(config: Record<string, unknown>, errors: GlrunErr
 export function suggestJob(name: string, config: Record<string, unknown>): string | undefined {
   const best = closest(name, Object.keys(config).filter((k) => !GLOBAL_KEYWORDS.has(k)))
   return best ? `did you mean "${best}"?` : undefined
-}
-
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined
-  let bestD = Math.max(2, Math.floor(word.length / 3)) + 1
-  for (const c of candidates) {
-    const d = editDistance(word, c)
-    if (d < bestD) {
-      bestD = d
-      best = c
-    }
-  }
-  return best
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 3) return 99
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!
-    prev[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1))
-      diag = tmp
-    }
-  }
-  return prev[b.length]!
 }

@@ -3,7 +3,7 @@ import type { PipelineContext } from '../context/types.js'
 import { slugify } from '../context/slug.js'
 import { isPlainObject } from '../model/keywords.js'
 import { type YamlVariable, flattenStrings } from '../model/job.js'
-import { expandExisting } from '../variables/expand.js'
+import { expandExisting, lastWins } from '../variables/expand.js'
 import { toArtifacts } from './artifacts.js'
 import { type FilesDigest, toCache } from './cache.js'
 import { environmentSlug, inferTier, readEnvironment } from './environment.js'
@@ -85,7 +85,7 @@ export function toPayload(p: PayloadInput): JobPayload {
   if (p.manual) variables.push(pub('CI_JOB_MANUAL', 'true'))
   if (p.pipelineName) variables.push(pub('CI_PIPELINE_NAME', p.pipelineName))
 
-  const yamlLookup = lookupOver([...ctx.predefined, ...p.globalVariables, ...p.jobVariables, ...ctx.userVariables])
+  const yamlLookup = lastWins([...ctx.predefined, ...p.globalVariables, ...p.jobVariables, ...ctx.userVariables])
   const env = readEnvironment(p.job['environment'])
   if (env) {
     const name = expandExisting(env.name, yamlLookup)
@@ -178,10 +178,3 @@ function withJobToken(url: string, token: string): string {
   const m = /^(https?:\/\/)(?:[^@/]*@)?(.*)$/.exec(url)
   return m ? `${m[1]}gitlab-ci-token:${token}@${m[2]}` : url
 }
-
-function lookupOver(vars: readonly { key: string; value: string }[]): (name: string) => string | undefined {
-  const map = new Map<string, string>()
-  for (const v of vars) map.set(v.key, v.value)
-  return (name) => map.get(name)
-}
-

@@ -1,7 +1,7 @@
 import { GlrunError } from '../../diagnostics/errors.js'
 import type { SourceSpan } from '../../diagnostics/source.js'
 import type { NeedSpec } from '../model/job.js'
-import { closest } from '../normalize/extends.js'
+import { closest } from '../../diagnostics/did-you-mean.js'
 import { cartesian } from './matrix.js'
 
 /** What the needs/dependencies resolver knows of every job defined in the config. */

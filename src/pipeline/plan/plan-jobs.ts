@@ -8,7 +8,7 @@ import {
 } from '../model/job.js'
 import { isPlainObject } from '../model/keywords.js'
 import { applyDefaults, inheritList } from '../normalize/defaults.js'
-import { closest } from '../normalize/extends.js'
+import { closest } from '../../diagnostics/did-you-mean.js'
 import type { FilesDigest } from '../payload/cache.js'
 import { type IdSource, toPayload } from '../payload/to-payload.js'
 import type { JobPayload } from '../../payload/types.js'
@@ -53,6 +53,8 @@ interface Candidate {
   allowFailure: AllowFailure
   needs: NeedSpec[] | undefined
   span: SourceSpan | undefined
+  /** The job's variables as its rules saw them (GitLab-side expansion). */
+  vars: (name: string) => string | undefined
 }
 
 export interface PlanOutput {
@@ -189,7 +191,7 @@ function evaluateInstance(c: InstanceInput, input: PlanInput): Candidate | Exclu
   // Job-level `when: manual` is non-blocking by default; a manual job from rules is blocking.
   if (allowFailure === undefined) allowFailure = when === 'manual' && match.when === undefined
   const needs = match.needs !== undefined ? readNeeds(match.needs) : readNeeds(c.job['needs'])
-  return { ...c, match, when, allowFailure, needs }
+  return { ...c, match, when, allowFailure, needs, vars }
 }
 
 function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, input: PlanInput): PlannedJob[] {
@@ -262,7 +264,8 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
       dependencies: r.deps.map((d) => ({ name: d, id: ids.get(d) ?? 0 })),
       ctx, ids: input.ids, digest: input.digest,
     })
-    const resourceGroup = c.job['resource_group'] !== undefined ? expandExisting(scalarString(c.job['resource_group']), lookup(build().variables)) : undefined
+    // GitLab expands resource_group when it creates the pipeline, with the job's variables.
+    const resourceGroup = c.job['resource_group'] !== undefined ? expandExisting(scalarString(c.job['resource_group']), c.vars) : undefined
     const planned: PlannedJob = {
       name: c.name, stage: c.stage, stageIndex: c.stageIndex, when: c.when,
       ...(c.when === 'delayed' && c.job['start_in'] !== undefined ? { startIn: c.match.startIn ?? scalarString(c.job['start_in']) } : {}),
@@ -288,10 +291,6 @@ function declaresArtifacts(job: Record<string, unknown>): boolean {
   return isPlainObject(a) && (a['paths'] !== undefined || a['untracked'] === true || a['reports'] !== undefined)
 }
 
-function lookup(vars: readonly { key: string; value: string }[]): (n: string) => string | undefined {
-  const m = new Map(vars.map((v) => [v.key, v.value]))
-  return (n) => m.get(n)
-}
 
 function readTimeout(c: Candidate, errors: GlrunError[]): number {
   const t = c.job['timeout']

@@ -1,7 +1,7 @@
 import { GlrunError } from '../../diagnostics/errors.js'
 import type { SourceSpan } from '../../diagnostics/source.js'
 import { GLOBAL_KEYWORDS, isPlainObject } from '../model/keywords.js'
-import { closest } from '../normalize/extends.js'
+import { closest } from '../../diagnostics/did-you-mean.js'
 import { copyMember, inheritSelf, keySpan, recordMember, spanAt, valueSpan } from '../yaml/positions.js'
 import { setOwn } from '../yaml/load.js'
 import { type SchemaError, gitlabSchema, schemaValidator } from './schema-validator.js'

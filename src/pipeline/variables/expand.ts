@@ -56,3 +56,10 @@ export function expandCollection(vars: readonly CollectionVariable[]): Map<strin
   for (const key of defs.keys()) resolve(key)
   return done
 }
+
+/** A lookup over a list of variables where the last definition of a key wins. */
+export function lastWins(vars: readonly { key: string; value: string }[]): Lookup {
+  const map = new Map<string, string>()
+  for (const v of vars) map.set(v.key, v.value)
+  return (name) => map.get(name)
+}
