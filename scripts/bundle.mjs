@@ -13,6 +13,8 @@ await build({
   outfile: 'dist/glrun.cjs',
   logLevel: 'warning',
   minify: true,
+  // Loaded only by the Docker executor, from node_modules (ssh2 inside it has native parts).
+  external: ['dockerode'],
   keepNames: true,
   define: { 'import.meta.url': '__glrunModuleUrl' },
   banner: { js: "const __glrunModuleUrl = require('node:url').pathToFileURL(__filename).href;" },

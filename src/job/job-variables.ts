@@ -10,6 +10,10 @@ export interface ExecutorFacts {
   /** shell executors share the machine (CI_SHARED_ENVIRONMENT); containers are disposable. */
   shared: boolean
   timeoutSeconds: number
+  /** config.toml `environment` entries ("KEY=VALUE"): below the job's own variables. */
+  environment?: readonly string[]
+  /** The runner's tls-ca-file contents: becomes the file variable CI_SERVER_TLS_CA_FILE. */
+  caPem?: string
 }
 
 /**
@@ -22,6 +26,7 @@ export function jobVariables(job: JobPayload, facts: ExecutorFacts, status = 'ru
   const runner = (key: string, value: string): RunnerVariable => ({ key, value, public: true })
   const list: RunnerVariable[] = [
     ...(job.image ? [runner('CI_JOB_IMAGE', job.image.name)] : []),
+    ...(facts.environment ?? []).filter((kv) => kv.includes('=')).map((kv): RunnerVariable => ({ key: kv.slice(0, kv.indexOf('=')), value: kv.slice(kv.indexOf('=') + 1), public: false })),
     runner('CI_BUILDS_DIR', facts.buildsDir),
     runner('CI_PROJECT_DIR', facts.projectDir),
     runner('CI_CONCURRENT_ID', '0'),
@@ -29,6 +34,7 @@ export function jobVariables(job: JobPayload, facts: ExecutorFacts, status = 'ru
     runner('CI_SERVER', 'yes'),
     runner('CI_JOB_STATUS', status),
     runner('CI_JOB_TIMEOUT', String(facts.timeoutSeconds)),
+    ...(facts.caPem ? [{ key: 'CI_SERVER_TLS_CA_FILE', value: facts.caPem, file: true, public: true } satisfies RunnerVariable] : []),
     ...job.variables.map((v): RunnerVariable => ({ key: v.key, value: v.value, ...(v.raw ? { raw: true } : {}), ...(v.file ? { file: true } : {}), ...(v.masked ? { masked: true } : {}), public: v.public })),
     // dotenv reports of the jobs this one depends on (GitLab ranks them above YAML variables).
     ...dotenv.map((v): RunnerVariable => ({ key: v.key, value: v.value, public: true })),

@@ -7,6 +7,8 @@ import type { TraceWriter } from '../trace/trace-writer.js'
 import { GLRUN_VERSION, jobVariables } from './job-variables.js'
 import { lastWins } from '../pipeline/variables/expand.js'
 import type { JobOutcome } from './outcome.js'
+import { GlrunError } from '../diagnostics/errors.js'
+import { ExecutorFailure } from '../executors/failure.js'
 import { bashScript } from './script/bash.js'
 import { readSourceSettings } from './sources/settings.js'
 import { materialize } from './sources/workspace.js'
@@ -26,6 +28,18 @@ export interface RunJobInput {
   store: LocalStore
   signal: AbortSignal
   now?: () => number
+  /** What config.toml's [[runners]] adds to every job (hooks, environment, tls-ca-file). */
+  runner?: RunnerJobSettings
+}
+
+export interface RunnerJobSettings {
+  preGetSourcesScript?: string
+  postGetSourcesScript?: string
+  preBuildScript?: string
+  postBuildScript?: string
+  environment?: readonly string[]
+  /** The contents of tls-ca-file: CI_SERVER_TLS_CA_FILE in the job, trusted by git's clone. */
+  caPem?: string
 }
 
 /** after_script has its own timeout (gitlab-runner's RUNNER_AFTER_SCRIPT_TIMEOUT default: 5 min). */
@@ -44,8 +58,10 @@ export async function runJob(i: RunJobInput): Promise<JobOutcome> {
   } catch (e) {
     // glrun itself failed (not the job's script): say so in the job's log, as a system failure.
     const message = e instanceof Error ? e.message : String(e)
+    if (e instanceof GlrunError && e.hint) i.trace.warn(e.hint)
     i.trace.jobFailed(message, true)
-    return { status: 'failed', reason: 'runner_system_failure', allowedToFail: false, message, durationMs: Date.now() - started }
+    const reason = e instanceof ExecutorFailure ? e.failureReason : 'runner_system_failure'
+    return { status: 'failed', reason, allowedToFail: false, message, durationMs: Date.now() - started }
   }
 }
 
@@ -68,7 +84,16 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
       return s
     })
     const s = session
-    const facts = { executor: i.executor.name, projectDir: s.projectDir, buildsDir: i.buildsDir, shared: i.executor.name === 'shell', timeoutSeconds: job.runner_info.timeout }
+    const r = i.runner ?? {}
+    const facts = {
+      executor: i.executor.name, projectDir: s.projectDir, // Containers see the builds directory at GitLab's /builds, the shell executor where it is.
+      buildsDir: i.executor.name === 'shell' ? i.buildsDir : s.projectDir.slice(0, s.projectDir.length - (job.job_info.project_full_path ?? job.job_info.project_name).length - 1),
+      shared: i.executor.name === 'shell', timeoutSeconds: job.runner_info.timeout,
+      ...(r.environment ? { environment: r.environment } : {}), ...(r.caPem ? { caPem: r.caPem } : {}),
+    }
+    const hooks = (name: string): string[] => (job.hooks ?? []).filter((h) => h.name === name).flatMap((h) => h.script)
+    const preSources = [...(r.preGetSourcesScript ? [r.preGetSourcesScript] : []), ...hooks('pre_get_sources_script')]
+    const postSources = [...hooks('post_get_sources_script'), ...(r.postGetSourcesScript ? [r.postGetSourcesScript] : [])]
     let vars = jobVariables(job, facts)
     // Rebuilt when dotenv variables arrive, so later stages expand paths with them too.
     let lookup = lastWins(vars)
@@ -76,24 +101,36 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
       trace.println(`Running on ${hostname()}...`)
     })
 
+    let sourcesStatus: ExitStatus | undefined
+    // Hook scripts around a working-tree copy run where the job runs, like the clone would.
+    const hookScript = async (commands: string[]): Promise<boolean> => {
+      const st = await s.run({ stage: 'get_sources', script: bashScript({ projectDir: s.projectDir, variables: vars, commands, echo: false, cdProject: false }), timeoutMs }, trace, i.signal)
+      sourcesStatus = st
+      return st.kind === 'exited' && st.code === 0
+    }
     const settings = readSourceSettings(lookup, job.git_info.depth, i.workspaceSnapshot !== undefined)
     for (const w of settings.warnings) trace.warn(w)
     const sourcesOk = await trace.section('get_sources', 'Getting source from Git repository', async () => {
       if (settings.strategy === 'workspace' && i.workspaceSnapshot) {
         trace.info(`Copying the working tree (uncommitted changes included) at ${job.git_info.sha.slice(0, 8)} (ref is ${job.git_info.ref})...`)
+        if (preSources.length > 0 && !(await hookScript(preSources))) return false
         await materialize(i.workspaceSnapshot, s.hostProjectDir)
         trace.info('Skipping Git submodules setup')
-        return true
+        return postSources.length === 0 || hookScript(postSources)
       }
       if (settings.strategy === 'none' || settings.strategy === 'empty') {
         trace.info(settings.strategy === 'empty' ? 'Skipping Git repository setup and creating an empty build directory' : 'Skipping Git repository setup')
         return true
       }
-      const script = gitSourcesScript({ projectDir: s.projectDir, repoUrl: i.localRepo ?? job.git_info.repo_url, sha: job.git_info.sha, ref: job.git_info.ref, refType: job.git_info.ref_type, settings })
-      const st = await s.run({ stage: 'get_sources', script, timeoutMs }, trace, i.signal)
-      return st.kind === 'exited' && st.code === 0
+      const preamble = bashScript({ projectDir: s.projectDir, variables: vars, commands: [], echo: false, cdProject: false })
+      const git = gitSourcesScript({ projectDir: s.projectDir, repoUrl: i.localRepo ?? job.git_info.repo_url, sha: job.git_info.sha, ref: job.git_info.ref, refType: job.git_info.ref_type, settings, caFile: r.caPem !== undefined, pre: preSources, post: postSources })
+      sourcesStatus = await s.run({ stage: 'get_sources', script: preamble + git, timeoutMs }, trace, i.signal)
+      return sourcesStatus.kind === 'exited' && sourcesStatus.code === 0
     })
-    if (!sourcesOk) return finish(trace, { status: 'failed', reason: 'runner_system_failure', allowedToFail: false, message: 'getting the sources failed', durationMs: duration() }, 'get sources failed', true)
+    if (!sourcesOk) {
+      const st = sourcesStatus ?? { kind: 'exited', code: 1 }
+      return finish(trace, outcome(st, job, duration(), i.executor.name), describe(st, i.executor.name))
+    }
 
     const hostDir = s.hostProjectDir
     if (job.cache && job.cache.length > 0) {
@@ -110,7 +147,7 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
 
     const script = job.steps.find((st) => st.name === 'script')
     const stepStatus = await trace.section('step_script', 'Executing "step_script" stage of the job script', () =>
-      s.run({ stage: 'step_script', script: bashScript({ projectDir: s.projectDir, variables: vars, commands: script?.script ?? [], echo: true }), timeoutMs }, trace, i.signal))
+      s.run({ stage: 'step_script', script: bashScript({ projectDir: s.projectDir, variables: vars, commands: script?.script ?? [], echo: true, ...(r.preBuildScript ? { prologue: [r.preBuildScript] } : {}), ...(r.postBuildScript ? { epilogue: [r.postBuildScript] } : {}) }), timeoutMs }, trace, i.signal))
 
     const after = job.steps.find((st) => st.name === 'after_script')
     if (after && after.script.length > 0 && stepStatus.kind !== 'timed-out') {

@@ -100,7 +100,7 @@ export function describeExecutorConformance(name: string, make: () => Executor):
       expect(withVar).toEqual({ kind: 'exited', code: 0 })
       expect(out.text()).toMatch(/pem-data$/)
       await s.close()
-      expect(existsSync(`${s.projectDir}.tmp/CERT`)).toBe(false)
+      expect(existsSync(`${s.hostProjectDir}.tmp/CERT`)).toBe(false)
     })
 
     it('a whole job: after_script runs after a failure with CI_JOB_STATUS=failed; artifacts on failure are kept', async () => {

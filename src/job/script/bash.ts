@@ -31,6 +31,10 @@ export interface ScriptInput {
   notices?: readonly string[]
   /** Shell prologue lines run before the commands without echo (hooks). */
   prologue?: readonly string[]
+  /** Lines run after the commands, without echo (config post_build_script). */
+  epilogue?: readonly string[]
+  /** false for get_sources, whose project directory may not exist yet. */
+  cdProject?: boolean
 }
 
 /**
@@ -53,7 +57,7 @@ export function bashScript(i: ScriptInput): string {
   }
   // Lines appended to $GITLAB_ENV by an earlier stage become variables of this one.
   lines.push(`export GITLAB_ENV=${ansiQuote(`${tmp}/gitlab_runner_env`)}`, 'touch "$GITLAB_ENV"', 'set -a; . "$GITLAB_ENV"; set +a')
-  lines.push(`cd ${ansiQuote(i.projectDir)}`)
+  if (i.cdProject !== false) lines.push(`cd ${ansiQuote(i.projectDir)}`)
   for (const n of i.notices ?? []) lines.push(`echo ${ansiQuote(`${GREEN}${n}${RESET}`)}`)
   lines.push(...(i.prologue ?? []))
   for (const cmd of i.commands) {
@@ -63,5 +67,6 @@ export function bashScript(i: ScriptInput): string {
     }
     lines.push(cmd)
   }
+  lines.push(...(i.epilogue ?? []))
   return `${lines.join('\n')}\n`
 }

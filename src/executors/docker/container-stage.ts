@@ -1,0 +1,43 @@
+import { PassThrough } from 'node:stream'
+import type Docker from 'dockerode'
+import type { ExitStatus, TraceOutput } from '../types.js'
+
+/**
+ * Runs one stage in an existing (stopped) container: attach to its output, start it, wait for
+ * it to stop. The container's command runs the stage's script file, which the caller wrote into
+ * the bind-mounted job directory. A timeout or cancel kills the container, which ends every
+ * process the stage started.
+ */
+export async function runContainerStage(container: Docker.Container, out: TraceOutput, signal: AbortSignal, timeoutMs?: number): Promise<ExitStatus> {
+  const stream = await container.attach({ stream: true, stdout: true, stderr: true, logs: false })
+  const sink = new PassThrough()
+  sink.on('data', (d: Buffer) => out.write(d))
+  const ended = new Promise<void>((resolve) => {
+    stream.on('end', resolve)
+    stream.on('close', resolve)
+    stream.on('error', () => resolve())
+  })
+  container.modem.demuxStream(stream, sink, sink)
+  let ending: ExitStatus | undefined
+  const stop = (why: ExitStatus): void => {
+    if (ending) return
+    ending = why
+    container.kill().catch(() => undefined)
+  }
+  const onAbort = (): void => stop({ kind: 'canceled' })
+  const timer = timeoutMs ? setTimeout(() => stop({ kind: 'timed-out' }), timeoutMs) : undefined
+  try {
+    const waiting = container.wait({ condition: 'next-exit' })
+    await container.start()
+    if (signal.aborted) onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    const result = (await waiting) as { StatusCode: number }
+    // The last bytes of output may still be in flight when wait() answers.
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))])
+    return ending ?? { kind: 'exited', code: result.StatusCode }
+  } finally {
+    if (timer) clearTimeout(timer)
+    signal.removeEventListener('abort', onAbort)
+    ;(stream as unknown as { destroy?: () => void }).destroy?.()
+  }
+}

@@ -1,0 +1,244 @@
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type Docker from 'dockerode'
+import { GlrunError } from '../../diagnostics/errors.js'
+import type { JobImage, JobPayload } from '../../payload/types.js'
+import type { Executor, ExecutorSession, ExitStatus, OpenContext, StageScript, TraceOutput } from '../types.js'
+import { runContainerStage } from './container-stage.js'
+import { type EngineAddress, connectEngine, engineLabel, engineUnreachable } from './engine.js'
+import { removeLeftovers, removeSession, resourceLabels } from './labels.js'
+import type { DockerExecutorOptions } from './options.js'
+import { ExecutorFailure } from '../failure.js'
+import { type PullPolicy, ensureImage } from './pull.js'
+import { collectAuth } from './registry-auth.js'
+import { type StartedService, aliasesFor, exposedPorts, servicesOf, waitForService } from './services.js'
+import { hostConfigFor } from './host-config.js'
+
+/** Where the job's directory is inside every container (GitLab's /builds/<namespace>/<project>). */
+const BUILDS = '/builds'
+
+/**
+ * Runs the stage script with the first shell the image has, bash preferred (gitlab-runner's
+ * detection order). `$0` is the script file, written into the bind-mounted job directory.
+ * stderr joins stdout inside the container: the engine copies the two streams separately, so
+ * only one stream keeps lines in the order the job wrote them.
+ */
+const DETECT_SHELL = 'exec 2>&1; ' + ['/usr/local/bin/bash', '/usr/bin/bash', '/bin/bash', '/usr/local/bin/sh', '/usr/bin/sh', '/bin/sh', '/busybox/sh']
+  .map((s, i) => `${i === 0 ? 'if' : 'elif'} [ -x ${s} ]; then exec ${s} "$0"`)
+  .join('; ') + '; else echo shell not found; exit 1; fi'
+
+/**
+ * The Docker executor: one build container per job from the job's image (or the configured
+ * default), services on a network of the job's own, get_sources for clone/fetch in a helper
+ * container with the same network settings, everything labelled and removed at close().
+ * The job directory is a bind mount of the host's, so sources, artifacts and caches move in and
+ * out without copies (the engine must run on this machine).
+ */
+export class DockerExecutor implements Executor {
+  readonly name = 'docker'
+  private docker: Promise<Docker> | undefined
+  private swept = false
+
+  constructor(private readonly opts: DockerExecutorOptions = {}) {}
+
+  private address(): EngineAddress {
+    return { ...(this.opts.host ? { host: this.opts.host } : {}), ...(this.opts.tlsVerify !== undefined ? { tlsVerify: this.opts.tlsVerify } : {}), ...(this.opts.tlsCertPath ? { tlsCertPath: this.opts.tlsCertPath } : {}) }
+  }
+
+  /** The engine client, after a version handshake and a sweep of a killed run's leftovers. */
+  async engine(): Promise<Docker> {
+    this.docker ??= (async () => {
+      const d = await connectEngine(this.address())
+      await d.version().catch((e: unknown) => { throw engineUnreachable(this.address(), e) })
+      return d
+    })()
+    const d = await this.docker.catch((e: unknown) => {
+      this.docker = undefined
+      throw e
+    })
+    if (!this.swept) {
+      this.swept = true
+      await removeLeftovers(d)
+    }
+    return d
+  }
+
+  async probe(): Promise<{ ok: true } | { ok: false; reason: string; hint: string }> {
+    try {
+      await this.engine()
+      return { ok: true }
+    } catch (e) {
+      return { ok: false, reason: e instanceof Error ? e.message : String(e), hint: e instanceof GlrunError && e.hint ? e.hint : `Start the Docker engine at ${engineLabel(this.address())}.` }
+    }
+  }
+
+  async open(job: JobPayload, ctx: OpenContext): Promise<ExecutorSession> {
+    const docker = await this.engine()
+    const image = job.image?.name || this.opts.image
+    if (!image) {
+      throw new ExecutorFailure('GLRUN_DOCKER_NO_IMAGE', `job "${job.job_info.name}" has no image and the runner has no default image`, 'runner_configuration_error',
+        'Add `image:` to the job (or `default:`), or set `image = "…"` under [runners.docker] in config.toml.')
+    }
+    const session = new DockerSession(docker, this.opts, job, ctx, randomBytes(6).toString('hex'))
+    try {
+      await session.prepare(image)
+      return session
+    } catch (e) {
+      await session.close()
+      throw e
+    }
+  }
+}
+
+class DockerSession implements ExecutorSession {
+  description = ''
+  readonly projectDir: string
+  readonly hostProjectDir: string
+  private readonly hostRoot: string
+  private build: Docker.Container | undefined
+  private helper: Docker.Container | undefined
+  private network: string | undefined
+  private readonly services: StartedService[] = []
+  private readonly labels: Record<string, string>
+  private readonly name: string
+
+  constructor(private readonly docker: Docker, private readonly opts: DockerExecutorOptions, private readonly job: JobPayload, private readonly ctx: OpenContext, readonly id: string) {
+    const path = job.job_info.project_full_path ?? job.job_info.project_name
+    this.hostRoot = join(ctx.buildsDir, `${job.id}`)
+    this.projectDir = `${BUILDS}/${path}`
+    this.hostProjectDir = join(this.hostRoot, path)
+    this.labels = resourceLabels(job.id, id)
+    this.name = `glrun-${job.id}-${id}`
+    mkdirSync(this.hostProjectDir, { recursive: true })
+    mkdirSync(`${this.hostProjectDir}.tmp`, { recursive: true })
+  }
+
+  private get auth(): ReturnType<typeof collectAuth> {
+    const dac = this.job.variables.find((v) => v.key === 'DOCKER_AUTH_CONFIG')?.value ?? process.env.DOCKER_AUTH_CONFIG
+    return collectAuth(this.job.credentials ?? [], dac)
+  }
+
+  private pull(image: string, jobPolicies: readonly PullPolicy[], what: 'image' | 'service'): Promise<string> {
+    return ensureImage(this.docker, {
+      image, jobPolicies, what, auth: this.auth,
+      configPolicies: this.opts.pullPolicy ?? [],
+      allowedPolicies: this.opts.allowedPullPolicies ?? [],
+      allowedImages: (what === 'image' ? this.opts.allowedImages : this.opts.allowedServices) ?? [],
+    }, this.ctx.out)
+  }
+
+  async prepare(image: string): Promise<void> {
+    const out = this.ctx.out
+    out.write(`Using Docker executor with image ${image} ...\n`)
+    const imageId = await this.pull(image, this.job.image?.pull_policy ?? [], 'image')
+    const services = servicesOf(this.job.services ?? [], this.opts.services ?? [])
+    if (services.length > 0 && this.opts.networkMode === undefined) {
+      this.network = this.name
+      out.write(`Creating network ${this.network} for the job's services...\n`)
+      await this.docker.createNetwork({ Name: this.network, Driver: 'bridge', Labels: this.labels, CheckDuplicate: true })
+    }
+    await this.startServices(services)
+    this.description = `Using docker image ${imageId} for ${image} ...`
+    this.build = await this.createContainer('build', imageId, this.job.image ?? undefined, this.opts.disableEntrypointOverwrite ? undefined : this.job.image?.entrypoint)
+  }
+
+  private async startServices(services: JobImage[]): Promise<void> {
+    if (services.length === 0) return
+    const out = this.ctx.out
+    const taken = new Set<string>()
+    const hosts: string[] = []
+    for (const [i, svc] of services.entries()) {
+      out.write(`Starting service ${svc.name} ...\n`)
+      const id = await this.pull(svc.name, svc.pull_policy ?? [], 'service')
+      const aliases = aliasesFor(svc, i, taken, out)
+      const user = userNetwork(this.network ?? this.opts.networkMode)
+      const c = await this.docker.createContainer({
+        name: `${this.name}-svc-${i}`,
+        Image: id,
+        Labels: this.labels,
+        Env: [...this.job.variables.filter((v) => !v.file).map((v) => `${v.key}=${v.value}`), ...(svc.variables ?? []).map((v) => `${v.key}=${v.value}`)],
+        ...(svc.command ? { Cmd: svc.command } : {}),
+        ...(svc.entrypoint ? { Entrypoint: svc.entrypoint } : {}),
+        HostConfig: {
+          ...(this.network ?? this.opts.networkMode ? { NetworkMode: this.network ?? this.opts.networkMode } : {}),
+          Privileged: this.opts.servicesPrivileged ?? this.opts.privileged ?? false,
+          ...(this.opts.dns?.length ? { Dns: this.opts.dns } : {}),
+        },
+        ...(user ? { NetworkingConfig: { EndpointsConfig: { [user]: { Aliases: aliases } } } } : {}),
+      })
+      await c.start()
+      const info = await c.inspect()
+      const address = user ? info.NetworkSettings.Networks[user]?.IPAddress : this.opts.networkMode === 'host' ? '127.0.0.1' : info.NetworkSettings.Networks[this.opts.networkMode ?? 'bridge']?.IPAddress
+      // On the default bridge there are no network aliases: the job gets them as host entries.
+      if (!user && address && this.opts.networkMode !== 'host') hosts.push(...aliases.map((a) => `${a}:${address}`))
+      const started: StartedService = { name: svc.name, container: c, aliases, ports: await exposedPorts(this.docker, svc, id) }
+      this.services.push(started)
+      const timeout = this.opts.waitForServicesTimeout
+      await waitForService(started, address || undefined, timeout === undefined || timeout === 0 ? 30_000 : timeout * 1000, out)
+    }
+    this.serviceHosts = hosts
+  }
+
+  private serviceHosts: string[] = []
+
+  private async createContainer(kind: 'build' | 'helper', imageId: string, image: JobImage | undefined, entrypoint: string[] | undefined): Promise<Docker.Container> {
+    const platform = image?.executor_opts?.docker?.platform
+    const user = kind === 'build' ? image?.executor_opts?.docker?.user ?? this.opts.user : undefined
+    const script = `${this.projectDir}.tmp/.glrun-stage-${kind}.sh`
+    return this.docker.createContainer({
+      name: `${this.name}-${kind}`,
+      Image: imageId,
+      Cmd: ['sh', '-c', DETECT_SHELL, script],
+      ...(entrypoint ? { Entrypoint: entrypoint.length === 1 && entrypoint[0] === '' ? [] : entrypoint } : {}),
+      ...(user ? { User: user } : {}),
+      ...(platform ? { platform } : {}),
+      Hostname: this.opts.hostname ?? `runner-glrun-project-${this.job.job_info.project_id}-concurrent-0`,
+      Labels: this.labels,
+      // Volumes without a host path (e.g. "/cache") are anonymous, removed with the container.
+      Volumes: Object.fromEntries((this.opts.volumes ?? []).filter((v) => !v.includes(':')).map((v) => [v, {}])),
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      OpenStdin: false,
+      HostConfig: hostConfigFor(this.opts, { kind, bind: `${this.hostRoot}:${BUILDS}`, network: this.network, serviceHosts: this.serviceHosts }),
+    })
+  }
+
+  async run(script: StageScript, out: TraceOutput, signal: AbortSignal): Promise<ExitStatus> {
+    const helperStage = script.stage === 'get_sources'
+    const kind = helperStage ? 'helper' : 'build'
+    const container = helperStage ? await this.helperContainer() : this.build
+    if (!container) throw new Error('DockerSession.run() before prepare()')
+    writeFileSync(join(`${this.hostProjectDir}.tmp`, `.glrun-stage-${kind}.sh`), script.script, { mode: 0o755 })
+    try {
+      return await runContainerStage(container, out, signal, script.timeoutMs)
+    } catch (e) {
+      const why = e instanceof Error ? e.message.replace(/^\(HTTP code \d+\)[^-]*- /, '') : String(e)
+      throw new ExecutorFailure('GLRUN_DOCKER_START', `the ${kind} container could not run the ${script.stage} script: ${why}`, 'runner_system_failure',
+        /executable file not found|no such file/.test(why)
+          ? 'The image has no shell (sh or bash) to run the job script. Use an image with a shell, or a debug variant of it.'
+          : /entrypoint|exec format/.test(why) ? 'The image\'s entrypoint does not run a shell command. Set `image: { name: …, entrypoint: [""] }` in the job.' : undefined)
+    }
+  }
+
+  private async helperContainer(): Promise<Docker.Container> {
+    if (this.helper) return this.helper
+    const image = this.opts.helperImage ?? 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v17.5.0'
+    const id = await ensureImage(this.docker, { image, what: 'image', jobPolicies: [], configPolicies: ['if-not-present'], allowedPolicies: [], allowedImages: [], auth: this.auth }, this.ctx.out)
+    this.helper = await this.createContainer('helper', id, undefined, undefined)
+    return this.helper
+  }
+
+  async close(): Promise<void> {
+    await removeSession(this.docker, this.id)
+    await rm(`${this.hostProjectDir}.tmp`, { recursive: true, force: true })
+  }
+}
+
+/** A network name that supports aliases (user-defined), or undefined for host/bridge/none/container:. */
+function userNetwork(mode: string | undefined): string | undefined {
+  if (!mode || ['host', 'bridge', 'default', 'none'].includes(mode) || mode.startsWith('container:')) return undefined
+  return mode
+}

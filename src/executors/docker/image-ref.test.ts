@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest'
+import { parseImageRef, serviceAliases, withDefaultTag } from './image-ref.js'
+
+describe('image references', () => {
+  it('reads registry, path, tag and digest as the engine does', () => {
+    expect(parseImageRef('busybox')).toEqual({ registry: 'docker.io', path: 'busybox' })
+    expect(parseImageRef('busybox:latest')).toEqual({ registry: 'docker.io', path: 'busybox', tag: 'latest' })
+    expect(parseImageRef('registry.mylab.com/root/app:abc')).toEqual({ registry: 'registry.mylab.com', path: 'root/app', tag: 'abc' })
+    expect(parseImageRef('127.0.0.1:5000/x/y')).toEqual({ registry: '127.0.0.1:5000', path: 'x/y' })
+    expect(parseImageRef('localhost/y:1')).toEqual({ registry: 'localhost', path: 'y', tag: '1' })
+    expect(parseImageRef(`alpine@sha256:${'a'.repeat(64)}`)?.digest).toBe(`sha256:${'a'.repeat(64)}`)
+  })
+  it('refuses what docker calls "invalid reference format"', () => {
+    for (const bad of [':latest', 'Busybox', 'registry.mylab.com/root/app:', 'a b', '$CI_REGISTRY_IMAGE:x', 'x:tag with space', 'img@sha256:zz']) {
+      expect(parseImageRef(bad), bad).toBeUndefined()
+    }
+  })
+  it('completes the latest tag', () => {
+    expect(withDefaultTag('busybox')).toBe('busybox:latest')
+    expect(withDefaultTag('127.0.0.1:5000/x')).toBe('127.0.0.1:5000/x:latest')
+    expect(withDefaultTag('alpine:3')).toBe('alpine:3')
+  })
+  it('derives service aliases like gitlab-runner', () => {
+    expect(serviceAliases('postgres:16')).toEqual(['postgres'])
+    expect(serviceAliases('docker:dind')).toEqual(['docker'])
+    expect(serviceAliases('tutum/wordpress:latest')).toEqual(['tutum__wordpress', 'tutum-wordpress'])
+    expect(serviceAliases('registry.example.com/ns/db:1')).toEqual(['registry.example.com__ns__db', 'registry.example.com-ns-db'])
+  })
+})
