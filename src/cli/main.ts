@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { GlrunError, GlrunErrors } from '../diagnostics/errors.js'
 import { renderDiagnostic } from '../diagnostics/render.js'
 import { compileCommand } from './commands/compile.js'
+import { configCommand } from './commands/config-check.js'
 import { lintCommand } from './commands/lint.js'
 import { listCommand } from './commands/list.js'
 import { runCommand } from './commands/run.js'
@@ -26,6 +27,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   listCommand(program, io, setExit)
   compileCommand(program, io, setExit)
   runCommand(program, io, setExit)
+  configCommand(program, io, setExit)
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
 
   try {

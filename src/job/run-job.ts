@@ -77,7 +77,7 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
   try {
     session = await trace.section('prepare_executor', `Preparing the "${i.executor.name}" executor`, async () => {
       const s = await i.executor.open(job, { buildsDir: i.buildsDir, out: trace, signal: i.signal })
-      trace.println(s.description)
+      if (s.description) trace.println(s.description)
       if (job.image && i.executor.name === 'shell') {
         trace.warn(`image "${job.image.name}" is not used: the shell executor runs the job on this machine (run with --executor docker to use the image)`)
       }

@@ -20,8 +20,11 @@ export function docker(...args: string[]): string {
   return execFileSync('docker', args, { env: { ...process.env, DOCKER_HOST: TEST_DOCKER_HOST }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 })
 }
 
-/** glrun's resources still on the engine (containers, networks, volumes with glrun's label). */
-export function glrunLeftovers(): string[] {
-  const q = (kind: string): string[] => docker(kind, 'ls', ...(kind === 'container' ? ['-a'] : []), '-q', '--filter', 'label=com.glrun.managed=true').split('\n').filter(Boolean).map((x) => `${kind}:${x}`)
+/**
+ * Resources that glrun running in this process (test files run in parallel workers, each its
+ * own process) left on the engine: containers, networks, volumes with its pid label.
+ */
+export function glrunLeftovers(pid = process.pid): string[] {
+  const q = (kind: string): string[] => docker(kind, 'ls', ...(kind === 'container' ? ['-a'] : []), '-q', '--filter', 'label=com.glrun.managed=true', '--filter', `label=com.glrun.pid=${pid}`).split('\n').filter(Boolean).map((x) => `${kind}:${x}`)
   return [...q('container'), ...q('network'), ...q('volume')]
 }

@@ -23,15 +23,64 @@ import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pip
 import { ConsoleReporter } from '../console-reporter.js'
 import { printDiagnostics } from '../render-pipeline.js'
 import { selectJobs } from './compile.js'
+import { DockerExecutor } from '../../executors/docker/docker-executor.js'
+import type { RunnerJobSettings } from '../../job/run-job.js'
+import { loadRunnerConfig } from '../../runner-config/load.js'
+import { selectRunner } from '../../runner-config/locate.js'
+import type { RunnerSettings } from '../../runner-config/types.js'
+import { renderDiagnostic } from '../../diagnostics/render.js'
+import { SourceTexts } from '../../diagnostics/source.js'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+
+/** The runner from --config (warnings printed; errors thrown all at once). */
+function loadRunner(flags: RunFlags, io: Io): RunnerSettings | undefined {
+  if (!flags.config) {
+    if (flags.runner) throw new GlrunError('GLRUN_CLI_RUNNER', '--runner needs --config', { hint: 'Pass the config.toml that has that runner with --config.' })
+    return undefined
+  }
+  const { config, warnings, text } = loadRunnerConfig(resolve(flags.config))
+  const texts = new SourceTexts()
+  texts.add(config.path, text)
+  for (const w of warnings) io.err(`${renderDiagnostic(w, texts, { color: io.color })}\n`)
+  return selectRunner(config, flags.runner)
+}
+
+/** What the runner's config adds to every job; tls-ca-file is read now so a bad path fails early. */
+function runnerJobSettings(r: RunnerSettings): RunnerJobSettings {
+  let caPem: string | undefined
+  if (r.tlsCaFile) {
+    try {
+      caPem = readFileSync(r.tlsCaFile, 'utf8')
+    } catch (e) {
+      throw new GlrunError('GLRUN_CONFIG_TLS_CA_FILE', `tls-ca-file "${r.tlsCaFile}" of runner "${r.name}" cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { hint: 'Point tls-ca-file at the PEM file of the CA that signed your GitLab certificate.' })
+    }
+  }
+  return {
+    environment: r.environment,
+    ...(r.preGetSourcesScript ? { preGetSourcesScript: r.preGetSourcesScript } : {}),
+    ...(r.postGetSourcesScript ? { postGetSourcesScript: r.postGetSourcesScript } : {}),
+    ...(r.preBuildScript ? { preBuildScript: r.preBuildScript } : {}),
+    ...(r.postBuildScript ? { postBuildScript: r.postBuildScript } : {}),
+    ...(caPem ? { caPem } : {}),
+  }
+}
 
 /** The executors this build of glrun has, by name (the one place they are plugged in). */
-const EXECUTORS: Record<string, () => Executor> = { shell: () => new ShellExecutor() }
+const EXECUTORS: Record<string, (runner: RunnerSettings | undefined) => Executor> = {
+  shell: () => new ShellExecutor(),
+  // With no config.toml, local runs use images already here before asking a registry
+  // (gitlab-ci-local's habit); a config without pull_policy gets gitlab-runner's "always".
+  docker: (runner) => new DockerExecutor(runner ? runner.docker ?? {} : { pullPolicy: ['if-not-present'] }),
+}
 
 interface RunFlags extends PipelineFlags {
   concurrency?: string
   manual?: boolean
   needs?: boolean
   executor?: string
+  config?: string
+  runner?: string
   json?: boolean
 }
 
@@ -42,12 +91,16 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
     .option('-j, --concurrency <n>', 'jobs at once (default: number of cores)')
     .option('--manual', 'also run manual jobs')
     .option('--needs', 'with job names: also run what they need')
-    .option('--executor <name>', `executor: ${Object.keys(EXECUTORS).join(', ')}`, 'shell')
+    .option('--executor <name>', `executor: ${Object.keys(EXECUTORS).join(', ')} (default: the config's runner's, else shell)`)
+    .option('--config <config.toml>', "a gitlab-runner config.toml: the runner's executor, [runners.docker], hooks, environment, tls-ca-file")
+    .option('--runner <name>', 'with --config: the [[runners]] entry to use (default: the first)')
     .option('--json', 'print machine-readable job events (one JSON object per line) instead of logs')
     .action(async (names: string[], flags: RunFlags) => {
-      const make = EXECUTORS[flags.executor ?? 'shell']
+      const runner = loadRunner(flags, rawIo)
+      const executorName = flags.executor ?? runner?.executor ?? 'shell'
+      const make = EXECUTORS[executorName]
       if (!make) {
-        throw new GlrunError('GLRUN_EXECUTOR_UNKNOWN', `executor "${flags.executor}" is not available in this version of glrun`, { hint: `Available: ${Object.keys(EXECUTORS).join(', ')}. The docker and kubernetes executors are not built yet.` })
+        throw new GlrunError('GLRUN_EXECUTOR_UNKNOWN', `executor "${executorName}" is not available in this version of glrun`, { hint: `Available: ${Object.keys(EXECUTORS).join(', ')}. The kubernetes executor is not built yet.` })
       }
       const pipeline = await compileFromFlags(flags)
       const io = maskedIo(rawIo, pipeline.maskedValues)
@@ -86,7 +139,11 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
         } else process.exit(130)
       }
       process.on('SIGINT', onSigint)
-      const executor = make()
+      const executor = make(runner)
+      // An engine that is down is one error before any job starts, not one failure per job.
+      const probe = await executor.probe(new AbortController().signal)
+      if (!probe.ok) throw new GlrunError('GLRUN_EXECUTOR_UNAVAILABLE', `the ${executorName} executor cannot run jobs: ${probe.reason}`, { hint: probe.hint })
+      const runnerJob = runner ? runnerJobSettings(runner) : undefined
       try {
         const outcome = await runPipeline(pipeline.jobs, async (job, attempt, signal) => {
           const payload = job.payload
@@ -100,7 +157,7 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
             sections: payload.features.trace_sections,
           })
           try {
-            return await runJob({ job: payload, executor, trace, buildsDir, workspaceSnapshot: snapshot, localRepo: projectDir, store, signal })
+            return await runJob({ job: payload, executor, trace, buildsDir, workspaceSnapshot: snapshot, localRepo: projectDir, store, signal, ...(runnerJob ? { runner: runnerJob } : {}) })
           } finally {
             await trace.close()
           }

@@ -93,7 +93,8 @@ export class DockerExecutor implements Executor {
 }
 
 class DockerSession implements ExecutorSession {
-  description = ''
+  /** The pull lines already said which image; nothing more to add. */
+  readonly description = ''
   readonly projectDir: string
   readonly hostProjectDir: string
   private readonly hostRoot: string
@@ -140,7 +141,6 @@ class DockerSession implements ExecutorSession {
       await this.docker.createNetwork({ Name: this.network, Driver: 'bridge', Labels: this.labels, CheckDuplicate: true })
     }
     await this.startServices(services)
-    this.description = `Using docker image ${imageId} for ${image} ...`
     this.build = await this.createContainer('build', imageId, this.job.image ?? undefined, this.opts.disableEntrypointOverwrite ? undefined : this.job.image?.entrypoint)
   }
 

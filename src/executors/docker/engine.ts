@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type Docker from 'dockerode'
@@ -22,9 +23,8 @@ export function engineLabel(a: EngineAddress): string {
  * dockerode is loaded on first use, so commands that never touch Docker do not pay for it.
  */
 export async function connectEngine(a: EngineAddress): Promise<Docker> {
-  const mod = await import('dockerode')
-  // A CommonJS module: Node's ESM loader puts it on `default`, esbuild's bundle may not.
-  const Dockerode = ((mod as unknown as { default?: typeof mod }).default ?? mod) as unknown as typeof import('dockerode')
+  // require, not import(): the bundled CLI runs in a vm.Script, which has no dynamic import.
+  const Dockerode = createRequire(import.meta.url)('dockerode') as typeof import('dockerode')
   const host = engineLabel(a)
   if (host.startsWith('unix://')) return new Dockerode({ socketPath: host.slice('unix://'.length) })
   if (host.startsWith('/')) return new Dockerode({ socketPath: host })
