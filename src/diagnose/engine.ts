@@ -1,0 +1,146 @@
+import { BOLD_CYAN, BOLD_GREEN, BOLD_RED, BOLD_YELLOW, RESET } from '../trace/ansi.js'
+import { artifactsRule } from './rules/artifacts.js'
+import { configRule } from './rules/config.js'
+import { dindRule } from './rules/dind.js'
+import { hostRule } from './rules/host.js'
+import { imageRule } from './rules/image.js'
+import { kubernetesRule } from './rules/kubernetes.js'
+import { networkRule } from './rules/network.js'
+import { registryRule } from './rules/registry.js'
+import { tlsRule } from './rules/tls.js'
+import { phaseName } from './scan.js'
+import { stageIndex } from './trace.js'
+import type { Diagnosis, DiagnosisReport, Evidence, EvidenceLine, ParsedTrace, Rule } from './types.js'
+
+export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule]
+
+/** Categories whose evidence lives in the stages that run after a failure. */
+const POST_STAGE = new Set(['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied'])
+
+/**
+ * Runs every rule, keeps the best diagnosis per category, and ranks them. Ranking is phase-aware:
+ * the same words weigh more in the stage that failed than in a stage that ran before it (and
+ * succeeded) or after it (after_script, on-failure uploads). A log that did not fail gets no
+ * diagnosis; a failed log nothing matches gets the lines worth reading instead of a guess.
+ */
+export function diagnose(ev: Evidence, rules: readonly Rule[] = RULES): DiagnosisReport {
+  const t = ev.trace
+  const head = { ...(t.failedPhase ? { phase: t.failedPhase } : {}), ...(t.exitCode !== undefined ? { exit_code: t.exitCode } : {}) }
+  if (t.succeeded) return { ...head, diagnoses: [] }
+  const best = new Map<string, Diagnosis>()
+  for (const rule of rules) {
+    for (const d of rule.match(ev)) {
+      if (recovered(d, t)) continue
+      const ranked = { ...d, confidence: adjust(d, t) }
+      const seen = best.get(d.category)
+      if (!seen || ranked.confidence > seen.confidence) best.set(d.category, ranked)
+    }
+  }
+  const diagnoses = [...best.values()].sort((a, b) => b.confidence - a.confidence || lastLine(b) - lastLine(a) || a.category.localeCompare(b.category))
+  // A weak best guess comes with the lines to read, so the user can judge it.
+  const weak = (diagnoses[0]?.confidence ?? 0) < 0.5
+  if (!weak || !(t.failed || t.exitCode !== undefined)) return { ...head, diagnoses }
+  return { ...head, diagnoses, relevant: relevantLines(t) }
+}
+
+/**
+ * Errors of a clone that was retried and then succeeded (GET_SOURCES_ATTEMPTS) cannot explain a
+ * failure in a later stage: the job got past get_sources.
+ */
+function recovered(d: Diagnosis, t: ParsedTrace): boolean {
+  const failed = stageIndex(t.failedPhase)
+  return failed > stageIndex('get_sources') && d.evidence.length > 0 &&
+    d.evidence.every((e) => t.lines[e.line - 1]?.section === 'get_sources')
+}
+
+function lastLine(d: Diagnosis): number {
+  return d.evidence.reduce((m, e) => Math.max(m, e.line), 0)
+}
+
+function adjust(d: Diagnosis, t: ParsedTrace): number {
+  let c = d.confidence
+  const failed = stageIndex(t.failedPhase)
+  const line = t.lines[lastLine(d) - 1]
+  const at = stageIndex(line?.section)
+  if (failed >= 0 && at >= 0) {
+    if (phaseName(line?.section) === phaseName(t.failedPhase)) c += 0.05
+    else if (at > failed && !POST_STAGE.has(d.category)) c -= 0.15
+    else if (at < failed) c -= 0.3
+  }
+  return Math.round(Math.min(0.99, Math.max(0.05, c)) * 100) / 100
+}
+
+const ERRORISH = /\b(?:error|fatal|failed|failure|denied|not found|cannot|can't|unable|exception|panic|killed|timed? ?out|refused|unreachable|invalid|no such)\b/i
+const BOILERPLATE = /shell-profile-loading|for more information$|^Cleaning up|^Uploading artifacts for failed job|^Saving cache for failed job/
+
+/** Error-ish lines of the failed phase, the last command, and the trailer (at most 12). */
+function relevantLines(t: ParsedTrace): EvidenceLine[] {
+  const trailer = [...t.lines].reverse().find((l) => /^(?:ERROR: )?Job failed\b/.test(l.text))
+  const end = trailer?.n ?? t.lines.length + 1
+  const before = t.lines.filter((l) => l.n < end && l.text.trim() !== '')
+  const inPhase = before.filter((l) => t.failedPhase === undefined || l.section === t.failedPhase)
+  const command = [...inPhase].reverse().find((l) => l.text.startsWith('$ '))
+  const errors = inPhase.filter((l) => ERRORISH.test(l.text) && !BOILERPLATE.test(l.text) && !l.text.startsWith('$ ')).slice(-8)
+  const tail = errors.length ? [] : inPhase.slice(-3)
+  const picked = new Map<number, EvidenceLine>()
+  for (const l of [command, ...errors, ...tail, trailer]) if (l) picked.set(l.n, { line: l.n, text: l.text })
+  return [...picked.values()].sort((a, b) => a.line - b.line).slice(-12)
+}
+
+/** The machine-readable form: exactly phase, exit_code and the diagnoses. */
+export function reportJson(report: DiagnosisReport): { phase: string | null; exit_code: number | null; diagnoses: Diagnosis[] } {
+  return {
+    phase: report.phase ?? null,
+    exit_code: report.exit_code ?? null,
+    diagnoses: report.diagnoses.map((d) => ({
+      category: d.category,
+      title: d.title,
+      cause: d.cause,
+      evidence: d.evidence.map((e) => ({ line: e.line, text: e.text })),
+      fixes: d.fixes.map((f) => (f.snippet === undefined ? { text: f.text } : { text: f.text, snippet: f.snippet })),
+      confidence: d.confidence,
+    })),
+  }
+}
+
+/** Short, scannable text: where it failed, the top diagnosis in full, alternatives one per line. */
+export function renderReport(report: DiagnosisReport, opts: { color: boolean }): string {
+  const paint = (c: string, s: string): string => (opts.color ? `${c}${s}${RESET}` : s)
+  const out: string[] = []
+  const where = report.phase ? `in ${report.phase}` : ''
+  const code = report.exit_code !== undefined ? `exit code ${report.exit_code}` : ''
+  out.push(paint(BOLD_CYAN, where || code ? `Job failed ${[where, code && `(${code})`].filter(Boolean).join(' ')}` : 'Job log analysed'))
+  const [top, ...rest] = report.diagnoses
+  if (!top) {
+    if (!report.relevant) return `${paint(BOLD_GREEN, 'No failure found in this log.')}\n`
+    out.push('', paint(BOLD_YELLOW, 'No known failure pattern matched. The lines most likely to explain it:'))
+    for (const e of report.relevant) out.push(`  ${lineNo(e.line)}  ${e.text}`)
+    return `${out.join('\n')}\n`
+  }
+  out.push('', `${paint(BOLD_RED, top.title)}  ${paint(BOLD_YELLOW, `[${top.category}, confidence ${top.confidence.toFixed(2)}]`)}`)
+  out.push(`  ${top.cause}`)
+  if (top.evidence.length) {
+    out.push('', '  Evidence:')
+    for (const e of top.evidence) out.push(`    ${lineNo(e.line)}  ${e.text}`)
+  }
+  if (top.fixes.length) {
+    out.push('', '  Fixes:')
+    top.fixes.forEach((f, i) => {
+      out.push(`    ${i + 1}. ${f.text}`)
+      if (f.snippet) for (const s of f.snippet.split('\n')) out.push(`         ${paint(BOLD_GREEN, s)}`)
+    })
+  }
+  if (rest.length) {
+    out.push('', '  Other possible causes:')
+    for (const d of rest) out.push(`    - ${d.title} [${d.category}, ${d.confidence.toFixed(2)}]`)
+  }
+  if (report.relevant?.length) {
+    out.push('', '  This is a weak match; the lines most likely to explain the failure:')
+    for (const e of report.relevant) out.push(`    ${lineNo(e.line)}  ${e.text}`)
+  }
+  return `${out.join('\n')}\n`
+}
+
+function lineNo(n: number): string {
+  return `L${n}`.padStart(5)
+}

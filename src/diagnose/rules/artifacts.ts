@@ -1,0 +1,70 @@
+import { Scan, diagnosis, evidence, phaseName } from '../scan.js'
+import type { Diagnosis, Rule } from '../types.js'
+
+/**
+ * Artifacts and cache. These run after the script, so phase decides weight: an upload error
+ * after a *successful* script is why the job failed; after a failed script it is a follow-on
+ * (the runner reports the script error first), and cache warnings never fail a job by themselves.
+ */
+
+const TOO_LARGE = /too large archive|413 (?:Request Entity|Payload) Too Large|responseStatus=413|status=413/i
+const NO_FILES = /^(?:WARNING: )?(.+?): no matching files/
+const NOTHING = /ERROR: No files to upload/
+const CACHE_DENIED = /(?:WARNING|ERROR|FATAL).*(?:Failed to (?:upload|download|extract|create) cache|AccessDenied|Access Denied|SignatureDoesNotMatch|InvalidAccessKeyId|No URL provided, cache will not be (?:uploaded|downloaded)|NoSuchBucket|ExpiredToken)/
+const BUCKET = /bucket[ =:"]+([\w.-]+)|s3:\/\/([\w.-]+)|https?:\/\/([\w.-]+)\.s3[.-]/i
+
+function tooLarge(s: Scan): Diagnosis[] {
+  const hit = s.last(TOO_LARGE)
+  if (!hit) return []
+  const paths = /^(?:\s*paths:\s*\n)((?:\s+-\s+.+\n?)+)/m.exec(s.ev.ciYaml ?? '')?.[1]?.trim()
+  return [diagnosis('artifacts_too_large', 'The artifacts archive is larger than GitLab accepts',
+    `GitLab (or the reverse proxy in front of it) rejected the upload as too large (413)${paths ? `; artifacts:paths is ${paths.split('\n').map((p) => p.replace(/^\s*-\s*/, '')).join(', ')}` : ''}.`,
+    evidence(s.near(hit.line.n, /Uploading artifacts/, 3), hit), [
+      { text: 'Upload less: narrow artifacts:paths and exclude build trees, databases, images.', snippet: 'artifacts:\n  paths:\n    - dist/\n  exclude:\n    - dist/**/*.map\n  expire_in: 1 week' },
+      { text: 'Or raise the limit where it applies: Admin → Settings → CI/CD → Maximum artifacts size (instance, group, project), and the proxy body limit.', snippet: '# nginx in front of GitLab\nclient_max_body_size 1g;' },
+      { text: 'Publish big outputs elsewhere (package registry, object storage).' },
+    ], phaseName(hit.line.section) === 'upload_artifacts_on_failure' ? 0.5 : 0.9)]
+}
+
+function noFiles(s: Scan): Diagnosis[] {
+  const nothing = s.last(NOTHING)
+  const warn = s.all(NO_FILES).filter((h) => /upload_artifacts|^$/.test(phaseName(h.line.section)) || (nothing && h.line.n < nothing.line.n && nothing.line.n - h.line.n < 6)).pop()
+  if (!warn && !nothing) return []
+  if (!nothing && phaseName(warn?.line.section) !== 'upload_artifacts_on_success') return []
+  const path = warn?.m[1]?.trim() ?? '<path>'
+  const afterFailure = phaseName((nothing ?? warn)?.line.section) === 'upload_artifacts_on_failure'
+  const absolute = path.startsWith('/')
+  return [diagnosis('artifacts_no_matching_files', `No files matched the artifact path ${path}`,
+    `${afterFailure ? 'After the script failed, the' : 'The'} artifact upload found nothing at ${path}${absolute ? ': artifact paths must be relative to $CI_PROJECT_DIR' : ': the tool did not write it, wrote it elsewhere (another working directory or file name), or wrote it outside the project directory'}.`,
+    evidence(warn, nothing), [
+      { text: 'Point artifacts:paths at what the job really writes, relative to the project directory; check with ls in the job.', snippet: `artifacts:\n  paths:\n    - ${absolute ? path.replace(/^\/builds\/[^/]+\/[^/]+\//, '') || 'build/' : path}\nafter_script:\n  - ls -laR ${absolute ? '.' : path.replace(/\*.*$/, '') || '.'}` },
+      { text: 'Write outputs inside $CI_PROJECT_DIR (tools that default to /tmp or $HOME need an output flag).' },
+      { text: 'For when: always, only use reports that tolerate absence.' },
+    ], afterFailure ? 0.35 : 0.85)]
+}
+
+function cacheDenied(s: Scan): Diagnosis[] {
+  const hit = s.all(CACHE_DENIED).filter((h) => !/FATAL: file does not exist/.test(h.line.text)).pop()
+  if (!hit) return []
+  const bucket = (() => { const m = BUCKET.exec(hit.line.text); return m?.[1] ?? m?.[2] ?? m?.[3] })()
+  const noUrl = /No URL provided/.test(hit.line.text)
+  const arn = bucket ?? '<bucket>'
+  return [diagnosis('cache_s3_access_denied', `The runner cannot ${/upload|uploaded/.test(hit.line.text) ? 'upload' : 'download'} the cache${bucket ? ` (bucket ${bucket})` : ''}`,
+    noUrl
+      ? 'The cache server returned no pre-signed URL: [runners.cache.s3] credentials, bucket or region are wrong or missing.'
+      : `The object store refused the cache ${/upload/.test(hit.line.text) ? 'upload' : 'download'}: the runner's credentials or IAM policy do not allow it (ListBucket on the bucket, Get/PutObject on its objects), or the bucket/region/endpoint is wrong.`,
+    evidence(hit), [
+      { text: 'Fix the IAM policy: ListBucket on the bucket ARN, object actions on bucket/*.', snippet: `{\n  "Effect": "Allow",\n  "Action": ["s3:ListBucket"],\n  "Resource": "arn:aws:s3:::${arn}"\n},\n{\n  "Effect": "Allow",\n  "Action": ["s3:GetObject", "s3:PutObject"],\n  "Resource": "arn:aws:s3:::${arn}/*"\n}` },
+      { text: 'Check the cache settings in config.toml.', snippet: `[runners.cache]\n  Type = "s3"\n  Shared = true\n  [runners.cache.s3]\n    ServerAddress = "s3.amazonaws.com"\n    BucketName = "${arn}"\n    BucketLocation = "<region>"\n    AuthenticationType = "iam"` },
+      { text: `Verify from the runner host: aws s3 ls s3://${arn}/ && aws s3api head-bucket --bucket ${arn}` },
+    ], s.ev.trace.failed && s.beforeFailure(hit.line) ? 0.45 : 0.7)]
+}
+
+export const artifactsRule: Rule = {
+  id: 'artifacts',
+  categories: ['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied'],
+  match(ev) {
+    const s = new Scan(ev)
+    return [...tooLarge(s), ...noFiles(s), ...cacheDenied(s)]
+  },
+}

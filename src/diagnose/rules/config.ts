@@ -1,0 +1,94 @@
+import { Scan, diagnosis, evidence, phaseName } from '../scan.js'
+import type { Diagnosis, Fix, Rule } from '../types.js'
+import { userVariables } from './registry.js'
+
+/**
+ * Problems of configuration rather than infrastructure: jobs no runner will take, jobs that
+ * hit their timeout, pipelines GitLab rejects, and protected variables that are empty on
+ * unprotected refs (the command then fails on an empty argument).
+ */
+
+const STUCK = /This job is stuck because|doesn't have any (?:active )?runners online|no active runners (?:online )?with (?:the required|any of these) tags|don't have any active runners online or available with any of these tags assigned to them: (.+)|This job has not been picked by any runner|jobs? (?:is|are) (?:still )?pending/i
+const TIMEOUT = /execution took longer than (\S+) seconds|could not run to completion because the timeout was exceeded|(prepare|get sources) timeout: exceeded timeout of (\S+)/
+const YAML = /jobs:([\w .:/-]+?):(?:before_|after_)?script config should be|mapping values are not allowed|did not find expected key|unknown keys in|config contains unknown keys|This GitLab CI configuration is invalid|Invalid configuration format|yaml invalid|could not find expected ':'|config should be a hash|jobs:([\w .-]+) config should/
+const EMPTY_ARG = /invalid reference format|flag needs an argument|requires (?:at least|exactly) \d+ arguments?|destination [^\s]*:$|invalid argument "[^"]*" for "[^"]+" flag|error: you must specify|argument .* must not be empty|Error: Cannot perform an interactive login/i
+
+function stuck(s: Scan): Diagnosis[] {
+  const hit = s.last(STUCK)
+  if (!hit) return []
+  const tags = hit.m[1]?.trim().replace(/\.$/, '')
+  return [diagnosis('no_matching_runner', 'No runner picks up this job',
+    `The job stays pending: no online runner accepts it${tags ? ` (required tags: ${tags})` : ''}. Either its tags: match no runner, untagged jobs are not allowed, the runner is paused/locked/protected-only, or instance/group runners are disabled for the project.`,
+    evidence(hit), [
+      { text: 'Make the job\'s tags match an online runner (or add the tags to a runner).', snippet: `job:\n  tags: [${tags ?? '<tag carried by your runner>'}]` },
+      { text: 'Or let the runner run untagged jobs / enable instance runners for the project.', snippet: 'gitlab-runner register ... --run-untagged="true"' },
+      { text: 'Check the runner is online: gitlab-runner verify; gitlab-runner restart.' },
+    ], 0.85)]
+}
+
+function timeout(s: Scan): Diagnosis[] {
+  const hit = s.last(TIMEOUT)
+  if (!hit) return []
+  const limit = hit.m[1] ?? hit.m[3]
+  const stage = hit.m[2]
+  const silent = lastOutputGap(s, hit.line.n)
+  return [diagnosis('job_timeout', `The job hit its ${stage ? `${stage} ` : ''}timeout${limit ? ` (${limit})` : ''}`,
+    `The runner stopped the job after ${limit ?? 'the configured time'}${stage ? ` in ${stage}` : ''}.${silent ? ' No output came for the last part of the job: something probably hung (waiting for input, a lock, a network call without timeout).' : ''}`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Raise the job timeout (bounded by the runner\'s maximum_timeout and the project timeout).', snippet: 'job:\n  timeout: 2h' },
+      { text: 'Make it faster: cache dependencies, split or parallelise the work.', snippet: 'job:\n  parallel: 4' },
+      { text: 'Get diagnostics before the hard kill: a script timeout lets after_script run.', snippet: 'variables:\n  RUNNER_SCRIPT_TIMEOUT: 50m' },
+      { text: 'If a command hangs, give it its own timeout (e.g. timeout 10m <cmd>) or non-interactive flags.' },
+    ], 0.9)]
+}
+
+/** The script printed nothing in the few lines before the timeout (other than runner lines). */
+function lastOutputGap(s: Scan, at: number): boolean {
+  const before = s.output.filter((l) => l.n < at).slice(-2)
+  return before.length > 0 && before.every((l) => phaseName(l.section) === 'step_script' && /sleep|Terminated|^WARNING/.test(l.text))
+}
+
+function yaml(s: Scan): Diagnosis[] {
+  // Only GitLab's pipeline banner: the same parser words printed by a script (yamllint, helm) are not it.
+  const hit = s.all(YAML).filter((h) => !['step_script', 'after_script'].includes(phaseName(h.line.section))).pop()
+  if (!hit) return []
+  const job = (hit.m[1] ?? hit.m[2])?.trim()
+  const offending = (s.ev.ciYaml ?? '').split('\n').map((t, i) => ({ t, i: i + 1 }))
+    .find(({ t }) => /^\s*-\s+[^'"|>\s][^#]*:\s/.test(t) || /^\s*-\s+[*&{[]/.test(t))
+  return [diagnosis('yaml_config_error', `GitLab rejected the pipeline configuration${job ? ` (job ${job})` : ''}`,
+    `The .gitlab-ci.yml is not valid: ${hit.line.text.trim()}. A script line containing ": " (or starting with *, &, {, [) is read as YAML structure, not as a command${offending ? `: line ${offending.i} \`${offending.t.trim()}\`` : ''}.`,
+    evidence(hit), [
+      { text: 'Quote the whole command, or use a block scalar.', snippet: `script:\n  - 'curl -H "Content-Type: application/json" https://example.com'\n  - |\n    echo "key: value"` },
+      { text: 'Make script/before_script/after_script arrays of strings.', snippet: 'script:\n  - make build' },
+      { text: 'Validate before pushing: CI Lint / pipeline editor, or glrun lint.' },
+    ], 0.85)]
+}
+
+function protectedVar(s: Scan): Diagnosis[] {
+  const hit = s.all(EMPTY_ARG, ['step_script', 'after_script']).pop()
+  if (!hit) return []
+  const cmd = s.commandAt(hit.line.n)
+  const vars = userVariables(cmd?.text ?? '', s.ev.ciYaml)
+  if (!vars.length) return []
+  const ref = s.first(/Checking out [0-9a-f]+ as (?:detached HEAD \(ref is ([^)]+)\)|([^.\s]+)\.\.\.)/)
+  const refName = ref?.m[1] ?? ref?.m[2]
+  const unprotected = refName !== undefined && !/^(main|master|release.*|v?\d+\.\d+.*|production|stable)$/.test(refName)
+  const payloadSays = JSON.stringify(s.ev.payload ?? '').includes('"CI_COMMIT_REF_PROTECTED","value":"false"')
+  const names = vars.map((v) => `$${v}`).join(', ')
+  return [diagnosis('protected_variable_unavailable', `${names} ${vars.length > 1 ? 'are' : 'is'} empty in this job`,
+    `The command \`${cmd?.text.slice(2) ?? ''}\` failed on an empty argument: ${names} ${vars.length > 1 ? 'are' : 'is'} not defined for this job. Protected variables are only passed to pipelines on protected branches/tags${refName ? `, and this job ran on ${refName}` : ''} (also environment-scoped variables outside their environment, and fork MRs).`,
+    evidence(cmd, hit), [
+      { text: `Protect the branch/tag that needs ${names}, or unprotect/re-scope the variable in Settings → CI/CD → Variables.` },
+      { text: 'Fail fast with a clear message when it is missing.', snippet: `script:\n${vars.map((v) => `  - ': "\${${v}:?${v} is not set (protected variable on an unprotected ref?)}"'`).join('\n')}` },
+      { text: 'Or run the job only where the variable exists.', snippet: 'rules:\n  - if: $CI_COMMIT_REF_PROTECTED == "true"' },
+    ] satisfies Fix[], Math.min(0.85, 0.6 + (unprotected ? 0.1 : 0) + (payloadSays ? 0.15 : 0)))]
+}
+
+export const configRule: Rule = {
+  id: 'config',
+  categories: ['no_matching_runner', 'job_timeout', 'yaml_config_error', 'protected_variable_unavailable'],
+  match(ev) {
+    const s = new Scan(ev)
+    return [...stuck(s), ...timeout(s), ...yaml(s), ...protectedVar(s)]
+  },
+}

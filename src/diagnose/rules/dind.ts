@@ -1,0 +1,187 @@
+import { Scan, diagnosis, evidence } from '../scan.js'
+import type { Diagnosis, Fix, Rule } from '../types.js'
+
+/**
+ * Docker-in-Docker and the Docker engine. Nearly every dind problem ends in the same client
+ * line ("Cannot connect to the Docker daemon at tcp://docker:2375"), so the rule looks at
+ * what surrounds it: was a dind service started, which address/port did the client use, what
+ * did the service log say (privileges, iptables, TLS), what does the CI YAML set.
+ */
+
+const CONNECT = /Cannot connect to the Docker daemon at|error during connect:|failed to connect to the docker API at|dial tcp: lookup docker\b|Is the docker daemon running\?/
+const START_ERROR = /mount: permission denied \(are you root\?\)|Operation not permitted|failed to start daemon|error initializing graphdriver|driver not supported|Error starting daemon/i
+const IPTABLES = /iptables.*(?:failed|RULE_APPEND|can't initialize|Permission denied)|failed to create NAT chain|ip: can't find device|Could not fetch rule set generation id|modprobe: can't change directory/i
+const TLS_HINT = /\/certs\/client\/(?:ca|cert|key)\.pem: no such file|tls: oversized record received|first record does not look like a TLS handshake|(?:docker|localhost):237[56]\b.*gave HTTP response to HTTPS client|gave HTTP response to HTTPS client.*(?:docker|localhost):237[56]/
+const CGROUP = /OCI runtime create failed:.*cgroup.*(?:operation not permitted|permission denied)/i
+const API = /client version ([\d.]+) is too (?:old|new)\. (?:Minimum|Maximum) supported API version is ([\d.]+)|client is newer than server/
+const ENGINE = /OCI runtime create failed: .*?(?:write init-p: broken pipe|process_linux\.go)|Failed to create container volume|shim error|docker-runc not installed|failed to create shim task/i
+
+interface Target { host: string; port?: string }
+
+function targetOf(text: string): Target | undefined {
+  const unix = /unix:\/\/(\/[\w/.-]+?)\.?(?:\s|$|")/.exec(text)
+  if (unix) return { host: `unix://${unix[1]}` }
+  const tcp = /(?:tcp|https?):\/\/([\w.-]+):(\d+)/.exec(text)
+  if (tcp) return { host: tcp[1] ?? '', ...(tcp[2] ? { port: tcp[2] } : {}) }
+  const lookup = /lookup ([\w.-]+)/.exec(text)
+  return lookup ? { host: lookup[1] ?? '' } : undefined
+}
+
+function yamlVar(yaml: string | undefined, name: string): string | undefined {
+  const m = new RegExp(`^\\s*${name}:\\s*["']?([^"'\\n#]*)["']?`, 'm').exec(yaml ?? '')
+  return m ? m[1]?.trim() ?? '' : undefined
+}
+
+function serviceFixes(dindTag: string): Fix[] {
+  return [
+    {
+      text: 'Use the dind service with TLS, consistently on both sides.',
+      snippet: `services:\n  - ${dindTag}\nvariables:\n  DOCKER_HOST: tcp://docker:2376\n  DOCKER_TLS_CERTDIR: "/certs"\n  DOCKER_TLS_VERIFY: 1\n  DOCKER_CERT_PATH: "$DOCKER_TLS_CERTDIR/client"`,
+    },
+    { text: 'Docker executor: the runner must be privileged and share the client certs.', snippet: '[runners.docker]\n  privileged = true\n  volumes = ["/certs/client", "/cache"]' },
+  ]
+}
+
+function dindTagOf(s: Scan): string {
+  const img = /^docker:(\d[\w.]*)$/.exec(s.image() ?? '')?.[1]
+  return img ? `docker:${img}-dind` : 'docker:24.0-dind'
+}
+
+function dindDiagnoses(s: Scan): Diagnosis[] {
+  const dind = s.services().filter((x) => /dind/.test(x))
+  const conn = s.last(CONNECT)
+  const target = conn ? targetOf(conn.line.text) : undefined
+  const tag = dindTagOf(s)
+  const out: Diagnosis[] = []
+  const warning = s.last(/probably didn't start properly/)
+  // Service-log words only count when a dind service ran: "Operation not permitted" is common elsewhere.
+  const serviceRan = dind.length > 0 || warning !== undefined
+  const iptables = serviceRan ? s.last(IPTABLES) : undefined
+  const startError = iptables || !serviceRan ? undefined : s.all(START_ERROR).filter((h) => !/OCI runtime/.test(h.line.text)).pop()
+  const tlsHint = s.last(TLS_HINT)
+  const cgroup = s.last(CGROUP)
+
+  if (iptables) {
+    const floating = dind.find((x) => /^docker:(?:dind|stable-dind|latest|rc-dind|git|\d+-dind)$/.test(x)) ?? dind[0] ?? 'docker:dind'
+    out.push(diagnosis('dind_image_regression', `The dind service (${floating}) fails to set up networking on this host`,
+      `dockerd in ${floating} failed configuring iptables/NAT: a newer dind image (a floating tag moved) uses an iptables backend or kernel modules this host does not provide; every docker command then fails to connect.`,
+      evidence(iptables, warning, conn), [
+        { text: 'Pin the last dind version that worked on these hosts, with the matching client image.', snippet: 'image: docker:<known-good version>\nservices:\n  - docker:<known-good version>-dind' },
+        { text: 'Then upgrade following the upstream fix; or load the missing kernel modules on the hosts.', snippet: 'sudo modprobe ip_tables iptable_nat nf_tables' },
+      ], 0.85))
+  }
+  if (startError) {
+    const root = /are you root|Operation not permitted/i.test(startError.line.text)
+    out.push(diagnosis('dind_service_failed_to_start', 'The Docker-in-Docker daemon exited at start-up',
+      `The dind service container started but dockerd stopped: "${startError.line.text}"${root ? ' — it is not running privileged' : ''}. Every docker command in the job then cannot connect.`,
+      evidence(warning, startError, conn), [
+        { text: 'Run dind on a dedicated runner with privileged containers.', snippet: s.family === 'kubernetes' ? '[runners.kubernetes]\n  privileged = true' : '[runners.docker]\n  privileged = true' },
+        { text: 'Remove DOCKER_DRIVER (or set overlay2) and let dind choose a storage driver the kernel supports.' },
+        { text: 'Pin a dind version known to work on this host kernel; get the full service log with CI_DEBUG_SERVICES.', snippet: 'variables:\n  CI_DEBUG_SERVICES: "true"' },
+        { text: 'Or build without a daemon (kaniko, buildah).' },
+      ], 0.85))
+  }
+  if (cgroup) {
+    out.push(diagnosis('dind_unsupported_on_runner', 'This runner host cannot run Docker-in-Docker',
+      'Creating the container failed on cgroups with "operation not permitted": the runner runs inside LXC or a restricted cgroup, so dind cannot work there.',
+      evidence(cgroup), unsupportedFixes(), 0.8))
+  }
+  if (tlsHint || (conn && dind.length && !startError && !iptables)) {
+    const wrong = target && wrongHost(s, target)
+    const host = yamlVar(s.ev.ciYaml, 'DOCKER_HOST')
+    const certdir = yamlVar(s.ev.ciYaml, 'DOCKER_TLS_CERTDIR')
+    const listen = s.last(/API listen on \[?[\w:.]*\]?:(237[56])/)?.m[1]
+    const portClash = (target?.port && listen && target.port !== listen) ||
+      (host !== undefined && /:2375\b/.test(host) && certdir !== '') || (host !== undefined && /:2376\b/.test(host) && certdir === '')
+    const privileged = s.runnerTable('docker')?.['privileged']
+    if (wrong && target) {
+      out.push(diagnosis('dind_docker_host_wrong', `DOCKER_HOST points to ${target.host}, where no dind daemon listens`,
+        s.family === 'kubernetes'
+          ? `On the Kubernetes executor services share the job pod's network; this runner does not resolve the service alias "${target.host}", use localhost.`
+          : `On the Docker executor the dind service is reachable by its alias "docker"; ${target.host} is the job container itself.`,
+        evidence(conn), [
+          s.family === 'kubernetes'
+            ? { text: 'Kubernetes: talk to dind through localhost (or upgrade the runner for service aliases).', snippet: `variables:\n  DOCKER_HOST: tcp://localhost:${target.port ?? '2376'}` }
+            : { text: 'Docker executor: use the service alias.', snippet: `variables:\n  DOCKER_HOST: tcp://docker:${target.port ?? '2376'}` },
+          { text: 'Do not leak DOCKER_HOST into the dind service itself.', snippet: `services:\n  - name: ${tag}\n    variables:\n      DOCKER_HOST: ""` },
+        ], 0.8))
+    } else if (tlsHint || portClash) {
+      out.push(diagnosis('dind_tls_mismatch', 'The docker client and the dind daemon disagree about TLS',
+        `docker:dind ≥ 19.03 listens with TLS on 2376 when DOCKER_TLS_CERTDIR is set, and without TLS on 2375 when it is empty; here ${tlsHint ? `"${tlsHint.line.text}"` : `the client used ${target?.host ?? 'docker'}:${target?.port ?? host ?? '?'}${listen ? ` while the daemon listens on ${listen}` : ''}`}.`,
+        evidence(tlsHint, conn), [
+          ...serviceFixes(tag),
+          { text: 'Or TLS off on both sides.', snippet: 'variables:\n  DOCKER_HOST: tcp://docker:2375\n  DOCKER_TLS_CERTDIR: ""' },
+          { text: 'Never set DOCKER_HOST to a port the service does not use.' },
+        ], 0.85))
+    } else if (privileged !== undefined && privileged !== true && s.family === 'docker') {
+      out.push(diagnosis('dind_unsupported_on_runner', 'The job landed on a runner that cannot run dind', 'This runner is not privileged, so the dind service cannot start dockerd; jobs needing dind must only go to privileged runners.',
+        evidence(conn), unsupportedFixes(), 0.75))
+    } else if (conn) {
+      out.push(diagnosis('dind_tls_mismatch', 'The dind daemon is not listening where the client connects',
+        `A dind service ran but ${target ? `${target.host}${target.port ? `:${target.port}` : ''}` : 'the daemon'} did not answer: most often a TLS/port mismatch (2376 with TLS vs 2375 without).`,
+        evidence(conn), [...serviceFixes(tag), { text: 'Or TLS off on both sides.', snippet: 'variables:\n  DOCKER_HOST: tcp://docker:2375\n  DOCKER_TLS_CERTDIR: ""' }], warning ? 0.45 : 0.55))
+      if (warning) out.push(diagnosis('dind_service_failed_to_start', 'The dind service may not have started', 'The runner warned that the service did not start properly; its log (CI_DEBUG_SERVICES) says why.', evidence(warning), [{ text: 'Get the service log.', snippet: 'variables:\n  CI_DEBUG_SERVICES: "true"' }], 0.5))
+    }
+  }
+  if (conn && !dind.length && !tlsHint && !cgroup) {
+    const sock = target?.host.startsWith('unix://')
+    out.push(diagnosis('dind_service_missing', 'The job runs docker commands but has no Docker daemon',
+      `The docker client tried ${target?.host ?? 'a daemon'}${target?.port ? `:${target.port}` : ''} but the job started no docker:dind service${sock ? ' and the host socket is not mounted' : ''}.`,
+      evidence(s.commandAt(conn.line.n), conn), [
+        ...serviceFixes(tag),
+        { text: 'Or mount the host Docker socket (the job then controls the host daemon) and unset DOCKER_HOST.', snippet: '[runners.docker]\n  volumes = ["/var/run/docker.sock:/var/run/docker.sock", "/cache"]' },
+        { text: 'Where neither is allowed, build with kaniko or buildah.' },
+      ], 0.85))
+  }
+  return out
+}
+
+function wrongHost(s: Scan, t: Target): boolean {
+  if (t.host.startsWith('unix://')) return false
+  const aliases = [...(s.ev.ciYaml ?? '').matchAll(/alias:\s*["']?([\w.-]+)/g)].map((m) => m[1])
+  if (aliases.includes(t.host)) return false
+  if (s.family === 'kubernetes') return t.host === 'docker' && s.has(/lookup docker\b.*no such host/)
+  return t.host !== 'docker'
+}
+
+function unsupportedFixes(): Fix[] {
+  return [
+    { text: 'Send dind jobs only to privileged runners with a dedicated tag (and stop generic tags on the others).', snippet: 'build:\n  tags: [dind]' },
+    { text: 'Or enable privileged on that runner if acceptable.', snippet: '[runners.docker]\n  privileged = true' },
+    { text: 'Or build images without a daemon (kaniko, buildah).' },
+  ]
+}
+
+function engine(s: Scan): Diagnosis[] {
+  const out: Diagnosis[] = []
+  const api = s.last(API)
+  if (api) {
+    out.push(diagnosis('docker_api_version_mismatch', 'Docker client and daemon API versions are incompatible',
+      api.m[1] ? `The client speaks API ${api.m[1]} but the daemon accepts ${api.m[2]} at the ${/too old/.test(api.line.text) ? 'minimum' : 'maximum'}.` : 'The docker client is newer than the daemon it talks to.',
+      evidence(api), [
+        { text: 'Upgrade gitlab-runner (it negotiates newer APIs), or use the same version for the docker CLI image and the dind service.', snippet: 'image: docker:24.0\nservices:\n  - docker:24.0-dind' },
+        { text: 'Temporarily lower the daemon\'s minimum API version.', snippet: '{ "min-api-version": "1.24" }   # /etc/docker/daemon.json' },
+        { text: 'Or pin the Docker engine to a version the runner supports.' },
+      ], 0.9))
+  }
+  const broken = s.all(ENGINE).filter((h) => !CGROUP.test(h.line.text) && !/exec: "?(?:\/bin\/)?(?:ba)?sh"?:/.test(h.line.text)).pop()
+  if (broken) {
+    out.push(diagnosis('docker_engine_broken', 'Docker on the runner host cannot start containers',
+      `The container runtime failed before the job's own code ran ("${(ENGINE.exec(broken.line.text)?.[0] ?? broken.line.text).slice(0, 140)}"): runc/containerd and the host kernel do not match, or the installation/storage is broken.`,
+      evidence(broken), [
+        { text: 'Check on the host as root and as the runner user.', snippet: 'docker run --rm hello-world\njournalctl -u docker -u containerd --since "1 hour ago"' },
+        { text: 'Install a Docker/runc version supported by the kernel (or upgrade the OS); reinstall containerd/runc.' },
+        { text: 'Move jobs to healthy hosts meanwhile (pause this runner).' },
+      ], 0.8))
+  }
+  return out
+}
+
+export const dindRule: Rule = {
+  id: 'dind',
+  categories: ['dind_service_missing', 'dind_tls_mismatch', 'dind_service_failed_to_start', 'dind_unsupported_on_runner', 'dind_docker_host_wrong', 'dind_image_regression', 'docker_api_version_mismatch', 'docker_engine_broken'],
+  match(ev) {
+    const s = new Scan(ev)
+    return [...dindDiagnoses(s), ...engine(s)]
+  },
+}

@@ -1,0 +1,120 @@
+import { Scan, diagnosis, evidence, hostOf, phaseName } from '../scan.js'
+import type { Diagnosis, Fix, Rule } from '../types.js'
+
+/**
+ * The runner host and git: file permissions (build dirs vs non-root job users), the git client
+ * and the clone itself (shallow history, job-token access), and full disks.
+ */
+
+const BUILDS_DENIED = /(?:mkdir: cannot create directory|fatal: could not create (?:work tree|leading directories of)|cannot (?:remove|unlink|open)|unable to (?:unlink|create|write)|could not lock config file|error: could not write config file)\s*'?([^':]*(?:\/builds|\/cache|builds\/|\.git)[^':]*)'?.*Permission denied|fatal: detected dubious ownership in repository at '([^']+)'/
+const NON_ROOT = /Could not open lock file .*\(13: Permission denied\)|are you root\?|permission denied while trying to connect to the Docker daemon socket|EACCES: permission denied|Unable to lock database: Permission denied|\[Errno 13\] Permission denied|ERROR: Unable to lock database/
+const GIT_OLD = /fetch-pack: expected shallow list|error: unknown switch|error: unknown option [`']?(?:depth|filter|no-recurse-submodules|progress|prune-tags|no-tags)|Unknown option: -c|error: unrecognized argument|usage: git fetch/
+const SHALLOW = /fatal: reference is not a tree: ([0-9a-f]+)|unresolved reference|couldn't find remote ref ([\w./-]+)|fatal: No names found, cannot describe anything|fatal: ambiguous argument '([^']+)': unknown revision or path not in the working tree|fatal: bad object ([0-9a-f]+)/
+const GIT_AUTH = /HTTP Basic: Access denied|fatal: Authentication failed for '([^']+)'|You are not allowed to download code from this project|could not read Username for '([^']+)': (?:No such device or address|terminal prompts disabled)|The project you were looking for could not be found or you don't have permission|The requested URL returned error: 40[13]/
+const SUBMODULE = /Updating\/initializing submodules|^Submodule '|submodule path|Synchronizing submodule/
+const NO_SPACE = /no space left on device|ENOSPC|Disk quota exceeded|The node was low on resource: ephemeral-storage/i
+
+function buildsDir(s: Scan): Diagnosis[] {
+  const hit = s.last(BUILDS_DENIED)
+  if (!hit) return []
+  const path = hit.m[1] ?? hit.m[2] ?? '<builds dir>'
+  const dubious = /dubious ownership/.test(hit.line.text)
+  const dir = path.replace(/\/[^/]*\.git.*$|\/$/, '')
+  return [diagnosis('permission_denied_builds_dir', 'The runner cannot write its build directory',
+    `${dubious ? `git refuses ${path} because it is owned by another user` : `Writing ${path} was denied`}: the builds/cache directories belong to a different user than the one the runner (or the job image) runs as, typically after reinstalling the service as another user or switching to a non-root image.`,
+    evidence(hit), [
+      { text: 'Give the directories back to the runner user and (re)install the service with the intended user and working directory.', snippet: `sudo chown -R gitlab-runner: ${/^\/builds/.test(dir) || !dir.includes('/') ? '/home/gitlab-runner/builds' : dir}\nsudo gitlab-runner install --user gitlab-runner --working-directory /home/gitlab-runner` },
+      { text: 'Or point builds_dir/cache_dir at a writable path.', snippet: '[[runners]]\n  builds_dir = "/home/gitlab-runner/builds"\n  cache_dir = "/home/gitlab-runner/cache"' },
+      ...(dubious ? [{ text: 'Trust the directory for git if the ownership is intended.', snippet: `[[runners]]\n  pre_get_sources_script = "git config --global --add safe.directory '*'"` }] : []),
+      { text: 'Non-root job images on the Docker executor: run as a matching user, or disable the umask change.', snippet: '[runners.docker]\n  user = "<uid:gid>"\n[runners.feature_flags]\n  FF_DISABLE_UMASK_FOR_DOCKER_EXECUTOR = true' },
+    ], 0.85)]
+}
+
+function nonRoot(s: Scan): Diagnosis[] {
+  // dind's own "mount: permission denied (are you root?)" is a service that is not privileged.
+  const hit = s.all(NON_ROOT).filter((h) => !/\bmount: |Could not mount/.test(h.line.text)).pop()
+  if (!hit) return []
+  const socket = /Docker daemon socket/.test(hit.line.text)
+  const shell = s.family === 'shell'
+  const fixes: Fix[] = socket
+    ? [
+        { text: 'Shell executor: let the runner user use Docker, then restart the runner.', snippet: 'sudo usermod -aG docker gitlab-runner\nsudo gitlab-runner restart' },
+        { text: 'Or run the job on a Docker-executor runner with a dind service.' },
+      ]
+    : [
+        { text: shell ? 'Shell executor: preinstall what the job installs, or allow exactly those commands via sudo.' : 'Use an image where the job may run as root, or one that already contains the dependencies.', snippet: shell ? 'gitlab-runner ALL=(root) NOPASSWD: /usr/bin/apt-get' : 'image:\n  name: <image>\n  docker:\n    user: root' },
+        { text: 'For non-root images, install to user-writable locations (npm --prefix, pip --user) or fix file modes.', snippet: '[runners.docker]\n  user = "root"   # runner-wide alternative' },
+      ]
+  return [diagnosis('permission_denied_non_root', socket ? 'The job user may not use the Docker socket' : 'The script needs root but runs as an unprivileged user',
+    socket ? 'The job runs as the runner user, which is not in the docker group, so the Docker socket refuses it.' : `"${hit.line.text.trim()}": the job runs as an unprivileged user (${shell ? 'the shell executor runs as the runner user' : "the image's USER"}) while the script assumes root.`,
+    evidence(s.commandAt(hit.line.n), hit), fixes, 0.8)]
+}
+
+function gitOld(s: Scan): Diagnosis[] {
+  const hit = s.first(GIT_OLD, ['get_sources', ''])
+  if (!hit) return []
+  return [diagnosis('git_client_too_old', 'The git client on the runner host is too old',
+    'The runner asks git for shallow fetches and options newer than this git supports (distro git 1.x / 2.0). The shell executor uses the host\'s git.',
+    evidence(hit), [
+      { text: 'Upgrade git on the runner host (2.x).', snippet: 'git --version   # as the runner user\nsudo yum install -y git236 || sudo apt-get install -y git' },
+      { text: 'Workaround: disable shallow clones for the project or job.', snippet: 'variables:\n  GIT_DEPTH: 0\n  GIT_STRATEGY: clone' },
+      { text: 'Or use the Docker executor: the helper image ships a current git.' },
+    ], 0.85)]
+}
+
+function shallow(s: Scan): Diagnosis[] {
+  const hit = s.last(SHALLOW)
+  if (!hit) return []
+  const describe = /No names found/.test(hit.line.text)
+  return [diagnosis('shallow_clone_missing_ref', describe ? 'git describe finds no tags in the shallow clone' : 'The commit or ref is outside the shallow clone',
+    describe
+      ? 'The job clones with a limited depth and without tags, so git describe has nothing to describe.'
+      : `The clone fetched only the last GIT_DEPTH commits, and ${hit.m[1] ?? hit.m[2] ?? hit.m[3] ?? 'the needed commit'} is not among them (older job retried, big push, or a diff against another branch).`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Fetch more history for this job (0 = full clone).', snippet: 'variables:\n  GIT_DEPTH: 0' },
+      { text: 'Or unshallow only where history is needed.', snippet: 'script:\n  - git fetch --unshallow --tags' },
+      { text: 'For tags, add fetch flags.', snippet: 'variables:\n  GIT_FETCH_EXTRA_FLAGS: --tags' },
+    ], 0.8)]
+}
+
+function gitAuth(s: Scan): Diagnosis[] {
+  const hit = s.all(GIT_AUTH).filter((h) => !/unauthorized:|docker|registry|\/v2\//i.test(h.line.text)).pop()
+  if (!hit) return []
+  const url = hit.m[1] ?? hit.m[2] ?? s.near(hit.line.n, /unable to access '([^']+)'|Authentication failed for '([^']+)'/, 3)?.m[1]
+  const sub = s.has(SUBMODULE) && s.ev.trace.lines.some((l) => SUBMODULE.test(l.text) && l.n <= hit.line.n)
+  const fixes: Fix[] = [
+    { text: "Allow this project in the target project's CI/CD job token allowlist (Settings → CI/CD → Job token permissions)." },
+    { text: 'Check that the user who triggered the pipeline can read the repository.' },
+    { text: 'Cross-instance repositories: use a deploy token in the URL, from a masked variable.' },
+    { text: 'Shell runners: disable host credential helpers (Windows GCM) that override the job token.', snippet: 'git config --system --unset credential.helper' },
+  ]
+  if (sub) fixes.unshift({ text: 'Use relative submodule URLs so the job token applies, and let the runner fetch them.', snippet: '# .gitmodules\n[submodule "lib"]\n  path = lib\n  url = ../../group/lib.git\n\n# .gitlab-ci.yml\nvariables:\n  GIT_SUBMODULE_STRATEGY: recursive' })
+  return [diagnosis('git_auth_job_token', `Git access denied${url ? ` to ${hostOf(url) ? url.replace(/\/\/[^@/]*@/, '//') : url}` : ''}`,
+    `The ${sub ? 'submodule ' : ''}fetch${url ? ` of ${url}` : ''} was refused: the CI job token (or the credentials used) may not read that repository (job-token allowlist, the triggering user's permissions)${sub ? ', or the submodule URL is absolute so no token is sent' : ''}.`,
+    evidence(hit, s.near(hit.line.n, /fatal:|remote:/, 2)), fixes, 0.85)]
+}
+
+function noSpace(s: Scan): Diagnosis[] {
+  const hit = s.last(NO_SPACE)
+  if (!hit) return []
+  const path = /(?:write|open|mkdir|create) ([/\w.-]+)/.exec(hit.line.text)?.[1]
+  const k8s = s.family === 'kubernetes' || /ephemeral-storage/.test(hit.line.text)
+  return [diagnosis('no_space_left_on_device', 'The disk is full',
+    `The ${phaseName(hit.line.section) === 'prepare_executor' ? 'image pull' : 'job'} failed writing${path ? ` ${path}` : ''}: no space (or no inodes) left on the ${k8s ? 'node' : 'runner host'}.`,
+    evidence(hit), [
+      { text: 'Check bytes and inodes, and free space.', snippet: 'df -h /var/lib/docker /home/gitlab-runner; df -i /var/lib/docker\ndocker system df\ndocker system prune -af --filter "until=72h"' },
+      k8s
+        ? { text: 'Kubernetes: request/limit ephemeral storage for builds.', snippet: '[runners.kubernetes]\n  ephemeral_storage_request = "10Gi"\n  ephemeral_storage_limit = "20Gi"' }
+        : { text: 'Docker executor on throw-away hosts: skip the per-job cache volumes.', snippet: '[runners.docker]\n  disable_cache = true' },
+      { text: 'Move builds_dir/cache to a larger volume, or enlarge the disk; schedule the runner\'s cache clean-up.' },
+    ], 0.85)]
+}
+
+export const hostRule: Rule = {
+  id: 'host',
+  categories: ['permission_denied_builds_dir', 'permission_denied_non_root', 'git_client_too_old', 'shallow_clone_missing_ref', 'git_auth_job_token', 'no_space_left_on_device'],
+  match(ev) {
+    const s = new Scan(ev)
+    return [...buildsDir(s), ...nonRoot(s), ...gitOld(s), ...shallow(s), ...gitAuth(s), ...noSpace(s)]
+  },
+}

@@ -1,0 +1,139 @@
+import { type Hit, Scan, diagnosis, evidence, phaseName } from '../scan.js'
+import type { Diagnosis, Fix, Rule } from '../types.js'
+
+/**
+ * What the job image contains: a shell, the tools the script calls, an ENTRYPOINT that does not
+ * swallow the runner's script, executable scripts. Shell wordings differ per shell: bash
+ * `bash: line 3: foo: command not found`, dash `sh: 1: foo: not found`, busybox
+ * `/bin/sh: eval: line 5: foo: not found`, PowerShell `The term 'foo' is not recognized`.
+ */
+
+// Builtins of bash that sh/dash/ash lack: "not found" for them means the wrong shell, not a missing tool.
+const BASHISMS = new Set(['[[', 'source', 'declare', 'shopt', 'pushd', 'popd', 'function', 'typeset', 'mapfile', 'readarray', 'complete'])
+const SHELL_PREFIX = String.raw`(?:(?:/usr)?/bin/)?(?:ba|z|da|a)?sh: (?:line \d+: |\d+: |eval: line \d+: |eval: )?`
+const NOT_FOUND = new RegExp([
+  String.raw`^${SHELL_PREFIX}([^\s:]+): (?:command )?not found$`,
+  String.raw`^([^\s:]+): command not found$`,
+  String.raw`^zsh:\d+: command not found: (\S+)`,
+  String.raw`^/usr/bin/env: ['‘]?([^'’:]+)['’]?: No such file or directory`,
+  String.raw`env: can't execute '([^']+)': No such file or directory`,
+  String.raw`The term '([^']+)' is not recognized as the name of a cmdlet`,
+  String.raw`'([^']+)' is not recognized as an internal or external command`,
+].join('|'))
+const MISMATCH = new RegExp([
+  String.raw`^${SHELL_PREFIX}(\[\[|source|declare|shopt|pushd|popd|function|typeset|mapfile|readarray|complete): (?:command )?not found`,
+  String.raw`Syntax error: "\(" unexpected|Syntax error: redirection unexpected|Syntax error: "&" unexpected`,
+  String.raw`[Bb]ad substitution`,
+  String.raw`set: (?:line \d+: )?[Ii]llegal option -o pipefail`,
+  String.raw`exec: "?(pwsh|powershell)(?:\.exe)?"?: executable file not found`,
+].join('|'))
+const NO_SHELL = /exec: \\?"?(\/bin\/sh|\/bin\/bash|sh|bash)\\?"?: (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)|OCI runtime exec failed: exec failed:.*(?:no such file or directory|executable file not found)|exec (\/bin\/sh|\/bin\/bash): no such file or directory/
+const USAGE = /^(?:Error: unknown command "(?:\/bin\/)?(?:ba)?sh" for "([\w-]+)"|Error: unknown shorthand flag: 'c' in -c|unknown shorthand flag: 'c' in -c|flag provided but not defined: -c|[Uu]sage:\s+([\w-]+)\b.*|error: unknown command '(?:ba)?sh'|(\w+) has no command named "sh"|error: unrecognized subcommand '(?:ba)?sh'|Error: No such command '(?:ba)?sh')/
+const DENIED = new RegExp(String.raw`^(?:${SHELL_PREFIX})?((?:\.{0,2}/)?[\w./-]*[\w-]+(?:\.(?:sh|bash|py|pl|rb))?): Permission denied$`)
+
+function scriptStarted(s: Scan, before: number): boolean {
+  return s.ev.trace.lines.some((l) => l.n < before && l.text.startsWith('$ ') && phaseName(l.section) === 'step_script')
+}
+
+function notFound(s: Scan): Diagnosis[] {
+  const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h))).pop()
+  if (!hit) return []
+  const cmd = cmdOf(hit)
+  const shell = s.family === 'shell'
+  const image = s.image()
+  const pkg: Fix = /alpine|busybox/.test(image ?? '')
+    ? { text: `Install it in before_script (Alpine image).`, snippet: `before_script:\n  - apk add --no-cache <package providing ${cmd}>` }
+    : { text: 'Install it in before_script, or better, use an image that already contains it.', snippet: `before_script:\n  - apt-get update && apt-get install -y <package providing ${cmd}>` }
+  const login: Fix = {
+    text: 'Shell executor: jobs run as the runner user in a login shell, which reads ~/.profile / ~/.bash_profile but not ~/.bashrc. Install the tool for that user and initialise version managers (nvm, pyenv, sdkman) from ~/.profile.',
+    snippet: `sudo -iu gitlab-runner bash -lc 'command -v ${cmd}; echo $PATH'`,
+  }
+  const fixes: Fix[] = shell ? [login, { text: `Or call ${cmd} by its absolute path.` }] : [
+    { text: `Use an image that ships ${cmd}${image ? ` instead of ${image}` : ''}.`, snippet: 'image: <image that contains the tool>' },
+    pkg,
+    { text: `Or call it by absolute path; check with: docker run --rm ${image ?? '<image>'} sh -lc 'command -v ${cmd}; echo $PATH'` },
+  ]
+  // `npm run build` → "sh: react-scripts: not found": a package binary, so the dependencies are missing.
+  const viaPackage = /^\$ (?:npm|yarn|pnpm|npx|bun)\b/.test(s.commandAt(hit.line.n)?.text ?? '') || /node_modules/.test(cmd)
+  if (viaPackage) fixes.unshift({ text: 'Install the project dependencies first (the binary comes from node_modules/.bin), or restore the node_modules cache.', snippet: 'before_script:\n  - npm ci' })
+  return [diagnosis('command_not_found', `Command not found: ${cmd}`,
+    viaPackage
+      ? `A package script calls ${cmd}, a binary from node_modules/.bin, and it is not there: the dependencies were not installed in this job (exit code 127 = command not found).`
+      : `The script calls ${cmd}, which is not installed in ${shell ? "the runner user's login-shell PATH" : `the job image${image ? ` ${image}` : ''}`} (exit code 127 = command not found).`,
+    evidence(s.commandAt(hit.line.n), hit), fixes, s.ev.trace.exitCode === 127 || s.ev.trace.exitCode === undefined ? 0.85 : 0.7)]
+}
+
+function cmdOf(hit: Hit): string {
+  return hit.m.slice(1).find((g) => g !== undefined) ?? '<command>'
+}
+
+function mismatch(s: Scan): Diagnosis[] {
+  const hit = s.last(MISMATCH)
+  if (!hit) return []
+  const pwsh = hit.m[2]
+  const fixes: Fix[] = pwsh && /pwsh|powershell/.test(pwsh)
+    ? [{ text: `The runner's shell "${pwsh}" is not installed: install it or point the runner at one that is.`, snippet: '[[runners]]\n  shell = "powershell"   # or "pwsh" once PowerShell 7 is installed' }]
+    : [
+        { text: 'Write the script in POSIX sh ([ ] instead of [[ ]], . instead of source, no arrays, no set -o pipefail).' },
+        { text: 'Or use an image with bash and run bash explicitly.', snippet: 'script:\n  - apk add --no-cache bash   # Alpine images\n  - bash ./ci/build.sh' },
+        { text: 'Shell executor: set the interpreter the runner uses.', snippet: '[[runners]]\n  shell = "bash"' },
+      ]
+  return [diagnosis('shell_mismatch', 'The script needs a different shell than the one running it',
+    pwsh ? `The runner is configured to use ${pwsh}, which is not installed where the job runs.` : `"${hit.line.text}" is a bash feature failing under sh (dash/busybox ash): the image's /bin/sh is not bash.`,
+    evidence(s.commandAt(hit.line.n), hit), fixes, 0.85)]
+}
+
+function missingShell(s: Scan): Diagnosis[] {
+  let hit = s.last(NO_SHELL)
+  if (hit && /pwsh|powershell/.test(hit.line.text)) return []
+  const k8sEarly = !hit && s.family === 'kubernetes' && s.phase === 'step_script' && [126, 127].includes(s.ev.trace.exitCode ?? 0) && !scriptStarted(s, Infinity)
+  if (k8sEarly) hit = s.last(/command terminated with exit code 12[67]/)
+  if (!hit) return []
+  const image = s.image() ?? '<image>'
+  const kaniko = /kaniko/.test(image)
+  return [diagnosis('image_missing_shell', `The job image ${image} has no shell`,
+    `The runner runs the script with sh/bash inside the job container, and ${image} has none (distroless or scratch image${kaniko ? ': the kaniko executor image' : ''}).`,
+    evidence(hit), [
+      { text: 'Use the image\'s debug/busybox variant and clear its entrypoint.', snippet: `image:\n  name: ${kaniko ? 'gcr.io/kaniko-project/executor:debug' : `${image.replace(/:[^:/]*$/, '')}:<debug tag>`}\n  entrypoint: [""]` },
+      { text: 'Or build a thin image that adds busybox to it.', snippet: `FROM busybox:stable AS sh\nFROM ${image}\nCOPY --from=sh /bin/busybox /busybox/busybox\nENV PATH="/busybox:$PATH"` },
+      { text: 'Or run the tool from a different job image that has a shell.' },
+    ], k8sEarly ? 0.6 : 0.85)]
+}
+
+function entrypoint(s: Scan): Diagnosis[] {
+  const hit = s.all(USAGE).find((h) => ['step_script', ''].includes(phaseName(h.line.section)) && !scriptStarted(s, h.line.n))
+  if (!hit) return []
+  const image = s.image() ?? '<image>'
+  const tool = hit.m[1] ?? hit.m[2] ?? hit.m[3] ?? image.split('/').pop()?.split(':')[0] ?? 'the tool'
+  return [diagnosis('image_entrypoint_override', `${image}'s ENTRYPOINT (${tool}) swallowed the job script`,
+    `The image's ENTRYPOINT is ${tool}, so the runner's shell script was passed to ${tool} as arguments: ${tool} printed its own error/usage instead of running the script (no "$ command" line was echoed).`,
+    evidence(hit), [
+      { text: 'Clear the entrypoint for the job image.', snippet: `image:\n  name: ${image}\n  entrypoint: [""]` },
+      { text: 'Or use the image\'s -debug / shell variant, or a wrapper image with a shell entrypoint.' },
+      { text: 'Check the runner does not set disable_entrypoint_overwrite = true.' },
+    ], 0.85)]
+}
+
+function notExecutable(s: Scan): Diagnosis[] {
+  const hit = s.all(DENIED).filter((h) => !/cannot|mkdir|open |lock|docker\.sock|\(13:/.test(h.line.text)).pop()
+  if (!hit) return []
+  const script = hit.m[1] ?? '<script>'
+  const cmd = s.commandAt(hit.line.n)
+  const code126 = s.ev.trace.exitCode === 126 || s.has(/errno 126|exit code 126|exit status 126/)
+  if (!code126 && !(cmd?.text.includes(script.replace(/^\.\//, '')))) return []
+  return [diagnosis('script_not_executable', `${script} is not executable`,
+    `${script} was run directly but has no execute bit (exit code 126): git stored it as mode 100644.`,
+    evidence(cmd, hit), [
+      { text: 'Record the execute bit in git and commit.', snippet: `git update-index --chmod=+x ${script.replace(/^\.\//, '')}\ngit commit -m "Make ${script.replace(/^\.\//, '')} executable"` },
+      { text: 'Or call it through the interpreter.', snippet: `script:\n  - sh ${script}` },
+    ], code126 ? 0.85 : 0.65)]
+}
+
+export const imageRule: Rule = {
+  id: 'image',
+  categories: ['image_entrypoint_override', 'image_missing_shell', 'shell_mismatch', 'command_not_found', 'script_not_executable'],
+  match(ev) {
+    const s = new Scan(ev)
+    return [...entrypoint(s), ...missingShell(s), ...mismatch(s), ...notFound(s), ...notExecutable(s)]
+  },
+}

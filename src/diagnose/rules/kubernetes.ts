@@ -1,0 +1,96 @@
+import { Scan, diagnosis, evidence, phaseName } from '../scan.js'
+import type { Diagnosis, Fix, Rule } from '../types.js'
+
+/**
+ * Kubernetes executor: API permissions, pods that never schedule, and memory kills (OOM is
+ * here because its strongest signal, OOMKilled, is a Kubernetes container state; the same rule
+ * reads docker's exit 137 and the language runtimes' own out-of-memory messages).
+ */
+
+// Anchored on a word start: an unanchored leading [\w]+ would retry at every offset of long lines.
+const FORBIDDEN = /(?<![\w./-])([\w./-]+)(?: "[^"]*")? is forbidden: User "system:serviceaccount:([^:"]+):([^"]+)" cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/
+const PENDING = /Waiting for pod ([\w.-]+\/[\w.-]+) to be running.*status is Pending/
+const SCHEDULE_REASON = /Insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com\/gpu)|didn't match Pod's node affinity\/selector|node\(s\) didn't match|untolerated taint|had taint|exceeded quota|unbound (?:immediate )?PersistentVolumeClaims|Unschedulable|FailedScheduling|Too many pods/
+const POD_TIMEOUT = /timed out waiting for pod to start/
+const PULL_TROUBLE = /Back-off pulling image|ErrImagePull|ImagePullBackOff|image pull failed|Failed to pull image/
+const OOM = /OOMKilled|Out of memory: Killed process|JavaScript heap out of memory|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status) 137\b/
+const TIMEOUT = /execution took longer than|timeout was exceeded|timed out waiting for pod/
+
+function rbac(s: Scan): Diagnosis[] {
+  const hit = s.last(FORBIDDEN)
+  if (!hit) return []
+  const [, kind = '', ns = '', sa = '', verb = '', resource = '', group = '', inNs] = hit.m
+  const phase = phaseName(hit.line.section)
+  const runnerSa = phase === 'prepare_executor' || phase === 'prepare_script' ||
+    (phase === '' && /pods|secrets|configmaps/.test(resource) && !s.ev.trace.lines.some((l) => l.text.startsWith('$ ')))
+  const role = `apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: ${sa}-${resource.replace(/\//g, '-')}\n  namespace: ${inNs ?? ns}\nrules:\n  - apiGroups: ["${group}"]\n    resources: ["${resource}"]\n    verbs: ["${verb}"]\n---\n# kubectl create rolebinding ${sa}-${resource.replace(/\//g, '-')} --role=${sa}-${resource.replace(/\//g, '-')} --serviceaccount=${ns}:${sa} -n ${inNs ?? ns}`
+  const check: Fix = { text: 'Check what is missing.', snippet: `kubectl auth can-i ${verb} ${resource} --as=system:serviceaccount:${ns}:${sa} -n ${inNs ?? ns}` }
+  const fixes: Fix[] = runnerSa
+    ? [
+        { text: 'Let the Helm chart create the runner manager\'s RBAC.', snippet: 'rbac:\n  create: true\nserviceAccount:\n  create: true' },
+        { text: `Or grant the runner's service account ${ns}:${sa} the verbs it needs.`, snippet: role },
+        check,
+      ]
+    : [
+        { text: 'Run jobs with a dedicated service account bound to a Role with exactly the needed verbs (never widen "default").', snippet: '[runners.kubernetes]\n  service_account = "<ci-deployer>"\n  # or per job: KUBERNETES_SERVICE_ACCOUNT_OVERWRITE with service_account_overwrite_allowed' },
+        { text: `Grant that account "${verb}" on ${resource}.`, snippet: role },
+        check,
+      ]
+  return [diagnosis('kubernetes_rbac_forbidden', `Service account ${ns}:${sa} may not ${verb} ${resource}`,
+    `${runnerSa ? "The runner manager's" : "The job's"} service account ${ns}:${sa} lacks "${verb}" on ${kind} in namespace ${inNs ?? ns}${runnerSa ? ', so the runner cannot create the build pod' : ', so the API call in the script was refused'}.`,
+    evidence(hit), fixes, 0.9)]
+}
+
+function pending(s: Scan): Diagnosis[] {
+  if (s.has(PULL_TROUBLE)) return [] // later, more specific: the image pull is the problem
+  const waiting = s.last(PENDING)
+  const reason = s.last(SCHEDULE_REASON)
+  const timeout = s.last(POD_TIMEOUT)
+  if (!reason && !(waiting && timeout)) return []
+  const why = reason?.line.text ?? ''
+  const quota = /exceeded quota/.test(why)
+  const placement = /affinity|selector|taint|didn't match/.test(why)
+  const fixes: Fix[] = [
+    { text: 'Right-size the requests of the build, helper and service containers to what a node can offer.', snippet: '[runners.kubernetes]\n  cpu_request = "500m"\n  memory_request = "1Gi"\n  helper_cpu_request = "100m"\n  helper_memory_request = "128Mi"\n  service_cpu_request = "250m"\n  service_memory_request = "256Mi"' },
+    { text: 'Fix placement (node selector / tolerations must match real nodes), or add nodes / enable the cluster autoscaler.', snippet: '[runners.kubernetes.node_selector]\n  "kubernetes.io/os" = "linux"\n[[runners.kubernetes.node_tolerations]]\n  "<taint key>=<value>" = "NoSchedule"' },
+    { text: 'Raise poll_timeout only when scale-up is slow, not when scheduling is impossible.', snippet: '[runners.kubernetes]\n  poll_timeout = 600' },
+  ]
+  if (placement) fixes.unshift(fixes.splice(1, 1)[0] as Fix)
+  if (quota) fixes.unshift({ text: 'The namespace ResourceQuota is exhausted: raise it or lower the requests/limits (a LimitRange may impose defaults).', snippet: `kubectl describe resourcequota -n ${waiting?.m[1]?.split('/')[0] ?? '<namespace>'}` })
+  return [diagnosis('pod_pending_unschedulable', 'The build pod was never scheduled',
+    `The pod ${waiting?.m[1] ?? ''} stayed Pending${reason ? `: ${why.trim()}` : ' until the runner gave up'}. ${quota ? 'The namespace quota' : placement ? 'No node matches its selector/affinity/tolerations' : 'No node has room for its requests (build + helper + services)'}.`.replace('  ', ' '),
+    evidence(waiting, reason, timeout), fixes, reason ? 0.9 : 0.75)]
+}
+
+function oom(s: Scan): Diagnosis[] {
+  if (s.has(TIMEOUT)) return []
+  const hits = s.all(OOM)
+  const strong = hits.filter((h) => !/exit (?:code|status) 137|^Killed$|signal: killed|signal SIGKILL/.test(h.line.text)).pop()
+  const hit = strong ?? hits.pop()
+  if (!hit && s.ev.trace.exitCode !== 137) return []
+  const text = hit?.line.text ?? ''
+  const lang: Fix | undefined = /JavaScript heap/.test(text)
+    ? { text: 'Node.js: cap the heap below the container limit.', snippet: 'variables:\n  NODE_OPTIONS: "--max-old-space-size=3072"' }
+    : /java\.lang\.OutOfMemoryError/.test(text)
+      ? { text: 'JVM: set the heap explicitly below the limit (and avoid AlwaysPreTouch).', snippet: 'variables:\n  JAVA_TOOL_OPTIONS: "-Xmx2g -XX:MaxRAMPercentage=75"' }
+      : /cc1plus|Killed signal/.test(text)
+        ? { text: 'Compilers: lower build parallelism.', snippet: 'script:\n  - make -j2' }
+        : undefined
+  const limit: Fix = s.family === 'kubernetes'
+    ? { text: 'Raise the build container memory limit (or per job with KUBERNETES_MEMORY_LIMIT, bounded by memory_limit_overwrite_max_allowed).', snippet: '[runners.kubernetes]\n  memory_limit = "4Gi"\n  memory_request = "2Gi"\n  memory_limit_overwrite_max_allowed = "8Gi"' }
+    : { text: 'Raise the container memory limit on the runner.', snippet: '[runners.docker]\n  memory = "4g"\n  memory_swap = "4g"' }
+  const fixes = [limit, ...(lang ? [lang] : [{ text: 'Cap the tools\' memory (-Xmx, NODE_OPTIONS=--max-old-space-size, fewer parallel jobs).' }]), { text: 'Or run the job on a bigger runner tier (tags:).' }]
+  if (lang) fixes.unshift(fixes.splice(1, 1)[0] as Fix)
+  return [diagnosis('oom_killed', 'The job ran out of memory',
+    strong ? `The process was killed for memory: "${text}".` : 'Exit code 137 is SIGKILL: almost always the OOM killer enforcing the memory limit (rule out an external kill; there is no timeout message).',
+    evidence(hit), fixes, strong ? 0.9 : 0.6)]
+}
+
+export const kubernetesRule: Rule = {
+  id: 'kubernetes',
+  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed'],
+  match(ev) {
+    const s = new Scan(ev)
+    return [...rbac(s), ...pending(s), ...oom(s)]
+  },
+}

@@ -1,0 +1,221 @@
+import { type Hit, Scan, diagnosis, evidence, hostOf, phaseName } from '../scan.js'
+import { hostMappingFixes, jobDnsFix, mirrorFix, proxyEnvFix, pullPolicyFix, retryFix } from '../snippets.js'
+import type { Diagnosis, Fix, Rule } from '../types.js'
+
+/**
+ * Name resolution and reachability: the job (or the helper doing the clone) cannot resolve or
+ * reach a host. The same words come from git/libcurl (OpenSSL or GnuTLS builds), Go (runner,
+ * docker, containerd, kubelet), apt, apk, npm, pip and wget, so each pattern is a family of
+ * wordings. Which host and which phase decide the category: the GitLab host during get_sources
+ * (the runner just talked to it, so the difference is the job's network) vs anything else.
+ */
+
+// Lookup failures, one capture group per tool that names the host.
+const LOOKUP = new RegExp([
+  /Could(?:n't| not) resolve host:?\s*'?([\w.-]+)/,
+  /\blookup ([\w.-]+)(?: on [\w.:[\]]+)?: (?:no such host|server misbehaving|i\/o timeout|Try again|Temporary failure in name resolution|read udp)/,
+  /Temporary failure resolving '([\w.-]+)'/,
+  /getaddrinfo (?:ENOTFOUND|EAI_AGAIN) ([\w.-]+)/,
+  /unable to resolve host address [‘'"]([\w.-]+)/,
+  /bad address '([\w.-]+)'/,
+  /Could not resolve hostname ([\w.-]+)/,
+  /Failed to resolve '([\w.-]+)'/,
+  /UnknownHostException: ([\w.-]+)|No such host is known|DNS lookup error/,
+  /Temporary failure in name resolution|Name or service not known|nodename nor servname provided|No address associated with hostname|Name does not resolve|Resolving timed out after \d+ milliseconds/,
+].map((r) => r.source).join('|'), 'i')
+const TRANSIENT = /server misbehaving|i\/o timeout|Try again|Temporary failure in name resolution|EAI_AGAIN|read udp|Resolving timed out/i
+// curl/git connect failures: "Failed to connect to h port 443 after 3 ms: Host is unreachable",
+// old curl "Failed connect to h:443; No route to host", ssh "connect to host h port 22: ...".
+const CONNECT = /Failed (?:to )?connect to ([\w.[\]:-]+?)(?: port |:)(\d+)(?: after \d+ ms)?[:;] ?(Host is unreachable|Connection refused|No route to host|Operation timed out|Connection timed out|Couldn't connect to server|Could not connect to server|Network is unreachable|Timed out)|connect to host ([\w.-]+) port (\d+): (Connection refused|Connection timed out|No route to host|Network is unreachable)|dial tcp ([\w.[\]:-]+?):(\d+): connect: (connection refused|no route to host|network is unreachable|connection timed out)/
+const TIMEOUT = new RegExp([
+  /(?:dial tcp|connect(?:ing)? to) ([\w.[\]:-]+?):(\d+)(?::|,| \(| \[).*?(?:i\/o timeout|connection timed out|connect timed out)/,
+  /connect ETIMEDOUT ([\w.[\]:-]+?):(\d+)|\bE(?:SOCKET)?TIMEDOUT\b/,
+  /Could not connect to ([\w.-]+):(\d+)(?: \([^)]*\))?,? connection timed out/,
+  /Unable to connect to ([\w.-]+):(https?)/,
+  /net\/http: (?:request canceled while waiting for connection|TLS handshake timeout)/,
+  /Connection timed out after \d+ milliseconds|Operation timed out after \d+ milliseconds/,
+  /Failed to connect to ([\w.-]+) port (\d+)(?: after \d+ ms)?: (?:Connection timed out|Timed out|Couldn't connect to server|Network is unreachable|No route to host)/,
+  /Connection to ([\w.-]+) timed out/,
+  /can't connect to remote host(?: \(([\d.]+)\))?: Connection timed out|failed: Connection timed out/,
+  /connect: (?:network is unreachable|no route to host)|CRYPT_E_REVOCATION_OFFLINE|revocation server was offline/,
+].map((r) => r.source).join('|'), 'i')
+const PROXY = /proxyconnect tcp|CONNECT tunnel failed, response (?:407|403|502|503)|Received HTTP code (?:407|403|502|503) from proxy|407 Proxy Authentication Required|Could not resolve proxy:? ?([\w.-]+)?|Proxy CONNECT aborted|tunneling socket could not be established|Unable to connect to proxy|ProxyError|Cannot connect to proxy/i
+const WRONG_PROTOCOL = /wrong version number|unknown protocol|packet length too long|record layer failure|unexpected TLS packet|Received HTTP code 400 from proxy/i
+const DIND_HOSTS = new Set(['docker', 'localhost', '127.0.0.1', '::1', '[::1]'])
+const PULL = /pull|image|manifest|registry|\/v2\//i
+
+function hostIn(hit: Hit): string | undefined {
+  const named = hit.m.slice(1).find((g) => g !== undefined && /[a-z0-9]/i.test(g) && !/^\d+$/.test(g) && !/^https?$/.test(g))
+  if (named) return named.toLowerCase().replace(/^\[|\]$/g, '')
+  const url = /(https?:\/\/[^\s'"]+)|host='([\w.-]+)'/.exec(hit.line.text)
+  return url?.[2] ?? hostOf(url?.[1])
+}
+
+function isPrivate(host: string): boolean {
+  return /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|127\.|localhost$)/.test(host) || !host.includes('.')
+}
+
+function gitlabFixes(s: Scan, host: string, ip: string | undefined): Fix[] {
+  const loopback = /^(localhost|127\.|::1)/.test(host)
+  const local = loopback || !host.includes('.')
+  const cloneUrl: Fix = {
+    text: loopback
+      ? `Inside a job container "${host}" is the container itself. Give the runner a clone URL the job can reach (config.toml [[runners]]).`
+      : 'If only the clone URL is wrong, override it in config.toml [[runners]] with a name or IP the job can reach.',
+    snippet: `[[runners]]\n  clone_url = "https://<name or IP of GitLab reachable from jobs>"`,
+  }
+  const network: Fix = {
+    text: 'All-in-one Docker setups: run job containers on the host network or on the GitLab container\'s network.',
+    snippet: '[runners.docker]\n  network_mode = "host"    # or the name of the docker network GitLab runs in',
+  }
+  const mapping = local ? [] : hostMappingFixes(s.family, host, ip)
+  const dnsFix: Fix = { ...jobDnsFix(s.family), text: `Or fix DNS/routing so ${host} resolves and routes from every job network (preferred long-term).` }
+  const ordered = local ? [cloneUrl, network] : [...mapping, cloneUrl, ...(s.family === 'kubernetes' ? [] : [network])]
+  return [...ordered, dnsFix]
+}
+
+function dns(s: Scan): Diagnosis[] {
+  const hits = s.all(LOOKUP).filter((h) => !/resolve proxy/i.test(h.line.text))
+    .filter((h) => !DIND_HOSTS.has(hostIn(h) ?? ''))
+  const clone = hits.filter((h) => phaseName(h.line.section) === 'get_sources')
+  const hit = clone[clone.length - 1] ?? hits[hits.length - 1]
+  if (!hit) return []
+  const host = hostIn(hit) ?? s.gitlabHost() ?? '<host>'
+  if (/^[0-9a-f]{12}$/.test(host)) return [] // a container ID: GitLab advertises its own hostname (clone_url_misconfigured)
+  const phase = phaseName(hit.line.section)
+  const gitlab = s.gitlabHost()
+  const isGitlab = phase === 'get_sources' || (gitlab !== undefined && host === gitlab)
+  const ip = s.runnerIp(host)
+  const ev = evidence(hit, s.near(hit.line.n, /unable to access|fatal:|ERROR:/, 3))
+  const jobFails = s.probes({ kind: 'dns', from: 'job', ok: false, target: host }).length > 0
+  const jobOkNow = s.probes({ kind: 'dns', from: 'job', ok: true, target: host }).length > 0
+  // Any transient wording among the clone attempts, or a lookup that works now, means "sometimes".
+  const transient = (clone.length ? clone : [hit]).some((h) => TRANSIENT.test(h.line.text)) || jobOkNow
+  const out: Diagnosis[] = []
+  // Pinning an address only makes sense for internal names; public names move between CDN addresses.
+  const internal = isPrivate(host) || /\.(?:local|lan|internal|intranet|corp|lab|home|private|test)$/.test(host) || host === gitlab || ip !== undefined
+  const generic = diagnosis('dns_resolution_failure', `Cannot resolve ${host}`,
+    `${phase === 'get_sources' ? 'The clone' : 'The job'} could not resolve ${host}: the resolver the job uses has no answer for it (no record there, or the resolver itself is unreachable)${ip ? `, although the runner host resolves it to ${ip}` : ''}.`,
+    ev, [jobDnsFix(s.family),
+      { text: 'If the runner host resolves it but containers do not (systemd-resolved stub 127.0.0.53, DHCP-set DNS not propagated), set "dns" in /etc/docker/daemon.json or pass --dns to the dind service.', snippet: '{ "dns": ["<IP of a reachable resolver>"] }   # /etc/docker/daemon.json, then restart dockerd' },
+      ...(internal ? hostMappingFixes(s.family, host, ip) : []),
+      retryFix()], 0.8)
+  if (isGitlab && s.family === 'kubernetes' && transient) {
+    out.push(diagnosis('dns_resolution_intermittent_k8s', `Intermittent DNS failure for ${host} in the job pod`,
+      `The job pod's lookup of ${host} failed ${jobOkNow ? 'although the same lookup from a job pod succeeds now (probe)' : `with a transient error (${(clone.length ? clone : [hit]).map((h) => TRANSIENT.exec(h.line.text)?.[0]).find(Boolean) ?? 'timeout'})`}; on Kubernetes this is typically musl (Alpine) resolvers with ndots:5 search lists timing out on AAAA queries, or CoreDNS/conntrack drops.`,
+      ev, [
+        { text: 'Cut the search-domain fan-out for job pods.', snippet: '[runners.kubernetes.dns_config]\n  options = [{ name = "ndots", value = "1" }, { name = "single-request-reopen" }]' },
+        { text: 'Use the glibc helper image.', snippet: '[runners.kubernetes]\n  helper_image_flavor = "ubuntu"' },
+        { text: 'Fix cluster DNS: NodeLocal DNSCache, more CoreDNS replicas, upstream forwarders; check `conntrack -S` for insert_failed.' },
+        { text: 'Stop-gap: wait for DNS before cloning.', snippet: `[[runners]]\n  pre_get_sources_script = "for i in 1 2 3 4 5; do getent hosts ${host} && break; sleep 2; done"` },
+      ], 0.75))
+    out.push({ ...generic, confidence: 0.55 })
+  } else if (isGitlab) {
+    out.push(diagnosis('gitlab_host_unreachable_from_job', `The job cannot resolve the GitLab host ${host}`,
+      `The runner receives jobs from ${host}, so the runner host can resolve it${ip ? ` (to ${ip})` : ' (hosts file, VPN or split-horizon DNS)'}; the job ${s.family === 'kubernetes' ? 'pod' : 'container'} cannot${jobFails ? ' (confirmed by a lookup from the job network)' : ''}, so the clone fails.`,
+      ev, gitlabFixes(s, host, ip), ip && jobFails ? 0.9 : 0.8))
+    out.push({ ...generic, confidence: 0.6 })
+  } else {
+    out.push(generic)
+  }
+  return out
+}
+
+function unreachable(s: Scan): Diagnosis[] {
+  const hit = s.last(CONNECT, ['get_sources'])
+  if (!hit) return []
+  const host = hostIn(hit) ?? '<host>'
+  if (DIND_HOSTS.has(host) && !/^localhost$|^127\./.test(host)) return []
+  const url = s.near(hit.line.n, /unable to access '([^']+)'/, 2)?.m[1]
+  if (url && schemePortMismatch(url)) return []
+  const reason = hit.m[3] ?? hit.m[6] ?? hit.m[9] ?? 'unreachable'
+  const ip = s.runnerIp(host)
+  const runnerOk = s.probes({ from: 'runner', ok: true, target: host }).length > 0
+  const jobProbe = s.probes({ from: 'job', ok: false, target: host })[0]
+  const out = [diagnosis('gitlab_host_unreachable_from_job', `The job cannot reach the GitLab host ${host}`,
+    `The clone in get_sources failed with "${reason}" connecting to ${host}. The runner itself reached GitLab to get this job, so the job ${s.family === 'kubernetes' ? 'pod' : 'container'} sees a different network: ${host} is typically known only to the runner host (its /etc/hosts, a VPN or split-horizon DNS) and resolves to another address or not at all inside the job, or the job network has no route to it.${ip ? ` The runner host resolves ${host} to ${ip}${runnerOk ? ' (probe from the runner host)' : ''}${jobProbe ? `; from the job network: ${jobProbe.summary}` : ''}. Map the name to that address for jobs.` : ''}`,
+    evidence(hit, url ? s.near(hit.line.n, /unable to access/, 2) : undefined), gitlabFixes(s, host, ip), runnerOk ? 0.9 : 0.85)]
+  if (/timed out|unreachable|No route/i.test(reason) && host.includes('.')) {
+    out.push(diagnosis('egress_blocked_firewall', `Traffic from jobs to ${host} may be blocked`,
+      `If ${host} resolves correctly inside the job, an egress NetworkPolicy, security group or firewall between the job network and ${host} drops the connection.`,
+      evidence(hit), [{ text: `Allow TCP 443 (and 80) from the job network to ${host}; on Kubernetes check \`kubectl get networkpolicy -n <namespace>\`.` }], 0.4))
+  }
+  return out
+}
+
+function schemePortMismatch(url: string): boolean {
+  const m = /^(https?):\/\/[^/:]+:(\d+)/.exec(url)
+  return m !== null && ((m[1] === 'https' && ['80', '8080', '8929', '8000'].includes(m[2] ?? '')) || (m[1] === 'http' && m[2] === '443'))
+}
+
+function cloneUrl(s: Scan): Diagnosis[] {
+  for (const access of s.all(/unable to access '([^']+)'(?::\s*(.*))?/, ['get_sources'])) {
+    const url = access.m[1] ?? ''
+    const why = `${access.m[2] ?? ''} ${s.near(access.line.n, WRONG_PROTOCOL, 2)?.line.text ?? ''}`
+    const host = hostOf(url) ?? '<host>'
+    const containerId = /^[0-9a-f]{12}$/.test(host)
+    if (!WRONG_PROTOCOL.test(why) && !schemePortMismatch(url) && !containerId) continue
+    const cause = containerId
+      ? `GitLab advertises its clone URL as ${url}: "${host}" is GitLab's container ID, because external_url is not set. Nothing outside that container can resolve it.`
+      : `The clone URL ${url} does not match how GitLab is served: ${/400 from proxy/.test(why) ? 'the proxy rejected the tunnel because TLS is terminated upstream' : 'an https:// URL is answered by a plain-HTTP port (or the reverse)'}, so the advertised scheme/port is wrong for this client.`
+    return [diagnosis('clone_url_misconfigured', `GitLab advertises a clone URL the job cannot use (${url})`, cause,
+      evidence(access, s.near(access.line.n, WRONG_PROTOCOL, 2)), [
+        { text: 'Fix GitLab\'s external_url (for containerised GitLab also the HTTPS/port settings) so advertised URLs match the reverse proxy, then reconfigure GitLab.', snippet: "external_url 'https://<public GitLab host>'" },
+        { text: 'Or override the URL jobs clone from, in config.toml.', snippet: '[[runners]]\n  clone_url = "https://<public GitLab host>"' },
+        { text: 'Last resort for a few jobs: GIT_STRATEGY: none and clone manually in the script.', snippet: 'variables:\n  GIT_STRATEGY: none' },
+      ], 0.85)]
+  }
+  return []
+}
+
+function egress(s: Scan): Diagnosis[] {
+  const hits = s.all(TIMEOUT).filter((h) => !/\blookup /.test(h.line.text) && !DIND_HOSTS.has(hostIn(h) ?? ''))
+    .filter((h) => !(phaseName(h.line.section) === 'get_sources' && CONNECT.test(h.line.text)))
+  const hit = hits[hits.length - 1]
+  if (!hit) return []
+  // Prefer the name over the address Go prints ("dial tcp 35.227.35.254:443" inside a request to a URL).
+  const named = hostIn(hit)
+  const host = (named && /^[\d.]+$/.test(named) ? hostOf(/https?:\/\/[^\s"']+/.exec(hit.line.text)?.[0]) : named) ?? s.hostNear(hit.line.n) ?? 'the remote host'
+  const pull = phaseName(hit.line.section) === 'prepare_executor' || PULL.test(hit.line.text)
+  const image = s.last(/(?:pull(?:ing)? image|image pull failed:.*?|Pulling docker image) "?([\w./:@-]+?)"?(?:\s|$|\.\.\.)/i)?.m[1]
+  const fixes: Fix[] = [
+    { text: `Open egress from the ${pull ? 'nodes/hosts that pull images' : 'job network'} to ${host}: TCP 443 and 80 (package mirrors, CRL/OCSP use plain HTTP) in the security group, NetworkPolicy, NAT or corporate firewall.` },
+    { ...proxyEnvFix(), text: `If the network only goes out through a proxy, configure it${pull ? ' for the container runtime (dockerd/containerd systemd drop-in) and' : ''} for jobs.` },
+    ...(pull && image ? [mirrorFix(image), pullPolicyFix(image, s.family)] : [{ text: 'Mirror dependencies internally (registry mirror, package proxy, Dependency Proxy).' }]),
+  ]
+  const out = [diagnosis('egress_blocked_firewall', `Outbound connection to ${host} timed out`,
+    `The connection to ${host} was never answered (timeout / no route): outbound traffic from the ${pull ? 'node pulling the image' : 'job'} is dropped by a firewall, security group, egress NetworkPolicy or missing NAT.`,
+    evidence(hit, s.commandAt(hit.line.n)), fixes, 0.8)]
+  if (!isPrivate(host)) {
+    out.push(diagnosis('proxy_required', `${host} may only be reachable through a proxy`,
+      'External hosts time out while internal ones work: the network may require an HTTP(S) proxy that the runner host has but jobs do not.',
+      evidence(hit), [proxyEnvFix()], 0.4))
+  }
+  return out
+}
+
+function proxy(s: Scan): Diagnosis[] {
+  const hit = s.last(PROXY)
+  if (!hit) return []
+  const auth = /407/.test(hit.line.text)
+  const cause = auth
+    ? 'The proxy demands authentication (HTTP 407) and the job sends none or wrong credentials.'
+    : /resolve proxy/i.test(hit.line.text)
+      ? `The proxy host ${hit.m[1] ?? ''} configured for the job does not resolve there.`
+      : 'The request went through an HTTP(S) proxy that refused or could not forward it; hosts missing from NO_PROXY (GitLab, registry, "docker") are sent to the proxy.'
+  return [diagnosis('proxy_required', 'The job\'s proxy configuration is wrong or missing', cause, evidence(hit, s.commandAt(hit.line.n)), [
+    proxyEnvFix(),
+    { text: 'Image pulls go through the container runtime: configure its proxy too.', snippet: '# /etc/systemd/system/docker.service.d/http-proxy.conf\n[Service]\nEnvironment="HTTPS_PROXY=http://<proxy>:<port>" "NO_PROXY=localhost,127.0.0.1,<registry host>"' },
+    { text: 'For dind builds pass the proxy to the service and to docker build.', snippet: 'docker build --build-arg HTTP_PROXY="$HTTP_PROXY" --build-arg HTTPS_PROXY="$HTTPS_PROXY" --build-arg NO_PROXY="$NO_PROXY" .' },
+    ...(auth ? [{ text: 'Put the proxy credentials in the URL (http://user:password@proxy:port) from a masked CI/CD variable.' }] : []),
+  ], 0.85)]
+}
+
+export const networkRule: Rule = {
+  id: 'network',
+  categories: ['dns_resolution_failure', 'dns_resolution_intermittent_k8s', 'gitlab_host_unreachable_from_job', 'clone_url_misconfigured', 'egress_blocked_firewall', 'proxy_required'],
+  match(ev) {
+    const s = new Scan(ev)
+    return [...dns(s), ...unreachable(s), ...cloneUrl(s), ...egress(s), ...proxy(s)]
+  },
+}

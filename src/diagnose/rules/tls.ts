@@ -1,0 +1,141 @@
+import { type Hit, Scan, diagnosis, evidence, hostOf, phaseName } from '../scan.js'
+import { hostMappingFixes } from '../snippets.js'
+import type { Diagnosis, Fix, Rule } from '../types.js'
+
+/**
+ * TLS failures. Who made the connection matters more than the wording: a certificate error in
+ * get_sources is git in the helper (the runner's tls-ca-file fixes it), during an image pull it
+ * is the node's container runtime (tls-ca-file does not help), in a script it is the tool in the
+ * job image. Wordings: Go x509, curl/OpenSSL, GnuTLS, Python ssl, Node, wget, schannel.
+ */
+
+const UNTRUSTED = new RegExp([
+  /x509: certificate signed by unknown authority|x509: certificate is not trusted/,
+  /SSL certificate problem: (?:self[- ]signed certificate(?: in certificate chain)?|unable to get local issuer certificate|unable to get issuer certificate|certificate verify failed)/,
+  /server certificate verification failed\. CAfile/,
+  /CERTIFICATE_VERIFY_FAILED|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify the first certificate/,
+  /cannot verify ([\w.-]+)'s certificate|Unable to locally verify the issuer's authority|self[- ]signed certificate in certificate chain/,
+  /SEC_E_UNTRUSTED_ROOT|certificate chain .* untrusted root/,
+].map((r) => r.source).join('|'))
+// A pull or push done by a Docker/containerd daemon (node, host or dind), not by the job's tools.
+const DAEMON = /\/v2\/|Error response from daemon|failed to (?:do request|resolve reference|pull)|pull(?:ing)? image|Back-off pulling|ErrImagePull|docker login|Login did not succeed/i
+const SYSCALL = /SSL_ERROR_SYSCALL|GnuTLS recv error \(-(?:9|54|110)\)|gnutls_handshake\(\) failed: (?:Error in the pull function|The TLS connection was non-properly terminated)|SSL_(?:read|connect): (?:Connection reset by peer|unexpected eof)|unexpected eof while reading/i
+const HTTP_TO_HTTPS = /server gave HTTP response to HTTPS client|gave HTTP response to HTTPS client/
+const DOCKER_SOCKET = /(?:\/\/|\b)(?:docker|localhost|127\.0\.0\.1):237[56]\b/
+
+function hostIn(hit: Hit): string | undefined {
+  const t = hit.line.text
+  const named = /cannot verify ([\w.-]+)'s certificate|in connection to ([\w.-]+):\d+/.exec(t)
+  if (named) return named[1] ?? named[2]
+  const url = /(?:Get|Head|Post|Put) "?(https?:\/\/[^\s"']+)|'(https?:\/\/[^']+)'|(https?:\/\/[^\s"']+)|host='([\w.-]+)'/.exec(t)
+  return url?.[4] ?? hostOf(url?.[1] ?? url?.[2] ?? url?.[3])
+}
+
+function untrusted(s: Scan): Diagnosis[] {
+  const hits = s.all(UNTRUSTED)
+  const hit = hits.find((h) => phaseName(h.line.section) === s.phase) ?? hits[hits.length - 1]
+  if (!hit) return []
+  const host = hostIn(hit) ?? s.hostNear(hit.line.n) ?? s.gitlabHost() ?? '<host>'
+  const cmd = s.commandAt(hit.line.n)
+  const daemon = DAEMON.test(hit.line.text) || phaseName(hit.line.section) === 'prepare_executor' || /^\$ docker (?:login|push|pull)\b/.test(cmd?.text ?? '')
+  if (daemon) return [registryUntrusted(s, hit, host)]
+  const phase = phaseName(hit.line.section)
+  const where = /^LFS:/.test(hit.line.text) ? 'git-lfs in the helper container'
+    : phase === 'get_sources' ? 'git in the helper container (the clone)'
+      : /upload_artifacts|download_artifacts|cache/.test(phase) ? 'the artifacts/cache helper'
+        : /Checking for jobs|register/i.test(hit.line.text) ? 'the runner process itself'
+          : `a tool in the job's image (${cmd?.text.slice(2).split(' ')[0] ?? 'the script'})`
+  const runnerCa: Fix = {
+    text: `Give the runner ${host}'s CA chain; it passes it to helper and build containers as CI_SERVER_TLS_CA_FILE (git's sslCAInfo).`,
+    snippet: `[[runners]]\n  tls-ca-file = "/etc/gitlab-runner/certs/${host}.crt"`,
+  }
+  const k8sCa: Fix = {
+    text: 'Kubernetes: mount the CA into job pods (or set the Helm chart\'s certsSecretName).',
+    snippet: `[[runners.kubernetes.volumes.secret]]\n  name = "${host}-ca"\n  mount_path = "/etc/gitlab-runner/certs/"`,
+  }
+  const chain: Fix = { text: `Serve the full chain (leaf + intermediates) on ${host}; check with: openssl s_client -connect ${host}:443 -servername ${host} -showcerts` }
+  const image: Fix = {
+    text: 'Trust the CA inside the job image for script tools (curl, npm, pip...).',
+    snippet: 'before_script:\n  - cp "$CI_SERVER_TLS_CA_FILE" /usr/local/share/ca-certificates/gitlab-ca.crt && update-ca-certificates',
+  }
+  const script = where.startsWith('a tool')
+  const gitlab = host === s.gitlabHost() || !script
+  const toolEnv: Fix = { text: 'Or point the tool at the CA file directly.', snippet: 'variables:\n  NODE_EXTRA_CA_CERTS: "$CI_SERVER_TLS_CA_FILE"    # node/npm\n  REQUESTS_CA_BUNDLE: "/etc/ssl/certs/ca-certificates.crt"    # python requests/pip\n  SSL_CERT_FILE: "/etc/ssl/certs/ca-certificates.crt"' }
+  const fixes = script ? [image, toolEnv, chain, ...(gitlab ? [runnerCa] : [])] : [runnerCa, ...(s.family === 'kubernetes' ? [k8sCa] : []), chain, image]
+  fixes.push({ text: 'Diagnostic only, never permanent: GIT_SSL_NO_VERIFY: "true" proves the certificate is the only problem.' })
+  return [diagnosis('tls_untrusted_ca', `${host}'s certificate is not trusted by ${where}`,
+    `${where[0]?.toUpperCase()}${where.slice(1)} could not verify the certificate of ${host}: it is self-signed, issued by a private CA, or served without its intermediates, and that CA is not in the trust store used there.`,
+    evidence(hit, s.near(hit.line.n, /unable to access|fatal:/, 2)), fixes, 0.85)]
+}
+
+function registryUntrusted(s: Scan, hit: Hit, registry: string): Diagnosis {
+  const dind = s.services().some((x) => /dind/.test(x)) && phaseName(hit.line.section) !== 'prepare_executor'
+  const node: Fix = {
+    text: `Install the registry's CA on every node/host whose daemon pulls, then restart dockerd/containerd (the runner's tls-ca-file does not reach the daemon).`,
+    snippet: `sudo mkdir -p /etc/docker/certs.d/${registry}\nsudo cp ca.crt /etc/docker/certs.d/${registry}/ca.crt\n# containerd: /etc/containerd/certs.d/${registry}/hosts.toml  ca = "/path/ca.crt"`,
+  }
+  const dindFix: Fix = {
+    text: 'dind builds: the daemon is the service container; give it the CA (custom dind image or a mounted certs.d).',
+    snippet: `FROM docker:dind\nCOPY ca.crt /etc/docker/certs.d/${registry}/ca.crt`,
+  }
+  return diagnosis('registry_tls_untrusted_ca', `The registry ${registry} uses a certificate the Docker daemon does not trust`,
+    `The ${dind ? 'dind service' : 'container runtime'} pulling/pushing to ${registry} does not trust its certificate (private CA or self-signed). Image pulls are done by the daemon, not by the job.`,
+    evidence(hit), [...(dind ? [dindFix, node] : [node, dindFix]), { text: 'Lab only: add the registry to "insecure-registries".' }], 0.85)
+}
+
+function syscall(s: Scan): Diagnosis[] {
+  const hit = s.last(SYSCALL)
+  if (!hit) return []
+  const host = hostIn(hit) ?? s.gitlabHost() ?? '<host>'
+  const phase = phaseName(hit.line.section) || s.phase
+  const dind = s.services().some((x) => /dind/.test(x))
+  const ip = s.runnerIp(host)
+  const mtu: Fix[] = [
+    { text: 'Match the MTU of job networks to the node (overlay/VPN networks are smaller than 1500); compare `ip link` in the job and on the node.', snippet: '[runners.docker]\n  network_mtu = 1400' },
+    ...(dind ? [{ text: 'dind: start the daemon with a smaller MTU.', snippet: 'services:\n  - name: docker:dind\n    command: ["--mtu=1400"]' }] : []),
+  ]
+  const path: Fix[] = [
+    ...hostMappingFixes(s.family, host, ip).map((f) => ({ ...f, text: `${f.text} Jobs then reach ${host} at the same address as the runner host.` })),
+    ...(s.family === 'kubernetes' ? [] : [{ text: `Or run job containers on the host network (what fixed it for other operators).`, snippet: '[runners.docker]\n  network_mode = "host"' }]),
+  ]
+  const ca: Fix = {
+    text: `If ${host} uses a self-signed/private CA, make sure the CA reaches the job: tls-ca-file becomes CI_SERVER_TLS_CA_FILE and git's sslCAInfo (a later "certificate" error means this part).`,
+    snippet: `[[runners]]\n  tls-ca-file = "/etc/gitlab-runner/certs/${host}.crt"`,
+  }
+  const clone = phase === 'get_sources' && !dind
+  const check: Fix = { text: `Compare the same request from the node and from a job container: curl -v https://${host}/ (and the name's address: getent hosts ${host}).` }
+  return [diagnosis('tls_mtu_ssl_error_syscall', `The TLS connection to ${host} was cut during the handshake`,
+    `The TLS handshake with ${host} started and then the connection died (${hit.line.text.match(SYSCALL)?.[0]}). ${clone
+      ? `The runner host talks to ${host} fine (it received this job), so the job ${s.family === 'kubernetes' ? 'pod' : 'container'} takes a different network path: the name resolves to another address inside it, a middlebox resets it, or packets above the network's MTU are dropped.`
+      : 'Typical inside nested networks (dind, overlay, VPN): large TLS packets exceed the path MTU and are dropped.'}`,
+    evidence(hit, s.near(hit.line.n, /unable to access|fatal:/, 2)), clone ? [...path, ...mtu, ca] : [...mtu, check], 0.8)]
+}
+
+function insecure(s: Scan): Diagnosis[] {
+  const hit = s.last(HTTP_TO_HTTPS)
+  if (!hit || DOCKER_SOCKET.test(hit.line.text)) return []
+  // insecure-registries entries need the port exactly as the client uses it.
+  const registry = /https?:\/\/([^/"\s]+)/.exec(hit.line.text)?.[1] ?? hostIn(hit) ?? '<registry:port>'
+  const dind = s.services().some((x) => /dind/.test(x))
+  const service: Fix = {
+    text: 'Mark it insecure on the daemon that actually pushes/pulls: for dind that is the service, not the host\'s daemon.json.',
+    snippet: `services:\n  - name: docker:dind\n    command: ["--insecure-registry=${registry}"]`,
+  }
+  const host: Fix = { text: 'Host daemon (image pulls by the runner): add it to /etc/docker/daemon.json and restart dockerd.', snippet: `{ "insecure-registries": ["${registry}"] }` }
+  return [diagnosis('registry_insecure_http', `The registry ${registry} speaks plain HTTP`,
+    `The Docker client expected HTTPS from ${registry} but the registry answered over plain HTTP.`,
+    evidence(hit, s.commandAt(hit.line.n)), [
+      { text: `Put TLS on ${registry} (preferred).` },
+      ...(dind ? [service, host] : [host, service]),
+      { text: 'Or bind the host socket so the host daemon\'s configuration applies (weaker isolation).', snippet: '[runners.docker]\n  volumes = ["/var/run/docker.sock:/var/run/docker.sock"]' },
+    ], 0.85)]
+}
+
+export const tlsRule: Rule = {
+  id: 'tls',
+  categories: ['tls_untrusted_ca', 'registry_tls_untrusted_ca', 'registry_insecure_http', 'tls_mtu_ssl_error_syscall'],
+  match(ev) {
+    const s = new Scan(ev)
+    return [...untrusted(s), ...syscall(s), ...insecure(s)]
+  },
+}

@@ -1,0 +1,205 @@
+import { stageIndex } from './trace.js'
+import type { Diagnosis, Evidence, EvidenceLine, Fix, ProbeResult, TraceLine } from './types.js'
+
+/**
+ * The questions every rule asks about a failed job, answered once: which lines match, in which
+ * phase, which executor, which GitLab host, what the probes saw. Keeping them here lets each
+ * rule module stay a list of patterns plus the advice that goes with them.
+ */
+export interface Hit {
+  line: TraceLine
+  m: RegExpExecArray
+}
+
+export type Family = 'docker' | 'kubernetes' | 'shell' | 'other'
+
+export class Scan {
+  readonly ev: Evidence
+  /** Lines a rule may treat as output: not blank, and not the `$ command` echo of the script. */
+  readonly output: TraceLine[]
+  readonly executor: string | undefined
+  readonly family: Family | undefined
+
+  constructor(ev: Evidence) {
+    this.ev = ev
+    this.output = ev.trace.lines.filter((l) => l.text.trim() !== '' && !l.text.startsWith('$ '))
+    this.executor = ev.executor ?? configString(firstRunner(ev.config), 'executor') ?? executorFromTrace(ev.trace.lines)
+    this.family = familyOf(this.executor)
+  }
+
+  get phase(): string | undefined {
+    return this.ev.trace.failedPhase
+  }
+
+  /** Every output line matching `re`, optionally only in the given phases. */
+  all(re: RegExp, phases?: readonly string[]): Hit[] {
+    const hits: Hit[] = []
+    for (const line of this.output) {
+      if (phases && !phases.includes(phaseName(line.section))) continue
+      const m = re.exec(line.text)
+      if (m) hits.push({ line, m })
+    }
+    return hits
+  }
+
+  /** The last matching line: the one nearest to the failure usually carries the cause. */
+  last(re: RegExp, phases?: readonly string[]): Hit | undefined {
+    const hits = this.all(re, phases)
+    return hits[hits.length - 1]
+  }
+
+  first(re: RegExp, phases?: readonly string[]): Hit | undefined {
+    return this.all(re, phases)[0]
+  }
+
+  has(re: RegExp, phases?: readonly string[]): boolean {
+    return this.first(re, phases) !== undefined
+  }
+
+  /** Matching lines within `radius` lines of `n` (tools print the cause just before the summary). */
+  near(n: number, re: RegExp, radius = 6): Hit | undefined {
+    return this.all(re).find((h) => Math.abs(h.line.n - n) <= radius)
+  }
+
+  /** The script command that was running at line `n` (its `$ ` echo). */
+  commandAt(n: number): TraceLine | undefined {
+    let found: TraceLine | undefined
+    for (const l of this.ev.trace.lines) {
+      if (l.n > n) break
+      if (l.text.startsWith('$ ')) found = l
+    }
+    return found
+  }
+
+  /** A host named by a URL on the lines around `n` or in the command running there (tools often print it apart). */
+  hostNear(n: number, radius = 3): string | undefined {
+    const lines = this.ev.trace.lines.filter((l) => Math.abs(l.n - n) <= radius).sort((a, b) => Math.abs(a.n - n) - Math.abs(b.n - n))
+    const cmd = this.commandAt(n)
+    for (const l of [...lines, ...(cmd ? [cmd] : [])]) {
+      const h = hostOf(/\b(?:https?|ssh|git):\/\/[^\s'"]+/.exec(l.text)?.[0])
+      if (h) return h
+    }
+    return undefined
+  }
+
+  lineAt(n: number): TraceLine | undefined {
+    return this.ev.trace.lines[n - 1]
+  }
+
+  /** True when the line came before the failing phase (an earlier, successful stage). */
+  beforeFailure(line: TraceLine): boolean {
+    const at = stageIndex(line.section)
+    const failed = stageIndex(this.phase)
+    return at >= 0 && failed >= 0 && at < failed
+  }
+
+  /** The GitLab host: from config.toml `url`/`clone_url`, the payload, or the clone URL in the log. */
+  gitlabHost(): string | undefined {
+    const runner = firstRunner(this.ev.config)
+    for (const key of ['clone_url', 'url']) {
+      const h = hostOf(configString(runner, key))
+      if (h) return h
+    }
+    const repo = (this.ev.payload as { git_info?: { repo_url?: unknown } } | undefined)?.git_info?.repo_url
+    if (typeof repo === 'string' && hostOf(repo)) return hostOf(repo)
+    const clone = this.first(/unable to access '([^']+)'|Cloning into .* from (\S+)/, ['get_sources'])
+    return hostOf(clone?.m[1] ?? clone?.m[2])
+  }
+
+  probes(match: Partial<Pick<ProbeResult, 'kind' | 'from' | 'ok'>> & { target?: string } = {}): ProbeResult[] {
+    return (this.ev.probes ?? []).filter((p) =>
+      (match.kind === undefined || p.kind === match.kind) &&
+      (match.from === undefined || p.from === match.from) &&
+      (match.ok === undefined || p.ok === match.ok) &&
+      (match.target === undefined || p.target === match.target || p.target.includes(match.target)))
+  }
+
+  /** The address the runner host resolves `host` to (a DNS probe run on the runner host). */
+  runnerIp(host: string): string | undefined {
+    for (const p of this.probes({ kind: 'dns', from: 'runner', ok: true, target: host })) {
+      const a = p.detail?.['addresses']
+      if (Array.isArray(a) && typeof a[0] === 'string') return a[0]
+    }
+    return undefined
+  }
+
+  /** `[runners.docker]` / `[runners.kubernetes]` table of the first runner in config.toml. */
+  runnerTable(name: string): Record<string, unknown> | undefined {
+    const t = firstRunner(this.ev.config)?.[name]
+    return isRecord(t) ? t : undefined
+  }
+
+  runner(): Record<string, unknown> | undefined {
+    return firstRunner(this.ev.config)
+  }
+
+  /** Services the job started (`Starting service docker:24-dind ...`) or the CI YAML lists. */
+  services(): string[] {
+    const started = this.all(/^Starting service (\S+?)(?:\.\.\.|\s|$)/).map((h) => h.m[1] ?? '')
+    const yaml = [...(this.ev.ciYaml ?? '').matchAll(/(?:^|\n)\s*-\s*(?:name:\s*)?["']?([\w./:@-]*dind[\w.-]*)/g)].map((m) => m[1] ?? '')
+    return [...new Set([...started, ...yaml].filter((s) => s !== ''))]
+  }
+
+  /** The job image, from the executor's banner. */
+  image(): string | undefined {
+    const h = this.first(/Using (?:Docker|Kubernetes|docker-machine|Docker Machine) executor with image (\S+)/i)
+    return h?.m[1]?.replace(/\s*\.\.\.$/, '')
+  }
+}
+
+export function phaseName(section: string | undefined): string {
+  if (section === undefined) return ''
+  return /^step_/.test(section) ? 'step_script' : section
+}
+
+/** Evidence from several hits, in log order, without duplicates. */
+export function evidence(...lines: (TraceLine | Hit | undefined)[]): EvidenceLine[] {
+  const seen = new Map<number, EvidenceLine>()
+  for (const x of lines) {
+    const l = x && 'm' in x ? x.line : x
+    if (l) seen.set(l.n, { line: l.n, text: l.text })
+  }
+  return [...seen.values()].sort((a, b) => a.line - b.line)
+}
+
+export function diagnosis(category: string, title: string, cause: string, ev: EvidenceLine[], fixes: Fix[], confidence: number): Diagnosis {
+  return { category, title, cause, evidence: ev, fixes, confidence }
+}
+
+export function hostOf(url: string | undefined): string | undefined {
+  if (!url) return undefined
+  const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/?#]+)/i.exec(url.trim())
+  return m?.[1]?.toLowerCase()
+}
+
+export function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x)
+}
+
+function firstRunner(config: unknown): Record<string, unknown> | undefined {
+  if (!isRecord(config)) return undefined
+  const runners = config['runners']
+  if (Array.isArray(runners) && isRecord(runners[0])) return runners[0]
+  return undefined
+}
+
+function configString(t: Record<string, unknown> | undefined, key: string): string | undefined {
+  const v = t?.[key]
+  return typeof v === 'string' && v !== '' ? v : undefined
+}
+
+function executorFromTrace(lines: readonly TraceLine[]): string | undefined {
+  for (const l of lines.slice(0, 80)) {
+    const m = /^Preparing the "([^"]+)" executor/.exec(l.text) ?? /^Using (Kubernetes|Docker|Shell|Custom) (?:\([a-z]+\) )?executor/i.exec(l.text)
+    if (m?.[1]) return m[1].toLowerCase()
+  }
+  return undefined
+}
+
+function familyOf(executor: string | undefined): Family | undefined {
+  if (!executor) return undefined
+  if (/^docker|docker$/.test(executor)) return 'docker'
+  if (/kubernetes/.test(executor)) return 'kubernetes'
+  if (/^shell$|^ssh$|parallels|virtualbox/.test(executor)) return 'shell'
+  return 'other'
+}

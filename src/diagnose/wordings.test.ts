@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest'
+import { diagnose } from './engine.js'
+import { parseTrace } from './trace.js'
+
+/**
+ * The same failure worded by other tools and versions: rules match the meaning, so each of these
+ * short excerpts (as pasted from real logs of the named tool) must land on the same category.
+ */
+const step = (...lines: string[]): string => ['Executing "step_script" stage of the job script', ...lines, 'ERROR: Job failed: exit code 1'].join('\n')
+const clone = (...lines: string[]): string => ['Getting source from Git repository', 'Fetching changes with git depth set to 20...', ...lines, 'ERROR: Job failed: exit code 1'].join('\n')
+
+const cases: [string, string, string, string?][] = [
+  // [tool, log, expected top category, executor]
+  ['wget', step('$ wget -q https://example.org/x.tgz', "wget: unable to resolve host address 'example.org'"), 'dns_resolution_failure'],
+  ['busybox wget', step('$ wget https://dl.example.org/x', "wget: bad address 'dl.example.org'"), 'dns_resolution_failure'],
+  ['maven', step('$ mvn -B package', '[ERROR] Failed to execute goal on project app: Could not transfer artifact: java.net.UnknownHostException: repo.maven.apache.org'), 'dns_resolution_failure'],
+  ['docker pull (Go resolver)', step('$ docker pull node:20', 'Error response from daemon: Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on 127.0.0.53:53: server misbehaving'), 'dns_resolution_failure'],
+  ['ssh', step('$ ssh deploy@app.example.com uptime', 'ssh: Could not resolve hostname app.example.com: Name or service not known'), 'dns_resolution_failure'],
+  ['git ssh clone', clone('ssh: connect to host gitlab.example.com port 22: Connection timed out', 'fatal: Could not read from remote repository.'), 'gitlab_host_unreachable_from_job'],
+  ['old curl (gnutls git 2.7)', clone("fatal: unable to access 'https://gitlab.example.com/a/b.git/': Failed connect to gitlab.example.com:443; No route to host"), 'gitlab_host_unreachable_from_job'],
+  ['maven connect timeout', step('$ mvn -B package', '[ERROR] Connect to repo.maven.apache.org:443 [repo.maven.apache.org/151.101.0.215] failed: Connect timed out'), 'egress_blocked_firewall'],
+  ['wget timeout', step('$ wget https://example.org/big.iso', 'Connecting to example.org (example.org)|93.184.216.34|:443... failed: Connection timed out.'), 'egress_blocked_firewall'],
+  ['npm timeout', step('$ npm ci', 'npm ERR! code ETIMEDOUT', 'npm ERR! errno ETIMEDOUT', 'npm ERR! network request to https://registry.npmjs.org/react failed, reason: connect ETIMEDOUT 104.16.3.35:443'), 'egress_blocked_firewall'],
+  ['curl proxy 407 (old curl)', step('$ curl -sSf https://example.org', 'curl: (56) Received HTTP code 407 from proxy after CONNECT'), 'proxy_required'],
+  ['go proxyconnect', step('$ go mod download', 'go: example.org/x@v1.0.0: Get "https://proxy.golang.org/example.org/x/@v/v1.0.0.mod": proxyconnect tcp: dial tcp 10.1.2.3:3128: connect: connection refused'), 'proxy_required'],
+  ['python ssl', step('$ pip install -r requirements.txt', "Could not fetch URL https://pypi.corp.example/simple/flask/: There was a problem confirming the ssl certificate: HTTPSConnectionPool(host='pypi.corp.example', port=443): Max retries exceeded (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate in certificate chain')))"), 'tls_untrusted_ca'],
+  ['wget tls', step('$ wget https://files.corp.example/a.tgz', "ERROR: cannot verify files.corp.example's certificate, issued by 'CN=Corp Root CA':", '  Unable to locally verify the issuer\'s authority.'), 'tls_untrusted_ca'],
+  ['git-lfs', clone('LFS: Get "https://gitlab.example.com/a/b.git/info/lfs/objects/abc": x509: certificate signed by unknown authority'), 'tls_untrusted_ca'],
+  ['podman manifest', step('$ podman pull quay.io/acme/tool:9.9', 'Error: initializing source docker://quay.io/acme/tool:9.9: reading manifest 9.9 in quay.io/acme/tool: manifest unknown'), 'image_not_found'],
+  ['docker hub private/missing', step('$ docker pull acme/secret-tool:1.0', "Error response from daemon: pull access denied for acme/secret-tool, repository does not exist or may require 'docker login': denied: requested access to the resource is denied"), 'image_not_found'],
+  ['kaniko push', step('$ /kaniko/executor --destination registry.corp.example/app:1', 'error checking push permissions -- make sure you entered the correct tag name, and that you are authenticated correctly, and try again: checking push permission for "registry.corp.example/app:1": POST https://registry.corp.example/v2/app/blobs/uploads/: UNAUTHORIZED: authentication required; [map[Action:push Class: Name:app Type:repository]]'), 'registry_auth_failed'],
+  ['zsh', step('$ terraform plan', 'zsh:1: command not found: terraform'), 'command_not_found'],
+  ['dash', step('$ yq .a x.yml', 'sh: 1: yq: not found'), 'command_not_found'],
+  ['powershell', step('$ make', "make : The term 'make' is not recognized as the name of a cmdlet, function, script file, or operable program."), 'command_not_found'],
+  ['dash bashism', step('$ [[ -n "$X" ]] && echo y', 'sh: 1: [[: not found'), 'shell_mismatch'],
+  ['pipefail under ash', step('$ set -o pipefail', '/bin/sh: set: line 1: illegal option -o pipefail'), 'shell_mismatch'],
+  ['gcc OOM', step('$ make -j16', 'c++: fatal error: Killed signal terminated program cc1plus', 'compilation terminated.'), 'oom_killed'],
+  ['JVM OOM', step('$ ./gradlew test', 'java.lang.OutOfMemoryError: Java heap space'), 'oom_killed'],
+  ['pip no root', step('$ pip install -r requirements.txt', "ERROR: Could not install packages due to an OSError: [Errno 13] Permission denied: '/usr/local/lib/python3.12/site-packages/six.py'"), 'permission_denied_non_root'],
+  ['apk no root', step('$ apk add curl', 'ERROR: Unable to lock database: Permission denied', 'ERROR: Failed to open apk database: Permission denied'), 'permission_denied_non_root'],
+  ['git submodule prompt', clone("Cloning into '/builds/a/b/libs/c'...", "fatal: could not read Username for 'https://gitlab.example.com': No such device or address"), 'git_auth_job_token'],
+  ['docker layer disk full', step('$ docker build .', 'failed to register layer: write /var/lib/docker/overlay2/abc/diff/usr/lib/libx.so: no space left on device'), 'no_space_left_on_device'],
+  ['helm rbac', step('$ helm upgrade --install web ./chart -n prod', 'Error: UPGRADE FAILED: query: failed to query with labels: secrets is forbidden: User "system:serviceaccount:ci:default" cannot list resource "secrets" in API group "" in the namespace "prod"'), 'kubernetes_rbac_forbidden'],
+  ['old timeout wording', step('$ ./long.sh', 'ERROR: Job failed: execution took longer than 3600 seconds'), 'job_timeout'],
+  ['curl no route', step('$ curl -sS https://10.0.0.5/health', 'curl: (7) Failed to connect to 10.0.0.5 port 443 after 3 ms: No route to host'), 'egress_blocked_firewall'],
+  ['go no route', step('$ ./deploy', 'Error: Get "https://10.0.0.5:6443/api": dial tcp 10.0.0.5:6443: connect: no route to host'), 'egress_blocked_firewall'],
+  ['yarn socket timeout', step('$ yarn install', 'error An unexpected error occurred: "https://registry.yarnpkg.com/react/-/react-18.2.0.tgz: ESOCKETTIMEDOUT".'), 'egress_blocked_firewall'],
+  ['apk dns', step('$ apk add git', 'WARNING: fetching https://dl-cdn.alpinelinux.org/alpine/v3.19/main: DNS lookup error', 'ERROR: unable to select packages:'), 'dns_resolution_failure'],
+  ['docker push denied', step('$ docker push registry.gitlab.com/acme/app:1.0', 'The push refers to repository [registry.gitlab.com/acme/app]', 'denied: requested access to the resource is denied'), 'registry_auth_failed'],
+  ['helper pull, DNS', ['Preparing the "docker" executor', 'ERROR: Job failed: failed to pull image "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v17.5.0" with specified policies [always]: Error response from daemon: Get "https://registry.gitlab.com/v2/": dial tcp: lookup registry.gitlab.com on 127.0.0.53:53: server misbehaving (manager.go:250:0s)'].join('\n'), 'helper_image_pull_failed'],
+  ['namespace quota', ['Preparing the "kubernetes" executor', 'ERROR: Job failed (system failure): prepare environment: setting up build pod: pods "runner-abc" is forbidden: exceeded quota: compute-resources, requested: limits.memory=4Gi, used: limits.memory=6Gi, limited: limits.memory=8Gi.'].join('\n'), 'pod_pending_unschedulable'],
+  ['k8s distroless', ['Using Kubernetes executor with image gcr.io/distroless/base ...', 'Executing "step_script" stage of the job script', 'ERROR: Job failed: command terminated with exit code 126'].join('\n'), 'image_missing_shell', 'kubernetes'],
+]
+
+// Failures outside the taxonomy: no guess, the relevant lines instead.
+const unknown: [string, string][] = [
+  ['expired certificate', step('$ curl https://old.example.com', 'curl: (60) SSL certificate problem: certificate has expired')],
+  ['git push 413', step('$ git push origin HEAD:main', 'error: RPC failed; HTTP 413 curl 22 The requested URL returned error: 413')],
+  ['shell profile hint only', ['Preparing the "shell" executor', 'Preparing environment', 'ERROR: Job failed (system failure): prepare environment: exit status 1. Check https://docs.gitlab.com/runner/shells/index.html#shell-profile-loading for more information'].join('\n')],
+]
+
+describe('rules match meaning across tools and versions', () => {
+  it.each(cases)('%s', (_tool, log, category, executor) => {
+    const r = diagnose({ trace: parseTrace(log), ...(executor ? { executor } : {}) })
+    expect(r.diagnoses[0]?.category).toBe(category)
+  })
+
+  it.each(unknown)('%s: no diagnosis', (_name, log) => {
+    const r = diagnose({ trace: parseTrace(log) })
+    expect(r.diagnoses).toEqual([])
+    expect(r.relevant?.length).toBeGreaterThan(0)
+  })
+})
