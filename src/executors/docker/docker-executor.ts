@@ -142,7 +142,11 @@ class DockerSession implements ExecutorSession {
     }
     await this.startServices(services)
     this.build = await this.createContainer('build', imageId, this.job.image ?? undefined, this.opts.disableEntrypointOverwrite ? undefined : this.job.image?.entrypoint)
+    this.prepared = true
   }
+
+  /** Set once every resource of prepare() is known (a failed prepare is swept by label). */
+  private prepared = false
 
   private async startServices(services: JobImage[]): Promise<void> {
     if (services.length === 0) return
@@ -232,7 +236,11 @@ class DockerSession implements ExecutorSession {
   }
 
   async close(): Promise<void> {
-    await removeSession(this.docker, this.id)
+    // What this session made, removed directly; the label sweep catches anything half-made.
+    const made = [this.build, this.helper, ...this.services.map((x) => x.container)].filter((c): c is Docker.Container => c !== undefined)
+    await Promise.all(made.map((c) => c.remove({ force: true, v: true }).catch(() => undefined)))
+    if (this.network) await this.docker.getNetwork(this.network).remove().catch(() => undefined)
+    if (!this.prepared) await removeSession(this.docker, this.id)
     await rm(`${this.hostProjectDir}.tmp`, { recursive: true, force: true })
   }
 }
