@@ -10,7 +10,7 @@ import { registryRule } from './rules/registry.js'
 import { tlsRule } from './rules/tls.js'
 import { phaseName } from './scan.js'
 import { stageIndex } from './trace.js'
-import type { Diagnosis, DiagnosisReport, Evidence, EvidenceLine, ParsedTrace, Rule } from './types.js'
+import type { Diagnosis, DiagnosisReport, Evidence, EvidenceLine, ParsedTrace, ProbeResult, Rule } from './types.js'
 
 export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule]
 
@@ -25,7 +25,11 @@ const POST_STAGE = new Set(['artifacts_too_large', 'artifacts_no_matching_files'
  */
 export function diagnose(ev: Evidence, rules: readonly Rule[] = RULES): DiagnosisReport {
   const t = ev.trace
-  const head = { ...(t.failedPhase ? { phase: t.failedPhase } : {}), ...(t.exitCode !== undefined ? { exit_code: t.exitCode } : {}) }
+  const head = {
+    ...(t.failedPhase ? { phase: t.failedPhase } : {}),
+    ...(t.exitCode !== undefined ? { exit_code: t.exitCode } : {}),
+    ...(ev.probes?.length ? { checks: ev.probes } : {}),
+  }
   if (t.succeeded) return { ...head, diagnoses: [] }
   const best = new Map<string, Diagnosis>()
   for (const rule of rules) {
@@ -87,8 +91,8 @@ function relevantLines(t: ParsedTrace): EvidenceLine[] {
   return [...picked.values()].sort((a, b) => a.line - b.line).slice(-12)
 }
 
-/** The machine-readable form: exactly phase, exit_code and the diagnoses. */
-export function reportJson(report: DiagnosisReport): { phase: string | null; exit_code: number | null; diagnoses: Diagnosis[] } {
+/** The machine-readable form: phase, exit_code and the diagnoses (plus the checks, when any ran). */
+export function reportJson(report: DiagnosisReport): { phase: string | null; exit_code: number | null; diagnoses: Diagnosis[]; checks?: ProbeResult[] } {
   return {
     phase: report.phase ?? null,
     exit_code: report.exit_code ?? null,
@@ -100,6 +104,7 @@ export function reportJson(report: DiagnosisReport): { phase: string | null; exi
       fixes: d.fixes.map((f) => (f.snippet === undefined ? { text: f.text } : { text: f.text, snippet: f.snippet })),
       confidence: d.confidence,
     })),
+    ...(report.checks ? { checks: report.checks.map((c) => ({ kind: c.kind, target: c.target, from: c.from, ok: c.ok, summary: c.summary, ...(c.detail ? { detail: c.detail } : {}) })) } : {}),
   }
 }
 
@@ -122,6 +127,10 @@ export function renderReport(report: DiagnosisReport, opts: { color: boolean }):
   if (top.evidence.length) {
     out.push('', '  Evidence:')
     for (const e of top.evidence) out.push(`    ${lineNo(e.line)}  ${e.text}`)
+  }
+  if (report.checks?.length) {
+    out.push('', '  Checked just now:')
+    for (const c of report.checks) out.push(`    ${c.ok ? paint(BOLD_GREEN, 'ok  ') : paint(BOLD_RED, 'FAIL')}  ${c.kind.padEnd(8)} ${c.summary}`)
   }
   if (top.fixes.length) {
     out.push('', '  Fixes:')

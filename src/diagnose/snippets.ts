@@ -11,6 +11,14 @@ export function ipOrPlaceholder(host: string, ip: string | undefined): string {
 }
 
 export function extraHostsFix(host: string, ip: string | undefined): Fix {
+  // A name the runner host maps to its own loopback means "this machine"; inside a container
+  // loopback is the container, so the pin must be the host's address on the bridge.
+  if (ip && /^(127\.|::1$)/.test(ip)) {
+    return {
+      text: `Docker executor: ${host} is this runner host itself (it resolves to ${ip} here), and loopback inside a container is the container. Map the name to the host's bridge address (Docker's host-gateway), or run jobs on the host network (network_mode = "host").`,
+      snippet: `[runners.docker]\n  extra_hosts = ["${host}:host-gateway"]`,
+    }
+  }
   return {
     text: `Docker executor: add ${host} to every job container's /etc/hosts (config.toml, then restart the runner).`,
     snippet: `[runners.docker]\n  extra_hosts = ["${host}:${ipOrPlaceholder(host, ip)}"]`,

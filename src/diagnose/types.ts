@@ -66,4 +66,6 @@ export interface DiagnosisReport {
   diagnoses: Diagnosis[]
   /** Lines worth reading when no known pattern matched a failed job. */
   relevant?: EvidenceLine[]
+  /** The active checks that were run (their results are evidence too), in the order run. */
+  checks?: ProbeResult[]
 }

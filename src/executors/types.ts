@@ -1,3 +1,4 @@
+import type { ProbeResult } from '../diagnose/types.js'
 import type { JobPayload } from '../payload/types.js'
 
 /** Where an executor writes the job's output: the trace (masked downstream). */
@@ -43,6 +44,12 @@ export interface Executor {
   readonly name: string
   probe(signal: AbortSignal): Promise<{ ok: true } | { ok: false; reason: string; hint: string }>
   open(job: JobPayload, ctx: OpenContext): Promise<ExecutorSession>
+  /**
+   * Resolves `host` the way the job's environment does (its network, hosts entries and DNS), for
+   * the troubleshooter. Absent when jobs share the runner host's resolver (shell): a runner-side
+   * lookup already says it all. Never throws; an impossible check is a result that says why.
+   */
+  resolveFromJob?(host: string, job: JobPayload): Promise<ProbeResult>
 }
 
 export interface ExecutorSession {

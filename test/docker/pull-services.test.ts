@@ -30,6 +30,12 @@ beforeAll(async () => {
 
 afterAll(() => {
   registry?.kill()
+  // The pulled tag is this run's only image; the engine keeps busybox for the next test.
+  try {
+    docker('rmi', `127.0.0.1:${port}/glrun/pulled:1`)
+  } catch {
+    // not pulled (the test failed before): nothing to remove
+  }
   removeTempDirs()
 })
 

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { parse } from 'smol-toml'
-import { diagnose, renderReport, reportJson } from '../../diagnose/engine.js'
+import { renderReport, reportJson } from '../../diagnose/engine.js'
+import { troubleshoot } from '../../diagnose/troubleshoot.js'
 import { parseTrace } from '../../diagnose/trace.js'
 import type { Evidence, ProbeResult } from '../../diagnose/types.js'
 import { GlrunError } from '../../diagnostics/errors.js'
@@ -13,6 +14,7 @@ interface ExplainFlags {
   ci?: string
   probes?: string
   json?: boolean
+  check?: boolean
 }
 
 /**
@@ -29,16 +31,29 @@ export function explainCommand(program: Command, io: Io, setExit: (code: number)
     .option('--ci <.gitlab-ci.yml>', 'the pipeline file the job came from')
     .option('--probes <file.json>', 'results of network probes (an array of {kind, target, from, ok, summary, detail})')
     .option('--json', 'print {phase, exit_code, diagnoses} as JSON')
-    .action((trace: string, flags: ExplainFlags) => {
+    .option('--check', 'also check the hosts the log names from this machine (DNS, TCP, TLS, registry /v2/; 3 s each)')
+    .action(async (trace: string, flags: ExplainFlags) => {
       const ev: Evidence = { trace: parseTrace(readInput(trace, 'job log')) }
       if (flags.executor) ev.executor = flags.executor
       if (flags.config) ev.config = parseConfig(flags.config)
       if (flags.ci) ev.ciYaml = readInput(flags.ci, '.gitlab-ci.yml')
       if (flags.probes) ev.probes = parseProbes(flags.probes)
-      const report = diagnose(ev)
+      const report = await troubleshoot(ev, { active: flags.check === true, ...caOf(ev.config) })
       io.out(flags.json ? JSON.stringify(reportJson(report), null, 2) : renderReport(report, { color: io.color }))
       setExit(0)
     })
+}
+
+/** The first runner's tls-ca-file, so a TLS check trusts what that runner trusts. */
+function caOf(config: unknown): { ca?: string } {
+  const runners = (config as { runners?: unknown } | undefined)?.runners
+  const file = Array.isArray(runners) ? (runners[0] as Record<string, unknown> | undefined)?.['tls-ca-file'] : undefined
+  if (typeof file !== 'string') return {}
+  try {
+    return { ca: readFileSync(file, 'utf8') }
+  } catch {
+    return {}
+  }
 }
 
 function readInput(path: string, what: string): string {

@@ -31,10 +31,11 @@ import type { RunnerSettings } from '../../runner-config/types.js'
 import { renderDiagnostic } from '../../diagnostics/render.js'
 import { SourceTexts } from '../../diagnostics/source.js'
 import { readFileSync } from 'node:fs'
+import { diagnoseFailedJob } from '../job-diagnosis.js'
 import { resolve } from 'node:path'
 
 /** The runner from --config (warnings printed; errors thrown all at once). */
-function loadRunner(flags: RunFlags, io: Io): RunnerSettings | undefined {
+function loadRunner(flags: RunFlags, io: Io): { runner: RunnerSettings; text: string } | undefined {
   if (!flags.config) {
     if (flags.runner) throw new GlrunError('GLRUN_CLI_RUNNER', '--runner needs --config', { hint: 'Pass the config.toml that has that runner with --config.' })
     return undefined
@@ -43,7 +44,16 @@ function loadRunner(flags: RunFlags, io: Io): RunnerSettings | undefined {
   const texts = new SourceTexts()
   texts.add(config.path, text)
   for (const w of warnings) io.err(`${renderDiagnostic(w, texts, { color: io.color })}\n`)
-  return selectRunner(config, flags.runner)
+  return { runner: selectRunner(config, flags.runner), text }
+}
+
+/** The pipeline file's text, as evidence for the troubleshooter (absent when unreadable). */
+function pipelineText(projectDir: string, file: string | undefined): string | undefined {
+  try {
+    return readFileSync(join(projectDir, file ?? '.gitlab-ci.yml'), 'utf8')
+  } catch {
+    return undefined
+  }
 }
 
 /** What the runner's config adds to every job; tls-ca-file is read now so a bad path fails early. */
@@ -96,7 +106,8 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
     .option('--runner <name>', 'with --config: the [[runners]] entry to use (default: the first)')
     .option('--json', 'print machine-readable job events (one JSON object per line) instead of logs')
     .action(async (names: string[], flags: RunFlags) => {
-      const runner = loadRunner(flags, rawIo)
+      const loaded = loadRunner(flags, rawIo)
+      const runner = loaded?.runner
       const executorName = flags.executor ?? runner?.executor ?? 'shell'
       const make = EXECUTORS[executorName]
       if (!make) {
@@ -156,11 +167,21 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
             sinks,
             sections: payload.features.trace_sections,
           })
+          let outcome
           try {
-            return await runJob({ job: payload, executor, trace, buildsDir, workspaceSnapshot: snapshot, localRepo: projectDir, store, signal, ...(runnerJob ? { runner: runnerJob } : {}) })
+            outcome = await runJob({ job: payload, executor, trace, buildsDir, workspaceSnapshot: snapshot, localRepo: projectDir, store, signal, ...(runnerJob ? { runner: runnerJob } : {}) })
           } finally {
             await trace.close()
           }
+          if (outcome.status === 'failed') {
+            const diagnosis = await diagnoseFailedJob({
+              tracePath, payload, executor, ciYaml: pipelineText(projectDir, flags.file),
+              ...(loaded ? { configText: loaded.text } : {}), ...(runnerJob?.caPem ? { caPem: runnerJob.caPem } : {}),
+            }, io.color)
+            if (diagnosis && flags.json) io.out(JSON.stringify({ type: 'job-diagnosis', job: job.name, path: diagnosis.path }))
+            else if (diagnosis) for (const l of `\n${diagnosis.text}`.replace(/\n$/, '').split('\n')) reporter.line(job.name, l)
+          }
+          return outcome
         }, {
           concurrency, signal: controller.signal,
           ...(names.length ? { select: names } : {}), withNeeds: flags.needs === true, manual: flags.manual === true,

@@ -89,17 +89,21 @@ function dns(s: Scan): Diagnosis[] {
   const ev = evidence(hit, s.near(hit.line.n, /unable to access|fatal:|ERROR:/, 3))
   const jobFails = s.probes({ kind: 'dns', from: 'job', ok: false, target: host }).length > 0
   const jobOkNow = s.probes({ kind: 'dns', from: 'job', ok: true, target: host }).length > 0
+  // Both sides looked up just now, with different answers: no longer a guess.
+  const confirmed = ip !== undefined && jobFails && s.probes({ kind: 'dns', from: 'job', ok: false, target: host }).some((p) => p.detail?.['inconclusive'] !== true)
   // Any transient wording among the clone attempts, or a lookup that works now, means "sometimes".
   const transient = (clone.length ? clone : [hit]).some((h) => TRANSIENT.test(h.line.text)) || jobOkNow
   const out: Diagnosis[] = []
   // Pinning an address only makes sense for internal names; public names move between CDN addresses.
   const internal = isPrivate(host) || /\.(?:local|lan|internal|intranet|corp|lab|home|private|test)$/.test(host) || host === gitlab || ip !== undefined
   const generic = diagnosis('dns_resolution_failure', `Cannot resolve ${host}`,
-    `${phase === 'get_sources' ? 'The clone' : 'The job'} could not resolve ${host}: the resolver the job uses has no answer for it (no record there, or the resolver itself is unreachable)${ip ? `, although the runner host resolves it to ${ip}` : ''}.`,
-    ev, [jobDnsFix(s.family),
+    confirmed
+      ? `The runner host resolves ${host} to ${ip}; the job ${s.family === 'kubernetes' ? 'pod' : 'container'} does not (both checked just now). The name is known only to the runner host (its /etc/hosts, a VPN or split-horizon DNS), so the job needs the mapping or a resolver that knows it.`
+      : `${phase === 'get_sources' ? 'The clone' : 'The job'} could not resolve ${host}: the resolver the job uses has no answer for it (no record there, or the resolver itself is unreachable)${ip ? `, although the runner host resolves it to ${ip}` : ''}.`,
+    ev, [...(confirmed ? hostMappingFixes(s.family, host, ip) : []), jobDnsFix(s.family),
       { text: 'If the runner host resolves it but containers do not (systemd-resolved stub 127.0.0.53, DHCP-set DNS not propagated), set "dns" in /etc/docker/daemon.json or pass --dns to the dind service.', snippet: '{ "dns": ["<IP of a reachable resolver>"] }   # /etc/docker/daemon.json, then restart dockerd' },
-      ...(internal ? hostMappingFixes(s.family, host, ip) : []),
-      retryFix()], 0.8)
+      ...(internal && !confirmed ? hostMappingFixes(s.family, host, ip) : []),
+      ...(confirmed ? [] : [retryFix()])], confirmed ? 0.9 : 0.8)
   if (isGitlab && s.family === 'kubernetes' && transient) {
     out.push(diagnosis('dns_resolution_intermittent_k8s', `Intermittent DNS failure for ${host} in the job pod`,
       `The job pod's lookup of ${host} failed ${jobOkNow ? 'although the same lookup from a job pod succeeds now (probe)' : `with a transient error (${(clone.length ? clone : [hit]).map((h) => TRANSIENT.exec(h.line.text)?.[0]).find(Boolean) ?? 'timeout'})`}; on Kubernetes this is typically musl (Alpine) resolvers with ndots:5 search lists timing out on AAAA queries, or CoreDNS/conntrack drops.`,
@@ -194,6 +198,32 @@ function egress(s: Scan): Diagnosis[] {
   return out
 }
 
+/**
+ * A refused connect outside get_sources: nothing listens at that address, or a firewall REJECTs.
+ * Which one is for the TCP check to say; inside a container, localhost is the container itself.
+ */
+function refused(s: Scan): Diagnosis[] {
+  // curl's "Couldn't connect to server" is what it says for a refused connect (and for others,
+  // which the TCP check tells apart).
+  const hit = s.all(CONNECT).filter((h) => phaseName(h.line.section) !== 'get_sources' && /refused|Could(?:n't| not) connect to server/i.test(h.line.text)).pop()
+  if (!hit) return []
+  const host = hostIn(hit) ?? 'the remote host'
+  if (host === 'docker') return []
+  const port = hit.m[2] ?? hit.m[5] ?? hit.m[8] ?? ''
+  const tcp = s.probes({ kind: 'tcp', target: `${host}:${port}` })[0]
+  const loopback = /^(localhost|127\.|::1)/.test(host)
+  const inContainer = s.family === 'docker' || s.family === 'kubernetes'
+  const cause = tcp && !tcp.ok && tcp.detail?.['outcome'] === 'refused'
+    ? `Nothing accepts connections on ${host}:${port}: checked from the runner host just now, the connection is refused too. The server is not running, listens on another port or address, or a firewall rejects the connection.`
+    : `The connection to ${host}:${port} was refused: the server is not running (yet), listens on another port or only on another address, or a firewall rejects it.${loopback && inContainer ? ` Inside a job container ${host} is the container itself, not the runner host or a service.` : ''}`
+  const title = /refused/i.test(hit.line.text) || tcp?.detail?.['outcome'] === 'refused' ? `Connection to ${host}:${port} refused` : `Cannot connect to ${host}:${port}`
+  return [diagnosis('egress_blocked_firewall', title, cause, evidence(hit, s.commandAt(hit.line.n)), [
+    { text: `Check that the server is up and listening on ${host}:${port} (\`ss -ltnp\` on that host); a service the job starts itself needs to be waited for before use.`, snippet: `for i in $(seq 30); do nc -z ${host} ${port || '<port>'} && break; sleep 1; done` },
+    ...(loopback && inContainer ? [{ text: 'To reach a service container, use its alias instead of localhost.', snippet: 'services:\n  - name: <image>\n    alias: <name>    # then connect to <name>:<port>' }] : []),
+    { text: `If a firewall rejects it, allow TCP ${port || '<port>'} from the job network to ${host}.` },
+  ], tcp && !tcp.ok ? 0.7 : 0.55)]
+}
+
 function proxy(s: Scan): Diagnosis[] {
   const hit = s.last(PROXY)
   if (!hit) return []
@@ -216,6 +246,6 @@ export const networkRule: Rule = {
   categories: ['dns_resolution_failure', 'dns_resolution_intermittent_k8s', 'gitlab_host_unreachable_from_job', 'clone_url_misconfigured', 'egress_blocked_firewall', 'proxy_required'],
   match(ev) {
     const s = new Scan(ev)
-    return [...dns(s), ...unreachable(s), ...cloneUrl(s), ...egress(s), ...proxy(s)]
+    return [...dns(s), ...unreachable(s), ...cloneUrl(s), ...egress(s), ...refused(s), ...proxy(s)]
   },
 }

@@ -15,6 +15,9 @@ import { type PullPolicy, ensureImage } from './pull.js'
 import { collectAuth } from './registry-auth.js'
 import { type StartedService, aliasesFor, exposedPorts, servicesOf, waitForService } from './services.js'
 import { hostConfigFor } from './host-config.js'
+import { withDefaultTag } from './image-ref.js'
+import { resolveFromContainer } from './resolve-probe.js'
+import type { ProbeResult } from '../../diagnose/types.js'
 
 /** Where the job's directory is inside every container (GitLab's /builds/<namespace>/<project>). */
 const BUILDS = '/builds'
@@ -71,6 +74,18 @@ export class DockerExecutor implements Executor {
       return { ok: true }
     } catch (e) {
       return { ok: false, reason: e instanceof Error ? e.message : String(e), hint: e instanceof GlrunError && e.hint ? e.hint : `Start the Docker engine at ${engineLabel(this.address())}.` }
+    }
+  }
+
+  async resolveFromJob(host: string, job: JobPayload): Promise<ProbeResult> {
+    const image = withDefaultTag(job.image?.name || this.opts.image || '')
+    const inconclusive = (summary: string): ProbeResult => ({ kind: 'dns', target: host, from: 'job', ok: false, summary, detail: { inconclusive: true } })
+    try {
+      const docker = await this.engine()
+      if (!image || !(await docker.getImage(image).inspect().then(() => true, () => false))) return inconclusive(`could not check from a job container: the job image ${image || '(none)'} is not on the engine`)
+      return await resolveFromContainer(docker, this.opts, { host, image })
+    } catch (e) {
+      return inconclusive(`could not check from a job container: ${(e as Error).message.split('\n')[0]}`)
     }
   }
 

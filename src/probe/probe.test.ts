@@ -1,0 +1,169 @@
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { type Server, createServer as netServer } from 'node:net'
+import { createServer as httpsServer } from 'node:https'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createServer as tlsServer } from 'node:tls'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeCertificates } from '../../test/support/git-https.js'
+import { probeDns, probeRegistry, probeTcp, probeTls } from './index.js'
+
+/** Real sockets on loopback: a self-signed server, a private CA's, an expired one, a closed port. */
+const dir = mkdtempSync(join(tmpdir(), 'glrun-probe-'))
+const servers: Server[] = []
+const o = (...args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' }) }
+
+function selfSigned(name: string, dates?: { start: string; end: string }): { cert: string; key: string } {
+  const sub = join(dir, `${name}-${dates ? 'old' : 'new'}`)
+  execFileSync('mkdir', ['-p', sub])
+  const run = (...args: string[]): void => { execFileSync('openssl', args, { cwd: sub, stdio: 'pipe' }) }
+  if (!dates) {
+    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name},IP:127.0.0.1`, '-keyout', 'key.pem', '-out', 'cert.pem')
+  } else {
+    // `openssl ca` is the one tool here that can set dates in the past (for "expired").
+    writeFileSync(join(sub, 'ca.cnf'), '[ca]\ndefault_ca=d\n[d]\ndatabase=idx\nnew_certs_dir=.\nserial=ser\ndefault_md=sha256\npolicy=p\ncopy_extensions=copy\n[p]\ncommonName=supplied\n')
+    writeFileSync(join(sub, 'idx'), '')
+    writeFileSync(join(sub, 'ser'), '01\n')
+    run('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', 'key.pem', '-out', 'req.csr')
+    run('ca', '-batch', '-config', 'ca.cnf', '-selfsign', '-keyfile', 'key.pem', '-in', 'req.csr', '-startdate', dates.start, '-enddate', dates.end, '-out', 'cert.pem')
+  }
+  return { cert: readFileSync(join(sub, 'cert.pem'), 'utf8'), key: readFileSync(join(sub, 'key.pem'), 'utf8') }
+}
+
+async function listen(s: Server): Promise<number> {
+  servers.push(s)
+  // Probes hang up mid-handshake on purpose; the servers must not call that an error.
+  s.on('connection', (c) => c.on('error', () => undefined))
+  s.on('tlsClientError', () => undefined)
+  s.on('clientError', () => undefined)
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  return (s.address() as { port: number }).port
+}
+
+async function closedPort(): Promise<number> {
+  const s = netServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const port = (s.address() as { port: number }).port
+  await new Promise<void>((r) => s.close(() => r()))
+  return port
+}
+
+let ca = ''
+const ports = { selfSigned: 0, privateCa: 0, expired: 0, plain: 0, reg401: 0, reg429: 0, reg404: 0 }
+beforeAll(async () => {
+  o('version')
+  const certs = makeCertificates(join(dir, 'ca'), ['gitlab.glrun.test', '127.0.0.1'])
+  ca = readFileSync(certs.ca, 'utf8')
+  const leaf = { cert: readFileSync(certs.cert), key: readFileSync(certs.key) }
+  ports.selfSigned = await listen(tlsServer(selfSigned('self.glrun.test'), (s) => s.end()))
+  ports.privateCa = await listen(tlsServer(leaf, (s) => s.end()))
+  ports.expired = await listen(tlsServer(selfSigned('old.glrun.test', { start: '20200101000000Z', end: '20200102000000Z' }), (s) => s.end()))
+  ports.plain = await listen(netServer((s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n')))
+  const registry = (status: number, headers: Record<string, string> = {}) => httpsServer(leaf, (req, res) => {
+    res.writeHead(req.url === '/v2/' ? status : 404, headers)
+    res.end('{}')
+  })
+  ports.reg401 = await listen(registry(401, { 'www-authenticate': 'Bearer realm="https://auth.glrun.test/token"' }))
+  ports.reg429 = await listen(registry(429))
+  ports.reg404 = await listen(registry(404))
+})
+afterAll(() => {
+  for (const s of servers) s.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('probeTls', () => {
+  it('a self-signed certificate', async () => {
+    const r = await probeTls('127.0.0.1', ports.selfSigned)
+    expect(r).toMatchObject({ kind: 'tls', from: 'runner', target: `127.0.0.1:${ports.selfSigned}`, ok: false, detail: { problem: 'self-signed', error: 'DEPTH_ZERO_SELF_SIGNED_CERT', subject: 'CN=self.glrun.test' } })
+    expect(r.summary).toMatch(/self-signed.*tls-ca-file/)
+  })
+
+  it('a private CA this machine does not know, then trusted with that CA', async () => {
+    const untrusted = await probeTls('127.0.0.1', ports.privateCa)
+    expect(untrusted).toMatchObject({ ok: false, detail: { problem: 'unknown CA', issuer: 'CN=glrun test CA' } })
+    expect((untrusted.detail?.['chain'] as string[])[0]).toBe('CN=gitlab.glrun.test ← CN=glrun test CA')
+    const trusted = await probeTls('127.0.0.1', ports.privateCa, { ca })
+    expect(trusted).toMatchObject({ ok: true })
+    expect(trusted.summary).toMatch(/is trusted with the configured CA/)
+  })
+
+  it('a certificate for another name', async () => {
+    const r = await probeTls('127.0.0.1', ports.privateCa, { ca, servername: 'registry.glrun.test' })
+    expect(r).toMatchObject({ ok: false, detail: { problem: 'name mismatch', error: 'ERR_TLS_CERT_ALTNAME_INVALID' } })
+    expect(r.summary).toMatch(/is for gitlab\.glrun\.test, 127\.0\.0\.1, not for registry\.glrun\.test/)
+  })
+
+  it('an expired certificate', async () => {
+    const r = await probeTls('127.0.0.1', ports.expired)
+    expect(r).toMatchObject({ ok: false, detail: { problem: 'expired', error: 'CERT_HAS_EXPIRED' } })
+    expect(r.summary).toMatch(/expired on Jan +2 00:00:00 2020 GMT/)
+  })
+
+  it('a port that does not speak TLS, and one where nothing listens', async () => {
+    const plain = await probeTls('127.0.0.1', ports.plain)
+    expect(plain).toMatchObject({ ok: false, detail: { outcome: 'not TLS' } })
+    const closed = await probeTls('127.0.0.1', await closedPort())
+    expect(closed).toMatchObject({ ok: false, detail: { outcome: 'refused', error: 'ECONNREFUSED' } })
+  })
+})
+
+describe('probeTcp', () => {
+  it('tells connected from refused', async () => {
+    expect(await probeTcp('127.0.0.1', ports.plain)).toMatchObject({ ok: true, detail: { outcome: 'connected', address: '127.0.0.1' } })
+    const port = await closedPort()
+    const r = await probeTcp('127.0.0.1', port)
+    expect(r).toMatchObject({ kind: 'tcp', target: `127.0.0.1:${port}`, ok: false, detail: { outcome: 'refused', error: 'ECONNREFUSED' } })
+    expect(r.summary).toMatch(/refused: the host answers but nothing listens on port/)
+  })
+})
+
+describe('probeRegistry', () => {
+  it('401 with a token realm: reachable, pulls need a token', async () => {
+    const r = await probeRegistry(`127.0.0.1:${ports.reg401}`, { ca })
+    expect(r).toMatchObject({ kind: 'registry', ok: true, detail: { status: 401 } })
+    expect(r.summary).toMatch(/401.*pulls need a login or token \(Bearer\)/)
+  })
+
+  it('429 is a rate limit; 404 is not a registry; a closed port is refused; an untrusted certificate says so', async () => {
+    expect(await probeRegistry(`127.0.0.1:${ports.reg429}`, { ca })).toMatchObject({ ok: false, detail: { status: 429 } })
+    expect((await probeRegistry(`127.0.0.1:${ports.reg404}`, { ca })).summary).toMatch(/answers 404: not a Docker registry API/)
+    expect(await probeRegistry(`127.0.0.1:${await closedPort()}`)).toMatchObject({ ok: false, detail: { outcome: 'refused' } })
+    expect(await probeRegistry(`127.0.0.1:${ports.reg401}`)).toMatchObject({ ok: false, detail: { outcome: 'untrusted' } })
+  })
+})
+
+describe('probeDns', () => {
+  it('names in /etc/hosts resolve (getaddrinfo, like git and curl)', async () => {
+    expect(await probeDns('localhost')).toMatchObject({ ok: true, detail: { addresses: expect.arrayContaining(['127.0.0.1']) } })
+    const own = await probeDns(hostname())
+    expect(own.ok).toBe(true)
+    expect(await probeDns('10.1.2.3')).toMatchObject({ ok: true, detail: { addresses: ['10.1.2.3'] } })
+  })
+
+  it('a name that does not resolve (asked in a network namespace whose resolver is its own loopback)', () => {
+    // `ip netns exec` puts /etc/netns/<ns>/resolv.conf in place of /etc/resolv.conf, so the
+    // lookup never leaves this machine.
+    const ns = `glrun-dns-${process.pid}`
+    const sh = (...a: string[]): void => { execFileSync(a[0]!, a.slice(1), { stdio: 'pipe' }) }
+    sh('ip', 'netns', 'add', ns)
+    try {
+      execFileSync('mkdir', ['-p', `/etc/netns/${ns}`])
+      writeFileSync(`/etc/netns/${ns}/resolv.conf`, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n')
+      sh('ip', 'netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up')
+      // The built module (npm test builds before it tests): plain node runs it in the namespace.
+      const probe = new URL('../../dist/probe/dns.js', import.meta.url).pathname
+      const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e',
+        `import(${JSON.stringify(probe)}).then(async (m) => console.log(JSON.stringify(await m.probeDns('nowhere.glrun.invalid'))))`], { encoding: 'utf8', timeout: 30_000 })
+      expect(r.stderr).toBe('')
+      const result = JSON.parse(r.stdout)
+      expect(result).toMatchObject({ kind: 'dns', target: 'nowhere.glrun.invalid', from: 'runner', ok: false })
+      expect(['ENOTFOUND', 'EAI_AGAIN']).toContain(result.detail.error)
+      expect(result.summary).toMatch(/the runner host cannot resolve nowhere\.glrun\.invalid/)
+    } finally {
+      spawnSync('ip', ['netns', 'delete', ns])
+      rmSync(`/etc/netns/${ns}`, { recursive: true, force: true })
+    }
+  })
+})
