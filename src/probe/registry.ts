@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https'
 import { rootCertificates } from 'node:tls'
 import type { ProbeResult } from '../diagnose/types.js'
 import { connectOutcome, describeOutcome } from './outcome.js'
+import { type TlsProblem, tlsProblem } from './tls.js'
 
 export interface RegistryProbeOptions {
   /** PEM of extra CAs to trust (a registry with a private CA). */
@@ -44,7 +45,8 @@ export function probeRegistry(registry: string, opts: RegistryProbeOptions = {})
     req.once('error', (e: NodeJS.ErrnoException) => {
       const code = e.code ?? 'ERROR'
       if (/CERT|SELF_SIGNED|UNABLE_TO|ALTNAME/.test(code)) {
-        resolve({ ...base, ok: false, summary: `the registry's certificate at ${target} is not trusted (${code}): add its CA to the engine (/etc/docker/certs.d/${target}/ca.crt) or to the runner`, detail: { error: code, outcome: 'untrusted' } })
+        const problem = tlsProblem(code)
+        resolve({ ...base, ok: false, summary: `the registry's certificate at ${target} is not trusted (${code}${problem ? `: ${problem}` : ''}): ${untrustedFix(problem, target)}`, detail: { error: code, outcome: 'untrusted', ...(problem ? { problem } : {}) } })
         return
       }
       if (/WRONG_VERSION_NUMBER|UNKNOWN_PROTOCOL/.test(`${code} ${e.message}`)) {
@@ -56,4 +58,13 @@ export function probeRegistry(registry: string, opts: RegistryProbeOptions = {})
     })
     req.end()
   })
+}
+
+/** What fixes each kind of untrusted registry certificate (pulls are the engine's, so its trust store). */
+function untrustedFix(problem: TlsProblem | undefined, target: string): string {
+  switch (problem) {
+    case 'name mismatch': return `the certificate is for another name; use the name it was issued for in the image reference, or reissue it`
+    case 'expired': case 'not yet valid': return `renew the certificate (or check this host's clock)`
+    default: return `add its CA to the engine (/etc/docker/certs.d/${target}/ca.crt) and to the runner`
+  }
 }

@@ -5,7 +5,7 @@ import { connectOutcome, describeOutcome } from './outcome.js'
 
 export type TlsProblem = 'self-signed' | 'unknown CA' | 'name mismatch' | 'expired' | 'not yet valid'
 
-const PROBLEM: Record<string, TlsProblem> = {
+const PROBLEMS: Record<string, TlsProblem> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed',
   SELF_SIGNED_CERT_IN_CHAIN: 'unknown CA',
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'unknown CA',
@@ -16,10 +16,15 @@ const PROBLEM: Record<string, TlsProblem> = {
   ERR_TLS_CERT_ALTNAME_INVALID: 'name mismatch',
 }
 
+/** The kind of trust problem an OpenSSL/Node verification code stands for (undefined: another one). */
+export function tlsProblem(code: string | undefined): TlsProblem | undefined {
+  return code === undefined ? undefined : PROBLEMS[code]
+}
+
 export interface TlsProbeOptions {
   /** PEM of extra CAs to trust on top of the system's (the runner's tls-ca-file). */
   ca?: string
-  /** The name to verify (default: host, unless it is an IP address). */
+  /** The name to send (SNI) and verify (default: host; an IP address is verified against the IP SANs). */
   servername?: string
   timeoutMs?: number
 }
@@ -57,28 +62,29 @@ export function probeTls(host: string, port: number, opts: TlsProbeOptions = {})
     socket.once('secureConnect', () => {
       const leaf = socket.getPeerCertificate(true)
       const chain = chainOf(leaf)
-      const nameError = servername ? checkServerIdentity(servername, leaf) : undefined
+      // git and curl check an IP address against the certificate's IP SANs, so this does too.
+      const nameError = checkServerIdentity(servername ?? host, leaf)
       const authError = socket.authorizationError ? String((socket.authorizationError as unknown as { code?: string }).code ?? socket.authorizationError) : undefined
       const error = authError ?? (nameError ? 'ERR_TLS_CERT_ALTNAME_INVALID' : undefined)
-      const problem = error ? PROBLEM[error] ?? undefined : undefined
+      const problem = tlsProblem(error)
       const detail: Record<string, unknown> = {
         subject: dn(leaf.subject), issuer: dn(leaf.issuer), validTo: leaf.valid_to, altNames: altNames(leaf),
         chain: chain.map((c) => `${dn(c.subject)} ← ${dn(c.issuer)}`), protocol: socket.getProtocol(),
         ...(error ? { error } : {}), ...(problem ? { problem } : {}),
       }
-      finish({ ...base, ok: !error, summary: summary(host, port, problem, error, leaf, servername, opts.ca !== undefined), detail })
+      finish({ ...base, ok: !error, summary: summary(host, port, problem, error, leaf, servername ?? host, opts.ca !== undefined), detail })
     })
   })
 }
 
-function summary(host: string, port: number, problem: TlsProblem | undefined, error: string | undefined, leaf: PeerCertificate, servername: string | undefined, withCa: boolean): string {
+function summary(host: string, port: number, problem: TlsProblem | undefined, error: string | undefined, leaf: PeerCertificate, name: string, withCa: boolean): string {
   const who = `the certificate of ${host}:${port} (${dn(leaf.subject)}, issued by ${dn(leaf.issuer)})`
   const trust = withCa ? 'the system CAs or the configured tls-ca-file' : 'the system CAs'
   switch (problem) {
     case undefined: return error ? `${who} is not trusted (${error})` : `${who} is trusted${withCa ? ' with the configured CA' : ''}, valid until ${leaf.valid_to}`
     case 'self-signed': return `${who} is self-signed and not trusted by ${trust}: give the runner tls-ca-file`
     case 'unknown CA': return `${who} is signed by a CA not in ${trust}: give the runner tls-ca-file with that CA`
-    case 'name mismatch': return `${who} is for ${altNames(leaf).join(', ') || dn(leaf.subject)}, not for ${servername}: use the name the certificate was issued for, or reissue it`
+    case 'name mismatch': return `${who} is for ${altNames(leaf).join(', ') || dn(leaf.subject)}, not for ${name}: use the name the certificate was issued for, or reissue it`
     case 'expired': return `${who} expired on ${leaf.valid_to}: renew it`
     case 'not yet valid': return `${who} is not valid before ${leaf.valid_from}: check the clocks, or the certificate's dates`
   }
