@@ -12,7 +12,12 @@ import { planJobs } from './plan/plan-jobs.js'
 import { readStages } from './plan/stages.js'
 import type { CompiledPipeline, PlannedJob } from './plan/types.js'
 import { evaluateIncludeRules, evaluateWorkflow } from './rules/index.js'
+import { dindPitfalls } from './pitfalls/dind.js'
+import { dockerDaemonPitfalls } from './pitfalls/docker-daemon.js'
 import { dockerfileArgPitfalls } from './pitfalls/dockerfile-args.js'
+import { imageEntrypointPitfalls } from './pitfalls/image-entrypoint.js'
+import { outsideProjectPathPitfalls } from './pitfalls/outside-project-paths.js'
+import { scriptModePitfalls } from './pitfalls/script-mode.js'
 import { faultedKey, validateSchema } from './validate/schema.js'
 import { expandCollection, expandExisting } from './variables/expand.js'
 
@@ -113,6 +118,8 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
   const jobs = await compileChildren(plan.jobs, opts, errors, warnings)
   const ciVariables = new Set([...ctx.predefined, ...ctx.userVariables, ...globalVariables].map((v) => v.key))
   warnings.push(...dockerfileArgPitfalls(jobs, ctx.projectDir, sources, ciVariables))
+  // Failure-taxonomy classes decidable from the YAML alone: warnings, never errors.
+  warnings.push(...imageEntrypointPitfalls(jobs), ...dindPitfalls(jobs), ...dockerDaemonPitfalls(jobs), ...outsideProjectPathPitfalls(jobs), ...scriptModePitfalls(jobs, ctx.projectDir))
   return {
     projectDir: ctx.projectDir,
     maskedValues: masked(ctx),

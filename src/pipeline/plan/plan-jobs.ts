@@ -17,7 +17,7 @@ import { expandCollection, expandExisting } from '../variables/expand.js'
 import { keySpan, valueSpan } from '../yaml/positions.js'
 import { type Instance, expandParallel } from './matrix.js'
 import { type JobIndexEntry, type ResolvedNeed, findNeedsCycle, resolveDependencies, resolveNeeds } from './needs.js'
-import type { ExcludedJob, PlannedJob } from './types.js'
+import type { ExcludedJob, JobSource, PlannedJob } from './types.js'
 
 /** GitLab's default job timeout when neither the job nor the project sets one. */
 export const DEFAULT_TIMEOUT_SECONDS = 3600
@@ -281,9 +281,27 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
         return build()
       },
       ...(c.job['trigger'] !== undefined ? { trigger: readTrigger(c.job['trigger']) } : {}),
+      source: jobSource(c, input),
     }
     return planned
   })
+}
+
+function jobSource(c: Candidate, input: PlanInput): JobSource {
+  const rules = c.match.variables ?? {}
+  const user = new Set(input.ctx.userVariables.map((v) => v.key))
+  const globals = input.config['variables']
+  return {
+    definition: c.job,
+    // Rule variables override the job's own; the user's (project-level) variables override both.
+    variable: (n) => (Object.hasOwn(rules, n) && !user.has(n) ? expandExisting(rules[n]!, c.vars) : c.vars(n)),
+    variableSpan: (n) => {
+      const own = c.job['variables']
+      if (isPlainObject(own) && Object.hasOwn(own, n)) return valueSpan(own, n)
+      if (isPlainObject(globals) && Object.hasOwn(globals, n) && c.globals.some((v) => v.key === n)) return valueSpan(globals, n)
+      return undefined
+    },
+  }
 }
 
 function declaresArtifacts(job: Record<string, unknown>): boolean {

@@ -30,6 +30,24 @@ export interface PlannedJob {
   readonly trigger?: { kind: 'child'; files: string[] } | { kind: 'unsupported'; what: string }
   /** The compiled child pipeline of a `trigger:include` job. */
   readonly child?: { readonly stages: readonly string[]; readonly jobs: readonly { name: string; stage: string; when: string }[] }
+  /** The job as written, for lint checks that point at its keys (src/pipeline/pitfalls). */
+  readonly source?: JobSource
+}
+
+/**
+ * What lint checks read about a job without building its payload: the job's mapping and the
+ * variables it sees, each traceable to the line that defines it.
+ */
+export interface JobSource {
+  /** The job's mapping after extends, !reference and defaults; positions via yaml/positions.ts. */
+  readonly definition: Readonly<Record<string, unknown>>
+  /**
+   * A variable's value as GitLab creates the job (predefined, inherited global, job, matrix,
+   * workflow, rules and user variables, expanded); undefined when the job does not have it.
+   */
+  variable(name: string): string | undefined
+  /** Where the YAML defines a variable the job sees: the job's `variables:`, else the global ones. */
+  variableSpan(name: string): SourceSpan | undefined
 }
 
 /** A job defined in the YAML that is not in this pipeline, and why. */
