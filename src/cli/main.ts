@@ -3,6 +3,7 @@ import { GlrunError, GlrunErrors } from '../diagnostics/errors.js'
 import { renderDiagnostic } from '../diagnostics/render.js'
 import { compileCommand } from './commands/compile.js'
 import { configCommand } from './commands/config-check.js'
+import { doctorCommand } from './commands/doctor.js'
 import { explainCommand } from './commands/explain.js'
 import { lintCommand } from './commands/lint.js'
 import { listCommand } from './commands/list.js'
@@ -30,6 +31,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   runCommand(program, io, setExit)
   configCommand(program, io, setExit)
   explainCommand(program, io, setExit)
+  doctorCommand(program, io, setExit)
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
 
   try {
