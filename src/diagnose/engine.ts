@@ -130,7 +130,8 @@ export function renderReport(report: DiagnosisReport, opts: { color: boolean }):
   }
   if (report.checks?.length) {
     out.push('', '  Checked just now:')
-    for (const c of report.checks) out.push(`    ${c.ok ? paint(BOLD_GREEN, 'ok  ') : paint(BOLD_RED, 'FAIL')}  ${c.kind.padEnd(8)} ${c.summary}`)
+    // Where a check ran is half its meaning: the runner resolving a name and the job not is the finding.
+    for (const c of report.checks) out.push(`    ${c.ok ? paint(BOLD_GREEN, 'ok  ') : paint(BOLD_RED, 'FAIL')}  ${c.kind.padEnd(8)} ${(c.from === 'job' ? 'from the job' : 'from runner').padEnd(12)}  ${c.summary}`)
   }
   if (top.fixes.length) {
     out.push('', '  Fixes:')
