@@ -2,13 +2,9 @@ import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { GlrunError } from '../../diagnostics/errors.js'
-import { renderDiagnostic } from '../../diagnostics/render.js'
-import { SourceTexts } from '../../diagnostics/source.js'
 import { doctorJson, renderDoctor, runDoctor } from '../../doctor/index.js'
-import { loadRunnerConfig } from '../../runner-config/load.js'
-import { selectRunner } from '../../runner-config/locate.js'
-import type { RunnerSettings } from '../../runner-config/types.js'
 import type { Io } from '../io.js'
+import { loadRunnerFlags } from '../runner-flags.js'
 
 interface DoctorFlags {
   config?: string
@@ -36,24 +32,10 @@ export function doctorCommand(program: Command, io: Io, setExit: (code: number) 
       if (!existsSync(cwd) || !statSync(cwd).isDirectory()) throw new GlrunError('GLRUN_CWD_MISSING', `directory ${cwd} does not exist`, { hint: 'Pass an existing project directory to --cwd.' })
       const seconds = Number(flags.timeout)
       if (!Number.isFinite(seconds) || seconds <= 0) throw new GlrunError('GLRUN_CLI_TIMEOUT', `--timeout must be a positive number of seconds, not "${flags.timeout}"`, { hint: 'For example --timeout 10 on a slow network.' })
-      const runners = loadRunners(flags, io)
+      const picked = loadRunnerFlags(flags, io)
+      const runners = picked && (flags.runner ? [picked.selected] : picked.config.runners)
       const report = await runDoctor({ cwd, timeoutMs: seconds * 1000, ...(runners ? { runners } : {}) })
       io.out(flags.json ? JSON.stringify(doctorJson(report), null, 2) : renderDoctor(report, { color: io.color }))
       setExit(report.findings.some((f) => f.status === 'fail') ? 1 : 0)
     })
-}
-
-/** The runners to check: all of --config, or the one --runner names; warnings printed, errors thrown. */
-function loadRunners(flags: DoctorFlags, io: Io): RunnerSettings[] | undefined {
-  if (!flags.config) {
-    if (flags.runner) throw new GlrunError('GLRUN_CLI_RUNNER', '--runner needs --config', { hint: 'Pass the config.toml that has that runner with --config.' })
-    return undefined
-  }
-  const { config, warnings, text } = loadRunnerConfig(resolve(flags.config))
-  const texts = new SourceTexts()
-  texts.add(config.path, text)
-  for (const w of warnings) io.err(`${renderDiagnostic(w, texts, { color: io.color })}\n`)
-  // selectRunner: one error for an unknown name or a config without runners.
-  const first = selectRunner(config, flags.runner)
-  return flags.runner ? [first] : config.runners
 }

@@ -25,27 +25,10 @@ import { printDiagnostics } from '../render-pipeline.js'
 import { selectJobs } from './compile.js'
 import { DockerExecutor } from '../../executors/docker/docker-executor.js'
 import type { RunnerJobSettings } from '../../job/run-job.js'
-import { loadRunnerConfig } from '../../runner-config/load.js'
-import { selectRunner } from '../../runner-config/locate.js'
 import type { RunnerSettings } from '../../runner-config/types.js'
-import { renderDiagnostic } from '../../diagnostics/render.js'
-import { SourceTexts } from '../../diagnostics/source.js'
 import { readFileSync } from 'node:fs'
 import { diagnoseFailedJob } from '../job-diagnosis.js'
-import { resolve } from 'node:path'
-
-/** The runner from --config (warnings printed; errors thrown all at once). */
-function loadRunner(flags: RunFlags, io: Io): { runner: RunnerSettings; text: string } | undefined {
-  if (!flags.config) {
-    if (flags.runner) throw new GlrunError('GLRUN_CLI_RUNNER', '--runner needs --config', { hint: 'Pass the config.toml that has that runner with --config.' })
-    return undefined
-  }
-  const { config, warnings, text } = loadRunnerConfig(resolve(flags.config))
-  const texts = new SourceTexts()
-  texts.add(config.path, text)
-  for (const w of warnings) io.err(`${renderDiagnostic(w, texts, { color: io.color })}\n`)
-  return { runner: selectRunner(config, flags.runner), text }
-}
+import { loadRunnerFlags } from '../runner-flags.js'
 
 /** The pipeline file's text, as evidence for the troubleshooter (absent when unreadable). */
 function pipelineText(projectDir: string, file: string | undefined): string | undefined {
@@ -106,7 +89,8 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
     .option('--runner <name>', 'with --config: the [[runners]] entry to use (default: the first)')
     .option('--json', 'print machine-readable job events (one JSON object per line) instead of logs')
     .action(async (names: string[], flags: RunFlags) => {
-      const loaded = loadRunner(flags, rawIo)
+      const picked = loadRunnerFlags(flags, rawIo)
+      const loaded = picked ? { runner: picked.selected, text: picked.text } : undefined
       const runner = loaded?.runner
       const executorName = flags.executor ?? runner?.executor ?? 'shell'
       const make = EXECUTORS[executorName]

@@ -66,7 +66,7 @@ export interface PlanOutput {
 
 /** Defaults, parallel expansion, rules, needs and payloads for every visible job. */
 export function planJobs(input: PlanInput): PlanOutput {
-  const { config, stages, ctx, errors } = input
+  const { config, stages, errors } = input
   const index = new Map<string, JobIndexEntry>()
   const candidates: Candidate[] = []
   const excluded: ExcludedJob[] = []

@@ -240,9 +240,3 @@ function knownKeys(instanceSegs: readonly (string | number)[]): string[] {
   walk(defs, 0)
   return [...all]
 }
-
-function resolveRef(schema: Record<string, unknown>, ref: string): unknown {
-  let n: unknown = schema
-  for (const p of ref.replace(/^#\//, '').split('/')) n = isPlainObject(n) ? n[p] : undefined
-  return n
-}
