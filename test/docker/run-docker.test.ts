@@ -42,6 +42,20 @@ describe('glrun run --executor docker', () => {
     expect(glrunLeftovers(r.pid)).toEqual([])
   }, 120_000)
 
+  it('20 one-line jobs at once all finish: no exit is missed on a busy engine', () => {
+    // A wait sent alongside start could reach the engine after a short script had exited and
+    // then hang forever; 20 jobs at once made it happen about one run in three.
+    const jobs = Array.from({ length: 20 }, (_, i) => `job-${i + 1}:\n  script: [echo hi]`).join('\n')
+    const r0 = makeRepo({ files: { '.gitlab-ci.yml': `image: busybox:latest\n${jobs}\n` } })
+    cleanups.push(r0.cleanup)
+    for (let round = 0; round < 2; round++) {
+      const r = run(r0.dir, '--executor', 'docker', '--concurrency', '20')
+      expect(r.code).toBe(0)
+      expect(r.out.match(/│ Job succeeded$/gm)).toHaveLength(20)
+      expect(glrunLeftovers(r.pid)).toEqual([])
+    }
+  }, 150_000)
+
   it('with --config: environment, pre_build_script and artifacts/caches moved out of the container', () => {
     const cfg = join(tempDir('cfg'), 'config.toml')
     writeFileSync(cfg, `[[runners]]

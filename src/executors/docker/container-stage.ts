@@ -27,11 +27,14 @@ export async function runContainerStage(container: Docker.Container, out: TraceO
   const onAbort = (): void => stop({ kind: 'canceled' })
   const timer = timeoutMs ? setTimeout(() => stop({ kind: 'timed-out' }), timeoutMs) : undefined
   try {
-    const waiting = container.wait({ condition: 'next-exit' })
     await container.start()
     if (signal.aborted) onAbort()
     signal.addEventListener('abort', onAbort, { once: true })
-    const result = (await waiting) as { StatusCode: number }
+    // Wait only once start() has answered, and for "not-running": a wait sent alongside start
+    // with "next-exit" can reach a busy engine after a short script has already exited, and then
+    // waits for an exit that never comes. "not-running" answers at once with the exit code when
+    // the container has stopped already (start() returns with it running, so never too early).
+    const result = (await container.wait({ condition: 'not-running' })) as { StatusCode: number }
     // The last bytes of output may still be in flight when wait() answers.
     await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))])
     return ending ?? { kind: 'exited', code: result.StatusCode }
