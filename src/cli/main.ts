@@ -1,6 +1,9 @@
+import { readFileSync, statSync } from 'node:fs'
+import { isAbsolute } from 'node:path'
 import { Command, CommanderError } from 'commander'
 import { GlrunError, GlrunErrors } from '../diagnostics/errors.js'
 import { renderDiagnostic } from '../diagnostics/render.js'
+import { SourceTexts } from '../diagnostics/source.js'
 import { compileCommand } from './commands/compile.js'
 import { configCommand } from './commands/config-check.js'
 import { doctorCommand } from './commands/doctor.js'
@@ -42,14 +45,32 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2
     }
     if (e instanceof GlrunError) {
-      io.err(renderDiagnostic(e, undefined, { color: io.color }))
+      io.err(renderDiagnostic(e, sourcesOf([e]), { color: io.color }))
       return 2
     }
     if (e instanceof GlrunErrors) {
-      for (const x of e.errors) io.err(renderDiagnostic(x, undefined, { color: io.color }))
+      const sources = sourcesOf(e.errors)
+      for (const x of e.errors) io.err(renderDiagnostic(x, sources, { color: io.color }))
       return 2
     }
     io.err(`glrun: internal error (this is a bug in glrun, please report it):\n${e instanceof Error ? e.stack ?? e.message : String(e)}`)
     return 70
   }
+}
+
+/**
+ * Errors that reach the top (a config.toml that run or doctor could not use) show their line too:
+ * the files they name by absolute path are read again here. Relative spans belong to pipeline
+ * files, whose commands render their own diagnostics with the texts they parsed.
+ */
+function sourcesOf(errors: readonly GlrunError[]): SourceTexts {
+  const texts = new SourceTexts()
+  for (const file of new Set(errors.flatMap((e) => (e.where && isAbsolute(e.where.file) ? [e.where.file] : [])))) {
+    try {
+      if (statSync(file).size <= 1 << 20) texts.add(file, readFileSync(file, 'utf8'))
+    } catch {
+      // Gone or unreadable since: the diagnostic still names file:line:column.
+    }
+  }
+  return texts
 }

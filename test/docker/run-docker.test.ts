@@ -102,6 +102,7 @@ use:
     expect(r.code).toBe(2)
     expect(r.err).toContain('error[GLRUN_CONFIG_VALUE]: unsupported pull_policy config: "sometimes"')
     expect(r.err).toContain(`${cfg}:4:5`)
+    expect(r.err).toContain('4 |     pull_policy = "sometimes"')
     expect(r.out).toBe('')
   }, 60_000)
 })
