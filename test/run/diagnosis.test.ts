@@ -56,7 +56,7 @@ describe('diagnosis after a failed job', () => {
     const below = lines.slice(failed + 1).join('\n')
     expect(below).toMatch(/\[tls_untrusted_ca, confidence/)
     expect(below).toMatch(/Checked just now:/)
-    expect(below).toMatch(new RegExp(`FAIL +tls +.*127\\.0\\.0\\.1:${port}.*signed by a CA not in the system CAs`))
+    expect(below).toMatch(new RegExp(`FAIL +tls +from runner +.*127\\.0\\.0\\.1:${port}.*signed by a CA not in the system CAs`))
     expect(below).toMatch(/tls-ca-file/)
     const saved = readFileSync(join(r.dir, '.glrun/jobs/fetch/diagnosis.txt'), 'utf8')
     expect(saved).toMatch(/\[tls_untrusted_ca, confidence/)
@@ -73,7 +73,7 @@ describe('diagnosis after a failed job', () => {
     const json = JSON.parse(readFileSync(join(r.dir, '.glrun/jobs/fetch/diagnosis.json'), 'utf8'))
     expect(json.diagnoses.length).toBeGreaterThan(0)
     expect(json.checks.find((c: { kind: string }) => c.kind === 'tcp')).toMatchObject({ ok: false, target: `127.0.0.1:${closed}`, detail: { outcome: 'refused' } })
-    expect(r.out).toMatch(/FAIL +tcp +.*refused/)
+    expect(r.out).toMatch(/FAIL +tcp +from runner +.*refused/)
   })
 
   it('a script failure with no known pattern: the lines to read, no checks, still saved', () => {
