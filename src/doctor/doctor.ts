@@ -31,8 +31,8 @@ export const LOCAL = 'local runs (no --config)'
  * the project's .glrun). Runners are checked side by side; findings keep the config's order.
  */
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
-  const ctx: CheckContext = { timeoutMs: opts.timeoutMs ?? 3000 }
   const env = opts.env ?? process.env
+  const ctx: CheckContext = { timeoutMs: opts.timeoutMs ?? 3000, env }
   const groups = opts.runners
     ? opts.runners.map((r, i) => checkRunner(r, `runner "${r.name || `#${i + 1}`}"`, ctx))
     : [checkLocalRuns(env, ctx)]

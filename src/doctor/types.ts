@@ -6,7 +6,7 @@ export type FindingStatus = 'ok' | 'warn' | 'fail'
 export interface Finding {
   /** What it belongs to, the heading it is printed under: `runner "name"`, or `this machine`. */
   scope: string
-  /** Short name of the check: dns, tcp, tls, http, url, executor, image, builds_dir, cache_dir, .glrun, git, sh, bash. */
+  /** Short name of the check: dns, tcp, tls, http, url, executor, docker, kubernetes, image, builds_dir, cache_dir, .glrun, git, sh, bash. */
   check: string
   status: FindingStatus
   /** One line: what was found. */
@@ -22,4 +22,6 @@ export interface Finding {
 /** What the checks need to know besides the runner: how long a network check may take. */
 export interface CheckContext {
   timeoutMs: number
+  /** The environment the runner would see (DOCKER_HOST, KUBECONFIG, KUBERNETES_SERVICE_HOST). */
+  env?: NodeJS.ProcessEnv
 }
