@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { type Server, createServer as netServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -8,6 +8,7 @@ import { createServer as tlsServer } from 'node:tls'
 import { Command } from 'commander'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeCertificates } from '../../test/support/git-https.js'
+import { closedPort as closedLoopbackPort, listenQuietly, selfSignedCertificate } from '../../test/support/loopback.js'
 import { doctorCommand } from '../cli/commands/doctor.js'
 import { memoryIo } from '../cli/io.js'
 import { GlrunError, GlrunErrors } from '../diagnostics/errors.js'
@@ -27,30 +28,19 @@ let privateCa = { port: 0, ca: '' }
 let plainPort = 0
 let closedPort = 0
 
-async function listen(s: Server): Promise<number> {
+function listen(s: Server): Promise<number> {
   servers.push(s)
-  // The checks hang up as soon as they know enough; the servers must not call that an error.
-  s.on('connection', (c) => c.on('error', () => undefined))
-  s.on('tlsClientError', () => undefined)
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  return (s.address() as { port: number }).port
+  return listenQuietly(s)
 }
 
 beforeAll(async () => {
   mkdirSync(project)
-  const sub = join(dir, 'self')
-  mkdirSync(sub)
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '365', '-subj', '/CN=gitlab.glrun.test',
-    '-addext', 'subjectAltName=DNS:gitlab.glrun.test,IP:127.0.0.1', '-keyout', 'key.pem', '-out', 'cert.pem'], { cwd: sub, stdio: 'pipe' })
-  const cert = readFileSync(join(sub, 'cert.pem'), 'utf8')
-  selfSigned = { cert, port: await listen(tlsServer({ cert, key: readFileSync(join(sub, 'key.pem')) }, (s) => s.end())) }
+  const self = selfSignedCertificate(join(dir, 'self'), 'gitlab.glrun.test')
+  selfSigned = { cert: self.cert, port: await listen(tlsServer({ cert: self.cert, key: self.key }, (s) => s.end())) }
   const certs = makeCertificates(join(dir, 'ca'), ['gitlab.glrun.test', '127.0.0.1']) // valid for 2 days
   privateCa = { ca: certs.ca, port: await listen(tlsServer({ cert: readFileSync(certs.cert), key: readFileSync(certs.key) }, (s) => s.end())) }
   plainPort = await listen(netServer((s) => s.end('HTTP/1.1 200 OK\r\n\r\n')))
-  const closed = netServer()
-  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r))
-  closedPort = (closed.address() as { port: number }).port
-  await new Promise<void>((r) => closed.close(() => r()))
+  closedPort = await closedLoopbackPort()
 })
 
 afterAll(() => {

@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { type Server, createServer as netServer } from 'node:net'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import type { Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer as tlsServer } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { closedPort as closedLoopbackPort, listenQuietly, selfSignedCertificate } from '../../test/support/loopback.js'
 import { loadRunnerConfig } from '../runner-config/load.js'
 import type { RunnerSettings } from '../runner-config/types.js'
 import { checkKubernetesApi } from './kubernetes-checks.js'
@@ -23,18 +23,12 @@ const servers: Server[] = []
 
 beforeAll(async () => {
   mkdirSync(home)
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '365', '-subj', '/CN=kubernetes',
-    '-addext', 'subjectAltName=DNS:kubernetes,IP:127.0.0.1', '-keyout', 'key.pem', '-out', 'ca.pem'], { cwd: dir, stdio: 'pipe' })
-  cert = readFileSync(join(dir, 'ca.pem'), 'utf8')
-  const s = tlsServer({ cert, key: readFileSync(join(dir, 'key.pem')) }, (c) => c.end())
-  s.on('tlsClientError', () => undefined)
+  const self = selfSignedCertificate(dir, 'kubernetes')
+  cert = self.cert
+  const s = tlsServer({ cert, key: self.key }, (c) => c.end())
   servers.push(s)
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  port = (s.address() as { port: number }).port
-  const closed = netServer()
-  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r))
-  closedPort = (closed.address() as { port: number }).port
-  await new Promise<void>((r) => closed.close(() => r()))
+  port = await listenQuietly(s)
+  closedPort = await closedLoopbackPort()
 })
 
 afterAll(() => {
@@ -59,7 +53,7 @@ describe('the Kubernetes API a kubernetes runner needs', () => {
   })
 
   it('host with ca_file holding the CA: ok', async () => {
-    const f = await checkKubernetesApi('r', runner(`    host = "https://127.0.0.1:${port}"\n    ca_file = "${join(dir, 'ca.pem')}"\n`), ctx())
+    const f = await checkKubernetesApi('r', runner(`    host = "https://127.0.0.1:${port}"\n    ca_file = "${join(dir, 'cert.pem')}"\n`), ctx())
     expect(f).toMatchObject({ status: 'ok', what: expect.stringMatching(/answers and its certificate is trusted with the configured CA/) })
   })
 

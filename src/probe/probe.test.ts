@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { createServer as tlsServer } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeCertificates } from '../../test/support/git-https.js'
+import { closedPort, listenQuietly } from '../../test/support/loopback.js'
 import { probeDns, probeRegistry, probeTcp, probeTls } from './index.js'
 
 /** Real sockets on loopback: a self-signed server, a private CA's, an expired one, a closed port. */
@@ -31,22 +32,9 @@ function selfSigned(name: string, dates?: { start: string; end: string }): { cer
   return { cert: readFileSync(join(sub, 'cert.pem'), 'utf8'), key: readFileSync(join(sub, 'key.pem'), 'utf8') }
 }
 
-async function listen(s: Server): Promise<number> {
+function listen(s: Server): Promise<number> {
   servers.push(s)
-  // Probes hang up mid-handshake on purpose; the servers must not call that an error.
-  s.on('connection', (c) => c.on('error', () => undefined))
-  s.on('tlsClientError', () => undefined)
-  s.on('clientError', () => undefined)
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  return (s.address() as { port: number }).port
-}
-
-async function closedPort(): Promise<number> {
-  const s = netServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as { port: number }).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
+  return listenQuietly(s)
 }
 
 let ca = ''
