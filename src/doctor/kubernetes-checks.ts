@@ -14,6 +14,8 @@ interface ApiServer {
   url: string
   /** How it was found, for the finding: "[runners.kubernetes] host", "in-cluster", a kubeconfig. */
   source: string
+  /** Where a CA for it is set: what the advice names. */
+  caSetting: string
   ca?: string
   /** The CA file could not be read: the trust check runs without it and says so. */
   caProblem?: string
@@ -46,7 +48,7 @@ export async function checkKubernetesApi(scope: string, runner: RunnerSettings |
   }
   if (!at.https) return { scope, check: 'kubernetes', status: 'warn', what: `the Kubernetes API at ${api.url} (${api.source}) answers, over plain HTTP`, probe: tcp, fix: 'Use the API server\'s https:// address: plain HTTP exposes the runner\'s credentials.' }
   if (api.insecure) return { scope, check: 'kubernetes', status: 'warn', what: `the Kubernetes API at ${api.url} (${api.source}) answers; its certificate is not checked (insecure-skip-tls-verify)`, probe: tcp, fix: 'Set the cluster\'s certificate-authority instead of skipping verification.' }
-  const tls = await probeTls(at.host, at.port, { timeoutMs: ctx.timeoutMs, ...(api.ca ? { ca: api.ca } : {}) })
+  const tls = await probeTls(at.host, at.port, { timeoutMs: ctx.timeoutMs, caSetting: api.caSetting, ...(api.ca ? { ca: api.ca } : {}) })
   if (tls.ok) return { scope, check: 'kubernetes', status: 'ok', what: `the Kubernetes API at ${api.url} (${api.source}) answers and its certificate is trusted${api.ca ? ' with the configured CA' : ''}`, probe: tls }
   const untrusted = tls.detail?.['problem'] === 'self-signed' || tls.detail?.['problem'] === 'unknown CA'
   const caNote = api.caProblem ? ` (${api.caProblem})` : ''
@@ -64,12 +66,12 @@ function locateApi(runner: RunnerSettings | undefined, env: NodeJS.ProcessEnv): 
   const host = typeof raw['host'] === 'string' && raw['host'] ? raw['host'] : undefined
   if (host) {
     const caFile = typeof raw['ca_file'] === 'string' && raw['ca_file'] ? raw['ca_file'] : undefined
-    return { url: /^[a-z]+:\/\//.test(host) ? host : `https://${host}`, source: '[runners.kubernetes] host', ...readCa(caFile, 'ca_file') }
+    return { url: /^[a-z]+:\/\//.test(host) ? host : `https://${host}`, source: '[runners.kubernetes] host', caSetting: 'ca_file', ...readCa(caFile, 'ca_file') }
   }
   if (env['KUBERNETES_SERVICE_HOST']) {
     const h = env['KUBERNETES_SERVICE_HOST']
     const url = `https://${h.includes(':') ? `[${h}]` : h}:${env['KUBERNETES_SERVICE_PORT'] ?? '443'}`
-    return { url, source: 'in-cluster', ...(existsSync(SERVICE_ACCOUNT_CA) ? readCa(SERVICE_ACCOUNT_CA, 'the service account CA') : {}) }
+    return { url, source: 'in-cluster', caSetting: 'ca_file', ...(existsSync(SERVICE_ACCOUNT_CA) ? readCa(SERVICE_ACCOUNT_CA, 'the service account CA') : {}) }
   }
   const file = (env['KUBECONFIG'] ?? '').split(delimiter).find((f) => f && existsSync(f)) ?? join(env['HOME'] || homedir(), '.kube', 'config')
   if (!existsSync(file)) return undefined
@@ -94,12 +96,13 @@ function fromKubeconfig(file: string): ApiServer | undefined {
   const server = cluster?.['server']
   if (typeof server !== 'string') return undefined
   const source = `kubeconfig ${file}`
-  if (cluster?.['insecure-skip-tls-verify'] === true) return { url: server, source, insecure: true }
+  const caSetting = 'certificate-authority-data'
+  if (cluster?.['insecure-skip-tls-verify'] === true) return { url: server, source, caSetting, insecure: true }
   const data = cluster?.['certificate-authority-data']
-  if (typeof data === 'string') return { url: server, source, ca: Buffer.from(data, 'base64').toString('utf8') }
+  if (typeof data === 'string') return { url: server, source, caSetting, ca: Buffer.from(data, 'base64').toString('utf8') }
   const caPath = cluster?.['certificate-authority']
-  if (typeof caPath === 'string') return { url: server, source, ...readCa(isAbsolute(caPath) ? caPath : join(dirname(file), caPath), 'certificate-authority') }
-  return { url: server, source }
+  if (typeof caPath === 'string') return { url: server, source, caSetting: 'certificate-authority', ...readCa(isAbsolute(caPath) ? caPath : join(dirname(file), caPath), 'certificate-authority') }
+  return { url: server, source, caSetting }
 }
 
 function readCa(path: string | undefined, what: string): Pick<ApiServer, 'ca' | 'caProblem'> {

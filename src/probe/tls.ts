@@ -24,6 +24,8 @@ export function tlsProblem(code: string | undefined): TlsProblem | undefined {
 export interface TlsProbeOptions {
   /** PEM of extra CAs to trust on top of the system's (the runner's tls-ca-file). */
   ca?: string
+  /** The setting that holds such a CA, named in the advice (default tls-ca-file; Kubernetes: ca_file). */
+  caSetting?: string
   /** The name to send (SNI) and verify (default: host; an IP address is verified against the IP SANs). */
   servername?: string
   timeoutMs?: number
@@ -72,18 +74,18 @@ export function probeTls(host: string, port: number, opts: TlsProbeOptions = {})
         chain: chain.map((c) => `${dn(c.subject)} ← ${dn(c.issuer)}`), protocol: socket.getProtocol(),
         ...(error ? { error } : {}), ...(problem ? { problem } : {}),
       }
-      finish({ ...base, ok: !error, summary: summary(host, port, problem, error, leaf, servername ?? host, opts.ca !== undefined), detail })
+      finish({ ...base, ok: !error, summary: summary(host, port, problem, error, leaf, servername ?? host, opts.ca !== undefined, opts.caSetting ?? 'tls-ca-file'), detail })
     })
   })
 }
 
-function summary(host: string, port: number, problem: TlsProblem | undefined, error: string | undefined, leaf: PeerCertificate, name: string, withCa: boolean): string {
+function summary(host: string, port: number, problem: TlsProblem | undefined, error: string | undefined, leaf: PeerCertificate, name: string, withCa: boolean, setting: string): string {
   const who = `the certificate of ${host}:${port} (${dn(leaf.subject)}, issued by ${dn(leaf.issuer)})`
-  const trust = withCa ? 'the system CAs or the configured tls-ca-file' : 'the system CAs'
+  const trust = withCa ? `the system CAs or the configured ${setting}` : 'the system CAs'
   switch (problem) {
     case undefined: return error ? `${who} is not trusted (${error})` : `${who} is trusted${withCa ? ' with the configured CA' : ''}, valid until ${leaf.valid_to}`
-    case 'self-signed': return `${who} is self-signed and not trusted by ${trust}: give the runner tls-ca-file`
-    case 'unknown CA': return `${who} is signed by a CA not in ${trust}: give the runner tls-ca-file with that CA`
+    case 'self-signed': return `${who} is self-signed and not trusted by ${trust}: give the runner ${setting}`
+    case 'unknown CA': return `${who} is signed by a CA not in ${trust}: give the runner ${setting} with that CA`
     case 'name mismatch': return `${who} is for ${altNames(leaf).join(', ') || dn(leaf.subject)}, not for ${name}: use the name the certificate was issued for, or reissue it`
     case 'expired': return `${who} expired on ${leaf.valid_to}: renew it`
     case 'not yet valid': return `${who} is not valid before ${leaf.valid_from}: check the clocks, or the certificate's dates`

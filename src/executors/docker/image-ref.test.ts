@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseImageRef, serviceAliases, withDefaultTag } from './image-ref.js'
+import { parseImageRef, serviceHostnames, withDefaultTag } from './image-ref.js'
 
 describe('image references', () => {
   it('reads registry, path, tag and digest as the engine does', () => {
@@ -21,9 +21,12 @@ describe('image references', () => {
     expect(withDefaultTag('alpine:3')).toBe('alpine:3')
   })
   it('derives service aliases like gitlab-runner', () => {
-    expect(serviceAliases('postgres:16')).toEqual(['postgres'])
-    expect(serviceAliases('docker:dind')).toEqual(['docker'])
-    expect(serviceAliases('tutum/wordpress:latest')).toEqual(['tutum__wordpress', 'tutum-wordpress'])
-    expect(serviceAliases('registry.example.com/ns/db:1')).toEqual(['registry.example.com__ns__db', 'registry.example.com-ns-db'])
+    expect(serviceHostnames('postgres:16')).toEqual(['postgres'])
+    expect(serviceHostnames('docker:dind')).toEqual(['docker'])
+    expect(serviceHostnames('tutum/wordpress:latest')).toEqual(['tutum__wordpress', 'tutum-wordpress'])
+    expect(serviceHostnames('registry.example.com/ns/db:1')).toEqual(['registry.example.com__ns__db', 'registry.example.com-ns-db'])
+    // GitLab's documented example: the registry port is dropped.
+    expect(serviceHostnames('registry.gitlab-wp.com:4999/tutum/wordpress')).toEqual(['registry.gitlab-wp.com__tutum__wordpress', 'registry.gitlab-wp.com-tutum-wordpress'])
+    expect(serviceHostnames('postgres@sha256:' + 'a'.repeat(64), 'db, pg')).toEqual(['postgres', 'db', 'pg'])
   })
 })

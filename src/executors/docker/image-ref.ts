@@ -47,15 +47,19 @@ export function withDefaultTag(ref: string): string {
 }
 
 /**
- * gitlab-runner's service aliases derived from an image name: `registry.example.com/ns/db:1` →
- * `registry.example.com__ns__db` and `registry.example.com-ns-db` (the latter only when valid as a
- * host name); `postgres:16` → `postgres`.
+ * The host names a service gets from gitlab-runner (docs: "Accessing the services"): the image
+ * name as written without tag, digest or registry port, with `/` replaced by `__`, and a second
+ * one with `-` when that differs (`registry.example.com:5000/ns/db:1` →
+ * `registry.example.com__ns__db`, `registry.example.com-ns-db`; `postgres:16` → `postgres`).
+ * The job's `alias:` names come on top; one `alias:` may list several, separated by commas or
+ * spaces. The executor creates exactly these, and lint checks DOCKER_HOST against them.
  */
-export function serviceAliases(image: string): string[] {
-  const p = parseImageRef(image)
-  const base = p ? (p.registry === 'docker.io' && !image.startsWith('docker.io/') ? p.path : `${p.registry}/${p.path}`) : image.split(':')[0]!
-  const noLibrary = base.replace(/^library\//, '')
-  const a = noLibrary.replace(/\//g, '__')
-  const b = noLibrary.replace(/\//g, '-')
-  return a === b ? [a] : [a, b]
+export function serviceHostnames(image: string, alias?: string): string[] {
+  const name = image.trim().split('@')[0]!
+  const slash = name.lastIndexOf('/')
+  const colon = name.lastIndexOf(':')
+  const untagged = colon > slash ? name.slice(0, colon) : name
+  const base = untagged.replace(/^([^/]*?):\d+(?=\/|$)/, '$1')
+  const names = [base.replaceAll('/', '__'), base.replaceAll('/', '-'), ...(alias ?? '').split(/[\s,]+/)]
+  return [...new Set(names.filter(Boolean))]
 }

@@ -2,7 +2,7 @@ import { connect } from 'node:net'
 import type Docker from 'dockerode'
 import type { JobImage } from '../../payload/types.js'
 import type { TraceOutput } from '../types.js'
-import { serviceAliases } from './image-ref.js'
+import { serviceHostnames } from './image-ref.js'
 import type { ConfigService } from './options.js'
 
 const YELLOW = '\x1b[0;33m'
@@ -28,12 +28,11 @@ export function servicesOf(job: readonly JobImage[], config: readonly ConfigServ
 }
 
 /**
- * The aliases a service answers to: the ones derived from its image plus the job's (`alias` may
- * list several, comma-separated). An alias another service already took is skipped with
- * gitlab-runner's warning.
+ * The aliases a service answers to (see serviceHostnames). An alias another service already took
+ * is skipped with gitlab-runner's warning.
  */
 export function aliasesFor(svc: JobImage, index: number, taken: Set<string>, out: TraceOutput): string[] {
-  const wanted = [...serviceAliases(svc.name), ...(svc.alias ?? '').split(',').map((a) => a.trim()).filter(Boolean)]
+  const wanted = serviceHostnames(svc.name, svc.alias)
   const mine: string[] = []
   for (const a of wanted) {
     if (mine.includes(a)) continue

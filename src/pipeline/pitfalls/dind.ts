@@ -3,7 +3,8 @@ import type { JobSource, PlannedJob } from '../plan/types.js'
 import { expandExisting } from '../variables/expand.js'
 import { firstDaemonCommand, scriptChoosesDaemon } from './docker-commands.js'
 import { Findings } from './findings.js'
-import { isRepository, serviceHostnames } from './image-ref.js'
+import { serviceHostnames } from '../../executors/docker/image-ref.js'
+import { isRepository } from './image-ref.js'
 import { type ImageUse, jobServices, scriptLines } from './job-facts.js'
 
 /**
@@ -81,7 +82,7 @@ export function isDind(service: ImageUse): boolean {
 }
 
 function hostnames(service: ImageUse): string[] {
-  return service.ref ? serviceHostnames(service.ref, service.alias) : []
+  return service.ref ? serviceHostnames(service.name, service.alias) : []
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { isRepository, parseImageRef, serviceHostnames } from './image-ref.js'
+import { serviceHostnames } from '../../executors/docker/image-ref.js'
+import { isRepository, parseImageRef } from './image-ref.js'
 
 describe('image references', () => {
   it('splits registry, repository and tag; Docker Hub prefixes do not matter', () => {
@@ -13,7 +14,7 @@ describe('image references', () => {
     expect(isRepository(parseImageRef('hashicorp/terraform-ls')!, 'hashicorp/terraform')).toBe(false)
   })
   it('service host names: the written name with / as __ and as -, plus every alias', () => {
-    expect(serviceHostnames(parseImageRef('docker:dind')!, 'dind')).toEqual(['docker', 'dind'])
-    expect(serviceHostnames(parseImageRef('registry.example.com:5000/mirror/docker:dind')!, 'a, b')).toEqual(['registry.example.com__mirror__docker', 'registry.example.com-mirror-docker', 'a', 'b'])
+    expect(serviceHostnames('docker:dind', 'dind')).toEqual(['docker', 'dind'])
+    expect(serviceHostnames('registry.example.com:5000/mirror/docker:dind', 'a, b')).toEqual(['registry.example.com__mirror__docker', 'registry.example.com-mirror-docker', 'a', 'b'])
   })
 })

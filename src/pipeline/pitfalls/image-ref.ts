@@ -1,6 +1,6 @@
 /**
  * Image references as lint checks need them: which image it is, whatever registry or mirror it
- * is pulled through, and the host names a service started from it gets.
+ * is pulled through. (The engine's view, strict about the format, is executors/docker/image-ref.)
  */
 export interface ImageRef {
   /** Lower-case repository without Docker Hub's `docker.io/` and `library/` prefixes. */
@@ -32,17 +32,4 @@ export function parseImageRef(name: string): ImageRef | undefined {
  */
 export function isRepository(ref: ImageRef, repository: string): boolean {
   return ref.repository === repository || ref.repository.endsWith(`/${repository}`)
-}
-
-/**
- * The host names GitLab gives a service by default (documented under "Accessing the services"):
- * the name as written without tag and registry port, with `/` replaced by `__` and, as a second
- * alias, by `-`. Explicit `alias:` values (several may be separated by commas or spaces) come
- * on top of these; they do not replace them.
- */
-export function serviceHostnames(ref: ImageRef, alias: string | undefined): string[] {
-  const base = ref.written.replace(/^([^/]+):\d+\//, '$1/')
-  const names = new Set([base.replaceAll('/', '__'), base.replaceAll('/', '-')])
-  for (const a of (alias ?? '').split(/[\s,]+/)) if (a) names.add(a)
-  return [...names]
 }

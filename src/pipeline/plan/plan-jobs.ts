@@ -251,6 +251,7 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
     }))
   }
 
+  const userKeys = new Set(input.ctx.userVariables.map((v) => v.key))
   return candidates.map((c, i): PlannedJob => {
     const r = resolved.get(c.name)!
     const timeout = readTimeout(c, errors)
@@ -281,15 +282,14 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
         return build()
       },
       ...(c.job['trigger'] !== undefined ? { trigger: readTrigger(c.job['trigger']) } : {}),
-      source: jobSource(c, input),
+      source: jobSource(c, input, userKeys),
     }
     return planned
   })
 }
 
-function jobSource(c: Candidate, input: PlanInput): JobSource {
+function jobSource(c: Candidate, input: PlanInput, user: ReadonlySet<string>): JobSource {
   const rules = c.match.variables ?? {}
-  const user = new Set(input.ctx.userVariables.map((v) => v.key))
   const globals = input.config['variables']
   return {
     definition: c.job,
