@@ -32,7 +32,7 @@ function wall(cmd, argv, cwd) {
 // 1. Per-job overhead.
 const { DockerExecutor } = await import(join(root, 'dist/executors/docker/docker-executor.js'))
 const { runJob } = await import(join(root, 'dist/job/run-job.js'))
-const { LocalStore } = await import(join(root, 'dist/job/artifacts/store.js'))
+const { localStores } = await import(join(root, 'dist/job/artifacts/stores.js'))
 const { TraceWriter } = await import(join(root, 'dist/trace/trace-writer.js'))
 const { Masker } = await import(join(root, 'dist/trace/masker.js'))
 const { MemorySink } = await import(join(root, 'dist/trace/sinks/memory-sink.js'))
@@ -55,7 +55,7 @@ for (let i = 0; i < runs; i++) {
   bare.push(wall('docker', ['run', '--rm', 'busybox:latest', 'true']))
   const t0 = process.hrtime.bigint()
   const trace = new TraceWriter({ masker: new Masker([]), sinks: [new MemorySink()] })
-  const o = await runJob({ job, executor, trace, buildsDir: join(scratch, 'builds'), store: new LocalStore(join(scratch, 'store')), signal: new AbortController().signal })
+  const o = await runJob({ job, executor, trace, buildsDir: join(scratch, 'builds'), ...localStores(join(scratch, 'store')), signal: new AbortController().signal })
   await trace.close()
   if (o.status !== 'success') throw new Error(`bench job failed: ${JSON.stringify(o)}`)
   glrunJob.push(ms(t0))

@@ -23,6 +23,11 @@ export type ExitStatus =
 export interface OpenContext {
   /** The directory under which this executor keeps job directories. */
   readonly buildsDir: string
+  /**
+   * Where the executor notes what must not outlive glrun (the shell executor's process groups),
+   * so that the next run ends what a killed one left running. Optional: tests run without.
+   */
+  readonly stateDir?: string
   readonly out: TraceOutput
   readonly signal: AbortSignal
 }
@@ -52,11 +57,37 @@ export interface Executor {
   resolveFromJob?(host: string, job: JobPayload): Promise<ProbeResult>
 }
 
+/**
+ * The only way files cross between glrun and a job's environment: tar streams made and unpacked
+ * where the job runs, so a path is resolved there and never on this machine. Why: whatever a job
+ * wrote (a symlink to /etc/shadow, a `.git/config` with core.fsmonitor) is untrusted data, and
+ * glrun must not follow it on the host (artifacts, caches, dotenv reports, sources).
+ *
+ * Contract: names in every stream are relative to the project directory, `/`-separated, never
+ * absolute and never with `..`. get() never follows a symbolic link: a link is an entry of type
+ * symlink. put() refuses entries that are not files, directories or symlinks, and never writes
+ * through a symlink it finds on its way. Streams are streamed: nothing is held whole in memory.
+ */
+export interface JobFiles {
+  /**
+   * A tar stream of `path` (relative to the project directory; "." for all of it), its entries
+   * named relative to the project directory. Undefined when the path does not exist.
+   */
+  get(path: string): Promise<NodeJS.ReadableStream | undefined>
+  /** Unpacks a tar stream into the project directory (made by glrun: checked entry by entry). */
+  put(tar: NodeJS.ReadableStream): Promise<void>
+  /**
+   * Fills the empty project directory with a copy of a directory glrun prepared itself (the
+   * working-tree snapshot, never a job's files), the fastest safe way the executor has.
+   */
+  putSnapshot(dir: string): Promise<void>
+}
+
 export interface ExecutorSession {
   /** The job's project directory as the scripts see it (CI_PROJECT_DIR). */
   readonly projectDir: string
-  /** The same directory as glrun sees it on this machine (to prepare sources, collect artifacts). */
-  readonly hostProjectDir: string
+  /** The job's files, moved as archives made inside the job's environment. */
+  readonly files: JobFiles
   /** Words for the trace: "Using Shell (bash) executor...". */
   readonly description: string
   run(script: StageScript, out: TraceOutput, signal: AbortSignal): Promise<ExitStatus>

@@ -1,6 +1,4 @@
-import { rmSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { dirname } from 'node:path'
 import type { ExecutorSession, Executor, ExitStatus } from '../executors/types.js'
 import type { JobPayload } from '../payload/types.js'
 import type { TraceWriter } from '../trace/trace-writer.js'
@@ -11,9 +9,9 @@ import { GlrunError } from '../diagnostics/errors.js'
 import { ExecutorFailure } from '../executors/failure.js'
 import { bashScript } from './script/bash.js'
 import { readSourceSettings } from './sources/settings.js'
-import { materialize } from './sources/workspace.js'
 import { gitSourcesScript } from './sources/git-script.js'
-import { type LocalStore, archiveCaches, downloadArtifacts, hasArtifactsToDownload, restoreCaches, uploadArtifacts } from './artifacts/store.js'
+import type { ArtifactStore, CacheStore } from './artifacts/stores.js'
+import { type TransferContext, archiveCaches, downloadArtifacts, restoreCaches, uploadArtifacts } from './artifacts/transfer.js'
 
 export interface RunJobInput {
   job: JobPayload
@@ -24,8 +22,15 @@ export interface RunJobInput {
   workspaceSnapshot?: string
   /** The local repository to clone from for GIT_STRATEGY clone/fetch. */
   localRepo?: string
-  /** Where artifacts and caches are kept between jobs (the local coordinator). */
-  store: LocalStore
+  /** Where artifacts go and come from (the local coordinator, or GitLab). */
+  artifacts: ArtifactStore
+  cache: CacheStore
+  /** A directory of glrun's own for archives on their way (not inside any job's directory). */
+  tmpDir: string
+  /** The files git tracks at the job's commit, for `untracked:` (read from the runner's repository). */
+  tracked?: () => Promise<Set<string>>
+  /** Where the executor notes what must not outlive glrun (see OpenContext.stateDir). */
+  stateDir?: string
   signal: AbortSignal
   now?: () => number
   /** What config.toml's [[runners]] adds to every job (hooks, environment, tls-ca-file). */
@@ -69,14 +74,16 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
   const { job, trace } = i
   const duration = (): number => Date.now() - started
   // This run's artifacts replace the last run's: a job that produces none now leaves none behind.
-  rmSync(dirname(i.store.artifactZip(job.job_info.name)), { recursive: true, force: true })
+  await i.artifacts.reset(job)
   trace.println(`Running with glrun ${GLRUN_VERSION} (local)`)
   trace.println(`  on ${hostname()} local, system ID: glrun-local`)
   let session: ExecutorSession | undefined
-  const timeoutMs = job.runner_info.timeout * 1000
+  // The job's timeout covers the whole job, as in GitLab: each stage gets what is left of it.
+  const deadline = started + job.runner_info.timeout * 1000
+  const left = (): number => Math.max(1, deadline - Date.now())
   try {
     session = await trace.section('prepare_executor', `Preparing the "${i.executor.name}" executor`, async () => {
-      const s = await i.executor.open(job, { buildsDir: i.buildsDir, out: trace, signal: i.signal })
+      const s = await i.executor.open(job, { buildsDir: i.buildsDir, out: trace, signal: i.signal, ...(i.stateDir ? { stateDir: i.stateDir } : {}) })
       if (s.description) trace.println(s.description)
       if (job.image && i.executor.name === 'shell') {
         trace.warn(`image "${job.image.name}" is not used: the shell executor runs the job on this machine (run with --executor docker to use the image)`)
@@ -104,7 +111,7 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
     let sourcesStatus: ExitStatus | undefined
     // Hook scripts around a working-tree copy run where the job runs, like the clone would.
     const hookScript = async (commands: string[]): Promise<boolean> => {
-      const st = await s.run({ stage: 'get_sources', script: bashScript({ projectDir: s.projectDir, variables: vars, commands, echo: false, cdProject: false }), timeoutMs }, trace, i.signal)
+      const st = await s.run({ stage: 'get_sources', script: bashScript({ projectDir: s.projectDir, variables: vars, commands, echo: false, cdProject: false }), timeoutMs: left() }, trace, i.signal)
       sourcesStatus = st
       return st.kind === 'exited' && st.code === 0
     }
@@ -114,7 +121,7 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
       if (settings.strategy === 'workspace' && i.workspaceSnapshot) {
         trace.info(`Copying the working tree (uncommitted changes included) at ${job.git_info.sha.slice(0, 8)} (ref is ${job.git_info.ref})...`)
         if (preSources.length > 0 && !(await hookScript(preSources))) return false
-        await materialize(i.workspaceSnapshot, s.hostProjectDir)
+        await s.files.putSnapshot(i.workspaceSnapshot)
         trace.info('Skipping Git submodules setup')
         return postSources.length === 0 || hookScript(postSources)
       }
@@ -124,7 +131,7 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
       }
       const preamble = bashScript({ projectDir: s.projectDir, variables: vars, commands: [], echo: false, cdProject: false })
       const git = gitSourcesScript({ projectDir: s.projectDir, repoUrl: i.localRepo ?? job.git_info.repo_url, sha: job.git_info.sha, ref: job.git_info.ref, refType: job.git_info.ref_type, settings, caFile: r.caPem !== undefined, pre: preSources, post: postSources })
-      sourcesStatus = await s.run({ stage: 'get_sources', script: preamble + git, timeoutMs }, trace, i.signal)
+      sourcesStatus = await s.run({ stage: 'get_sources', script: preamble + git, timeoutMs: left() }, trace, i.signal)
       return sourcesStatus.kind === 'exited' && sourcesStatus.code === 0
     })
     if (!sourcesOk) {
@@ -132,13 +139,16 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
       return finish(trace, outcome(st, job, duration(), i.executor.name), describe(st, i.executor.name))
     }
 
-    const hostDir = s.hostProjectDir
+    const transfer = (): TransferContext => ({
+      trace, job, files: s.files, artifacts: i.artifacts, cache: i.cache, tmpDir: i.tmpDir, projectDir: s.projectDir, vars: lookup,
+      ...(i.tracked ? { tracked: i.tracked } : {}),
+    })
     if (job.cache && job.cache.length > 0) {
-      await trace.section('restore_cache', 'Restoring cache', async () => restoreCaches(trace, job, hostDir, i.store, lookup))
+      await trace.section('restore_cache', 'Restoring cache', async () => restoreCaches(transfer()))
     }
     let dotenv: { key: string; value: string }[] = []
-    if (hasArtifactsToDownload(job, i.store)) {
-      dotenv = await trace.section('download_artifacts', 'Downloading artifacts', async () => downloadArtifacts(trace, job, hostDir, i.store))
+    if (i.artifacts.hasDownloads(job)) {
+      dotenv = await trace.section('download_artifacts', 'Downloading artifacts', async () => downloadArtifacts(transfer()))
       if (dotenv.length > 0) {
         vars = jobVariables(job, facts, 'running', dotenv)
         lookup = lastWins(vars)
@@ -147,7 +157,7 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
 
     const script = job.steps.find((st) => st.name === 'script')
     const stepStatus = await trace.section('step_script', 'Executing "step_script" stage of the job script', () =>
-      s.run({ stage: 'step_script', script: bashScript({ projectDir: s.projectDir, variables: vars, commands: script?.script ?? [], echo: true, ...(r.preBuildScript ? { prologue: [r.preBuildScript] } : {}), ...(r.postBuildScript ? { epilogue: [r.postBuildScript] } : {}) }), timeoutMs }, trace, i.signal))
+      s.run({ stage: 'step_script', script: bashScript({ projectDir: s.projectDir, variables: vars, commands: script?.script ?? [], echo: true, ...(r.preBuildScript ? { prologue: [r.preBuildScript] } : {}), ...(r.postBuildScript ? { epilogue: [r.postBuildScript] } : {}) }), timeoutMs: left() }, trace, i.signal))
 
     const after = job.steps.find((st) => st.name === 'after_script')
     if (after && after.script.length > 0 && stepStatus.kind !== 'timed-out') {
@@ -161,10 +171,10 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
     const succeeded = stepStatus.kind === 'exited' && stepStatus.code === 0
     const when = (w: string): boolean => w === 'always' || (w === 'on_success') === succeeded
     if ((job.cache ?? []).some((c) => when(c.when))) {
-      await trace.section(succeeded ? 'archive_cache' : 'archive_cache_on_failure', succeeded ? 'Saving cache for successful job' : 'Saving cache for failed job', async () => archiveCaches(trace, job, hostDir, i.store, succeeded, lookup))
+      await trace.section(succeeded ? 'archive_cache' : 'archive_cache_on_failure', succeeded ? 'Saving cache for successful job' : 'Saving cache for failed job', async () => archiveCaches(transfer(), succeeded))
     }
     if ((job.artifacts ?? []).some((a) => when(a.when))) {
-      await trace.section(succeeded ? 'upload_artifacts_on_success' : 'upload_artifacts_on_failure', succeeded ? 'Uploading artifacts for successful job' : 'Uploading artifacts for failed job', async () => uploadArtifacts(trace, job, hostDir, i.store, succeeded, lookup))
+      await trace.section(succeeded ? 'upload_artifacts_on_success' : 'upload_artifacts_on_failure', succeeded ? 'Uploading artifacts for successful job' : 'Uploading artifacts for failed job', async () => uploadArtifacts(transfer(), succeeded))
     }
     await trace.section('cleanup_file_variables', 'Cleaning up project directory and file based variables', async () => undefined)
     return finish(trace, outcome(stepStatus, job, duration(), i.executor.name), describe(stepStatus, i.executor.name))

@@ -2,9 +2,11 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { afterAll, describe, expect, it } from 'vitest'
+import { TarWriter, readSmall, readTar } from '../../src/job/files/tar-entries.js'
 import type { Executor, ExecutorSession, TraceOutput } from '../../src/executors/types.js'
-import { LocalStore } from '../../src/job/artifacts/store.js'
+import { localStores } from '../../src/job/artifacts/stores.js'
 import { bashScript } from '../../src/job/script/bash.js'
 import { runJob } from '../../src/job/run-job.js'
 import type { JobPayload } from '../../src/payload/types.js'
@@ -100,7 +102,49 @@ export function describeExecutorConformance(name: string, make: () => Executor):
       expect(withVar).toEqual({ kind: 'exited', code: 0 })
       expect(out.text()).toMatch(/pem-data$/)
       await s.close()
-      expect(existsSync(`${s.hostProjectDir}.tmp/CERT`)).toBe(false)
+      // The shell executor's directory is on this machine; a container's goes with its volume.
+      if (name === 'shell') expect(existsSync(`${s.projectDir}.tmp/CERT`)).toBe(false)
+    })
+
+    it('job files: put() unpacks where the job runs, get() returns it with links as links', async () => {
+      const s = await session()
+      const w = new TarWriter()
+      const now = new Date()
+      void (async () => {
+        await w.add({ name: 'in/data.txt', kind: 'file', mode: 0o640, size: 5, mtime: now }, Readable.from([Buffer.from('hello')]))
+        await w.add({ name: 'in/link', kind: 'symlink', mode: 0o777, size: 0, mtime: now, linkname: '../in/data.txt' })
+        w.finish()
+      })()
+      await s.files.put(w.stream)
+      const out = collect()
+      expect(await s.run({ stage: 'step_script', script: script(s, ['cat in/data.txt', 'echo', 'cat in/link', 'mkdir -p made && echo job > made/file']) }, out, new AbortController().signal)).toEqual({ kind: 'exited', code: 0 })
+      expect(out.text()).toBe('hello\nhello')
+      const got: Record<string, string> = {}
+      for (const path of ['in', 'made/file']) {
+        const tar = await s.files.get(path)
+        expect(tar).toBeDefined()
+        await readTar(tar!, async (e, content) => {
+          got[e.name] = e.kind === 'symlink' ? `-> ${e.linkname}` : e.kind === 'file' ? (await readSmall(content, 100)) ?? '' : 'dir'
+        })
+      }
+      expect(got).toEqual({ in: 'dir', 'in/data.txt': 'hello', 'in/link': '-> ../in/data.txt', 'made/file': 'job\n' })
+      expect(await s.files.get('nothing-here')).toBeUndefined()
+      await s.close()
+    })
+
+    it('job files: put() never writes on this machine through a link the job made', async () => {
+      const victim = mkdtempSync(join(tmpdir(), 'glrun-victim-'))
+      dirs.push(victim)
+      const s = await session()
+      await s.run({ stage: 'step_script', script: script(s, [`mkdir -p out && ln -s ${victim} out/link`]) }, collect(), new AbortController().signal)
+      const w = new TarWriter()
+      void (async () => {
+        await w.add({ name: 'out/link/pwned.txt', kind: 'file', mode: 0o644, size: 1, mtime: new Date() }, Readable.from([Buffer.from('x')]))
+        w.finish()
+      })()
+      await s.files.put(w.stream).catch(() => undefined)
+      expect(existsSync(join(victim, 'pwned.txt'))).toBe(false)
+      await s.close()
     })
 
     it('a whole job: after_script runs after a failure with CI_JOB_STATUS=failed; artifacts on failure are kept', async () => {
@@ -108,13 +152,13 @@ export function describeExecutorConformance(name: string, make: () => Executor):
       const trace = new TraceWriter({ masker: new Masker([]), sinks: [sink] })
       const job = payload(['echo partial > result.txt', 'exit 7'], ['echo "status=$CI_JOB_STATUS"'])
       job.artifacts = [{ name: 'artifacts', untracked: false, paths: ['result.txt'], exclude: [], when: 'on_failure', artifact_type: 'archive', artifact_format: 'zip', expire_in: '' }]
-      const store = new LocalStore(buildsDir())
-      const o = await runJob({ job, executor: make(), trace, buildsDir: buildsDir(), store, signal: new AbortController().signal })
+      const stores = localStores(buildsDir())
+      const o = await runJob({ job, executor: make(), trace, buildsDir: buildsDir(), ...stores, signal: new AbortController().signal })
       await trace.close()
       expect(o).toMatchObject({ status: 'failed', reason: 'script_failure', exitCode: 7 })
       expect(sink.text()).toMatch(/status=failed/)
       expect(sink.text()).toMatch(/section_start:\d+:upload_artifacts_on_failure/)
-      expect(existsSync(store.artifactZip('conformance'))).toBe(true)
+      expect(existsSync(stores.artifacts.artifactZip('conformance'))).toBe(true)
       expect(sink.text()).toMatch(/ERROR: Job failed: exit (status|code) 7/)
     })
   })

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DockerExecutor } from '../../src/executors/docker/docker-executor.js'
 import type { DockerExecutorOptions } from '../../src/executors/docker/options.js'
-import { LocalStore } from '../../src/job/artifacts/store.js'
+import { localStores } from '../../src/job/artifacts/stores.js'
 import type { JobOutcome } from '../../src/job/outcome.js'
 import { type RunnerJobSettings, runJob } from '../../src/job/run-job.js'
 import type { JobPayload } from '../../src/payload/types.js'
@@ -36,7 +36,7 @@ export async function runDockerJob(job: JobPayload, opts: DockerExecutorOptions,
   const sink = new MemorySink()
   const trace = new TraceWriter({ masker: new Masker([job.token]), sinks: [sink] })
   const executor = new DockerExecutor({ host: TEST_DOCKER_HOST, image: 'busybox:latest', helperImage: 'glrun-test/tools:latest', pullPolicy: ['if-not-present'], ...opts })
-  const outcome = await runJob({ job, executor, trace, buildsDir: tempDir('builds'), store: new LocalStore(tempDir('store')), signal: new AbortController().signal, ...(runner ? { runner } : {}) })
+  const outcome = await runJob({ job, executor, trace, buildsDir: tempDir('builds'), ...localStores(tempDir('store')), signal: new AbortController().signal, ...(runner ? { runner } : {}) })
   await trace.close()
   return { outcome, trace: sink.text() }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { ShellExecutor } from '../../src/executors/shell/shell-executor.js'
-import { LocalStore } from '../../src/job/artifacts/store.js'
+import { localStores } from '../../src/job/artifacts/stores.js'
 import { runJob } from '../../src/job/run-job.js'
 import { Masker } from '../../src/trace/masker.js'
 import { MemorySink } from '../../src/trace/sinks/memory-sink.js'
@@ -24,7 +24,7 @@ it('trace of a failing job with after_script matches GitLab\'s format', async ()
   let t = 1700000000
   const trace = new TraceWriter({ masker: new Masker(['hunter2-secret']), sinks: [sink], now: () => t++ })
   const job = payload(['echo "hello"', 'echo "the password is hunter2-secret"', 'exit 3'], ['echo "cleanup $CI_JOB_STATUS"'])
-  await runJob({ job, executor: new ShellExecutor(), trace, buildsDir: join(dir, 'builds'), store: new LocalStore(join(dir, 'store')), signal: new AbortController().signal, now: () => t })
+  await runJob({ job, executor: new ShellExecutor(), trace, buildsDir: join(dir, 'builds'), ...localStores(join(dir, 'store')), signal: new AbortController().signal, now: () => t })
   await trace.close()
   const actual = sink.text().replaceAll(dir, '<tmp>').replace(/(on |Running on )[^ .\n]+/g, '$1<host>')
   const golden = new URL('./trace/failing-job.log', import.meta.url).pathname

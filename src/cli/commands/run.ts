@@ -1,4 +1,4 @@
-import { existsSync, renameSync } from 'node:fs'
+import { existsSync, renameSync, rmSync } from 'node:fs'
 import { spawn } from 'node:child_process'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
@@ -6,17 +6,15 @@ import type { Command } from 'commander'
 import { GlrunError } from '../../diagnostics/errors.js'
 import { ShellExecutor } from '../../executors/shell/shell-executor.js'
 import type { Executor } from '../../executors/types.js'
-import { maskedValues } from '../../job/job-variables.js'
-import { runJob } from '../../job/run-job.js'
-import { LocalStore } from '../../job/artifacts/store.js'
-import { makeWorkspaceSnapshot } from '../../job/sources/workspace.js'
-import { slugify } from '../../pipeline/context/slug.js'
+import { executeJob } from '../../job/execute-job.js'
+import { LocalArtifactStore, LocalCacheStore } from '../../job/artifacts/stores.js'
+import { makeWorkspaceSnapshot, trackedFiles } from '../../job/sources/workspace.js'
+import { jobDirName } from '../../pipeline/context/job-dir-name.js'
 import { keepGlrunOutOfGit } from '../../support/git-exclude.js'
 import { runPipeline } from '../../scheduler/scheduler.js'
-import { Masker } from '../../trace/masker.js'
-import { FileSink } from '../../trace/sinks/file-sink.js'
 import { LineSink } from '../../trace/sinks/line-sink.js'
-import { TraceWriter } from '../../trace/trace-writer.js'
+import { killOrphanGroups } from '../../executors/shell/orphans.js'
+import { acquireRunLock } from '../run-lock.js'
 import type { Io } from '../io.js'
 import { maskedIo } from '../masked-io.js'
 import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pipeline-options.js'
@@ -27,7 +25,6 @@ import { DockerExecutor } from '../../executors/docker/docker-executor.js'
 import type { RunnerJobSettings } from '../../job/run-job.js'
 import type { RunnerSettings } from '../../runner-config/types.js'
 import { readFileSync } from 'node:fs'
-import { diagnoseFailedJob } from '../job-diagnosis.js'
 import { loadRunnerFlags } from '../runner-flags.js'
 
 /** The pipeline file's text, as evidence for the troubleshooter (absent when unreadable). */
@@ -93,10 +90,11 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
       const loaded = picked ? { runner: picked.selected, text: picked.text } : undefined
       const runner = loaded?.runner
       const executorName = flags.executor ?? runner?.executor ?? 'shell'
-      const make = EXECUTORS[executorName]
-      if (!make) {
+      const makeExecutor = EXECUTORS[executorName]
+      if (!makeExecutor) {
         throw new GlrunError('GLRUN_EXECUTOR_UNKNOWN', `executor "${executorName}" is not available in this version of glrun`, { hint: `Available: ${Object.keys(EXECUTORS).join(', ')}. The kubernetes executor is not built yet.` })
       }
+      const make = makeExecutor
       const pipeline = await compileFromFlags(flags)
       const io = maskedIo(rawIo, pipeline.maskedValues)
       if (pipeline.errors.length > 0) {
@@ -110,79 +108,91 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
       const projectDir = pipeline.projectDir
       const glrunDir = join(projectDir, '.glrun')
       keepGlrunOutOfGit(projectDir)
-      // The last run's job directories are moved aside and deleted by a detached `rm`, so neither
-      // this run's jobs nor its exit wait for it.
-      const buildsDir = join(glrunDir, 'builds')
-      if (existsSync(buildsDir)) {
-        const old = join(glrunDir, `builds-old-${process.pid}-${Date.now()}`)
-        renameSync(buildsDir, old)
-        spawn('rm', ['-rf', old], { detached: true, stdio: 'ignore' }).unref()
-      }
-      const snapshot = join(glrunDir, 'snapshot')
-      const sha = pipeline.jobs[0]?.payload.git_info.sha ?? 'HEAD'
-      await makeWorkspaceSnapshot(projectDir, sha, snapshot)
-
-      const store = new LocalStore(glrunDir)
-      const reporter = new ConsoleReporter(io, pipeline.jobs.map((j) => j.name))
-      const controller = new AbortController()
-      let interrupts = 0
-      const onSigint = (): void => {
-        interrupts++
-        if (interrupts === 1) {
-          io.err('\nCanceling: running jobs get their after_script. Press Ctrl-C again to kill them.')
-          controller.abort()
-        } else process.exit(130)
-      }
-      process.on('SIGINT', onSigint)
-      const executor = make(runner)
-      // An engine that is down is one error before any job starts, not one failure per job.
-      const probe = await executor.probe(new AbortController().signal)
-      if (!probe.ok) throw new GlrunError('GLRUN_EXECUTOR_UNAVAILABLE', `the ${executorName} executor cannot run jobs: ${probe.reason}`, { hint: probe.hint })
-      const runnerJob = runner ? runnerJobSettings(runner) : undefined
+      const lock = acquireRunLock(glrunDir)
       try {
-        const outcome = await runPipeline(pipeline.jobs, async (job, attempt, signal) => {
-          const payload = job.payload
-          const tracePath = join(glrunDir, 'jobs', slugify(job.name) || 'job', attempt > 1 ? `trace-${attempt}.log` : 'trace.log')
-          reporter.tracePath(job.name, tracePath)
-          const sinks = [new FileSink(tracePath)]
-          if (!flags.json) sinks.push(new LineSink((line) => reporter.line(job.name, line)) as never)
-          const trace = new TraceWriter({
-            masker: new Masker(maskedValues(payload), payload.features.token_mask_prefixes),
-            sinks,
-            sections: payload.features.trace_sections,
-          })
-          let outcome
-          try {
-            outcome = await runJob({ job: payload, executor, trace, buildsDir, workspaceSnapshot: snapshot, localRepo: projectDir, store, signal, ...(runnerJob ? { runner: runnerJob } : {}) })
-          } finally {
-            await trace.close()
-          }
-          if (outcome.status === 'failed') {
-            const diagnosis = await diagnoseFailedJob({
-              tracePath, payload, executor, ciYaml: pipelineText(projectDir, flags.file),
-              ...(loaded ? { configText: loaded.text } : {}), ...(runnerJob?.caPem ? { caPem: runnerJob.caPem } : {}),
-            }, io.color)
+        await runLocked()
+      } finally {
+        lock.release()
+      }
+
+      async function runLocked(): Promise<void> {
+        // A run that was killed may have left its jobs running: end them before their directories
+        // are reused (they hold the old run's variables and would write into this run's files).
+        const stateDir = join(glrunDir, 'state')
+        const orphans = killOrphanGroups(stateDir)
+        if (orphans > 0) io.err(`glrun: ended ${orphans} job process group${orphans === 1 ? '' : 's'} left running by a glrun that was killed`)
+        const tmpDir = join(glrunDir, 'tmp')
+        rmSync(tmpDir, { recursive: true, force: true })
+        // The last run's job directories are moved aside and deleted by a detached `rm`, so neither
+        // this run's jobs nor its exit wait for it.
+        const buildsDir = join(glrunDir, 'builds')
+        if (existsSync(buildsDir)) {
+          const old = join(glrunDir, `builds-old-${process.pid}-${Date.now()}`)
+          renameSync(buildsDir, old)
+          spawn('rm', ['-rf', old], { detached: true, stdio: 'ignore' }).unref()
+        }
+        const snapshot = join(glrunDir, 'snapshot')
+        const sha = pipeline.jobs[0]?.payload.git_info.sha ?? 'HEAD'
+        await makeWorkspaceSnapshot(projectDir, sha, snapshot)
+        let tracked: Promise<Set<string>> | undefined
+        const trackedAtSha = (): Promise<Set<string>> => (tracked ??= trackedFiles(projectDir, sha))
+
+        const artifacts = new LocalArtifactStore(glrunDir)
+        const cache = new LocalCacheStore(glrunDir)
+        const reporter = new ConsoleReporter(io, pipeline.jobs.map((j) => j.name))
+        const controller = new AbortController()
+        let interrupts = 0
+        let terminated = false
+        // SIGTERM (systemd, docker stop, a CI's timeout) cancels like Ctrl-C: jobs get their after_script.
+        const onSignal = (sig: NodeJS.Signals): void => {
+          interrupts++
+          if (sig === 'SIGTERM') terminated = true
+          if (interrupts === 1) {
+            io.err(`\nCanceling${sig === 'SIGTERM' ? ' (SIGTERM)' : ''}: running jobs get their after_script. ${sig === 'SIGINT' ? 'Press Ctrl-C again to kill them.' : 'Send it again to kill them.'}`)
+            controller.abort()
+          } else process.exit(sig === 'SIGTERM' ? 143 : 130)
+        }
+        process.on('SIGINT', onSignal)
+        process.on('SIGTERM', onSignal)
+          const executor = make(runner)
+        // An engine that is down is one error before any job starts, not one failure per job.
+        const probe = await executor.probe(new AbortController().signal)
+        if (!probe.ok) throw new GlrunError('GLRUN_EXECUTOR_UNAVAILABLE', `the ${executorName} executor cannot run jobs: ${probe.reason}`, { hint: probe.hint })
+        const runnerJob = runner ? runnerJobSettings(runner) : undefined
+        try {
+          const outcome = await runPipeline(pipeline.jobs, async (job, attempt, signal) => {
+            const tracePath = join(glrunDir, 'jobs', jobDirName(job.name), attempt > 1 ? `trace-${attempt}.log` : 'trace.log')
+            reporter.tracePath(job.name, tracePath)
+            const ciYaml = pipelineText(projectDir, flags.file)
+            const { outcome, diagnosis } = await executeJob({
+              job: job.payload, executor, tracePath, buildsDir, workspaceSnapshot: snapshot, localRepo: projectDir,
+              artifacts, cache, tmpDir, tracked: trackedAtSha, stateDir, signal,
+              sinks: flags.json ? [] : [new LineSink((line) => reporter.line(job.name, line))],
+              ...(runnerJob ? { runner: runnerJob } : {}),
+              diagnose: { ...(ciYaml !== undefined ? { ciYaml } : {}), ...(loaded ? { configText: loaded.text } : {}), ...(runnerJob?.caPem ? { caPem: runnerJob.caPem } : {}), color: io.color },
+            })
             if (diagnosis && flags.json) io.out(JSON.stringify({ type: 'job-diagnosis', job: job.name, path: diagnosis.path }))
             else if (diagnosis) for (const l of `\n${diagnosis.text}`.replace(/\n$/, '').split('\n')) reporter.line(job.name, l)
+            return outcome
+          }, {
+            concurrency, signal: controller.signal,
+            ...(names.length ? { select: names } : {}), withNeeds: flags.needs === true, manual: flags.manual === true,
+            onEvent: (e) => {
+              if (flags.json) io.out(JSON.stringify(e.type === 'job-finished' || e.type === 'job-skipped' ? { type: e.type, job: e.job, ...e.result } : e))
+              else reporter.event(e)
+            },
+          })
+          if (!flags.json) {
+            reporter.summary(outcome.results, new Map(pipeline.jobs.map((j) => [j.name, j.stage])))
+            io.out(`\npipeline ${outcome.status === 'success' ? (outcome.warnings ? 'passed with warnings' : 'passed') : outcome.status}`)
+          } else {
+            io.out(JSON.stringify({ type: 'pipeline-finished', status: outcome.status, warnings: outcome.warnings }))
           }
-          return outcome
-        }, {
-          concurrency, signal: controller.signal,
-          ...(names.length ? { select: names } : {}), withNeeds: flags.needs === true, manual: flags.manual === true,
-          onEvent: (e) => {
-            if (flags.json) io.out(JSON.stringify(e.type === 'job-finished' || e.type === 'job-skipped' ? { type: e.type, job: e.job, ...e.result } : e))
-            else reporter.event(e)
-          },
-        })
-        if (!flags.json) {
-          reporter.summary(outcome.results, new Map(pipeline.jobs.map((j) => [j.name, j.stage])))
-          io.out(`\npipeline ${outcome.status === 'success' ? (outcome.warnings ? 'passed with warnings' : 'passed') : outcome.status}`)
-        } else {
-          io.out(JSON.stringify({ type: 'pipeline-finished', status: outcome.status, warnings: outcome.warnings }))
+          setExit(outcome.status === 'success' ? 0 : outcome.status === 'canceled' ? (terminated ? 143 : 130) : 1)
+        } finally {
+          process.off('SIGINT', onSignal)
+          process.off('SIGTERM', onSignal)
         }
-        setExit(outcome.status === 'success' ? 0 : outcome.status === 'canceled' ? 130 : 1)
-      } finally {
-        process.off('SIGINT', onSigint)
       }
     })
 }

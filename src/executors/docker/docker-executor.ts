@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
-import { join } from 'node:path'
 import type Docker from 'dockerode'
 import { GlrunError } from '../../diagnostics/errors.js'
 import type { JobImage, JobPayload } from '../../payload/types.js'
-import type { Executor, ExecutorSession, ExitStatus, OpenContext, StageScript, TraceOutput } from '../types.js'
+import type { Executor, ExecutorSession, ExitStatus, JobFiles, OpenContext, StageScript, TraceOutput } from '../types.js'
+import { ContainerFiles, oneFileTar } from './container-files.js'
 import { runContainerStage } from './container-stage.js'
 import { type EngineAddress, connectEngine, engineLabel, engineUnreachable } from './engine.js'
 import { removeLeftovers, removeSession, resourceLabels } from './labels.js'
@@ -24,7 +22,7 @@ const BUILDS = '/builds'
 
 /**
  * Runs the stage script with the first shell the image has, bash preferred (gitlab-runner's
- * detection order). `$0` is the script file, written into the bind-mounted job directory.
+ * detection order). `$0` is the script file, put into the job's volume before each stage.
  * stderr joins stdout inside the container: the engine copies the two streams separately, so
  * only one stream keeps lines in the order the job wrote them.
  */
@@ -36,8 +34,9 @@ const DETECT_SHELL = 'exec 2>&1; ' + ['/usr/local/bin/bash', '/usr/bin/bash', '/
  * The Docker executor: one build container per job from the job's image (or the configured
  * default), services on a network of the job's own, get_sources for clone/fetch in a helper
  * container with the same network settings, everything labelled and removed at close().
- * The job directory is a bind mount of the host's, so sources, artifacts and caches move in and
- * out without copies (the engine must run on this machine).
+ * /builds is a volume of the job's own (as gitlab-runner's builds volume): files cross only
+ * through the Engine's archive API (ContainerFiles), so nothing a job writes is ever a path on
+ * this machine, and the engine may be remote.
  */
 export class DockerExecutor implements Executor {
   readonly name = 'docker'
@@ -111,8 +110,10 @@ class DockerSession implements ExecutorSession {
   /** The pull lines already said which image; nothing more to add. */
   readonly description = ''
   readonly projectDir: string
-  readonly hostProjectDir: string
-  private readonly hostRoot: string
+  readonly files: JobFiles
+  /** The job's /builds volume, shared by the build and helper containers. */
+  private readonly volume: string
+  private volumeMade = false
   private build: Docker.Container | undefined
   private helper: Docker.Container | undefined
   private network: string | undefined
@@ -122,13 +123,14 @@ class DockerSession implements ExecutorSession {
 
   constructor(private readonly docker: Docker, private readonly opts: DockerExecutorOptions, private readonly job: JobPayload, private readonly ctx: OpenContext, readonly id: string) {
     const path = job.job_info.project_full_path ?? job.job_info.project_name
-    this.hostRoot = join(ctx.buildsDir, `${job.id}`)
     this.projectDir = `${BUILDS}/${path}`
-    this.hostProjectDir = join(this.hostRoot, path)
     this.labels = resourceLabels(job.id, id)
     this.name = `glrun-${job.id}-${id}`
-    mkdirSync(this.hostProjectDir, { recursive: true })
-    mkdirSync(`${this.hostProjectDir}.tmp`, { recursive: true })
+    this.volume = `${this.name}-builds`
+    this.files = new ContainerFiles(() => {
+      if (!this.build) throw new Error('job files used before the build container exists')
+      return this.build
+    }, this.projectDir)
   }
 
   private get auth(): ReturnType<typeof collectAuth> {
@@ -155,8 +157,14 @@ class DockerSession implements ExecutorSession {
       out.write(`Creating network ${this.network} for the job's services...\n`)
       await this.docker.createNetwork({ Name: this.network, Driver: 'bridge', Labels: this.labels, CheckDuplicate: true })
     }
+    await this.docker.createVolume({ Name: this.volume, Labels: this.labels })
+    this.volumeMade = true
     await this.startServices(services)
     this.build = await this.createContainer('build', imageId, this.job.image ?? undefined, this.opts.disableEntrypointOverwrite ? undefined : this.job.image?.entrypoint)
+    // The project directory and its .tmp sibling exist from the start, as gitlab-runner's do.
+    const rel = this.projectDir.slice(BUILDS.length + 1).split('/')
+    const dirs = rel.map((_, i) => rel.slice(0, i + 1).join('/'))
+    await this.build.putArchive(await oneFileTar(`${dirs.at(-1)}.tmp/.keep`, '', 0o644, [...dirs, `${dirs.at(-1)}.tmp`]), { path: BUILDS })
     this.prepared = true
   }
 
@@ -221,7 +229,7 @@ class DockerSession implements ExecutorSession {
       AttachStderr: true,
       Tty: false,
       OpenStdin: false,
-      HostConfig: hostConfigFor(this.opts, { kind, bind: `${this.hostRoot}:${BUILDS}`, network: this.network, serviceHosts: this.serviceHosts }),
+      HostConfig: hostConfigFor(this.opts, { kind, bind: `${this.volume}:${BUILDS}`, network: this.network, serviceHosts: this.serviceHosts }),
     })
   }
 
@@ -230,8 +238,8 @@ class DockerSession implements ExecutorSession {
     const kind = helperStage ? 'helper' : 'build'
     const container = helperStage ? await this.helperContainer() : this.build
     if (!container) throw new Error('DockerSession.run() before prepare()')
-    writeFileSync(join(`${this.hostProjectDir}.tmp`, `.glrun-stage-${kind}.sh`), script.script, { mode: 0o755 })
     try {
+      await container.putArchive(await oneFileTar(`.glrun-stage-${kind}.sh`, script.script, 0o755), { path: `${this.projectDir}.tmp` })
       return await runContainerStage(container, out, signal, script.timeoutMs)
     } catch (e) {
       const why = e instanceof Error ? e.message.replace(/^\(HTTP code \d+\)[^-]*- /, '') : String(e)
@@ -255,8 +263,8 @@ class DockerSession implements ExecutorSession {
     const made = [this.build, this.helper, ...this.services.map((x) => x.container)].filter((c): c is Docker.Container => c !== undefined)
     await Promise.all(made.map((c) => c.remove({ force: true, v: true }).catch(() => undefined)))
     if (this.network) await this.docker.getNetwork(this.network).remove().catch(() => undefined)
+    if (this.volumeMade) await this.docker.getVolume(this.volume).remove().catch(() => undefined)
     if (!this.prepared) await removeSession(this.docker, this.id)
-    await rm(`${this.hostProjectDir}.tmp`, { recursive: true, force: true })
   }
 }
 

@@ -1,9 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { closeSync, constants, mkdirSync, openSync, unlinkSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { JobPayload } from '../../payload/types.js'
-import type { Executor, ExecutorSession, ExitStatus, OpenContext, StageScript, TraceOutput } from '../types.js'
+import type { Executor, ExecutorSession, ExitStatus, JobFiles, OpenContext, StageScript, TraceOutput } from '../types.js'
+import { HostDirFiles } from '../../job/files/host-files.js'
+import { forgetGroup, rememberGroup } from './orphans.js'
 
 /** How long a stage gets between SIGTERM and SIGKILL when it is canceled or times out. */
 const GRACE_MS = 2000
@@ -56,31 +58,39 @@ export class ShellExecutor implements Executor {
   async open(job: JobPayload, ctx: OpenContext): Promise<ExecutorSession> {
     const dir = join(ctx.buildsDir, String(job.id), job.job_info.project_full_path ?? job.job_info.project_name)
     mkdirSync(dir, { recursive: true })
-    return new ShellSession(dir, detectShell())
+    return new ShellSession(dir, detectShell(), ctx.stateDir)
   }
 }
 
 class ShellSession implements ExecutorSession {
   readonly description: string
+  readonly files: JobFiles
 
-  constructor(readonly projectDir: string, private readonly shell: string) {
+  constructor(readonly projectDir: string, private readonly shell: string, private readonly stateDir: string | undefined) {
     this.description = `Using Shell (${shell}) executor...`
-  }
-
-  get hostProjectDir(): string {
-    return this.projectDir
+    this.files = new HostDirFiles(projectDir)
   }
 
   run(script: StageScript, out: TraceOutput, signal: AbortSignal): Promise<ExitStatus> {
     const tmp = `${this.projectDir}.tmp`
     mkdirSync(tmp, { recursive: true })
-    const file = join(tmp, `script-${script.stage}.sh`)
-    writeFileSync(file, script.script, { mode: 0o700 })
+    // The script holds the job's variables: it is read through an open descriptor and its name is
+    // gone before the shell starts, so no copy of it outlives the job (not even after kill -9).
+    const file = join(tmp, `script-${script.stage}-${process.pid}-${Date.now()}.sh`)
+    writeFileSync(file, `exec 3<&-\n${script.script}`, { mode: 0o600, flag: 'wx' })
+    const fd = openSync(file, constants.O_RDONLY)
+    unlinkSync(file)
     const env: NodeJS.ProcessEnv = {}
     for (const k of PASS_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]
     return new Promise((resolve) => {
-      const child = spawn(this.shell, [file], { cwd: tmp, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+      let child: ReturnType<typeof spawn>
+      try {
+        child = spawn(this.shell, ['/dev/fd/3'], { cwd: tmp, env, detached: true, stdio: ['ignore', 'pipe', 'pipe', fd] })
+      } finally {
+        closeSync(fd)
+      }
       track(child.pid)
+      if (this.stateDir && child.pid !== undefined) rememberGroup(this.stateDir, child.pid)
       let ending: ExitStatus | undefined
       const stop = (why: ExitStatus): void => {
         if (ending) return
@@ -92,8 +102,8 @@ class ShellSession implements ExecutorSession {
       if (signal.aborted) onAbort()
       signal.addEventListener('abort', onAbort, { once: true })
       const timer = script.timeoutMs ? setTimeout(() => stop({ kind: 'timed-out' }), script.timeoutMs) : undefined
-      child.stdout.on('data', (d: Buffer) => out.write(d))
-      child.stderr.on('data', (d: Buffer) => out.write(d))
+      child.stdout!.on('data', (d: Buffer) => out.write(d))
+      child.stderr!.on('data', (d: Buffer) => out.write(d))
       child.on('error', (e) => {
         out.write(`${e.message}\n`)
         ending ??= { kind: 'exited', code: 127 }
@@ -103,7 +113,10 @@ class ShellSession implements ExecutorSession {
         signal.removeEventListener('abort', onAbort)
         // Whatever the script left running in the background goes with it.
         killGroup(child.pid, 'SIGKILL')
-        if (child.pid !== undefined) liveGroups.delete(child.pid)
+        if (child.pid !== undefined) {
+          liveGroups.delete(child.pid)
+          if (this.stateDir) forgetGroup(this.stateDir, child.pid)
+        }
         resolve(ending ?? (code !== null ? { kind: 'exited', code } : { kind: 'killed', signal: sig ?? 'SIGKILL' }))
       })
     })

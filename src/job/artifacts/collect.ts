@@ -1,67 +1,102 @@
-import { execFileSync } from 'node:child_process'
-import { lstatSync, readdirSync, realpathSync } from 'node:fs'
-import { join, relative, sep } from 'node:path'
 import picomatch from 'picomatch'
+import type { JobFiles } from '../../executors/types.js'
+import { readSmall, readTar } from '../files/tar-entries.js'
+import { ZipWriter } from './zip.js'
 
 /**
  * The files an `artifacts:` or `cache:` entry captures, with gitlab-runner's path rules: paths
  * are relative to the project directory, `*` stays in a directory and `**` crosses them, a
  * directory means everything under it, `exclude` removes matches, `untracked` adds the files git
- * does not track. Nothing outside the project directory is ever taken.
+ * does not track. Read from archives the job's environment makes (JobFiles), so nothing outside
+ * the project directory, and no link a job planted, is ever followed.
  */
+export interface CollectSpec {
+  paths: readonly string[]
+  exclude: readonly string[]
+  untracked: boolean
+  /** The files git tracks at the job's commit (from the runner's own repository, never the job's). */
+  tracked?: () => Promise<Set<string>>
+  /** How the project directory is named in warnings (the job's CI_PROJECT_DIR). */
+  projectDir: string
+}
+
 export interface Collected {
-  files: string[]
+  /** Files and links written into the zip. */
+  count: number
+  size: number
   warnings: string[]
 }
 
-export function collectPaths(projectDir: string, paths: readonly string[], exclude: readonly string[], untracked: boolean): Collected {
-  const all = walk(projectDir)
-  const picked = new Set<string>()
+const GLOB = /[*?[\]{}()!+@]/
+
+/** The part of a pattern before its first wildcard: the directory to ask the job for. */
+function literalPrefix(p: string): string {
+  const parts = p.split('/')
+  const i = parts.findIndex((x) => GLOB.test(x))
+  return (i < 0 ? parts : parts.slice(0, i)).join('/')
+}
+
+export async function collectToZip(files: JobFiles, spec: CollectSpec, zipPath: string): Promise<Collected> {
   const warnings: string[] = []
-  for (const raw of paths) {
+  const patterns: { raw: string; match: (f: string) => boolean; prefix: string; hits: number }[] = []
+  for (const raw of spec.paths) {
     const p = raw.replace(/^\.\//, '').replace(/\/+$/, '')
     if (p.startsWith('/') || p.split('/').includes('..')) {
-      warnings.push(`${raw}: artifact path is not a subpath of project directory: ${projectDir}`)
+      warnings.push(`${raw}: artifact path is not a subpath of project directory: ${spec.projectDir}`)
       continue
     }
-    const match = picomatch([p, `${p}/**`], { dot: true })
-    const hits = all.filter((f) => match(f))
-    if (hits.length === 0) warnings.push(`${raw}: no matching files. Ensure that the artifact path is relative to the working directory (${projectDir})`)
-    hits.forEach((f) => picked.add(f))
+    patterns.push({ raw, match: picomatch([p, `${p}/**`], { dot: true }), prefix: literalPrefix(p), hits: 0 })
   }
-  if (untracked) {
-    try {
-      const out = execFileSync('git', ['ls-files', '-o', '-z'], { cwd: projectDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-      out.split('\0').filter(Boolean).forEach((f) => picked.add(f))
-    } catch {
-      warnings.push('untracked: the project directory is not a git repository; no untracked files collected')
-    }
+  const excluded = spec.exclude.length > 0 ? picomatch(spec.exclude.flatMap((e) => [e, `${e.replace(/\/+$/, '')}/**`]), { dot: true }) : () => false
+  let tracked: Set<string> | undefined
+  if (spec.untracked) {
+    if (spec.tracked) tracked = await spec.tracked()
+    else warnings.push('untracked: the list of tracked files is not available here; no untracked files collected')
   }
-  const excluded = exclude.length > 0 ? picomatch(exclude.flatMap((e) => [e, `${e.replace(/\/+$/, '')}/**`]), { dot: true }) : () => false
-  return { files: [...picked].filter((f) => !excluded(f)).sort(), warnings }
+  // Ask for each distinct prefix once, skipping those inside another one asked for.
+  const prefixes = [...new Set(tracked ? [''] : patterns.map((p) => p.prefix))].sort()
+  const asked = prefixes.filter((p, i) => !prefixes.slice(0, i).some((q) => q === '' || p.startsWith(`${q}/`)))
+  const zip = new ZipWriter(zipPath)
+  const seen = new Set<string>()
+  for (const prefix of asked) {
+    const tar = await files.get(prefix)
+    if (!tar) continue
+    await readTar(tar, async (e, content) => {
+      if (e.kind === 'directory' || e.name === '.git' || e.name.startsWith('.git/') || seen.has(e.name)) return
+      let hit = false
+      for (const p of patterns) if (p.match(e.name)) { p.hits++; hit = true }
+      if (!hit && tracked && !tracked.has(e.name)) hit = true
+      if (!hit || excluded(e.name)) return
+      seen.add(e.name)
+      await zip.add(e, content)
+    })
+  }
+  for (const p of patterns) {
+    if (p.hits === 0) warnings.push(`${p.raw}: no matching files. Ensure that the artifact path is relative to the working directory (${spec.projectDir})`)
+  }
+  const size = await zip.close()
+  return { count: seen.size, size, warnings }
 }
 
-/** Every file and symlink under `root` (relative, `/`-separated), not following links, skipping .git. */
-function walk(root: string): string[] {
-  const out: string[] = []
-  const real = realpathSync(root)
-  const visit = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const abs = join(dir, e.name)
-      const rel = relative(real, abs).split(sep).join('/')
-      if (rel === '.git') continue
-      if (e.isDirectory()) visit(abs)
-      else if (e.isFile() || e.isSymbolicLink()) out.push(rel)
+/**
+ * A report file (dotenv) as text, read from the job's environment. A link, a directory or a file
+ * over `max` bytes is refused with a reason: the report is the job's output, not a path to follow.
+ */
+export async function readReport(files: JobFiles, path: string, max: number): Promise<{ text?: string; problem?: string }> {
+  const p = path.replace(/^\.\//, '')
+  const tar = await files.get(p)
+  if (!tar) return { problem: `${path}: no matching files` }
+  let result: { text?: string; problem?: string } = { problem: `${path}: no matching files` }
+  let first = true
+  await readTar(tar, async (e, content) => {
+    if (!first) return
+    first = false
+    if (e.kind === 'symlink') result = { problem: `${path} is a symbolic link; a report must be a regular file (not read)` }
+    else if (e.kind !== 'file') result = { problem: `${path} is not a regular file (not read)` }
+    else {
+      const text = await readSmall(content, max)
+      result = text === undefined ? { problem: `${path} is larger than ${max} bytes (not read)` } : { text }
     }
-  }
-  visit(real)
-  return out
-}
-
-export function isSymlink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink()
-  } catch {
-    return false
-  }
+  })
+  return result
 }

@@ -1,4 +1,6 @@
+import { StringDecoder } from 'node:string_decoder'
 import type { TraceSink } from '../trace-writer.js'
+import { PARTIAL_FLUSH_MS } from './file-sink.js'
 
 /**
  * Splits the trace into complete lines for a human console: section markers become headers or
@@ -7,17 +9,33 @@ import type { TraceSink } from '../trace-writer.js'
  */
 export class LineSink implements TraceSink {
   private rest = ''
+  /** A character split across two chunks is decoded whole, never as two replacement marks. */
+  private readonly decoder = new StringDecoder('utf8')
+  private timer: NodeJS.Timeout | undefined
 
   constructor(private readonly onLine: (line: string) => void) {}
 
   write(chunk: Buffer): void {
-    const text = this.rest + chunk.toString('utf8')
+    const text = this.rest + this.decoder.write(chunk)
     const lines = text.split('\n')
     this.rest = lines.pop() ?? ''
     for (const l of lines) this.emit(l)
+    // An unfinished line (a progress bar, a prompt without newline) is shown after a second;
+    // what follows it later comes as a line of its own.
+    if (this.rest !== '' && !this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined
+        if (this.rest !== '') this.emit(this.rest)
+        this.rest = ''
+      }, PARTIAL_FLUSH_MS)
+      this.timer.unref()
+    }
   }
 
   async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    this.rest += this.decoder.end()
     if (this.rest) this.emit(this.rest)
     this.rest = ''
   }

@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process'
+import { posix } from 'node:path'
+import { Readable } from 'node:stream'
+import type Docker from 'dockerode'
+import { TarWriter, readTar, safeName } from '../../job/files/tar-entries.js'
+import type { JobFiles } from '../types.js'
+
+/**
+ * JobFiles through the Engine's archive API on the job's build container
+ * (`GET`/`PUT /containers/{id}/archive`): the engine makes and unpacks the archives inside the
+ * container's filesystem, resolving every path there, so a link a job wrote points into the
+ * container and never at this machine. Works on a stopped container (between stages).
+ */
+export class ContainerFiles implements JobFiles {
+  constructor(private readonly container: () => Docker.Container, private readonly projectDir: string) {}
+
+  async get(path: string): Promise<Readable | undefined> {
+    const rel = safeName(path)
+    if (rel === undefined) return undefined
+    const abs = rel === '' ? this.projectDir : `${this.projectDir}/${rel}`
+    let raw: NodeJS.ReadableStream
+    try {
+      raw = await this.container().getArchive({ path: abs })
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return undefined
+      throw e
+    }
+    // The engine names entries from the path's last part ("out/x" for …/out): re-root them at
+    // the project directory, checking each name on the way.
+    const parent = rel.includes('/') ? posix.dirname(rel) : ''
+    const base = posix.basename(abs)
+    const out = new TarWriter()
+    readTar(raw, async (e, content) => out.add(e, content), {
+      rename: (name) => {
+        const n = name.replace(/^\.\//, '')
+        const tail = n === base || n === `${base}/` ? '' : n.startsWith(`${base}/`) ? n.slice(base.length + 1) : undefined
+        if (tail === undefined) return `../${n}` // refused by the name check
+        return rel === '' ? tail : [parent, base, tail].filter(Boolean).join('/')
+      },
+    }).then(() => out.finish(), (e: Error) => out.fail(e))
+    return out.stream
+  }
+
+  async put(tar: NodeJS.ReadableStream): Promise<void> {
+    await this.container().putArchive(tar as Readable, { path: this.projectDir })
+  }
+
+  async putSnapshot(dir: string): Promise<void> {
+    // GNU tar reads the snapshot (glrun's own copy): names byte for byte, links kept as links.
+    const child = spawn('tar', ['-C', dir, '-cf', '-', '--numeric-owner', '.'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let err = ''
+    child.stderr.on('data', (d: Buffer) => { err += d.toString() })
+    const exited = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)))
+    await this.container().putArchive(child.stdout, { path: this.projectDir })
+    const code = await exited
+    if (code !== 0) throw new Error(`packing the working tree failed: ${err.trim().split('\n')[0]}`)
+  }
+}
+
+/** A tar stream holding one small file (the stage scripts), for putArchive. */
+export async function oneFileTar(name: string, content: string, mode: number, dirs: string[] = []): Promise<Readable> {
+  const w = new TarWriter()
+  const now = new Date()
+  const adding = (async () => {
+    for (const d of dirs) await w.add({ name: d, kind: 'directory', mode: 0o755, size: 0, mtime: now })
+    const data = Buffer.from(content)
+    await w.add({ name, kind: 'file', mode, size: data.length, mtime: now }, Readable.from([data]))
+    w.finish()
+  })()
+  adding.catch((e: Error) => w.fail(e))
+  return w.stream
+}
