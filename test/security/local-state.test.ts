@@ -89,7 +89,8 @@ describe('local state', () => {
   }, 30_000)
 
   it('output without a newline reaches the trace and the console within about a second', async () => {
-    const dir = repo({ '.gitlab-ci.yml': 'prompt:\n  script: [printf "waiting-for-input", sleep 4, echo " done"]\n' })
+    // One command: the `$ sleep` echo of a second one would end the line for it.
+    const dir = repo({ '.gitlab-ci.yml': 'prompt:\n  script: [\'printf "waiting-for-input"; sleep 4; echo " done"\']\n' })
     const r = start(dir)
     const trace = join(dir, '.glrun/jobs/prompt/trace.log')
     await until(() => running('^sleep 4$'))
