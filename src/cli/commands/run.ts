@@ -15,6 +15,8 @@ import { runPipeline } from '../../scheduler/scheduler.js'
 import { LineSink } from '../../trace/sinks/line-sink.js'
 import { killOrphanGroups } from '../../executors/shell/orphans.js'
 import { acquireRunLock } from '../run-lock.js'
+import { localRunnerSettings } from '../local-runner-settings.js'
+import { renderDiagnostic } from '../../diagnostics/render.js'
 import type { Io } from '../io.js'
 import { maskedIo } from '../masked-io.js'
 import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pipeline-options.js'
@@ -78,7 +80,7 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
   addPipelineOptions(program.command('run'))
     .description('run the pipeline (or the named jobs) on this machine and show GitLab-style job logs')
     .argument('[jobs...]', 'run only these jobs (manual ones included)')
-    .option('-j, --concurrency <n>', 'jobs at once (default: number of cores)')
+    .option('-j, --concurrency <n>', "jobs at once (default: the config's concurrent and the runner's limit, else the number of cores)")
     .option('--manual', 'also run manual jobs')
     .option('--needs', 'with job names: also run what they need')
     .option('--executor <name>', `executor: ${Object.keys(EXECUTORS).join(', ')} (default: the config's runner's, else shell)`)
@@ -103,7 +105,9 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
         return
       }
       selectJobs(pipeline, names) // unknown names: one clear error
-      const concurrency = Number(flags.concurrency ?? cpus().length)
+      const local = picked ? localRunnerSettings(picked.config, picked.selected) : undefined
+      for (const w of local?.warnings ?? []) io.err(`${renderDiagnostic(w, undefined, { color: io.color })}\n`)
+      const concurrency = Number(flags.concurrency ?? local?.concurrency ?? cpus().length)
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new GlrunError('GLRUN_CLI_CONCURRENCY', `--concurrency must be a positive number, not "${flags.concurrency}"`)
       const projectDir = pipeline.projectDir
       const glrunDir = join(projectDir, '.glrun')
@@ -138,7 +142,7 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
         const trackedAtSha = (): Promise<Set<string>> => (tracked ??= trackedFiles(projectDir, sha))
 
         const artifacts = new LocalArtifactStore(glrunDir)
-        const cache = new LocalCacheStore(glrunDir)
+        const cache = new LocalCacheStore(local?.cacheDir ?? glrunDir)
         const reporter = new ConsoleReporter(io, pipeline.jobs.map((j) => j.name))
         const controller = new AbortController()
         let interrupts = 0
@@ -166,7 +170,7 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
             const ciYaml = pipelineText(projectDir, flags.file)
             const { outcome, diagnosis } = await executeJob({
               job: job.payload, executor, tracePath, buildsDir, workspaceSnapshot: snapshot, localRepo: projectDir,
-              artifacts, cache, tmpDir, tracked: trackedAtSha, stateDir, signal,
+              artifacts, cache, tmpDir, tracked: trackedAtSha, stateDir, signal, ...(local ? { outputLimit: local.outputLimitBytes } : {}),
               sinks: flags.json ? [] : [new LineSink((line) => reporter.line(job.name, line))],
               ...(runnerJob ? { runner: runnerJob } : {}),
               diagnose: { ...(ciYaml !== undefined ? { ciYaml } : {}), ...(loaded ? { configText: loaded.text } : {}), ...(runnerJob?.caPem ? { caPem: runnerJob.caPem } : {}), color: io.color },
