@@ -38,6 +38,8 @@ async function until(what: () => boolean, ms = 20_000): Promise<void> {
 }
 
 const running = (pattern: string): boolean => spawnSync('pgrep', ['-f', pattern]).status === 0
+/** Sleep lengths no other process has: a leftover of another run cannot pass for this test's job. */
+const unique = (): number => 100_000 + Math.floor(Math.random() * 800_000)
 
 describe('local state', () => {
   it('a second run in the same repository refuses while the first runs, and says who holds it', async () => {
@@ -63,29 +65,31 @@ describe('local state', () => {
   })
 
   it('SIGTERM cancels like Ctrl-C: after_script runs, the trace is kept, exit 143', async () => {
-    const dir = repo({ '.gitlab-ci.yml': 'long:\n  script: [sleep 3002]\n  after_script: [echo after-ran > after.txt, echo after-ran]\n' })
+    const n = unique()
+    const dir = repo({ '.gitlab-ci.yml': `long:\n  script: [sleep ${n}]\n  after_script: [echo after-ran > after.txt, echo after-ran]\n` })
     const r = start(dir)
-    await until(() => running('^sleep 3002$'))
+    await until(() => running(`^sleep ${n}$`))
     r.child.kill('SIGTERM')
     expect(await r.done).toBe(143)
     expect(r.out()).toMatch(/long +│ after-ran/)
     expect(readFileSync(join(dir, '.glrun/jobs/long/trace.log'), 'utf8')).toMatch(/after-ran/)
-    expect(running('^sleep 3002$')).toBe(false)
+    expect(running(`^sleep ${n}$`)).toBe(false)
   })
 
   it('after kill -9 the job is ended by the next run before it reuses the directories, and no script with variables is left', async () => {
-    const dir = repo({ '.gitlab-ci.yml': 'orphan:\n  script: [sleep 3003 & sleep 3004]\nquick:\n  script: [echo quick]\n' })
+    const [a, b] = [unique(), unique()]
+    const dir = repo({ '.gitlab-ci.yml': `orphan:\n  script: [sleep ${a} & sleep ${b}]\nquick:\n  script: [echo quick]\n` })
     const r = start(dir, 'orphan', '--variable', 'SECRET_IN_SCRIPT=v4r-value-9137')
-    await until(() => running('^sleep 3004$'))
+    await until(() => running(`^sleep ${b}$`))
     r.child.kill('SIGKILL')
     await r.done
-    expect(running('^sleep 3004$')).toBe(true)
+    expect(running(`^sleep ${b}$`)).toBe(true)
     const leftScripts = spawnSync('grep', ['-rl', 'v4r-value-9137', join(dir, '.glrun/builds')], { encoding: 'utf8' })
     expect(leftScripts.stdout).toBe('')
     const next = runSync(dir, 'quick')
     expect(next.err).toMatch(/ended 1 job process group left running by a glrun that was killed/)
-    expect(running('^sleep 3003$')).toBe(false)
-    expect(running('^sleep 3004$')).toBe(false)
+    expect(running(`^sleep ${a}$`)).toBe(false)
+    expect(running(`^sleep ${b}$`)).toBe(false)
   }, 30_000)
 
   it('output without a newline reaches the trace and the console within about a second', async () => {
