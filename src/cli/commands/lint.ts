@@ -9,7 +9,7 @@ export function lintCommand(program: Command, rawIo: Io, setExit: (code: number)
     .description('validate the pipeline like GitLab does; exit 1 with every problem at once when it is not valid')
     .option('--json', 'print the result as JSON')
     .action(async (flags: PipelineFlags & { json?: boolean }) => {
-      const pipeline = await compileFromFlags(flags)
+      const pipeline = await compileFromFlags(flags, { commitOptional: true })
       const io = maskedIo(rawIo, pipeline.maskedValues)
       const valid = pipeline.errors.length === 0
       if (flags.json) {

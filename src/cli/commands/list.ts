@@ -10,7 +10,7 @@ export function listCommand(program: Command, rawIo: Io, setExit: (code: number)
     .option('--all', 'also list jobs left out (by rules, only/except, workflow) and hidden jobs, with the reason')
     .option('--json', 'print the jobs as JSON')
     .action(async (flags: PipelineFlags & { json?: boolean; all?: boolean }) => {
-      const pipeline = await compileFromFlags(flags)
+      const pipeline = await compileFromFlags(flags, { commitOptional: true })
       const io = maskedIo(rawIo, pipeline.maskedValues)
       if (reportInvalid(io, pipeline, flags.json)) {
         setExit(1)
