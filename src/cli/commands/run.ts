@@ -19,6 +19,7 @@ import { LineSink } from '../../trace/sinks/line-sink.js'
 import { TraceWriter } from '../../trace/trace-writer.js'
 import type { Io } from '../io.js'
 import { maskedIo } from '../masked-io.js'
+import { reportNoPipeline } from '../no-pipeline.js'
 import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pipeline-options.js'
 import { ConsoleReporter } from '../console-reporter.js'
 import { printDiagnostics } from '../render-pipeline.js'
@@ -104,6 +105,7 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
         setExit(1)
         return
       }
+      if (reportNoPipeline(io, pipeline, flags.json)) return setExit(1)
       selectJobs(pipeline, names) // unknown names: one clear error
       const concurrency = Number(flags.concurrency ?? cpus().length)
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new GlrunError('GLRUN_CLI_CONCURRENCY', `--concurrency must be a positive number, not "${flags.concurrency}"`)
