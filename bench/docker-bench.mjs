@@ -13,7 +13,6 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const shared = join(root, '..', 'shared')
 const args = process.argv.slice(2)
 const runs = Number(args[args.indexOf('--runs') + 1] || 5) || 5
 const DOCKER_HOST = execFileSync('bash', [join(root, 'scripts/test-env/docker.sh'), 'up'], { encoding: 'utf8' }).trim()
@@ -81,7 +80,7 @@ git('update-ref', 'refs/remotes/origin/main', 'HEAD')
 
 const gclPrefix = process.env.GCL_PREFIX ?? '/tmp/gcl'
 const gcl = join(gclPrefix, 'bin', 'gitlab-ci-local')
-if (!existsSync(gcl)) execFileSync('bash', [join(shared, 'bench', 'gcl-setup.sh'), gclPrefix], { stdio: 'inherit' })
+if (!existsSync(gcl)) execFileSync('bash', [join(root, 'bench', 'gcl-setup.sh'), gclPrefix], { stdio: 'inherit' })
 const glrunArgs = (c) => [join(root, 'bin', 'glrun.js'), 'run', '--executor', 'docker', '--concurrency', String(c)]
 // gitlab-ci-local's helper image cannot be pulled here; busybox does its job for jobs without artifacts.
 const gclArgs = ['--helper-image', 'busybox:latest']

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Benchmark: `glrun list` vs `gitlab-ci-local --list` on the same inputs: every pipeline of the
-// shared corpus (non-local includes rewritten, for both tools, to the same local stand-ins from
+// corpus in test/fixtures/corpus (non-local includes rewritten, for both tools, to the same local stand-ins from
 // test/fixtures/corpus-stubs) and a generated 2,000-job pipeline. Prints wall-clock medians and
 // the gitlab-ci-local/glrun ratio. Usage: npm run bench [-- --runs N] [-- --only NAME]
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -11,8 +11,8 @@ import { isMap, isSeq, parseAllDocuments } from 'yaml'
 import { generatePipeline } from './gen-pipeline.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const shared = join(root, '..', 'shared')
 const stubs = join(root, 'test', 'fixtures', 'corpus-stubs')
+const corpus = join(root, 'test', 'fixtures', 'corpus', 'pipelines')
 const work = process.env.GLRUN_BENCH_DIR ?? '/tmp/glrun-bench-list'
 const gclPrefix = process.env.GCL_PREFIX ?? '/tmp/gcl'
 const args = process.argv.slice(2)
@@ -27,12 +27,12 @@ function ensureGcl() {
   const bin = join(gclPrefix, 'bin', 'gitlab-ci-local')
   if (!existsSync(bin)) {
     console.log(`installing gitlab-ci-local into ${gclPrefix} (once) ...`)
-    execFileSync('bash', [join(shared, 'bench', 'gcl-setup.sh'), gclPrefix], { stdio: 'inherit' })
+    execFileSync('bash', [join(root, 'bench', 'gcl-setup.sh'), gclPrefix], { stdio: 'inherit' })
   }
   return bin
 }
 
-/** A git repository like ../shared/bench/gcl-bench-fixtures.sh makes (origin + origin/HEAD). */
+/** A git repository on branch main with origin and origin/HEAD set, so gitlab-ci-local prints no fallback warnings. */
 function commitRepo(dir, name) {
   writeFileSync(join(dir, '.gitignore'), '.gitlab-ci-local/\n.glrun/\n')
   const git = (...a) => sh('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', ...a], { cwd: dir })
@@ -94,9 +94,9 @@ function prepare() {
   rmSync(work, { recursive: true, force: true })
   mkdirSync(work, { recursive: true })
   const inputs = []
-  for (const name of readdirSync(join(shared, 'corpus', 'pipelines')).sort()) {
+  for (const name of readdirSync(corpus).sort()) {
     const dir = join(work, name)
-    cpSync(join(shared, 'corpus', 'pipelines', name), dir, { recursive: true })
+    cpSync(join(corpus, name), dir, { recursive: true })
     localiseIncludes(dir)
     commitRepo(dir, name.toLowerCase().replace(/_+/g, '-'))
     inputs.push({ name, dir })

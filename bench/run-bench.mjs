@@ -9,7 +9,6 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const shared = join(root, '..', 'shared')
 const work = process.env.GLRUN_BENCH_DIR ?? '/tmp/glrun-bench-run'
 const gclPrefix = process.env.GCL_PREFIX ?? '/tmp/gcl'
 const args = process.argv.slice(2)
@@ -55,7 +54,7 @@ function best(cmd, argv, cwd) {
 if (!existsSync('/usr/bin/time')) execFileSync('bash', ['-c', 'apt-get update -qq && apt-get install -y -qq time >/dev/null'], { stdio: 'inherit' })
 if (!existsSync(join(root, 'dist', 'glrun.cjs'))) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
 const gcl = join(gclPrefix, 'bin', 'gitlab-ci-local')
-if (!existsSync(gcl)) execFileSync('bash', [join(shared, 'bench', 'gcl-setup.sh'), gclPrefix], { stdio: 'inherit' })
+if (!existsSync(gcl)) execFileSync('bash', [join(root, 'bench', 'gcl-setup.sh'), gclPrefix], { stdio: 'inherit' })
 const glrun = [join(root, 'bin', 'glrun.js'), 'run', '--concurrency', '2']
 
 const wide = repo('wide-200', 5, 40)

@@ -29,6 +29,7 @@ engine_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 start_engine() {
   mkdir -p "$ROOT"
   if engine_up; then return; fi
+  if [ "$(id -u)" != 0 ]; then echo "test-env: no engine answers at $SOCK, and starting dockerd needs root" >&2; exit 1; fi
   echo "test-env: starting dockerd on $SOCK" >&2
   # --iptables stays on: the tests need the bridge's NAT-free routing between test networks only.
   nohup dockerd --host "$DOCKER_HOST" --data-root "$ROOT/data" --exec-root "$ROOT/exec" \

@@ -49,8 +49,9 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       return 2
     }
     if (e instanceof GlrunErrors) {
-      const sources = sourcesOf(e.errors)
-      for (const x of e.errors) io.err(renderDiagnostic(x, sources, { color: io.color }))
+      const all = [...e.warnings, ...e.errors]
+      const sources = sourcesOf(all)
+      for (const x of all) io.err(renderDiagnostic(x, sources, { color: io.color }))
       return 2
     }
     io.err(`glrun: internal error (this is a bug in glrun, please report it):\n${e instanceof Error ? e.stack ?? e.message : String(e)}`)

@@ -51,8 +51,12 @@ function parsePairs(list: readonly string[] | undefined, flag: string): Record<s
   return out
 }
 
-/** Reads the git context and compiles the pipeline the flags describe. Throws GlrunError on bad input. */
-export async function compileFromFlags(flags: PipelineFlags): Promise<CompiledPipeline> {
+/**
+ * Reads the git context and compiles the pipeline the flags describe. Throws GlrunError on bad input.
+ * `commitOptional`: the command reads the file only (lint, list, compile), so a repository with no
+ * commit yet is fine; running a pipeline needs a commit (the default).
+ */
+export async function compileFromFlags(flags: PipelineFlags, opts: { commitOptional?: boolean } = {}): Promise<CompiledPipeline> {
   const cwd = resolve(flags.cwd ?? '.')
   if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
     throw new GlrunError('GLRUN_CWD_MISSING', `directory ${cwd} does not exist`, { hint: 'Pass an existing project directory to --cwd.' })
@@ -64,6 +68,7 @@ export async function compileFromFlags(flags: PipelineFlags): Promise<CompiledPi
     variables: parsePairs(flags.variable, '--variable'),
     maskedVariables: parsePairs(flags.maskedVariable, '--masked-variable'),
     ...(flags.variablesFile ? { variablesFile: resolve(cwd, flags.variablesFile) } : {}),
+    ...(opts.commitOptional ? { commitOptional: true } : {}),
   })
   const file = flags.file ?? '.gitlab-ci.yml'
   const abs = resolve(cwd, file)

@@ -32,7 +32,8 @@ export class GlrunError extends Error {
 /** A batch of user errors, thrown when a command cannot go on (config errors come all at once). */
 export class GlrunErrors extends Error {
   override readonly name = 'GlrunErrors'
-  constructor(readonly errors: readonly GlrunError[]) {
+  /** `warnings`: found in the same pass; shown with the errors, not lost because of them. */
+  constructor(readonly errors: readonly GlrunError[], readonly warnings: readonly GlrunError[] = []) {
     super(errors.map((e) => e.message).join('\n'))
   }
 }

@@ -9,6 +9,7 @@ import { resolveReferences } from './normalize/references.js'
 import type { FilesDigest } from './payload/cache.js'
 import { type IdSource, localIds } from './payload/to-payload.js'
 import { planJobs } from './plan/plan-jobs.js'
+import { GITLAB_RULES_FAILURE, GITLAB_WORKFLOW_FAILURE, emptyPipelineReason, notCreatedJobs } from './plan/not-created.js'
 import { readStages } from './plan/stages.js'
 import type { CompiledPipeline, PlannedJob } from './plan/types.js'
 import { evaluateIncludeRules, evaluateWorkflow } from './rules/index.js'
@@ -112,7 +113,16 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
   if (!workflow.matched) {
     return {
       ...empty(false, `workflow:rules: ${workflow.reason}`),
+      workflow: { created: false, reason: `workflow:rules: ${workflow.reason}`, gitlabMessage: GITLAB_WORKFLOW_FAILURE },
       excluded: plan.all.map((j) => ({ ...j, reason: 'the pipeline is not created (workflow:rules)' })),
+    }
+  }
+  const emptyReason = emptyPipelineReason(plan.jobs, plan.excluded)
+  if (emptyReason !== undefined) {
+    return {
+      ...empty(false, emptyReason),
+      workflow: { created: false, reason: emptyReason, gitlabMessage: GITLAB_RULES_FAILURE },
+      excluded: [...plan.excluded, ...notCreatedJobs(plan.jobs)],
     }
   }
   const jobs = await compileChildren(plan.jobs, opts, errors, warnings)
@@ -126,7 +136,7 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
     stages: stages.filter((s) => plan.jobs.some((j) => j.stage === s)),
     jobs,
     excluded: plan.excluded,
-    workflow: { created: plan.jobs.length > 0, reason: workflow.reason, ...(workflow.name ? { name: workflow.name } : {}) },
+    workflow: { created: true, reason: workflow.reason, ...(workflow.name ? { name: workflow.name } : {}) },
     errors: split(errors, warnings),
     warnings,
     sources,

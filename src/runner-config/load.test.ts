@@ -17,14 +17,14 @@ const errorsOf = (text: string): { code: string; message: string; line?: number;
 
 describe('config.toml', () => {
   it('loads the S4 scenario config', () => {
-    const { config, warnings } = parseRunnerConfig(readFileSync('../shared/scenarios/s4-config.toml', 'utf8'), 's4-config.toml')
+    const { config, warnings } = parseRunnerConfig(readFileSync(new URL('../../test/fixtures/scenarios/s4-config.toml', import.meta.url), 'utf8'), 's4-config.toml')
     expect(warnings).toEqual([])
     expect(config.runners).toHaveLength(1)
     expect(config.runners[0]).toMatchObject({ name: 'abcd', url: 'https://gitlab.bellship.com', executor: 'docker', docker: { image: 'alpine:latest', networkMode: 'host' } })
   })
 
   it('reads the S1 Helm chart runners.config with host_aliases', () => {
-    const values = parseYaml(readFileSync('../shared/scenarios/s1-helm-values.yaml', 'utf8')) as { runners: { config: string } }
+    const values = parseYaml(readFileSync(new URL('../../test/fixtures/scenarios/s1-helm-values.yaml', import.meta.url), 'utf8')) as { runners: { config: string } }
     const { config, warnings } = parseRunnerConfig(values.runners.config, 'runners.config')
     expect(warnings).toEqual([])
     expect(config.runners[0]!.kubernetes).toMatchObject({ namespace: 'cicd', image: 'docker:19.03.13', hostAliases: [{ ip: '10.0.0.232', hostnames: ['gitlab.mylab.com', 'minio.mylab.com', 'registry.mylab.com'] }] })

@@ -86,7 +86,7 @@ export function parseRunnerConfig(text: string, path: string): { config: RunnerC
     const dp = k8s['dns_policy']
     if (typeof dp === 'string' && dp !== '' && !DNS_POLICIES.includes(dp)) err('GLRUN_CONFIG_VALUE', `${at}.kubernetes.dns_policy`, `dns_policy "${dp}" is not one of ${DNS_POLICIES.join(', ')}`)
   })
-  if (errors.length > 0) throw new GlrunErrors(errors)
+  if (errors.length > 0) throw new GlrunErrors(errors, warnings)
   return { config, warnings }
 }
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { makeRepo } from '../support/git-repo.js'
+import { git, makeRepo } from '../support/git-repo.js'
 
 /** The real `glrun` binary (built by `npm run build`), as a user runs it. */
 const bin = new URL('../../bin/glrun.js', import.meta.url).pathname
@@ -73,6 +73,21 @@ describe('glrun CLI', () => {
       expect(r.err, args.join(' ')).toMatch(message)
       expect(r.err).not.toMatch(/internal error/)
     }
+  })
+
+  it('before the first commit: lint, list and compile read the file; run says it needs a commit', () => {
+    const dir = repo('build:\n  script: [make]\n  rules:\n    - changes: [src/**]\n')
+    git(dir, 'update-ref', '-d', 'HEAD') // the files stay staged; HEAD is unborn, as after `git init && git add`
+    expect(glrun('lint', '--cwd', dir)).toMatchObject({ code: 0, out: '.gitlab-ci.yml is valid: 1 job in 1 stage\n' })
+    // Nothing to compare with: rules:changes is true, as for a pipeline with no push.
+    expect(glrun('list', '--cwd', dir)).toMatchObject({ code: 0, out: 'name   stage  when        allow_failure  needs\nbuild  test   on_success  false\n' })
+    const compiled = glrun('compile', '--json', '--cwd', dir, 'build')
+    expect(compiled.code).toBe(0)
+    expect(JSON.parse(compiled.out).payloads[0].git_info.sha).toBe('0'.repeat(40))
+    const run = glrun('run', '--cwd', dir)
+    expect(run.code).toBe(2)
+    expect(run.err).toMatch(/^error\[GLRUN_NO_COMMIT\]: the repository .* has no commit yet, and a pipeline runs for a commit$/m)
+    expect(run.err).toMatch(/git add -A && git commit -m init/)
   })
 
   it('masked values never reach the output, not even in compile --json', () => {

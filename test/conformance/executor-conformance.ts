@@ -17,9 +17,10 @@ import { TraceWriter } from '../../src/trace/trace-writer.js'
 /**
  * The one suite every executor must pass (gitlab-runner's common/buildtest, in spirit): exit
  * codes, output order, masking across chunks, timeout and cancel leaving no process behind,
- * after_script after a failure, file variables, artifacts. Call it from each executor's test.
+ * after_script after a failure, file variables, artifacts. Call it from each executor's test;
+ * `skip` (a reason) skips the suite where the executor's backend is missing.
  */
-export function describeExecutorConformance(name: string, make: () => Executor): void {
+export function describeExecutorConformance(name: string, make: () => Executor, skip?: string): void {
   const dirs: string[] = []
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
   const buildsDir = (): string => {
@@ -37,7 +38,7 @@ export function describeExecutorConformance(name: string, make: () => Executor):
   const script = (s: ExecutorSession, commands: string[], vars: { key: string; value: string; file?: boolean }[] = []): string =>
     bashScript({ projectDir: s.projectDir, variables: vars, commands, echo: false })
 
-  describe(`executor conformance: ${name}`, () => {
+  describe.skipIf(skip)(`executor conformance: ${name}`, () => {
     it('reports exit codes as values', async () => {
       const s = await session()
       for (const code of [0, 1, 42]) {

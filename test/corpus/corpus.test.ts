@@ -6,12 +6,12 @@ import { memoryIo } from '../../src/cli/io.js'
 import { makeRepo } from '../support/git-repo.js'
 
 /**
- * The real projects' pipelines in ../shared/corpus. Each must either compile, or stop only with
+ * The real projects' pipelines in test/fixtures/corpus. Each must either compile, or stop only with
  * the clear "include cannot be reached" error (one per non-local include); and with those
  * includes mapped to the small local stand-ins in test/fixtures/corpus-stubs/, each compiles
  * with no error at all.
  */
-const corpus = new URL('../../../shared/corpus/pipelines/', import.meta.url).pathname
+const corpus = new URL('../fixtures/corpus/pipelines/', import.meta.url).pathname
 const stubs = new URL('../fixtures/corpus-stubs/', import.meta.url).pathname
 const projects = readdirSync(corpus).sort()
 const cleanups: (() => void)[] = []

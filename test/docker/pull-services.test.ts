@@ -5,8 +5,11 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DockerExecutor } from '../../src/executors/docker/docker-executor.js'
 import { payload } from '../conformance/executor-conformance.js'
-import { TEST_DOCKER_HOST, docker, glrunLeftovers, requireEngine } from '../support/docker-env.js'
+import { TEST_DOCKER_HOST, docker, glrunLeftovers, dockerSkip, requireEngine } from '../support/docker-env.js'
 import { removeTempDirs, runDockerJob, tempDir } from './helpers.js'
+
+/** Skipped, and saying why, without an engine outside CI (see test/support/docker-env.ts). */
+const skip = dockerSkip(import.meta.url)
 
 /** S3 (image pulls) against a registry the test runs (Debian's docker-registry), and services. */
 let registry: ChildProcess | undefined
@@ -39,7 +42,7 @@ afterAll(() => {
   removeTempDirs()
 })
 
-describe('S3: image pulls', () => {
+describe.skipIf(skip)('S3: image pulls', () => {
   it('pull_policy always pulls an image that is not present from the local registry', async () => {
     const job = payload(['echo pulled and ran'])
     job.image = { name: `127.0.0.1:${port}/glrun/pulled:1` }
@@ -88,7 +91,7 @@ describe('S3: image pulls', () => {
   }, 60_000)
 })
 
-describe('services', () => {
+describe.skipIf(skip)('services', () => {
   it('a service is reachable from the job by its alias, after glrun waited for its port', async () => {
     const job = payload(['wget -qO- http://web:8080/hello'])
     job.services = [{

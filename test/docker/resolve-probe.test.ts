@@ -6,9 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DockerExecutor } from '../../src/executors/docker/docker-executor.js'
 import { probeDns } from '../../src/probe/index.js'
 import { payload } from '../conformance/executor-conformance.js'
-import { TEST_DOCKER_HOST, glrunLeftovers, requireEngine } from '../support/docker-env.js'
+import { TEST_DOCKER_HOST, glrunLeftovers, dockerSkip, requireEngine } from '../support/docker-env.js'
 import { makeRepo } from '../support/git-repo.js'
 import { removeTempDirs, tempDir } from './helpers.js'
+
+/** Skipped, and saying why, without an engine outside CI (see test/support/docker-env.ts). */
+const skip = dockerSkip(import.meta.url)
 
 /**
  * "The runner host resolves X; the job container does not": this machine's own name is in its
@@ -34,7 +37,7 @@ function job(image: string): ReturnType<typeof payload> {
   return j
 }
 
-describe('name resolution from a job container', () => {
+describe.skipIf(skip)('name resolution from a job container', () => {
   it('a name only the runner host resolves: the runner resolves it, the job container does not', async () => {
     const ex = new DockerExecutor({ host: TEST_DOCKER_HOST, dns: ['127.0.0.1'] })
     const runner = await probeDns(name)

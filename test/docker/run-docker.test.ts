@@ -3,12 +3,15 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeRepo } from '../support/git-repo.js'
-import { TEST_DOCKER_HOST, glrunLeftovers, requireEngine } from '../support/docker-env.js'
+import { TEST_DOCKER_HOST, glrunLeftovers, dockerSkip, requireEngine } from '../support/docker-env.js'
 import { tempDir, removeTempDirs } from './helpers.js'
+
+/** Skipped, and saying why, without an engine outside CI (see test/support/docker-env.ts). */
+const skip = dockerSkip(import.meta.url)
 
 /** `glrun run --executor docker` through the real binary. */
 const bin = new URL('../../bin/glrun.js', import.meta.url).pathname
-const scenarios = new URL('../../../shared/scenarios/', import.meta.url).pathname
+const scenarios = new URL('../fixtures/scenarios/', import.meta.url).pathname
 const cleanups: (() => void)[] = []
 beforeAll(() => requireEngine())
 afterAll(() => {
@@ -21,7 +24,7 @@ function run(dir: string, ...args: string[]): { code: number | null; out: string
   return { code: r.status, out: r.stdout, err: r.stderr, pid: r.pid ?? 0 }
 }
 
-describe('glrun run --executor docker', () => {
+describe.skipIf(skip)('glrun run --executor docker', () => {
   it('S5: s3-gitlab-ci.yml runs green on busybox:latest, test jobs side by side, nothing left behind', () => {
     const yml = readFileSync(join(scenarios, 's3-gitlab-ci.yml'), 'utf8').replace('sleep 20', 'sleep 3')
     const r0 = makeRepo({ files: { '.gitlab-ci.yml': yml }, origin: 'https://gitlab.example.com/acme/app.git' })

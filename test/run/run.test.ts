@@ -6,7 +6,7 @@ import { git, makeRepo } from '../support/git-repo.js'
 
 /** `glrun run` through the real binary on real repositories. */
 const bin = new URL('../../bin/glrun.js', import.meta.url).pathname
-const scenarios = new URL('../../../shared/scenarios/', import.meta.url).pathname
+const scenarios = new URL('../fixtures/scenarios/', import.meta.url).pathname
 const cleanups: (() => void)[] = []
 afterAll(() => cleanups.forEach((c) => c()))
 

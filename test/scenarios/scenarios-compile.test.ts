@@ -4,8 +4,8 @@ import { memoryIo } from '../../src/cli/io.js'
 import { makeRepo } from '../support/git-repo.js'
 import { readFileSync } from 'node:fs'
 
-/** The field scenarios' pipelines (../shared/scenarios) must compile like GitLab compiles them. */
-const scenarios = new URL('../../../shared/scenarios/', import.meta.url).pathname
+/** The field scenarios' pipelines (test/fixtures/scenarios) must compile like GitLab compiles them. */
+const scenarios = new URL('../fixtures/scenarios/', import.meta.url).pathname
 const cleanups: (() => void)[] = []
 afterAll(() => cleanups.forEach((c) => c()))
 

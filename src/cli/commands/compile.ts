@@ -13,7 +13,7 @@ export function compileCommand(program: Command, rawIo: Io, setExit: (code: numb
     .argument('[jobs...]', 'only these jobs (default: all)')
     .option('--json', 'print machine-readable JSON (default: a readable summary)')
     .action(async (names: string[], flags: PipelineFlags & { json?: boolean }) => {
-      const pipeline = await compileFromFlags(flags)
+      const pipeline = await compileFromFlags(flags, { commitOptional: true })
       const io = maskedIo(rawIo, pipeline.maskedValues)
       if (reportInvalid(io, pipeline, flags.json)) {
         setExit(1)

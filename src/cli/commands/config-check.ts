@@ -27,14 +27,16 @@ export function configCommand(program: Command, io: Io, setExit: (code: number) 
       } catch (e) {
         if (!(e instanceof GlrunErrors) && !(e instanceof GlrunError)) throw e
         const errors = e instanceof GlrunErrors ? e.errors : [e]
+        const warnings = e instanceof GlrunErrors ? e.warnings : []
         try {
           texts.add(file, readFileSync(file, 'utf8'))
         } catch {
           // Unreadable: the error says so already.
         }
-        for (const x of errors) io.err(`${renderDiagnostic(x, texts, { color: io.color })}\n`)
-        io.out(`${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}`)
-        setExit(1)
+        for (const x of [...warnings, ...errors]) io.err(`${renderDiagnostic(x, texts, { color: io.color })}\n`)
+        io.out(`${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}`)
+        // As the README says: 0 valid (warnings allowed), 2 not (1 is for an invalid pipeline).
+        setExit(2)
       }
     })
 }

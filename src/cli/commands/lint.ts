@@ -9,7 +9,7 @@ export function lintCommand(program: Command, rawIo: Io, setExit: (code: number)
     .description('validate the pipeline like GitLab does; exit 1 with every problem at once when it is not valid')
     .option('--json', 'print the result as JSON')
     .action(async (flags: PipelineFlags & { json?: boolean }) => {
-      const pipeline = await compileFromFlags(flags)
+      const pipeline = await compileFromFlags(flags, { commitOptional: true })
       const io = maskedIo(rawIo, pipeline.maskedValues)
       const valid = pipeline.errors.length === 0
       if (flags.json) {
@@ -22,7 +22,10 @@ export function lintCommand(program: Command, rawIo: Io, setExit: (code: number)
       } else {
         printDiagnostics(io, pipeline)
         const file = flags.file ?? '.gitlab-ci.yml'
-        if (valid) {
+        if (valid && !pipeline.workflow.created) {
+          // Valid, yet GitLab would create no pipeline for this ref: "0 jobs" alone reads as a bug.
+          io.out(`${file} is valid, but no pipeline would be created: ${pipeline.workflow.reason}`)
+        } else if (valid) {
           const w = pipeline.warnings.length
           io.out(`${file} is valid: ${pipeline.jobs.length} job${pipeline.jobs.length === 1 ? '' : 's'} in ${pipeline.stages.length} stage${pipeline.stages.length === 1 ? '' : 's'}${w ? `, ${w} warning${w === 1 ? '' : 's'}` : ''}`)
         } else {

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pipeline-options.js'
 import type { Io } from '../io.js'
 import { maskedIo } from '../masked-io.js'
+import { noPipelineLines } from '../no-pipeline.js'
 import { allowFailureText, needsText, reportInvalid, spanText, table } from '../render-pipeline.js'
 
 export function listCommand(program: Command, rawIo: Io, setExit: (code: number) => void): void {
@@ -10,7 +11,7 @@ export function listCommand(program: Command, rawIo: Io, setExit: (code: number)
     .option('--all', 'also list jobs left out (by rules, only/except, workflow) and hidden jobs, with the reason')
     .option('--json', 'print the jobs as JSON')
     .action(async (flags: PipelineFlags & { json?: boolean; all?: boolean }) => {
-      const pipeline = await compileFromFlags(flags)
+      const pipeline = await compileFromFlags(flags, { commitOptional: true })
       const io = maskedIo(rawIo, pipeline.maskedValues)
       if (reportInvalid(io, pipeline, flags.json)) {
         setExit(1)
@@ -32,7 +33,7 @@ export function listCommand(program: Command, rawIo: Io, setExit: (code: number)
       }
       for (const w of pipeline.warnings) io.err(`warning: ${w.message}`)
       if (!pipeline.workflow.created) {
-        io.out(`No pipeline would be created: ${pipeline.workflow.reason}`)
+        for (const line of noPipelineLines(pipeline, flags.all === true)) io.out(line)
       } else {
         const rows = [['name', 'stage', 'when', 'allow_failure', 'needs']]
         for (const j of pipeline.jobs) {

@@ -19,6 +19,7 @@ import { localRunnerSettings } from '../local-runner-settings.js'
 import { renderDiagnostic } from '../../diagnostics/render.js'
 import type { Io } from '../io.js'
 import { maskedIo } from '../masked-io.js'
+import { reportNoPipeline } from '../no-pipeline.js'
 import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pipeline-options.js'
 import { ConsoleReporter } from '../console-reporter.js'
 import { printDiagnostics } from '../render-pipeline.js'
@@ -104,6 +105,7 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
         setExit(1)
         return
       }
+      if (reportNoPipeline(io, pipeline, flags.json)) return setExit(1)
       selectJobs(pipeline, names) // unknown names: one clear error
       const local = picked ? localRunnerSettings(picked.config, picked.selected) : undefined
       for (const w of local?.warnings ?? []) io.err(`${renderDiagnostic(w, undefined, { color: io.color })}\n`)

@@ -87,10 +87,15 @@ describe('pipeline context from git', () => {
 
   it('outside a repository or before the first commit: a clear error', async () => {
     await expect(loadPipelineContext({ cwd: '/' })).rejects.toMatchObject({ code: 'GLRUN_NOT_A_GIT_REPO' })
-    const empty = makeRepo()
+    const empty = makeRepo({ files: { '.gitlab-ci.yml': 'job: { script: [x] }\n' } })
     cleanups.push(empty.cleanup)
     git(empty.dir, 'update-ref', '-d', 'HEAD')
     await expect(loadPipelineContext({ cwd: empty.dir })).rejects.toMatchObject({ code: 'GLRUN_NO_COMMIT' })
+    // Reading the file only (lint, list, compile): the zero SHA, no parent, rules:changes true.
+    const ctx = await loadPipelineContext({ cwd: empty.dir, commitOptional: true })
+    expect(ctx).toMatchObject({ sha: '0'.repeat(40), beforeSha: '0'.repeat(40), ref: 'main', refType: 'branch' })
+    expect(ctx.changedFiles()).toBeNull()
+    expect(ctx.treeFiles()).toContain('.gitlab-ci.yml')
   })
 })
 

@@ -23,6 +23,12 @@ export interface ContextOptions {
   pipelineId?: number
   /** The pipeline's creation time; default: SOURCE_DATE_EPOCH when set (reproducible output), else now. */
   now?: () => Date
+  /**
+   * Accept a repository with no commit yet (lint, list, compile are about the file, like GitLab's
+   * CI Lint on pasted content): the commit is then the zero SHA and every `rules:changes` is
+   * true, as for a pipeline with nothing to compare. Only running a pipeline needs a commit.
+   */
+  commitOptional?: boolean
 }
 
 const ZERO_SHA = '0000000000000000000000000000000000000000'
@@ -50,12 +56,13 @@ export async function loadPipelineContext(opts: ContextOptions): Promise<Pipelin
     })
   }
   const projectDir = top.trim()
-  if (log === undefined || log.trim() === '') {
-    throw new GlrunError('GLRUN_NO_COMMIT', `the repository ${projectDir} has no commit yet`, {
-      hint: 'GitLab runs pipelines for commits: commit your files first (`git add -A && git commit -m init`).',
+  const noCommit = log === undefined || log.trim() === ''
+  if (noCommit && !opts.commitOptional) {
+    throw new GlrunError('GLRUN_NO_COMMIT', `the repository ${projectDir} has no commit yet, and a pipeline runs for a commit`, {
+      hint: 'Commit your files first (`git add -A && git commit -m init`); `glrun lint`, `list` and `compile` work before the first commit.',
     })
   }
-  const [sha = '', parents = '', authorName = '', authorEmail = '', committedAt = '', ...rest] = log.split('\0')
+  const [sha = '', parents = '', authorName = '', authorEmail = '', committedAt = '', ...rest] = noCommit ? [ZERO_SHA] : log.split('\0')
   const message = rest.join('\0').replace(/\s+$/, '')
   const cfg = parseConfig(config ?? '')
 
@@ -127,6 +134,8 @@ export async function loadPipelineContext(opts: ContextOptions): Promise<Pipelin
     predefined,
     userVariables,
     changedFiles(compareTo?: string) {
+      // No commit: nothing to compare with (a compare_to ref cannot exist either, and says so).
+      if (noCommit && compareTo === undefined) return null
       const key = compareTo ?? ''
       if (!changes.has(key)) changes.set(key, computeChanges(projectDir, sha, beforeSha, refType, pipelineSource, defaultBranch, compareTo))
       return changes.get(key)!

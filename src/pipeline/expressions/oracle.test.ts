@@ -6,7 +6,7 @@ import {
 } from './index.js'
 
 /**
- * Every vector of ../shared/oracle/expressions.json (268, taken from GitLab's own specs) is a
+ * Every vector of test/fixtures/oracle/expressions.json (268, taken from GitLab's own specs) is a
  * test here; none is skipped.
  */
 interface Vector {
@@ -21,7 +21,7 @@ interface Vector {
   options?: { max_tokens?: number }
 }
 
-const vectors: Vector[] = JSON.parse(readFileSync(new URL('../../../../shared/oracle/expressions.json', import.meta.url), 'utf8'))
+const vectors: Vector[] = JSON.parse(readFileSync(new URL('../../../test/fixtures/oracle/expressions.json', import.meta.url), 'utf8'))
 
 function split(v: Vector): { vars: (n: string) => string | undefined; inputs: (n: string) => unknown } {
   const raw = v.variables ?? {}

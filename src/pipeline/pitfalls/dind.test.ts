@@ -70,7 +70,7 @@ describe('GLRUN_DIND_DOCKER_HOST', () => {
     expect(await found('build:\n  services: [{name: "docker:dind", alias: daemon}]\n  variables: {DOCKER_HOST: "tcp://daemon:2376"}\n  script: [docker info]\n')).toEqual([])
   })
   it('the S2 scenario pipeline (dind service, DOCKER_HOST unset) is clean', async () => {
-    const yaml = readFileSync(new URL('../../../../shared/scenarios/s2-gitlab-ci.yml', import.meta.url), 'utf8')
+    const yaml = readFileSync(new URL('../../../test/fixtures/scenarios/s2-gitlab-ci.yml', import.meta.url), 'utf8')
     expect(await found(yaml)).toEqual([])
   })
 })

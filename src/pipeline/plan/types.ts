@@ -68,7 +68,11 @@ export interface CompiledPipeline {
   readonly stages: readonly string[]
   readonly jobs: readonly PlannedJob[]
   readonly excluded: readonly ExcludedJob[]
-  readonly workflow: { readonly created: boolean; readonly reason: string; readonly name?: string }
+  /**
+   * Whether GitLab would create the pipeline; `reason` says why (or why not), `gitlabMessage` is
+   * the error GitLab shows when it does not.
+   */
+  readonly workflow: { readonly created: boolean; readonly reason: string; readonly name?: string; readonly gitlabMessage?: string }
   readonly errors: readonly GlrunError[]
   readonly warnings: readonly GlrunError[]
   readonly sources: SourceTexts

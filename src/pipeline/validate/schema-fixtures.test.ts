@@ -5,12 +5,12 @@ import { loadYaml } from '../yaml/load.js'
 import { validateSchema } from './schema.js'
 
 /**
- * GitLab's own schema fixtures (../shared/oracle/schema-tests), run with the harness semantics of
+ * GitLab's own schema fixtures (test/fixtures/schema-tests), run with the harness semantics of
  * GitLab's ci_schema_spec.js: each top-level key is validated on its own as `{ [key]: value }`;
  * in workflow/auto_cancel/*.yml each top-level key names a test whose value is a whole document.
  * Every positive case must validate clean, every negative case must be rejected.
  */
-const root = new URL('../../../../shared/oracle/schema-tests/', import.meta.url).pathname
+const root = new URL('../../../test/fixtures/schema-tests/', import.meta.url).pathname
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {

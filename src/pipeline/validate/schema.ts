@@ -78,8 +78,16 @@ const PRIORITY = ['additionalProperties', 'enum', 'const', 'maximum', 'minimum',
 
 export function explain(raw: readonly SchemaError[], config: unknown): GlrunError[] {
   const errors = raw.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf' && e.keyword !== 'if')
-  // An error whose place holds a deeper error is a branch mismatch of oneOf/anyOf: the deeper one is the cause.
-  const leaves = errors.filter((e) => !errors.some((o) => o.instancePath.startsWith(`${e.instancePath}/`)))
+  // Places where the schema chose between branches (oneOf/anyOf failed there).
+  const branchPoints = new Set(raw.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf').map((e) => e.instancePath))
+  // An error whose place holds a deeper error is a branch mismatch of oneOf/anyOf: the deeper one
+  // is the cause. Except an unknown key that no branch knows (a job's `scirpt:` beside a bad
+  // `when:`, a cache's `pathz:` beside a bad `paths:`): it is a mistake of its own, and GitLab
+  // reports every error at once. A key another branch knows (`project:` of an include checked
+  // against the `local:` branch) is only the mismatch of that branch.
+  const ownMistake = (e: SchemaError): boolean => e.keyword === 'additionalProperties' &&
+    (!branchPoints.has(e.instancePath) || !knownKeys(segments(e.instancePath)).includes(String(e.params['additionalProperty'])))
+  const leaves = errors.filter((e) => ownMistake(e) || !errors.some((o) => o.instancePath.startsWith(`${e.instancePath}/`)))
   const byPath = new Map<string, SchemaError>()
   for (const e of leaves) {
     const prev = byPath.get(e.instancePath)
