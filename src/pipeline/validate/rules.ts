@@ -29,7 +29,7 @@ function checkRules(path: string, owner: Record<string, unknown>, errors: GlrunE
   const list = flattenRules(rules) ?? []
   if (Array.isArray(rules) && list.length === 0) {
     errors.push(new GlrunError('GLRUN_RULES_BLANK', `${path} config can't be blank`, {
-      where, hint: 'Give `rules:` at least one rule, or remove the key (a job with an empty rules list is rejected by GitLab).',
+      where, hint: 'Give `rules:` at least one rule, or remove the key: GitLab rejects an empty list.',
     }))
     return
   }
