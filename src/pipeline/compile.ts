@@ -18,6 +18,7 @@ import { dockerfileArgPitfalls } from './pitfalls/dockerfile-args.js'
 import { imageEntrypointPitfalls } from './pitfalls/image-entrypoint.js'
 import { outsideProjectPathPitfalls } from './pitfalls/outside-project-paths.js'
 import { scriptModePitfalls } from './pitfalls/script-mode.js'
+import { validateJobWhen } from './validate/job-when.js'
 import { validateRules } from './validate/rules.js'
 import { faultedKey, validateSchema } from './validate/schema.js'
 import { expandCollection, expandExisting } from './variables/expand.js'
@@ -83,6 +84,7 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
   const schemaErrors = await validateSchema(config)
   errors.push(...schemaErrors)
   validateRules(config, errors)
+  validateJobWhen(config, errors)
   // Jobs the schema already faulted are not checked again for a missing script: a misspelt
   // `scirpt:` is one mistake and gets one diagnostic.
   const faulted = new Set(schemaErrors.map(faultedKey).filter((n): n is string => n !== undefined))

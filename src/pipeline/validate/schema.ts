@@ -4,6 +4,7 @@ import { GLOBAL_KEYWORDS, isPlainObject } from '../model/keywords.js'
 import { closest } from '../../diagnostics/did-you-mean.js'
 import { copyMember, inheritSelf, keySpan, recordMember, spanAt, valueSpan } from '../yaml/positions.js'
 import { setOwn } from '../yaml/load.js'
+import { allowedJobWhen, jobWhenMessage } from './job-when.js'
 import { type SchemaError, gitlabSchema, schemaValidator } from './schema-validator.js'
 
 /**
@@ -157,6 +158,13 @@ function toDiagnostic(e: SchemaError, config: unknown): GlrunError {
       })
     }
     case 'enum':
+      // A job's `when:` is checked by GitLab's Job entry, not the shared enum (which lists `never`).
+      if (segs.length === 2 && segs[1] === 'when' && !GLOBAL_KEYWORDS.has(String(segs[0]))) {
+        const jobValue = valueAt(config, segs.slice(0, 1))
+        return new GlrunError('GLRUN_SCHEMA_ENUM', jobWhenMessage(String(segs[0]), jobValue), {
+          where, hint: `It is ${describe(value)}.${typeof value === 'string' ? suggest(value, [...allowedJobWhen(jobValue)]) : ''}`,
+        })
+      }
       return new GlrunError('GLRUN_SCHEMA_ENUM', `${path} config should be one of: ${(e.params['allowedValues'] as unknown[]).map(String).join(', ')}`, {
         where, hint: `It is ${describe(value)}.${typeof value === 'string' ? suggest(value, e.params['allowedValues'] as unknown[]) : ''}`,
       })
