@@ -20,6 +20,7 @@ import { outsideProjectPathPitfalls } from './pitfalls/outside-project-paths.js'
 import { scriptModePitfalls } from './pitfalls/script-mode.js'
 import { validateJobWhen } from './validate/job-when.js'
 import { validateRules } from './validate/rules.js'
+import { validateScriptNesting } from './validate/script-nesting.js'
 import { faultedKey, validateSchema } from './validate/schema.js'
 import { expandCollection, expandExisting } from './variables/expand.js'
 
@@ -85,6 +86,7 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
   errors.push(...schemaErrors)
   validateRules(config, errors)
   validateJobWhen(config, errors)
+  validateScriptNesting(config, errors)
   // Jobs the schema already faulted are not checked again for a missing script: a misspelt
   // `scirpt:` is one mistake and gets one diagnostic.
   const faulted = new Set(schemaErrors.map(faultedKey).filter((n): n is string => n !== undefined))
