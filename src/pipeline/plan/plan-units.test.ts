@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { compileYaml } from '../../../test/support/compile-yaml.js'
 import type { GlrunError } from '../../diagnostics/errors.js'
 import { parseDuration } from '../model/duration.js'
 import { environmentSlug } from '../payload/environment.js'
@@ -11,6 +12,18 @@ describe('parallel expansion', () => {
     const out = expandParallel('test', 3, undefined, [])
     expect(out.map((i) => i.name)).toEqual(['test 1/3', 'test 2/3', 'test 3/3'])
     expect(out[1]!.variables).toEqual([{ key: 'CI_NODE_INDEX', value: '2' }, { key: 'CI_NODE_TOTAL', value: '3' }])
+  })
+  it('expands parallel: 1 to "job 1/1" (GitLab\'s NumberStrategy has no special case for 1)', () => {
+    expect(expandParallel('test', 1, undefined, [])).toEqual([
+      { name: 'test 1/1', variables: [{ key: 'CI_NODE_INDEX', value: '1' }, { key: 'CI_NODE_TOTAL', value: '1' }] },
+    ])
+  })
+  it('gives a job without parallel CI_NODE_TOTAL=1 and no CI_NODE_INDEX', async () => {
+    expect(expandParallel('test', undefined, undefined, [])).toEqual([{ name: 'test', variables: [{ key: 'CI_NODE_TOTAL', value: '1' }] }])
+    const p = await compileYaml('plain:\n  script: [echo]\n  rules:\n    - if: $CI_NODE_TOTAL == "1"\n')
+    expect(p.errors).toEqual([])
+    const vars = p.jobs[0]!.payload.variables.filter((v) => v.key.startsWith('CI_NODE_'))
+    expect(vars).toEqual([{ key: 'CI_NODE_TOTAL', value: '1', public: true, masked: false }])
   })
   it('names matrix instances like GitLab, values in written order', () => {
     const out = expandParallel('deploystacks', { matrix: [{ PROVIDER: 'aws', STACK: ['monitoring', 'app1'] }, { PROVIDER: ['gcp'], STACK: 'data' }] }, undefined, [])
