@@ -74,3 +74,22 @@ describe('needs cycles', () => {
     expect(findNeedsCycle(new Map([['a', ['b']], ['b', []]]))).toBeUndefined()
   })
 })
+
+describe('needs and dependencies together', () => {
+  it('a need with artifacts: false is not downloaded even when dependencies names it', async () => {
+    const p = await compileYaml(`
+stages: [build, test]
+build: {stage: build, script: [make], artifacts: {paths: [out/]}}
+lib: {stage: build, script: [make lib], artifacts: {paths: [lib/]}}
+test:
+  stage: test
+  needs: [{job: build, artifacts: false}, lib]
+  dependencies: [build, lib]
+  script: [make test]
+`)
+    expect(p.errors).toEqual([])
+    const test = p.jobs.find((j) => j.name === 'test')!
+    expect(test.dependencies).toEqual(['lib'])
+    expect(test.payload.dependencies.map((d) => d.name)).toEqual(['lib'])
+  })
+})
