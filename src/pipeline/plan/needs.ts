@@ -67,6 +67,9 @@ export function resolveNeeds(
       const wanted = need.matrix.flatMap((m) => cartesian(m)).map((c) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, own(v)])))
       picked = target.instances.filter((inst) => wanted.some((w) => inst.matrix && Object.entries(w).every(([k, v]) => inst.matrix![k] === v)))
       if (picked.length === 0) {
+        // GitLab names the needed instances from the selector and drops the ones that do not
+        // exist when the need is optional (validate_job_dependency!), so nothing is needed then.
+        if (need.optional) continue
         errors.push(new GlrunError('GLRUN_NEEDS_MATRIX', `${jobName} job: need ${need.job} has no instance matching the given parallel:matrix`, {
           where, hint: `Available instances: ${target.instances.map((i) => `"${i.name}"`).join(', ')}.`,
         }))

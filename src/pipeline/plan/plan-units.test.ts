@@ -75,7 +75,7 @@ describe('needs cycles', () => {
   })
 })
 
-describe('needs and dependencies together', () => {
+describe('needs (compiled)', () => {
   it('a need with artifacts: false is not downloaded even when dependencies names it', async () => {
     const p = await compileYaml(`
 stages: [build, test]
@@ -91,5 +91,33 @@ test:
     const test = p.jobs.find((j) => j.name === 'test')!
     expect(test.dependencies).toEqual(['lib'])
     expect(test.payload.dependencies.map((d) => d.name)).toEqual(['lib'])
+  })
+  it('an optional needs:parallel:matrix selector that matches no instance is ignored', async () => {
+    const yaml = (optional: boolean): string => `
+stages: [build, test]
+build:
+  stage: build
+  script: [make]
+  parallel:
+    matrix:
+      - OS: [linux, mac]
+test:
+  stage: test
+  script: [make test]
+  needs:
+    - job: build
+      optional: ${optional}
+      parallel:
+        matrix:
+          - OS: windows
+    - job: build
+      parallel:
+        matrix:
+          - OS: linux
+`
+    const p = await compileYaml(yaml(true))
+    expect(p.errors).toEqual([])
+    expect(p.jobs.find((j) => j.name === 'test')!.needs!.map((n) => n.job)).toEqual(['build: [linux]'])
+    expect((await compileYaml(yaml(false))).errors.map((e) => e.code)).toEqual(['GLRUN_NEEDS_MATRIX'])
   })
 })
