@@ -120,4 +120,31 @@ test:
     expect(p.jobs.find((j) => j.name === 'test')!.needs!.map((n) => n.job)).toEqual(['build: [linux]'])
     expect((await compileYaml(yaml(false))).errors.map((e) => e.code)).toEqual(['GLRUN_NEEDS_MATRIX'])
   })
+  it('$[[ matrix.MY-VAR ]] (a hyphen in the name) is this job\'s own matrix value', async () => {
+    const p = await compileYaml(`
+stages: [build, test]
+build:
+  stage: build
+  script: [make]
+  parallel:
+    matrix:
+      - MY-VAR: [linux, mac]
+test:
+  stage: test
+  script: [make test]
+  parallel:
+    matrix:
+      - MY-VAR: [linux, mac]
+  needs:
+    - job: build
+      parallel:
+        matrix:
+          - MY-VAR: $[[ matrix.MY-VAR ]]
+`)
+    expect(p.errors).toEqual([])
+    expect(p.jobs.filter((j) => j.stage === 'test').map((j) => [j.name, j.needs!.map((n) => n.job)])).toEqual([
+      ['test: [linux]', ['build: [linux]']],
+      ['test: [mac]', ['build: [mac]']],
+    ])
+  })
 })
