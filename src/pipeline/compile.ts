@@ -19,6 +19,9 @@ import { dockerfileArgPitfalls } from './pitfalls/dockerfile-args.js'
 import { imageEntrypointPitfalls } from './pitfalls/image-entrypoint.js'
 import { outsideProjectPathPitfalls } from './pitfalls/outside-project-paths.js'
 import { scriptModePitfalls } from './pitfalls/script-mode.js'
+import { validateJobWhen } from './validate/job-when.js'
+import { validateRules } from './validate/rules.js'
+import { validateScriptNesting } from './validate/script-nesting.js'
 import { faultedKey, validateSchema } from './validate/schema.js'
 import { expandCollection, expandExisting } from './variables/expand.js'
 
@@ -82,6 +85,9 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
   const config = resolveReferences(extended, errors)
   const schemaErrors = await validateSchema(config)
   errors.push(...schemaErrors)
+  validateRules(config, errors)
+  validateJobWhen(config, errors)
+  validateScriptNesting(config, errors)
   // Jobs the schema already faulted are not checked again for a missing script: a misspelt
   // `scirpt:` is one mistake and gets one diagnostic.
   const faulted = new Set(schemaErrors.map(faultedKey).filter((n): n is string => n !== undefined))

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { compileYaml } from '../../../test/support/compile-yaml.js'
 import { describe, expect, it } from 'vitest'
 import {
   type ExprValue, compileRegexp, equals, evaluateExpression, isTruthful, lexemeName, matches, parseExpression,
@@ -89,5 +90,22 @@ describe('GitLab expression oracle', () => {
   it('has all 268 vectors', () => expect(vectors).toHaveLength(268))
   it.each(vectors.map((v, i) => [`${i} ${v.kind}: ${v.expression ?? `${JSON.stringify(v.left)} ${v.operator} ${JSON.stringify(v.right)}`}`, v] as const))('%s', (_name, v) => {
     expect(run(v)).toEqual(v.expected)
+  })
+})
+
+describe('GitLab expression oracle: invalid syntax in rules:if is a lint error', () => {
+  // The parser-error vectors GitLab's specs raise on (the max_tokens one uses a limit of 3 that
+  // production does not have). GitLab's ExpressionValidator refuses such a `rules:if` outright.
+  const invalid = vectors.filter((v) => v.kind === 'error' && v.options === undefined)
+  it('has the 13 invalid-syntax vectors', () => expect(invalid).toHaveLength(13))
+  it.each(invalid.map((v) => [v.expression ?? '', v] as const))('%j', async (expr) => {
+    const job = await compileYaml(`job:\n  script: [echo]\n  rules:\n    - if: ${JSON.stringify(expr)}\n`)
+    expect(job.errors.map((e) => [e.code, e.message])).toContainEqual(['GLRUN_RULES_IF_SYNTAX', 'jobs:job:rules:rule if invalid expression syntax'])
+    const wf = await compileYaml(`workflow:\n  rules:\n    - if: ${JSON.stringify(expr)}\njob:\n  script: [echo]\n`)
+    expect(wf.errors.map((e) => [e.code, e.message])).toContainEqual(['GLRUN_RULES_IF_SYNTAX', 'workflow:rules:rule if invalid expression syntax'])
+  })
+  it('valid expressions are not reported', async () => {
+    const ok = await compileYaml('job:\n  script: [echo]\n  rules:\n    - if: \'$A == "x" && ($B =~ /y/i || $C != null)\'\n')
+    expect(ok.errors).toEqual([])
   })
 })

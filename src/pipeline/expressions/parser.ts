@@ -77,7 +77,7 @@ export function parseExpression(text: string, maxTokens?: number): Statement {
   if (extra) {
     throw new ExpressionError(extra.type === ')'
       ? `unmatched parenthesis at column ${extra.at + 1}`
-      : `unexpected ${JSON.stringify(extra.value)} at column ${extra.at + 1}: two values need an operator between them`)
+      : `unexpected ${extra.value} at column ${extra.at + 1}: two values need an operator between them`)
   }
   return tree
 }

@@ -2,6 +2,7 @@ import { GlrunError } from '../../diagnostics/errors.js'
 import type { SourceSpan } from '../../diagnostics/source.js'
 import { compileRegexp, scanPattern } from '../expressions/index.js'
 import { isPlainObject } from '../model/keywords.js'
+import { checkInputTypes } from './input-types.js'
 import { setOwn } from '../yaml/load.js'
 import { copyMember, inheritSelf, spanOf } from '../yaml/positions.js'
 import { YamlReference } from '../yaml/reference.js'
@@ -23,6 +24,7 @@ export function resolveInputs(
   const out = new Map<string, InputValue>()
   const declared = isPlainObject(spec) && isPlainObject(spec['inputs']) ? spec['inputs'] : {}
   const fail = (msg: string, hint: string): void => { errors.push(new GlrunError('GLRUN_INCLUDE_INPUTS', `${file}: ${msg}`, { where, hint })) }
+  if (!checkInputTypes(declared, file, where, errors)) return headerOnly(declared, given)
   const unknown = Object.keys(given ?? {}).filter((k) => !(k in declared))
   if (unknown.length > 0) fail(`unknown input arguments: ${unknown.join(', ')}`, `${file} declares: ${Object.keys(declared).join(', ') || 'no inputs'}.`)
   for (const [name, rawDef] of Object.entries(declared)) {
@@ -53,6 +55,19 @@ export function resolveInputs(
       }
     }
     out.set(name, value as InputValue)
+  }
+  return out
+}
+
+/**
+ * With an invalid header GitLab checks no value: the values are passed through unchecked only so
+ * that their uses are not reported again as unknown keys.
+ */
+function headerOnly(declared: Record<string, unknown>, given: Record<string, unknown> | undefined): Map<string, InputValue> {
+  const out = new Map<string, InputValue>()
+  for (const [name, def] of Object.entries(declared)) {
+    const value = given?.[name] ?? (isPlainObject(def) ? def['default'] : undefined)
+    if (value !== undefined && value !== null) out.set(name, value as InputValue)
   }
   return out
 }

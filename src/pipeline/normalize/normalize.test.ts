@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { GlrunError } from '../../diagnostics/errors.js'
+import { compileYaml } from '../../../test/support/compile-yaml.js'
 import { loadYaml } from '../yaml/load.js'
 import { spanAt } from '../yaml/positions.js'
 import { applyDefaults } from './defaults.js'
@@ -96,5 +97,38 @@ default: {image: node, before_script: [b], retry: 2}
   it('honours inherit:default false and lists', () => {
     expect(applyDefaults({ script: ['x'], inherit: { default: false } }, config)).toEqual({ script: ['x'], inherit: { default: false } })
     expect(applyDefaults({ script: ['x'], inherit: { default: ['retry'] } }, config)).toEqual({ script: ['x'], inherit: { default: ['retry'] }, retry: 2 })
+  })
+})
+
+describe('nested scripts (GitLab flattens script, before_script and after_script up to 10 levels)', () => {
+  const nest = (levels: number, cmd: string): string => `${'['.repeat(levels)}${cmd}${']'.repeat(levels)}`
+  it('a !reference to a script that holds a !reference, and lists of lists, run flat', async () => {
+    const p = await compileYaml(`
+.a: {script: [echo a]}
+.b: {script: [!reference [.a, script], echo b]}
+.c: {after_script: [[!reference [.b, script]], echo c]}
+default:
+  before_script: [[[echo default]]]
+job:
+  script:
+    - !reference [.b, script]
+    - [echo x, [echo y, [echo z]]]
+    - ${nest(9, 'echo nine')}
+  after_script: [!reference [.c, after_script]]
+`)
+    expect(p.errors).toEqual([])
+    const steps = p.jobs[0]!.payload.steps
+    expect(steps[0]!.script).toEqual(['echo default', 'echo a', 'echo b', 'echo x', 'echo y', 'echo z', 'echo nine'])
+    expect(steps.find((s) => s.name === 'after_script')!.script).toEqual(['echo a', 'echo b', 'echo c'])
+  })
+  it('top-level before_script nests too', async () => {
+    const p = await compileYaml(`before_script: [[[echo top]]]\njob: {script: [[[echo job]]]}\n`)
+    expect(p.errors).toEqual([])
+    expect(p.jobs[0]!.payload.steps[0]!.script).toEqual(['echo top', 'echo job'])
+  })
+  it('more than 10 levels is an error', async () => {
+    expect((await compileYaml(`job: {script: ${nest(10, 'echo ten')}}\n`)).errors).toEqual([])
+    const p = await compileYaml(`job: {script: ${nest(11, 'echo eleven')}}\n`)
+    expect(p.errors.map((e) => e.message)).toEqual(['jobs:job:script config should be a string or a nested array of strings up to 10 levels deep'])
   })
 })

@@ -63,6 +63,8 @@ export interface PayloadInput {
   digest: FilesDigest
 }
 
+const NODE_VARIABLES: ReadonlySet<string> = new Set(['CI_NODE_INDEX', 'CI_NODE_TOTAL'])
+
 const pub = (key: string, value: string): JobVariable => ({ key, value, public: true, masked: false })
 
 export function toPayload(p: PayloadInput): JobPayload {
@@ -83,6 +85,9 @@ export function toPayload(p: PayloadInput): JobPayload {
     { key: 'CI_REGISTRY_PASSWORD', value: token, public: false, masked: true },
   )
   if (p.manual) variables.push(pub('CI_JOB_MANUAL', 'true'))
+  // GitLab lists CI_NODE_INDEX/CI_NODE_TOTAL with the job's predefined variables; matrix values
+  // are the job's own variables and come later.
+  for (const v of p.instanceVariables) if (NODE_VARIABLES.has(v.key)) variables.push(pub(v.key, v.value))
   if (p.pipelineName) variables.push(pub('CI_PIPELINE_NAME', p.pipelineName))
 
   const yamlLookup = lastWins([...ctx.predefined, ...p.globalVariables, ...p.jobVariables, ...ctx.userVariables])
@@ -99,7 +104,7 @@ export function toPayload(p: PayloadInput): JobPayload {
   for (const v of p.jobVariables) variables.push({ key: v.key, value: v.value, public: true, ...(v.raw ? { raw: true } : {}) })
   for (const [key, value] of Object.entries(p.workflowVariables)) variables.push(pub(key, value))
   for (const [key, value] of Object.entries(p.ruleVariables)) variables.push(pub(key, value))
-  for (const v of p.instanceVariables) variables.push(pub(v.key, v.value))
+  for (const v of p.instanceVariables) if (!NODE_VARIABLES.has(v.key)) variables.push(pub(v.key, v.value))
   for (const v of ctx.userVariables) {
     variables.push({ key: v.key, value: v.value, public: !v.masked, masked: v.masked === true, ...(v.file ? { file: true } : {}), ...(v.raw ? { raw: true } : {}) })
   }

@@ -21,6 +21,12 @@ export interface ResolvedNeed {
 }
 
 /**
+ * `$[[ matrix.NAME ]]` in a needs:parallel:matrix value: this job's own matrix value. The name
+ * grammar is GitLab's MatrixInterpolator's (`[a-zA-Z0-9_-]+`), so `matrix.MY-VAR` is one too.
+ */
+const MATRIX_EXPRESSION = /\$\[\[\s*matrix\.([a-zA-Z0-9_-]+)\s*\]\]/g
+
+/**
  * Turns `needs:` entries into concrete instance names, as GitLab's config normalizer does:
  * needing a parallel job means needing all its instances; `needs:parallel:matrix` picks some.
  * Static checks use GitLab's wording ("undefined need", "is not defined in current or prior
@@ -63,10 +69,13 @@ export function resolveNeeds(
     let picked = target.instances
     if (need.matrix) {
       // `$[[ matrix.NAME ]]` is this job's own matrix value (1:1 needs between matrix jobs).
-      const own = (v: string): string => v.replace(/\$\[\[\s*matrix\.([A-Za-z0-9_]+)\s*\]\]/g, (m, k: string) => selfMatrix?.[k] ?? m)
+      const own = (v: string): string => v.replace(MATRIX_EXPRESSION, (m, k: string) => selfMatrix?.[k] ?? m)
       const wanted = need.matrix.flatMap((m) => cartesian(m)).map((c) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, own(v)])))
       picked = target.instances.filter((inst) => wanted.some((w) => inst.matrix && Object.entries(w).every(([k, v]) => inst.matrix![k] === v)))
       if (picked.length === 0) {
+        // GitLab names the needed instances from the selector and drops the ones that do not
+        // exist when the need is optional (validate_job_dependency!), so nothing is needed then.
+        if (need.optional) continue
         errors.push(new GlrunError('GLRUN_NEEDS_MATRIX', `${jobName} job: need ${need.job} has no instance matching the given parallel:matrix`, {
           where, hint: `Available instances: ${target.instances.map((i) => `"${i.name}"`).join(', ')}.`,
         }))

@@ -233,8 +233,11 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
     let deps: string[]
     if (c.job['dependencies'] !== undefined && c.job['dependencies'] !== null) {
       const names = needs ? new Set(needs.map((n) => n.job)) : undefined
+      // With needs, GitLab (Ci::BuildDependencies#from_needs) only takes artifacts from the needs
+      // that want them: `dependencies:` narrows that set, it cannot bring back `artifacts: false`.
+      const fromNeeds = needs ? new Set(needs.filter((n) => n.artifacts).map((n) => n.job)) : undefined
       deps = resolveDependencies(c.name, c.stageIndex, flattenStrings(c.job['dependencies']), index, valueSpan(c.job, 'dependencies') ?? c.span, errors, names)
-        .filter((d) => kept.has(d))
+        .filter((d) => kept.has(d) && (!fromNeeds || fromNeeds.has(d)))
     } else if (needs) {
       deps = needs.filter((n) => n.artifacts).map((n) => n.job)
     } else {

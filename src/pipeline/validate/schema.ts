@@ -4,6 +4,8 @@ import { GLOBAL_KEYWORDS, isPlainObject } from '../model/keywords.js'
 import { closest } from '../../diagnostics/did-you-mean.js'
 import { copyMember, inheritSelf, keySpan, recordMember, spanAt, valueSpan } from '../yaml/positions.js'
 import { setOwn } from '../yaml/load.js'
+import { allowedJobWhen, jobWhenMessage } from './job-when.js'
+import { SCRIPT_KEYWORDS } from './script-nesting.js'
 import { type SchemaError, gitlabSchema, schemaValidator } from './schema-validator.js'
 
 /**
@@ -28,6 +30,7 @@ function flattenRulesForSchema(config: unknown): unknown {
   inheritSelf(config, out)
   for (const [name, job] of Object.entries(config)) {
     let value = job
+    if (SCRIPT_KEYS.includes(name) && Array.isArray(job) && job.some(Array.isArray)) value = flatWithSpans(job, Infinity)
     const nested = (k: string): boolean => isPlainObject(job) && Array.isArray(job[k]) && (job[k] as unknown[]).some(Array.isArray)
     // GitLab treats a job key written with no value (`variables:`, `parallel: null`) as not set:
     // it is how a job drops what it extends, and real pipelines (gitlab-runner, omnibus-gitlab)
@@ -40,7 +43,7 @@ function flattenRulesForSchema(config: unknown): unknown {
       inheritSelf(job, copy)
       for (const k of Object.keys(job)) {
         if (hasNull && dropsNull(k, job[k])) continue
-        setOwn(copy, k, FLATTENED.includes(k) && nested(k) ? flatWithSpans(job[k] as unknown[]) : job[k])
+        setOwn(copy, k, FLATTENED.includes(k) && nested(k) ? flatWithSpans(job[k] as unknown[], SCRIPT_KEYS.includes(k) ? Infinity : 9) : job[k])
         copyMember(job, copy, k)
       }
       value = copy
@@ -52,16 +55,20 @@ function flattenRulesForSchema(config: unknown): unknown {
 }
 
 /**
- * Lists GitLab flattens before validating: `rules` (nested by `!reference`) and `cache` (nested
- * by a YAML alias of a list, as gitlab-org/gitlab-shell's pipeline does).
+ * Lists GitLab flattens before validating: `rules` (nested by `!reference`), `cache` (nested
+ * by a YAML alias of a list, as gitlab-org/gitlab-shell's pipeline does) and the scripts.
  */
-const FLATTENED = ['rules', 'cache']
+const FLATTENED = ['rules', 'cache', 'script', 'before_script', 'after_script']
 
-function flatWithSpans(list: unknown[]): unknown[] {
+/** Scripts are validated flat; how deep they may nest is checked by ./script-nesting.ts. */
+const SCRIPT_KEYS: readonly string[] = SCRIPT_KEYWORDS
+
+/** Flattens `list`, opening lists nested at most `maxDepth` levels below its items. */
+function flatWithSpans(list: unknown[], maxDepth: number): unknown[] {
   const flat: unknown[] = []
   const spans: (SourceSpan | undefined)[] = []
   const add = (x: unknown, span: SourceSpan | undefined, depth: number): void => {
-    if (Array.isArray(x) && depth < 10) x.forEach((y, i) => add(y, valueSpan(x, i) ?? span, depth + 1))
+    if (Array.isArray(x) && depth <= maxDepth) x.forEach((y, i) => add(y, valueSpan(x, i) ?? span, depth + 1))
     else {
       flat.push(x)
       spans.push(span)
@@ -165,6 +172,13 @@ function toDiagnostic(e: SchemaError, config: unknown): GlrunError {
       })
     }
     case 'enum':
+      // A job's `when:` is checked by GitLab's Job entry, not the shared enum (which lists `never`).
+      if (segs.length === 2 && segs[1] === 'when' && !GLOBAL_KEYWORDS.has(String(segs[0]))) {
+        const jobValue = valueAt(config, segs.slice(0, 1))
+        return new GlrunError('GLRUN_SCHEMA_ENUM', jobWhenMessage(String(segs[0]), jobValue), {
+          where, hint: `It is ${describe(value)}.${typeof value === 'string' ? suggest(value, [...allowedJobWhen(jobValue)]) : ''}`,
+        })
+      }
       return new GlrunError('GLRUN_SCHEMA_ENUM', `${path} config should be one of: ${(e.params['allowedValues'] as unknown[]).map(String).join(', ')}`, {
         where, hint: `It is ${describe(value)}.${typeof value === 'string' ? suggest(value, e.params['allowedValues'] as unknown[]) : ''}`,
       })
