@@ -14,6 +14,7 @@ import { type IdSource, toPayload } from '../payload/to-payload.js'
 import type { JobPayload } from '../../payload/types.js'
 import { type RuleMatch, evaluateOnlyExcept, evaluateRules } from '../rules/index.js'
 import { expandCollection, expandExisting } from '../variables/expand.js'
+import { coverageError } from '../validate/coverage.js'
 import { keySpan, valueSpan } from '../yaml/positions.js'
 import { type Instance, expandParallel } from './matrix.js'
 import { type JobIndexEntry, type ResolvedNeed, findNeedsCycle, resolveDependencies, resolveNeeds } from './needs.js'
@@ -100,6 +101,8 @@ export function planJobs(input: PlanInput): PlanOutput {
       continue
     }
     if (!input.faulted?.has(name)) checkJobShape(name, raw, job, span, errors)
+    const coverage = coverageError(name, job, span)
+    if (coverage) errors.push(coverage)
     const instances = expandParallel(name, job['parallel'], valueSpan(job, 'parallel') ?? span, errors)
     index.set(name, { base: name, stage, stageIndex, instances: instances.map((i) => ({ name: i.name, ...(i.matrix ? { matrix: i.matrix } : {}) })) })
 
