@@ -27,8 +27,8 @@ export interface PlanInput {
   config: Record<string, unknown>
   stages: readonly string[]
   visible: readonly string[]
+  /** The root variables: global `variables:` with workflow:rules:variables merged over them. */
   globalVariables: readonly YamlVariable[]
-  workflowVariables: Record<string, string>
   pipelineName?: string
   ctx: PipelineContext
   errors: GlrunError[]
@@ -177,7 +177,6 @@ function evaluateInstance(c: InstanceInput, input: PlanInput): Candidate | Exclu
     ...c.globals,
     ...c.jobVariables,
     ...c.instance.variables,
-    ...Object.entries(input.workflowVariables).map(([key, value]) => ({ key, value })),
     ...ctx.userVariables,
   ])
   const vars = (n: string): string | undefined => expanded.get(n)
@@ -262,7 +261,6 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
       index: i, name: c.name, stage: c.stage, job: c.job,
       globalVariables: c.globals, jobVariables: c.jobVariables,
       ruleVariables: c.match.variables ?? {}, instanceVariables: c.instance.variables,
-      workflowVariables: input.workflowVariables,
       ...(input.pipelineName ? { pipelineName: input.pipelineName } : {}),
       manual: c.when === 'manual', timeoutSeconds: timeout,
       dependencies: r.deps.map((d) => ({ name: d, id: ids.get(d) ?? 0 })),
