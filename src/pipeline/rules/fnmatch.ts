@@ -3,8 +3,8 @@
  * the call GitLab's `rules:changes` and `rules:exists` clauses make for every glob. Written here
  * rather than borrowed from a shell-glob library because the dialects differ where it matters:
  *
- * - `*` and `?` and `[...]` never match `/`; `**` is special only as a whole `**​/` component
- *   (zero or more directories), so `dir/**` is `dir/*` (one level), not "everything below";
+ * - `*` and `?` and `[...]` never match `/`; `**` is special only as a whole path component followed
+ *   by `/` (then: zero or more directories), so `dir/**` is `dir/*` (one level), not "everything below";
  * - Ruby's EXTGLOB means `{a,b}` braces only (nested allowed; a `{` with no closing `}` makes the
  *   glob match nothing); `+(x)`, `!(x)`, `(a|b)` are plain characters;
  * - a leading `!` is a plain character (no negation); dotfiles match like any name (DOTMATCH);
