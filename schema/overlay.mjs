@@ -14,10 +14,16 @@
 // 4. `environment:url` with `${VAR}` in it. GitLab expands variables in the URL (documented) and
 //    gitlab-org/gitlab-runner's own pipeline uses `.../${CI_COMMIT_REF_NAME}/index.html`; the
 //    strict RFC 3986 `uri` format rejects the braces. The schema's own `pattern` still applies.
+// 5. `coverage:` without `format: regex`. ajv checks that format with JavaScript's RegExp, but GitLab
+//    validates coverage as RE2 (`RegexpValidator`: "must be a regular expression with re2 syntax"),
+//    so `/(?i)total (\d+)%/` is valid and `/(?<=Total: )\d+/` is not. glrun checks RE2 itself
+//    (src/pipeline/validate/coverage.ts); the schema's `^/.+/$` pattern still applies.
 export function applyOverlay(schema) {
   const copy = structuredClone(schema)
   const url = copy.definitions?.job_template?.properties?.environment?.oneOf?.[1]?.properties?.url
   if (url?.format === 'uri') delete url.format
+  const coverage = copy.definitions?.job_template?.properties?.coverage
+  if (coverage?.format === 'regex') delete coverage.format
   for (const name of ['globalVariables', 'jobVariables', 'rulesVariables']) {
     const def = copy.definitions?.[name]?.patternProperties?.['.*']
     const scalar = def?.oneOf?.[0] ?? def

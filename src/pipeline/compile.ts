@@ -24,6 +24,7 @@ import { validateRules } from './validate/rules.js'
 import { validateScriptNesting } from './validate/script-nesting.js'
 import { faultedKey, validateSchema } from './validate/schema.js'
 import { expandCollection, expandExisting } from './variables/expand.js'
+import { pipelineName, rootVariables } from './variables/root-variables.js'
 
 export interface CompileOptions {
   readonly ctx: PipelineContext
@@ -109,12 +110,13 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
     ctx,
     expand: (s) => expandExisting(s, (n) => workflowVars.get(n)),
   })
+  const root = rootVariables(globalVariables, workflow.matched ? workflow.variables ?? {} : {})
+  const name = pipelineName(workflow.name, ctx, root)
   const plan = planJobs({
-    config, stages, visible, globalVariables, ctx, errors, faulted,
+    config, stages, visible, globalVariables: root, ctx, errors, faulted,
     ids: opts.ids ?? localIds,
     digest: opts.digest ?? (() => null),
-    workflowVariables: workflow.matched ? workflow.variables ?? {} : {},
-    ...(workflow.name ? { pipelineName: expandExisting(workflow.name, (n) => workflowVars.get(n)) } : {}),
+    ...(name !== undefined ? { pipelineName: name } : {}),
   })
   if (!workflow.matched) {
     return {
@@ -132,7 +134,7 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
     }
   }
   const jobs = await compileChildren(plan.jobs, opts, errors, warnings)
-  const ciVariables = new Set([...ctx.predefined, ...ctx.userVariables, ...globalVariables].map((v) => v.key))
+  const ciVariables = new Set([...ctx.predefined, ...ctx.userVariables, ...root].map((v) => v.key))
   warnings.push(...dockerfileArgPitfalls(jobs, ctx.projectDir, sources, ciVariables))
   // Failure-taxonomy classes decidable from the YAML alone: warnings, never errors.
   warnings.push(...imageEntrypointPitfalls(jobs), ...dindPitfalls(jobs), ...dockerDaemonPitfalls(jobs), ...outsideProjectPathPitfalls(jobs), ...scriptModePitfalls(jobs, ctx.projectDir))
@@ -142,7 +144,7 @@ export async function compilePipeline(opts: CompileOptions): Promise<CompiledPip
     stages: stages.filter((s) => plan.jobs.some((j) => j.stage === s)),
     jobs,
     excluded: plan.excluded,
-    workflow: { created: true, reason: workflow.reason, ...(workflow.name ? { name: workflow.name } : {}) },
+    workflow: { created: true, reason: workflow.reason, ...(name !== undefined ? { name } : {}) },
     errors: split(errors, warnings),
     warnings,
     sources,

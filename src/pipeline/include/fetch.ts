@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
-import picomatch from 'picomatch'
 
 /** Where a file came from, so nested `include:local` can be resolved relative to it. */
 export type Origin =
@@ -26,8 +25,8 @@ const FETCH_TIMEOUT_MS = 10_000
 
 /**
  * Resolves a local include path (leading `/` allowed) to files inside `root`, never outside it
- * (realpath, so a symlink cannot lead out). Wildcards follow GitLab: `*` within a directory,
- * `**` across directories (also written `dir/**.yml`), and must end in .yml/.yaml.
+ * (realpath, so a symlink cannot lead out). Wildcards follow GitLab (see wildcardMatcher) and
+ * must end in .yml/.yaml.
  */
 export function localFiles(root: string, path: string): string[] {
   const clean = path.replace(/^\/+/, '')
@@ -39,8 +38,7 @@ export function localFiles(root: string, path: string): string[] {
   if (!/\.ya?ml$/.test(clean)) {
     throw new IncludeFetchError(`Included file \`${path}\` does not have YAML extension!`, 'GLRUN_INCLUDE_NOT_YAML', 'A wildcard local include must end in .yml or .yaml.')
   }
-  const pattern = clean.replace(/\*\*(?!\/)/g, '**/*').replace(/\*\*\/\*\*\/\*/g, '**/*')
-  const match = picomatch(pattern, { dot: true })
+  const match = wildcardMatcher(clean)
   const out: string[] = []
   const walk = (dir: string, depth: number): void => {
     if (depth > 30) return
@@ -53,6 +51,23 @@ export function localFiles(root: string, path: string): string[] {
   }
   walk('', 0)
   return out.sort()
+}
+
+/**
+ * GitLab's `Repository#search_files_by_wildcard_path`: the path is escaped literally, then `**`
+ * becomes `.*?` (anything, `/` included) and `*` becomes `[^/]*?`, anchored at both ends. So
+ * `configs/*.yml` is the files directly in configs/, `configs/**.yml` is every .yml below it, and
+ * `configs/` + `**` + `/*.yml` needs at least one subfolder (the `/` after `**` must match a real `/`).
+ * `?`, `[` and `{` have no special meaning.
+ */
+export function wildcardMatcher(path: string): (rel: string) => boolean {
+  const source = path.split('**').map((part) => part.split('*').map(escapeRegExp).join('[^/]*?')).join('.*?')
+  const re = new RegExp(`^${source}$`, 's')
+  return (rel) => re.test(rel)
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')
 }
 
 /** `root/rel`, refusing any path that resolves (through `..` or symlinks) outside `root`. */

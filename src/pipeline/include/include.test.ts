@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SourceTexts } from '../../diagnostics/source.js'
 import { spanAt } from '../yaml/positions.js'
+import { localFiles } from './fetch.js'
 import { type IncludeOptions, resolveConfig } from './index.js'
 
 const dirs: string[] = []
@@ -62,6 +63,16 @@ describe('include', () => {
     expect(r.config).toMatchObject({ variables: { X: 'root', Y: 'a' }, job: { script: ['a'], variables: { A: 'a', B: 'root' } }, '.n': { tags: ['n'] }, two: { script: ['two'], stage: 'x' } })
     expect(r.files).toEqual(['.gitlab-ci.yml', 'ci/a.yml', 'ci/nested.yml', 'ci/jobs/1.yml', 'ci/jobs/2.yml'])
     expect(spanAt(r.config, ['job', 'script'])).toMatchObject({ file: 'ci/a.yml', line: 3 })
+  })
+
+  it('local wildcards as GitLab expands them: * one directory, ** anything, **/ at least one subfolder', () => {
+    const dir = project({ 'configs/a.yml': '', 'configs/sub/b.yml': '', 'configs/sub/deep/c.yml': '', 'configs/x.yaml': '', 'top.yml': '' })
+    expect(localFiles(dir, 'configs/*.yml')).toEqual(['configs/a.yml'])
+    expect(localFiles(dir, 'configs/**/*.yml')).toEqual(['configs/sub/b.yml', 'configs/sub/deep/c.yml'])
+    expect(localFiles(dir, 'configs/**.yml')).toEqual(['configs/a.yml', 'configs/sub/b.yml', 'configs/sub/deep/c.yml'])
+    expect(localFiles(dir, '/configs/*/*.yml')).toEqual(['configs/sub/b.yml'])
+    expect(localFiles(dir, '**.yml')).toEqual(['configs/a.yml', 'configs/sub/b.yml', 'configs/sub/deep/c.yml', 'top.yml'])
+    expect(localFiles(dir, 'configs/{a,x}*.yml')).toEqual([])
   })
 
   it('local: missing file and escapes are errors at the include entry', async () => {

@@ -90,8 +90,11 @@ async function processText(st: State, text: string, name: string, origin: Origin
     return undefined
   }
   if (header !== undefined || inputs !== undefined) {
+    const before = st.errors.length
     const values = resolveInputs(header, inputs, name, where, st.errors)
-    body = interpolate(body, values, st.opts.vars, name, st.errors) as Record<string, unknown>
+    // As GitLab's Interpolator: invalid inputs stop interpolation, so a rejected input is one
+    // error, not also an "unknown interpolation key" at every place it is used.
+    if (st.errors.length === before) body = interpolate(body, values, st.opts.vars, name, st.errors) as Record<string, unknown>
   }
   const config = body as Record<string, unknown>
   const include = config['include']

@@ -1,10 +1,10 @@
 import { GlrunError } from '../../diagnostics/errors.js'
 import type { SourceSpan } from '../../diagnostics/source.js'
-import { compileRegexp, scanPattern } from '../expressions/index.js'
+import { ExpressionError, compileRegexp, scanPattern } from '../expressions/index.js'
 import { isPlainObject } from '../model/keywords.js'
 import { checkInputTypes } from './input-types.js'
 import { setOwn } from '../yaml/load.js'
-import { copyMember, inheritSelf, spanOf } from '../yaml/positions.js'
+import { copyMember, inheritSelf, spanOf, valueSpan } from '../yaml/positions.js'
 import { YamlReference } from '../yaml/reference.js'
 import { expandExisting } from '../variables/expand.js'
 
@@ -49,8 +49,25 @@ export function resolveInputs(
     if (typeof def['regex'] === 'string' && typeof value === 'string') {
       const p = scanPattern(def['regex'])
       const source = p && p.length === def['regex'].length ? p.source : def['regex']
-      if (!compileRegexp(source).re.matcher(value).find()) {
-        fail(`\`${name}\` input: provided value does not match required RegEx pattern`, `It must match ${def['regex']}.`)
+      let re
+      try {
+        re = compileRegexp(source).re
+      } catch (e) {
+        if (!(e instanceof ExpressionError)) throw e
+        // GitLab's StringInput rescues RegexpError into this input error: the file's author made
+        // the mistake, so it points at the pattern in the spec, not at the include.
+        errors.push(new GlrunError('GLRUN_INCLUDE_INPUTS', `${file}: \`${name}\` input: invalid regular expression`, {
+          where: valueSpan(def, 'regex') ?? where,
+          hint: `${e.message.replace(/^invalid regular expression \/.*\/: /s, 'RE2 rejects it: ')}. GitLab checks inputs with RE2 syntax (no lookarounds or backreferences).`,
+        }))
+        continue
+      }
+      if (!re.matcher(value).find()) {
+        const fromDefault = given?.[name] === undefined
+        errors.push(new GlrunError('GLRUN_INCLUDE_INPUTS', `${file}: \`${name}\` input: ${fromDefault ? 'default' : 'provided'} value does not match required RegEx pattern`, {
+          where: (fromDefault ? valueSpan(def, 'default') : undefined) ?? where,
+          hint: fromDefault ? `Pass ${name} on the include, or change the default so it matches ${def['regex']}.` : `It must match ${def['regex']}.`,
+        }))
         continue
       }
     }

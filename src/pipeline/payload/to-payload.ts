@@ -53,7 +53,6 @@ export interface PayloadInput {
   /** CI_NODE_INDEX/TOTAL and matrix values. */
   instanceVariables: readonly { key: string; value: string }[]
   /** Variables from the workflow rule that matched (pipeline-global). */
-  workflowVariables: Record<string, string>
   pipelineName?: string
   manual: boolean
   timeoutSeconds: number
@@ -102,7 +101,6 @@ export function toPayload(p: PayloadInput): JobPayload {
   variables.push(...idTokenVariables(p.job['id_tokens'], ctx, id, createdAt))
   for (const v of p.globalVariables) variables.push({ key: v.key, value: v.value, public: true, ...(v.raw ? { raw: true } : {}) })
   for (const v of p.jobVariables) variables.push({ key: v.key, value: v.value, public: true, ...(v.raw ? { raw: true } : {}) })
-  for (const [key, value] of Object.entries(p.workflowVariables)) variables.push(pub(key, value))
   for (const [key, value] of Object.entries(p.ruleVariables)) variables.push(pub(key, value))
   for (const v of p.instanceVariables) if (!NODE_VARIABLES.has(v.key)) variables.push(pub(v.key, v.value))
   for (const v of ctx.userVariables) {

@@ -14,6 +14,7 @@ import { type IdSource, toPayload } from '../payload/to-payload.js'
 import type { JobPayload } from '../../payload/types.js'
 import { type RuleMatch, evaluateOnlyExcept, evaluateRules } from '../rules/index.js'
 import { expandCollection, expandExisting } from '../variables/expand.js'
+import { coverageError } from '../validate/coverage.js'
 import { keySpan, valueSpan } from '../yaml/positions.js'
 import { type Instance, expandParallel } from './matrix.js'
 import { type JobIndexEntry, type ResolvedNeed, findNeedsCycle, resolveDependencies, resolveNeeds } from './needs.js'
@@ -26,8 +27,8 @@ export interface PlanInput {
   config: Record<string, unknown>
   stages: readonly string[]
   visible: readonly string[]
+  /** The root variables: global `variables:` with workflow:rules:variables merged over them. */
   globalVariables: readonly YamlVariable[]
-  workflowVariables: Record<string, string>
   pipelineName?: string
   ctx: PipelineContext
   errors: GlrunError[]
@@ -100,6 +101,8 @@ export function planJobs(input: PlanInput): PlanOutput {
       continue
     }
     if (!input.faulted?.has(name)) checkJobShape(name, raw, job, span, errors)
+    const coverage = coverageError(name, job, span)
+    if (coverage) errors.push(coverage)
     const instances = expandParallel(name, job['parallel'], valueSpan(job, 'parallel') ?? span, errors)
     index.set(name, { base: name, stage, stageIndex, instances: instances.map((i) => ({ name: i.name, ...(i.matrix ? { matrix: i.matrix } : {}) })) })
 
@@ -174,7 +177,6 @@ function evaluateInstance(c: InstanceInput, input: PlanInput): Candidate | Exclu
     ...c.globals,
     ...c.jobVariables,
     ...c.instance.variables,
-    ...Object.entries(input.workflowVariables).map(([key, value]) => ({ key, value })),
     ...ctx.userVariables,
   ])
   const vars = (n: string): string | undefined => expanded.get(n)
@@ -262,7 +264,6 @@ function finish(candidates: Candidate[], index: Map<string, JobIndexEntry>, inpu
       index: i, name: c.name, stage: c.stage, job: c.job,
       globalVariables: c.globals, jobVariables: c.jobVariables,
       ruleVariables: c.match.variables ?? {}, instanceVariables: c.instance.variables,
-      workflowVariables: input.workflowVariables,
       ...(input.pipelineName ? { pipelineName: input.pipelineName } : {}),
       manual: c.when === 'manual', timeoutSeconds: timeout,
       dependencies: r.deps.map((d) => ({ name: d, id: ids.get(d) ?? 0 })),

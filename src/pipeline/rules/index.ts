@@ -2,7 +2,7 @@ import type { PipelineContext } from '../context/types.js'
 import { isTruthful } from '../expressions/index.js'
 import { isPlainObject } from '../model/keywords.js'
 import { flattenRules, flattenStrings, scalarString } from '../model/job.js'
-import { anyMatch } from './globs.js'
+import { changedFilesMatch, existingFilesMatch } from './globs.js'
 import { refMatches } from './refs.js'
 
 export type When = 'on_success' | 'on_failure' | 'always' | 'manual' | 'delayed' | 'never'
@@ -54,13 +54,13 @@ export function changesMatch(v: unknown, env: RuleEnv): boolean {
   const changed = env.ctx.changedFiles(compareTo)
   // No push to compare against (tags, schedules, web, new branch): GitLab treats changes as true.
   if (changed === null) return true
-  return anyMatch(paths.map(env.expand), changed)
+  return changedFilesMatch(paths.map(env.expand), changed)
 }
 
 export function existsMatch(v: unknown, env: RuleEnv): boolean {
   if (isPlainObject(v) && v['project'] !== undefined) return false
   const paths = isPlainObject(v) ? flattenStrings(v['paths']) : flattenStrings(v)
-  return anyMatch(paths.map(env.expand), env.ctx.treeFiles())
+  return existingFilesMatch(paths.map(env.expand), env.ctx.treeFiles())
 }
 
 function readWhen(v: unknown): When | undefined {

@@ -46,6 +46,22 @@ describe('rules:', () => {
     expect(evaluateRules([{ exists: ['$DIR/app.ts'] }], env({}, { DIR: 'src' })).matched).toBe(true)
     expect(evaluateRules([{ exists: ['Gemfile'] }], env()).matched).toBe(false)
   })
+  it('exists: an empty or odd path matches nothing and never throws (GitLab compares a wildcard-free path exactly)', () => {
+    for (const exists of [[''], ['/'], '', { paths: [''] }, { paths: '' }, ['$EMPTY'], ['[unclosed'], ['a{b'], ['!(x)'], ['\\'], ['///'], [' ']]) {
+      expect(evaluateRules([{ exists }], env({}, { EMPTY: '' })).matched, JSON.stringify(exists)).toBe(false)
+    }
+    expect(evaluateRules([{ changes: [''] }, { changes: ['[unclosed'] }], env()).matched).toBe(false)
+  })
+  it('exists: past 10,000 patterned comparisons GitLab assumes a match', () => {
+    const tree = Array.from({ length: 10_001 }, (_, i) => `f${i}.txt`)
+    expect(evaluateRules([{ exists: ['*.none'] }], env({}, {}, null, tree)).matched).toBe(true)
+    expect(evaluateRules([{ exists: ['*.none'] }], env({}, {}, null, tree.slice(0, 10_000))).matched).toBe(false)
+  })
+  it('changes: dir/** is one level (Ruby fnmatch), shell extglobs are literal', () => {
+    expect(evaluateRules([{ changes: ['docs/**'] }], env({}, {}, ['docs/a/b.md'])).matched).toBe(false)
+    expect(evaluateRules([{ changes: ['docs/**/*'] }], env({}, {}, ['docs/a/b.md'])).matched).toBe(true)
+    expect(evaluateRules([{ changes: ['!(README.md)'] }], env({}, {}, ['src/a.ts'])).matched).toBe(false)
+  })
   it('an invalid if never matches', () => {
     expect(evaluateRules([{ if: '$A = "1"' }, { when: 'manual' }], env()).when).toBe('manual')
   })

@@ -31,8 +31,10 @@ export interface CollectionVariable {
  * expanded against the others, references to variables that reference others are followed
  * (GitLab sorts the collection topologically), unknown references stay literal, and a
  * reference cycle leaves the values involved unexpanded. The last definition of a key wins.
+ * `keepUndefined: false` is GitLab's default form, which drops unknown references instead.
  */
-export function expandCollection(vars: readonly CollectionVariable[]): Map<string, string> {
+export function expandCollection(vars: readonly CollectionVariable[], opts: { keepUndefined?: boolean } = {}): Map<string, string> {
+  const expandOne = opts.keepUndefined === false ? expandBlank : expandExisting
   const defs = new Map<string, CollectionVariable>()
   for (const v of vars) defs.set(v.key, v)
   const done = new Map<string, string>()
@@ -48,7 +50,7 @@ export function expandCollection(vars: readonly CollectionVariable[]): Map<strin
     }
     if (visiting.has(key)) return def.value
     visiting.add(key)
-    const out = expandExisting(def.value, (name) => (name === key ? undefined : resolve(name)))
+    const out = expandOne(def.value, (name) => (name === key ? undefined : resolve(name)))
     visiting.delete(key)
     done.set(key, out)
     return out
