@@ -67,7 +67,8 @@ export async function compileFromFlags(flags: PipelineFlags): Promise<CompiledPi
   })
   const file = flags.file ?? '.gitlab-ci.yml'
   const abs = resolve(cwd, file)
-  const rel = relative(ctx.projectDir, abs)
+  // `--file .` names the project directory itself: kept as `.` so the error can say what it is.
+  const rel = relative(ctx.projectDir, abs) || '.'
   if (rel.startsWith('..') || isAbsolute(rel)) {
     throw new GlrunError('GLRUN_CONFIG_OUTSIDE_PROJECT', `${file} is outside the project ${ctx.projectDir}`, { hint: 'The pipeline file must be inside the git repository.' })
   }

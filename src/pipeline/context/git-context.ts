@@ -175,7 +175,7 @@ function sourceDateEpoch(): Date | undefined {
 
 function collectUserVariables(projectDir: string, opts: ContextOptions): PipelineVariable[] {
   const file = opts.variablesFile ?? join(projectDir, '.glrun', 'variables.yml')
-  const fromFile = opts.variablesFile !== undefined || existsSync(file) ? readVariablesFile(file) : []
+  const fromFile = opts.variablesFile !== undefined ? readVariablesFile(file) : existsSync(file) ? readVariablesFile(file, projectDir) : []
   const out = new Map<string, PipelineVariable>()
   for (const v of fromFile) out.set(v.key, v)
   for (const [key, value] of Object.entries(opts.variables ?? {})) out.set(key, { key, value })

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
+import { readSourceFile } from '../../support/read-source-file.js'
 import { GlrunError, GlrunErrors } from '../../diagnostics/errors.js'
 import { isPlainObject } from '../model/keywords.js'
 import { loadYaml } from '../yaml/load.js'
@@ -13,11 +14,12 @@ import type { PipelineVariable } from './types.js'
  *   KUBECONFIG: { value: "...", file: true }
  *   LITERAL: { value: "$NOT_EXPANDED", raw: true }
  */
-export function readVariablesFile(path: string): PipelineVariable[] {
+export function readVariablesFile(path: string, root?: string): PipelineVariable[] {
   if (!existsSync(path)) {
     throw new GlrunError('GLRUN_VARIABLES_FILE_MISSING', `variables file ${path} does not exist`, { hint: 'Check the path given to --variables-file.' })
   }
-  const text = readFileSync(path, 'utf8')
+  // The default file is the repository's (.glrun/variables.yml): it must stay inside it.
+  const text = readSourceFile(path, { display: path, ...(root !== undefined ? { root } : {}) })
   const loaded = loadYaml(text, path)
   if (loaded.errors.length > 0) throw new GlrunErrors(loaded.errors)
   const doc = loaded.documents[0]?.value ?? {}
