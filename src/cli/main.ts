@@ -11,6 +11,7 @@ import { lintCommand } from './commands/lint.js'
 import { listCommand } from './commands/list.js'
 import { runCommand } from './commands/run.js'
 import { type Io, processIo } from './io.js'
+import { secretsMaskedIo } from './masked-io.js'
 import { readSourceFile } from '../support/read-source-file.js'
 
 export const VERSION = '0.1.0'
@@ -41,6 +42,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     await program.parseAsync([...argv])
     return exitCode
   } catch (e) {
+    io = secretsMaskedIo(io)
     if (e instanceof CommanderError) {
       return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2
     }

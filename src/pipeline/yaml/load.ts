@@ -77,7 +77,9 @@ function psychTags(tags: TagLike[]): TagLike[] {
  * `<<` merge keys work, duplicate keys keep the last value (warned), anchors are per file, and
  * `!reference [job, key]` becomes a YamlReference resolved later by the compiler.
  */
-export function loadYaml(text: string, file: string): LoadResult {
+export function loadYaml(text: string, file: string, opts: { cache?: boolean } = {}): LoadResult {
+  // A file of secrets (the variables file) is never copied into the cache directory.
+  if (opts.cache === false) return parseYaml(text, file)
   const key = cacheKey(text, file, PARSER_VERSION)
   const cached = readParseCache(key, file)
   if (cached) return cached
