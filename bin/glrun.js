@@ -2,7 +2,7 @@
 // Starts glrun from the single-file bundle (dist/glrun.cjs, built by `npm run build`) with V8's
 // code cache, so a warm start skips parsing and compiling ~1 MB of JavaScript. Falls back to the
 // plain modules in dist/ when the bundle is missing.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { Module, createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -33,9 +33,12 @@ async function load() {
   return mod.exports
 }
 
-// One cache file per Node version: V8 rejects data made for other source, and it is then rewritten.
+// One cache file per Node version and build of the bundle. V8 checks cached data against the
+// source's length only, so a rebuild of the same length would run stale compiled functions
+// (seen as "SyntaxError: Unexpected identifier" deep in a run): the bundle's mtime is in the key.
 function cachePath() {
-  const key = `glrun-${process.version}-${process.arch}.v8cache`
+  const built = Math.trunc(statSync(bundle).mtimeMs)
+  const key = `glrun-${process.version}-${process.arch}-${built}.v8cache`
   return existsSync(join(dist, '.cache-writable')) ? join(dist, key) : join(tmpdir(), 'glrun-cache', key)
 }
 

@@ -2,6 +2,7 @@
 // through V8's code cache. Why: Node resolves and compiles each of glrun's modules and its
 // dependencies separately on every start; one pre-compiled file starts ~100 ms faster, which is
 // most of the time of a `glrun list`.
+import { readdirSync, rmSync } from 'node:fs'
 import { build } from 'esbuild'
 
 await build({
@@ -19,3 +20,6 @@ await build({
   define: { 'import.meta.url': '__glrunModuleUrl' },
   banner: { js: "const __glrunModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 })
+
+// Code caches of earlier builds are keyed by their bundle's mtime and never used again: drop them.
+for (const f of readdirSync('dist')) if (f.endsWith('.v8cache')) rmSync(`dist/${f}`)

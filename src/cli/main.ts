@@ -1,4 +1,3 @@
-import { readFileSync, statSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import { Command, CommanderError } from 'commander'
 import { GlrunError, GlrunErrors } from '../diagnostics/errors.js'
@@ -12,6 +11,8 @@ import { lintCommand } from './commands/lint.js'
 import { listCommand } from './commands/list.js'
 import { runCommand } from './commands/run.js'
 import { type Io, processIo } from './io.js'
+import { secretsMaskedIo } from './masked-io.js'
+import { readSourceFile } from '../support/read-source-file.js'
 
 export const VERSION = '0.1.0'
 
@@ -41,6 +42,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     await program.parseAsync([...argv])
     return exitCode
   } catch (e) {
+    io = secretsMaskedIo(io)
     if (e instanceof CommanderError) {
       return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2
     }
@@ -68,9 +70,9 @@ function sourcesOf(errors: readonly GlrunError[]): SourceTexts {
   const texts = new SourceTexts()
   for (const file of new Set(errors.flatMap((e) => (e.where && isAbsolute(e.where.file) ? [e.where.file] : [])))) {
     try {
-      if (statSync(file).size <= 1 << 20) texts.add(file, readFileSync(file, 'utf8'))
+      texts.add(file, readSourceFile(file, { display: file, maxBytes: 1 << 20 }))
     } catch {
-      // Gone or unreadable since: the diagnostic still names file:line:column.
+      // Gone, unreadable or not a regular file since: the diagnostic still names file:line:column.
     }
   }
   return texts

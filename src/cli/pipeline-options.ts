@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs'
 import { isAbsolute, relative, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import { GlrunError } from '../diagnostics/errors.js'
+import { rememberSecrets } from './masked-io.js'
 import { type CompileOptions, compilePipeline } from '../pipeline/compile.js'
 import { loadPipelineContext } from '../pipeline/context/git-context.js'
 import type { CompiledPipeline } from '../pipeline/plan/types.js'
@@ -39,12 +40,14 @@ export function addPipelineOptions(cmd: Command): Command {
     .addOption(new Option('--gitlab-token <token>', 'access token for --gitlab-url').env('GLRUN_GITLAB_TOKEN'))
 }
 
-function parsePairs(list: readonly string[] | undefined, flag: string): Record<string, string> {
+/** `secret`: the argument may be (or hold) a secret value, so a malformed one is not quoted back. */
+function parsePairs(list: readonly string[] | undefined, flag: string, secret = false): Record<string, string> {
   const out: Record<string, string> = {}
   for (const item of list ?? []) {
     const eq = item.indexOf('=')
     if (eq <= 0) {
-      throw new GlrunError('GLRUN_CLI_BAD_PAIR', `${flag} "${item}" is not KEY=VALUE`, { hint: `Write it as ${flag} NAME=value.` })
+      const what = secret ? `a ${flag} argument` : `${flag} "${item}"`
+      throw new GlrunError('GLRUN_CLI_BAD_PAIR', `${what} is not KEY=VALUE${secret ? (eq === 0 ? ': the variable name before "=" is missing' : ': it has no "="') + ' (the argument is not shown: it may hold the secret)' : ''}`, { hint: `Write it as ${flag} NAME=value.` })
     }
     out[item.slice(0, eq)] = item.slice(eq + 1)
   }
@@ -66,13 +69,15 @@ export async function compileFromFlags(flags: PipelineFlags, opts: { commitOptio
     ...(flags.pipelineSource ? { pipelineSource: flags.pipelineSource } : {}),
     ...(flags.ref ? { ref: flags.ref } : {}),
     variables: parsePairs(flags.variable, '--variable'),
-    maskedVariables: parsePairs(flags.maskedVariable, '--masked-variable'),
+    maskedVariables: parsePairs(flags.maskedVariable, '--masked-variable', true),
     ...(flags.variablesFile ? { variablesFile: resolve(cwd, flags.variablesFile) } : {}),
     ...(opts.commitOptional ? { commitOptional: true } : {}),
   })
+  rememberSecrets(ctx.userVariables.filter((v) => v.masked).map((v) => v.value))
   const file = flags.file ?? '.gitlab-ci.yml'
   const abs = resolve(cwd, file)
-  const rel = relative(ctx.projectDir, abs)
+  // `--file .` names the project directory itself: kept as `.` so the error can say what it is.
+  const rel = relative(ctx.projectDir, abs) || '.'
   if (rel.startsWith('..') || isAbsolute(rel)) {
     throw new GlrunError('GLRUN_CONFIG_OUTSIDE_PROJECT', `${file} is outside the project ${ctx.projectDir}`, { hint: 'The pipeline file must be inside the git repository.' })
   }

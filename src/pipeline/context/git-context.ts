@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { basename, join } from 'node:path'
-import { GlrunError } from '../../diagnostics/errors.js'
+import { GlrunError, GlrunErrors } from '../../diagnostics/errors.js'
+import { unmaskableError, unmaskableReason } from './maskable.js'
 import { gitMaybe, gitSync } from './git.js'
 import { predefinedVariables } from './predefined.js'
 import { parseRemote } from './remote-url.js'
@@ -184,11 +185,17 @@ function sourceDateEpoch(): Date | undefined {
 
 function collectUserVariables(projectDir: string, opts: ContextOptions): PipelineVariable[] {
   const file = opts.variablesFile ?? join(projectDir, '.glrun', 'variables.yml')
-  const fromFile = opts.variablesFile !== undefined || existsSync(file) ? readVariablesFile(file) : []
+  const fromFile = opts.variablesFile !== undefined ? readVariablesFile(file) : existsSync(file) ? readVariablesFile(file, projectDir) : []
   const out = new Map<string, PipelineVariable>()
   for (const v of fromFile) out.set(v.key, v)
   for (const [key, value] of Object.entries(opts.variables ?? {})) out.set(key, { key, value })
-  for (const [key, value] of Object.entries(opts.maskedVariables ?? {})) out.set(key, { key, value, masked: true })
+  const refused: GlrunError[] = []
+  for (const [key, value] of Object.entries(opts.maskedVariables ?? {})) {
+    const reason = unmaskableReason(value)
+    if (reason) refused.push(unmaskableError(key, reason, '--masked-variable'))
+    else out.set(key, { key, value, masked: true })
+  }
+  if (refused.length > 0) throw new GlrunErrors(refused)
   return [...out.values()]
 }
 

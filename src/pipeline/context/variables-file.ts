@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
+import { readSourceFile } from '../../support/read-source-file.js'
+import { unmaskableError, unmaskableReason } from './maskable.js'
 import { GlrunError, GlrunErrors } from '../../diagnostics/errors.js'
 import { isPlainObject } from '../model/keywords.js'
 import { loadYaml } from '../yaml/load.js'
@@ -13,12 +15,13 @@ import type { PipelineVariable } from './types.js'
  *   KUBECONFIG: { value: "...", file: true }
  *   LITERAL: { value: "$NOT_EXPANDED", raw: true }
  */
-export function readVariablesFile(path: string): PipelineVariable[] {
+export function readVariablesFile(path: string, root?: string): PipelineVariable[] {
   if (!existsSync(path)) {
     throw new GlrunError('GLRUN_VARIABLES_FILE_MISSING', `variables file ${path} does not exist`, { hint: 'Check the path given to --variables-file.' })
   }
-  const text = readFileSync(path, 'utf8')
-  const loaded = loadYaml(text, path)
+  // The default file is the repository's (.glrun/variables.yml): it must stay inside it.
+  const text = readSourceFile(path, { display: path, ...(root !== undefined ? { root } : {}) })
+  const loaded = loadYaml(text, path, { cache: false })
   if (loaded.errors.length > 0) throw new GlrunErrors(loaded.errors)
   const doc = loaded.documents[0]?.value ?? {}
   if (doc === null) return []
@@ -31,22 +34,34 @@ export function readVariablesFile(path: string): PipelineVariable[] {
   const errors: GlrunError[] = []
   for (const [key, raw] of Object.entries(doc)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      errors.push(new GlrunError('GLRUN_VARIABLES_FILE_KEY', `"${key}" is not a valid variable name`, {
-        where: valueSpan(doc, key), hint: 'Variable names use letters, digits and underscores, and do not start with a digit.',
+      const masked = isPlainObject(raw) && raw['masked'] === true
+      errors.push(new GlrunError('GLRUN_VARIABLES_FILE_KEY', `"${key}" is not a valid variable name${masked ? ` (in ${path})` : ''}`, {
+        ...(masked ? {} : { where: valueSpan(doc, key) }), hint: 'Variable names use letters, digits and underscores, and do not start with a digit.',
       }))
       continue
     }
     if (isPlainObject(raw)) {
+      // A masked entry's line holds the secret: its errors name the file and the key, never
+      // point at the line (a diagnostic would print it).
+      const masked = raw['masked'] === true
+      const where = masked ? undefined : valueSpan(doc, key)
+      const given = masked ? `${path}, variable ${key}` : path
       const unknown = Object.keys(raw).filter((k) => !['value', 'masked', 'file', 'raw', 'description'].includes(k))
       if (unknown.length > 0 || raw['value'] === undefined) {
-        errors.push(new GlrunError('GLRUN_VARIABLES_FILE_ENTRY', unknown.length > 0 ? `variable ${key} has unknown keys: ${unknown.join(', ')}` : `variable ${key} has no value`, {
-          where: valueSpan(doc, key), hint: 'Use `{ value: ..., masked: true|false, file: true|false, raw: true|false }`.',
+        errors.push(new GlrunError('GLRUN_VARIABLES_FILE_ENTRY', unknown.length > 0 ? `variable ${key} has unknown keys: ${unknown.join(', ')}${masked ? ` (in ${path})` : ''}` : `variable ${key} has no value`, {
+          ...(where ? { where } : {}), hint: 'Use `{ value: ..., masked: true|false, file: true|false, raw: true|false }`.',
         }))
         continue
       }
+      const value = toText(raw['value'])
+      const reason = masked ? unmaskableReason(value, raw['raw'] === true) : undefined
+      if (reason) {
+        errors.push(unmaskableError(key, reason, given, raw['raw'] === true))
+        continue
+      }
       out.push({
-        key, value: toText(raw['value']),
-        ...(raw['masked'] === true ? { masked: true } : {}),
+        key, value,
+        ...(masked ? { masked: true } : {}),
         ...(raw['file'] === true ? { file: true } : {}),
         ...(raw['raw'] === true ? { raw: true } : {}),
       })

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
+import { MAX_SOURCE_BYTES, readSourceFile } from '../../support/read-source-file.js'
 
 /** Where a file came from, so nested `include:local` can be resolved relative to it. */
 export type Origin =
@@ -32,7 +33,8 @@ export function localFiles(root: string, path: string): string[] {
   const clean = path.replace(/^\/+/, '')
   if (!clean.includes('*')) {
     const abs = insideRoot(root, clean)
-    if (!existsSync(abs) || !statSync(abs).isFile()) return []
+    // Anything that exists is returned: reading it says what is wrong with a FIFO or a directory.
+    if (!existsSync(abs) || statSync(abs).isDirectory()) return []
     return [clean]
   }
   if (!/\.ya?ml$/.test(clean)) {
@@ -98,7 +100,22 @@ async function httpGet(url: string, doFetch: typeof fetch, headers: Record<strin
   if (!res.ok) {
     throw new IncludeFetchError(`fetching ${redact(url)} answered HTTP ${res.status} ${res.statusText}`, 'GLRUN_INCLUDE_FETCH', res.status === 401 || res.status === 403 ? 'The token is missing or lacks read_api/read_repository access.' : 'Check that the file and ref exist.')
   }
-  return res.text()
+  return cappedText(res, url)
+}
+
+/** The body as text, refusing one larger than a pipeline file may be (a server can send forever). */
+async function cappedText(res: Response, url: string): Promise<string> {
+  const tooBig = (): IncludeFetchError => new IncludeFetchError(`${redact(url)} answered more than ${MAX_SOURCE_BYTES} bytes`, 'GLRUN_INCLUDE_TOO_BIG', 'GitLab refuses a pipeline file whose parsed YAML exceeds 2 MiB; check the URL.')
+  if (Number(res.headers.get('content-length') ?? 0) > MAX_SOURCE_BYTES) throw tooBig()
+  if (!res.body) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.length
+    if (size > MAX_SOURCE_BYTES) throw tooBig()
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 function redact(url: string): string {
@@ -116,7 +133,9 @@ export async function fetchRemote(url: string, cacheDir: string, doFetch: typeof
   } catch (e) {
     if (existsSync(file)) {
       warn(`${e instanceof Error ? e.message : String(e)}; using the cached copy from ${statSync(file).mtime.toISOString()}`)
-      return readFileSync(file, 'utf8')
+      // The cache sits in the project's .glrun/, which a repository can fill: read it like any
+      // file the repository provides.
+      return readSourceFile(file, { display: redact(url), root: cacheDir })
     }
     throw e
   }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { GlrunError } from '../../diagnostics/errors.js'
 import type { SourceSpan, SourceTexts } from '../../diagnostics/source.js'
@@ -14,6 +14,7 @@ import {
 } from './fetch.js'
 import { interpolate, resolveInputs } from './inputs.js'
 import { keepGlrunOutOfGit } from '../../support/git-exclude.js'
+import { readSourceFile } from '../../support/read-source-file.js'
 
 export interface IncludeOptions {
   projectDir: string
@@ -29,6 +30,8 @@ export interface IncludeOptions {
   inputs?: Record<string, unknown>
   sources: SourceTexts
   maxIncludes?: number
+  /** The most bytes of included YAML (default MAX_TOTAL_YAML_BYTES, GitLab's setting). */
+  maxTotalBytes?: number
   /** Text of a virtual root (a child pipeline made of several `trigger:include` files). */
   rootText?: string
 }
@@ -43,6 +46,12 @@ export interface ResolvedConfig {
 /** GitLab's default "Maximum includes" instance setting. */
 export const MAX_INCLUDES = 150
 
+/**
+ * GitLab's default `ci_max_total_yaml_size_bytes` (2 MiB × 150 since 17.3): the included files'
+ * texts together may not be larger (the root file does not count, as in GitLab).
+ */
+export const MAX_TOTAL_YAML_BYTES = 2 * 1024 * 1024 * 150
+
 interface State {
   opts: IncludeOptions
   errors: GlrunError[]
@@ -50,6 +59,7 @@ interface State {
   files: string[]
   count: number
   limitReported: boolean
+  totalBytes: number
 }
 
 /**
@@ -58,9 +68,15 @@ interface State {
  * ones, and the including file has the last word. Problems are collected, never thrown.
  */
 export async function resolveConfig(opts: IncludeOptions): Promise<ResolvedConfig> {
-  const st: State = { opts, errors: [], warnings: [], files: [], count: 0, limitReported: false }
+  const st: State = { opts, errors: [], warnings: [], files: [], count: 0, limitReported: false, totalBytes: 0 }
   const file = opts.file ?? '.gitlab-ci.yml'
-  const text = opts.rootText ?? readFileSync(join(opts.projectDir, file), 'utf8')
+  let text: string
+  try {
+    text = opts.rootText ?? readSourceFile(join(opts.projectDir, file), { display: file, root: opts.projectDir })
+  } catch (e) {
+    if (!(e instanceof GlrunError)) throw e
+    return { config: {}, files: [], errors: [e], warnings: [] }
+  }
   const config = await processText(st, text, file, { kind: 'local', root: opts.projectDir }, opts.inputs, undefined, [file])
   return { config: config ?? {}, files: st.files, errors: st.errors, warnings: st.warnings }
 }
@@ -138,6 +154,13 @@ async function processEntry(st: State, located: LocatedEntry, origin: Origin, ch
       st.limitReported = true
       return
     }
+    st.totalBytes += Buffer.byteLength(text)
+    const maxTotal = st.opts.maxTotalBytes ?? MAX_TOTAL_YAML_BYTES
+    if (st.totalBytes > maxTotal) {
+      if (!st.limitReported) fail('GLRUN_INCLUDE_TOO_BIG', 'Total size of combined CI/CD configuration is too big', `GitLab allows ${maxTotal} bytes of included YAML in one pipeline (ci_max_total_yaml_size_bytes); include fewer or smaller files.`)
+      st.limitReported = true
+      return
+    }
     const cfg = await processText(st, text, name, next, located.inputs, where, [...chain, name])
     if (cfg) out.push(cfg)
   }
@@ -158,7 +181,7 @@ async function processEntry(st: State, located: LocatedEntry, origin: Origin, ch
         if (files.length === 0) {
           return fail('GLRUN_INCLUDE_LOCAL_MISSING', path.includes('*') ? `Included file \`${path}\` does not match any files` : `Local file \`${path.replace(/^\/+/, '')}\` does not exist!`, 'Paths of include:local are relative to the project root.')
         }
-        for (const f of files) await load(readFileSync(insideRoot(origin.root, f), 'utf8'), f, origin)
+        for (const f of files) await load(readSourceFile(insideRoot(origin.root, f), { display: f, root: origin.root }), f, origin)
         break
       }
       case 'project': {
@@ -180,7 +203,7 @@ async function processEntry(st: State, located: LocatedEntry, origin: Origin, ch
       case 'template': {
         const name = expand(entry.name)
         if (st.opts.templatesDir && existsSync(join(st.opts.templatesDir, name))) {
-          await load(readFileSync(insideRoot(st.opts.templatesDir, name), 'utf8'), `template:${name}`, { kind: 'template' })
+          await load(readSourceFile(insideRoot(st.opts.templatesDir, name), { display: `template:${name}`, root: st.opts.templatesDir }), `template:${name}`, { kind: 'template' })
         } else if (st.opts.gitlab) {
           await load(await fetchTemplate(st.opts.gitlab, name, doFetch), `template:${name}`, { kind: 'template' })
         } else {
@@ -205,6 +228,12 @@ async function processEntry(st: State, located: LocatedEntry, origin: Origin, ch
     }
   } catch (e) {
     if (e instanceof IncludeFetchError) return fail(e.code, e.message, e.hint)
+    // A file that cannot be read safely (outside the project, not a regular file, too big, not
+    // UTF-8): its own place when it has one, else the include entry that named it.
+    if (e instanceof GlrunError) {
+      st.errors.push(e.where ? e : new GlrunError(e.code, e.message, { where, ...(e.hint ? { hint: e.hint } : {}) }))
+      return []
+    }
     throw e
   }
   return out
@@ -220,7 +249,7 @@ async function processEntry(st: State, located: LocatedEntry, origin: Origin, ch
           fail('GLRUN_INCLUDE_PROJECT_MISSING', `Project \`${project}\` file \`${clean}\` does not exist in the local checkout ${root}`, 'Check the file name, or point --include-project at the right checkout.')
           continue
         }
-        result.push({ name, text: readFileSync(abs, 'utf8') })
+        result.push({ name, text: readSourceFile(abs, { display: name, root }) })
       } else if (s.opts.gitlab) {
         result.push({ name, text: await fetchProjectFile(s.opts.gitlab, project, clean, ref, doFetch) })
       } else {
@@ -235,7 +264,7 @@ async function processEntry(st: State, located: LocatedEntry, origin: Origin, ch
     for (const cand of componentCandidates(name)) {
       if (root) {
         const abs = insideRoot(root, cand)
-        if (existsSync(abs)) return { name: `${project}:${cand}`, text: readFileSync(abs, 'utf8') }
+        if (existsSync(abs)) return { name: `${project}:${cand}`, text: readSourceFile(abs, { display: `${project}:${cand}`, root }) }
       } else if (s.opts.gitlab) {
         try {
           return { name: `${project}:${cand}`, text: await fetchProjectFile(s.opts.gitlab, project, cand, ref, doFetch) }

@@ -16,18 +16,38 @@ const MAX_NESTING = 10
 export function resolveExtends(config: Record<string, unknown>, errors: GlrunError[]): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   inheritSelf(config, out)
-  const done = new Map<string, Record<string, unknown>>()
+  // A resolved job and the longest chain of jobs with `extends` that starts at it (itself
+  // first): a later job reaching it through a chain of its own adds its depth to that chain.
+  const done = new Map<string, { job: Record<string, unknown>; chain: readonly string[] }>()
   const failed = new Set<string>()
+
+  /**
+   * GitLab re-resolves every parent for every job, so whether a chain is too deep never depends
+   * on which job is written first. glrun resolves each job once, so the depth check is made on
+   * the longest chain below a job, cached or not: a job with `extends` may sit at most 10 below
+   * the job being built (GitLab counts its ancestors).
+   */
+  const tooDeep = (name: string, chain: readonly string[], below: readonly string[]): boolean => {
+    if (chain.length + below.length - 1 <= MAX_NESTING) return false
+    // The first job of the chain with more than MAX_NESTING ancestors is the one GitLab names.
+    const deep = below[MAX_NESTING + 1 - chain.length] ?? name
+    const job = config[deep]
+    const where = (isPlainObject(job) ? valueSpan(job, 'extends') : undefined) ?? keySpan(config, deep)
+    errors.push(new GlrunError('GLRUN_EXTENDS_TOO_DEEP', `${deep}: nesting too deep in \`extends\``, {
+      where, hint: `GitLab allows at most ${MAX_NESTING + 1} levels of \`extends\`; flatten the chain ${[...chain, ...below].join(' → ')}.`,
+    }))
+    return true
+  }
 
   const resolve = (name: string, chain: string[]): Record<string, unknown> | undefined => {
     const cached = done.get(name)
-    if (cached) return cached
+    if (cached) return tooDeep(name, chain, cached.chain) ? undefined : cached.job
     if (failed.has(name)) return undefined
     const job = config[name]
     if (!isPlainObject(job)) return undefined
     const ext = job['extends']
     if (ext === undefined || ext === null) {
-      done.set(name, job)
+      done.set(name, { job, chain: [] })
       return job
     }
     const where = valueSpan(job, 'extends') ?? keySpan(config, name)
@@ -55,6 +75,10 @@ export function resolveExtends(config: Record<string, unknown>, errors: GlrunErr
       }))
       return undefined
     }
+    if (chain.length > MAX_NESTING) {
+      tooDeep(name, chain, [name])
+      return undefined
+    }
     if (chain.includes(name)) {
       failed.add(name)
       errors.push(new GlrunError('GLRUN_EXTENDS_CYCLE', `${name}: circular dependency detected in \`extends\``, {
@@ -62,24 +86,20 @@ export function resolveExtends(config: Record<string, unknown>, errors: GlrunErr
       }))
       return undefined
     }
-    if (chain.length > MAX_NESTING) {
-      failed.add(name)
-      errors.push(new GlrunError('GLRUN_EXTENDS_TOO_DEEP', `${name}: nesting too deep in \`extends\``, {
-        where, hint: `GitLab allows at most ${MAX_NESTING + 1} levels of \`extends\`; flatten the chain ${[...chain, name].join(' → ')}.`,
-      }))
-      return undefined
-    }
     let merged: Record<string, unknown> = {}
+    let longest: readonly string[] = []
     for (const p of parents as string[]) {
       const base = resolve(p, [...chain, name])
       if (!base) {
         failed.add(name)
         return undefined
       }
+      const below = done.get(p)?.chain ?? []
+      if (below.length > longest.length) longest = below
       merged = deepMerge(merged, base)
     }
     const result = deepMerge(merged, job)
-    done.set(name, result)
+    done.set(name, { job: result, chain: [name, ...longest] })
     return result
   }
 

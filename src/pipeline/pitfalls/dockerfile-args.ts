@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
+import { readSourceFile } from '../../support/read-source-file.js'
 import { isAbsolute, join, normalize } from 'node:path'
 import { GlrunError } from '../../diagnostics/errors.js'
 import type { SourceTexts } from '../../diagnostics/source.js'
@@ -23,7 +24,12 @@ export function dockerfileArgPitfalls(jobs: readonly PlannedJob[], projectDir: s
       const abs = join(projectDir, clean)
       if (!existsSync(abs) || seen.has(`${clean}\0${build.buildArgs.join(',')}`)) continue
       seen.add(`${clean}\0${build.buildArgs.join(',')}`)
-      const text = readFileSync(abs, 'utf8')
+      let text: string
+      try {
+        text = readSourceFile(abs, { display: clean, root: projectDir })
+      } catch {
+        continue // a symlink out of the project, a FIFO, a huge file: nothing to advise about
+      }
       sources.add(clean, text)
       for (const use of undeclaredUses(text, ciVariables)) {
         const passed = build.buildArgs.includes(use.name)

@@ -15,6 +15,7 @@ import type { SourceSpan } from '../../diagnostics/source.js'
 import { copyMember, recordMember, recordSelf } from './positions.js'
 import { YamlReference } from './reference.js'
 import { cacheKey, readParseCache, writeParseCache } from './parse-cache.js'
+import { firstControlCharacter } from '../../support/utf8.js'
 
 /** One YAML document turned into plain values, with positions recorded in `positions.ts`. */
 export interface LoadedDocument {
@@ -30,11 +31,26 @@ export interface LoadResult {
 }
 
 /**
- * Aliases are expanded by copying; a hostile file can nest them to explode exponentially
- * ("billion laughs"). GitLab caps YAML size and depth; glrun caps the expanded node count.
+ * GitLab's limits on one parsed file (`max_yaml_size_bytes`, `max_yaml_depth`, checked by
+ * Gitlab::Utils::DeepSize on the loaded value, aliases expanded): over either, the file is
+ * refused with "The parsed YAML is too big". Aliases are expanded by copying, so the size budget
+ * is also what stops an alias bomb ("billion laughs") after a few thousand copies.
  */
-const MAX_NODES = 1_000_000
-const MAX_DEPTH = 100
+export const MAX_YAML_SIZE_BYTES = 2 * 1024 * 1024
+export const MAX_YAML_DEPTH = 100
+
+/**
+ * Ruby's memory for a loaded value, which DeepSize sums: every object takes at least a 40-byte
+ * slot, and a string longer than 23 bytes its bytes besides. Hashes and long arrays take more in
+ * Ruby, so this estimate stays under GitLab's own count: glrun never refuses a file GitLab takes
+ * for being too big, and refuses what is far over.
+ */
+const SLOT_BYTES = 40
+function rubySize(value: unknown): number {
+  if (typeof value !== 'string' || value.length <= 23) return SLOT_BYTES
+  const bytes = Buffer.byteLength(value)
+  return bytes > 23 ? SLOT_BYTES + bytes + 1 : SLOT_BYTES
+}
 
 const REFERENCE_TAG = { tag: '!reference', collection: 'seq' as const, resolve: (seq: unknown) => seq }
 
@@ -61,7 +77,9 @@ function psychTags(tags: TagLike[]): TagLike[] {
  * `<<` merge keys work, duplicate keys keep the last value (warned), anchors are per file, and
  * `!reference [job, key]` becomes a YamlReference resolved later by the compiler.
  */
-export function loadYaml(text: string, file: string): LoadResult {
+export function loadYaml(text: string, file: string, opts: { cache?: boolean } = {}): LoadResult {
+  // A file of secrets (the variables file) is never copied into the cache directory.
+  if (opts.cache === false) return parseYaml(text, file)
   const key = cacheKey(text, file, PARSER_VERSION)
   const cached = readParseCache(key, file)
   if (cached) return cached
@@ -71,18 +89,10 @@ export function loadYaml(text: string, file: string): LoadResult {
 }
 
 /** Bumped when what the parser produces changes, so older cache entries are not used. */
-const PARSER_VERSION = 'glrun-yaml-1'
+const PARSER_VERSION = 'glrun-yaml-2'
 
 function parseYaml(text: string, file: string): LoadResult {
   const lineCounter = new LineCounter()
-  const docs = parseAllDocuments(text, {
-    version: '1.1',
-    merge: true,
-    uniqueKeys: false,
-    lineCounter,
-    customTags: psychTags as never,
-    prettyErrors: false,
-  })
   const errors: GlrunError[] = []
   const warnings: GlrunError[] = []
   const at = (offset: number, end?: number): SourceSpan => {
@@ -91,11 +101,38 @@ function parseYaml(text: string, file: string): LoadResult {
     const q = lineCounter.linePos(end)
     return { file, line: p.line, col: p.col, endLine: q.line, endCol: q.col }
   }
-  const list = Array.isArray(docs) ? docs : [docs]
+  const control = firstControlCharacter(text)
+  if (control) return { documents: [], errors: [controlCharacterError(text, file, control)], warnings }
+  // The parser recurses once per nesting level and takes seconds to overflow its stack on
+  // `[[[[…` a million deep. Brackets nested ten times deeper than GitLab allows (counted without
+  // regard to quoting: only a thousand unclosed brackets inside strings could trip this) are
+  // refused before parsing.
+  const deep = deepestOpening(text, MAX_YAML_DEPTH * 10)
+  if (deep >= 0) return { documents: [], errors: [tooBigError(file, positionOf(text, file, deep), 'depth')], warnings }
+  let list: Document.Parsed[]
+  try {
+    const docs = parseAllDocuments(text, {
+      version: '1.1',
+      merge: true,
+      uniqueKeys: false,
+      lineCounter,
+      customTags: psychTags as never,
+      prettyErrors: false,
+    })
+    list = (Array.isArray(docs) ? docs : [docs]) as Document.Parsed[]
+  } catch (e) {
+    // Deep block nesting can still overflow the stack; GitLab refuses such a file as too deep.
+    if (!(e instanceof RangeError)) throw e
+    return { documents: [], errors: [tooBigError(file, positionOf(text, file, Math.max(0, deepestOpening(text, MAX_YAML_DEPTH))), 'depth')], warnings }
+  }
   const documents: LoadedDocument[] = []
   for (const doc of list) {
     // The first syntax error of a document is the real one; the parser's later ones are echoes.
     const e = doc.errors[0]
+    if (e && /call stack/.test(e.message)) {
+      errors.push(tooBigError(file, positionOf(text, file, Math.max(0, deepestOpening(text, MAX_YAML_DEPTH))), 'depth'))
+      continue
+    }
     if (e) {
       errors.push(
         new GlrunError('GLRUN_YAML_SYNTAX', `${file} is not valid YAML: ${firstLine(e.message)}`, {
@@ -135,8 +172,43 @@ function firstLine(s: string): string {
   return s.split('\n')[0] ?? s
 }
 
+/** The place of `offset` in `text`, 1-based. */
+function positionOf(text: string, file: string, offset: number): SourceSpan {
+  const before = text.slice(0, offset)
+  return { file, line: before.split('\n').length, col: offset - before.lastIndexOf('\n') }
+}
+
+/** Where `[`/`{` first nest deeper than `limit` (quoting not considered), or -1. */
+function deepestOpening(text: string, limit: number): number {
+  let depth = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return i
+    } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--
+  }
+  return -1
+}
+
+function controlCharacterError(text: string, file: string, c: { index: number; codePoint: number }): GlrunError {
+  const name = c.codePoint === 0 ? 'NUL' : c.codePoint === 0x1b ? 'ESC' : `U+${c.codePoint.toString(16).toUpperCase().padStart(4, '0')}`
+  return new GlrunError('GLRUN_YAML_CONTROL_CHARACTER', `${file} is not valid YAML: control characters are not allowed (${name})`, {
+    where: positionOf(text, file, c.index),
+    hint: 'GitLab\'s YAML reader refuses control characters other than tab and line breaks; remove it (a binary file or a stray escape sequence?). Write `\\e`, `\\0`, … inside a double-quoted string instead.',
+  })
+}
+
+function tooBigError(file: string, where: SourceSpan, why: 'size' | 'depth'): GlrunError {
+  return new GlrunError('GLRUN_YAML_TOO_LARGE', `${file}: The parsed YAML is too big`, {
+    where,
+    hint: why === 'depth'
+      ? `GitLab refuses YAML nested more than ${MAX_YAML_DEPTH} levels deep (max_yaml_depth); flatten this structure.`
+      : `GitLab refuses a file whose loaded value takes more than ${MAX_YAML_SIZE_BYTES / 1024 / 1024} MiB (max_yaml_size_bytes), aliases expanded; split the file with include:, or expand fewer aliases.`,
+  })
+}
+
 class Walker {
-  private nodes = 0
+  private size = 0
   private tooBig = false
 
   constructor(
@@ -154,16 +226,12 @@ class Walker {
 
   convert(node: YamlNode | null | undefined, depth: number, seen: Set<YamlNode> = new Set()): unknown {
     if (node === null || node === undefined) return null
-    if (++this.nodes > MAX_NODES || depth > MAX_DEPTH) {
-      if (!this.tooBig) {
-        this.tooBig = true
-        this.errors.push(
-          new GlrunError('GLRUN_YAML_TOO_LARGE', 'the YAML nests or expands its aliases too deeply to be processed', {
-            where: this.spanOf(node),
-            hint: `Keep nesting under ${MAX_DEPTH} levels and avoid aliases that expand into millions of nodes.`,
-          }),
-        )
-      }
+    if (this.tooBig) return null
+    // DeepSize counts the value itself as one level: the top mapping is at depth 1.
+    const why = depth + 1 > MAX_YAML_DEPTH ? 'depth' : this.size > MAX_YAML_SIZE_BYTES ? 'size' : undefined
+    if (why) {
+      this.tooBig = true
+      this.errors.push(tooBigError(this.spanOf(node).file, this.spanOf(node), why))
       return null
     }
     if (isAlias(node)) {
@@ -175,11 +243,16 @@ class Walker {
       }
       // `seen` is the chain of aliases being expanded right now (a stack, not a copy per call).
       seen.add(target)
-      const value = this.convert(target, depth + 1, seen)
+      // The alias stands where it is written: its value is no deeper than the alias itself.
+      const value = this.convert(target, depth, seen)
       seen.delete(target)
       return value
     }
-    if (isScalar(node)) return node.value
+    if (isScalar(node)) {
+      this.size += rubySize(node.value)
+      return node.value
+    }
+    this.size += SLOT_BYTES
     if (isSeq(node)) {
       const items = node.items.map((item) => this.convert(item as YamlNode, depth + 1, seen))
       if (node.tag === '!reference') {
@@ -210,7 +283,8 @@ class Walker {
         // `<<: *anchor` or `<<: [*a, *b]`: earlier sources win over later ones; explicit keys win over all.
         const sources = isSeq(pair.value) ? pair.value.items : [pair.value]
         for (const s of sources) {
-          const v = this.convert(s as YamlNode, depth + 1, seen)
+          // A merged mapping lends its keys to this one, at this mapping's depth.
+          const v = this.convert(s as YamlNode, depth, seen)
           if (v && typeof v === 'object' && !Array.isArray(v)) merged.push(v as Record<string, unknown>)
         }
         continue
@@ -242,7 +316,10 @@ class Walker {
 
   private keyString(keyNode: YamlNode | null, depth: number, seen: Set<YamlNode>): string {
     if (keyNode === null) return ''
-    if (isScalar(keyNode)) return keyNode.value === null ? '' : String(keyNode.value)
+    if (isScalar(keyNode)) {
+      this.size += rubySize(keyNode.value)
+      return keyNode.value === null ? '' : String(keyNode.value)
+    }
     return JSON.stringify(this.convert(keyNode, depth + 1, seen))
   }
 }
