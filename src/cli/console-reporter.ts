@@ -52,13 +52,16 @@ export class ConsoleReporter {
 
   summary(results: readonly JobResult[], stages: ReadonlyMap<string, string>): void {
     this.status.clear()
-    const rows = [['job', 'stage', 'status', 'duration', 'trace']]
+    // A coverage column only when a job reported one (GitLab shows it beside the job).
+    const withCoverage = results.some((r) => 'coverage' in r.outcome && r.outcome.coverage !== undefined)
+    const rows = [['job', 'stage', 'status', 'duration', ...(withCoverage ? ['coverage'] : []), 'trace']]
     for (const r of results) {
       const o = r.outcome
       const status = o.status === 'failed' ? (o.allowedToFail ? 'failed (allowed)' : `failed: ${o.message}`) : o.status === 'skipped' ? `skipped (${o.because})` : o.status
       const duration = 'durationMs' in o ? `${(o.durationMs / 1000).toFixed(1)}s` : ''
       const trace = o.status === 'failed' || o.status === 'canceled' ? this.traces.get(r.name) ?? '' : ''
-      rows.push([r.name, stages.get(r.name) ?? '', status, duration, trace])
+      const coverage = 'coverage' in o && o.coverage !== undefined ? `${o.coverage}%` : ''
+      rows.push([r.name, stages.get(r.name) ?? '', status, duration, ...(withCoverage ? [coverage] : []), trace])
     }
     this.io.out(`\n${table(rows)}`)
   }

@@ -8,7 +8,7 @@ export type FailureReason =
   | 'stuck_or_timeout_failure' | 'unknown_failure' | 'job_canceled' | 'api_failure'
 
 export type JobOutcome =
-  | { readonly status: 'success'; readonly durationMs: number }
+  | { readonly status: 'success'; readonly durationMs: number; readonly coverage?: string }
   | {
       readonly status: 'failed'
       readonly reason: FailureReason
@@ -17,6 +17,8 @@ export type JobOutcome =
       readonly allowedToFail: boolean
       readonly message: string
       readonly durationMs: number
+      /** The job's `coverage:` found in its log (GitLab extracts it from failed jobs too). */
+      readonly coverage?: string
     }
   | { readonly status: 'canceled'; readonly durationMs: number }
   | { readonly status: 'skipped'; readonly because: 'needs-failed' | 'when' | 'manual' | 'delayed' | 'canceled' | 'not-selected' }

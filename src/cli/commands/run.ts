@@ -17,6 +17,8 @@ import { killOrphanGroups } from '../../executors/shell/orphans.js'
 import { acquireRunLock } from '../run-lock.js'
 import { localRunnerSettings } from '../local-runner-settings.js'
 import { renderDiagnostic } from '../../diagnostics/render.js'
+import { extractCoverage } from '../../job/coverage.js'
+import type { JobOutcome } from '../../job/outcome.js'
 import type { Io } from '../io.js'
 import { maskedIo } from '../masked-io.js'
 import { reportNoPipeline } from '../no-pipeline.js'
@@ -37,6 +39,18 @@ function pipelineText(projectDir: string, file: string | undefined): string | un
   } catch {
     return undefined
   }
+}
+
+/** The job's coverage, as GitLab takes it from the log when the job has ended (success or failure). */
+function withCoverage(o: JobOutcome, pattern: unknown, tracePath: string): JobOutcome {
+  if (typeof pattern !== 'string' || (o.status !== 'success' && o.status !== 'failed')) return o
+  let coverage: string | undefined
+  try {
+    coverage = extractCoverage(readFileSync(tracePath, 'utf8'), pattern)
+  } catch {
+    return o
+  }
+  return coverage === undefined ? o : { ...o, coverage }
 }
 
 /** What the runner's config adds to every job; tls-ca-file is read now so a bad path fails early. */
@@ -179,7 +193,7 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
             })
             if (diagnosis && flags.json) io.out(JSON.stringify({ type: 'job-diagnosis', job: job.name, path: diagnosis.path }))
             else if (diagnosis) for (const l of `\n${diagnosis.text}`.replace(/\n$/, '').split('\n')) reporter.line(job.name, l)
-            return outcome
+            return withCoverage(outcome, job.source?.definition['coverage'], tracePath)
           }, {
             concurrency, signal: controller.signal,
             ...(names.length ? { select: names } : {}), withNeeds: flags.needs === true, manual: flags.manual === true,
