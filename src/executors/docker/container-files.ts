@@ -5,6 +5,9 @@ import type Docker from 'dockerode'
 import { TarWriter, readTar, safeName } from '../../job/files/tar-entries.js'
 import type { JobFiles } from '../types.js'
 
+/** Where job directories are in every container (GitLab's /builds). */
+export const BUILDS_ROOT = '/builds'
+
 /**
  * JobFiles through the Engine's archive API on the job's build container
  * (`GET`/`PUT /containers/{id}/archive`): the engine makes and unpacks the archives inside the
@@ -12,7 +15,11 @@ import type { JobFiles } from '../types.js'
  * container and never at this machine. Works on a stopped container (between stages).
  */
 export class ContainerFiles implements JobFiles {
-  constructor(private readonly container: () => Docker.Container, private readonly projectDir: string) {}
+  /**
+   * @param projectDirReady makes the project directory if it does not exist yet and returns its
+   *   path relative to /builds (the engine unpacks only into an existing directory)
+   */
+  constructor(private readonly container: () => Docker.Container, private readonly projectDir: string, private readonly projectDirReady: () => Promise<string>) {}
 
   async get(path: string): Promise<Readable | undefined> {
     const rel = safeName(path)
@@ -42,29 +49,35 @@ export class ContainerFiles implements JobFiles {
   }
 
   async put(tar: NodeJS.ReadableStream): Promise<void> {
+    await this.projectDirReady()
     await this.container().putArchive(tar as Readable, { path: this.projectDir })
   }
 
   async putSnapshot(dir: string): Promise<void> {
     // GNU tar reads the snapshot (glrun's own copy): names byte for byte, links kept as links.
-    const child = spawn('tar', ['-C', dir, '-cf', '-', '--numeric-owner', '.'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // Rooted at the project's path under /builds, so one call makes the directory and fills it
+    // (the engine makes missing parents); `S`: symlink targets are left as they are.
+    const rel = this.projectDir.slice(BUILDS_ROOT.length + 1)
+    const child = spawn('tar', ['-C', dir, '-cf', '-', '--numeric-owner', '--transform', `s|^\\.|${rel}|S`, '.'], { stdio: ['ignore', 'pipe', 'pipe'] })
     let err = ''
     child.stderr.on('data', (d: Buffer) => { err += d.toString() })
     const exited = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)))
-    await this.container().putArchive(child.stdout, { path: this.projectDir })
+    await this.container().putArchive(child.stdout, { path: BUILDS_ROOT })
     const code = await exited
     if (code !== 0) throw new Error(`packing the working tree failed: ${err.trim().split('\n')[0]}`)
   }
 }
 
-/** A tar stream holding one small file (the stage scripts), for putArchive. */
-export async function oneFileTar(name: string, content: string, mode: number, dirs: string[] = []): Promise<Readable> {
+/** A tar stream of directories and at most one small file (stage scripts), for putArchive. */
+export async function smallTar(dirs: string[], file?: { name: string; content: string; mode: number }): Promise<Readable> {
   const w = new TarWriter()
   const now = new Date()
   const adding = (async () => {
     for (const d of dirs) await w.add({ name: d, kind: 'directory', mode: 0o755, size: 0, mtime: now })
-    const data = Buffer.from(content)
-    await w.add({ name, kind: 'file', mode, size: data.length, mtime: now }, Readable.from([data]))
+    if (file) {
+      const data = Buffer.from(file.content)
+      await w.add({ name: file.name, kind: 'file', mode: file.mode, size: data.length, mtime: now }, Readable.from([data]))
+    }
     w.finish()
   })()
   adding.catch((e: Error) => w.fail(e))

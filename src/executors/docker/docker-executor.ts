@@ -3,7 +3,7 @@ import type Docker from 'dockerode'
 import { GlrunError } from '../../diagnostics/errors.js'
 import type { JobImage, JobPayload } from '../../payload/types.js'
 import type { Executor, ExecutorSession, ExitStatus, JobFiles, OpenContext, StageScript, TraceOutput } from '../types.js'
-import { ContainerFiles, oneFileTar } from './container-files.js'
+import { BUILDS_ROOT, ContainerFiles, smallTar } from './container-files.js'
 import { runContainerStage } from './container-stage.js'
 import { type EngineAddress, connectEngine, engineLabel, engineUnreachable } from './engine.js'
 import { removeLeftovers, removeSession, resourceLabels } from './labels.js'
@@ -18,7 +18,7 @@ import { resolveFromContainer } from './resolve-probe.js'
 import type { ProbeResult } from '../../diagnose/types.js'
 
 /** Where the job's directory is inside every container (GitLab's /builds/<namespace>/<project>). */
-const BUILDS = '/builds'
+const BUILDS = BUILDS_ROOT
 
 /**
  * Runs the stage script with the first shell the image has, bash preferred (gitlab-runner's
@@ -111,9 +111,8 @@ class DockerSession implements ExecutorSession {
   readonly description = ''
   readonly projectDir: string
   readonly files: JobFiles
-  /** The job's /builds volume, shared by the build and helper containers. */
-  private readonly volume: string
-  private volumeMade = false
+  /** Whether the project directory exists in /builds yet (made by the first archive put there). */
+  private projectDirMade = false
   private build: Docker.Container | undefined
   private helper: Docker.Container | undefined
   private network: string | undefined
@@ -126,11 +125,21 @@ class DockerSession implements ExecutorSession {
     this.projectDir = `${BUILDS}/${path}`
     this.labels = resourceLabels(job.id, id)
     this.name = `glrun-${job.id}-${id}`
-    this.volume = `${this.name}-builds`
     this.files = new ContainerFiles(() => {
       if (!this.build) throw new Error('job files used before the build container exists')
       return this.build
-    }, this.projectDir)
+    }, this.projectDir, async () => this.makeProjectDir())
+  }
+
+  /** For JobFiles: the project directory must exist before an archive is put into it. */
+  private async makeProjectDir(): Promise<string> {
+    const rel = this.projectDir.slice(BUILDS.length + 1)
+    if (!this.projectDirMade) {
+      if (!this.build) throw new Error('job files used before the build container exists')
+      await this.build.putArchive(await smallTar([rel]), { path: BUILDS })
+      this.projectDirMade = true
+    }
+    return rel
   }
 
   private get auth(): ReturnType<typeof collectAuth> {
@@ -157,14 +166,8 @@ class DockerSession implements ExecutorSession {
       out.write(`Creating network ${this.network} for the job's services...\n`)
       await this.docker.createNetwork({ Name: this.network, Driver: 'bridge', Labels: this.labels, CheckDuplicate: true })
     }
-    await this.docker.createVolume({ Name: this.volume, Labels: this.labels })
-    this.volumeMade = true
     await this.startServices(services)
     this.build = await this.createContainer('build', imageId, this.job.image ?? undefined, this.opts.disableEntrypointOverwrite ? undefined : this.job.image?.entrypoint)
-    // The project directory and its .tmp sibling exist from the start, as gitlab-runner's do.
-    const rel = this.projectDir.slice(BUILDS.length + 1).split('/')
-    const dirs = rel.map((_, i) => rel.slice(0, i + 1).join('/'))
-    await this.build.putArchive(await oneFileTar(`${dirs.at(-1)}.tmp/.keep`, '', 0o644, [...dirs, `${dirs.at(-1)}.tmp`]), { path: BUILDS })
     this.prepared = true
   }
 
@@ -224,12 +227,14 @@ class DockerSession implements ExecutorSession {
       Hostname: this.opts.hostname ?? `runner-glrun-project-${this.job.job_info.project_id}-concurrent-0`,
       Labels: this.labels,
       // Volumes without a host path (e.g. "/cache") are anonymous, removed with the container.
-      Volumes: Object.fromEntries((this.opts.volumes ?? []).filter((v) => !v.includes(':')).map((v) => [v, {}])),
+      // /builds is an anonymous volume of the build container (the helper takes it with
+      // VolumesFrom), removed with it; so are config volumes without a host path ("/cache").
+      Volumes: Object.fromEntries([...(kind === 'build' ? [BUILDS] : []), ...(this.opts.volumes ?? []).filter((v) => !v.includes(':'))].map((v) => [v, {}])),
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
       OpenStdin: false,
-      HostConfig: hostConfigFor(this.opts, { kind, bind: `${this.volume}:${BUILDS}`, network: this.network, serviceHosts: this.serviceHosts }),
+      HostConfig: hostConfigFor(this.opts, { kind, ...(kind === 'helper' && this.build ? { volumesFrom: this.build.id } : {}), network: this.network, serviceHosts: this.serviceHosts }),
     })
   }
 
@@ -239,7 +244,10 @@ class DockerSession implements ExecutorSession {
     const container = helperStage ? await this.helperContainer() : this.build
     if (!container) throw new Error('DockerSession.run() before prepare()')
     try {
-      await container.putArchive(await oneFileTar(`.glrun-stage-${kind}.sh`, script.script, 0o755), { path: `${this.projectDir}.tmp` })
+      // The engine makes missing parents; the first stage also makes the project directory.
+      const rel = this.projectDir.slice(BUILDS.length + 1)
+      await container.putArchive(await smallTar(this.projectDirMade ? [] : [rel], { name: `${rel}.tmp/.glrun-stage-${kind}.sh`, content: script.script, mode: 0o755 }), { path: BUILDS })
+      this.projectDirMade = true
       return await runContainerStage(container, out, signal, script.timeoutMs)
     } catch (e) {
       const why = e instanceof Error ? e.message.replace(/^\(HTTP code \d+\)[^-]*- /, '') : String(e)
@@ -263,7 +271,6 @@ class DockerSession implements ExecutorSession {
     const made = [this.build, this.helper, ...this.services.map((x) => x.container)].filter((c): c is Docker.Container => c !== undefined)
     await Promise.all(made.map((c) => c.remove({ force: true, v: true }).catch(() => undefined)))
     if (this.network) await this.docker.getNetwork(this.network).remove().catch(() => undefined)
-    if (this.volumeMade) await this.docker.getVolume(this.volume).remove().catch(() => undefined)
     if (!this.prepared) await removeSession(this.docker, this.id)
   }
 }

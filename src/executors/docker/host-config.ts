@@ -2,16 +2,17 @@ import type Docker from 'dockerode'
 import type { DockerExecutorOptions } from './options.js'
 
 /**
- * The HostConfig of a job container from [runners.docker]: the job directory bind, configured
- * volumes, network mode (the job's own network when it has services), extra_hosts (plus the
+ * The HostConfig of a job container from [runners.docker]: configured volumes (the helper also
+ * takes the build container's, /builds among them), network mode (the job's own network when it has services), extra_hosts (plus the
  * service aliases on the default bridge), dns, resources and privileges. The helper container
  * gets the same network and name settings, so a clone resolves and trusts what the job would.
  */
-export function hostConfigFor(o: DockerExecutorOptions, c: { kind: 'build' | 'helper'; bind: string; network: string | undefined; serviceHosts: string[] }): Docker.HostConfig {
-  const binds = [c.bind]
+export function hostConfigFor(o: DockerExecutorOptions, c: { kind: 'build' | 'helper'; volumesFrom?: string; network: string | undefined; serviceHosts: string[] }): Docker.HostConfig {
+  const binds: string[] = []
   for (const v of o.volumes ?? []) if (v.includes(':')) binds.push(v)
   const hc: Docker.HostConfig = {
-    Binds: binds,
+    ...(binds.length ? { Binds: binds } : {}),
+    ...(c.volumesFrom ? { VolumesFrom: [c.volumesFrom] } : {}),
     ...(c.network ?? o.networkMode ? { NetworkMode: c.network ?? o.networkMode } : {}),
     ExtraHosts: [...(o.extraHosts ?? []), ...c.serviceHosts],
     ...(o.dns?.length ? { Dns: o.dns } : {}),
