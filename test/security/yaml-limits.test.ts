@@ -86,6 +86,9 @@ describe('one file\'s parsed size and depth (max_yaml_size_bytes, max_yaml_depth
     expect(codes(over)).toEqual(['GLRUN_YAML_TOO_LARGE'])
     expect(over.errors[0]!.hint).toMatch(/nested more than 100 levels/)
     expect(codes(await compileYaml(nested(96)))).not.toContain('GLRUN_YAML_TOO_LARGE')
+    // Brackets inside strings are not nesting, however many are left open.
+    const brackets = await compileYaml(`job:\n  script:\n${'    - echo "["\n'.repeat(2000)}`)
+    expect(brackets.errors).toEqual([])
   })
 })
 
