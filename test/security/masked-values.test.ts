@@ -89,6 +89,14 @@ describe('the variables file', () => {
     expect(r.everything).not.toContain('Sup3rSecretValue99')
   })
 
+  it('a YAML mistake in it is placed by line and column, without showing the line (it may hold a secret)', () => {
+    const dir = repo({ ...PIPELINE, '.glrun/variables.yml': 'KEY: { value: "Sup3rSecretValue77, masked: true }\n' })
+    const r = run(dir)
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/GLRUN_YAML_SYNTAX.*variables\.yml is not valid YAML: .*\(line 1, column \d+\)/)
+    expect(r.everything).not.toContain('Sup3rSecretValue77')
+  })
+
   it('masked values follow GitLab\'s rules there too (a raw one may hold any non-space characters)', () => {
     const dir = repo({ ...PIPELINE, '.glrun/variables.yml': 'KEY: { value: "Multi-Line-1\\nMulti-Line-2", masked: true }\nRAWKEY: { value: "pa$$w0rd!#%&", masked: true, raw: true }\n' })
     const r = run(dir)

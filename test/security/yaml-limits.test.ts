@@ -27,30 +27,20 @@ function referenceBomb(levels: number, use: number): string {
 }
 
 describe('!reference', () => {
-  it('a "billion laughs" of references (10^10 commands) is refused in well under a second, memory flat', () => {
-    const started = Date.now()
-    return compileYaml(referenceBomb(9, 9)).then((p) => {
-      expect(Date.now() - started).toBeLessThan(5_000)
-      expect(codes(p)).toContain('GLRUN_REFERENCE_TOO_LARGE')
-      const e = p.errors.find((x) => x.code === 'GLRUN_REFERENCE_TOO_LARGE')!
-      expect(e.message).toMatch(/^!reference \[".s", "l\d"\] expands the configuration to more than 1,000,000 values$/)
-      expect(e.where?.line).toBeGreaterThan(2)
-    })
-  })
-
-  it('the same CLI `glrun lint` on seven levels: a clear error, fast', () => {
-    const r = makeRepo({ files: { '.gitlab-ci.yml': referenceBomb(7, 7) } })
+  // Through the binary, under ulimit and a timeout: a regression must fail this test, not take
+  // the machine's memory (10^10 commands, resolved naively, is what the 7-level case already
+  // cost: 100 s and 4.3 GB).
+  it('a "billion laughs" of references (10^10 commands): `glrun lint` refuses it at once, with the reference; ten references to ten commands still resolve', async () => {
+    const r = makeRepo({ files: { '.gitlab-ci.yml': referenceBomb(9, 9) } })
     cleanups.push(r.cleanup)
     const res = glrun(['lint', '--cwd', r.dir], { timeoutMs: 30_000 })
     expect(res.code).not.toBeNull()
-    expect(res.out + res.err).toContain('GLRUN_REFERENCE_TOO_LARGE')
+    expect(res.out + res.err).toMatch(/error\[GLRUN_REFERENCE_TOO_LARGE\]: !reference \[".s", "l\d"\] expands the configuration to more than 1,000,000 values\n +--> \.gitlab-ci\.yml:\d+:\d+/)
     expect(res.ms).toBeLessThan(10_000)
-  })
-
-  it('references that share their targets still resolve: ten references to a list of ten give 100 commands', async () => {
-    const p = await compileYaml(referenceBomb(1, 1))
-    expect(p.errors).toEqual([])
-    expect(p.jobs[0]!.payload.steps[0]!.script).toHaveLength(100)
+    // References that share their targets still resolve: ten references to a list of ten.
+    const ok = await compileYaml(referenceBomb(1, 1))
+    expect(ok.errors).toEqual([])
+    expect(ok.jobs[0]!.payload.steps[0]!.script).toHaveLength(100)
   })
 })
 
@@ -61,7 +51,7 @@ describe('extends depth does not depend on the order jobs are written in', () =>
     return (reversed ? jobs.reverse() : jobs).join('')
   }
 
-  it('a 14-job chain fails in both orders, naming the job GitLab names (the first with 11 ancestors)', async () => {
+  it('a 14-job chain fails in both orders, naming the job GitLab names (the first with 11 ancestors); 12 jobs compile', async () => {
     // GitLab extends the jobs in the order they are written and stops at the first error: top
     // down, j0 is first and j11 sits 11 below it; bottom up, j1 is the first with a too-deep
     // chain, and j12 sits 11 below it.
@@ -69,14 +59,10 @@ describe('extends depth does not depend on the order jobs are written in', () =>
       const p = await compileYaml(chain(14, reversed))
       const deep = p.errors.filter((e) => e.code === 'GLRUN_EXTENDS_TOO_DEEP')
       expect(deep.map((e) => e.message), `reversed: ${reversed}`).toEqual([`${named}: nesting too deep in \`extends\``])
-    }
-  })
-
-  it('a 12-job chain (11 levels, GitLab\'s most) compiles in both orders', async () => {
-    for (const reversed of [false, true]) {
-      const p = await compileYaml(chain(12, reversed))
-      expect(p.errors, `reversed: ${reversed}`).toEqual([])
-      expect(p.jobs.find((j) => j.name === 'j0')!.payload.steps[0]!.script).toEqual(['echo 11'])
+      // One job fewer (11 levels, GitLab's most) compiles.
+      const p12 = await compileYaml(chain(12, reversed))
+      expect(p12.errors, `reversed: ${reversed}`).toEqual([])
+      expect(p12.jobs.find((j) => j.name === 'j0')!.payload.steps[0]!.script).toEqual(['echo 11'])
     }
   })
 })
@@ -89,10 +75,7 @@ describe('one file\'s parsed size and depth (max_yaml_size_bytes, max_yaml_depth
     const p = await compileYaml(aliases(60))
     expect(codes(p)).toEqual(['GLRUN_YAML_TOO_LARGE'])
     expect(p.errors[0]!.message).toMatch(/The parsed YAML is too big$/)
-  })
-
-  it('a few aliases of a large list are fine', async () => {
-    expect((await compileYaml(aliases(10))).errors).toEqual([])
+    expect((await compileYaml(aliases(10))).errors).toEqual([]) // a few copies are fine
   })
 
   const nested = (levels: number): string => `job:\n  script: [echo]\n  variables:\n    X: ${'['.repeat(levels)}deep${']'.repeat(levels)}\n`
@@ -103,6 +86,9 @@ describe('one file\'s parsed size and depth (max_yaml_size_bytes, max_yaml_depth
     expect(codes(over)).toEqual(['GLRUN_YAML_TOO_LARGE'])
     expect(over.errors[0]!.hint).toMatch(/nested more than 100 levels/)
     expect(codes(await compileYaml(nested(96)))).not.toContain('GLRUN_YAML_TOO_LARGE')
+    // Brackets inside strings are not nesting, however many are left open.
+    const brackets = await compileYaml(`job:\n  script:\n${'    - echo "["\n'.repeat(2000)}`)
+    expect(brackets.errors).toEqual([])
   })
 })
 

@@ -22,7 +22,9 @@ export function readVariablesFile(path: string, root?: string): PipelineVariable
   // The default file is the repository's (.glrun/variables.yml): it must stay inside it.
   const text = readSourceFile(path, { display: path, ...(root !== undefined ? { root } : {}) })
   const loaded = loadYaml(text, path, { cache: false })
-  if (loaded.errors.length > 0) throw new GlrunErrors(loaded.errors)
+  // A file of secrets: a YAML mistake is reported by line and column, but its line is not shown
+  // (it may be the line of a masked value).
+  if (loaded.errors.length > 0) throw new GlrunErrors(loaded.errors.map(withoutExcerpt))
   const doc = loaded.documents[0]?.value ?? {}
   if (doc === null) return []
   if (!isPlainObject(doc)) {
@@ -71,6 +73,11 @@ export function readVariablesFile(path: string, root?: string): PipelineVariable
   }
   if (errors.length > 0) throw new GlrunErrors(errors)
   return out
+}
+
+function withoutExcerpt(e: GlrunError): GlrunError {
+  const at = e.where ? ` (line ${e.where.line}, column ${e.where.col})` : ''
+  return new GlrunError(e.code, `${e.message}${at}`, { ...(e.hint ? { hint: e.hint } : {}) })
 }
 
 function toText(v: unknown): string {

@@ -1,5 +1,7 @@
 import {
+  CST,
   type Document,
+  Lexer,
   LineCounter,
   type Node as YamlNode,
   type ParsedNode,
@@ -104,10 +106,11 @@ function parseYaml(text: string, file: string): LoadResult {
   const control = firstControlCharacter(text)
   if (control) return { documents: [], errors: [controlCharacterError(text, file, control)], warnings }
   // The parser recurses once per nesting level and takes seconds to overflow its stack on
-  // `[[[[…` a million deep. Brackets nested ten times deeper than GitLab allows (counted without
-  // regard to quoting: only a thousand unclosed brackets inside strings could trip this) are
-  // refused before parsing.
-  const deep = deepestOpening(text, MAX_YAML_DEPTH * 10)
+  // `[[[[…` a million deep. Flow collections nested ten times deeper than GitLab allows are
+  // refused before parsing: a quick count of brackets first, then (only when that count is over,
+  // which unclosed brackets inside strings can also cause) the lexer's, which knows strings.
+  const limit = MAX_YAML_DEPTH * 10
+  const deep = deepestOpening(text, limit) >= 0 ? deepestFlowOpening(text, limit) : -1
   if (deep >= 0) return { documents: [], errors: [tooBigError(file, positionOf(text, file, deep), 'depth')], warnings }
   let list: Document.Parsed[]
   try {
@@ -186,6 +189,24 @@ function deepestOpening(text: string, limit: number): number {
     if (c === 0x5b || c === 0x7b) {
       if (++depth > limit) return i
     } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--
+  }
+  return -1
+}
+
+const LEXER_MARKERS = new Set(['\u0002', '\u0018', '\u001f'])
+
+/** Where flow collections (as the YAML lexer sees them) first nest deeper than `limit`, or -1. */
+function deepestFlowOpening(text: string, limit: number): number {
+  let depth = 0
+  let offset = 0
+  for (const token of new Lexer().lex(text)) {
+    const type = CST.tokenType(token)
+    if (type === 'flow-seq-start' || type === 'flow-map-start') {
+      if (++depth > limit) return offset
+    } else if ((type === 'flow-seq-end' || type === 'flow-map-end') && depth > 0) depth--
+    // The lexer also emits one-character markers of its own (document, scalar, flow-error-end)
+    // that are not in the source.
+    if (!LEXER_MARKERS.has(token)) offset += token.length
   }
   return -1
 }
