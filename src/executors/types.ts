@@ -74,8 +74,11 @@ export interface JobFiles {
    * named relative to the project directory. Undefined when the path does not exist.
    */
   get(path: string): Promise<NodeJS.ReadableStream | undefined>
-  /** Unpacks a tar stream into the project directory (made by glrun: checked entry by entry). */
-  put(tar: NodeJS.ReadableStream): Promise<void>
+  /**
+   * Unpacks a tar stream into the project directory (made by glrun: checked entry by entry).
+   * Resolves with the entries it refused and why (e.g. a write through a link), for the trace.
+   */
+  put(tar: NodeJS.ReadableStream): Promise<string[]>
   /**
    * Fills the empty project directory with a copy of a directory glrun prepared itself (the
    * working-tree snapshot, never a job's files), the fastest safe way the executor has.

@@ -63,5 +63,7 @@ c:
     })
     expect(r.out).toMatch(/^c +│ checked/m)
     expect(existsSync(join(victim, 'pwned.txt'))).toBe(false)
+    // Said in the job's log, not dropped silently.
+    expect(r.out).toMatch(/^c +│ WARNING: artifacts of a2: entry not extracted: out\/link\/pwned\.txt: .*symbolic link/m)
   })
 })

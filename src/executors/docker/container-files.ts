@@ -48,9 +48,11 @@ export class ContainerFiles implements JobFiles {
     return out.stream
   }
 
-  async put(tar: NodeJS.ReadableStream): Promise<void> {
+  async put(tar: NodeJS.ReadableStream): Promise<string[]> {
     await this.projectDirReady()
+    // The engine unpacks inside the container: a link there can only lead inside it.
     await this.container().putArchive(tar as Readable, { path: this.projectDir })
+    return []
   }
 
   async putSnapshot(dir: string): Promise<void> {

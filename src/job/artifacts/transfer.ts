@@ -90,7 +90,7 @@ export async function downloadArtifacts(c: TransferContext): Promise<DotenvVaria
     const zip = await c.artifacts.downloadArchive(c.job, dep)
     if (zip) {
       c.trace.println(`Downloading artifacts for ${dep.name} (${dep.id})...`)
-      await c.files.put(await zipToTar(zip))
+      for (const r of await c.files.put(await zipToTar(zip))) c.trace.warn(`artifacts of ${dep.name}: entry not extracted: ${r}`)
       c.trace.println(`Downloaded and extracted artifacts for ${dep.name}`)
     }
     dotenv.push(...(await c.artifacts.dependencyVariables(dep)))
@@ -118,7 +118,7 @@ export async function restoreCaches(c: TransferContext): Promise<void> {
       c.trace.println(`Checking cache for ${key}...`)
       const zip = await c.cache.find(key)
       if (!zip) continue
-      await c.files.put(await zipToTar(zip))
+      for (const r of await c.files.put(await zipToTar(zip))) c.trace.warn(`cache ${key}: entry not extracted: ${r}`)
       c.trace.println('Successfully extracted cache')
       restored = true
       break

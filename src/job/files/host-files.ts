@@ -15,9 +15,6 @@ import { safeName } from './tar-entries.js'
  * node-tar, which refuses absolute and `..` names and any write through a symlink.
  */
 export class HostDirFiles implements JobFiles {
-  /** Problems met while unpacking (entries refused): the caller shows them in the trace. */
-  readonly warnings: string[] = []
-
   constructor(private readonly dir: string) {}
 
   async get(path: string): Promise<Readable | undefined> {
@@ -40,8 +37,9 @@ export class HostDirFiles implements JobFiles {
     return child.stdout
   }
 
-  async put(stream: NodeJS.ReadableStream): Promise<void> {
+  async put(stream: NodeJS.ReadableStream): Promise<string[]> {
     mkdirSync(this.dir, { recursive: true })
+    const refused: string[] = []
     const unpack = tar.x({
       cwd: this.dir,
       preservePaths: false,
@@ -50,9 +48,13 @@ export class HostDirFiles implements JobFiles {
         const type = (e as { type?: string }).type
         return safeName(p) !== undefined && (type === 'File' || type === 'OldFile' || type === 'Directory' || type === 'SymbolicLink')
       },
-      onwarn: (code, message) => { this.warnings.push(`${code}: ${message}`) },
+      onwarn: (code, message, data) => {
+        const path = (data as { entry?: { path?: string } } | undefined)?.entry?.path
+        refused.push(`${path ? `${path}: ` : ''}${message} (${code})`)
+      },
     })
     await pipeline(stream as Readable, unpack)
+    return refused
   }
 
   async putSnapshot(src: string): Promise<void> {
