@@ -3,13 +3,13 @@ import type Docker from 'dockerode'
 import type { ExitStatus, TraceOutput } from '../types.js'
 
 /**
- * Runs one stage in an existing (stopped) container: attach to its output, start it, wait for
- * it to stop. The container's command runs the stage's script file, which the caller wrote into
- * the bind-mounted job directory. A timeout or cancel kills the container, which ends every
+ * Runs one stage in an existing (stopped) container: attach to its output (and its stdin, when
+ * a script is given: written once the container runs, then closed), start it, wait for it to
+ * stop. A timeout or cancel kills the container, which ends every
  * process the stage started.
  */
-export async function runContainerStage(container: Docker.Container, out: TraceOutput, signal: AbortSignal, timeoutMs?: number): Promise<ExitStatus> {
-  const stream = await container.attach({ stream: true, stdout: true, stderr: true, logs: false })
+export async function runContainerStage(container: Docker.Container, out: TraceOutput, signal: AbortSignal, timeoutMs?: number, stdin?: string): Promise<ExitStatus> {
+  const stream = await container.attach({ stream: true, stdout: true, stderr: true, logs: false, ...(stdin !== undefined ? { stdin: true, hijack: true } : {}) })
   const sink = new PassThrough()
   sink.on('data', (d: Buffer) => out.write(d))
   const ended = new Promise<void>((resolve) => {
@@ -28,6 +28,8 @@ export async function runContainerStage(container: Docker.Container, out: TraceO
   const timer = timeoutMs ? setTimeout(() => stop({ kind: 'timed-out' }), timeoutMs) : undefined
   try {
     await container.start()
+    // The script, then end of input: the container's shell reads it to its end and runs it.
+    if (stdin !== undefined) stream.end(stdin)
     if (signal.aborted) onAbort()
     signal.addEventListener('abort', onAbort, { once: true })
     // Wait only once start() has answered, and for "not-running": a wait sent alongside start

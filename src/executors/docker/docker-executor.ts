@@ -22,11 +22,15 @@ const BUILDS = BUILDS_ROOT
 
 /**
  * Runs the stage script with the first shell the image has, bash preferred (gitlab-runner's
- * detection order). `$0` is the script file, put into the job's volume before each stage.
+ * detection order). The script comes on the container's stdin (as gitlab-runner sends it) and is
+ * kept in `$0`, beside the project directory on the job's volume, so a command of the job that
+ * reads stdin cannot eat the rest of the script. Why not the archive API: every PUT of an archive
+ * costs the engine a process of its own (~100 ms), and a job has several stages. The first stage
+ * also makes the project directory.
  * stderr joins stdout inside the container: the engine copies the two streams separately, so
  * only one stream keeps lines in the order the job wrote them.
  */
-const DETECT_SHELL = 'exec 2>&1; ' + ['/usr/local/bin/bash', '/usr/bin/bash', '/bin/bash', '/usr/local/bin/sh', '/usr/bin/sh', '/bin/sh', '/busybox/sh']
+const DETECT_SHELL = 'exec 2>&1; mkdir -p "${0%/*}" "${0%.tmp/*}" && { if command -v cat >/dev/null; then cat > "$0"; else while IFS= read -r l || [ -n "$l" ]; do printf \'%s\\n\' "$l"; done > "$0"; fi; } || { echo "glrun: cannot write the stage script $0"; exit 1; }; ' + ['/usr/local/bin/bash', '/usr/bin/bash', '/bin/bash', '/usr/local/bin/sh', '/usr/bin/sh', '/bin/sh', '/busybox/sh']
   .map((s, i) => `${i === 0 ? 'if' : 'elif'} [ -x ${s} ]; then exec ${s} "$0"`)
   .join('; ') + '; else echo shell not found; exit 1; fi'
 
@@ -230,10 +234,13 @@ class DockerSession implements ExecutorSession {
       // /builds is an anonymous volume of the build container (the helper takes it with
       // VolumesFrom), removed with it; so are config volumes without a host path ("/cache").
       Volumes: Object.fromEntries([...(kind === 'build' ? [BUILDS] : []), ...(this.opts.volumes ?? []).filter((v) => !v.includes(':'))].map((v) => [v, {}])),
+      AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
-      OpenStdin: false,
+      // stdin carries each stage's script and closes after it (reopened at the next start).
+      OpenStdin: true,
+      StdinOnce: true,
       HostConfig: hostConfigFor(this.opts, { kind, ...(kind === 'helper' && this.build ? { volumesFrom: this.build.id } : {}), network: this.network, serviceHosts: this.serviceHosts }),
     })
   }
@@ -244,11 +251,9 @@ class DockerSession implements ExecutorSession {
     const container = helperStage ? await this.helperContainer() : this.build
     if (!container) throw new Error('DockerSession.run() before prepare()')
     try {
-      // The engine makes missing parents; the first stage also makes the project directory.
-      const rel = this.projectDir.slice(BUILDS.length + 1)
-      await container.putArchive(await smallTar(this.projectDirMade ? [] : [rel], { name: `${rel}.tmp/.glrun-stage-${kind}.sh`, content: script.script, mode: 0o755 }), { path: BUILDS })
+      const st = await runContainerStage(container, out, signal, script.timeoutMs, script.script)
       this.projectDirMade = true
-      return await runContainerStage(container, out, signal, script.timeoutMs)
+      return st
     } catch (e) {
       const why = e instanceof Error ? e.message.replace(/^\(HTTP code \d+\)[^-]*- /, '') : String(e)
       throw new ExecutorFailure('GLRUN_DOCKER_START', `the ${kind} container could not run the ${script.stage} script: ${why}`, 'runner_system_failure',
