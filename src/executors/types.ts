@@ -75,6 +75,12 @@ export interface JobFiles {
    */
   get(path: string): Promise<NodeJS.ReadableStream | undefined>
   /**
+   * Entries the archives of get() left out since the last call, and why (a name that is not
+   * UTF-8): for executors that re-pack what the job's environment made, so nothing is lost
+   * without a word.
+   */
+  takeRefusals?(): string[]
+  /**
    * Unpacks a tar stream into the project directory (made by glrun: checked entry by entry).
    * Resolves with the entries it refused and why (e.g. a write through a link), for the trace.
    */

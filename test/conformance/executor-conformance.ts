@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, describe, expect, it } from 'vitest'
 import { TarWriter, readSmall, readTar } from '../../src/job/files/tar-entries.js'
+import { collectToZip } from '../../src/job/artifacts/collect.js'
 import type { Executor, ExecutorSession, TraceOutput } from '../../src/executors/types.js'
 import { localStores } from '../../src/job/artifacts/stores.js'
 import { bashScript } from '../../src/job/script/bash.js'
@@ -130,6 +131,16 @@ export function describeExecutorConformance(name: string, make: () => Executor, 
       }
       expect(got).toEqual({ in: 'dir', 'in/data.txt': 'hello', 'in/link': '-> ../in/data.txt', 'made/file': 'job\n' })
       expect(await s.files.get('nothing-here')).toBeUndefined()
+      await s.close()
+    })
+
+    it('job files: a name that is not UTF-8 is left out of an archive with a word, the rest goes in', async () => {
+      const s = await session()
+      await s.run({ stage: 'step_script', script: script(s, ["mkdir -p out && printf x > out/ok.txt && printf y > \"out/caf$(printf '\\351').txt\""]) }, collect(), new AbortController().signal)
+      const zip = join(buildsDir(), 'names.zip')
+      const r = await collectToZip(s.files, { paths: ['out/'], exclude: [], untracked: false, projectDir: s.projectDir }, zip)
+      expect(r.count).toBe(1)
+      expect(r.warnings.join('\n')).toMatch(/out\/caf.*\.txt: not archived: its name is not valid UTF-8/)
       await s.close()
     })
 

@@ -38,6 +38,7 @@ export class ContainerFiles implements JobFiles {
     const base = posix.basename(abs)
     const out = new TarWriter()
     readTar(raw, async (e, content) => out.add(e, content), {
+      onRefused: (name, why) => this.refusals.push(`${name}: not archived: ${why}`),
       rename: (name) => {
         const n = name.replace(/^\.\//, '')
         const tail = n === base || n === `${base}/` ? '' : n.startsWith(`${base}/`) ? n.slice(base.length + 1) : undefined
@@ -46,6 +47,14 @@ export class ContainerFiles implements JobFiles {
       },
     }).then(() => out.finish(), (e: Error) => out.fail(e))
     return out.stream
+  }
+
+  private refusals: string[] = []
+
+  takeRefusals(): string[] {
+    const r = this.refusals
+    this.refusals = []
+    return r
   }
 
   async put(tar: NodeJS.ReadableStream): Promise<string[]> {

@@ -69,8 +69,9 @@ export async function collectToZip(files: JobFiles, spec: CollectSpec, zipPath: 
       if (!hit || excluded(e.name)) return
       seen.add(e.name)
       await zip.add(e, content)
-    })
+    }, { onRefused: (name, why) => warnings.push(`${name}: not archived: ${why}`) })
   }
+  warnings.push(...(files.takeRefusals?.() ?? []))
   for (const p of patterns) {
     if (p.hits === 0) warnings.push(`${p.raw}: no matching files. Ensure that the artifact path is relative to the working directory (${spec.projectDir})`)
   }

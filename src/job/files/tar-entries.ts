@@ -46,15 +46,24 @@ export interface ReadOptions {
  * at a time, so memory stays flat whatever the archive's size.
  */
 export async function readTar(tar: NodeJS.ReadableStream, onEntry: (e: TarEntry, content: Readable) => Promise<void>, opts: ReadOptions = {}): Promise<void> {
-  // tar-stream's streams are streamx streams: bridged to Node's at both ends.
-  const extract = tarStream.extract()
+  // tar-stream's streams are streamx streams: bridged to Node's at both ends. Names are read as
+  // bytes (latin1 maps them one to one) and must be valid UTF-8, or the entry is refused with a
+  // reason: a zip entry's name is UTF-8, and a name changed on the way would be a silent loss.
+  const extract = tarStream.extract({ filenameEncoding: 'latin1' } as never)
   const input = tar as Readable
   input.on('error', (e) => extract.destroy(e))
   input.pipe(extract as unknown as NodeJS.WritableStream)
   for await (const entry of extract) {
     const h = entry.header
     const kind = entryKind(h.type)
-    const raw = opts.rename ? opts.rename(h.name) : h.name
+    const utf8Name = fromBytes(h.name)
+    const linkname = h.linkname ? fromBytes(h.linkname) : undefined
+    if (utf8Name === undefined || linkname === undefined && h.linkname) {
+      opts.onRefused?.(Buffer.from(h.name, 'latin1').toString('utf8'), 'its name is not valid UTF-8')
+      entry.resume()
+      continue
+    }
+    const raw = opts.rename ? opts.rename(utf8Name) : utf8Name
     const name = safeName(raw)
     if (!kind || name === undefined || (name === '' && kind !== 'directory')) {
       opts.onRefused?.(raw, !kind ? `it is a ${h.type ?? 'unknown'} entry` : 'its name leaves the project directory')
@@ -65,7 +74,7 @@ export async function readTar(tar: NodeJS.ReadableStream, onEntry: (e: TarEntry,
       entry.resume()
       continue
     }
-    await onEntry({ name, kind, mode: h.mode ?? 0o644, size: h.size ?? 0, mtime: h.mtime ?? new Date(), ...(h.linkname ? { linkname: h.linkname } : {}) }, Readable.from(entry))
+    await onEntry({ name, kind, mode: h.mode ?? 0o644, size: h.size ?? 0, mtime: h.mtime ?? new Date(), ...(linkname ? { linkname } : {}) }, Readable.from(entry))
     // What the consumer left unread is drained: the next entry comes only after this one.
     entry.resume()
   }
@@ -107,6 +116,13 @@ export class TarWriter {
   fail(e: Error): void {
     this.pack.destroy(e)
   }
+}
+
+/** A name read as latin1 (its bytes) as the UTF-8 text it is, or undefined when it is not UTF-8. */
+function fromBytes(latin1: string): string | undefined {
+  const bytes = Buffer.from(latin1, 'latin1')
+  const text = bytes.toString('utf8')
+  return Buffer.from(text, 'utf8').equals(bytes) ? text : undefined
 }
 
 /** Collects a stream into a string, refusing more than `max` bytes (dotenv reports, small files). */
