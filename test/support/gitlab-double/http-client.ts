@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { type ClientRequest, type IncomingHttpHeaders, request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 
 export interface Answer {
@@ -17,6 +17,8 @@ export interface Call {
   body?: Buffer | string | Record<string, unknown>
   /** CA to trust for https URLs. */
   ca?: string
+  /** Sends the body in these pieces with a pause between them, so the server reads them separately. */
+  pieces?: { sizes: number[]; gapMs: number }
   /** Aborts the request (to hang up on a held long poll). */
   signal?: AbortSignal
 }
@@ -50,6 +52,20 @@ export function send(base: string, call: Call): Promise<Answer> {
       })
     })
     req.on('error', reject)
-    req.end(payload)
+    if (!call.pieces || !payload) {
+      req.end(payload)
+      return
+    }
+    void writePieces(req, payload, call.pieces)
   })
+}
+
+async function writePieces(req: ClientRequest, payload: Buffer, pieces: { sizes: number[]; gapMs: number }): Promise<void> {
+  let at = 0
+  for (const size of pieces.sizes) {
+    req.write(payload.subarray(at, at + size))
+    at += size
+    await new Promise((r) => setTimeout(r, pieces.gapMs))
+  }
+  req.end(payload.subarray(at))
 }

@@ -13,6 +13,14 @@ export class Recorder {
       headers, bodySize: 0, params: null, status: null, reset: false, startedAt: Date.now(), durationMs: null, listener, scheme,
     }
     this.all.push(record)
+    // The status is taken when the head is written: a client can have read the whole answer
+    // before the server's 'finish' event runs, and tests look right after the answer.
+    const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => ServerResponse
+    res.writeHead = ((status: number, ...rest: unknown[]) => {
+      record.status = status
+      record.durationMs = Date.now() - record.startedAt
+      return writeHead(status, ...rest)
+    }) as ServerResponse['writeHead']
     res.once('finish', () => {
       record.status = res.statusCode
       record.durationMs = Date.now() - record.startedAt
