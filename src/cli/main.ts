@@ -5,6 +5,8 @@ import { renderDiagnostic } from '../diagnostics/render.js'
 import { SourceTexts } from '../diagnostics/source.js'
 import { compileCommand } from './commands/compile.js'
 import { configCommand } from './commands/config-check.js'
+import { registerCommands } from './commands/register.js'
+import { runnerCommand } from './commands/runner.js'
 import { doctorCommand } from './commands/doctor.js'
 import { explainCommand } from './commands/explain.js'
 import { lintCommand } from './commands/lint.js'
@@ -36,6 +38,8 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   configCommand(program, io, setExit)
   explainCommand(program, io, setExit)
   doctorCommand(program, io, setExit)
+  registerCommands(program, io, setExit)
+  runnerCommand(program, io, setExit)
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
 
   try {

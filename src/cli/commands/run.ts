@@ -4,8 +4,7 @@ import { cpus } from 'node:os'
 import { join } from 'node:path'
 import type { Command } from 'commander'
 import { GlrunError } from '../../diagnostics/errors.js'
-import { ShellExecutor } from '../../executors/shell/shell-executor.js'
-import type { Executor } from '../../executors/types.js'
+import { EXECUTORS } from '../../executors/registry.js'
 import { executeJob } from '../../job/execute-job.js'
 import { LocalArtifactStore, LocalCacheStore } from '../../job/artifacts/stores.js'
 import { makeWorkspaceSnapshot, trackedFiles } from '../../job/sources/workspace.js'
@@ -26,9 +25,7 @@ import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pip
 import { ConsoleReporter } from '../console-reporter.js'
 import { printDiagnostics } from '../render-pipeline.js'
 import { selectJobs } from './compile.js'
-import { DockerExecutor } from '../../executors/docker/docker-executor.js'
-import type { RunnerJobSettings } from '../../job/run-job.js'
-import type { RunnerSettings } from '../../runner-config/types.js'
+import { runnerJobSettings } from '../../job/runner-job-settings.js'
 import { readFileSync } from 'node:fs'
 import { loadRunnerFlags } from '../runner-flags.js'
 
@@ -51,34 +48,6 @@ function withCoverage(o: JobOutcome, pattern: unknown, tracePath: string): JobOu
     return o
   }
   return coverage === undefined ? o : { ...o, coverage }
-}
-
-/** What the runner's config adds to every job; tls-ca-file is read now so a bad path fails early. */
-function runnerJobSettings(r: RunnerSettings): RunnerJobSettings {
-  let caPem: string | undefined
-  if (r.tlsCaFile) {
-    try {
-      caPem = readFileSync(r.tlsCaFile, 'utf8')
-    } catch (e) {
-      throw new GlrunError('GLRUN_CONFIG_TLS_CA_FILE', `tls-ca-file "${r.tlsCaFile}" of runner "${r.name}" cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { hint: 'Point tls-ca-file at the PEM file of the CA that signed your GitLab certificate.' })
-    }
-  }
-  return {
-    environment: r.environment,
-    ...(r.preGetSourcesScript ? { preGetSourcesScript: r.preGetSourcesScript } : {}),
-    ...(r.postGetSourcesScript ? { postGetSourcesScript: r.postGetSourcesScript } : {}),
-    ...(r.preBuildScript ? { preBuildScript: r.preBuildScript } : {}),
-    ...(r.postBuildScript ? { postBuildScript: r.postBuildScript } : {}),
-    ...(caPem ? { caPem } : {}),
-  }
-}
-
-/** The executors this build of glrun has, by name (the one place they are plugged in). */
-const EXECUTORS: Record<string, (runner: RunnerSettings | undefined) => Executor> = {
-  shell: () => new ShellExecutor(),
-  // With no config.toml, local runs use images already here before asking a registry
-  // (gitlab-ci-local's habit); a config without pull_policy gets gitlab-runner's "always".
-  docker: (runner) => new DockerExecutor(runner ? runner.docker ?? {} : { pullPolicy: ['if-not-present'] }),
 }
 
 interface RunFlags extends PipelineFlags {

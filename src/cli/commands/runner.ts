@@ -1,0 +1,61 @@
+import { join, resolve } from 'node:path'
+import type { Command } from 'commander'
+import { GlrunError } from '../../diagnostics/errors.js'
+import { EXECUTORS } from '../../executors/registry.js'
+import { loadRunnerConfig } from '../../runner-config/load.js'
+import { runRunners } from '../../runner/job-loop.js'
+import { defaultConfigPath } from '../../runner/config-file.js'
+import type { Io } from '../io.js'
+
+interface RunnerFlags {
+  config?: string
+  maxBuilds?: string
+  workDir?: string
+}
+
+/**
+ * `glrun runner`: gitlab-runner's `run` — every [[runners]] entry of config.toml asks its GitLab
+ * for jobs and runs them on its executor, within `concurrent` and each runner's `limit`, with the
+ * trace streamed to GitLab and glrun's diagnosis appended to a failed job's log. SIGTERM/SIGINT
+ * cancel the running jobs (after_script runs, the state is reported); SIGQUIT stops taking jobs
+ * and lets the running ones finish. The operator log is JSON lines on stderr.
+ */
+export function runnerCommand(program: Command, io: Io, setExit: (code: number) => void): void {
+  program.command('runner')
+    .description('run as a GitLab runner: take jobs from GitLab for every [[runners]] entry of config.toml')
+    .option('--config <config.toml>', 'the runner configuration (default: $GLRUN_CONFIG, ~/.gitlab-runner/config.toml)')
+    .option('--max-builds <n>', 'stop after this many jobs (like gitlab-runner run-single)')
+    .option('--work-dir <dir>', 'where job directories, traces and caches go (default: ./.glrun-runner)')
+    .action(async (flags: RunnerFlags) => {
+      const path = resolve(flags.config ?? defaultConfigPath())
+      const { config, text, warnings } = loadRunnerConfig(path)
+      for (const w of warnings) io.err(`warning[${w.code}]: ${w.message}`)
+      const runners = config.runners.filter((r) => r.url && r.token)
+      if (runners.length === 0) throw new GlrunError('GLRUN_RUNNER_NONE', `${path} has no [[runners]] entry with url and token`, { hint: 'Register one first: glrun register --url https://gitlab.example.com --token glrt-…' })
+      for (const r of runners) {
+        if (!EXECUTORS[r.executor]) throw new GlrunError('GLRUN_EXECUTOR_UNKNOWN', `runner "${r.name}" uses executor "${r.executor}", which this version of glrun does not have`, { hint: `Available: ${Object.keys(EXECUTORS).join(', ')}.` })
+      }
+      const maxBuilds = flags.maxBuilds === undefined ? undefined : Number(flags.maxBuilds)
+      if (maxBuilds !== undefined && (!Number.isInteger(maxBuilds) || maxBuilds < 1)) throw new GlrunError('GLRUN_CLI_MAX_BUILDS', `--max-builds must be a positive number, not "${flags.maxBuilds}"`)
+      const cancel = new AbortController()
+      const drain = new AbortController()
+      const onStop = (sig: NodeJS.Signals): void => {
+        io.err(JSON.stringify({ level: 'info', msg: `${sig}: ${sig === 'SIGQUIT' ? 'finishing running jobs, taking no new ones' : 'canceling running jobs'}` }))
+        if (sig === 'SIGQUIT') drain.abort()
+        else cancel.abort()
+      }
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.on(s, onStop)
+      try {
+        await runRunners({
+          config, configText: text, runners, stateDir: resolve(flags.workDir ?? join(process.cwd(), '.glrun-runner')),
+          executorFor: (r) => EXECUTORS[r.executor]!(r),
+          ...(maxBuilds !== undefined ? { maxBuilds } : {}),
+          cancel: cancel.signal, drain: drain.signal,
+          log: (e) => io.err(JSON.stringify({ time: new Date().toISOString(), ...e })),
+        })
+        setExit(cancel.signal.aborted ? 143 : 0)
+      } finally {
+        for (const s of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.off(s, onStop)
+      }
+    })
+}

@@ -1,0 +1,12 @@
+import type { RunnerSettings } from '../runner-config/types.js'
+import { DockerExecutor } from './docker/docker-executor.js'
+import { ShellExecutor } from './shell/shell-executor.js'
+import type { Executor } from './types.js'
+
+/** The executors this build of glrun has, by name (the one place they are plugged in). */
+export const EXECUTORS: Record<string, (runner: RunnerSettings | undefined) => Executor> = {
+  shell: () => new ShellExecutor(),
+  // With no config.toml, local runs use images already here before asking a registry
+  // (gitlab-ci-local's habit); a config without pull_policy gets gitlab-runner's "always".
+  docker: (runner) => new DockerExecutor(runner ? runner.docker ?? {} : { pullPolicy: ['if-not-present'] }),
+}
