@@ -82,10 +82,29 @@ export class GitLabTrace implements TraceSink {
 
   private schedule(): void {
     this.timer = setTimeout(() => {
-      void this.flush().finally(() => { if (!this.stopped) this.schedule() })
+      const round = this.total > this.sent ? this.flush() : this.touch()
+      void round.finally(() => { if (!this.stopped) this.schedule() })
     }, this.intervalS * 1000)
     this.timer.unref()
   }
+
+  /**
+   * Nothing new to send: `PUT state=running` instead, as gitlab-runner's keep-alive. Its
+   * `Job-Status` is how a cancel reaches a job that prints nothing (a long `sleep`).
+   */
+  private async touch(): Promise<void> {
+    if (this.stopped || this.finishing) return
+    let a
+    try {
+      a = await this.api.updateJob(this.jobId, this.jobToken, { state: 'running' })
+    } catch {
+      return
+    }
+    if (a.jobStatus === 'canceling' || a.jobStatus === 'canceled') this.onRemote(a.jobStatus)
+    else if (a.status === 403) this.onRemote(a.jobStatus === 'failed' ? 'failed' : 'canceled')
+  }
+
+  private finishing = false
 
   /**
    * The job's end: the rest of the trace, then `PUT /jobs/:id` with the state, GitLab's failure
@@ -93,6 +112,7 @@ export class GitLabTrace implements TraceSink {
    * (it is still storing the trace). Returns the last status GitLab answered (0: unreachable).
    */
   async finish(body: { state: 'success' | 'failed'; failure_reason?: string; exit_code?: number }): Promise<number> {
+    this.finishing = true
     if (this.timer) clearTimeout(this.timer)
     let status = 0
     for (let i = 0; i < MAX_FINAL_TRIES; i++) {
