@@ -14,8 +14,9 @@ await build({
   outfile: 'dist/glrun.cjs',
   logLevel: 'warning',
   minify: true,
-  // Loaded only by the Docker executor, from node_modules (ssh2 inside it has native parts).
-  external: ['dockerode'],
+  // Loaded from node_modules: dockerode (ssh2 inside it has native parts); pino and prom-client
+  // (runner mode only; pino resolves its helpers at run time).
+  external: ['dockerode', 'pino', 'prom-client'],
   keepNames: true,
   define: { 'import.meta.url': '__glrunModuleUrl' },
   banner: { js: "const __glrunModuleUrl = require('node:url').pathToFileURL(__filename).href;" },

@@ -151,7 +151,7 @@ const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries
 
 function toModel(doc: Table, path: string): RunnerConfigFile {
   const runners = (Array.isArray(doc['runners']) ? doc['runners'] : []).filter(isTable).map(toRunner)
-  return defined({ path, concurrent: num(doc['concurrent'], 1), checkInterval: num(doc['check_interval'], 3), logLevel: str(doc['log_level']), runners })
+  return defined({ path, concurrent: num(doc['concurrent'], 1), checkInterval: num(doc['check_interval'], 3), logLevel: str(doc['log_level']), listenAddress: str(doc['listen_address']), runners })
 }
 
 function toRunner(r: Table, i: number): RunnerSettings {

@@ -50,5 +50,7 @@ export interface RunnerConfigFile {
   concurrent: number
   checkInterval: number
   logLevel?: string
+  /** `host:port` where `glrun runner` serves Prometheus metrics (gitlab-runner's listen_address). */
+  listenAddress?: string
   runners: RunnerSettings[]
 }

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, statSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { JobPayload } from '../payload/types.js'
-import { type GitLabEndpoint, type HttpAnswer, call, header } from './http.js'
+import { type GitLabEndpoint, type HttpAnswer, type HttpCall, call, header } from './http.js'
 
 /** What the runner says about itself on every request (GitLab stores it per runner manager). */
 export interface RunnerInfo {
@@ -47,23 +47,36 @@ const json = { 'Content-Type': 'application/json', Accept: 'application/json' }
  * job loop and the trace uploader decide what each means.
  */
 export class RunnerApi {
-  constructor(readonly ep: GitLabEndpoint) {}
+  /** @param observe told of every answer (endpoint, status or "error", seconds): the metrics. */
+  constructor(readonly ep: GitLabEndpoint, private readonly observe?: (endpoint: string, status: string, seconds: number) => void) {}
+
+  private async send(endpoint: string, c: HttpCall): Promise<HttpAnswer> {
+    const t = Date.now()
+    try {
+      const a = await call(this.ep, c)
+      this.observe?.(endpoint, String(a.status), (Date.now() - t) / 1000)
+      return a
+    } catch (e) {
+      this.observe?.(endpoint, 'error', (Date.now() - t) / 1000)
+      throw e
+    }
+  }
 
   async verify(token: string, systemId: string, info: RunnerInfo): Promise<HttpAnswer> {
-    return call(this.ep, { method: 'POST', path: 'api/v4/runners/verify', headers: json, body: JSON.stringify({ token, system_id: systemId, info }), timeoutMs: 30_000 })
+    return this.send('verify', { method: 'POST', path: 'api/v4/runners/verify', headers: json, body: JSON.stringify({ token, system_id: systemId, info }), timeoutMs: 30_000 })
   }
 
   async register(registrationToken: string, description: string, info: RunnerInfo, tags: string[]): Promise<HttpAnswer> {
-    return call(this.ep, { method: 'POST', path: 'api/v4/runners', headers: json, body: JSON.stringify({ token: registrationToken, description, info, ...(tags.length ? { tag_list: tags.join(',') } : { run_untagged: true }) }), timeoutMs: 30_000 })
+    return this.send('register', { method: 'POST', path: 'api/v4/runners', headers: json, body: JSON.stringify({ token: registrationToken, description, info, ...(tags.length ? { tag_list: tags.join(',') } : { run_untagged: true }) }), timeoutMs: 30_000 })
   }
 
   async unregister(token: string): Promise<HttpAnswer> {
-    return call(this.ep, { method: 'DELETE', path: 'api/v4/runners', headers: json, body: JSON.stringify({ token }), timeoutMs: 30_000 })
+    return this.send('unregister', { method: 'DELETE', path: 'api/v4/runners', headers: json, body: JSON.stringify({ token }), timeoutMs: 30_000 })
   }
 
   /** One long poll: Workhorse may hold it ~50–60 s, so the timeout is well above that. */
   async requestJob(token: string, systemId: string, info: RunnerInfo, lastUpdate: string | undefined): Promise<JobRequestAnswer> {
-    const a = await call(this.ep, { method: 'POST', path: 'api/v4/jobs/request', headers: json, body: JSON.stringify({ token, system_id: systemId, info, ...(lastUpdate ? { last_update: lastUpdate } : {}) }), timeoutMs: 90_000 })
+    const a = await this.send('request_job', { method: 'POST', path: 'api/v4/jobs/request', headers: json, body: JSON.stringify({ token, system_id: systemId, info, ...(lastUpdate ? { last_update: lastUpdate } : {}) }), timeoutMs: 90_000 })
     if (a.status === 201) return { kind: 'job', job: JSON.parse(a.body.toString('utf8')) as JobPayload }
     if (a.status === 204) {
       const lu = header(a.headers, 'x-gitlab-last-update')
@@ -76,7 +89,7 @@ export class RunnerApi {
   }
 
   async patchTrace(jobId: number, jobToken: string, offset: number, chunk: Buffer): Promise<TraceAnswer> {
-    const a = await call(this.ep, {
+    const a = await this.send('patch_trace', {
       method: 'PATCH', path: `api/v4/jobs/${jobId}/trace`, body: chunk, timeoutMs: 60_000,
       headers: { 'JOB-TOKEN': jobToken, 'Content-Type': 'text/plain', 'Content-Range': `${offset}-${offset + chunk.length - 1}` },
     })
@@ -85,7 +98,7 @@ export class RunnerApi {
   }
 
   async updateJob(jobId: number, jobToken: string, body: Record<string, unknown>): Promise<UpdateAnswer> {
-    const a = await call(this.ep, { method: 'PUT', path: `api/v4/jobs/${jobId}`, headers: { ...json, 'JOB-TOKEN': jobToken }, body: JSON.stringify({ token: jobToken, ...body }), timeoutMs: 60_000 })
+    const a = await this.send('update_job', { method: 'PUT', path: `api/v4/jobs/${jobId}`, headers: { ...json, 'JOB-TOKEN': jobToken }, body: JSON.stringify({ token: jobToken, ...body }), timeoutMs: 60_000 })
     return { status: a.status, ...statusHeaders(a) }
   }
 
@@ -101,7 +114,7 @@ export class RunnerApi {
       yield* createReadStream(file)
       yield tail
     })())
-    return call(this.ep, {
+    return this.send('upload_artifacts', {
       method: 'POST', path: `api/v4/jobs/${jobId}/artifacts?${q}`, body, timeoutMs: 600_000,
       headers: { 'JOB-TOKEN': jobToken, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(size) },
     })
@@ -115,7 +128,7 @@ export class RunnerApi {
     let url = new URL(`api/v4/jobs/${jobId}/artifacts`, this.ep.url.endsWith('/') ? this.ep.url : `${this.ep.url}/`)
     const origin = url.origin
     for (let hop = 0; hop < 5; hop++) {
-      const a = await call(this.ep, {
+      const a = await this.send('download_artifacts', {
         method: 'GET', path: url.href, timeoutMs: 600_000,
         headers: url.origin === origin ? { 'JOB-TOKEN': jobToken } : {},
         sink: async (res) => pipeline(res, createWriteStream(dest)),

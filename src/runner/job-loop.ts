@@ -14,6 +14,7 @@ import { Masker } from '../trace/masker.js'
 import { RunnerApi, type RunnerInfo } from './api.js'
 import { GitLabArtifactStore } from './gitlab-artifacts.js'
 import { GitLabTrace, type RemoteStatus } from './gitlab-trace.js'
+import type { RunnerMetrics } from './metrics.js'
 
 /**
  * What glrun claims to GitLab. GitLab drops a job whose needs are not claimed here
@@ -45,6 +46,7 @@ export interface RunnerLoopOptions {
   /** Aborted: stop taking jobs, let the running ones finish (SIGQUIT). */
   drain: AbortSignal
   log: OperatorLog
+  metrics?: RunnerMetrics
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -70,7 +72,13 @@ export async function runRunners(o: RunnerLoopOptions): Promise<void> {
   const wantMore = (): boolean => !stop.aborted && (o.maxBuilds === undefined || taken < o.maxBuilds)
 
   await Promise.all(o.runners.map(async (r) => {
-    const api = new RunnerApi({ url: r.url ?? '', ...(r.tlsCaFile ? { caPem: readFileSync(r.tlsCaFile, 'utf8') } : {}) })
+    const m = o.metrics
+    const api = new RunnerApi({ url: r.url ?? '', ...(r.tlsCaFile ? { caPem: readFileSync(r.tlsCaFile, 'utf8') } : {}) }, m ? (endpoint, status, s) => {
+      m.requests.inc({ runner: r.name, endpoint, status })
+      m.requestSeconds.observe({ endpoint }, s)
+    } : undefined)
+    // gitlab-runner: check_interval 0 (what register writes) means its default, 3 s.
+    const checkMs = (o.config.checkInterval > 0 ? o.config.checkInterval : 3) * 1000
     const executor = o.executorFor(r)
     const info: RunnerInfo = { name: r.name, version: GLRUN_VERSION, revision: 'glrun', platform: 'linux', architecture: arch() === 'x64' ? 'amd64' : arch(), executor: executor.name, shell: 'bash', features: FEATURES }
     const systemId = `s_glrun${hostname().replace(/[^a-z0-9]/gi, '').slice(0, 12)}`
@@ -99,7 +107,9 @@ export async function runRunners(o: RunnerLoopOptions): Promise<void> {
         running++
         mine++
         const job = answer.job
+        m?.running.inc({ runner: r.name, executor: executor.name })
         jobs.push(runOne(o, r, api, executor, job).finally(() => {
+          m?.running.dec({ runner: r.name, executor: executor.name })
           running--
           mine--
           waiters.splice(0).forEach((w) => w())
@@ -110,7 +120,7 @@ export async function runRunners(o: RunnerLoopOptions): Promise<void> {
         failures = 0
         if (answer.lastUpdate) lastUpdate = answer.lastUpdate
         // A long poll that came back at once (no Workhorse polling): wait check_interval.
-        if (Date.now() - asked < 1000) await sleep(o.config.checkInterval * 1000, stop)
+        if (Date.now() - asked < 1000) await sleep(checkMs, stop)
         continue
       }
       if (answer.kind === 'conflict') continue // routine on a busy GitLab: ask again at once
@@ -159,6 +169,9 @@ async function runOne(o: RunnerLoopOptions, r: RunnerSettings, api: RunnerApi, e
     ? { state: 'success' as const }
     : { state: 'failed' as const, failure_reason: outcome.status === 'failed' ? outcome.reason : 'unknown_failure', ...(outcome.status === 'failed' && outcome.exitCode !== undefined ? { exit_code: outcome.exitCode } : {}) }
   const status = remote === 'canceled' || remote === 'gone' ? 403 : await trace.finish(final)
+  o.metrics?.jobs.inc({ runner: r.name, state: remote === 'canceled' || remote === 'canceling' ? 'canceled' : outcome.status })
+  if (outcome.status === 'failed') o.metrics?.failed.inc({ runner: r.name, failure_reason: outcome.reason })
+  o.metrics?.jobSeconds.observe({ runner: r.name }, (Date.now() - started) / 1000)
   o.log({ level: 'info', runner: r.name, job: job.id, state: outcome.status, remote: remote ?? null, final_put: status, duration_ms: Date.now() - started, msg: 'job finished' })
 }
 

@@ -6,6 +6,8 @@ import { loadRunnerConfig } from '../../runner-config/load.js'
 import { runRunners } from '../../runner/job-loop.js'
 import { defaultConfigPath } from '../../runner/config-file.js'
 import type { Io } from '../io.js'
+import { pino } from 'pino'
+import { RunnerMetrics } from '../../runner/metrics.js'
 
 interface RunnerFlags {
   config?: string
@@ -40,21 +42,32 @@ export function runnerCommand(program: Command, io: Io, setExit: (code: number) 
       const cancel = new AbortController()
       const drain = new AbortController()
       const onStop = (sig: NodeJS.Signals): void => {
-        io.err(JSON.stringify({ level: 'info', msg: `${sig}: ${sig === 'SIGQUIT' ? 'finishing running jobs, taking no new ones' : 'canceling running jobs'}` }))
+        io.err(JSON.stringify({ level: 30, time: new Date().toISOString(), msg: `${sig}: ${sig === 'SIGQUIT' ? 'finishing running jobs, taking no new ones' : 'canceling running jobs'}` }))
         if (sig === 'SIGQUIT') drain.abort()
         else cancel.abort()
       }
       for (const s of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.on(s, onStop)
+      const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: true }))
+      const metrics = new RunnerMetrics()
+      const server = config.listenAddress ? await metrics.listen(config.listenAddress) : undefined
+      if (config.listenAddress) logger.info({ address: config.listenAddress }, 'metrics served at /metrics')
       try {
         await runRunners({
           config, configText: text, runners, stateDir: resolve(flags.workDir ?? join(process.cwd(), '.glrun-runner')),
           executorFor: (r) => EXECUTORS[r.executor]!(r),
           ...(maxBuilds !== undefined ? { maxBuilds } : {}),
           cancel: cancel.signal, drain: drain.signal,
-          log: (e) => io.err(JSON.stringify({ time: new Date().toISOString(), ...e })),
+          metrics,
+          log: (e) => {
+            const { level, msg, ...fields } = e as { level?: 'info' | 'warn' | 'error'; msg?: string }
+            const lv = level ?? 'info'
+            logger[lv](fields, msg ?? '')
+            if (lv !== 'info') metrics.errors.inc({ level: lv })
+          },
         })
         setExit(cancel.signal.aborted ? 143 : 0)
       } finally {
+        server?.close()
         for (const s of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.off(s, onStop)
       }
     })
