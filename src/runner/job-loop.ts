@@ -162,6 +162,10 @@ async function runOne(o: RunnerLoopOptions, r: RunnerSettings, api: RunnerApi, e
     outcome = res.outcome
     // The troubleshooter's report goes into the log GitLab shows, collapsed, masked like the rest.
     if (res.diagnosis) trace.write(diagnosisSection(res.diagnosis.text, job))
+  } catch (e) {
+    // glrun itself failed outside the job's stages: GitLab must still hear how the job ended.
+    o.log({ level: 'error', runner: r.name, job: job.id, msg: 'job could not be run', error: (e as Error).message })
+    outcome = { status: 'failed', reason: 'runner_system_failure', allowedToFail: false, message: (e as Error).message, durationMs: Date.now() - started }
   } finally {
     o.cancel.removeEventListener('abort', onCancel)
   }
