@@ -16,7 +16,10 @@ export interface ReaderLimits {
   /** Always kept: the last lines read (at most this many characters of them). */
   tailLines: number
   tailChars: number
-  /** Lines kept either side of a line worth keeping (rules look up to 6 lines around a hit). */
+  /**
+   * Lines kept either side of a line worth keeping: the line a tool prints before its summary.
+   * (Rules look further around a hit, but for lines that are worth keeping on their own.)
+   */
   context: number
   /** At most this many kept lines (the newest) between the head and the tail window. */
   middleLines: number
@@ -28,7 +31,7 @@ export interface ReaderLimits {
 }
 
 export const STREAM_LIMITS: ReaderLimits = {
-  headLines: 500, tailLines: 5_000, tailChars: 4_000_000, context: 6, middleLines: 5_000, middleChars: 4_000_000,
+  headLines: 500, tailLines: 5_000, tailChars: 4_000_000, context: 2, middleLines: 5_000, middleChars: 4_000_000,
   pieceChars: 65_536, userSections: 10_000,
 }
 
@@ -111,6 +114,7 @@ export class TraceReader {
       this.endPiece()
       this.endRow()
     }
+    if (this.recent.length > this.limits.tailLines) this.settle()
     const total = this.n
     for (const s of this.open) s.endLine = total
     if (this.inferredCurrent) this.inferredCurrent.endLine = total
