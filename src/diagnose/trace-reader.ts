@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder'
 import type { ParsedTrace, TraceLine, TraceSection } from './trace.js'
 import { AFTERMATH, EXIT, cleanPiece, headerStage, hintStage, isBlank, isFailedTrailer, isStage, isSucceededTrailer, isTrailer, markerOf, ownString, stageIndex } from './trace-line.js'
 import { worthKeeping } from './trace-keep.js'
@@ -40,6 +41,9 @@ export const KEEP_ALL: ReaderLimits = {
   pieceChars: Infinity, userSections: Infinity,
 }
 
+/** An unfinished line longer than this goes through the streaming decoder (see pushBytes). */
+const CARRY_BYTES = 1 << 20
+
 interface Row {
   n: number
   text: string
@@ -63,6 +67,12 @@ export class TraceReader {
   private n = 0
   // The physical line being read: its text so far, its stage, and the unfinished `\r` piece.
   private piece = ''
+  // Bytes of an unfinished line (pushBytes), and whether lines may be slices of bigger strings.
+  private carry: Buffer[] = []
+  private carryBytes = 0
+  private viaDecoder = false
+  private readonly decoder = new StringDecoder('utf8')
+  private sliced = false
   private pieceCut = false
   private rowText = ''
   private rowSection: string | undefined
@@ -90,11 +100,51 @@ export class TraceReader {
 
   /** Feeds decoded text; lines may be split anywhere across calls. */
   push(text: string): void {
+    this.sliced = true
+    this.pushText(text)
+  }
+
+  /**
+   * Feeds raw bytes (UTF-8). Lines are cut at the newline byte and decoded one by one, so each
+   * is a string of its own (one byte per character when it is ASCII) rather than a slice of a
+   * decoded chunk. A line longer than the carry limit goes through a streaming decoder instead,
+   * which keeps a character split between two chunks whole.
+   */
+  pushBytes(bytes: Buffer): void {
+    let pos = 0
+    for (let nl = bytes.indexOf(10, pos); nl !== -1; nl = bytes.indexOf(10, pos)) {
+      if (this.viaDecoder) this.pushText(this.decoder.end(bytes.subarray(pos, nl)))
+      else if (this.carry.length) this.pushText(Buffer.concat([...this.carry, bytes.subarray(pos, nl)]).toString('utf8'))
+      else this.pushText(bytes.toString('utf8', pos, nl))
+      this.carry = []
+      this.carryBytes = 0
+      this.viaDecoder = false
+      this.endPiece()
+      this.endRow()
+      pos = nl + 1
+    }
+    if (pos === bytes.length) return
+    if (this.viaDecoder) {
+      this.pushText(this.decoder.write(bytes.subarray(pos)))
+      return
+    }
+    this.carry.push(bytes.subarray(pos))
+    this.carryBytes += bytes.length - pos
+    if (this.carryBytes > CARRY_BYTES) {
+      this.viaDecoder = true
+      this.pushText(this.decoder.write(Buffer.concat(this.carry)))
+      this.carry = []
+      this.carryBytes = 0
+    }
+  }
+
+  private pushText(text: string): void {
     let pos = 0
     let cr = text.indexOf('\r')
+    let nl = text.indexOf('\n')
     while (pos < text.length) {
       if (cr !== -1 && cr < pos) cr = text.indexOf('\r', pos)
-      const nl = text.indexOf('\n', pos)
+      if (nl !== -1 && nl < pos) nl = text.indexOf('\n', pos)
       const at = cr === -1 ? nl : nl === -1 ? cr : Math.min(cr, nl)
       if (at === -1) {
         this.addToPiece(text.slice(pos))
@@ -109,6 +159,8 @@ export class TraceReader {
 
   /** The parsed trace; call once, after the last `push`. */
   end(): ParsedTrace {
+    if (this.viaDecoder) this.pushText(this.decoder.end())
+    else if (this.carry.length) this.pushText(Buffer.concat(this.carry).toString('utf8'))
     // A final line without a newline counts; the empty "line" after a last newline does not.
     if (!this.sawNewline || this.rowStarted || this.piece !== '') {
       this.endPiece()
@@ -262,7 +314,7 @@ export class TraceReader {
       const r = this.recent[i] as Row
       if (!r.keep) continue
       // Kept for long: a line must not hold the megabyte chunk it was cut from alive.
-      r.text = ownString(r.text)
+      if (this.sliced) r.text = ownString(r.text)
       this.middle.push(r)
       this.middleChars += r.text.length
     }

@@ -87,6 +87,15 @@ describe('parseTraceStream', () => {
     expect(texts).toContain('Using Docker executor with image docker:24.0.5 ...')
   })
 
+  it('decodes a line of megabytes split mid-character across chunks, and cuts it to the piece limit', async () => {
+    const long = `${'é✓x'.repeat(400_000)}\r${'ü'.repeat(10)}`
+    const log = `start\n${long}\n${long.slice(0, 1_000_001)}`
+    const bytes = Buffer.from(log)
+    expect(await parseTraceStream(chunks(bytes, 65_531), { ...STREAM_LIMITS, pieceChars: Infinity })).toEqual(parseTrace(log))
+    const cut = await parseTraceStream(chunks(bytes, 65_531))
+    expect(cut.lines.map((l) => l.text.length)).toEqual([5, 10, STREAM_LIMITS.pieceChars])
+  })
+
   it('reads a log with no newline at all, and an empty one, as the whole-log parse does', async () => {
     for (const log of ['', '\n', 'ERROR: Job failed: exit code 3', 'a\r\nb\r\n', 'x\ry\r']) {
       expect(await parseTraceStream(chunks(Buffer.from(log), 1))).toEqual(parseTrace(log))

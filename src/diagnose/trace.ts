@@ -5,7 +5,6 @@
  * markers at all (logs downloaded from the UI as "raw" keep them; copied ones often do not).
  * A log read from a stream is never held whole: see trace-reader.ts for what is kept.
  */
-import { StringDecoder } from 'node:string_decoder'
 import { KEEP_ALL, type ReaderLimits, STREAM_LIMITS, TraceReader } from './trace-reader.js'
 
 export { isStage, stageIndex, stripAnsi } from './trace-line.js'
@@ -47,14 +46,15 @@ export function parseTrace(raw: string): ParsedTrace {
 }
 
 /**
- * A log read as it streams (a file, stdin): decoded with a streaming UTF-8 decoder, so a
- * character split between two chunks stays whole, and thinned as it goes so memory stays flat.
+ * A log read as it streams (a file, stdin): decoded line by line as UTF-8 (a character split
+ * between two chunks stays whole), and thinned as it goes so memory stays flat.
  */
 export async function parseTraceStream(source: AsyncIterable<Buffer | string>, limits: ReaderLimits = STREAM_LIMITS): Promise<ParsedTrace> {
   const reader = new TraceReader(limits)
-  const decoder = new StringDecoder('utf8')
-  for await (const chunk of source) reader.push(typeof chunk === 'string' ? chunk : decoder.write(chunk))
-  reader.push(decoder.end())
+  for await (const chunk of source) {
+    if (typeof chunk === 'string') reader.push(chunk)
+    else reader.pushBytes(chunk)
+  }
   return reader.end()
 }
 
