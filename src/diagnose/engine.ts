@@ -80,7 +80,7 @@ const BOILERPLATE = /shell-profile-loading|for more information$|^Cleaning up|^U
 /** Error-ish lines of the failed phase, the last command, and the trailer (at most 12). */
 function relevantLines(t: ParsedTrace): EvidenceLine[] {
   const trailer = [...t.lines].reverse().find((l) => /^(?:ERROR: )?Job failed\b/.test(l.text))
-  const end = trailer?.n ?? t.lineCount + 1
+  const end = trailer?.n ?? (t.lineCount ?? t.lines.length) + 1
   const before = t.lines.filter((l) => l.n < end && l.text.trim() !== '')
   const inPhase = before.filter((l) => t.failedPhase === undefined || l.section === t.failedPhase)
   const command = [...inPhase].reverse().find((l) => l.text.startsWith('$ '))

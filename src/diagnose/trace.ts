@@ -29,8 +29,11 @@ export interface ParsedTrace {
    * lines diagnosing can use (so `lines[i].n` is not always `i + 1`: look lines up with `lineAt`).
    */
   lines: TraceLine[]
-  /** How many lines the log has (more than `lines.length` when lines were left out). */
-  lineCount: number
+  /**
+   * How many lines the log has (more than `lines.length` when lines were left out). Always set
+   * by the parsers; optional so a trace written by hand (tests) can omit it: then it is `lines.length`.
+   */
+  lineCount?: number
   sections: TraceSection[]
   failedPhase?: string
   exitCode?: number
