@@ -9,7 +9,7 @@ import { networkRule } from './rules/network.js'
 import { registryRule } from './rules/registry.js'
 import { tlsRule } from './rules/tls.js'
 import { phaseName } from './scan.js'
-import { stageIndex } from './trace.js'
+import { lineAt, stageIndex } from './trace.js'
 import type { Diagnosis, DiagnosisReport, Evidence, EvidenceLine, ParsedTrace, ProbeResult, Rule } from './types.js'
 
 export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule]
@@ -54,7 +54,7 @@ export function diagnose(ev: Evidence, rules: readonly Rule[] = RULES): Diagnosi
 function recovered(d: Diagnosis, t: ParsedTrace): boolean {
   const failed = stageIndex(t.failedPhase)
   return failed > stageIndex('get_sources') && d.evidence.length > 0 &&
-    d.evidence.every((e) => t.lines[e.line - 1]?.section === 'get_sources')
+    d.evidence.every((e) => lineAt(t, e.line)?.section === 'get_sources')
 }
 
 function lastLine(d: Diagnosis): number {
@@ -64,7 +64,7 @@ function lastLine(d: Diagnosis): number {
 function adjust(d: Diagnosis, t: ParsedTrace): number {
   let c = d.confidence
   const failed = stageIndex(t.failedPhase)
-  const line = t.lines[lastLine(d) - 1]
+  const line = lineAt(t, lastLine(d))
   const at = stageIndex(line?.section)
   if (failed >= 0 && at >= 0) {
     if (phaseName(line?.section) === phaseName(t.failedPhase)) c += 0.05
@@ -80,7 +80,7 @@ const BOILERPLATE = /shell-profile-loading|for more information$|^Cleaning up|^U
 /** Error-ish lines of the failed phase, the last command, and the trailer (at most 12). */
 function relevantLines(t: ParsedTrace): EvidenceLine[] {
   const trailer = [...t.lines].reverse().find((l) => /^(?:ERROR: )?Job failed\b/.test(l.text))
-  const end = trailer?.n ?? t.lines.length + 1
+  const end = trailer?.n ?? (t.lineCount ?? t.lines.length) + 1
   const before = t.lines.filter((l) => l.n < end && l.text.trim() !== '')
   const inPhase = before.filter((l) => t.failedPhase === undefined || l.section === t.failedPhase)
   const command = [...inPhase].reverse().find((l) => l.text.startsWith('$ '))

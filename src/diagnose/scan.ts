@@ -1,4 +1,4 @@
-import { stageIndex } from './trace.js'
+import { lineAt, stageIndex } from './trace.js'
 import type { Diagnosis, Evidence, EvidenceLine, Fix, ProbeResult, TraceLine } from './types.js'
 
 /**
@@ -83,7 +83,7 @@ export class Scan {
   }
 
   lineAt(n: number): TraceLine | undefined {
-    return this.ev.trace.lines[n - 1]
+    return lineAt(this.ev.trace, n)
   }
 
   /** True when the line came before the failing phase (an earlier, successful stage). */

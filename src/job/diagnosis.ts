@@ -1,8 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { parse } from 'smol-toml'
 import { renderReport, reportJson } from '../diagnose/engine.js'
-import { parseTrace } from '../diagnose/trace.js'
+import { parseTraceStream } from '../diagnose/trace.js'
 import { troubleshoot } from '../diagnose/troubleshoot.js'
 import type { Evidence } from '../diagnose/types.js'
 import type { Executor } from '../executors/types.js'
@@ -26,7 +27,7 @@ export interface FailedJob {
  */
 export async function diagnoseFailedJob(f: FailedJob, color: boolean): Promise<{ text: string; path: string } | undefined> {
   try {
-    const ev: Evidence = { trace: parseTrace(await readFile(f.tracePath, 'utf8')), executor: f.executor.name, payload: f.payload }
+    const ev: Evidence = { trace: await parseTraceStream(createReadStream(f.tracePath, { highWaterMark: 1 << 18 })), executor: f.executor.name, payload: f.payload }
     if (f.configText) {
       try {
         ev.config = parse(f.configText)

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs'
+import { createReadStream, readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { parse } from 'smol-toml'
 import { renderReport, reportJson } from '../../diagnose/engine.js'
 import { troubleshoot } from '../../diagnose/troubleshoot.js'
-import { parseTrace } from '../../diagnose/trace.js'
+import { type ParsedTrace, parseTraceStream } from '../../diagnose/trace.js'
 import type { Evidence, ProbeResult } from '../../diagnose/types.js'
 import { GlrunError } from '../../diagnostics/errors.js'
 import type { Io } from '../io.js'
@@ -33,7 +33,7 @@ export function explainCommand(program: Command, io: Io, setExit: (code: number)
     .option('--json', 'print {phase, exit_code, diagnoses} as JSON')
     .option('--check', 'also check the hosts the log names from this machine (DNS, TCP, TLS, registry /v2/; 3 s each)')
     .action(async (trace: string, flags: ExplainFlags) => {
-      const ev: Evidence = { trace: parseTrace(readInput(trace, 'job log')) }
+      const ev: Evidence = { trace: await readTrace(trace) }
       if (flags.executor) ev.executor = flags.executor
       if (flags.config) ev.config = parseConfig(flags.config)
       if (flags.ci) ev.ciYaml = readInput(flags.ci, '.gitlab-ci.yml')
@@ -56,17 +56,30 @@ function caOf(config: unknown): { ca?: string } {
   }
 }
 
+/** The job log, streamed: a log of gigabytes is read in flat memory (see diagnose/trace-reader.ts). */
+async function readTrace(path: string): Promise<ParsedTrace> {
+  try {
+    return await parseTraceStream(path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 18 }))
+  } catch (e) {
+    throw inputError(path, 'job log', e)
+  }
+}
+
 function readInput(path: string, what: string): string {
   try {
     return readFileSync(path === '-' ? 0 : path, 'utf8')
   } catch (e) {
-    throw new GlrunError('GLRUN_EXPLAIN_INPUT', `cannot read the ${what} ${path === '-' ? 'from stdin' : `"${path}"`}: ${(e as Error).message}`, {
-      hint: what === 'job log'
-        ? 'Pass the raw job log: download it from the job page ("Show complete raw") or `curl --header "PRIVATE-TOKEN: <token>" "$CI_API_V4_URL/projects/<id>/jobs/<job id>/trace" > job.log`, then `glrun explain job.log` (or pipe it with -).'
-        : `Check the path of the ${what}.`,
-      cause: e,
-    })
+    throw inputError(path, what, e)
   }
+}
+
+function inputError(path: string, what: string, e: unknown): GlrunError {
+  return new GlrunError('GLRUN_EXPLAIN_INPUT', `cannot read the ${what} ${path === '-' ? 'from stdin' : `"${path}"`}: ${(e as Error).message}`, {
+    hint: what === 'job log'
+      ? 'Pass the raw job log: download it from the job page ("Show complete raw") or `curl --header "PRIVATE-TOKEN: <token>" "$CI_API_V4_URL/projects/<id>/jobs/<job id>/trace" > job.log`, then `glrun explain job.log` (or pipe it with -).'
+      : `Check the path of the ${what}.`,
+    cause: e,
+  })
 }
 
 function parseConfig(path: string): unknown {

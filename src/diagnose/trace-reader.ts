@@ -1,0 +1,386 @@
+import { StringDecoder } from 'node:string_decoder'
+import type { ParsedTrace, TraceLine, TraceSection } from './trace.js'
+import { AFTERMATH, EXIT, cleanPiece, headerStage, hintStage, isBlank, isFailedTrailer, isStage, isSucceededTrailer, isTrailer, markerOf, ownString, stageIndex } from './trace-line.js'
+import { worthKeeping } from './trace-keep.js'
+
+/**
+ * Reads a job log piece by piece (as a stream delivers it) and keeps what diagnosing it needs.
+ * What stays is the head of the log (the runner's preamble: executor, image, services, clone),
+ * a window at the end (the failure and what led to it), and in between the lines a rule could
+ * match (`worthKeeping`) with a few lines of context either side, the newest up to a budget — so
+ * a 10 GB log costs the memory of a few MB, and a log shorter than head and window together is
+ * kept whole. Sections, the phase, the exit code and the trailer are followed on every line.
+ */
+export interface ReaderLimits {
+  /** Always kept: the first lines of the log. */
+  headLines: number
+  /** Always kept: the last lines read (at most this many characters of them). */
+  tailLines: number
+  tailChars: number
+  /**
+   * Lines kept either side of a line worth keeping: the line a tool prints before its summary.
+   * (Rules look further around a hit, but for lines that are worth keeping on their own.)
+   */
+  context: number
+  /** At most this many kept lines (the newest) between the head and the tail window. */
+  middleLines: number
+  middleChars: number
+  /** A `\r`-piece longer than this is cut (a single line of megabytes is minified code or data). */
+  pieceChars: number
+  /** At most this many user (non-stage) sections are listed; every runner stage is. */
+  userSections: number
+}
+
+export const STREAM_LIMITS: ReaderLimits = {
+  headLines: 500, tailLines: 5_000, tailChars: 4_000_000, context: 2, middleLines: 5_000, middleChars: 4_000_000,
+  pieceChars: 65_536, userSections: 10_000,
+}
+
+export const KEEP_ALL: ReaderLimits = {
+  headLines: Infinity, tailLines: Infinity, tailChars: Infinity, context: 0, middleLines: Infinity, middleChars: Infinity,
+  pieceChars: Infinity, userSections: Infinity,
+}
+
+/**
+ * `buf.toString('utf8', start, end)` without its argument checks: Buffer's own utf8Slice, which
+ * toString calls. Millions of lines make the wrapper a tenth of the reading time.
+ */
+const utf8: (buf: Buffer, start: number, end: number) => string =
+  typeof (Buffer.prototype as unknown as { utf8Slice?: unknown }).utf8Slice === 'function'
+    ? (buf, start, end) => (buf as unknown as { utf8Slice(s: number, e: number): string }).utf8Slice(start, end)
+    : (buf, start, end) => buf.toString('utf8', start, end)
+
+/** An unfinished line longer than this goes through the streaming decoder (see pushBytes). */
+const CARRY_BYTES = 1 << 20
+
+interface Row {
+  n: number
+  text: string
+  /** The runner stage by section markers, and by stage titles (for logs without markers). */
+  marked: string | undefined
+  inferred: string | undefined
+  keep: boolean
+}
+
+/** The last stage reached (skipping the aftermath) up to some line, per way of finding stages. */
+interface Reached { marked?: string; markedAny?: string; inferred?: string; inferredAny?: string }
+
+export class TraceReader {
+  private readonly limits: ReaderLimits
+  private readonly head: Row[] = []
+  /** Rows after the head, newest last; the oldest leave for `middle` (or are dropped) in batches. */
+  private recent: Row[] = []
+  private recentChars = 0
+  private middle: Row[] = []
+  private middleChars = 0
+  private n = 0
+  // The physical line being read: its text so far, its stage, and the unfinished `\r` piece.
+  private piece = ''
+  // Bytes of an unfinished line (pushBytes), and whether lines may be slices of bigger strings.
+  private carry: Buffer[] = []
+  private carryBytes = 0
+  private viaDecoder = false
+  private readonly decoder = new StringDecoder('utf8')
+  private sliced = false
+  private rowFromBig = false
+  private pieceCut = false
+  private rowText = ''
+  private rowSection: string | undefined
+  private rowStarted = false
+  private sawNewline = false
+  // Section markers.
+  private readonly sections: TraceSection[] = []
+  private readonly open: TraceSection[] = []
+  private stage: string | undefined
+  private userSections = 0
+  private sawStageMarker = false
+  // Stage titles and hints, for logs without markers.
+  private readonly inferredSections: TraceSection[] = []
+  private inferredCurrent: TraceSection | undefined
+  // The trailer and the stages reached before it.
+  private failedAt: Row | undefined
+  private succeeded = false
+  private reached: Reached = {}
+  private reachedAtTrailer: Reached = {}
+  private keepNext = 0
+
+  constructor(limits: ReaderLimits = STREAM_LIMITS) {
+    this.limits = limits
+  }
+
+  /** Feeds decoded text; lines may be split anywhere across calls. */
+  push(text: string): void {
+    this.sliced = true
+    this.pushText(text)
+  }
+
+  /**
+   * Feeds raw bytes (UTF-8). Lines are cut at the newline byte and decoded one by one, so each
+   * is a string of its own (one byte per character when it is ASCII) rather than a slice of a
+   * decoded chunk. A line longer than the carry limit goes through a streaming decoder instead,
+   * which keeps a character split between two chunks whole.
+   */
+  pushBytes(bytes: Buffer): void {
+    let pos = 0
+    for (let nl = bytes.indexOf(10, pos); nl !== -1; nl = bytes.indexOf(10, pos)) {
+      if (this.viaDecoder) this.pushText(this.decoder.end(bytes.subarray(pos, nl)))
+      else if (this.carry.length) this.pushText(Buffer.concat([...this.carry, bytes.subarray(pos, nl)]).toString('utf8'))
+      else this.pushText(utf8(bytes, pos, nl))
+      this.carry = []
+      this.carryBytes = 0
+      this.viaDecoder = false
+      this.endPiece()
+      this.endRow()
+      pos = nl + 1
+    }
+    if (pos === bytes.length) return
+    if (this.viaDecoder) {
+      this.pushText(this.decoder.write(bytes.subarray(pos)))
+      return
+    }
+    this.carry.push(bytes.subarray(pos))
+    this.carryBytes += bytes.length - pos
+    if (this.carryBytes > CARRY_BYTES) {
+      this.viaDecoder = true
+      this.pushText(this.decoder.write(Buffer.concat(this.carry)))
+      this.carry = []
+      this.carryBytes = 0
+    }
+  }
+
+  private pushText(text: string): void {
+    // A piece of a long text (a megabyte progress line) must not keep all of it alive.
+    if (text.length > 65_536) this.rowFromBig = true
+    let pos = 0
+    let cr = text.indexOf('\r')
+    let nl = text.indexOf('\n')
+    while (pos < text.length) {
+      if (cr !== -1 && cr < pos) cr = text.indexOf('\r', pos)
+      if (nl !== -1 && nl < pos) nl = text.indexOf('\n', pos)
+      const at = cr === -1 ? nl : nl === -1 ? cr : Math.min(cr, nl)
+      if (at === -1) {
+        this.addToPiece(text.slice(pos))
+        return
+      }
+      this.addToPiece(text.slice(pos, at))
+      this.endPiece()
+      if (at === nl) this.endRow()
+      pos = at + 1
+    }
+  }
+
+  /** The parsed trace; call once, after the last `push`. */
+  end(): ParsedTrace {
+    if (this.viaDecoder) this.pushText(this.decoder.end())
+    else if (this.carry.length) this.pushText(Buffer.concat(this.carry).toString('utf8'))
+    // A final line without a newline counts; the empty "line" after a last newline does not.
+    if (!this.sawNewline || this.rowStarted || this.piece !== '') {
+      this.endPiece()
+      this.endRow()
+    }
+    if (this.recent.length > this.limits.tailLines) this.settle()
+    const total = this.n
+    for (const s of this.open) s.endLine = total
+    if (this.inferredCurrent) this.inferredCurrent.endLine = total
+    const byMarkers = this.sawStageMarker
+    const rows = [...this.head, ...this.middle, ...this.recent]
+    const trailer = this.failedAt
+    // The trailer is evidence even when a long log went on after it (it is rarely anywhere but last).
+    if (trailer && !rows.includes(trailer)) {
+      const after = rows.findIndex((r) => r.n > trailer.n)
+      rows.splice(after === -1 ? rows.length : after, 0, trailer)
+    }
+    const lines = rows.map((r): TraceLine => {
+      const section = byMarkers ? r.marked : inferredSection(r)
+      return section ? { n: r.n, text: r.text, section } : { n: r.n, text: r.text }
+    })
+    const sections = byMarkers ? this.sections : this.inferredSections
+    const reached = this.failedAt ? this.reachedAtTrailer : this.reached
+    return { lines, sections, lineCount: total, ...this.summary(byMarkers ? reached.marked ?? reached.markedAny : reached.inferred ?? reached.inferredAny) }
+  }
+
+  private addToPiece(s: string): void {
+    if (this.pieceCut || s === '') return
+    const room = this.limits.pieceChars - this.piece.length
+    if (s.length > room) {
+      this.piece += s.slice(0, room)
+      this.pieceCut = true
+    } else {
+      this.piece += s
+    }
+  }
+
+  /** `\r` rewinds the cursor: the last non-blank piece of a line is what a terminal shows. */
+  private endPiece(): void {
+    const clean = cleanPiece(this.piece)
+    this.piece = ''
+    this.pieceCut = false
+    if (!this.rowStarted) {
+      this.rowStarted = true
+      this.rowSection = this.stage
+    }
+    const marker = markerOf(clean)
+    if (marker) {
+      this.onMarker(marker.kind, marker.name)
+      this.rowSection = this.stage
+      return
+    }
+    if (!isBlank(clean)) {
+      this.rowText = clean
+      this.rowSection = this.stage
+    }
+  }
+
+  private onMarker(kind: 'start' | 'end', name: string): void {
+    const n = this.n + 1
+    const stage = isStage(name)
+    if (stage) this.sawStageMarker = true
+    if (kind === 'start') {
+      const s: TraceSection = { name, startLine: n }
+      if (stage || this.userSections++ < this.limits.userSections) this.sections.push(s)
+      this.open.push(s)
+    } else {
+      const at = this.open.map((s) => s.name).lastIndexOf(name)
+      if (at >= 0) for (const s of this.open.splice(at)) s.endLine = n
+    }
+    this.stage = currentStage(this.open)
+  }
+
+  private endRow(): void {
+    const n = ++this.n
+    this.sawNewline = true
+    const text = this.rowFromBig ? ownString(trimEnd(this.rowText)) : trimEnd(this.rowText)
+    this.rowFromBig = false
+    // Every field set, always: one object shape for millions of rows keeps V8 on its fast path.
+    const row: Row = { n, text, marked: this.rowSection, inferred: this.infer(text, n), keep: false }
+    this.rowText = ''
+    this.rowSection = undefined
+    this.rowStarted = false
+
+    if (isFailedTrailer(text)) {
+      this.failedAt = row
+      this.reachedAtTrailer = { ...this.reached }
+    } else if (isSucceededTrailer(text)) {
+      this.succeeded = true
+    }
+    this.reach(row)
+    this.store(row)
+  }
+
+  /** Stage titles first, then weaker hints, never moving backwards. */
+  private infer(text: string, n: number): string | undefined {
+    const header = headerStage(text)
+    const hint = header === undefined ? hintStage(text) : undefined
+    // A hint only moves forward: `$ ` echoed inside after_script must not reopen step_script.
+    const next = header ?? (hint !== undefined && stageIndex(hint) > stageIndex(this.inferredCurrent?.name) ? hint : undefined)
+    if (next !== undefined && next !== this.inferredCurrent?.name) {
+      if (this.inferredCurrent) this.inferredCurrent.endLine = n - 1
+      this.inferredCurrent = { name: next, startLine: n }
+      this.inferredSections.push(this.inferredCurrent)
+    }
+    return this.inferredCurrent?.name
+  }
+
+  private reach(row: Row): void {
+    const r = this.reached
+    if (row.marked) {
+      r.markedAny = row.marked
+      if (!AFTERMATH.has(row.marked)) r.marked = row.marked
+    }
+    const inferred = inferredSection(row)
+    if (inferred) {
+      r.inferredAny = inferred
+      if (!AFTERMATH.has(inferred)) r.inferred = inferred
+    }
+  }
+
+  private store(row: Row): void {
+    const { context, headLines, tailLines, tailChars } = this.limits
+    if (row.n <= headLines) {
+      this.head.push(row)
+      return
+    }
+    if (worthKeeping(row.text)) {
+      row.keep = true
+      // Tools print the cause just before their summary line: keep the lines before it too.
+      for (let i = this.recent.length - 1; i >= 0 && i >= this.recent.length - context; i--) (this.recent[i] as Row).keep = true
+      this.keepNext = context
+    } else if (this.keepNext > 0) {
+      row.keep = true
+      this.keepNext--
+    }
+    this.recent.push(row)
+    this.recentChars += row.text.length
+    if (this.recent.length > 2 * tailLines || this.recentChars > 2 * tailChars) this.settle()
+  }
+
+  /** Leaves the newest rows in the tail window; of the older ones, the kept go to the middle. */
+  private settle(): void {
+    const { tailLines, tailChars, middleLines, middleChars } = this.limits
+    let from = this.recent.length
+    let chars = 0
+    while (from > 0 && this.recent.length - from < tailLines && chars + (this.recent[from - 1] as Row).text.length <= tailChars) {
+      from--
+      chars += (this.recent[from] as Row).text.length
+    }
+    for (let i = 0; i < from; i++) {
+      const r = this.recent[i] as Row
+      if (!r.keep) continue
+      // Kept for long: a line must not hold the megabyte chunk it was cut from alive.
+      if (this.sliced) r.text = ownString(r.text)
+      this.middle.push(r)
+      this.middleChars += r.text.length
+    }
+    this.recent = this.recent.slice(from)
+    this.recentChars = chars
+    if (this.middle.length > middleLines || this.middleChars > middleChars) {
+      let drop = 0
+      while (drop < this.middle.length && (this.middle.length - drop > middleLines || this.middleChars > middleChars)) {
+        this.middleChars -= (this.middle[drop] as Row).text.length
+        drop++
+      }
+      this.middle = this.middle.slice(drop)
+    }
+  }
+
+  private summary(phase: string | undefined): Pick<ParsedTrace, 'failedPhase' | 'exitCode' | 'failed' | 'succeeded'> {
+    const failedAt = this.failedAt
+    const failed = failedAt !== undefined
+    const code = failedAt ? EXIT.exec(failedAt.text)?.[1] : undefined
+    const failedPhase = failed || !this.succeeded ? phase ?? phaseFromTrailer(failedAt?.text) : undefined
+    return {
+      failed,
+      succeeded: this.succeeded && !failed,
+      ...(code !== undefined ? { exitCode: Number(code) } : {}),
+      ...(failedPhase ? { failedPhase } : {}),
+    }
+  }
+}
+
+/** The innermost open runner stage; user sections (script steps, collapsibles) nest inside one. */
+function currentStage(open: TraceSection[]): string | undefined {
+  for (let i = open.length - 1; i >= 0; i--) {
+    const name = open[i]?.name
+    if (name !== undefined && isStage(name)) return name
+  }
+  return open[open.length - 1]?.name
+}
+
+/** A line's stage in a log without stage markers: the inferred one, else its user section. */
+function inferredSection(r: Row): string | undefined {
+  return r.inferred !== undefined && !isTrailer(r.text) ? r.inferred : r.marked
+}
+
+/** Nothing but a trailer: the runner names the step that failed in its error text. */
+function phaseFromTrailer(trailer: string | undefined): string | undefined {
+  const t = trailer ?? ''
+  if (/prepare environment|Preparation failed|waiting for pod/.test(t)) return 'prepare_executor'
+  if (/get sources/.test(t)) return 'get_sources'
+  return undefined
+}
+
+function trimEnd(s: string): string {
+  const c = s.charCodeAt(s.length - 1)
+  // Only a trailing whitespace character needs the regex (most lines end in a visible one).
+  return c === 32 || c === 9 || c === 10 || c === 11 || c === 12 || c === 13 || c === 160 || c === 0x1680 || c > 0x1fff ? s.replace(/\s+$/, '') : s
+}
