@@ -86,6 +86,18 @@ export class Scan {
     return this.ev.trace.lines[n - 1]
   }
 
+  /**
+   * A line of the runner's own clone: printed in get_sources, or, in an excerpt without any
+   * phase, naming the job-token clone URL or the builds directory the runner clones into.
+   */
+  inClone(line: TraceLine): boolean {
+    const p = phaseName(line.section)
+    if (p === 'get_sources') return true
+    if (p !== '') return false
+    const clone = /gitlab-ci-token(?::[^@\s]*)?@|^Cloning into '[^']*\/builds\/|^(?:Fetching changes|Cloning repository)/
+    return clone.test(line.text) || this.near(line.n, clone, 3) !== undefined
+  }
+
   /** True when the line came before the failing phase (an earlier, successful stage). */
   beforeFailure(line: TraceLine): boolean {
     const at = stageIndex(line.section)

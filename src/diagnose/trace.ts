@@ -58,14 +58,16 @@ const HEADERS: [RegExp, string | ((m: RegExpExecArray) => string)][] = [
 /** Weaker hints for logs that lost even the stage titles (a few lines pasted from a UI). */
 const HINTS: [RegExp, string][] = [
   [/^Using (?:Docker|Kubernetes|Shell|Custom|docker-machine|Docker Machine)\b.*executor|^Pulling docker image |^Using helper image|^Using Kubernetes namespace/, 'prepare_executor'],
+  // The runner's own wording of the prepare stage: its retries and the services it waits for.
+  [/^(?:ERROR|WARNING): Preparation failed\b|^Starting service \S|^Waiting for services to be up|^Waiting for pod \S/, 'prepare_executor'],
   [/^Running on .+\.\.\.$/, 'prepare_script'],
-  [/^(?:Fetching changes|Cloning repository|Reinitialized existing Git repository|Initialized empty Git repository)/, 'get_sources'],
+  [/^(?:Fetching changes|Cloning repository|Reinitialized existing Git repository|Initialized empty Git repository|Skipping Git submodules setup|Cloning into '[^']*\/builds\/|Updating\/initializing submodules)/, 'get_sources'],
   [/^(?:Checking cache for|Restoring cache)/, 'restore_cache'],
   [/^Downloading artifacts for /, 'download_artifacts'],
   [/^\$ /, 'step_script'],
   [/^Running after script/, 'after_script'],
   [/^Creating cache /, 'archive_cache'],
-  [/^Uploading artifacts\.\.\.$/, 'upload_artifacts_on_success'],
+  [/^Uploading artifacts\.\.\.$|^Uploading artifacts as "|^Uploading artifacts to coordinator/, 'upload_artifacts_on_success'],
 ]
 
 const STAGE_ORDER = [
@@ -169,10 +171,11 @@ function inferSections(lines: TraceLine[], sections: TraceSection[]): void {
 }
 
 function isTrailer(text: string): boolean {
-  return /^(?:ERROR: )?Job (?:failed|succeeded)\b/.test(text)
+  return /^(?:ERROR: )?(?:Job|Build) (?:failed|succeeded)\b/.test(text)
 }
 
-const FAILED = /^(?:ERROR: )?Job failed\b|^ERROR: Job failed/
+// Runners before 10.0 said "Build failed" where newer ones say "Job failed".
+const FAILED = /^(?:ERROR: )?(?:Job|Build) failed\b/
 const EXIT = /(?:exit code|exit status) (-?\d+)/
 
 function summarise(lines: TraceLine[]): Pick<ParsedTrace, 'failedPhase' | 'exitCode' | 'failed' | 'succeeded'> {
@@ -209,7 +212,7 @@ function phaseOfFailure(lines: TraceLine[], trailer: TraceLine | undefined): str
   if (main ?? any) return main ?? any
   // Nothing but a trailer: the runner names the step that failed in its error text.
   const t = trailer?.text ?? ''
-  if (/prepare environment|Preparation failed|waiting for pod/.test(t)) return 'prepare_executor'
+  if (/prepare environment|Preparation failed|waiting for pod|adding cache volume/.test(t)) return 'prepare_executor'
   if (/get sources/.test(t)) return 'get_sources'
   return undefined
 }
