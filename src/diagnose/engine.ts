@@ -1,5 +1,6 @@
 import { BOLD_CYAN, BOLD_GREEN, BOLD_RED, BOLD_YELLOW, RESET } from '../trace/ansi.js'
 import { artifactsRule } from './rules/artifacts.js'
+import { ciHypothesesRule } from './rules/ci-hypotheses.js'
 import { configRule } from './rules/config.js'
 import { dindRule } from './rules/dind.js'
 import { hostRule } from './rules/host.js'
@@ -15,7 +16,7 @@ import { phaseName } from './scan.js'
 import { stageIndex } from './trace.js'
 import type { Diagnosis, DiagnosisReport, Evidence, ParsedTrace, ProbeResult, Rule } from './types.js'
 
-export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule]
+export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule, ciHypothesesRule]
 
 /** Categories whose evidence lives in the stages that run after a failure. */
 const POST_STAGE = new Set(['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied'])

@@ -21,7 +21,7 @@ export type FailureKind = 'script' | 'runner system' | 'infrastructure'
 /** A failed job, or a pasted excerpt with error lines and no success trailer. */
 export function looksFailed(t: ParsedTrace): boolean {
   if (t.succeeded) return false
-  return t.failed || t.exitCode !== undefined || t.lines.some((l) => ERRORISH.test(l.text) && !BOILERPLATE.test(l.text))
+  return t.failed || t.exitCode !== undefined || t.lines.some((l) => (ERRORISH.test(l.text) || VERDICT.test(l.text) || /exit (?:code|status) [1-9]/i.test(l.text)) && !BOILERPLATE.test(l.text))
 }
 
 export function failureKind(t: ParsedTrace, relevant: readonly EvidenceLine[]): FailureKind {

@@ -8,7 +8,7 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
  * did the service log say (privileges, iptables, TLS), what does the CI YAML set.
  */
 
-const CONNECT = /Cannot connect to the Docker daemon at|Couldn't connect to Docker daemon|error during connect:|failed to connect to the docker API at|dial tcp: lookup docker\b|Is the docker daemon running\?/i
+const CONNECT = /Cannot connect to the Docker daemon\b|Couldn't connect to Docker daemon|error during connect:|failed to connect to the docker API at|dial tcp: lookup docker\b|Is the docker daemon running\?/i
 // The runner's own words: its daemon failed while preparing the job, before any script ran.
 const RUNNER_SIDE = /Preparation failed|system failure|\(manager\.go|Failed to pull image with policy|\(docker\.go|executor_docker\.go/
 const DOCKERD_DOWN = /dockerd is not running|Process dockerd is not running|Cannot link to a non running container/

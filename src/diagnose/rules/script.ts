@@ -15,6 +15,11 @@ const UNPRIVILEGED = /remount \/, flags: 0x\w+: permission denied|creating new m
 const ARCH = /exec (?:user process caused:? )?"?exec format error"?|exec format error|The requested image's platform \(([\w/]+)\) does not match the detected host platform \(([\w/]+)\)|no matching manifest for (linux\/[\w/]+) in the manifest list|cannot execute binary file: Exec format error/i
 const WORKTREE = /fatal: shallow file has changed since we read it|Unable to create '([^']*\.git\/(?:index|shallow|HEAD|[\w/]+)\.lock)': File exists|error: cannot lock ref '([^']+)'|fatal: index file corrupt|error: object file \S+ is empty|fatal: loose object \S+ .* is corrupt|fatal: packed object \S+ .* is corrupt|error: Could not read [0-9a-f]{40}|fatal: bad object HEAD|fatal: not a git repository.*\/builds\//
 
+const SKIPPED_SUBMODULES = /^Skipping Git submodules setup/
+// What a build says when a directory that a submodule should fill is empty.
+// (A file path, not a command: "command not found" is another diagnosis.)
+const MISSING_FILE = /[\w.-]*\/[\w./-]+['"]?:? No such file or directory|No rule to make target|fatal error: [^:]+: No such file|does not contain a CMakeLists\.txt|(?:directory|path|file) ['"]?[\w.-]*\/[\w./-]+['"]? (?:does not exist|not found)/i
+
 function sshHost(s: Scan, n: number): string | undefined {
   const near = s.near(n, REMOTE, 4)
   const cmd = s.commandAt(n)
@@ -95,11 +100,28 @@ function worktree(s: Scan): Diagnosis[] {
     evidence(hit), fixes, 0.8)]
 }
 
+function submodules(s: Scan): Diagnosis[] {
+  const skipped = s.first(SKIPPED_SUBMODULES)
+  if (!skipped) return []
+  // Submodules live in the checkout: a missing /etc or /certs file is something else.
+  const missing = s.all(MISSING_FILE).filter((h) => h.line.n > skipped.line.n && !/(?:^|[\s'"])\/(?!builds\/)[\w.-]+\//.test(h.line.text)).pop()
+  const gitmodules = /GIT_SUBMODULE_STRATEGY:\s*(?:normal|recursive)/.test(s.ev.ciYaml ?? '')
+  if (!missing || gitmodules) return []
+  // A repository with submodules says so somewhere: the YAML, a .gitmodules or "submodule" in the output.
+  const hasSubmodules = /submodule|\.gitmodules/i.test(s.ev.ciYaml ?? '') || s.has(/\.gitmodules|^Submodule '|submodule path/)
+  return [diagnosis('submodules_not_fetched', 'The job ran without the repository\'s submodules',
+    `The runner skipped the submodules (GIT_SUBMODULE_STRATEGY is none, the default), and the build then misses files: "${missing.line.text.trim().slice(0, 160)}".`,
+    evidence(skipped, s.commandAt(missing.line.n), missing), [
+      { text: 'Let the runner fetch submodules.', snippet: 'variables:\n  GIT_SUBMODULE_STRATEGY: recursive' },
+      { text: 'Use relative URLs in .gitmodules for submodules on the same GitLab, so the job token can fetch them.', snippet: '[submodule "lib"]\n  path = lib\n  url = ../../group/lib.git' },
+    ], hasSubmodules ? 0.75 : 0.5)]
+}
+
 export const scriptRule: Rule = {
   id: 'script',
-  categories: ['ssh_host_key_verification_failed', 'ssh_publickey_denied', 'unprivileged_container_build', 'image_wrong_architecture', 'git_worktree_corrupt'],
+  categories: ['ssh_host_key_verification_failed', 'ssh_publickey_denied', 'unprivileged_container_build', 'image_wrong_architecture', 'git_worktree_corrupt', 'submodules_not_fetched'],
   match(ev) {
     const s = new Scan(ev)
-    return [...hostKey(s), ...publickey(s), ...unprivileged(s), ...architecture(s), ...worktree(s)]
+    return [...hostKey(s), ...publickey(s), ...unprivileged(s), ...architecture(s), ...worktree(s), ...submodules(s)]
   },
 }
