@@ -18,10 +18,14 @@ const RUNNER_PHASES = new Set(['resolve_secrets', 'prepare_executor', 'prepare_s
 
 export type FailureKind = 'script' | 'runner system' | 'infrastructure'
 
-/** A failed job, or a pasted excerpt with error lines and no success trailer. */
+/**
+ * Any log that does not end in "Job succeeded": people run explain on failed jobs, and a pasted
+ * excerpt often keeps neither the trailer nor a line with an error word (a job stuck in
+ * "Preparing", the last lines before a timeout), yet it still deserves the kind of failure and a
+ * next step.
+ */
 export function looksFailed(t: ParsedTrace): boolean {
-  if (t.succeeded) return false
-  return t.failed || t.exitCode !== undefined || t.lines.some((l) => (ERRORISH.test(l.text) || VERDICT.test(l.text) || /exit (?:code|status) [1-9]/i.test(l.text)) && !BOILERPLATE.test(l.text))
+  return !t.succeeded && t.lines.some((l) => l.text.trim() !== '')
 }
 
 export function failureKind(t: ParsedTrace, relevant: readonly EvidenceLine[]): FailureKind {
