@@ -71,6 +71,12 @@ const cases: [string, string, string, string?][] = [
   ['tool unknown command', step('$ docker buildx build .', "docker: 'buildx' is not a docker command."), 'command_not_found'],
   ['killed by signal 9 (tool wording)', step('$ cargo build --release', 'error: could not compile `app` (lib)', 'Caused by:', '  process didn\'t exit successfully: `rustc ...` (signal: 9, SIGKILL: kill)', 'Killed by signal 9'), 'oom_killed'],
   ['pipeline rejected', 'Found errors in your .gitlab-ci.yml:\nbuild job: undefined need: compile', 'yaml_config_error'],
+  ['exit 127 alone', 'ERROR: Job failed: exit code 127', 'command_not_found'],
+  ['go exec of a missing program', 'ERROR: Job failed (system failure): exec: "git": executable file not found in $PATH', 'command_not_found'],
+  ['registry credential helper', 'error getting credentials - err: exit status 1, out: `no usernames for registry.example.com`', 'registry_auth_failed'],
+  ['apt disk full', "E: You don't have enough free space in /var/cache/apt/archives/.", 'no_space_left_on_device'],
+  ['node memory eviction', 'The node was low on resource: memory. Container build was using 4Gi, which exceeds its request of 1Gi.', 'oom_killed'],
+  ['tool entrypoint after the banner', 'Using Docker executor with image hashicorp/terraform:light ...\nTerraform has no command named "sh". Did you mean "show"?\nERROR: Job failed: exit code 127', 'image_entrypoint_override'],
   ['curl expired certificate', step('$ curl https://old.example.com', 'curl: (60) SSL certificate problem: certificate has expired'), 'tls_certificate_expired'],
   ['k8s distroless', ['Using Kubernetes executor with image gcr.io/distroless/base ...', 'Executing "step_script" stage of the job script', 'ERROR: Job failed: command terminated with exit code 126'].join('\n'), 'image_missing_shell', 'kubernetes'],
 ]

@@ -59,7 +59,8 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
   const out: Diagnosis[] = []
   const warning = s.last(/probably didn't start properly/)
   // Service-log words only count when a dind service ran: "Operation not permitted" is common elsewhere.
-  const serviceRan = dind.length > 0 || warning !== undefined
+  // dockerd-entrypoint's own start-up lines also prove a dind daemon ran (pasted service logs).
+  const serviceRan = dind.length > 0 || warning !== undefined || s.has(/Could not mount \/sys\/kernel\/security|AppArmor detection and --privileged mode might break|Certificate request self-signature ok|Starting dockerd|level=info msg="Starting up"/)
   const iptables = serviceRan ? s.last(IPTABLES) : undefined
   const startError = iptables || !serviceRan ? undefined : s.all(START_ERROR).filter((h) => !/OCI runtime/.test(h.line.text)).pop()
   const tlsHint = s.last(TLS_HINT)

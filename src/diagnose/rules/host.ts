@@ -12,7 +12,7 @@ const GIT_OLD = /fetch-pack: expected shallow list|error: unknown switch|error: 
 const SHALLOW = /fatal: reference is not a tree: ([0-9a-f]+)|unresolved reference|couldn't find remote ref ([\w./-]+)|fatal: No names found, cannot describe anything|fatal: ambiguous argument '([^']+)': unknown revision or path not in the working tree|fatal: bad object ([0-9a-f]+)/
 const GIT_AUTH = /EGITNOPERMISSION|HTTP Basic: Access denied|fatal: Authentication failed for '([^']+)'|You are not allowed to download code from this project|could not read Username for '([^']+)': (?:No such device or address|terminal prompts disabled)|The project you were looking for could not be found or you don't have permission|The requested URL returned error: 40[13]/
 const SUBMODULE = /Updating\/initializing submodules|^Submodule '|submodule path|Synchronizing submodule/
-const NO_SPACE = /no space left on device|ENOSPC|Disk quota exceeded|The node was low on resource: ephemeral-storage/i
+const NO_SPACE = /no space left on device|You don't have enough free space in|not enough (?:free )?(?:disk )?space|ENOSPC|Disk quota exceeded|The node was low on resource: ephemeral-storage/i
 
 function buildsDir(s: Scan): Diagnosis[] {
   const hit = s.last(BUILDS_DENIED)

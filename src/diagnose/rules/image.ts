@@ -21,6 +21,8 @@ const NOT_FOUND = new RegExp([
   String.raw`env: can't execute '([^']+)': No such file or directory`,
   String.raw`The term '([^']+)' is not recognized as the name of a cmdlet`,
   String.raw`'([^']+)' is not recognized as an internal or external command`,
+  // Go's wording when the runner or a tool execs a program the image lacks (sh/bash: image_missing_shell).
+  String.raw`exec: \\?"(?!(?:/bin/)?(?:ba)?sh\\?"|pwsh|powershell)([\w.-]+)\\?": executable file not found in \$PATH`,
 ].join('|'))
 const MISMATCH = new RegExp([
   String.raw`^${SHELL_PREFIX}(\[\[|source|declare|shopt|pushd|popd|function|typeset|mapfile|readarray|complete): (?:command )?not found`,
@@ -39,7 +41,7 @@ function scriptStarted(s: Scan, before: number): boolean {
 
 function notFound(s: Scan): Diagnosis[] {
   const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h))).pop()
-  if (!hit) return []
+  if (!hit) return exit127(s)
   const cmd = cmdOf(hit)
   const shell = s.family === 'shell'
   const image = s.image()
@@ -81,6 +83,19 @@ function unknownSubcommand(s: Scan): Diagnosis[] {
     ], 0.7)]
 }
 
+/** Exit code 127 is the shell's "command not found", even when the message itself was not pasted. */
+function exit127(s: Scan): Diagnosis[] {
+  // Only when no other wording of this family explains the 127 (wrong shell, entrypoint, no shell).
+  if (s.ev.trace.exitCode !== 127 || s.has(MISMATCH) || s.has(USAGE) || s.has(NO_SHELL)) return []
+  const trailer = s.last(/exit (?:code|status) 127/)
+  return [diagnosis('command_not_found', 'A command was not found (exit code 127)',
+    'The job ended with exit code 127, which shells use for "command not found": a tool the script calls (or the entrypoint of the image) is not installed or not on PATH.',
+    evidence(s.commandAt(trailer?.line.n ?? Infinity), trailer), [
+      { text: 'Find the "not found" line above the failure; use an image that contains the tool, or install it in before_script.', snippet: 'before_script:\n  - command -v <tool> || (apt-get update && apt-get install -y <package>)' },
+      { text: 'If no script line ran at all, the image\'s ENTRYPOINT may be swallowing the script.', snippet: 'image:\n  name: <image>\n  entrypoint: [""]' },
+    ], 0.45)]
+}
+
 function cmdOf(hit: Hit): string {
   return hit.m.slice(1).find((g) => g !== undefined) ?? '<command>'
 }
@@ -119,7 +134,8 @@ function missingShell(s: Scan): Diagnosis[] {
 }
 
 function entrypoint(s: Scan): Diagnosis[] {
-  const hit = s.all(USAGE).find((h) => ['step_script', ''].includes(phaseName(h.line.section)) && !scriptStarted(s, h.line.n))
+  // Without markers, the tool's output lands after the executor banner: any stage up to the script counts.
+  const hit = s.all(USAGE).find((h) => ['step_script', '', 'prepare_executor', 'prepare_script'].includes(phaseName(h.line.section)) && !scriptStarted(s, h.line.n))
   if (!hit) return []
   const image = s.image() ?? '<image>'
   const tool = hit.m[1] ?? hit.m[2] ?? hit.m[3] ?? image.split('/').pop()?.split(':')[0] ?? 'the tool'

@@ -10,7 +10,7 @@ import type { Diagnosis, Fix, ProbeResult, Rule } from '../types.js'
  */
 
 const NOT_FOUND = /manifest for \S+ not found|manifest unknown|repository does not exist|failed to resolve reference "[^"]+": [^\n]*not found|(?<![\w.-])[\w.-]+\/[\w./-]+:[\w.-]+: not found$|code = NotFound|no matching manifest for ([\w/]+)|name unknown|repository \S+ not found/i
-const AUTH = /UNAUTHORIZED: (?:unauthorized to access repository|authentication required)|unauthorized: (?:authentication required|HTTP Basic: Access denied|access to the requested resource is not authorized)|no basic auth credentials|denied: access forbidden|access to the resource is denied|requested access to the resource is denied|You don't have the needed permissions|Cannot perform an interactive login|\b401 Unauthorized|authentication required|unauthorized: incorrect username or password|Get "?https:\/\/[^"\s]+\/v2\/[^"\s]*"?: unauthorized/i
+const AUTH = /error getting credentials|UNAUTHORIZED: (?:unauthorized to access repository|authentication required)|unauthorized: (?:authentication required|HTTP Basic: Access denied|access to the requested resource is not authorized)|no basic auth credentials|denied: access forbidden|access to the resource is denied|requested access to the resource is denied|You don't have the needed permissions|Cannot perform an interactive login|\b401 Unauthorized|authentication required|unauthorized: incorrect username or password|Get "?https:\/\/[^"\s]+\/v2\/[^"\s]*"?: unauthorized/i
 const RATE = /toomanyrequests|pull rate limit|429 Too Many Requests/i
 const BACKOFF = /Back-off pulling image "([^"]+)"|ImagePullBackOff|ErrImagePull/
 const PULL_CONTEXT = /pull|image|manifest|Error response from daemon|\/v2\/|registry|docker login|docker push|reference/i

@@ -34,12 +34,13 @@ function machine(s: Scan): Diagnosis[] {
   const machineExecutor = /docker\+machine|autoscaler|instance/.test(s.executor ?? '') || executorSays !== undefined
   const prep = s.all(PREP_FAILED)
   const execFormat = s.last(/fork\/exec (\S*docker-machine\S*): exec format error/)
-  const ipDaemon = machineExecutor ? s.last(DAEMON_AT_IP) : undefined
+  // A worker's daemon by IP, reported by the runner itself (not a script): an autoscaled machine, even when the executor is not named.
+  const ipDaemon = s.all(DAEMON_AT_IP).filter((h) => machineExecutor || (s.executor === undefined && /system failure|\(manager\.go|Failed to pull image with policy/.test(h.line.text))).pop()
   const telling = prep.filter((h) => MACHINE.test(h.m[1] ?? ''))
   if (!execFormat && !ipDaemon && !(machineExecutor && prep.length) && !telling.length) return []
   const last = execFormat ?? ipDaemon ?? telling[telling.length - 1] ?? prep[prep.length - 1]
   const retried = prep.length > 1
-  const confidence = execFormat || (machineExecutor && (prep.length || ipDaemon)) ? 0.85 : 0.6
+  const confidence = execFormat || (machineExecutor && (prep.length || ipDaemon)) ? 0.85 : ipDaemon ? 0.7 : 0.6
   const fixes: Fix[] = [
     { text: 'Read the manager\'s log around the job: docker-machine prints why it could not create or reach the VM (cloud quota, AMI/image, subnet, security group, SSH).', snippet: 'sudo journalctl -u gitlab-runner --since "1 hour ago" | grep -iE "machine|error"\nsudo docker-machine ls' },
     { text: 'Remove broken machines so the autoscaler creates fresh ones.', snippet: 'sudo docker-machine ls --filter state=Error -q | xargs -r sudo docker-machine rm -f' },
