@@ -71,6 +71,7 @@ const cases: [string, string, string, string?][] = [
   ['tool unknown command', step('$ docker buildx build .', "docker: 'buildx' is not a docker command."), 'command_not_found'],
   ['killed by signal 9 (tool wording)', step('$ cargo build --release', 'error: could not compile `app` (lib)', 'Caused by:', '  process didn\'t exit successfully: `rustc ...` (signal: 9, SIGKILL: kill)', 'Killed by signal 9'), 'oom_killed'],
   ['pipeline rejected', 'Found errors in your .gitlab-ci.yml:\nbuild job: undefined need: compile', 'yaml_config_error'],
+  ['bare system-failure exit status', 'ERROR: Job failed (system failure): exit status 2', 'machine_provisioning_failed'],
   ['exit 127 alone', 'ERROR: Job failed: exit code 127', 'command_not_found'],
   ['go exec of a missing program', 'ERROR: Job failed (system failure): exec: "git": executable file not found in $PATH', 'command_not_found'],
   ['registry credential helper', 'error getting credentials - err: exit status 1, out: `no usernames for registry.example.com`', 'registry_auth_failed'],

@@ -37,10 +37,13 @@ function machine(s: Scan): Diagnosis[] {
   // A worker's daemon by IP, reported by the runner itself (not a script): an autoscaled machine, even when the executor is not named.
   const ipDaemon = s.all(DAEMON_AT_IP).filter((h) => machineExecutor || (s.executor === undefined && /system failure|\(manager\.go|Failed to pull image with policy/.test(h.line.text))).pop()
   const telling = prep.filter((h) => MACHINE.test(h.m[1] ?? ''))
+  // A bare "exit status N" as the system failure is an external program's exit: docker-machine's (or a custom executor's).
+  const bare = s.last(/Job failed \(system failure\): exit status \d+$/)
+  if (bare && !telling.length && !prep.length && s.family !== 'shell') telling.push(bare)
   if (!execFormat && !ipDaemon && !(machineExecutor && prep.length) && !telling.length) return []
   const last = execFormat ?? ipDaemon ?? telling[telling.length - 1] ?? prep[prep.length - 1]
   const retried = prep.length > 1
-  const confidence = execFormat || (machineExecutor && (prep.length || ipDaemon)) ? 0.85 : ipDaemon ? 0.7 : 0.6
+  const confidence = execFormat || (machineExecutor && (prep.length || ipDaemon || bare)) ? 0.85 : ipDaemon ? 0.7 : bare && !prep.length ? 0.5 : 0.6
   const fixes: Fix[] = [
     { text: 'Read the manager\'s log around the job: docker-machine prints why it could not create or reach the VM (cloud quota, AMI/image, subnet, security group, SSH).', snippet: 'sudo journalctl -u gitlab-runner --since "1 hour ago" | grep -iE "machine|error"\nsudo docker-machine ls' },
     { text: 'Remove broken machines so the autoscaler creates fresh ones.', snippet: 'sudo docker-machine ls --filter state=Error -q | xargs -r sudo docker-machine rm -f' },
