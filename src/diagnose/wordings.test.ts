@@ -84,6 +84,7 @@ const cases: [string, string, string, string?][] = [
 
 // Failures outside the taxonomy: no specific guess, only the kind of failure (low confidence) and the relevant lines.
 const unknown: [string, string, string][] = [
+  ['test asserting a 500', step('$ npm test', '  1) GET /orders: AssertionError: expected status 500 to equal 200'), 'user_script_failure'],
   ['git push 413', step('$ git push origin HEAD:main', 'error: RPC failed; HTTP 413 curl 22 The requested URL returned error: 413'), 'user_script_failure'],
   ['shell profile hint only', ['Preparing the "shell" executor', 'Preparing environment', 'ERROR: Job failed (system failure): prepare environment: exit status 1. Check https://docs.gitlab.com/runner/shells/index.html#shell-profile-loading for more information'].join('\n'), 'runner_system_failure'],
 ]
