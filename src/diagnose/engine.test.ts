@@ -49,7 +49,7 @@ describe('diagnose', () => {
 
   it('ignores the `$ command` echo: words in a command line are not output', () => {
     const r = diagnose(ev('Executing "step_script" stage of the job script\n$ echo "Could not resolve host: example.com"\nERROR: Job failed: exit code 1\n'))
-    expect(r.diagnoses).toEqual([])
+    expect(r.diagnoses.map((d) => d.category)).toEqual(['user_script_failure'])
   })
 
   it('keeps the best diagnosis per category and ranks by confidence', () => {
@@ -68,15 +68,16 @@ describe('diagnose', () => {
     expect(r.diagnoses.map((d) => [d.category, d.confidence])).toEqual([['early', 0.75], ['late', 0.65]])
   })
 
-  it('does not guess on an unknown failure: it returns the relevant lines instead', () => {
+  it('does not guess a cause on an unknown failure: it names the kind of failure, weakly, with the relevant lines', () => {
     const log = [
       'Executing "step_script" stage of the job script',
       '$ npm ci', 'added 12 packages', '$ npm test', '> jest', 'FAIL src/a.test.ts', 'Tests: 1 failed, 3 passed',
       'Cleaning up project directory and file based variables', 'ERROR: Job failed: exit code 1',
     ].join('\n')
     const r = diagnose(ev(log))
-    expect(r.diagnoses).toEqual([])
-    expect(r.relevant?.map((l) => l.line)).toEqual([4, 7, 9])
+    expect(r.diagnoses.map((d) => [d.category, d.confidence])).toEqual([['user_script_failure', 0.3]])
+    expect(r.diagnoses[0]?.evidence.map((e) => e.line)).toEqual([6, 7])
+    expect(r.relevant?.map((l) => l.line)).toEqual([4, 6, 7, 9])
     expect(renderReport(r, { color: false })).toContain('No known failure pattern matched')
   })
 

@@ -1,5 +1,6 @@
 import { BOLD_CYAN, BOLD_GREEN, BOLD_RED, BOLD_YELLOW, RESET } from '../trace/ansi.js'
 import { artifactsRule } from './rules/artifacts.js'
+import { ciHypothesesRule } from './rules/ci-hypotheses.js'
 import { configRule } from './rules/config.js'
 import { dindRule } from './rules/dind.js'
 import { hostRule } from './rules/host.js'
@@ -7,12 +8,15 @@ import { imageRule } from './rules/image.js'
 import { kubernetesRule } from './rules/kubernetes.js'
 import { networkRule } from './rules/network.js'
 import { registryRule } from './rules/registry.js'
+import { runnerRule } from './rules/runner.js'
+import { scriptRule } from './rules/script.js'
 import { tlsRule } from './rules/tls.js'
+import { FALLBACK_CATEGORIES, fallbackDiagnosis, looksFailed, relevantLines } from './fallback.js'
 import { phaseName } from './scan.js'
 import { lineAt, stageIndex } from './trace.js'
-import type { Diagnosis, DiagnosisReport, Evidence, EvidenceLine, ParsedTrace, ProbeResult, Rule } from './types.js'
+import type { Diagnosis, DiagnosisReport, Evidence, ParsedTrace, ProbeResult, Rule } from './types.js'
 
-export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule]
+export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule, ciHypothesesRule]
 
 /** Categories whose evidence lives in the stages that run after a failure. */
 const POST_STAGE = new Set(['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied'])
@@ -41,10 +45,13 @@ export function diagnose(ev: Evidence, rules: readonly Rule[] = RULES): Diagnosi
     }
   }
   const diagnoses = [...best.values()].sort((a, b) => b.confidence - a.confidence || lastLine(b) - lastLine(a) || a.category.localeCompare(b.category))
-  // A weak best guess comes with the lines to read, so the user can judge it.
+  // A weak best guess comes with the lines to read, so the user can judge it; and a failed job
+  // never gets nothing: at least which kind of failure it is and what to check next.
   const weak = (diagnoses[0]?.confidence ?? 0) < 0.5
-  if (!weak || !(t.failed || t.exitCode !== undefined)) return { ...head, diagnoses }
-  return { ...head, diagnoses, relevant: relevantLines(t) }
+  if (!weak || !looksFailed(t)) return { ...head, diagnoses }
+  const relevant = relevantLines(t)
+  if (diagnoses.length < 3) diagnoses.push(fallbackDiagnosis(t, relevant))
+  return { ...head, diagnoses, relevant }
 }
 
 /**
@@ -72,23 +79,6 @@ function adjust(d: Diagnosis, t: ParsedTrace): number {
     else if (at < failed) c -= 0.3
   }
   return Math.round(Math.min(0.99, Math.max(0.05, c)) * 100) / 100
-}
-
-const ERRORISH = /\b(?:error|fatal|failed|failure|denied|not found|cannot|can't|unable|exception|panic|killed|timed? ?out|refused|unreachable|invalid|no such)\b/i
-const BOILERPLATE = /shell-profile-loading|for more information$|^Cleaning up|^Uploading artifacts for failed job|^Saving cache for failed job/
-
-/** Error-ish lines of the failed phase, the last command, and the trailer (at most 12). */
-function relevantLines(t: ParsedTrace): EvidenceLine[] {
-  const trailer = [...t.lines].reverse().find((l) => /^(?:ERROR: )?Job failed\b/.test(l.text))
-  const end = trailer?.n ?? (t.lineCount ?? t.lines.length) + 1
-  const before = t.lines.filter((l) => l.n < end && l.text.trim() !== '')
-  const inPhase = before.filter((l) => t.failedPhase === undefined || l.section === t.failedPhase)
-  const command = [...inPhase].reverse().find((l) => l.text.startsWith('$ '))
-  const errors = inPhase.filter((l) => ERRORISH.test(l.text) && !BOILERPLATE.test(l.text) && !l.text.startsWith('$ ')).slice(-8)
-  const tail = errors.length ? [] : inPhase.slice(-3)
-  const picked = new Map<number, EvidenceLine>()
-  for (const l of [command, ...errors, ...tail, trailer]) if (l) picked.set(l.n, { line: l.n, text: l.text })
-  return [...picked.values()].sort((a, b) => a.line - b.line).slice(-12)
 }
 
 /** The machine-readable form: phase, exit_code and the diagnoses (plus the checks, when any ran). */
@@ -122,6 +112,7 @@ export function renderReport(report: DiagnosisReport, opts: { color: boolean }):
     for (const e of report.relevant) out.push(`  ${lineNo(e.line)}  ${e.text}`)
     return `${out.join('\n')}\n`
   }
+  if (FALLBACK_CATEGORIES.has(top.category)) out.push('', paint(BOLD_YELLOW, 'No known failure pattern matched; what kind of failure it is and what to check next:'))
   out.push('', `${paint(BOLD_RED, top.title)}  ${paint(BOLD_YELLOW, `[${top.category}, confidence ${top.confidence.toFixed(2)}]`)}`)
   out.push(`  ${top.cause}`)
   if (top.evidence.length) {

@@ -54,10 +54,13 @@ describe('glrun explain', () => {
     expect(r.code).toBe(0)
   })
 
-  it('exits 0 and lists the relevant lines when nothing matches', async () => {
+  it('exits 0 and, when nothing matches, names the kind of failure, the relevant lines and a next step', async () => {
     const r = await explain([file('plain.log', '$ make test\nFAIL: 3 tests\nERROR: Job failed: exit code 2\n')])
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('No known failure pattern matched')
+    expect(r.stdout).toContain('A command of the job script failed')
+    expect(r.stdout).toContain('[user_script_failure, confidence 0.30]')
+    expect(r.stdout).toMatch(/Fixes:\n {4}1\. /)
     expect(r.stdout).toContain('L2  FAIL: 3 tests')
   })
 

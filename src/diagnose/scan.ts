@@ -1,3 +1,4 @@
+import { ciFacts } from './ci-facts.js'
 import { lineAt, stageIndex } from './trace.js'
 import type { Diagnosis, Evidence, EvidenceLine, Fix, ProbeResult, TraceLine } from './types.js'
 
@@ -86,6 +87,20 @@ export class Scan {
     return lineAt(this.ev.trace, n)
   }
 
+  /**
+   * A line of the runner's own clone: printed in get_sources, or, in an excerpt without any
+   * phase, naming the job-token clone URL or the builds directory the runner clones into.
+   */
+  inClone(line: TraceLine): boolean {
+    const p = phaseName(line.section)
+    if (p === 'get_sources') return true
+    if (p !== '') return false
+    const clone = /gitlab-ci-token(?::[^@\s]*)?@|^Cloning into '[^']*\/builds\/|^(?:Fetching changes|Cloning repository)/
+    // git's error for a repository URL with no script command before it: the runner's clone.
+    const orphan = /unable to access '[^']+\.git\/?'|^fatal: repository '/.test(line.text) && this.commandAt(line.n) === undefined
+    return orphan || clone.test(line.text) || this.near(line.n, clone, 3) !== undefined
+  }
+
   /** True when the line came before the failing phase (an earlier, successful stage). */
   beforeFailure(line: TraceLine): boolean {
     const at = stageIndex(line.section)
@@ -140,10 +155,11 @@ export class Scan {
     return [...new Set([...started, ...yaml].filter((s) => s !== ''))]
   }
 
-  /** The job image, from the executor's banner. */
+  /** The job image, from the executor's banner, else the one the CI YAML names (when it names one). */
   image(): string | undefined {
     const h = this.first(/Using (?:Docker|Kubernetes|docker-machine|Docker Machine) executor with image (\S+)/i)
-    return h?.m[1]?.replace(/\s*\.\.\.$/, '')
+    const images = h ? [] : ciFacts(this.ev.ciYaml)?.images ?? []
+    return h?.m[1]?.replace(/\s*\.\.\.$/, '') ?? (new Set(images.map((i) => i.name)).size === 1 ? images[0]?.name : undefined)
   }
 }
 

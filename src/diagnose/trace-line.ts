@@ -37,17 +37,19 @@ const HEADERS: [RegExp, string | ((m: RegExpExecArray) => string)][] = [
 /** Weaker hints for logs that lost even the stage titles (a few lines pasted from a UI). */
 const HINTS: [RegExp, string][] = [
   [/^Using (?:Docker|Kubernetes|Shell|Custom|docker-machine|Docker Machine)\b.*executor|^Pulling docker image |^Using helper image|^Using Kubernetes namespace/, 'prepare_executor'],
+  // The runner's own wording of the prepare stage: its retries and the services it waits for.
+  [/^(?:ERROR|WARNING): Preparation failed\b|^Starting service \S|^Waiting for services to be up|^Waiting for pod \S/, 'prepare_executor'],
   [/^Running on .+\.\.\.$/, 'prepare_script'],
-  [/^(?:Fetching changes|Cloning repository|Reinitialized existing Git repository|Initialized empty Git repository)/, 'get_sources'],
+  [/^(?:Fetching changes|Cloning repository|Reinitialized existing Git repository|Initialized empty Git repository|Skipping Git submodules setup|Cloning into '[^']*\/builds\/|Updating\/initializing submodules)/, 'get_sources'],
   [/^(?:Checking cache for|Restoring cache)/, 'restore_cache'],
   [/^Downloading artifacts for /, 'download_artifacts'],
   [/^\$ /, 'step_script'],
   [/^Running after script/, 'after_script'],
   [/^Creating cache /, 'archive_cache'],
-  [/^Uploading artifacts\.\.\.$/, 'upload_artifacts_on_success'],
+  [/^Uploading artifacts\.\.\.$|^Uploading artifacts as "|^Uploading artifacts to coordinator/, 'upload_artifacts_on_success'],
 ]
 // The first characters every header and hint starts with: most build output skips the tables.
-const STAGE_TITLE_START = new Set(['P', 'G', 'R', 'D', 'E', 'S', 'U', 'C', 'F', 'I', '$'])
+const STAGE_TITLE_START = new Set(['P', 'G', 'R', 'D', 'E', 'S', 'U', 'C', 'F', 'I', 'W', '$'])
 
 const STAGE_ORDER = [
   'resolve_secrets', 'prepare_executor', 'prepare_script', 'get_sources', 'clear_worktree', 'restore_cache',
@@ -136,14 +138,15 @@ export function isBlank(s: string): boolean {
 }
 
 export function isTrailer(text: string): boolean {
-  return /^(?:ERROR: )?Job (?:failed|succeeded)\b/.test(text)
+  return /^(?:ERROR: )?(?:Job|Build) (?:failed|succeeded)\b/.test(text)
 }
 
-const FAILED = /^(?:ERROR: )?Job failed\b|^ERROR: Job failed/
+// Runners before 10.0 said "Build failed" where newer ones say "Job failed".
+const FAILED = /^(?:ERROR: )?(?:Job|Build) failed\b/
 export const EXIT = /(?:exit code|exit status) (-?\d+)/
 
 export function isFailedTrailer(text: string): boolean {
-  return (text.startsWith('J') || text.startsWith('E')) && FAILED.test(text)
+  return (text.startsWith('J') || text.startsWith('E') || text.startsWith('B')) && FAILED.test(text)
 }
 
 export function isSucceededTrailer(text: string): boolean {

@@ -374,7 +374,7 @@ function inferredSection(r: Row): string | undefined {
 /** Nothing but a trailer: the runner names the step that failed in its error text. */
 function phaseFromTrailer(trailer: string | undefined): string | undefined {
   const t = trailer ?? ''
-  if (/prepare environment|Preparation failed|waiting for pod/.test(t)) return 'prepare_executor'
+  if (/prepare environment|Preparation failed|waiting for pod|adding cache volume/.test(t)) return 'prepare_executor'
   if (/get sources/.test(t)) return 'get_sources'
   return undefined
 }

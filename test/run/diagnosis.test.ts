@@ -76,14 +76,14 @@ describe('diagnosis after a failed job', () => {
     expect(r.out).toMatch(/FAIL +tcp +from runner +.*refused/)
   })
 
-  it('a script failure with no known pattern: the lines to read, no checks, still saved', () => {
+  it('a script failure with no known pattern: what kind of failure, the lines to read, no checks, still saved', () => {
     const r = run('build:\n  script:\n    - echo compiling\n    - \'echo "error: widget.c:3: expected ;" && exit 2\'\n')
     expect(r.code).toBe(1)
-    expect(r.out).toMatch(/build +│ No known failure pattern matched\. The lines most likely to explain it:/)
+    expect(r.out).toMatch(/build +│ No known failure pattern matched; what kind of failure it is and what to check next:/)
     expect(r.out).toMatch(/build +│ +L\d+ +error: widget\.c:3: expected ;/)
     expect(r.out).not.toMatch(/Checked just now/)
     const json = JSON.parse(readFileSync(join(r.dir, '.glrun/jobs/build/diagnosis.json'), 'utf8'))
-    expect(json).toMatchObject({ phase: 'step_script', exit_code: 2, diagnoses: [] })
+    expect(json).toMatchObject({ phase: 'step_script', exit_code: 2, diagnoses: [{ category: 'user_script_failure', confidence: 0.3 }] })
   })
 
   it('a job that passes gets no diagnosis file', () => {

@@ -10,7 +10,7 @@ import { userVariables } from './registry.js'
 
 const STUCK = /This job is stuck because|doesn't have any (?:active )?runners online|no active runners (?:online )?with (?:the required|any of these) tags|don't have any active runners online or available with any of these tags assigned to them: (.+)|This job has not been picked by any runner|jobs? (?:is|are) (?:still )?pending/i
 const TIMEOUT = /execution took longer than (\S+) seconds|could not run to completion because the timeout was exceeded|(prepare|get sources) timeout: exceeded timeout of (\S+)/
-const YAML = /jobs:([\w .:/-]+?):(?:before_|after_)?script config should be|mapping values are not allowed|did not find expected key|unknown keys in|config contains unknown keys|This GitLab CI configuration is invalid|Invalid configuration format|yaml invalid|could not find expected ':'|config should be a hash|jobs:([\w .-]+) config should/
+const YAML = /jobs:([\w .:/-]+?):(?:before_|after_)?script config should be|mapping values are not allowed|did not find expected key|unknown keys in|config contains unknown keys|This GitLab CI configuration is invalid|Invalid configuration format|yaml invalid|could not find expected ':'|config should be a hash|Found errors in your \.gitlab-ci\.yml|Please define at least one job|YAML should be a hash|stage parameter should be|undefined need: |syntax is incorrect|jobs config should contain at least one visible job|jobs:([\w .-]+) config should/
 const EMPTY_ARG = /invalid reference format|flag needs an argument|requires (?:at least|exactly) \d+ arguments?|destination [^\s]*:$|invalid argument "[^"]*" for "[^"]+" flag|error: you must specify|argument .* must not be empty|Error: Cannot perform an interactive login/i
 
 function stuck(s: Scan): Diagnosis[] {
@@ -56,7 +56,9 @@ function yaml(s: Scan): Diagnosis[] {
   const offending = (s.ev.ciYaml ?? '').split('\n').map((t, i) => ({ t, i: i + 1 }))
     .find(({ t }) => /^\s*-\s+[^'"|>\s][^#]*:\s/.test(t) || /^\s*-\s+[*&{[]/.test(t))
   return [diagnosis('yaml_config_error', `GitLab rejected the pipeline configuration${job ? ` (job ${job})` : ''}`,
-    `The .gitlab-ci.yml is not valid: ${hit.line.text.trim()}. A script line containing ": " (or starting with *, &, {, [) is read as YAML structure, not as a command${offending ? `: line ${offending.i} \`${offending.t.trim()}\`` : ''}.`,
+    /mapping values|expected key|expected ':'|config should be|Invalid configuration format/.test(hit.line.text)
+      ? `The .gitlab-ci.yml is not valid: ${hit.line.text.trim()}. A script line containing ": " (or starting with *, &, {, [) is read as YAML structure, not as a command${offending ? `: line ${offending.i} \`${offending.t.trim()}\`` : ''}.`
+      : `GitLab rejected the pipeline before any job ran: ${hit.line.text.trim()}. The file (or a generated child pipeline, or an include) is structurally valid YAML but breaks GitLab's rules: every job's stage must be listed in stages:, needs: must name existing jobs, and there must be at least one visible job.`,
     evidence(hit), [
       { text: 'Quote the whole command, or use a block scalar.', snippet: `script:\n  - 'curl -H "Content-Type: application/json" https://example.com'\n  - |\n    echo "key: value"` },
       { text: 'Make script/before_script/after_script arrays of strings.', snippet: 'script:\n  - make build' },
@@ -64,9 +66,25 @@ function yaml(s: Scan): Diagnosis[] {
     ], 0.85)]
 }
 
+// An image reference whose registry or path part is empty: `"/group/image:tag"`, `"//image"`, `":tag"`.
+const EMPTY_PART = /(?:push permission for|reference|destination|tag|image) "(\/[\w.-][^"]*|[\w.-]*\/\/[^"]*|:[\w.-]+)"/i
+
+function emptyReference(s: Scan): Diagnosis[] {
+  const hit = s.last(EMPTY_PART)
+  if (!hit) return []
+  const ref = hit.m[1] ?? ''
+  return [diagnosis('protected_variable_unavailable', `The image reference "${ref}" has an empty part`,
+    `The tool was given "${ref}": the variable meant to supply the registry host or image path expanded to nothing. Protected variables are only passed to pipelines on protected branches and tags (also environment-scoped variables outside their environment, and fork MRs).`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Find the variable in the command that builds the reference; protect the branch that needs it, or unprotect/re-scope the variable (Settings → CI/CD → Variables).' },
+      { text: 'Fail fast with a clear message when it is missing.', snippet: `script:
+  - ': "\${REGISTRY:?REGISTRY is not set (protected variable on an unprotected ref?)}"'` },
+    ], 0.7)]
+}
+
 function protectedVar(s: Scan): Diagnosis[] {
   const hit = s.all(EMPTY_ARG, ['step_script', 'after_script']).pop()
-  if (!hit) return []
+  if (!hit) return emptyReference(s)
   const cmd = s.commandAt(hit.line.n)
   const vars = userVariables(cmd?.text ?? '', s.ev.ciYaml)
   if (!vars.length) return []

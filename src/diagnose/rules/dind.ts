@@ -8,10 +8,14 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
  * did the service log say (privileges, iptables, TLS), what does the CI YAML set.
  */
 
-const CONNECT = /Cannot connect to the Docker daemon at|error during connect:|failed to connect to the docker API at|dial tcp: lookup docker\b|Is the docker daemon running\?/
+const CONNECT = /Cannot connect to the Docker daemon\b|Couldn't connect to Docker daemon|error during connect:|failed to connect to the docker API at|dial tcp: lookup docker\b|Is the docker daemon running\?/i
+// The runner's own words: its daemon failed while preparing the job, before any script ran.
+const RUNNER_SIDE = /Preparation failed|system failure|\(manager\.go|Failed to pull image with policy|\(docker\.go|executor_docker\.go/
+const DOCKERD_DOWN = /dockerd is not running|Process dockerd is not running|Cannot link to a non running container/
+const LOCAL = /^(?:0\.0\.0\.0|127\.0\.0\.1|localhost)$/
 const START_ERROR = /mount: permission denied \(are you root\?\)|Operation not permitted|failed to start daemon|error initializing graphdriver|driver not supported|Error starting daemon/i
 const IPTABLES = /iptables.*(?:failed|RULE_APPEND|can't initialize|Permission denied)|failed to create NAT chain|ip: can't find device|Could not fetch rule set generation id|modprobe: can't change directory/i
-const TLS_HINT = /\/certs\/client\/(?:ca|cert|key)\.pem: no such file|tls: oversized record received|first record does not look like a TLS handshake|(?:docker|localhost):237[56]\b.*gave HTTP response to HTTPS client|gave HTTP response to HTTPS client.*(?:docker|localhost):237[56]/
+const TLS_HINT = /Client sent an HTTP request to an HTTPS server|\/certs\/client\/(?:ca|cert|key)\.pem: no such file|tls: oversized record received|first record does not look like a TLS handshake|(?:docker|localhost):237[56]\b.*gave HTTP response to HTTPS client|gave HTTP response to HTTPS client.*(?:docker|localhost):237[56]/
 const CGROUP = /OCI runtime create failed:.*cgroup.*(?:operation not permitted|permission denied)/i
 const API = /client version ([\d.]+) is too (?:old|new)\. (?:Minimum|Maximum) supported API version is ([\d.]+)|client is newer than server/
 const ENGINE = /OCI runtime create failed: .*?(?:write init-p: broken pipe|process_linux\.go)|Failed to create container volume|shim error|docker-runc not installed|failed to create shim task/i
@@ -21,7 +25,7 @@ interface Target { host: string; port?: string }
 function targetOf(text: string): Target | undefined {
   const unix = /unix:\/\/(\/[\w/.-]+?)\.?(?:\s|$|")/.exec(text)
   if (unix) return { host: `unix://${unix[1]}` }
-  const tcp = /(?:tcp|https?):\/\/([\w.-]+):(\d+)/.exec(text)
+  const tcp = /(?:tcp|https?):\/\/([\w.-]+):(\d+)/.exec(text) ?? /dial tcp ([\d.]+|[\w-]+):(\d+)/.exec(text)
   if (tcp) return { host: tcp[1] ?? '', ...(tcp[2] ? { port: tcp[2] } : {}) }
   const lookup = /lookup ([\w.-]+)/.exec(text)
   return lookup ? { host: lookup[1] ?? '' } : undefined
@@ -55,11 +59,40 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
   const out: Diagnosis[] = []
   const warning = s.last(/probably didn't start properly/)
   // Service-log words only count when a dind service ran: "Operation not permitted" is common elsewhere.
-  const serviceRan = dind.length > 0 || warning !== undefined
+  // dockerd-entrypoint's own start-up lines also prove a dind daemon ran (pasted service logs).
+  const serviceRan = dind.length > 0 || warning !== undefined || s.has(/Could not mount \/sys\/kernel\/security|AppArmor detection and --privileged mode might break|Certificate request self-signature ok|Starting dockerd|level=info msg="Starting up"/)
   const iptables = serviceRan ? s.last(IPTABLES) : undefined
   const startError = iptables || !serviceRan ? undefined : s.all(START_ERROR).filter((h) => !/OCI runtime/.test(h.line.text)).pop()
   const tlsHint = s.last(TLS_HINT)
   const cgroup = s.last(CGROUP)
+  const scriptRan = s.ev.trace.lines.some((l) => l.text.startsWith('$ '))
+
+  // The runner host's own daemon (a unix socket, before any script): not a dind question at all.
+  if (conn && target?.host.startsWith('unix://') && (RUNNER_SIDE.test(conn.line.text) || (!scriptRan && /^(?:ERROR|WARNING)/.test(conn.line.text)))) {
+    return [diagnosis('docker_engine_broken', "The runner host's Docker daemon is not reachable",
+      `The runner itself could not talk to Docker on its host (${target.host}) while preparing the job: the daemon is stopped or crashed, the socket path differs, or the runner user may not use it. No job command ran.`,
+      evidence(conn), [
+        { text: 'On the runner host, check the daemon and that the runner user can use it.', snippet: 'sudo systemctl status docker\nsudo -u gitlab-runner docker info\nsudo journalctl -u docker --since "1 hour ago"' },
+        { text: 'Start it (and enable it at boot), then retry the job.', snippet: 'sudo systemctl enable --now docker' },
+        { text: 'Runner in a container: mount the host socket into the runner container.', snippet: 'docker run -d --name gitlab-runner -v /var/run/docker.sock:/var/run/docker.sock -v /srv/gitlab-runner/config:/etc/gitlab-runner gitlab/gitlab-runner:latest' },
+        { text: 'Or point the runner at the right daemon.', snippet: '[runners.docker]\n  host = "unix:///var/run/docker.sock"' },
+      ], 0.85)]
+  }
+  // An autoscaled worker's daemon (tcp://<ip>:2376) seen by the runner: the provisioning rule's case.
+  if (conn && target && /^\d+\.\d+\.\d+\.\d+$/.test(target.host) && !LOCAL.test(target.host) && RUNNER_SIDE.test(conn.line.text)) return out
+  const dockerdDown = s.last(DOCKERD_DOWN)
+  if (dockerdDown && !startError && !iptables) {
+    const link = /Cannot link/.test(dockerdDown.line.text)
+    out.push(diagnosis('dind_service_failed_to_start', link ? 'The Docker-in-Docker service exited right after starting' : "The image's own Docker daemon did not start",
+      link
+        ? 'The runner could not link the service: its container had already stopped, so dockerd inside it exited at start-up (usually: not privileged, or an option/driver the daemon rejects).'
+        : `dockerd inside the job did not come up ("${dockerdDown.line.text.trim().slice(0, 120)}"): a Docker daemon needs a privileged container.`,
+      evidence(warning, dockerdDown, conn), [
+        { text: 'Run it on a runner with privileged containers.', snippet: s.family === 'kubernetes' ? '[runners.kubernetes]\n  privileged = true' : '[runners.docker]\n  privileged = true' },
+        { text: 'Get the service\'s own log to see why dockerd stopped.', snippet: 'variables:\n  CI_DEBUG_SERVICES: "true"' },
+        { text: 'Or build without a daemon (kaniko, buildah).' },
+      ], 0.85))
+  }
 
   if (iptables) {
     const floating = dind.find((x) => /^docker:(?:dind|stable-dind|latest|rc-dind|git|\d+-dind)$/.test(x)) ?? dind[0] ?? 'docker:dind'
@@ -123,15 +156,33 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
       if (warning) out.push(diagnosis('dind_service_failed_to_start', 'The dind service may not have started', 'The runner warned that the service did not start properly; its log (CI_DEBUG_SERVICES) says why.', evidence(warning), [{ text: 'Get the service log.', snippet: 'variables:\n  CI_DEBUG_SERVICES: "true"' }], 0.5))
     }
   }
-  if (conn && !dind.length && !tlsHint && !cgroup) {
+  if (conn && !dind.length && !tlsHint && !cgroup && !dockerdDown && target && LOCAL.test(target.host) && s.family !== 'kubernetes') {
+    out.push(diagnosis('dind_docker_host_wrong', `DOCKER_HOST points to ${target.host}, where no daemon listens`,
+      `The client connected to ${target.host}:${target.port ?? ''}, which inside the job container is the container itself; on the Docker executor the dind service is reachable by its alias "docker".`,
+      evidence(s.last(/DOCKER_HOST[=:'" ]+\S+/), conn), [
+        { text: 'Use the service alias.', snippet: `services:\n  - ${tag}\nvariables:\n  DOCKER_HOST: tcp://docker:${target.port ?? '2376'}` },
+        { text: 'Do not leak DOCKER_HOST into the dind service itself.', snippet: `services:\n  - name: ${tag}\n    variables:\n      DOCKER_HOST: ""` },
+      ], 0.85))
+  }
+  if (conn && !dind.length && !tlsHint && !cgroup && !dockerdDown) {
     const sock = target?.host.startsWith('unix://')
+    const local = target !== undefined && LOCAL.test(target.host) && s.family !== 'kubernetes'
+    if (!sock) {
+      // Same client line, two more causes worth checking second and third: the TLS mode, and a dind release that broke on this host.
+      out.push(diagnosis('dind_tls_mismatch', 'Or: the client and the dind daemon disagree about TLS',
+        `If a dind service does run, ${target?.port === '2375' ? 'port 2375 means TLS off on the client, while docker:dind ≥ 19.03 enables TLS on 2376 unless DOCKER_TLS_CERTDIR is ""' : 'port 2376 needs DOCKER_TLS_CERTDIR and the client certificates shared with the job'}.`,
+        evidence(conn), [{ text: 'TLS off on both sides.', snippet: 'variables:\n  DOCKER_HOST: tcp://docker:2375\n  DOCKER_TLS_CERTDIR: ""' }, ...serviceFixes(tag)], 0.5))
+      out.push(diagnosis('dind_image_regression', 'Or: a new docker:dind release fails on this host',
+        'If the job worked before with the same configuration, a floating dind tag (docker:dind, docker:latest) may have moved to a release whose daemon does not start on these hosts; the alias "docker" then never answers.',
+        evidence(conn), [{ text: 'Pin the client image and the dind service to the last version that worked.', snippet: 'image: docker:<known-good version>\nservices:\n  - docker:<known-good version>-dind' }], 0.4))
+    }
     out.push(diagnosis('dind_service_missing', 'The job runs docker commands but has no Docker daemon',
       `The docker client tried ${target?.host ?? 'a daemon'}${target?.port ? `:${target.port}` : ''} but the job started no docker:dind service${sock ? ' and the host socket is not mounted' : ''}.`,
       evidence(s.commandAt(conn.line.n), conn), [
         ...serviceFixes(tag),
         { text: 'Or mount the host Docker socket (the job then controls the host daemon) and unset DOCKER_HOST.', snippet: '[runners.docker]\n  volumes = ["/var/run/docker.sock:/var/run/docker.sock", "/cache"]' },
         { text: 'Where neither is allowed, build with kaniko or buildah.' },
-      ], 0.85))
+      ], local ? 0.5 : 0.85))
   }
   return out
 }

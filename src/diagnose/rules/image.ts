@@ -13,12 +13,16 @@ const BASHISMS = new Set(['[[', 'source', 'declare', 'shopt', 'pushd', 'popd', '
 const SHELL_PREFIX = String.raw`(?:(?:/usr)?/bin/)?(?:ba|z|da|a)?sh: (?:line \d+: |\d+: |eval: line \d+: |eval: )?`
 const NOT_FOUND = new RegExp([
   String.raw`^${SHELL_PREFIX}([^\s:]+): (?:command )?not found$`,
-  String.raw`^([^\s:]+): command not found$`,
+  String.raw`^([^\s:]+):? command not found$`,
+  // A script file named by the shell: "/tmp/executor123: line 15: npm: command not found".
+  String.raw`^\S+: line \d+: ([^\s:]+): (?:command )?not found$`,
   String.raw`^zsh:\d+: command not found: (\S+)`,
   String.raw`^/usr/bin/env: ['‘]?([^'’:]+)['’]?: No such file or directory`,
   String.raw`env: can't execute '([^']+)': No such file or directory`,
   String.raw`The term '([^']+)' is not recognized as the name of a cmdlet`,
   String.raw`'([^']+)' is not recognized as an internal or external command`,
+  // Go's wording when the runner or a tool execs a program the image lacks (sh/bash: image_missing_shell).
+  String.raw`exec: \\?"(?!(?:/bin/)?(?:ba)?sh\\?"|pwsh|powershell)([\w.-]+)\\?": executable file not found in \$PATH`,
 ].join('|'))
 const MISMATCH = new RegExp([
   String.raw`^${SHELL_PREFIX}(\[\[|source|declare|shopt|pushd|popd|function|typeset|mapfile|readarray|complete): (?:command )?not found`,
@@ -37,7 +41,7 @@ function scriptStarted(s: Scan, before: number): boolean {
 
 function notFound(s: Scan): Diagnosis[] {
   const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h))).pop()
-  if (!hit) return []
+  if (!hit) return exit127(s)
   const cmd = cmdOf(hit)
   const shell = s.family === 'shell'
   const image = s.image()
@@ -61,6 +65,35 @@ function notFound(s: Scan): Diagnosis[] {
       ? `A package script calls ${cmd}, a binary from node_modules/.bin, and it is not there: the dependencies were not installed in this job (exit code 127 = command not found).`
       : `The script calls ${cmd}, which is not installed in ${shell ? "the runner user's login-shell PATH" : `the job image${image ? ` ${image}` : ''}`} (exit code 127 = command not found).`,
     evidence(s.commandAt(hit.line.n), hit), fixes, s.ev.trace.exitCode === 127 || s.ev.trace.exitCode === undefined ? 0.85 : 0.7)]
+}
+
+// A tool's own "no such subcommand": a plugin that is not installed or a version that predates it.
+const SUBCOMMAND = /^(?:(\w[\w-]*): '([\w-]+)' is not a [\w-]+ command|Error: unknown command "([\w-]+)" for "([\w-]+)"|npm ERR! Unknown command: "([\w-]+)"|(\w[\w-]*): unknown command:? "?([\w-]+)"?)/
+
+function unknownSubcommand(s: Scan): Diagnosis[] {
+  const hit = s.all(SUBCOMMAND).filter((h) => !/^(?:ba)?sh$/.test(h.m[2] ?? h.m[3] ?? h.m[7] ?? '')).pop()
+  if (!hit) return []
+  const tool = hit.m[1] ?? hit.m[4] ?? (hit.m[5] ? 'npm' : hit.m[6]) ?? '<tool>'
+  const sub = hit.m[2] ?? hit.m[3] ?? hit.m[5] ?? hit.m[7] ?? '<command>'
+  return [diagnosis('command_not_found', `${tool} has no command "${sub}"`,
+    `${tool} in the job image does not know "${sub}": the plugin that provides it is not installed (docker compose, git lfs, helm plugins), or the image ships a version older than the command.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: `Use an image whose ${tool} has "${sub}", or install the plugin in before_script.`, snippet: tool === 'docker' && sub === 'compose' ? 'image: docker:24   # the compose plugin ships with docker:23+ images; or: apk add docker-cli-compose' : `before_script:\n  - ${tool} --version` },
+      { text: 'Check for a renamed command (docker-compose → docker compose, old CLI flags) in the tool\'s changelog.' },
+    ], 0.7)]
+}
+
+/** Exit code 127 is the shell's "command not found", even when the message itself was not pasted. */
+function exit127(s: Scan): Diagnosis[] {
+  // Only when no other wording of this family explains the 127 (wrong shell, entrypoint, no shell).
+  if (s.ev.trace.exitCode !== 127 || s.has(MISMATCH) || s.has(USAGE) || s.has(NO_SHELL)) return []
+  const trailer = s.last(/exit (?:code|status) 127/)
+  return [diagnosis('command_not_found', 'A command was not found (exit code 127)',
+    'The job ended with exit code 127, which shells use for "command not found": a tool the script calls (or the entrypoint of the image) is not installed or not on PATH.',
+    evidence(s.commandAt(trailer?.line.n ?? Infinity), trailer), [
+      { text: 'Find the "not found" line above the failure; use an image that contains the tool, or install it in before_script.', snippet: 'before_script:\n  - command -v <tool> || (apt-get update && apt-get install -y <package>)' },
+      { text: 'If no script line ran at all, the image\'s ENTRYPOINT may be swallowing the script.', snippet: 'image:\n  name: <image>\n  entrypoint: [""]' },
+    ], 0.45)]
 }
 
 function cmdOf(hit: Hit): string {
@@ -101,7 +134,8 @@ function missingShell(s: Scan): Diagnosis[] {
 }
 
 function entrypoint(s: Scan): Diagnosis[] {
-  const hit = s.all(USAGE).find((h) => ['step_script', ''].includes(phaseName(h.line.section)) && !scriptStarted(s, h.line.n))
+  // Without markers, the tool's output lands after the executor banner: any stage up to the script counts.
+  const hit = s.all(USAGE).find((h) => ['step_script', '', 'prepare_executor', 'prepare_script'].includes(phaseName(h.line.section)) && !scriptStarted(s, h.line.n))
   if (!hit) return []
   const image = s.image() ?? '<image>'
   const tool = hit.m[1] ?? hit.m[2] ?? hit.m[3] ?? image.split('/').pop()?.split(':')[0] ?? 'the tool'
@@ -134,6 +168,6 @@ export const imageRule: Rule = {
   categories: ['image_entrypoint_override', 'image_missing_shell', 'shell_mismatch', 'command_not_found', 'script_not_executable'],
   match(ev) {
     const s = new Scan(ev)
-    return [...entrypoint(s), ...missingShell(s), ...mismatch(s), ...notFound(s), ...notExecutable(s)]
+    return [...entrypoint(s), ...missingShell(s), ...mismatch(s), ...notFound(s), ...unknownSubcommand(s), ...notExecutable(s)]
   },
 }

@@ -1,4 +1,4 @@
-import { Scan, diagnosis, evidence, phaseName } from '../scan.js'
+import { type Hit, Scan, diagnosis, evidence, phaseName } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
 /**
@@ -13,11 +13,23 @@ const PENDING = /Waiting for pod ([\w.-]+\/[\w.-]+) to be running.*status is Pen
 const SCHEDULE_REASON = /Insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com\/gpu)|didn't match Pod's node affinity\/selector|node\(s\) didn't match|untolerated taint|had taint|exceeded quota|unbound (?:immediate )?PersistentVolumeClaims|Unschedulable|FailedScheduling|Too many pods/
 const POD_TIMEOUT = /timed out waiting for pod to start/
 const PULL_TROUBLE = /Back-off pulling image|ErrImagePull|ImagePullBackOff|image pull failed|Failed to pull image/
-const OOM = /OOMKilled|Out of memory: Killed process|JavaScript heap out of memory|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status) 137\b/
+const OOM = /OOMKilled|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|Out of memory: Killed process|JavaScript heap out of memory|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status) 137\b/
 const TIMEOUT = /execution took longer than|timeout was exceeded|timed out waiting for pod/
+const ADMISSION = /admission webhook "([^"]+)" denied the request|violates PodSecurity "([^"]+)"|is forbidden: (?:unable to validate against any (?:pod )?security policy|pod security policy)|denied by (?:gatekeeper|kyverno|policy)/i
+const QUOTA = /is forbidden: exceeded quota: ([\w.-]+), requested: ([^,]+)|forbidden: exceeded quota|exceeded quota: ([\w.-]+)|maximum (?:cpu|memory) usage per (?:Container|Pod) is/
+const ATTACH = /(?:unable to upgrade connection|error (?:dialing backend|executing (?:remote )?command)|container not found|Internal error occurred: error executing command in container)[^\n]*?(?:\("?([\w-]+)"?\)|container "?([\w-]+)"?)|error dialing backend: (?:dial tcp|remote error)/
+
+/** terraform and kubectl wrap long API errors over several lines, with box-drawing margins. */
+function joinedForbidden(s: Scan): Hit | undefined {
+  const start = s.last(/is forbidden: User\s*$|is forbidden: User "[^"]*$/)
+  if (!start) return undefined
+  const next = s.ev.trace.lines.filter((l) => l.n > start.line.n && l.n <= start.line.n + 4).map((l) => l.text.replace(/^[│|]\s?/, '').trim())
+  const m = FORBIDDEN.exec([start.line.text.replace(/^[│|]\s?/, ''), ...next].join(' '))
+  return m ? { line: start.line, m } : undefined
+}
 
 function rbac(s: Scan): Diagnosis[] {
-  const hit = s.last(FORBIDDEN)
+  const hit = s.last(FORBIDDEN) ?? joinedForbidden(s)
   if (!hit) return []
   const [, kind = '', ns = '', sa = '', verb = '', resource = '', group = '', inNs] = hit.m
   const phase = phaseName(hit.line.section)
@@ -46,9 +58,13 @@ function pending(s: Scan): Diagnosis[] {
   const waiting = s.last(PENDING)
   const reason = s.last(SCHEDULE_REASON)
   const timeout = s.last(POD_TIMEOUT)
-  if (!reason && !(waiting && timeout)) return []
+  // "Pending" alone is normal for a few polls; it is the failure only when the job got no further.
+  const gotFurther = waiting !== undefined && s.ev.trace.lines.some((l) => l.n > waiting.line.n && /^Running on |^\$ |^Getting source|^Fetching changes|^Cloning/.test(l.text))
+  if (!reason && !(waiting && (timeout || !gotFurther))) return []
   const why = reason?.line.text ?? ''
   const quota = /exceeded quota/.test(why)
+  // A quota on secrets/configmaps/services refuses an object, it does not leave a pod Pending.
+  if (quota && !waiting && !/\bpods?\b|requests\.|limits\./.test(why)) return []
   const placement = /affinity|selector|taint|didn't match/.test(why)
   const fixes: Fix[] = [
     { text: 'Right-size the requests of the build, helper and service containers to what a node can offer.', snippet: '[runners.kubernetes]\n  cpu_request = "500m"\n  memory_request = "1Gi"\n  helper_cpu_request = "100m"\n  helper_memory_request = "128Mi"\n  service_cpu_request = "250m"\n  service_memory_request = "256Mi"' },
@@ -59,7 +75,7 @@ function pending(s: Scan): Diagnosis[] {
   if (quota) fixes.unshift({ text: 'The namespace ResourceQuota is exhausted: raise it or lower the requests/limits (a LimitRange may impose defaults).', snippet: `kubectl describe resourcequota -n ${waiting?.m[1]?.split('/')[0] ?? '<namespace>'}` })
   return [diagnosis('pod_pending_unschedulable', 'The build pod was never scheduled',
     `The pod ${waiting?.m[1] ?? ''} stayed Pending${reason ? `: ${why.trim()}` : ' until the runner gave up'}. ${quota ? 'The namespace quota' : placement ? 'No node matches its selector/affinity/tolerations' : 'No node has room for its requests (build + helper + services)'}.`.replace('  ', ' '),
-    evidence(waiting, reason, timeout), fixes, reason ? 0.9 : 0.75)]
+    evidence(waiting, reason, timeout), fixes, reason ? 0.9 : timeout ? 0.75 : 0.6)]
 }
 
 function oom(s: Scan): Diagnosis[] {
@@ -86,11 +102,48 @@ function oom(s: Scan): Diagnosis[] {
     evidence(hit), fixes, strong ? 0.9 : 0.6)]
 }
 
+/** The API's own refusals: admission policies, quotas on any object, and attach/exec into a named container. */
+function apiRefusals(s: Scan): Diagnosis[] {
+  const out: Diagnosis[] = []
+  const admission = s.last(ADMISSION)
+  if (admission) {
+    const who = admission.m[1] ?? (admission.m[2] ? `PodSecurity ${admission.m[2]}` : 'an admission policy')
+    out.push(diagnosis('kubernetes_admission_denied', `The cluster's admission control refused the build pod (${who})`,
+      `"${admission.line.text.trim().slice(0, 200)}": a policy (admission webhook, Pod Security level, Gatekeeper/Kyverno) rejects the pod the runner creates, usually for privileged mode, host paths, running as root or a missing label.`,
+      evidence(admission), [
+        { text: 'Read the policy\'s message and make the pod comply: no privileged, run as non-root, drop capabilities.', snippet: '[runners.kubernetes]\n  privileged = false\n  [runners.kubernetes.pod_security_context]\n    run_as_non_root = true\n    run_as_user = 1000' },
+        { text: 'Or run the runner\'s jobs in a namespace whose policy allows them (label the namespace / add an exception for the runner).', snippet: 'kubectl label ns <ci namespace> pod-security.kubernetes.io/enforce=baseline --overwrite' },
+      ], 0.85))
+  }
+  const quota = s.last(QUOTA)
+  if (quota) {
+    const name = quota.m[1] ?? quota.m[3]
+    out.push(diagnosis('kubernetes_quota_exceeded', `A namespace quota${name ? ` (${name})` : ''} refused an object of the job`,
+      `"${quota.line.text.trim().slice(0, 200)}": the ResourceQuota or LimitRange of the namespace is used up (pods, CPU/memory, or objects such as secrets and configmaps the runner creates per job).`,
+      evidence(quota), [
+        { text: 'See what is used and what is left.', snippet: 'kubectl describe resourcequota -n <namespace>\nkubectl describe limitrange -n <namespace>' },
+        { text: 'Raise the quota, or lower the runner\'s requests/limits and concurrency; clean up leftover objects of old jobs.', snippet: '[runners.kubernetes]\n  cpu_request = "500m"\n  memory_request = "1Gi"' },
+      ], 0.85))
+  }
+  const attach = s.all(ATTACH).filter((h) => !/No such container: [0-9a-f]{12}/.test(h.line.text)).pop()
+  if (attach && (s.family === 'kubernetes' || /pod|container not found \(|dialing backend/.test(attach.line.text))) {
+    const container = attach.m[1] ?? attach.m[2]
+    out.push(diagnosis('kubernetes_attach_failed', `The runner could not attach to${container ? ` the ${container} container of` : ''} the build pod`,
+      `"${attach.line.text.trim().slice(0, 200)}": the runner talks to job containers through the API server's attach/exec; the container was gone (killed, evicted, OOM) or the API server could not reach the kubelet.`,
+      evidence(attach), [
+        { text: 'Check what happened to the pod and its node at that time.', snippet: 'kubectl get events -n <namespace> --sort-by=.lastTimestamp | tail -30\nkubectl describe node <node>' },
+        { text: 'Upgrade the runner (attach/exec handling was fixed several times) or switch strategy.', snippet: '[runners.feature_flags]\n  FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY = false' },
+        { text: 'If containers are killed for memory, raise the helper/build limits.', snippet: '[runners.kubernetes]\n  helper_memory_limit = "256Mi"' },
+      ], 0.7))
+  }
+  return out
+}
+
 export const kubernetesRule: Rule = {
   id: 'kubernetes',
-  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed'],
+  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed'],
   match(ev) {
     const s = new Scan(ev)
-    return [...rbac(s), ...pending(s), ...oom(s)]
+    return [...rbac(s), ...pending(s), ...oom(s), ...apiRefusals(s)]
   },
 }

@@ -77,14 +77,14 @@ function gitlabFixes(s: Scan, host: string, ip: string | undefined): Fix[] {
 function dns(s: Scan): Diagnosis[] {
   const hits = s.all(LOOKUP).filter((h) => !/resolve proxy/i.test(h.line.text))
     .filter((h) => !DIND_HOSTS.has(hostIn(h) ?? ''))
-  const clone = hits.filter((h) => phaseName(h.line.section) === 'get_sources')
+  const clone = hits.filter((h) => s.inClone(h.line))
   const hit = clone[clone.length - 1] ?? hits[hits.length - 1]
   if (!hit) return []
   const host = hostIn(hit) ?? s.gitlabHost() ?? '<host>'
   if (/^[0-9a-f]{12}$/.test(host)) return [] // a container ID: GitLab advertises its own hostname (clone_url_misconfigured)
   const phase = phaseName(hit.line.section)
   const gitlab = s.gitlabHost()
-  const isGitlab = phase === 'get_sources' || (gitlab !== undefined && host === gitlab)
+  const isGitlab = phase === 'get_sources' || clone.includes(hit) || (gitlab !== undefined && host === gitlab)
   const ip = s.runnerIp(host)
   const ev = evidence(hit, s.near(hit.line.n, /unable to access|fatal:|ERROR:/, 3))
   const jobFails = s.probes({ kind: 'dns', from: 'job', ok: false, target: host }).length > 0
@@ -126,7 +126,7 @@ function dns(s: Scan): Diagnosis[] {
 }
 
 function unreachable(s: Scan): Diagnosis[] {
-  const hit = s.last(CONNECT, ['get_sources'])
+  const hit = s.all(CONNECT).filter((h) => s.inClone(h.line)).pop()
   if (!hit) return []
   const host = hostIn(hit) ?? '<host>'
   if (DIND_HOSTS.has(host) && !/^localhost$|^127\./.test(host)) return []
@@ -153,7 +153,18 @@ function schemePortMismatch(url: string): boolean {
 }
 
 function cloneUrl(s: Scan): Diagnosis[] {
-  for (const access of s.all(/unable to access '([^']+)'(?::\s*(.*))?/, ['get_sources'])) {
+  const missing = s.all(/fatal: repository '([^']*gitlab-ci-token[^']*)' not found/).filter((h) => s.inClone(h.line)).pop()
+  if (missing) {
+    const url = (missing.m[1] ?? '').replace(/\/\/[^@/]*@/, '//')
+    return [diagnosis('clone_url_misconfigured', `GitLab's repository URL for the runner is wrong (${url})`,
+      `The runner's own clone of ${url} got "not found": the URL GitLab hands to runners lacks the port or path prefix it is really served on (external_url, relative_url_root, a non-default port behind a proxy), or the project moved.`,
+      evidence(missing), [
+        { text: 'Make GitLab advertise the URL it is really served on (port and path included), then reconfigure GitLab.', snippet: "external_url 'http://<GitLab host>:<port>'" },
+        { text: 'Or override the URL jobs clone from, in config.toml.', snippet: '[[runners]]\n  clone_url = "http://<GitLab host>:<port>"' },
+        { text: 'If the URL is right, the job token cannot see the project: check the project still exists there and the user who triggered the job can read it.' },
+      ], 0.7), diagnosis('git_auth_job_token', 'The job token may not read this repository', 'GitLab answers "not found" also for a project the job token is not allowed to read.', evidence(missing), [{ text: 'Check the job-token allowlist and the triggering user\'s access.' }], 0.45)]
+  }
+  for (const access of s.all(/unable to access '([^']+)'(?::\s*(.*))?/).filter((h) => s.inClone(h.line))) {
     const url = access.m[1] ?? ''
     const why = `${access.m[2] ?? ''} ${s.near(access.line.n, WRONG_PROTOCOL, 2)?.line.text ?? ''}`
     const host = hostOf(url) ?? '<host>'
@@ -174,7 +185,7 @@ function cloneUrl(s: Scan): Diagnosis[] {
 
 function egress(s: Scan): Diagnosis[] {
   const hits = s.all(TIMEOUT).filter((h) => !/\blookup /.test(h.line.text) && !DIND_HOSTS.has(hostIn(h) ?? ''))
-    .filter((h) => !(phaseName(h.line.section) === 'get_sources' && CONNECT.test(h.line.text)))
+    .filter((h) => !(s.inClone(h.line) && CONNECT.test(h.line.text)))
   const hit = hits[hits.length - 1]
   if (!hit) return []
   // Prefer the name over the address Go prints ("dial tcp 35.227.35.254:443" inside a request to a URL).
@@ -205,7 +216,7 @@ function egress(s: Scan): Diagnosis[] {
 function refused(s: Scan): Diagnosis[] {
   // curl's "Couldn't connect to server" is what it says for a refused connect (and for others,
   // which the TCP check tells apart).
-  const hit = s.all(CONNECT).filter((h) => phaseName(h.line.section) !== 'get_sources' && /refused|Could(?:n't| not) connect to server/i.test(h.line.text)).pop()
+  const hit = s.all(CONNECT).filter((h) => !s.inClone(h.line) && /refused|Could(?:n't| not) connect to server/i.test(h.line.text)).pop()
   if (!hit) return []
   const host = hostIn(hit) ?? 'the remote host'
   if (host === 'docker') return []

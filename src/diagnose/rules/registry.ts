@@ -10,7 +10,7 @@ import type { Diagnosis, Fix, ProbeResult, Rule } from '../types.js'
  */
 
 const NOT_FOUND = /manifest for \S+ not found|manifest unknown|repository does not exist|failed to resolve reference "[^"]+": [^\n]*not found|(?<![\w.-])[\w.-]+\/[\w./-]+:[\w.-]+: not found$|code = NotFound|no matching manifest for ([\w/]+)|name unknown|repository \S+ not found/i
-const AUTH = /unauthorized: (?:authentication required|HTTP Basic: Access denied|access to the requested resource is not authorized)|no basic auth credentials|denied: access forbidden|access to the resource is denied|requested access to the resource is denied|You don't have the needed permissions|Cannot perform an interactive login|\b401 Unauthorized|authentication required|unauthorized: incorrect username or password|Get "?https:\/\/[^"\s]+\/v2\/[^"\s]*"?: unauthorized/i
+const AUTH = /error getting credentials|UNAUTHORIZED: (?:unauthorized to access repository|authentication required)|unauthorized: (?:authentication required|HTTP Basic: Access denied|access to the requested resource is not authorized)|no basic auth credentials|denied: access forbidden|access to the resource is denied|requested access to the resource is denied|You don't have the needed permissions|Cannot perform an interactive login|\b401 Unauthorized|authentication required|unauthorized: incorrect username or password|Get "?https:\/\/[^"\s]+\/v2\/[^"\s]*"?: unauthorized/i
 const RATE = /toomanyrequests|pull rate limit|429 Too Many Requests/i
 const BACKOFF = /Back-off pulling image "([^"]+)"|ImagePullBackOff|ErrImagePull/
 const PULL_CONTEXT = /pull|image|manifest|Error response from daemon|\/v2\/|registry|docker login|docker push|reference/i
@@ -43,8 +43,9 @@ function notFound(s: Scan, hit: Hit, image: string): Diagnosis[] {
       { text: `Point image:/services: to a tag that exists (pin explicit versions). Check with: docker manifest inspect ${image}`, snippet: `image: ${image.replace(/:[^:/]*$/, '')}:<existing tag>` },
       { text: 'If the image is built by an earlier job, make sure it is pushed before this job runs.', snippet: 'needs: ["<job that builds and pushes the image>"]' },
       ...(arch ? [{ text: 'Pick a multi-arch tag or an image built for this architecture.' }] : []),
-    ], maybePrivate ? 0.75 : 0.85)]
-  if (maybePrivate) out.push(authDiagnosis(s, hit, image, 0.6))
+    ], maybePrivate ? (registryOf(image) === 'docker.io' ? 0.75 : 0.6) : 0.85)]
+  // Docker Hub says "pull access denied" mostly for names that do not exist; a private registry mostly for missing credentials.
+  if (maybePrivate) out.push(authDiagnosis(s, hit, image, registryOf(image) === 'docker.io' ? 0.6 : 0.75))
   return out
 }
 

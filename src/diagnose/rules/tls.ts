@@ -20,6 +20,8 @@ const UNTRUSTED = new RegExp([
 // A pull or push done by a Docker/containerd daemon (node, host or dind), not by the job's tools.
 const DAEMON = /\/v2\/|Error response from daemon|failed to (?:do request|resolve reference|pull)|pull(?:ing)? image|Back-off pulling|ErrImagePull|docker login|Login did not succeed/i
 const SYSCALL = /SSL_ERROR_SYSCALL|GnuTLS recv error \(-(?:9|54|110)\)|gnutls_handshake\(\) failed: (?:Error in the pull function|The TLS connection was non-properly terminated)|SSL_(?:read|connect): (?:Connection reset by peer|unexpected eof)|unexpected eof while reading/i
+const NAME_MISMATCH = /x509: certificate is valid for (.+?), not ([\w.:-]+)|SSL: no alternative certificate subject name matches target host name '([^']+)'|certificate subject name \(([^)]+)\) does not match target host name '([^']+)'|Hostname\/IP does not match certificate's altnames|ERR_TLS_CERT_ALTNAME_INVALID|doesn't match (?:any of the subject alternative names|common name)/
+const EXPIRED = /x509: certificate has expired or is not yet valid|SSL certificate problem: certificate has expired|CERT_HAS_EXPIRED|certificate has expired|certificate is not yet valid/
 const HTTP_TO_HTTPS = /server gave HTTP response to HTTPS client|gave HTTP response to HTTPS client/
 const DOCKER_SOCKET = /(?:\/\/|\b)(?:docker|localhost|127\.0\.0\.1):237[56]\b/
 
@@ -83,6 +85,34 @@ function registryUntrusted(s: Scan, hit: Hit, registry: string): Diagnosis {
     evidence(hit), [...(dind ? [dindFix, node] : [node, dindFix]), { text: 'Lab only: add the registry to "insecure-registries".' }], 0.85)
 }
 
+/** The certificate is trusted but wrong for this connection: another name, or out of its validity dates. */
+function wrongCertificate(s: Scan): Diagnosis[] {
+  const out: Diagnosis[] = []
+  const name = s.last(NAME_MISMATCH)
+  if (name) {
+    const target = name.m[2] ?? name.m[3] ?? name.m[5] ?? hostIn(name) ?? s.hostNear(name.line.n) ?? '<host>'
+    out.push(diagnosis('tls_certificate_name_mismatch', `The certificate does not cover ${target}`,
+      `The server's certificate is ${name.m[1] ? `valid for ${name.m[1]}` : 'issued for other names'}, not for ${target}, the name or address the client used${/^\d/.test(target) ? ' (an IP: a load-balancer VIP or a node address that is not in the SANs)' : ''}.`,
+      evidence(s.commandAt(name.line.n), name), [
+        { text: `Connect with a name the certificate covers${name.m[1] ? ` (${name.m[1]})` : ''}: fix the URL, kubeconfig server or DNS.` },
+        { text: `Or reissue the certificate with ${target} in its subjectAltName (Kubernetes API: add it to the apiserver certSANs).`, snippet: `openssl s_client -connect ${target}:443 -servername ${target} </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName` },
+      ], 0.85))
+  }
+  const expired = s.last(EXPIRED)
+  if (expired) {
+    const host = hostIn(expired) ?? s.hostNear(expired.line.n) ?? '<host>'
+    const runner = /prepare environment|setting up credentials|system failure/.test(expired.line.text)
+    out.push(diagnosis('tls_certificate_expired', `The certificate of ${host} has expired (or is not valid yet)`,
+      `${runner ? 'The runner itself' : 'The client'} rejected ${host}'s certificate by date: it expired, or a clock is wrong (the server's, the node's or the runner host's).`,
+      evidence(expired), [
+        { text: `Check the dates and renew the certificate on ${host}${/^\d+\.\d+/.test(host) ? ' (Kubernetes: kubeadm certs check-expiration / renew all, then restart the control plane and refresh kubeconfigs)' : ''}.`, snippet: `echo | openssl s_client -connect ${host}:443 2>/dev/null | openssl x509 -noout -dates` },
+        { text: 'Check the clocks (NTP) on the runner host and the server.', snippet: 'timedatectl status' },
+        { text: 'Old CA bundles in images reject chains whose old root expired (Let\'s Encrypt 2021): update ca-certificates in the image.' },
+      ], 0.85))
+  }
+  return out
+}
+
 function syscall(s: Scan): Diagnosis[] {
   const hit = s.last(SYSCALL)
   if (!hit) return []
@@ -133,9 +163,9 @@ function insecure(s: Scan): Diagnosis[] {
 
 export const tlsRule: Rule = {
   id: 'tls',
-  categories: ['tls_untrusted_ca', 'registry_tls_untrusted_ca', 'registry_insecure_http', 'tls_mtu_ssl_error_syscall'],
+  categories: ['tls_untrusted_ca', 'registry_tls_untrusted_ca', 'registry_insecure_http', 'tls_mtu_ssl_error_syscall', 'tls_certificate_name_mismatch', 'tls_certificate_expired'],
   match(ev) {
     const s = new Scan(ev)
-    return [...untrusted(s), ...syscall(s), ...insecure(s)]
+    return [...untrusted(s), ...syscall(s), ...insecure(s), ...wrongCertificate(s)]
   },
 }

@@ -1,0 +1,77 @@
+import { parse } from 'yaml'
+
+/**
+ * What a job's .gitlab-ci.yml (given with --ci) says that a log cannot: the images and their
+ * entrypoints, the services and their tags, DOCKER_* variables, cache settings. Read leniently
+ * (the file may not even be valid, which is a diagnosis of its own), over every job, because the
+ * log rarely names the job.
+ */
+export interface CiImage { name: string; entrypoint?: string[] }
+export interface CiService { name: string; alias?: string }
+export interface CiFacts {
+  images: CiImage[]
+  services: CiService[]
+  variables: Record<string, string>
+  cache: boolean
+  submodules?: string
+}
+
+const RESERVED = new Set(['stages', 'variables', 'include', 'workflow', 'default', 'image', 'services', 'cache', 'before_script', 'after_script', 'spec'])
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x)
+}
+
+function imageOf(x: unknown): CiImage | undefined {
+  if (typeof x === 'string' && x !== '') return { name: x }
+  if (isRecord(x) && typeof x['name'] === 'string') {
+    const ep = x['entrypoint']
+    return { name: x['name'], ...(Array.isArray(ep) ? { entrypoint: ep.map(String) } : {}) }
+  }
+  return undefined
+}
+
+function servicesOf(x: unknown): CiService[] {
+  if (!Array.isArray(x)) return []
+  return x.flatMap((s): CiService[] => {
+    if (typeof s === 'string') return [{ name: s }]
+    if (isRecord(s) && typeof s['name'] === 'string') return [{ name: s['name'], ...(typeof s['alias'] === 'string' ? { alias: s['alias'] } : {}) }]
+    return []
+  })
+}
+
+export function ciFacts(ciYaml: string | undefined): CiFacts | undefined {
+  if (!ciYaml) return undefined
+  let doc: unknown
+  try {
+    doc = parse(ciYaml, { uniqueKeys: false, logLevel: 'silent' })
+  } catch {
+    return undefined
+  }
+  if (!isRecord(doc)) return undefined
+  const facts: CiFacts = { images: [], services: [], variables: {}, cache: false }
+  const scopes = [doc, ...(isRecord(doc['default']) ? [doc['default']] : []),
+    ...Object.entries(doc).filter(([k, v]) => !RESERVED.has(k) && isRecord(v)).map(([, v]) => v as Record<string, unknown>)]
+  for (const scope of scopes) {
+    const img = imageOf(scope['image'])
+    if (img) facts.images.push(img)
+    facts.services.push(...servicesOf(scope['services']))
+    if (scope['cache'] !== undefined) facts.cache = true
+    const vars = scope['variables']
+    if (isRecord(vars)) {
+      for (const [k, v] of Object.entries(vars)) {
+        const value = isRecord(v) ? v['value'] : v
+        if (typeof value === 'string' || typeof value === 'number') facts.variables[k] ??= String(value)
+      }
+    }
+  }
+  const sub = facts.variables['GIT_SUBMODULE_STRATEGY']
+  if (sub !== undefined) facts.submodules = sub
+  return facts
+}
+
+/** Tags that move: the image behind them changes without any change in the project. */
+export function floatingTag(image: string): boolean {
+  const tag = /:([^:/@]+)$/.exec(image)?.[1]
+  return !image.includes('@') && (tag === undefined || /^(?:latest|stable|dind|stable-dind|rc|rc-dind|edge|git|\d+-dind|\d+)$/.test(tag))
+}

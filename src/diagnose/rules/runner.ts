@@ -1,0 +1,159 @@
+import { type Hit, Scan, diagnosis, evidence, hostOf } from '../scan.js'
+import { retryFix } from '../snippets.js'
+import type { Diagnosis, Fix, Rule } from '../types.js'
+
+/**
+ * The runner's own system failures: docker+machine autoscaling that cannot create or reach a
+ * worker, known runner regressions (the runner version and image tags are the evidence), the
+ * log-size notice, GitLab or third-party servers answering 5xx, and failures that a retry fixes.
+ * Real reports are often only the runner's ERROR lines, so every pattern here works without a
+ * phase; the phase, when known, only sharpens the wording.
+ */
+
+const PREP_FAILED = /^(?:ERROR|WARNING): Preparation failed: (.*)$/
+const MACHINE = /docker-machine|docker\+machine|Docker Machine|autoscaler|fleeting|taskscaler|(?:exit status [12]|can't connect)$|machine .* (?:not|failed)|Error creating machine|Waiting for SSH to be available|instance (?:quota|limit)|InsufficientInstanceCapacity|ssh: handshake failed/i
+const MACHINE_EXECUTOR = /^Preparing the "(?:docker\+machine|docker-autoscaler|instance)" executor|^Using Docker Machine executor|^Using docker-machine/
+const DAEMON_AT_IP = /Cannot connect to the Docker daemon at tcp:\/\/(\d+\.\d+\.\d+\.\d+):2376/
+const VERSION = /^Running with gitlab-(?:ci-multi-)?runner (\d+)\.(\d+)\.(\d+)\S* \(([0-9a-f]+)\)/
+// Runner-internal failures that upstream tracked as runner bugs (container lost at the end of the
+// job, the permission container of the cache volume, helper image / attach races).
+const RUNNER_BUG = /No such container: [0-9a-f]{12,}.*\(executor_docker\.go|adding cache volume: set volume permissions: running permission container|unable to upgrade connection: container not found \("helper"\)|waiting for permission container to finish: exit code/
+const NO_SUCH_IMAGE = /(?:Preparation failed|Job failed \(system failure\)): Error: No such image: (\S+)/
+const LOG_LIMIT = /Job's log exceeded limit of (\d+) bytes/
+const SERVER_ERROR = /(?:returned error|HTTP|status(?: code)?|responseStatus=|received:?)\s*:?\s*(5\d\d)\b|\b(502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out|500 Internal Server Error)|"message":"(Bad Gateway|Service Unavailable|Gateway Time-?out|Internal Server Error)"|\b(UNAVAILABLE|INTERNAL_ERROR)\b.*https?:\/\/|https?:\/\/\S+: (UNAVAILABLE|INTERNAL_ERROR|SERVICE_UNAVAILABLE)\b|RPC failed; HTTP (5\d\d)/
+const UPLOAD_RETRY = /Uploading artifacts (?:as "[^"]+" )?to coordinator\.\.\. (?:failed|error)|Retrying\.\.\..*(?:coordinator|artifacts)/
+// Cut connections (not refused or unresolved ones, which other rules explain): the daemon or git stream broke off.
+const TRANSIENT = /error during connect: .*(?:EOF|connection reset by peer)|^unexpected EOF$|The remote end hung up unexpectedly|early EOF|RPC failed; curl (?:18|56|92)|HTTP\/2 stream \d+ was not closed cleanly|fatal: protocol error: bad pack header|error: (?:\d+ bytes of body are still expected|inflate: data stream error)|received unexpected HTTP status: 5\d\d/i
+
+function versionLine(s: Scan): Hit | undefined {
+  return s.first(VERSION)
+}
+
+function machine(s: Scan): Diagnosis[] {
+  const executorSays = s.first(MACHINE_EXECUTOR)
+  const machineExecutor = /docker\+machine|autoscaler|instance/.test(s.executor ?? '') || executorSays !== undefined
+  const prep = s.all(PREP_FAILED)
+  const execFormat = s.last(/fork\/exec (\S*docker-machine\S*): exec format error/)
+  // A worker's daemon by IP, reported by the runner itself (not a script): an autoscaled machine, even when the executor is not named.
+  const ipDaemon = s.all(DAEMON_AT_IP).filter((h) => machineExecutor || (s.executor === undefined && /system failure|\(manager\.go|Failed to pull image with policy/.test(h.line.text))).pop()
+  const telling = prep.filter((h) => MACHINE.test(h.m[1] ?? ''))
+  // A bare "exit status N" as the system failure is an external program's exit: docker-machine's (or a custom executor's).
+  const bare = s.last(/Job failed \(system failure\): exit status \d+$/)
+  if (bare && !telling.length && !prep.length && s.family !== 'shell') telling.push(bare)
+  if (!execFormat && !ipDaemon && !(machineExecutor && prep.length) && !telling.length) return []
+  const last = execFormat ?? ipDaemon ?? telling[telling.length - 1] ?? prep[prep.length - 1]
+  const retried = prep.length > 1
+  const confidence = execFormat || (machineExecutor && (prep.length || ipDaemon || bare)) ? 0.85 : ipDaemon ? 0.7 : bare && !prep.length ? 0.5 : 0.6
+  const fixes: Fix[] = [
+    { text: 'Read the manager\'s log around the job: docker-machine prints why it could not create or reach the VM (cloud quota, AMI/image, subnet, security group, SSH).', snippet: 'sudo journalctl -u gitlab-runner --since "1 hour ago" | grep -iE "machine|error"\nsudo docker-machine ls' },
+    { text: 'Remove broken machines so the autoscaler creates fresh ones.', snippet: 'sudo docker-machine ls --filter state=Error -q | xargs -r sudo docker-machine rm -f' },
+    { text: 'Give the manager room and pace the scale-up (a small manager instance runs out of memory when it creates many VMs at once).', snippet: '[runners.machine]\n  MaxGrowthRate = 2\n  IdleCount = 1' },
+    retryFix(),
+  ]
+  if (execFormat) fixes.unshift({ text: `${execFormat.m[1]} is not a program for this host (a failed download leaves an HTML page; or the wrong architecture). Reinstall it.`, snippet: `file ${execFormat.m[1]}\nsudo curl -fL -o ${execFormat.m[1]} https://gitlab-docker-machine-downloads.s3.amazonaws.com/<version>/docker-machine-Linux-x86_64 && sudo chmod +x ${execFormat.m[1]}` })
+  return [diagnosis('machine_provisioning_failed', 'The autoscaler could not provide a machine for the job',
+    execFormat
+      ? `The runner manager cannot run ${execFormat.m[1]}: "${execFormat.line.text}".`
+      : ipDaemon
+        ? `The Docker daemon of the autoscaled worker ${ipDaemon.m[1]} stopped answering (the VM was removed, is still booting, or lost its network): a runner system failure, not the job's script.`
+        : `The ${machineExecutor ? 'docker+machine ' : ''}executor failed while preparing the job${retried ? ` (${prep.length} attempts)` : ''}: "${last?.line.text ?? ''}". docker-machine could not create, provision or connect to a worker VM.`,
+    evidence(executorSays, versionLine(s), ...prep.slice(-2), execFormat, ipDaemon), fixes, confidence)]
+}
+
+function versionBug(s: Scan): Diagnosis[] {
+  const out: Diagnosis[] = []
+  const version = versionLine(s)
+  const hit = s.last(RUNNER_BUG)
+  const noImage = s.last(NO_SUCH_IMAGE)
+  // An official library image (docker:stable, alpine:3) certainly exists: "No such image" for it is the runner failing to pull.
+  const official = noImage && !(noImage.m[1] ?? '').includes('/')
+  if (noImage) {
+    const image = noImage.m[1] ?? '<image>'
+    out.push(diagnosis('image_not_found', `The runner found no image ${image}`,
+      `The runner's Docker has no ${image} and could not pull it: the name or tag does not exist (or was removed), or the pull failed before this message (credentials, registry down).`,
+      evidence(noImage), [
+        { text: `Check the name and tag exist: docker manifest inspect ${image}; pin an existing tag.`, snippet: `image: ${image.replace(/:[^:/]*$/, '')}:<existing tag>` },
+        { text: 'If images are removed on the host between pull and use (cleanup jobs), make the runner pull each time.', snippet: '[runners.docker]\n  pull_policy = ["always", "if-not-present"]' },
+      ], official ? 0.5 : 0.75))
+  }
+  if (!hit && !noImage) return out
+  const v = version ? `${version.m[1]}.${version.m[2]}.${version.m[3]}` : undefined
+  const cause = hit
+    ? `"${hit.line.text.replace(/^ERROR: /, '').slice(0, 200)}" comes from the runner itself, not from the job: a known class of gitlab-runner bugs${v ? ` (this is runner ${v})` : ''}.`
+    : `The runner${v ? ` ${v}` : ''} reports that ${noImage?.m[1]} does not exist${official ? ', but it is an official image' : ''}: if the image does exist, the runner failed to pull it (old runners mishandle some pulls and image tags).`
+  out.push(diagnosis('runner_version_bug', `A gitlab-runner ${v ? `${v} ` : ''}bug or regression`, cause,
+    evidence(version, hit ?? noImage), [
+      { text: 'Search the gitlab-runner issue tracker for the exact error line; upgrade the runner (and its helper image) to a release with the fix, or go back to the last version that worked.', snippet: 'gitlab-runner --version\nsudo apt-get install gitlab-runner=<fixed version>   # or the Helm chart / image tag' },
+      { text: 'If it started with a new helper image, pin the helper image that worked.', snippet: '[runners.docker]\n  helper_image = "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v<version>"' },
+      retryFix(),
+    ], hit || official ? 0.8 : 0.45))
+  return out
+}
+
+function logLimit(s: Scan): Diagnosis[] {
+  const hit = s.last(LOG_LIMIT)
+  if (!hit) return []
+  const mib = Math.round(Number(hit.m[1]) / 1048576)
+  return [diagnosis('job_log_limit_exceeded', `The job log hit the runner's output limit (${mib} MiB)`,
+    `The runner stopped collecting output after ${hit.m[1]} bytes; the job ran on but its end (and the real error, if any) is not in the log.`,
+    evidence(hit, s.near(hit.line.n, /no more output will be collected/, 2)), [
+      { text: 'Raise the limit on the runner (kilobytes).', snippet: '[[runners]]\n  output_limit = 65536' },
+      { text: 'Or make the job quieter: drop verbose/debug flags, redirect noisy output to a file kept as an artifact.', snippet: 'script:\n  - ./build.sh > build.log 2>&1 || (tail -n 200 build.log; exit 1)\nartifacts:\n  when: always\n  paths: [build.log]' },
+    ], 0.7)]
+}
+
+function serverError(s: Scan): Diagnosis[] {
+  // A test asserting on a 500 from the project's own app is the script's verdict, not a server incident.
+  const hits = s.all(SERVER_ERROR).filter((h) => !/artifacts? .*413|responseStatus=4|expected|assert|to (?:be|equal)\b|should/i.test(h.line.text))
+  const hit = hits.pop()
+  if (!hit) return []
+  const code = hit.m.slice(1).find((g) => g !== undefined) ?? '5xx'
+  const gitlab = s.gitlabHost()
+  const url = /https?:\/\/[^\s'"]+/.exec(hit.line.text)?.[0] ?? /https?:\/\/[^\s'"]+/.exec(s.near(hit.line.n, /https?:\/\//, 2)?.line.text ?? '')?.[0]
+  const host = hostOf(url)
+  const upload = s.near(hit.line.n, /Uploading artifacts|coordinator/, 4) ?? (UPLOAD_RETRY.test(hit.line.text) ? hit : undefined)
+  const git = /RPC failed|remote end hung up|fatal:/.test(hit.line.text) || s.near(hit.line.n, /^fatal: /, 2) !== undefined
+  const known = /gitlab|ghcr\.io|docker\.io|quay\.io|github/.exec(host ?? '')?.[0]
+  const third = host !== undefined && host !== gitlab && !/gitlab/.test(host) && !upload && !git
+  if (third) {
+    return [diagnosis('upstream_service_unavailable', `${host} answered ${code}`,
+      `A service the job downloads from (${host}) failed on its side; nothing in the runner or the network configuration is wrong${known ? '' : ' as far as the log shows'}.`,
+      evidence(s.commandAt(hit.line.n), hit), [
+        { text: `Check ${host}'s status page and retry later.` },
+        retryFix(),
+        { text: 'Make the job independent of it: cache or mirror the download (a registry mirror, a cached DB in the cache: or an artifact).' },
+      ], 0.7)]
+  }
+  return [diagnosis('gitlab_server_error', `GitLab answered ${code}${upload ? ' to the artifacts upload' : git ? ' to git' : ''}`,
+    `The GitLab server${host ? ` (${host})` : ''} failed with ${code} while ${upload ? 'receiving the artifacts' : git ? 'serving the repository' : 'answering the job'}: a server-side error (GitLab, Workhorse or the proxy in front of it), not the job's script.`,
+    evidence(upload && upload !== hit ? upload : undefined, hit), [
+      { text: 'Retry the job; if it persists, read the server side at that time: production.log / workhorse / nginx logs (self-managed) or status.gitlab.com.', snippet: 'sudo gitlab-ctl tail gitlab-workhorse nginx puma' },
+      retryFix(),
+      { text: upload ? 'Big uploads: check the proxy body limit and timeouts in front of GitLab, and the object storage behind it.' : 'Behind a reverse proxy: check its upstream timeouts and limits.' },
+    ], 0.75)]
+}
+
+function transient(s: Scan, already: boolean): Diagnosis[] {
+  // A TLS stream cut mid-transfer is the MTU/middlebox pattern (tls rule), which a retry does not fix.
+  if (already || s.has(/SSL_ERROR_SYSCALL|GnuTLS recv error|gnutls_handshake/)) return []
+  const hit = s.last(TRANSIENT)
+  if (!hit) return []
+  const git = /remote end hung up|early EOF|RPC failed|HTTP\/2 stream/.test(hit.line.text)
+  return [diagnosis('transient_failure', git ? 'The git transfer broke off' : 'A connection dropped in the middle of the job',
+    `"${hit.line.text.trim().slice(0, 160)}": a connection was cut while ${git ? 'git was transferring' : 'the job talked to a daemon or server'}; such failures usually pass on retry. If they repeat, look at the network path (MTU, proxies, load balancers) or the server's load.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      retryFix(),
+      ...(git ? [{ text: 'For large repositories, fetch less per job.', snippet: 'variables:\n  GIT_DEPTH: 20\n  GIT_STRATEGY: fetch' }] : []),
+      { text: 'If it repeats, check the network path between the runner and the server (MTU on overlay/VPN links, proxy idle timeouts).' },
+    ], 0.45)]
+}
+
+export const runnerRule: Rule = {
+  id: 'runner',
+  categories: ['machine_provisioning_failed', 'runner_version_bug', 'job_log_limit_exceeded', 'gitlab_server_error', 'upstream_service_unavailable', 'transient_failure'],
+  match(ev) {
+    const s = new Scan(ev)
+    const server = serverError(s)
+    return [...machine(s), ...versionBug(s), ...logLimit(s), ...server, ...transient(s, server.length > 0)]
+  },
+}

@@ -1,0 +1,127 @@
+import { Scan, diagnosis, evidence, hostOf, phaseName } from '../scan.js'
+import type { Diagnosis, Fix, Rule } from '../types.js'
+
+/**
+ * Failures inside the job's own commands that still have a cause outside the project: SSH from
+ * the script (host keys, deploy keys), building images without privileges (buildah, podman),
+ * images or binaries for another CPU architecture, and a reused checkout left broken by an
+ * earlier job. These are worded by the tools themselves, so they match on the error line alone.
+ */
+
+const HOST_KEY = /^Host key verification failed\.?$|REMOTE HOST IDENTIFICATION HAS CHANGED|No (?:RSA|ECDSA|ED25519) host key is known for|Host key for \S+ has changed/
+const PUBLICKEY = /Permission denied \((?:publickey[^)]*)\)|sign_and_send_pubkey: signing failed|Load key "[^"]*": invalid format|error in libcrypto/
+const REMOTE = /Could not read from remote repository|git@([\w.-]+):|ssh:\/\/(?:[\w.-]+@)?([\w.-]+)|ssh: connect to host ([\w.-]+)/
+const UNPRIVILEGED = /remount \/, flags: 0x\w+: permission denied|creating new mount namespace.*operation not permitted|mounting an overlay over build context directory|'overlay' is not supported over overlayfs|mount_program is required|error (?:creating|running) (?:libpod runtime|container): .*(?:operation not permitted|permission denied)|cannot clone: Operation not permitted|newuidmap: write to uid_map failed|there might not be enough IDs available in the namespace|kernel does not support overlay fs|unshare: operation not permitted|error mounting "proc" to rootfs|Error: cannot setup namespace using newuidmap/i
+const ARCH = /exec (?:user process caused:? )?"?exec format error"?|exec format error|The requested image's platform \(([\w/]+)\) does not match the detected host platform \(([\w/]+)\)|no matching manifest for (linux\/[\w/]+) in the manifest list|cannot execute binary file: Exec format error/i
+const WORKTREE = /fatal: shallow file has changed since we read it|Unable to create '([^']*\.git\/(?:index|shallow|HEAD|[\w/]+)\.lock)': File exists|error: cannot lock ref '([^']+)'|fatal: index file corrupt|error: object file \S+ is empty|fatal: loose object \S+ .* is corrupt|fatal: packed object \S+ .* is corrupt|error: Could not read [0-9a-f]{40}|fatal: bad object HEAD|fatal: not a git repository.*\/builds\//
+
+const SKIPPED_SUBMODULES = /^Skipping Git submodules setup/
+// What a build says when a directory that a submodule should fill is empty.
+// (A file path, not a command: "command not found" is another diagnosis.)
+const MISSING_FILE = /[\w.-]*\/[\w./-]+['"]?:? No such file or directory|No rule to make target|fatal error: [^:]+: No such file|does not contain a CMakeLists\.txt|(?:directory|path|file) ['"]?[\w.-]*\/[\w./-]+['"]? (?:does not exist|not found)/i
+
+function sshHost(s: Scan, n: number): string | undefined {
+  const near = s.near(n, REMOTE, 4)
+  const cmd = s.commandAt(n)
+  const m = REMOTE.exec(cmd?.text ?? '') ?? near?.m
+  return m?.[1] ?? m?.[2] ?? m?.[3] ?? hostOf(/ssh:\/\/\S+/.exec(cmd?.text ?? '')?.[0])
+}
+
+function hostKey(s: Scan): Diagnosis[] {
+  const hit = s.last(HOST_KEY)
+  if (!hit) return []
+  const host = sshHost(s, hit.line.n) ?? '<git host>'
+  const changed = /CHANGED|has changed/.test(hit.line.text)
+  return [diagnosis('ssh_host_key_verification_failed', `ssh does not know the host key of ${host}`,
+    changed
+      ? `The key ${host} presents differs from the one in known_hosts (the server was rebuilt, or something intercepts the connection).`
+      : `ssh in the job has no known_hosts entry for ${host} and cannot ask (no terminal), so it refuses to connect; the key itself may be fine.`,
+    evidence(s.commandAt(hit.line.n), hit, s.near(hit.line.n, /Could not read from remote repository/, 2)), [
+      { text: 'Pin the server\'s host key in a CI/CD variable (file type, value from `ssh-keyscan <host>` checked against the server) and install it.', snippet: `before_script:\n  - mkdir -p ~/.ssh && chmod 700 ~/.ssh\n  - cp "$SSH_KNOWN_HOSTS" ~/.ssh/known_hosts && chmod 644 ~/.ssh/known_hosts` },
+      { text: `Shell executor: add it once for the runner user.`, snippet: `sudo -u gitlab-runner sh -c 'ssh-keyscan ${host} >> ~/.ssh/known_hosts'` },
+      { text: 'Cloning another GitLab project: use HTTPS with the job token instead of SSH.', snippet: 'git clone "https://gitlab-ci-token:${CI_JOB_TOKEN}@${CI_SERVER_HOST}/<group>/<project>.git"' },
+    ], 0.85)]
+}
+
+function publickey(s: Scan): Diagnosis[] {
+  const hit = s.last(PUBLICKEY)
+  if (!hit) return []
+  const host = sshHost(s, hit.line.n)
+  return [diagnosis('ssh_publickey_denied', `${host ?? 'The SSH server'} refused the job's key`,
+    `ssh offered no key the server accepts${host ? ` (${host})` : ''}: the private key variable is missing, empty on this ref (protected variable), not loaded into ssh-agent (CRLF, no trailing newline, passphrase), or its public half is not a deploy key with access.`,
+    evidence(s.commandAt(hit.line.n), hit, s.near(hit.line.n, /Could not read from remote repository/, 2)), [
+      { text: 'Load the key from a CI/CD variable into ssh-agent (file-type variable, with a trailing newline).', snippet: 'before_script:\n  - eval $(ssh-agent -s)\n  - chmod 400 "$SSH_PRIVATE_KEY"\n  - ssh-add "$SSH_PRIVATE_KEY"' },
+      { text: 'Add the public key as a deploy key (with write access if the job pushes) on the target repository; test with ssh -T git@<host>.' },
+      { text: 'If the variable is protected, the job must run on a protected branch or tag.' },
+    ], 0.85)]
+}
+
+function unprivileged(s: Scan): Diagnosis[] {
+  const hit = s.last(UNPRIVILEGED)
+  if (!hit) return []
+  const k8s = s.family === 'kubernetes'
+  return [diagnosis('unprivileged_container_build', 'The image build needs privileges the job container does not have',
+    `buildah/podman inside the job container could not ${/overlay/i.test(hit.line.text) ? 'use overlay storage on top of the container\'s own overlay filesystem' : 'create namespaces or mounts'}: "${hit.line.text.trim().slice(0, 160)}". Job containers are unprivileged by default.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Use the storage driver and isolation that work unprivileged.', snippet: 'variables:\n  STORAGE_DRIVER: vfs\n  BUILDAH_ISOLATION: chroot' },
+      { text: 'Or use a builder made for unprivileged containers (kaniko, buildkit rootless).', snippet: 'image:\n  name: gcr.io/kaniko-project/executor:debug\n  entrypoint: [""]' },
+      { text: `Or run such jobs on a dedicated privileged runner${k8s ? ' (privileged = true in [runners.kubernetes])' : ''}.`, snippet: k8s ? '[runners.kubernetes]\n  privileged = true' : '[runners.docker]\n  privileged = true\n  # or, narrower: devices = ["/dev/fuse"], cap_add = ["SYS_ADMIN"], security_opt = ["seccomp:unconfined", "apparmor:unconfined"]' },
+    ], 0.85)]
+}
+
+function architecture(s: Scan): Diagnosis[] {
+  const hit = s.all(ARCH).filter((h) => !/docker-machine/.test(h.line.text)).pop()
+  if (!hit) return []
+  const want = hit.m[1] ?? hit.m[3]
+  const host = hit.m[2]
+  const image = s.image()
+  return [diagnosis('image_wrong_architecture', 'An image or binary is built for another CPU architecture',
+    want
+      ? `The image is for ${want}${host ? ` but the host is ${host}` : ' and has no variant for this host'}.`
+      : `"${hit.line.text.trim().slice(0, 160)}": the kernel cannot run this binary, almost always because it was built for another architecture (an arm64 image on an amd64 runner or the reverse; sometimes a download that is really an HTML error page).`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: `Use an image (tag) published for the runner's architecture${image ? ` instead of ${image}` : ''}, or send the job to a runner of the right architecture with tags.`, snippet: 'job:\n  tags: [<amd64 or arm64 runner tag>]' },
+      { text: 'Build multi-architecture images so every runner finds its variant.', snippet: 'docker buildx build --platform linux/amd64,linux/arm64 --push -t "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA" .' },
+      { text: 'Check what the file is.', snippet: 'uname -m; file "$(command -v <binary>)"' },
+    ], 0.8)]
+}
+
+function worktree(s: Scan): Diagnosis[] {
+  const hit = s.last(WORKTREE)
+  if (!hit) return []
+  const runnerClone = ['get_sources', ''].includes(phaseName(hit.line.section)) || /\/builds\//.test(hit.line.text)
+  const fixes: Fix[] = [
+    { text: 'Start this job from a fresh clone (and retry).', snippet: 'variables:\n  GIT_STRATEGY: clone' },
+    { text: 'Two jobs must not share one build directory: give concurrent jobs their own directories.', snippet: '[[runners]]\n  builds_dir = "/builds"\n  # Docker executor: do not mount one host path as /builds for all concurrent jobs' },
+    { text: 'Clear the runner\'s cached checkouts (Docker: the runner-…-cache volumes; shell: the builds directory).', snippet: 'docker volume ls -q --filter name=runner- | xargs -r docker volume rm' },
+  ]
+  return [diagnosis('git_worktree_corrupt', 'The reused git checkout is inconsistent',
+    `"${hit.line.text.trim()}": ${runnerClone ? 'the runner reuses the previous checkout (GIT_STRATEGY fetch) and it' : 'the repository'} was left half-written by a concurrent or aborted git operation.`,
+    evidence(hit), fixes, 0.8)]
+}
+
+function submodules(s: Scan): Diagnosis[] {
+  const skipped = s.first(SKIPPED_SUBMODULES)
+  if (!skipped) return []
+  // Submodules live in the checkout: a missing /etc or /certs file is something else.
+  const missing = s.all(MISSING_FILE).filter((h) => h.line.n > skipped.line.n && !/(?:^|[\s'"])\/(?!builds\/)[\w.-]+\//.test(h.line.text)).pop()
+  const gitmodules = /GIT_SUBMODULE_STRATEGY:\s*(?:normal|recursive)/.test(s.ev.ciYaml ?? '')
+  if (!missing || gitmodules) return []
+  // A repository with submodules says so somewhere: the YAML, a .gitmodules or "submodule" in the output.
+  const hasSubmodules = /submodule|\.gitmodules/i.test(s.ev.ciYaml ?? '') || s.has(/\.gitmodules|^Submodule '|submodule path/)
+  return [diagnosis('submodules_not_fetched', 'The job ran without the repository\'s submodules',
+    `The runner skipped the submodules (GIT_SUBMODULE_STRATEGY is none, the default), and the build then misses files: "${missing.line.text.trim().slice(0, 160)}".`,
+    evidence(skipped, s.commandAt(missing.line.n), missing), [
+      { text: 'Let the runner fetch submodules.', snippet: 'variables:\n  GIT_SUBMODULE_STRATEGY: recursive' },
+      { text: 'Use relative URLs in .gitmodules for submodules on the same GitLab, so the job token can fetch them.', snippet: '[submodule "lib"]\n  path = lib\n  url = ../../group/lib.git' },
+    ], hasSubmodules ? 0.75 : 0.5)]
+}
+
+export const scriptRule: Rule = {
+  id: 'script',
+  categories: ['ssh_host_key_verification_failed', 'ssh_publickey_denied', 'unprivileged_container_build', 'image_wrong_architecture', 'git_worktree_corrupt', 'submodules_not_fetched'],
+  match(ev) {
+    const s = new Scan(ev)
+    return [...hostKey(s), ...publickey(s), ...unprivileged(s), ...architecture(s), ...worktree(s), ...submodules(s)]
+  },
+}

@@ -1,0 +1,55 @@
+import { readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { diagnose } from '../../src/diagnose/engine.js'
+import { parseTrace } from '../../src/diagnose/trace.js'
+
+/**
+ * The explain engine over the corpus of real failure logs people posted (test/fixtures/diagnose/real).
+ * Every entry is a failed job: each must get an answer with a next step, never "no pattern matched"
+ * alone. Accuracy is guarded on the development split only; the held-out split is measured by
+ * bench/diagnose-accuracy.mjs and is never a tuning target, so no test pins its figures.
+ */
+interface Entry { id: string; log: string; executor: string; category: string }
+
+const corpus = new URL('../fixtures/diagnose/real/', import.meta.url).pathname
+const split = JSON.parse(readFileSync(join(corpus, 'split.json'), 'utf8')) as { dev: string[]; heldout: string[] }
+const entries: Entry[] = readdirSync(corpus).filter((f) => /^\d+.*\.json$/.test(f)).sort()
+  .map((f) => JSON.parse(readFileSync(join(corpus, f), 'utf8')) as Entry)
+
+function categories(e: Entry): string[] {
+  const report = diagnose({ trace: parseTrace(e.log), ...(e.executor !== 'unknown' ? { executor: e.executor } : {}) })
+  return report.diagnoses.map((d) => d.category)
+}
+
+// Reached with the 164-entry corpus (84/109 and 87/109 on the dev split: the rules were tuned on the
+// first 72; the 37 dev entries added later were not tuned on yet); a regression guard, not a target.
+const DEV_TOP1 = 0.77
+const DEV_TOP3 = 0.79
+
+describe('explain on real failure logs', () => {
+  it('every entry belongs to exactly one split', () => {
+    const ids = entries.map((e) => e.id).sort()
+    expect([...split.dev, ...split.heldout].sort()).toEqual(ids)
+  })
+
+  it.each(entries.map((e) => [e.id, e] as const))('%s: an answer with a next step', (_id, e) => {
+    const report = diagnose({ trace: parseTrace(e.log), ...(e.executor !== 'unknown' ? { executor: e.executor } : {}) })
+    // A log that ends in "Job succeeded" (a warning someone asked about) gets no diagnosis, by design.
+    if (/Job succeeded\s*$/.test(e.log)) {
+      expect(report.diagnoses).toEqual([])
+      return
+    }
+    expect(report.diagnoses.length, 'a failed job never gets nothing').toBeGreaterThan(0)
+    for (const d of report.diagnoses) expect(d.fixes.length, `${d.category} says what to do`).toBeGreaterThan(0)
+  })
+
+  it(`dev split: top-1 >= ${DEV_TOP1 * 100}%, top-3 >= ${DEV_TOP3 * 100}%`, () => {
+    const dev = entries.filter((e) => split.dev.includes(e.id))
+    const ranks = dev.map((e) => categories(e).indexOf(e.category))
+    const top1 = ranks.filter((r) => r === 0).length / dev.length
+    const top3 = ranks.filter((r) => r >= 0 && r < 3).length / dev.length
+    expect(top1).toBeGreaterThanOrEqual(DEV_TOP1)
+    expect(top3).toBeGreaterThanOrEqual(DEV_TOP3)
+  })
+})
