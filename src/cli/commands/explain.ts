@@ -7,6 +7,7 @@ import { type ParsedTrace, parseTraceStream } from '../../diagnose/trace.js'
 import type { Evidence, ProbeResult } from '../../diagnose/types.js'
 import { GlrunError } from '../../diagnostics/errors.js'
 import type { Io } from '../io.js'
+import { fetchJobLog } from '../../diagnose/gitlab-job-log.js'
 
 interface ExplainFlags {
   executor?: string
@@ -15,6 +16,8 @@ interface ExplainFlags {
   probes?: string
   json?: boolean
   check?: boolean
+  gitlabToken?: string
+  caFile?: string
 }
 
 /**
@@ -25,15 +28,21 @@ interface ExplainFlags {
 export function explainCommand(program: Command, io: Io, setExit: (code: number) => void): void {
   program.command('explain')
     .description('explain why a GitLab CI job failed, from its log, and print the fix')
-    .argument('<trace>', 'the job log file, or - to read it from stdin')
+    .argument('<trace>', 'the job log file, - to read it from stdin, or a GitLab job URL (https://gitlab.example.com/group/project/-/jobs/123)')
     .option('--executor <name>', 'executor that ran the job (docker, kubernetes, shell, ...) when the log does not say')
     .option('--config <config.toml>', "the runner's config.toml, to tailor fixes to it")
     .option('--ci <.gitlab-ci.yml>', 'the pipeline file the job came from')
     .option('--probes <file.json>', 'results of network probes (an array of {kind, target, from, ok, summary, detail})')
     .option('--json', 'print {phase, exit_code, diagnoses} as JSON')
     .option('--check', 'also check the hosts the log names from this machine (DNS, TCP, TLS, registry /v2/; 3 s each)')
+    .option('--gitlab-token <token>', 'with a job URL: an access token with read_api (env GLRUN_GITLAB_TOKEN)')
+    .option('--ca-file <pem>', 'with a job URL: the CA of a GitLab with a private certificate')
     .action(async (trace: string, flags: ExplainFlags) => {
-      const ev: Evidence = { trace: await readTrace(trace) }
+      const ev: Evidence = {
+        trace: /^https?:\/\//.test(trace)
+          ? await parseTraceStream(await fetchJobLog(trace, flags.gitlabToken ?? process.env.GLRUN_GITLAB_TOKEN, flags.caFile ? readInput(flags.caFile, 'CA file') : undefined))
+          : await readTrace(trace),
+      }
       if (flags.executor) ev.executor = flags.executor
       if (flags.config) ev.config = parseConfig(flags.config)
       if (flags.ci) ev.ciYaml = readInput(flags.ci, '.gitlab-ci.yml')
