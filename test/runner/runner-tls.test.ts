@@ -90,7 +90,7 @@ describe('S4 in runner mode: a GitLab with a private CA', () => {
     const yaml = readFileSync(join(scenarios, 's4-gitlab-ci.yml'), 'utf8')
     const sha = makeBareRepo(join(root, 'git'), 's4', { '.gitlab-ci.yml': yaml, 'README.md': 'hello\n' })
     const ids: number[] = []
-    for (const [i, j] of (await compileYaml(yaml)).jobs.entries()) {
+    for (const [i, j] of (await compileYaml(yaml, { variables: { GITLAB_USER_LOGIN: 'root' } })).jobs.entries()) {
       const payload: JobPayload = { ...j.payload, id: 880_100 + i }
       gl.state.enqueue(payload, { gitInfo: { repo_url: `https://127.0.0.1:${port}/root/s4.git`, sha } })
       ids.push(payload.id)
@@ -103,7 +103,7 @@ describe('S4 in runner mode: a GitLab with a private CA', () => {
       expect(trace).toMatch(/Checking out [0-9a-f]{8} as/)
       expect(trace).toMatch(/Job succeeded/)
     }
-    expect(gl.state.traceOf(ids[0]!).toString()).toMatch(/Hello, [^!]+!/)
+    expect(gl.state.traceOf(ids[0]!).toString()).toMatch(/^Hello, root!$/m) // what S4's job prints once the clone works
     expect(gl.state.traceOf(ids[1]!).toString()).toMatch(/^README\.md$/m) // ls of the clone
     // Every API call went over HTTPS.
     expect(gl.recorder.all.filter((q) => q.listener === 'api' && q.route !== 'unknown').every((q) => q.scheme === 'https')).toBe(true)

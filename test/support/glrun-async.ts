@@ -6,6 +6,8 @@ export interface GlrunResult {
   code: number | null
   out: string
   err: string
+  /** The child's pid: glrun labels the Docker resources it makes with it. */
+  pid: number
 }
 
 /**
@@ -22,7 +24,7 @@ export function glrunAsync(args: string[], opts: { env?: NodeJS.ProcessEnv; time
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000)
     child.on('close', (code) => {
       clearTimeout(timer)
-      resolve({ code, out, err })
+      resolve({ code, out, err, pid: child.pid ?? 0 })
     })
   })
 }
