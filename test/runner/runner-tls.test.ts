@@ -47,7 +47,7 @@ function expectTlsError(err: string): void {
 }
 
 describe('S4 in runner mode: a GitLab with a private CA', () => {
-  it('without tls-ca-file: register, runner and doctor each name the certificate problem and tls-ca-file; no job is taken', async () => {
+  it('without tls-ca-file: register, runner, verify and doctor each name the certificate problem and tls-ca-file; no job is taken', async () => {
     const token = gl.state.addRunner().token
     const reg = await glrun(['register', '--non-interactive', '--url', gl.httpsUrl!, '--token', token, '--executor', 'shell', '--name', 'no-ca', '--config', join(root, 'no-ca-register.toml')])
     expect(reg.code).toBe(2)
@@ -63,6 +63,11 @@ describe('S4 in runner mode: a GitLab with a private CA', () => {
     expect(run.err).toMatch(/signed by a CA not in the system CAs/)
     expect(gl.state.jobs.get(payload.id)!.status).toBe('pending')
     gl.state.cancelJob(payload.id) // not for the next test's runner
+
+    const verify = await glrun(['verify', '--config', config])
+    expect(verify.code).toBe(1)
+    expect(verify.err).toMatch(/^error\[GLRUN_GITLAB_TLS\]: runner=no-ca: GitLab at https:\/\/127\.0\.0\.1:\d+ presents a certificate glrun does not trust/m)
+    expectTlsError(verify.err)
 
     const doc = await glrun(['doctor', '--config', config])
     expect(doc.code).toBe(1)

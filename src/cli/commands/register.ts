@@ -106,7 +106,8 @@ export function registerCommands(program: Command, io: Io, setExit: (code: numbe
             failed = true
           }
         } catch (e) {
-          io.err(unreachable(r.url!, e, r.tlsCaFile).message)
+          const u = unreachable(r.url!, e, r.tlsCaFile)
+          io.err(`error[${u.code}]: runner=${r.name}: ${u.message}${u.hint ? `\n  hint: ${u.hint}` : ''}`)
           failed = true
         }
       }
