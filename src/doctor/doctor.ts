@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { RunnerSettings } from '../runner-config/types.js'
 import { checkExecutor } from './executor-checks.js'
 import { checkGitlabUrl, parseHttpUrl } from './gitlab-checks.js'
+import { checkRunnerToken } from './runner-token-check.js'
 import { checkGit, checkShells, checkWritableDir } from './host-checks.js'
 import type { CheckContext, Finding } from './types.js'
 
@@ -42,7 +43,12 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
 
 async function checkRunner(r: RunnerSettings, scope: string, ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = []
-  if (r.url) out.push(...await checkGitlabUrl(scope, r, 'url', r.url, ctx))
+  if (r.url) {
+    const reach = await checkGitlabUrl(scope, r, 'url', r.url, ctx)
+    out.push(...reach)
+    // Only a GitLab that was reached and trusted can be asked about the token.
+    if (r.token && reach.every((f) => f.status !== 'fail')) out.push(await checkRunnerToken(scope, r, ctx))
+  }
   // clone_url only when it leads somewhere else: the same host and port were just checked.
   if (r.cloneUrl && !sameServer(r.url, r.cloneUrl)) out.push(...await checkGitlabUrl(scope, r, 'clone_url', r.cloneUrl, ctx))
   out.push(...await checkExecutor(scope, r.executor, r, ctx))

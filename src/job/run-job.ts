@@ -64,7 +64,8 @@ export async function runJob(i: RunJobInput): Promise<JobOutcome> {
     // glrun itself failed (not the job's script): say so in the job's log, as a system failure.
     const message = e instanceof Error ? e.message : String(e)
     if (e instanceof GlrunError && e.hint) i.trace.warn(e.hint)
-    i.trace.jobFailed(message, true)
+    // The stable code too: the job log is often all a user sends with a bug report.
+    i.trace.jobFailed(e instanceof GlrunError ? `${message} (${e.code})` : message, true)
     const reason = e instanceof ExecutorFailure ? e.failureReason : 'runner_system_failure'
     return { status: 'failed', reason, allowedToFail: false, message, durationMs: Date.now() - started }
   }

@@ -62,8 +62,8 @@ export class RunnerApi {
     }
   }
 
-  async verify(token: string, systemId: string, info: RunnerInfo): Promise<HttpAnswer> {
-    return this.send('verify', { method: 'POST', path: 'api/v4/runners/verify', headers: json, body: JSON.stringify({ token, system_id: systemId, info }), timeoutMs: 30_000 })
+  async verify(token: string, systemId: string, info: RunnerInfo, timeoutMs = 30_000): Promise<HttpAnswer> {
+    return this.send('verify', { method: 'POST', path: 'api/v4/runners/verify', headers: json, body: JSON.stringify({ token, system_id: systemId, info }), timeoutMs })
   }
 
   async register(registrationToken: string, description: string, info: RunnerInfo, tags: string[]): Promise<HttpAnswer> {
@@ -125,7 +125,9 @@ export class RunnerApi {
    * GitLab's own origin, never to the storage host a redirect names.
    */
   async downloadArtifact(jobId: number, jobToken: string, dest: string): Promise<number> {
-    let url = new URL(`api/v4/jobs/${jobId}/artifacts`, this.ep.url.endsWith('/') ? this.ep.url : `${this.ep.url}/`)
+    // direct_download=true as gitlab-runner sends it (FF_USE_DIRECT_DOWNLOAD, on by default): GitLab
+    // with object storage then redirects to a pre-signed URL instead of proxying the archive.
+    let url = new URL(`api/v4/jobs/${jobId}/artifacts?direct_download=true`, this.ep.url.endsWith('/') ? this.ep.url : `${this.ep.url}/`)
     const origin = url.origin
     for (let hop = 0; hop < 5; hop++) {
       const a = await this.send('download_artifacts', {

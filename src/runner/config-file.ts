@@ -45,15 +45,33 @@ export function appendRunner(path: string, e: NewRunnerEntry): void {
 /** The file without the [[runners]] entries whose token is in `tokens` (verify --delete, unregister). */
 export function removeRunners(path: string, tokens: Set<string>): number {
   const text = readFileSync(path, 'utf8')
-  // Split before each [[runners]] header; an entry runs until the next one (its sub-tables included).
-  const parts = text.split(/^(?=\[\[runners\]\]\s*$)/m)
   let removed = 0
-  const kept = parts.filter((p) => {
-    const m = /^\s*token\s*=\s*"([^"]*)"/m.exec(p)
-    const drop = p.startsWith('[[runners]]') && m !== null && tokens.has(m[1]!)
+  const kept = runnerPieces(text).filter((p) => {
+    const m = /^\s*token\s*=\s*"([^"]*)"/m.exec(p.text)
+    const drop = p.entry && m !== null && tokens.has(m[1]!)
     if (drop) removed++
     return !drop
   })
-  writeFileSync(path, kept.join(''), { mode: 0o600 })
+  writeFileSync(path, kept.map((p) => p.text).join(''), { mode: 0o600 })
   return removed
+}
+
+/**
+ * The file cut before each [[runners]] header, with the comment lines right above the header: they
+ * describe that runner, so they go with it, and stay when the runner before it goes. An entry runs
+ * until the next one (its sub-tables included). The pieces joined are the file, byte for byte.
+ */
+function runnerPieces(text: string): { text: string; entry: boolean }[] {
+  const lines = text.split(/(?<=\n)/)
+  const starts: number[] = []
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^[ \t]*\[\[runners\]\][ \t]*(?:#.*)?\r?\n?$/.test(lines[i]!)) continue
+    let s = i
+    while (s > 0 && /^[ \t]*#/.test(lines[s - 1]!) && s - 1 > (starts.at(-1) ?? -1)) s--
+    starts.push(s)
+  }
+  const cuts = [0, ...starts.filter((s) => s > 0), lines.length]
+  const out: { text: string; entry: boolean }[] = []
+  for (let k = 0; k + 1 < cuts.length; k++) out.push({ text: lines.slice(cuts[k], cuts[k + 1]).join(''), entry: starts.includes(cuts[k]!) })
+  return out.filter((p) => p.text !== '')
 }

@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Readable } from 'node:stream'
+import { rootCertificates } from 'node:tls'
 
 /** How glrun reaches one GitLab: its URL and the CA that signs it (config.toml's tls-ca-file). */
 export interface GitLabEndpoint {
@@ -36,8 +37,11 @@ export function call(ep: GitLabEndpoint, c: HttpCall, base?: URL): Promise<HttpA
   return new Promise((resolve, reject) => {
     const req = send(url, {
       method: c.method,
-      headers: { 'User-Agent': 'glrun', ...(c.headers ?? {}) },
-      ...(url.protocol === 'https:' && ep.caPem ? { ca: ep.caPem } : {}),
+      // Content-Length for a body in memory: node frames neither length nor chunks on a DELETE
+      // (unregister sends its token in the body), and the server then reads garbage.
+      headers: { 'User-Agent': 'glrun', ...(typeof c.body === 'string' || Buffer.isBuffer(c.body) ? { 'Content-Length': String(Buffer.byteLength(c.body)) } : {}), ...(c.headers ?? {}) },
+      // On top of the system CAs, not instead: a redirect may lead to object storage with a public certificate.
+      ...(url.protocol === 'https:' && ep.caPem ? { ca: [...rootCertificates, ep.caPem] } : {}),
     }, (res) => {
       if (c.sink && res.statusCode === 200) {
         c.sink(res).then(() => resolve({ status: 200, headers: res.headers, body: Buffer.alloc(0) }), reject)

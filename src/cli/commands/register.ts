@@ -7,6 +7,7 @@ import { EXECUTORS } from '../../executors/registry.js'
 import { GLRUN_VERSION } from '../../job/job-variables.js'
 import { loadRunnerConfig } from '../../runner-config/load.js'
 import { RunnerApi, type RunnerInfo } from '../../runner/api.js'
+import { gitlabTlsError } from '../../runner/gitlab-tls.js'
 import { appendRunner, defaultConfigPath, removeRunners } from '../../runner/config-file.js'
 import { FEATURES } from '../../runner/job-loop.js'
 import type { Io } from '../io.js'
@@ -24,12 +25,10 @@ function caOf(file: string | undefined): string | undefined {
   }
 }
 
-/** Network failures as one clear error (a TLS problem names the fix). */
-function unreachable(url: string, e: unknown): GlrunError {
-  const msg = (e as Error).message
-  const tls = /certificate|self.signed|CERT_|unable to verify/i.test(msg)
-  return new GlrunError('GLRUN_GITLAB_UNREACHABLE', `cannot reach GitLab at ${url}: ${msg}`, {
-    hint: tls ? 'GitLab\'s certificate is not trusted: pass the CA that signed it with --tls-ca-file (tls-ca-file in config.toml). `glrun doctor --config …` shows the chain.' : 'Check the URL and that this machine reaches it (`glrun doctor`).',
+/** Network failures as one clear error (a certificate problem names tls-ca-file). */
+function unreachable(url: string, e: unknown, caFile?: string): GlrunError {
+  return gitlabTlsError(url, e, caFile) ?? new GlrunError('GLRUN_GITLAB_UNREACHABLE', `cannot reach GitLab at ${url}: ${(e as Error).message}`, {
+    hint: 'Check the URL and that this machine reaches it (`glrun doctor`).',
   })
 }
 
@@ -67,7 +66,7 @@ export function registerCommands(program: Command, io: Io, setExit: (code: numbe
       try {
         answer = token ? await api.verify(token, `s_glrun${hostname().replace(/[^a-z0-9]/gi, '').slice(0, 12)}`, i) : await api.register(regToken!, name, i, (f.tagList ?? env.RUNNER_TAG_LIST ?? '').split(',').map((t) => t.trim()).filter(Boolean))
       } catch (e) {
-        throw unreachable(url!, e)
+        throw unreachable(url!, e, caFile)
       }
       if (answer.status === 410) throw new GlrunError('GLRUN_REGISTER_DISABLED', 'GitLab does not accept registration tokens any more (410 Gone)', { hint: 'Create the runner in GitLab (Settings > CI/CD > Runners > New runner) and register with its glrt-… token: --token.' })
       if (answer.status === 403) throw new GlrunError('GLRUN_REGISTER_FORBIDDEN', `GitLab refused the ${token ? 'runner authentication' : 'registration'} token (403)`, { hint: 'Copy the token again from GitLab; a reset or deleted runner\'s token stops working at once.' })
@@ -107,7 +106,8 @@ export function registerCommands(program: Command, io: Io, setExit: (code: numbe
             failed = true
           }
         } catch (e) {
-          io.err(unreachable(r.url!, e).message)
+          const u = unreachable(r.url!, e, r.tlsCaFile)
+          io.err(`error[${u.code}]: runner=${r.name}: ${u.message}${u.hint ? `\n  hint: ${u.hint}` : ''}`)
           failed = true
         }
       }
@@ -128,7 +128,7 @@ export function registerCommands(program: Command, io: Io, setExit: (code: numbe
       const removed = new Set<string>()
       for (const r of chosen) {
         const caPem = caOf(r.tlsCaFile)
-        const a = await new RunnerApi({ url: r.url ?? '', ...(caPem ? { caPem } : {}) }).unregister(r.token!).catch((e: unknown) => { throw unreachable(r.url ?? '', e) })
+        const a = await new RunnerApi({ url: r.url ?? '', ...(caPem ? { caPem } : {}) }).unregister(r.token!).catch((e: unknown) => { throw unreachable(r.url ?? '', e, r.tlsCaFile) })
         // 403: GitLab no longer knows it; the entry goes either way.
         if (a.status === 204 || a.status === 403) removed.add(r.token!)
         io.out(`Unregistering runner "${r.name}"... ${a.status === 204 ? 'succeeded' : a.status === 403 ? 'GitLab no longer knew it' : `GitLab answered ${a.status}`}`)

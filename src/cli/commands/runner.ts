@@ -5,6 +5,7 @@ import { EXECUTORS } from '../../executors/registry.js'
 import { loadRunnerConfig } from '../../runner-config/load.js'
 import { runRunners } from '../../runner/job-loop.js'
 import { defaultConfigPath } from '../../runner/config-file.js'
+import { checkRunnersTls } from '../../runner/gitlab-tls.js'
 import type { Io } from '../io.js'
 import { pino } from 'pino'
 import { RunnerMetrics } from '../../runner/metrics.js'
@@ -37,6 +38,7 @@ export function runnerCommand(program: Command, io: Io, setExit: (code: number) 
       for (const r of runners) {
         if (!EXECUTORS[r.executor]) throw new GlrunError('GLRUN_EXECUTOR_UNKNOWN', `runner "${r.name}" uses executor "${r.executor}", which this version of glrun does not have`, { hint: `Available: ${Object.keys(EXECUTORS).join(', ')}.` })
       }
+      await checkRunnersTls(runners)
       const maxBuilds = flags.maxBuilds === undefined ? undefined : Number(flags.maxBuilds)
       if (maxBuilds !== undefined && (!Number.isInteger(maxBuilds) || maxBuilds < 1)) throw new GlrunError('GLRUN_CLI_MAX_BUILDS', `--max-builds must be a positive number, not "${flags.maxBuilds}"`)
       const cancel = new AbortController()
