@@ -31,6 +31,8 @@ export interface RunJobInput {
   tracked?: () => Promise<Set<string>>
   /** Where the executor notes what must not outlive glrun (see OpenContext.stateDir). */
   stateDir?: string
+  /** Runner mode: the runner's name, its token's first characters and its system ID, for the log. */
+  identity?: { name: string; shortToken: string; systemId: string }
   signal: AbortSignal
   now?: () => number
   /** What config.toml's [[runners]] adds to every job (hooks, environment, tls-ca-file). */
@@ -76,8 +78,10 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
   const duration = (): number => Date.now() - started
   // This run's artifacts replace the last run's: a job that produces none now leaves none behind.
   await i.artifacts.reset(job)
-  trace.println(`Running with glrun ${GLRUN_VERSION} (local)`)
-  trace.println(`  on ${hostname()} local, system ID: glrun-local`)
+  // gitlab-runner's first lines: who runs the job (a local run names this machine).
+  const who = i.identity ?? { name: hostname(), shortToken: 'local', systemId: 'glrun-local' }
+  trace.println(`Running with glrun ${GLRUN_VERSION}${i.identity ? '' : ' (local)'}`)
+  trace.println(`  on ${who.name} ${who.shortToken}, system ID: ${who.systemId}`)
   let session: ExecutorSession | undefined
   // The job's timeout covers the whole job, as in GitLab: each stage gets what is left of it.
   const deadline = started + job.runner_info.timeout * 1000

@@ -28,9 +28,10 @@ export class GitLabArtifactStore implements ArtifactStore {
     return this.upload(job, zipFile, { name, type: 'archive', format: 'zip', ...(a.expire_in ? { expireIn: a.expire_in } : {}) }, size)
   }
 
-  async uploadDotenv(job: JobPayload, variables: DotenvVariable[]): Promise<void> {
+  async uploadDotenv(job: JobPayload, _variables: DotenvVariable[], raw: string): Promise<void> {
+    // The report as the job wrote it: GitLab parses it by its own rules (as gitlab-runner uploads it).
     const file = this.tmp('.env.gz')
-    await pipeline(Readable.from([variables.map((v) => `${v.key}=${v.value}\n`).join('')]), createGzip(), createWriteStream(file))
+    await pipeline(Readable.from([raw]), createGzip(), createWriteStream(file))
     const dotenv = (job.artifacts ?? []).find((x) => x.artifact_type === 'dotenv')
     await this.upload(job, file, { name: '.env.gz', type: 'dotenv', format: 'gzip', ...(dotenv?.expire_in ? { expireIn: dotenv.expire_in } : {}) }, statSync(file).size)
   }

@@ -81,7 +81,7 @@ export async function runRunners(o: RunnerLoopOptions): Promise<void> {
     const checkMs = (o.config.checkInterval > 0 ? o.config.checkInterval : 3) * 1000
     const executor = o.executorFor(r)
     const info: RunnerInfo = { name: r.name, version: GLRUN_VERSION, revision: 'glrun', platform: 'linux', architecture: arch() === 'x64' ? 'amd64' : arch(), executor: executor.name, shell: 'bash', features: FEATURES }
-    const systemId = `s_glrun${hostname().replace(/[^a-z0-9]/gi, '').slice(0, 12)}`
+    const systemId = systemIdOf()
     let lastUpdate: string | undefined
     let mine = 0
     let failures = 0
@@ -157,6 +157,7 @@ async function runOne(o: RunnerLoopOptions, r: RunnerSettings, api: RunnerApi, e
       cache: new LocalCacheStore(r.cacheDir ?? join(o.stateDir, 'cache')),
       tmpDir: join(dir, 'tmp'), stateDir: join(o.stateDir, 'state'), signal: controller.signal,
       sinks: [trace], outputLimit: r.outputLimitKb * 1024, runner: runnerJobSettings(r),
+      identity: { name: r.name, shortToken: shortToken(r.token ?? ''), systemId: systemIdOf() },
       diagnose: { configText: o.configText, color: false },
     })
     outcome = res.outcome
@@ -177,6 +178,15 @@ async function runOne(o: RunnerLoopOptions, r: RunnerSettings, api: RunnerApi, e
   if (outcome.status === 'failed') o.metrics?.failed.inc({ runner: r.name, failure_reason: outcome.reason })
   o.metrics?.jobSeconds.observe({ runner: r.name }, (Date.now() - started) / 1000)
   o.log({ level: 'info', runner: r.name, job: job.id, state: outcome.status, remote: remote ?? null, final_put: status, duration_ms: Date.now() - started, msg: 'job finished' })
+}
+
+/** gitlab-runner's short token: the first 8 characters after a `glrt-` prefix. */
+function shortToken(token: string): string {
+  return token.replace(/^glrt-(?:t\d_)?/, '').slice(0, 8)
+}
+
+export function systemIdOf(): string {
+  return `s_glrun${hostname().replace(/[^a-z0-9]/gi, '').slice(0, 12)}`
 }
 
 function diagnosisSection(text: string, job: JobPayload): Buffer {

@@ -18,8 +18,11 @@ export interface ArtifactStore {
   reset(job: JobPayload): Promise<void>
   /** Takes the job's archive (a zip file the caller wrote; the store may move it). Returns where it went. */
   uploadArchive(job: JobPayload, artifact: JobArtifact, zipFile: string): Promise<string>
-  /** The variables of the job's dotenv reports, parsed and checked by the caller. */
-  uploadDotenv(job: JobPayload, variables: DotenvVariable[]): Promise<void>
+  /**
+   * The job's dotenv reports: the variables as glrun parsed them (for a local run) and the files'
+   * text as written (GitLab parses the report itself, by its own rules).
+   */
+  uploadDotenv(job: JobPayload, variables: DotenvVariable[], raw: string): Promise<void>
   /** A zip file with a dependency's archive, or undefined when it has none. */
   downloadArchive(job: JobPayload, dep: JobPayload['dependencies'][number]): Promise<string | undefined>
   /** A dependency's dotenv variables (GitLab puts them into the payload itself: none here then). */
@@ -65,7 +68,7 @@ export class LocalArtifactStore implements ArtifactStore {
     return to
   }
 
-  async uploadDotenv(job: JobPayload, variables: DotenvVariable[]): Promise<void> {
+  async uploadDotenv(job: JobPayload, variables: DotenvVariable[], _raw: string): Promise<void> {
     const to = this.dotenvFile(job.job_info.name)
     mkdirSync(dirname(to), { recursive: true })
     writeFileSync(to, JSON.stringify(variables))

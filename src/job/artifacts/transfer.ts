@@ -66,6 +66,7 @@ export async function uploadArtifacts(c: TransferContext, succeeded: boolean): P
 /** Every file of `reports:dotenv` (GitLab reads them all, in order; later keys win). */
 async function uploadDotenv(c: TransferContext, paths: string[]): Promise<void> {
   const variables: DotenvVariable[] = []
+  const raw: string[] = []
   let read = 0
   for (const p of paths) {
     const r = await readReport(c.files, p, DOTENV_MAX_BYTES)
@@ -74,12 +75,13 @@ async function uploadDotenv(c: TransferContext, paths: string[]): Promise<void> 
       continue
     }
     read++
+    raw.push(r.text ?? '')
     const parsed = parseDotenv(r.text ?? '')
     for (const e of parsed.errors) c.trace.warn(`dotenv report ${p}: ${e}`)
     variables.push(...parsed.variables)
   }
   if (read === 0) return
-  await c.artifacts.uploadDotenv(c.job, variables)
+  await c.artifacts.uploadDotenv(c.job, variables, raw.map((t) => (t.endsWith('\n') || t === '' ? t : `${t}\n`)).join(''))
   c.trace.println(`Saved ${variables.length} dotenv variable${variables.length === 1 ? '' : 's'} from ${paths.join(', ')}`)
 }
 
