@@ -65,7 +65,8 @@ export async function runRunners(o: RunnerLoopOptions): Promise<void> {
   let taken = 0
   const waiters: (() => void)[] = []
   const stop = AbortSignal.any([o.cancel, o.drain])
-  const jobs: Promise<void>[] = []
+  // The jobs under way (a set, not a list: a runner that runs for months must not keep one per job).
+  const jobs = new Set<Promise<void>>()
   const slotFree = (): Promise<void> => new Promise((r) => waiters.push(r))
   const wantMore = (): boolean => !stop.aborted && (o.maxBuilds === undefined || taken < o.maxBuilds)
 
@@ -99,11 +100,13 @@ export async function runRunners(o: RunnerLoopOptions): Promise<void> {
         running++
         mine++
         const job = answer.job
-        jobs.push(runOne(o, r, api, executor, job).finally(() => {
+        const done: Promise<void> = runOne(o, r, api, executor, job).finally(() => {
           running--
           mine--
+          jobs.delete(done)
           waiters.splice(0).forEach((w) => w())
-        }))
+        })
+        jobs.add(done)
         continue
       }
       if (answer.kind === 'none') {
@@ -120,7 +123,7 @@ export async function runRunners(o: RunnerLoopOptions): Promise<void> {
       await sleep(wait, stop)
     }
   }))
-  await Promise.all(jobs)
+  await Promise.all([...jobs])
 }
 
 async function runOne(o: RunnerLoopOptions, r: RunnerSettings, api: RunnerApi, executor: Executor, job: JobPayload): Promise<void> {
