@@ -14,7 +14,7 @@ export type RemoteStatus = 'canceling' | 'canceled' | 'failed' | 'gone'
 /**
  * The job's trace as GitLab receives it: every byte the trace writer emits (already masked) is
  * kept in a local file and sent with `PATCH /jobs/:id/trace` from the offset GitLab has, on
- * GitLab's interval (`X-GitLab-Trace-Update-Interval`) or sooner when 256 KiB wait. A 416 moves
+ * GitLab's interval (`X-GitLab-Trace-Update-Interval`) or sooner when a whole chunk waits. A 416 moves
  * the offset to GitLab's length and resends from there, so every byte arrives once and in order,
  * whatever the network did. `Job-Status: canceling|canceled` and a 403 are passed to `onRemote`:
  * that is how GitLab cancels a job.
@@ -39,7 +39,11 @@ export class GitLabTrace implements TraceSink {
     writeSync(this.fd, chunk, 0, chunk.length, this.total)
     this.total += chunk.length
     this.crc = crc32(chunk, this.crc)
-    if (this.total - this.sent >= 256 * 1024) void this.flush()
+    // A job printing fast: send whole chunks as they fill, not a PATCH per pipe read. While one
+    // PATCH is under way the sending loop picks up what arrives meanwhile, so no trigger is lost.
+    if (!this.inflight && this.total - this.sent >= CHUNK) {
+      this.inflight = this.send(false).finally(() => { this.inflight = undefined })
+    }
   }
 
   /** The trace writer closing is not the end: the diagnosis may follow. finish() ends it. */
@@ -54,14 +58,16 @@ export class GitLabTrace implements TraceSink {
   /** Sends what GitLab does not have yet; resolves when this round is done (never throws). */
   flush(): Promise<void> {
     if (this.inflight) return this.inflight.then(() => (this.total > this.sent && !this.stopped ? this.flush() : undefined))
-    this.inflight = this.send().finally(() => { this.inflight = undefined })
+    this.inflight = this.send(true).finally(() => { this.inflight = undefined })
     return this.inflight
   }
 
-  private async send(): Promise<void> {
-    while (!this.stopped && this.sent < this.total) {
+  /** `all`: down to the last byte (the interval, the end); else only while whole chunks wait. */
+  private async send(all: boolean): Promise<void> {
+    while (!this.stopped && this.sent < this.total && (all || this.total - this.sent >= CHUNK)) {
       const n = Math.min(CHUNK, this.total - this.sent)
-      const chunk = Buffer.alloc(n)
+      // Every byte is overwritten by the read: no need to zero it first.
+      const chunk = Buffer.allocUnsafe(n)
       readSync(this.fd, chunk, 0, n, this.sent)
       let a
       try {

@@ -67,7 +67,8 @@ export async function runRunners(o: RunnerLoopOptions): Promise<void> {
   let taken = 0
   const waiters: (() => void)[] = []
   const stop = AbortSignal.any([o.cancel, o.drain])
-  const jobs: Promise<void>[] = []
+  // The jobs under way (a set, not a list: a runner that runs for months must not keep one per job).
+  const jobs = new Set<Promise<void>>()
   const slotFree = (): Promise<void> => new Promise((r) => waiters.push(r))
   const wantMore = (): boolean => !stop.aborted && (o.maxBuilds === undefined || taken < o.maxBuilds)
 
@@ -101,19 +102,23 @@ export async function runRunners(o: RunnerLoopOptions): Promise<void> {
         continue
       }
       if (answer.kind === 'job') {
+        // Even when stopping: GitLab has assigned the job to this runner, so it runs.
         failures = 0
-        if (!wantMore()) break // taken while stopping: it must still run, GitLab has assigned it
         taken++
         running++
         mine++
         const job = answer.job
         m?.running.inc({ runner: r.name, executor: executor.name })
-        jobs.push(runOne(o, r, api, executor, job).finally(() => {
+        const done: Promise<void> = runOne(o, r, api, executor, job).catch((e: unknown) => {
+          o.log({ level: 'error', runner: r.name, job: job.id, msg: 'job ended with a glrun error', error: (e as Error).message })
+        }).finally(() => {
           m?.running.dec({ runner: r.name, executor: executor.name })
           running--
           mine--
+          jobs.delete(done)
           waiters.splice(0).forEach((w) => w())
-        }))
+        })
+        jobs.add(done)
         continue
       }
       if (answer.kind === 'none') {
@@ -130,7 +135,7 @@ export async function runRunners(o: RunnerLoopOptions): Promise<void> {
       await sleep(wait, stop)
     }
   }))
-  await Promise.all(jobs)
+  await Promise.all([...jobs])
 }
 
 async function runOne(o: RunnerLoopOptions, r: RunnerSettings, api: RunnerApi, executor: Executor, job: JobPayload): Promise<void> {
