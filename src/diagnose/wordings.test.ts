@@ -80,6 +80,15 @@ const cases: [string, string, string, string?][] = [
   ['tool entrypoint after the banner', 'Using Docker executor with image hashicorp/terraform:light ...\nTerraform has no command named "sh". Did you mean "show"?\nERROR: Job failed: exit code 127', 'image_entrypoint_override'],
   ['curl expired certificate', step('$ curl https://old.example.com', 'curl: (60) SSL certificate problem: certificate has expired'), 'tls_certificate_expired'],
   ['k8s distroless', ['Using Kubernetes executor with image gcr.io/distroless/base ...', 'Executing "step_script" stage of the job script', 'ERROR: Job failed: command terminated with exit code 126'].join('\n'), 'image_missing_shell', 'kubernetes'],
+  ['git describe, tags out of reach', step('$ VERSION=$(git describe --tags)', "fatal: No tags can describe '3f2a9c1e0b7d4a6f8e2c1b0a9d8e7f6a5b4c3d2e'.", 'Try --always, or create some tags.'), 'shallow_clone_missing_ref'],
+  ['git merge-base, branch not fetched', step('$ git merge-base develop HEAD', 'fatal: Not a valid object name develop'), 'shallow_clone_missing_ref'],
+  ['git no such ref', step('$ npx lerna changed', "fatal: No such ref: 'develop'"), 'shallow_clone_missing_ref'],
+  ['sonar-scanner target branch', step('$ sonar-scanner', 'WARN: Could not find ref: develop in refs/heads, refs/remotes/upstream or refs/remotes/origin'), 'shallow_clone_missing_ref'],
+  ['npm 10 EACCES', step('$ npm install -g pnpm', 'npm error code EACCES', 'npm error syscall mkdir', 'npm error path /usr/local/lib/node_modules/pnpm', 'npm error errno -13'), 'permission_denied_non_root'],
+  ['busybox process substitution', step('$ diff <(sort a.txt) <(sort b.txt)', '/bin/sh: eval: line 98: syntax error: unexpected "("'), 'shell_mismatch'],
+  ['optparse-applicative entrypoint', ['Using Docker executor with image hadolint/hadolint:latest ...', "Invalid option `-c'", 'ERROR: Job failed: exit code 1'].join('\n'), 'image_entrypoint_override'],
+  ['GNU getopt entrypoint', ['Using Docker executor with image example/tool:1 ...', "tool: invalid option -- 'c'", "Try 'tool --help' for more information.", 'ERROR: Job failed: exit code 1'].join('\n'), 'image_entrypoint_override'],
+  ['entrypoint script eval (old runner)', ['Using Docker executor with image example/php-fpm:8.2 ...', 'Checking out 1a2b3c4d as main...', 'Skipping Git submodules setup', "/docker-entrypoint.sh: eval: line 12: syntax error near unexpected token `fi'", 'ERROR: Job failed: exit code 2'].join('\n'), 'image_entrypoint_override'],
 ]
 
 // Failures outside the taxonomy: no specific guess, only the kind of failure (low confidence) and the relevant lines.

@@ -26,17 +26,18 @@ const NOT_FOUND = new RegExp([
 ].join('|'))
 const MISMATCH = new RegExp([
   String.raw`^${SHELL_PREFIX}(\[\[|source|declare|shopt|pushd|popd|function|typeset|mapfile|readarray|complete): (?:command )?not found`,
-  String.raw`Syntax error: "\(" unexpected|Syntax error: redirection unexpected|Syntax error: "&" unexpected`,
+  String.raw`Syntax error: "\(" unexpected|Syntax error: redirection unexpected|Syntax error: "&" unexpected|syntax error: unexpected "\("|syntax error: unexpected redirection`,
   String.raw`[Bb]ad substitution`,
   String.raw`set: (?:line \d+: )?[Ii]llegal option -o pipefail`,
   String.raw`exec: "?(pwsh|powershell)(?:\.exe)?"?: executable file not found`,
 ].join('|'))
 const NO_SHELL = /exec: \\?"?(\/bin\/sh|\/bin\/bash|sh|bash)\\?"?: (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)|OCI runtime exec failed: exec failed:.*(?:no such file or directory|executable file not found)|exec (\/bin\/sh|\/bin\/bash): no such file or directory/
-const USAGE = /^(?:Error: unknown command "(?:\/bin\/)?(?:ba)?sh" for "([\w-]+)"|Error: unknown shorthand flag: 'c' in -c|unknown shorthand flag: 'c' in -c|flag provided but not defined: -c|[Uu]sage:\s+([\w-]+)\b.*|error: unknown command '(?:ba)?sh'|(\w+) has no command named "sh"|error: unrecognized subcommand '(?:ba)?sh'|Error: No such command '(?:ba)?sh')/
+const USAGE = /^(?:Error: unknown command "(?:\/bin\/)?(?:ba)?sh" for "([\w-]+)"|Error: unknown shorthand flag: 'c' in -c|unknown shorthand flag: 'c' in -c|flag provided but not defined: -c|[Uu]sage:\s+([\w-]+)\b.*|error: unknown command '(?:ba)?sh'|(\w+) has no command named "sh"|error: unrecognized subcommand '(?:ba)?sh'|Error: No such command '(?:ba)?sh'|(?:[\w-]+: )?(?:unrecognized|[Ii]nvalid) option [`'‘]-c['’]|(?:[\w-]+: )?invalid option -- '?c'?$|(\/\S*entrypoint[\w.-]*): (?:eval: )?line \d+: syntax error)/
 const DENIED = new RegExp(String.raw`^(?:${SHELL_PREFIX})?((?:\.{0,2}/)?[\w./-]*[\w-]+(?:\.(?:sh|bash|py|pl|rb))?): Permission denied$`)
 
 function scriptStarted(s: Scan, before: number): boolean {
-  return s.ev.trace.lines.some((l) => l.n < before && l.text.startsWith('$ ') && phaseName(l.section) === 'step_script')
+  // Old runners print no section markers, so the script's echo can sit in what looks like get_sources.
+  return s.ev.trace.lines.some((l) => l.n < before && l.text.startsWith('$ ') && ['step_script', 'get_sources'].includes(phaseName(l.section)))
 }
 
 function notFound(s: Scan): Diagnosis[] {
@@ -135,10 +136,13 @@ function missingShell(s: Scan): Diagnosis[] {
 
 function entrypoint(s: Scan): Diagnosis[] {
   // Without markers, the tool's output lands after the executor banner: any stage up to the script counts.
-  const hit = s.all(USAGE).find((h) => ['step_script', '', 'prepare_executor', 'prepare_script'].includes(phaseName(h.line.section)) && !scriptStarted(s, h.line.n))
+  // Runners before 11.x printed no section markers: the ENTRYPOINT's output follows "Skipping Git
+  // submodules setup" and so reads as get_sources; git's own usage text there is git_client_too_old.
+  const early = ['step_script', '', 'prepare_executor', 'prepare_script', 'get_sources']
+  const hit = s.all(USAGE).find((h) => early.includes(phaseName(h.line.section)) && !scriptStarted(s, h.line.n) && !(phaseName(h.line.section) === 'get_sources' && /usage:\s+git\b/i.test(h.line.text)))
   if (!hit) return []
   const image = s.image() ?? '<image>'
-  const tool = hit.m[1] ?? hit.m[2] ?? hit.m[3] ?? image.split('/').pop()?.split(':')[0] ?? 'the tool'
+  const tool = hit.m.slice(1).find((g) => g !== undefined) ?? image.split('/').pop()?.split(':')[0] ?? 'the tool'
   return [diagnosis('image_entrypoint_override', `${image}'s ENTRYPOINT (${tool}) swallowed the job script`,
     `The image's ENTRYPOINT is ${tool}, so the runner's shell script was passed to ${tool} as arguments: ${tool} printed its own error/usage instead of running the script (no "$ command" line was echoed).`,
     evidence(hit), [
