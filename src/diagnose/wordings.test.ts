@@ -89,6 +89,12 @@ const cases: [string, string, string, string?][] = [
   ['optparse-applicative entrypoint', ['Using Docker executor with image hadolint/hadolint:latest ...', "Invalid option `-c'", 'ERROR: Job failed: exit code 1'].join('\n'), 'image_entrypoint_override'],
   ['GNU getopt entrypoint', ['Using Docker executor with image example/tool:1 ...', "tool: invalid option -- 'c'", "Try 'tool --help' for more information.", 'ERROR: Job failed: exit code 1'].join('\n'), 'image_entrypoint_override'],
   ['entrypoint script eval (old runner)', ['Using Docker executor with image example/php-fpm:8.2 ...', 'Checking out 1a2b3c4d as main...', 'Skipping Git submodules setup', "/docker-entrypoint.sh: eval: line 12: syntax error near unexpected token `fi'", 'ERROR: Job failed: exit code 2'].join('\n'), 'image_entrypoint_override'],
+  ['helper pull throttled', ['Preparing the "docker" executor', 'ERROR: Job failed: failed to pull image "gitlab/gitlab-runner-helper:x86_64-v13.12.0" with specified policies [always]: Error response from daemon: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit (manager.go:205:1s)'].join('\n'), 'registry_rate_limited'],
+  ['list item inside a block scalar', step('$ echo start', '/bin/sh: eval: line 52: -: not found'), 'yaml_config_error'],
+  ['kaniko debug busybox shell', step('$ jq .version package.json', '/busybox/sh: eval: line 98: jq: not found'), 'command_not_found'],
+  ['wrapper without execute bit', step('$ cd backend', '/bin/bash: line 142: ./mvnw: Permission denied'), 'script_not_executable'],
+  ['docker 1.x client, no socket', step('$ docker version', 'Get http:///var/run/docker.sock/v1.20/version: dial unix /var/run/docker.sock: no such file or directory. Are you trying to connect to a TLS-enabled daemon without TLS?'), 'dind_service_missing'],
+  ['buildx and TLS variables', step('$ docker buildx create --use --driver docker-container', 'ERROR: could not create a builder instance with TLS data loaded from environment. Please use `docker context create <context-name>` to create a context for current environment and then create a builder instance with context set to <context-name>'), 'dind_tls_mismatch'],
 ]
 
 // Failures outside the taxonomy: no specific guess, only the kind of failure (low confidence) and the relevant lines.

@@ -10,7 +10,8 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 
 // Builtins of bash that sh/dash/ash lack: "not found" for them means the wrong shell, not a missing tool.
 const BASHISMS = new Set(['[[', 'source', 'declare', 'shopt', 'pushd', 'popd', 'function', 'typeset', 'mapfile', 'readarray', 'complete'])
-const SHELL_PREFIX = String.raw`(?:(?:/usr)?/bin/)?(?:ba|z|da|a)?sh: (?:line \d+: |\d+: |eval: line \d+: |eval: )?`
+// /busybox/sh is the shell of kaniko's debug image.
+const SHELL_PREFIX = String.raw`(?:(?:/usr)?/bin/|/busybox/)?(?:ba|z|da|a)?sh: (?:line \d+: |\d+: |eval: line \d+: |eval: )?`
 const NOT_FOUND = new RegExp([
   String.raw`^${SHELL_PREFIX}([^\s:]+): (?:command )?not found$`,
   String.raw`^([^\s:]+):? command not found$`,
@@ -44,6 +45,7 @@ function notFound(s: Scan): Diagnosis[] {
   const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h))).pop()
   if (!hit) return exit127(s)
   const cmd = cmdOf(hit)
+  if (cmd === '-') return yamlDash(s, hit)
   const shell = s.family === 'shell'
   const image = s.image()
   const pkg: Fix = /alpine|busybox/.test(image ?? '')
@@ -66,6 +68,19 @@ function notFound(s: Scan): Diagnosis[] {
       ? `A package script calls ${cmd}, a binary from node_modules/.bin, and it is not there: the dependencies were not installed in this job (exit code 127 = command not found).`
       : `The script calls ${cmd}, which is not installed in ${shell ? "the runner user's login-shell PATH" : `the job image${image ? ` ${image}` : ''}`} (exit code 127 = command not found).`,
     evidence(s.commandAt(hit.line.n), hit), fixes, s.ev.trace.exitCode === 127 || s.ev.trace.exitCode === undefined ? 0.85 : 0.7)]
+}
+
+/**
+ * The shell ran a command called "-": a `- command` list item ended up inside the block scalar
+ * (`- |`) above it, indented one level too deep, so YAML made it a line of that script.
+ */
+function yamlDash(s: Scan, hit: Hit): Diagnosis[] {
+  return [diagnosis('yaml_config_error', 'A script list item became part of the multi-line command above it',
+    `The shell tried to run a command named "-" ("${hit.line.text.trim()}"): in .gitlab-ci.yml a "- command" line is indented under a block scalar (| or >) of the previous item, so YAML read it as text of that script instead of a new list item.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Indent every list item of script: at the same level; only the block\'s own lines go deeper.', snippet: 'script:\n  - |\n    echo "multi-line"\n    echo "block"\n  - echo "next item"' },
+      { text: 'Check the result in the pipeline editor (View merged YAML) or with the CI Lint tool.' },
+    ], 0.75)]
 }
 
 // A tool's own "no such subcommand": a plugin that is not installed or a version that predates it.
@@ -158,7 +173,10 @@ function notExecutable(s: Scan): Diagnosis[] {
   const script = hit.m[1] ?? '<script>'
   const cmd = s.commandAt(hit.line.n)
   const code126 = s.ev.trace.exitCode === 126 || s.has(/errno 126|exit code 126|exit status 126/)
-  if (!code126 && !(cmd?.text.includes(script.replace(/^\.\//, '')))) return []
+  // "bash: line 3: ./gradlew: Permission denied" is the shell refusing to run a ./path; a data file
+  // there would be a redirection (a denied write), not an execution.
+  const ranPath = /: line \d+: \.\.?\//.test(hit.line.text) && !/\.(?:txt|log|json|xml|ya?ml|csv|html?|out|lock)$/.test(script)
+  if (!code126 && !ranPath && !(cmd?.text.includes(script.replace(/^\.\//, '')))) return []
   return [diagnosis('script_not_executable', `${script} is not executable`,
     `${script} was run directly but has no execute bit (exit code 126): git stored it as mode 100644.`,
     evidence(cmd, hit), [
@@ -169,7 +187,7 @@ function notExecutable(s: Scan): Diagnosis[] {
 
 export const imageRule: Rule = {
   id: 'image',
-  categories: ['image_entrypoint_override', 'image_missing_shell', 'shell_mismatch', 'command_not_found', 'script_not_executable'],
+  categories: ['image_entrypoint_override', 'image_missing_shell', 'shell_mismatch', 'command_not_found', 'script_not_executable', 'yaml_config_error'],
   match(ev) {
     const s = new Scan(ev)
     return [...entrypoint(s), ...missingShell(s), ...mismatch(s), ...notFound(s), ...unknownSubcommand(s), ...notExecutable(s)]
