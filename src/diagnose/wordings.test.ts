@@ -95,6 +95,7 @@ const cases: [string, string, string, string?][] = [
   ['wrapper without execute bit', step('$ cd backend', '/bin/bash: line 142: ./mvnw: Permission denied'), 'script_not_executable'],
   ['docker 1.x client, no socket', step('$ docker version', 'Get http:///var/run/docker.sock/v1.20/version: dial unix /var/run/docker.sock: no such file or directory. Are you trying to connect to a TLS-enabled daemon without TLS?'), 'dind_service_missing'],
   ['buildx and TLS variables', step('$ docker buildx create --use --driver docker-container', 'ERROR: could not create a builder instance with TLS data loaded from environment. Please use `docker context create <context-name>` to create a context for current environment and then create a builder instance with context set to <context-name>'), 'dind_tls_mismatch'],
+  ['helm, TLS handshake stalls', step('$ helm repo add bitnami https://charts.bitnami.com/bitnami', 'Error: looks like "https://charts.bitnami.com/bitnami" is not a valid chart repository or cannot be reached: Get "https://charts.bitnami.com/bitnami/index.yaml": net/http: TLS handshake timeout'), 'tls_mtu_ssl_error_syscall'],
 ]
 
 // Failures outside the taxonomy: no specific guess, only the kind of failure (low confidence) and the relevant lines.
