@@ -96,6 +96,8 @@ const cases: [string, string, string, string?][] = [
   ['docker 1.x client, no socket', step('$ docker version', 'Get http:///var/run/docker.sock/v1.20/version: dial unix /var/run/docker.sock: no such file or directory. Are you trying to connect to a TLS-enabled daemon without TLS?'), 'dind_service_missing'],
   ['buildx and TLS variables', step('$ docker buildx create --use --driver docker-container', 'ERROR: could not create a builder instance with TLS data loaded from environment. Please use `docker context create <context-name>` to create a context for current environment and then create a builder instance with context set to <context-name>'), 'dind_tls_mismatch'],
   ['helm, TLS handshake stalls', step('$ helm repo add bitnami https://charts.bitnami.com/bitnami', 'Error: looks like "https://charts.bitnami.com/bitnami" is not a valid chart repository or cannot be reached: Get "https://charts.bitnami.com/bitnami/index.yaml": net/http: TLS handshake timeout'), 'tls_mtu_ssl_error_syscall'],
+  ['pipeline ref gone', clone('Created fresh repository.', 'fatal: couldn\'t find remote ref refs/pipelines/987654'), 'pipeline_ref_missing'],
+  ['markerless failed-job upload is a follow-on', ['Getting source from Git repository', 'fatal: couldn\'t find remote ref refs/pipelines/987654', 'Uploading artifacts for failed job', 'Uploading artifacts...', 'WARNING: reports/: no matching files', 'ERROR: No files to upload', 'ERROR: Job failed: exit code 1'].join('\n'), 'pipeline_ref_missing'],
 ]
 
 // Failures outside the taxonomy: no specific guess, only the kind of failure (low confidence) and the relevant lines.
