@@ -98,6 +98,7 @@ const cases: [string, string, string, string?][] = [
   ['helm, TLS handshake stalls', step('$ helm repo add bitnami https://charts.bitnami.com/bitnami', 'Error: looks like "https://charts.bitnami.com/bitnami" is not a valid chart repository or cannot be reached: Get "https://charts.bitnami.com/bitnami/index.yaml": net/http: TLS handshake timeout'), 'tls_mtu_ssl_error_syscall'],
   ['pipeline ref gone', clone('Created fresh repository.', 'fatal: couldn\'t find remote ref refs/pipelines/987654'), 'pipeline_ref_missing'],
   ['markerless failed-job upload is a follow-on', ['Getting source from Git repository', 'fatal: couldn\'t find remote ref refs/pipelines/987654', 'Uploading artifacts for failed job', 'Uploading artifacts...', 'WARNING: reports/: no matching files', 'ERROR: No files to upload', 'ERROR: Job failed: exit code 1'].join('\n'), 'pipeline_ref_missing'],
+  ['dash, script whose #! shell is missing', step('$ ./scripts/deploy.sh production', 'sh: 1: ./scripts/deploy.sh: not found'), 'shell_mismatch'],
 ]
 
 // Failures outside the taxonomy: no specific guess, only the kind of failure (low confidence) and the relevant lines.

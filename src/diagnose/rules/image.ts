@@ -46,6 +46,7 @@ function notFound(s: Scan): Diagnosis[] {
   if (!hit) return exit127(s)
   const cmd = cmdOf(hit)
   if (cmd === '-') return yamlDash(s, hit)
+  if (scriptPath(cmd, hit)) return missingInterpreter(s, hit, cmd)
   const shell = s.family === 'shell'
   const image = s.image()
   const pkg: Fix = /alpine|busybox/.test(image ?? '')
@@ -68,6 +69,30 @@ function notFound(s: Scan): Diagnosis[] {
       ? `A package script calls ${cmd}, a binary from node_modules/.bin, and it is not there: the dependencies were not installed in this job (exit code 127 = command not found).`
       : `The script calls ${cmd}, which is not installed in ${shell ? "the runner user's login-shell PATH" : `the job image${image ? ` ${image}` : ''}`} (exit code 127 = command not found).`,
     evidence(s.commandAt(hit.line.n), hit), fixes, s.ev.trace.exitCode === 127 || s.ev.trace.exitCode === undefined ? 0.85 : 0.7)]
+}
+
+/**
+ * sh (dash, busybox) says "<path>: not found" both for a missing file and for a file whose #!
+ * interpreter is missing; bash would say "No such file or directory" or "bad interpreter". A script
+ * of the repository is checked out, so a missing interpreter (bash in an Alpine image) comes first.
+ */
+function scriptPath(cmd: string, hit: Hit): boolean {
+  return /\/|\.(?:sh|bash)$/.test(cmd) && !/node_modules/.test(cmd) && !/^(?:(?:\/usr)?\/bin\/)?bash:/.test(hit.line.text)
+}
+
+function missingInterpreter(s: Scan, hit: Hit, cmd: string): Diagnosis[] {
+  const image = s.image()
+  return [
+    diagnosis('shell_mismatch', `The interpreter on the #! line of ${cmd} is missing`,
+      `sh reports "${cmd}: not found" when the file's #! interpreter (usually /bin/bash) does not exist in ${image ? `the image ${image}` : 'the job image'}, e.g. a slim or Alpine image with only sh.`,
+      evidence(s.commandAt(hit.line.n), hit), [
+        { text: `Check the first line of ${cmd}; install that shell in the image, or run the script with sh if it is POSIX.`, snippet: `before_script:\n  - head -1 ${cmd}\n  - apk add --no-cache bash   # Alpine images` },
+        { text: 'Or use an image that has bash.' },
+      ], 0.7),
+    diagnosis('command_not_found', `Or: ${cmd} is not there`,
+      `The path ${cmd} may not exist in the checkout (a different working directory, a file not committed, a wrong name).`,
+      evidence(s.commandAt(hit.line.n), hit), [{ text: 'List what is there.', snippet: `ls -la "$(dirname ${cmd})"` }], 0.5),
+  ]
 }
 
 /**
