@@ -121,3 +121,15 @@ describe('rules match meaning across tools and versions', () => {
     expect(r.relevant?.length).toBeGreaterThan(0)
   })
 })
+
+describe('meaningful alternatives', () => {
+  it('the build container gone at attach: attach failure first, an image without a shell second', () => {
+    const gone = 'ERROR: Job failed (system failure): unable to upgrade connection: container not found ("build")'
+    const r = diagnose({ trace: parseTrace(['Using Kubernetes executor with image registry.example.com/tools/builder:1 ...', gone].join('\n')), executor: 'kubernetes' })
+    expect(r.diagnoses.slice(0, 2).map((d) => d.category)).toEqual(['kubernetes_attach_failed', 'image_missing_shell'])
+    expect(r.diagnoses[0]?.title).toContain('the build container')
+    // A distroless image in the banner makes the missing shell the better first answer.
+    const d = diagnose({ trace: parseTrace(['Using Kubernetes executor with image gcr.io/distroless/static:nonroot ...', gone].join('\n')), executor: 'kubernetes' })
+    expect(d.diagnoses[0]?.category).toBe('image_missing_shell')
+  })
+})
