@@ -80,6 +80,25 @@ const cases: [string, string, string, string?][] = [
   ['tool entrypoint after the banner', 'Using Docker executor with image hashicorp/terraform:light ...\nTerraform has no command named "sh". Did you mean "show"?\nERROR: Job failed: exit code 127', 'image_entrypoint_override'],
   ['curl expired certificate', step('$ curl https://old.example.com', 'curl: (60) SSL certificate problem: certificate has expired'), 'tls_certificate_expired'],
   ['k8s distroless', ['Using Kubernetes executor with image gcr.io/distroless/base ...', 'Executing "step_script" stage of the job script', 'ERROR: Job failed: command terminated with exit code 126'].join('\n'), 'image_missing_shell', 'kubernetes'],
+  ['git describe, tags out of reach', step('$ VERSION=$(git describe --tags)', "fatal: No tags can describe '3f2a9c1e0b7d4a6f8e2c1b0a9d8e7f6a5b4c3d2e'.", 'Try --always, or create some tags.'), 'shallow_clone_missing_ref'],
+  ['git merge-base, branch not fetched', step('$ git merge-base develop HEAD', 'fatal: Not a valid object name develop'), 'shallow_clone_missing_ref'],
+  ['git no such ref', step('$ npx lerna changed', "fatal: No such ref: 'develop'"), 'shallow_clone_missing_ref'],
+  ['sonar-scanner target branch', step('$ sonar-scanner', 'WARN: Could not find ref: develop in refs/heads, refs/remotes/upstream or refs/remotes/origin'), 'shallow_clone_missing_ref'],
+  ['npm 10 EACCES', step('$ npm install -g pnpm', 'npm error code EACCES', 'npm error syscall mkdir', 'npm error path /usr/local/lib/node_modules/pnpm', 'npm error errno -13'), 'permission_denied_non_root'],
+  ['busybox process substitution', step('$ diff <(sort a.txt) <(sort b.txt)', '/bin/sh: eval: line 98: syntax error: unexpected "("'), 'shell_mismatch'],
+  ['optparse-applicative entrypoint', ['Using Docker executor with image hadolint/hadolint:latest ...', "Invalid option `-c'", 'ERROR: Job failed: exit code 1'].join('\n'), 'image_entrypoint_override'],
+  ['GNU getopt entrypoint', ['Using Docker executor with image example/tool:1 ...', "tool: invalid option -- 'c'", "Try 'tool --help' for more information.", 'ERROR: Job failed: exit code 1'].join('\n'), 'image_entrypoint_override'],
+  ['entrypoint script eval (old runner)', ['Using Docker executor with image example/php-fpm:8.2 ...', 'Checking out 1a2b3c4d as main...', 'Skipping Git submodules setup', "/docker-entrypoint.sh: eval: line 12: syntax error near unexpected token `fi'", 'ERROR: Job failed: exit code 2'].join('\n'), 'image_entrypoint_override'],
+  ['helper pull throttled', ['Preparing the "docker" executor', 'ERROR: Job failed: failed to pull image "gitlab/gitlab-runner-helper:x86_64-v13.12.0" with specified policies [always]: Error response from daemon: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit (manager.go:205:1s)'].join('\n'), 'registry_rate_limited'],
+  ['list item inside a block scalar', step('$ echo start', '/bin/sh: eval: line 52: -: not found'), 'yaml_config_error'],
+  ['kaniko debug busybox shell', step('$ jq .version package.json', '/busybox/sh: eval: line 98: jq: not found'), 'command_not_found'],
+  ['wrapper without execute bit', step('$ cd backend', '/bin/bash: line 142: ./mvnw: Permission denied'), 'script_not_executable'],
+  ['docker 1.x client, no socket', step('$ docker version', 'Get http:///var/run/docker.sock/v1.20/version: dial unix /var/run/docker.sock: no such file or directory. Are you trying to connect to a TLS-enabled daemon without TLS?'), 'dind_service_missing'],
+  ['buildx and TLS variables', step('$ docker buildx create --use --driver docker-container', 'ERROR: could not create a builder instance with TLS data loaded from environment. Please use `docker context create <context-name>` to create a context for current environment and then create a builder instance with context set to <context-name>'), 'dind_tls_mismatch'],
+  ['helm, TLS handshake stalls', step('$ helm repo add bitnami https://charts.bitnami.com/bitnami', 'Error: looks like "https://charts.bitnami.com/bitnami" is not a valid chart repository or cannot be reached: Get "https://charts.bitnami.com/bitnami/index.yaml": net/http: TLS handshake timeout'), 'tls_mtu_ssl_error_syscall'],
+  ['pipeline ref gone', clone('Created fresh repository.', 'fatal: couldn\'t find remote ref refs/pipelines/987654'), 'pipeline_ref_missing'],
+  ['markerless failed-job upload is a follow-on', ['Getting source from Git repository', 'fatal: couldn\'t find remote ref refs/pipelines/987654', 'Uploading artifacts for failed job', 'Uploading artifacts...', 'WARNING: reports/: no matching files', 'ERROR: No files to upload', 'ERROR: Job failed: exit code 1'].join('\n'), 'pipeline_ref_missing'],
+  ['dash, script whose #! shell is missing', step('$ ./scripts/deploy.sh production', 'sh: 1: ./scripts/deploy.sh: not found'), 'shell_mismatch'],
 ]
 
 // Failures outside the taxonomy: no specific guess, only the kind of failure (low confidence) and the relevant lines.
@@ -100,5 +119,17 @@ describe('rules match meaning across tools and versions', () => {
     expect(r.diagnoses.map((d) => [d.category, d.confidence])).toEqual([[kind, 0.3]])
     expect(r.diagnoses[0]?.fixes.length).toBeGreaterThan(0)
     expect(r.relevant?.length).toBeGreaterThan(0)
+  })
+})
+
+describe('meaningful alternatives', () => {
+  it('the build container gone at attach: attach failure first, an image without a shell second', () => {
+    const gone = 'ERROR: Job failed (system failure): unable to upgrade connection: container not found ("build")'
+    const r = diagnose({ trace: parseTrace(['Using Kubernetes executor with image registry.example.com/tools/builder:1 ...', gone].join('\n')), executor: 'kubernetes' })
+    expect(r.diagnoses.slice(0, 2).map((d) => d.category)).toEqual(['kubernetes_attach_failed', 'image_missing_shell'])
+    expect(r.diagnoses[0]?.title).toContain('the build container')
+    // A distroless image in the banner makes the missing shell the better first answer.
+    const d = diagnose({ trace: parseTrace(['Using Kubernetes executor with image gcr.io/distroless/static:nonroot ...', gone].join('\n')), executor: 'kubernetes' })
+    expect(d.diagnoses[0]?.category).toBe('image_missing_shell')
   })
 })

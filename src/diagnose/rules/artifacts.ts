@@ -32,7 +32,8 @@ function noFiles(s: Scan): Diagnosis[] {
   if (!warn && !nothing) return []
   if (!nothing && phaseName(warn?.line.section) !== 'upload_artifacts_on_success') return []
   const path = warn?.m[1]?.trim() ?? '<path>'
-  const afterFailure = phaseName((nothing ?? warn)?.line.section) === 'upload_artifacts_on_failure'
+  // Without section markers the runner's own heading says which upload this is.
+  const afterFailure = phaseName((nothing ?? warn)?.line.section) === 'upload_artifacts_on_failure' || s.has(/Uploading artifacts for failed job/)
   const absolute = path.startsWith('/')
   return [diagnosis('artifacts_no_matching_files', `No files matched the artifact path ${path}`,
     `${afterFailure ? 'After the script failed, the' : 'The'} artifact upload found nothing at ${path}${absolute ? ': artifact paths must be relative to $CI_PROJECT_DIR' : ': the tool did not write it, wrote it elsewhere (another working directory or file name), or wrote it outside the project directory'}.`,

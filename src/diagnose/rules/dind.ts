@@ -8,14 +8,14 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
  * did the service log say (privileges, iptables, TLS), what does the CI YAML set.
  */
 
-const CONNECT = /Cannot connect to the Docker daemon\b|Couldn't connect to Docker daemon|error during connect:|failed to connect to the docker API at|dial tcp: lookup docker\b|Is the docker daemon running\?/i
+const CONNECT = /Cannot connect to the Docker daemon\b|Couldn't connect to Docker daemon|error during connect:|failed to connect to the docker API at|dial tcp: lookup docker\b|Is the docker daemon running\?|dial unix \S*docker\.sock: (?:connect: )?no such file or directory/i
 // The runner's own words: its daemon failed while preparing the job, before any script ran.
 const RUNNER_SIDE = /Preparation failed|system failure|\(manager\.go|Failed to pull image with policy|\(docker\.go|executor_docker\.go/
 const DOCKERD_DOWN = /dockerd is not running|Process dockerd is not running|Cannot link to a non running container/
 const LOCAL = /^(?:0\.0\.0\.0|127\.0\.0\.1|localhost)$/
 const START_ERROR = /mount: permission denied \(are you root\?\)|Operation not permitted|failed to start daemon|error initializing graphdriver|driver not supported|Error starting daemon/i
 const IPTABLES = /iptables.*(?:failed|RULE_APPEND|can't initialize|Permission denied)|failed to create NAT chain|ip: can't find device|Could not fetch rule set generation id|modprobe: can't change directory/i
-const TLS_HINT = /Client sent an HTTP request to an HTTPS server|\/certs\/client\/(?:ca|cert|key)\.pem: no such file|tls: oversized record received|first record does not look like a TLS handshake|(?:docker|localhost):237[56]\b.*gave HTTP response to HTTPS client|gave HTTP response to HTTPS client.*(?:docker|localhost):237[56]/
+const TLS_HINT = /Client sent an HTTP request to an HTTPS server|\/certs\/client\/(?:ca|cert|key)\.pem: no such file|tls: oversized record received|first record does not look like a TLS handshake|(?:docker|localhost):237[56]\b.*gave HTTP response to HTTPS client|gave HTTP response to HTTPS client.*(?:docker|localhost):237[56]|could not create a builder instance with TLS data loaded from environment/
 const CGROUP = /OCI runtime create failed:.*cgroup.*(?:operation not permitted|permission denied)/i
 const API = /client version ([\d.]+) is too (?:old|new)\. (?:Minimum|Maximum) supported API version is ([\d.]+)|client is newer than server/
 const ENGINE = /OCI runtime create failed: .*?(?:write init-p: broken pipe|process_linux\.go)|Failed to create container volume|shim error|docker-runc not installed|failed to create shim task/i
@@ -23,7 +23,7 @@ const ENGINE = /OCI runtime create failed: .*?(?:write init-p: broken pipe|proce
 interface Target { host: string; port?: string }
 
 function targetOf(text: string): Target | undefined {
-  const unix = /unix:\/\/(\/[\w/.-]+?)\.?(?:\s|$|")/.exec(text)
+  const unix = /unix:\/\/(\/[\w/.-]+?)\.?(?:\s|$|")/.exec(text) ?? /dial unix (\/[\w/.-]+?):/.exec(text)
   if (unix) return { host: `unix://${unix[1]}` }
   const tcp = /(?:tcp|https?):\/\/([\w.-]+):(\d+)/.exec(text) ?? /dial tcp ([\d.]+|[\w-]+):(\d+)/.exec(text)
   if (tcp) return { host: tcp[1] ?? '', ...(tcp[2] ? { port: tcp[2] } : {}) }
@@ -142,6 +142,8 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
       out.push(diagnosis('dind_tls_mismatch', 'The docker client and the dind daemon disagree about TLS',
         `docker:dind ≥ 19.03 listens with TLS on 2376 when DOCKER_TLS_CERTDIR is set, and without TLS on 2375 when it is empty; here ${tlsHint ? `"${tlsHint.line.text}"` : `the client used ${target?.host ?? 'docker'}:${target?.port ?? host ?? '?'}${listen ? ` while the daemon listens on ${listen}` : ''}`}.`,
         evidence(tlsHint, conn), [
+          // buildx reads TLS settings only from a docker context, not from DOCKER_TLS_* variables.
+          ...(/builder instance with TLS/.test(tlsHint?.line.text ?? '') ? [{ text: 'buildx: create a docker context from the TLS variables and build the builder on it.', snippet: 'docker context create tls-env\ndocker buildx create --use tls-env' }] : []),
           ...serviceFixes(tag),
           { text: 'Or TLS off on both sides.', snippet: 'variables:\n  DOCKER_HOST: tcp://docker:2375\n  DOCKER_TLS_CERTDIR: ""' },
           { text: 'Never set DOCKER_HOST to a port the service does not use.' },

@@ -7,9 +7,11 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
  */
 
 const BUILDS_DENIED = /(?:cannot touch|mkdir: cannot create directory|fatal: could not create (?:work tree|leading directories of)|cannot (?:remove|unlink|open)|unable to (?:unlink|create|write)|could not lock config file|error: could not write config file)\s*'?([^':]*(?:\/builds|\/cache|builds\/|\.git|\.tmp\/)[^':]*)'?.*Permission denied|fatal: detected dubious ownership in repository at '([^']+)'/
-const NON_ROOT = /Could not open lock file .*\(13: Permission denied\)|are you root\?|permission denied while trying to connect to the Docker daemon socket|EACCES: permission denied|Unable to lock database: Permission denied|\[Errno 13\] Permission denied|ERROR: Unable to lock database/
+const NON_ROOT = /Could not open lock file .*\(13: Permission denied\)|are you root\?|permission denied while trying to connect to the Docker daemon socket|EACCES: permission denied|npm (?:ERR!|error) code EACCES|Your cache folder contains root-owned files|Unable to lock database: Permission denied|\[Errno 13\] Permission denied|ERROR: Unable to lock database/
 const GIT_OLD = /fetch-pack: expected shallow list|error: unknown switch|error: unknown option [`']?(?:depth|filter|no-recurse-submodules|progress|prune-tags|no-tags)|Unknown option: -c|error: unrecognized argument|usage: git fetch/
-const SHALLOW = /fatal: reference is not a tree: ([0-9a-f]+)|unresolved reference|couldn't find remote ref ([\w./-]+)|fatal: No names found, cannot describe anything|fatal: ambiguous argument '([^']+)': unknown revision or path not in the working tree|fatal: bad object ([0-9a-f]+)/
+const SHALLOW = /fatal: reference is not a tree: ([0-9a-f]+)|unresolved reference|couldn't find remote ref ([\w./-]+)|fatal: No names found, cannot describe anything|fatal: ambiguous argument '([^']+)': unknown revision or path not in the working tree|fatal: bad object ([0-9a-f]+)|fatal: No tags can describe '([^']+)'|fatal: Not a valid object name ([\w./-]+)|fatal: No such ref: '([^']+)'|Could not find ref:? '?([\w./-]+?)'? in refs\/heads/
+// GitLab's persistent pipeline ref (refs/pipelines/<id>) is what the runner fetches; its absence is not about depth.
+const PIPELINE_REF = /couldn't find remote ref (refs\/pipelines\/\d+)/
 const GIT_AUTH = /EGITNOPERMISSION|HTTP Basic: Access denied|fatal: Authentication failed for '([^']+)'|You are not allowed to download code from this project|could not read Username for '([^']+)': (?:No such device or address|terminal prompts disabled)|The project you were looking for could not be found or you don't have permission|The requested URL returned error: 40[13]/
 const SUBMODULE = /Updating\/initializing submodules|^Submodule '|submodule path|Synchronizing submodule/
 const NO_SPACE = /no space left on device|You don't have enough free space in|not enough (?:free )?(?:disk )?space|ENOSPC|Disk quota exceeded|The node was low on resource: ephemeral-storage/i
@@ -62,14 +64,25 @@ function gitOld(s: Scan): Diagnosis[] {
     ], 0.85)]
 }
 
-function shallow(s: Scan): Diagnosis[] {
-  const hit = s.last(SHALLOW)
+function pipelineRef(s: Scan): Diagnosis[] {
+  const hit = s.last(PIPELINE_REF)
   if (!hit) return []
-  const describe = /No names found/.test(hit.line.text)
+  return [diagnosis('pipeline_ref_missing', `The pipeline's ref ${hit.m[1]} was not on the server`,
+    `The runner fetches the pipeline's persistent ref ${hit.m[1]}, which GitLab creates for a running pipeline and removes when it finishes; here the Git server did not have it (the job ran after the pipeline was finished or cancelled, or the repository storage had not caught up), so no sources were fetched. It is not a depth problem: the whole ref is missing.`,
+    evidence(hit), [
+      { text: 'Retry the job: GitLab recreates the ref when it hands the job to a runner. Let the runner retry the fetch itself for transient cases.', snippet: 'variables:\n  GET_SOURCES_ATTEMPTS: 3' },
+      { text: 'If it repeats: check the repository on the server (Gitaly/replication errors, housekeeping) and whether the pipeline was cancelled or finished before this job started.' },
+    ], 0.85)]
+}
+
+function shallow(s: Scan): Diagnosis[] {
+  const hit = s.all(SHALLOW).filter((h) => !PIPELINE_REF.test(h.line.text)).pop()
+  if (!hit) return []
+  const describe = /No names found|No tags can describe/.test(hit.line.text)
   return [diagnosis('shallow_clone_missing_ref', describe ? 'git describe finds no tags in the shallow clone' : 'The commit or ref is outside the shallow clone',
     describe
       ? 'The job clones with a limited depth and without tags, so git describe has nothing to describe.'
-      : `The clone fetched only the last GIT_DEPTH commits, and ${hit.m[1] ?? hit.m[2] ?? hit.m[3] ?? 'the needed commit'} is not among them (older job retried, big push, or a diff against another branch).`,
+      : `The clone fetched only the last GIT_DEPTH commits, and ${hit.m.slice(1).find((g) => g !== undefined) ?? 'the needed commit'} is not among them (older job retried, big push, or a diff against another branch).`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'Fetch more history for this job (0 = full clone).', snippet: 'variables:\n  GIT_DEPTH: 0' },
       { text: 'Or unshallow only where history is needed.', snippet: 'script:\n  - git fetch --unshallow --tags' },
@@ -112,9 +125,9 @@ function noSpace(s: Scan): Diagnosis[] {
 
 export const hostRule: Rule = {
   id: 'host',
-  categories: ['permission_denied_builds_dir', 'permission_denied_non_root', 'git_client_too_old', 'shallow_clone_missing_ref', 'git_auth_job_token', 'no_space_left_on_device'],
+  categories: ['permission_denied_builds_dir', 'permission_denied_non_root', 'git_client_too_old', 'shallow_clone_missing_ref', 'pipeline_ref_missing', 'git_auth_job_token', 'no_space_left_on_device'],
   match(ev) {
     const s = new Scan(ev)
-    return [...buildsDir(s), ...nonRoot(s), ...gitOld(s), ...shallow(s), ...gitAuth(s), ...noSpace(s)]
+    return [...buildsDir(s), ...nonRoot(s), ...gitOld(s), ...pipelineRef(s), ...shallow(s), ...gitAuth(s), ...noSpace(s)]
   },
 }

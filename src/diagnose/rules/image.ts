@@ -10,7 +10,8 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 
 // Builtins of bash that sh/dash/ash lack: "not found" for them means the wrong shell, not a missing tool.
 const BASHISMS = new Set(['[[', 'source', 'declare', 'shopt', 'pushd', 'popd', 'function', 'typeset', 'mapfile', 'readarray', 'complete'])
-const SHELL_PREFIX = String.raw`(?:(?:/usr)?/bin/)?(?:ba|z|da|a)?sh: (?:line \d+: |\d+: |eval: line \d+: |eval: )?`
+// /busybox/sh is the shell of kaniko's debug image.
+const SHELL_PREFIX = String.raw`(?:(?:/usr)?/bin/|/busybox/)?(?:ba|z|da|a)?sh: (?:line \d+: |\d+: |eval: line \d+: |eval: )?`
 const NOT_FOUND = new RegExp([
   String.raw`^${SHELL_PREFIX}([^\s:]+): (?:command )?not found$`,
   String.raw`^([^\s:]+):? command not found$`,
@@ -26,23 +27,26 @@ const NOT_FOUND = new RegExp([
 ].join('|'))
 const MISMATCH = new RegExp([
   String.raw`^${SHELL_PREFIX}(\[\[|source|declare|shopt|pushd|popd|function|typeset|mapfile|readarray|complete): (?:command )?not found`,
-  String.raw`Syntax error: "\(" unexpected|Syntax error: redirection unexpected|Syntax error: "&" unexpected`,
+  String.raw`Syntax error: "\(" unexpected|Syntax error: redirection unexpected|Syntax error: "&" unexpected|syntax error: unexpected "\("|syntax error: unexpected redirection`,
   String.raw`[Bb]ad substitution`,
   String.raw`set: (?:line \d+: )?[Ii]llegal option -o pipefail`,
   String.raw`exec: "?(pwsh|powershell)(?:\.exe)?"?: executable file not found`,
 ].join('|'))
 const NO_SHELL = /exec: \\?"?(\/bin\/sh|\/bin\/bash|sh|bash)\\?"?: (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)|OCI runtime exec failed: exec failed:.*(?:no such file or directory|executable file not found)|exec (\/bin\/sh|\/bin\/bash): no such file or directory/
-const USAGE = /^(?:Error: unknown command "(?:\/bin\/)?(?:ba)?sh" for "([\w-]+)"|Error: unknown shorthand flag: 'c' in -c|unknown shorthand flag: 'c' in -c|flag provided but not defined: -c|[Uu]sage:\s+([\w-]+)\b.*|error: unknown command '(?:ba)?sh'|(\w+) has no command named "sh"|error: unrecognized subcommand '(?:ba)?sh'|Error: No such command '(?:ba)?sh')/
+const USAGE = /^(?:Error: unknown command "(?:\/bin\/)?(?:ba)?sh" for "([\w-]+)"|Error: unknown shorthand flag: 'c' in -c|unknown shorthand flag: 'c' in -c|flag provided but not defined: -c|[Uu]sage:\s+([\w-]+)\b.*|error: unknown command '(?:ba)?sh'|(\w+) has no command named "sh"|error: unrecognized subcommand '(?:ba)?sh'|Error: No such command '(?:ba)?sh'|(?:[\w-]+: )?(?:unrecognized|[Ii]nvalid) option [`'‘]-c['’]|(?:[\w-]+: )?invalid option -- '?c'?$|(\/\S*entrypoint[\w.-]*): (?:eval: )?line \d+: syntax error)/
 const DENIED = new RegExp(String.raw`^(?:${SHELL_PREFIX})?((?:\.{0,2}/)?[\w./-]*[\w-]+(?:\.(?:sh|bash|py|pl|rb))?): Permission denied$`)
 
 function scriptStarted(s: Scan, before: number): boolean {
-  return s.ev.trace.lines.some((l) => l.n < before && l.text.startsWith('$ ') && phaseName(l.section) === 'step_script')
+  // Old runners print no section markers, so the script's echo can sit in what looks like get_sources.
+  return s.ev.trace.lines.some((l) => l.n < before && l.text.startsWith('$ ') && ['step_script', 'get_sources'].includes(phaseName(l.section)))
 }
 
 function notFound(s: Scan): Diagnosis[] {
   const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h))).pop()
   if (!hit) return exit127(s)
   const cmd = cmdOf(hit)
+  if (cmd === '-') return yamlDash(s, hit)
+  if (scriptPath(cmd, hit)) return missingInterpreter(s, hit, cmd)
   const shell = s.family === 'shell'
   const image = s.image()
   const pkg: Fix = /alpine|busybox/.test(image ?? '')
@@ -65,6 +69,43 @@ function notFound(s: Scan): Diagnosis[] {
       ? `A package script calls ${cmd}, a binary from node_modules/.bin, and it is not there: the dependencies were not installed in this job (exit code 127 = command not found).`
       : `The script calls ${cmd}, which is not installed in ${shell ? "the runner user's login-shell PATH" : `the job image${image ? ` ${image}` : ''}`} (exit code 127 = command not found).`,
     evidence(s.commandAt(hit.line.n), hit), fixes, s.ev.trace.exitCode === 127 || s.ev.trace.exitCode === undefined ? 0.85 : 0.7)]
+}
+
+/**
+ * sh (dash, busybox) says "<path>: not found" both for a missing file and for a file whose #!
+ * interpreter is missing; bash would say "No such file or directory" or "bad interpreter". A script
+ * of the repository is checked out, so a missing interpreter (bash in an Alpine image) comes first.
+ */
+function scriptPath(cmd: string, hit: Hit): boolean {
+  return /\/|\.(?:sh|bash)$/.test(cmd) && !/node_modules/.test(cmd) && !/^(?:(?:\/usr)?\/bin\/)?bash:/.test(hit.line.text)
+}
+
+function missingInterpreter(s: Scan, hit: Hit, cmd: string): Diagnosis[] {
+  const image = s.image()
+  return [
+    diagnosis('shell_mismatch', `The interpreter on the #! line of ${cmd} is missing`,
+      `sh reports "${cmd}: not found" when the file's #! interpreter (usually /bin/bash) does not exist in ${image ? `the image ${image}` : 'the job image'}, e.g. a slim or Alpine image with only sh.`,
+      evidence(s.commandAt(hit.line.n), hit), [
+        { text: `Check the first line of ${cmd}; install that shell in the image, or run the script with sh if it is POSIX.`, snippet: `before_script:\n  - head -1 ${cmd}\n  - apk add --no-cache bash   # Alpine images` },
+        { text: 'Or use an image that has bash.' },
+      ], 0.7),
+    diagnosis('command_not_found', `Or: ${cmd} is not there`,
+      `The path ${cmd} may not exist in the checkout (a different working directory, a file not committed, a wrong name).`,
+      evidence(s.commandAt(hit.line.n), hit), [{ text: 'List what is there.', snippet: `ls -la "$(dirname ${cmd})"` }], 0.5),
+  ]
+}
+
+/**
+ * The shell ran a command called "-": a `- command` list item ended up inside the block scalar
+ * (`- |`) above it, indented one level too deep, so YAML made it a line of that script.
+ */
+function yamlDash(s: Scan, hit: Hit): Diagnosis[] {
+  return [diagnosis('yaml_config_error', 'A script list item became part of the multi-line command above it',
+    `The shell tried to run a command named "-" ("${hit.line.text.trim()}"): in .gitlab-ci.yml a "- command" line is indented under a block scalar (| or >) of the previous item, so YAML read it as text of that script instead of a new list item.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Indent every list item of script: at the same level; only the block\'s own lines go deeper.', snippet: 'script:\n  - |\n    echo "multi-line"\n    echo "block"\n  - echo "next item"' },
+      { text: 'Check the result in the pipeline editor (View merged YAML) or with the CI Lint tool.' },
+    ], 0.75)]
 }
 
 // A tool's own "no such subcommand": a plugin that is not installed or a version that predates it.
@@ -135,10 +176,13 @@ function missingShell(s: Scan): Diagnosis[] {
 
 function entrypoint(s: Scan): Diagnosis[] {
   // Without markers, the tool's output lands after the executor banner: any stage up to the script counts.
-  const hit = s.all(USAGE).find((h) => ['step_script', '', 'prepare_executor', 'prepare_script'].includes(phaseName(h.line.section)) && !scriptStarted(s, h.line.n))
+  // Runners before 11.x printed no section markers: the ENTRYPOINT's output follows "Skipping Git
+  // submodules setup" and so reads as get_sources; git's own usage text there is git_client_too_old.
+  const early = ['step_script', '', 'prepare_executor', 'prepare_script', 'get_sources']
+  const hit = s.all(USAGE).find((h) => early.includes(phaseName(h.line.section)) && !scriptStarted(s, h.line.n) && !(phaseName(h.line.section) === 'get_sources' && /usage:\s+git\b/i.test(h.line.text)))
   if (!hit) return []
   const image = s.image() ?? '<image>'
-  const tool = hit.m[1] ?? hit.m[2] ?? hit.m[3] ?? image.split('/').pop()?.split(':')[0] ?? 'the tool'
+  const tool = hit.m.slice(1).find((g) => g !== undefined) ?? image.split('/').pop()?.split(':')[0] ?? 'the tool'
   return [diagnosis('image_entrypoint_override', `${image}'s ENTRYPOINT (${tool}) swallowed the job script`,
     `The image's ENTRYPOINT is ${tool}, so the runner's shell script was passed to ${tool} as arguments: ${tool} printed its own error/usage instead of running the script (no "$ command" line was echoed).`,
     evidence(hit), [
@@ -154,7 +198,10 @@ function notExecutable(s: Scan): Diagnosis[] {
   const script = hit.m[1] ?? '<script>'
   const cmd = s.commandAt(hit.line.n)
   const code126 = s.ev.trace.exitCode === 126 || s.has(/errno 126|exit code 126|exit status 126/)
-  if (!code126 && !(cmd?.text.includes(script.replace(/^\.\//, '')))) return []
+  // "bash: line 3: ./gradlew: Permission denied" is the shell refusing to run a ./path; a data file
+  // there would be a redirection (a denied write), not an execution.
+  const ranPath = /: line \d+: \.\.?\//.test(hit.line.text) && !/\.(?:txt|log|json|xml|ya?ml|csv|html?|out|lock)$/.test(script)
+  if (!code126 && !ranPath && !(cmd?.text.includes(script.replace(/^\.\//, '')))) return []
   return [diagnosis('script_not_executable', `${script} is not executable`,
     `${script} was run directly but has no execute bit (exit code 126): git stored it as mode 100644.`,
     evidence(cmd, hit), [
@@ -165,7 +212,7 @@ function notExecutable(s: Scan): Diagnosis[] {
 
 export const imageRule: Rule = {
   id: 'image',
-  categories: ['image_entrypoint_override', 'image_missing_shell', 'shell_mismatch', 'command_not_found', 'script_not_executable'],
+  categories: ['image_entrypoint_override', 'image_missing_shell', 'shell_mismatch', 'command_not_found', 'script_not_executable', 'yaml_config_error'],
   match(ev) {
     const s = new Scan(ev)
     return [...entrypoint(s), ...missingShell(s), ...mismatch(s), ...notFound(s), ...unknownSubcommand(s), ...notExecutable(s)]

@@ -17,7 +17,8 @@ const OOM = /OOMKilled|The node was low on resource: memory|[Kk]illed by signal 
 const TIMEOUT = /execution took longer than|timeout was exceeded|timed out waiting for pod/
 const ADMISSION = /admission webhook "([^"]+)" denied the request|violates PodSecurity "([^"]+)"|is forbidden: (?:unable to validate against any (?:pod )?security policy|pod security policy)|denied by (?:gatekeeper|kyverno|policy)/i
 const QUOTA = /is forbidden: exceeded quota: ([\w.-]+), requested: ([^,]+)|forbidden: exceeded quota|exceeded quota: ([\w.-]+)|maximum (?:cpu|memory) usage per (?:Container|Pod) is/
-const ATTACH = /(?:unable to upgrade connection|error (?:dialing backend|executing (?:remote )?command)|container not found|Internal error occurred: error executing command in container)[^\n]*?(?:\("?([\w-]+)"?\)|container "?([\w-]+)"?)|error dialing backend: (?:dial tcp|remote error)/
+// "container not found ("build")": the name is in the parentheses, not the word after "container".
+const ATTACH = /(?:unable to upgrade connection|error (?:dialing backend|executing (?:remote )?command)|container not found|Internal error occurred: error executing command in container)[^\n]*?(?:\("?([\w-]+)"?\)|container (?!not\b)"?([\w-]+)"?)|error dialing backend: (?:dial tcp|remote error)/
 
 /** terraform and kubectl wrap long API errors over several lines, with box-drawing margins. */
 function joinedForbidden(s: Scan): Hit | undefined {
@@ -135,13 +136,22 @@ function apiRefusals(s: Scan): Diagnosis[] {
         { text: 'Upgrade the runner (attach/exec handling was fixed several times) or switch strategy.', snippet: '[runners.feature_flags]\n  FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY = false' },
         { text: 'If containers are killed for memory, raise the helper/build limits.', snippet: '[runners.kubernetes]\n  helper_memory_limit = "256Mi"' },
       ], 0.7))
+    // The build container itself gone right away: an image without a shell exits as soon as it starts.
+    if (container === 'build' && /container not found/.test(attach.line.text)) {
+      const image = s.image()
+      out.push(diagnosis('image_missing_shell', `Or: the job image${image ? ` ${image}` : ''} has no shell and exited at once`,
+        'The runner keeps the build container alive with a shell; an image without one (kaniko executor, distroless, scratch) exits at once, and the attach then finds no "build" container.',
+        evidence(attach), [
+          { text: 'Use the image\'s debug/busybox variant and clear its entrypoint.', snippet: 'image:\n  name: gcr.io/kaniko-project/executor:debug\n  entrypoint: [""]' },
+        ], /kaniko-project\/executor(?!:debug)|distroless|(?:^|\/)scratch(?::|$)/.test(image ?? '') ? 0.8 : 0.5))
+    }
   }
   return out
 }
 
 export const kubernetesRule: Rule = {
   id: 'kubernetes',
-  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed'],
+  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell'],
   match(ev) {
     const s = new Scan(ev)
     return [...rbac(s), ...pending(s), ...oom(s), ...apiRefusals(s)]

@@ -32,7 +32,8 @@ const TIMEOUT = new RegExp([
   /connect ETIMEDOUT ([\w.[\]:-]+?):(\d+)|\bE(?:SOCKET)?TIMEDOUT\b/,
   /Could not connect to ([\w.-]+):(\d+)(?: \([^)]*\))?,? connection timed out/,
   /Unable to connect to ([\w.-]+):(https?)/,
-  /net\/http: (?:request canceled while waiting for connection|TLS handshake timeout)/,
+  // Go's "TLS handshake timeout" means TCP connected and the handshake stalled: tls.ts (MTU, middlebox).
+  /net\/http: request canceled while waiting for connection/,
   /Connection timed out after \d+ milliseconds|Operation timed out after \d+ milliseconds/,
   /Failed to connect to ([\w.-]+) port (\d+)(?: after \d+ ms)?: (?:Connection timed out|Timed out|Couldn't connect to server|Network is unreachable|No route to host)/,
   /Connection to ([\w.-]+) timed out/,

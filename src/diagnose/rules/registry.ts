@@ -135,13 +135,16 @@ function pulls(s: Scan): Diagnosis[] {
 
 function helper(s: Scan, hit: Hit, image: string): Diagnosis[] {
   const version = s.first(/^Running with gitlab-runner (\d+\.\d+\.\d+)/)?.m[1] ?? '<runner version>'
-  return [diagnosis('helper_image_pull_failed', 'The runner\'s helper image cannot be pulled',
+  // A throttled pull says why it failed: the helper image is only where it happened.
+  const rate = RATE.test(hit.line.text) || s.has(RATE)
+  const out = rate ? [rateDiagnosis(s, hit, image, 0.9, `${registryOf(image)} throttled the pull of the runner's helper image ${image} (HTTP 429): anonymous Docker Hub pulls are counted per egress IP, shared by every node behind the same NAT. Older runners (and helper_image settings) pull the helper from Docker Hub; current ones use registry.gitlab.com.`)] : []
+  return [...out, diagnosis('helper_image_pull_failed', 'The runner\'s helper image cannot be pulled',
     `The helper image ${image} (git, artifacts and cache run in it) could not be pulled, so the job fails before get_sources. ${s.has(/i\/o timeout|timed out|no such host|server misbehaving|lookup |connection refused/i) ? `The nodes cannot reach ${registryOf(image)}.` : 'The tag may not exist: helper tags are <arch>-v<runner version>, there is no plain "latest".'}`,
     evidence(hit), [
       { text: 'Mirror the helper image into a registry the nodes can reach and point the runner at it, with the tag matching the runner version and architecture.', snippet: `[runners.${s.family === 'kubernetes' ? 'kubernetes' : 'docker'}]\n  helper_image = "<your registry>/gitlab-runner-helper:x86_64-v${version}"` },
       { text: 'Or open egress from the nodes to registry.gitlab.com (TCP 443).' },
       { text: 'Or choose a flavor that is published/reachable.', snippet: `[runners.${s.family === 'kubernetes' ? 'kubernetes' : 'docker'}]\n  helper_image_flavor = "ubuntu"` },
-    ], 0.9)]
+    ], rate ? 0.6 : 0.9)]
 }
 
 function references(s: Scan): Diagnosis[] {

@@ -19,7 +19,7 @@ const UNTRUSTED = new RegExp([
 ].map((r) => r.source).join('|'))
 // A pull or push done by a Docker/containerd daemon (node, host or dind), not by the job's tools.
 const DAEMON = /\/v2\/|Error response from daemon|failed to (?:do request|resolve reference|pull)|pull(?:ing)? image|Back-off pulling|ErrImagePull|docker login|Login did not succeed/i
-const SYSCALL = /SSL_ERROR_SYSCALL|GnuTLS recv error \(-(?:9|54|110)\)|gnutls_handshake\(\) failed: (?:Error in the pull function|The TLS connection was non-properly terminated)|SSL_(?:read|connect): (?:Connection reset by peer|unexpected eof)|unexpected eof while reading/i
+const SYSCALL = /SSL_ERROR_SYSCALL|GnuTLS recv error \(-(?:9|54|110)\)|gnutls_handshake\(\) failed: (?:Error in the pull function|The TLS connection was non-properly terminated)|SSL_(?:read|connect): (?:Connection reset by peer|unexpected eof)|unexpected eof while reading|net\/http: TLS handshake timeout/i
 const NAME_MISMATCH = /x509: certificate is valid for (.+?), not ([\w.:-]+)|SSL: no alternative certificate subject name matches target host name '([^']+)'|certificate subject name \(([^)]+)\) does not match target host name '([^']+)'|Hostname\/IP does not match certificate's altnames|ERR_TLS_CERT_ALTNAME_INVALID|doesn't match (?:any of the subject alternative names|common name)/
 const EXPIRED = /x509: certificate has expired or is not yet valid|SSL certificate problem: certificate has expired|CERT_HAS_EXPIRED|certificate has expired|certificate is not yet valid/
 const HTTP_TO_HTTPS = /server gave HTTP response to HTTPS client|gave HTTP response to HTTPS client/
@@ -134,11 +134,17 @@ function syscall(s: Scan): Diagnosis[] {
   }
   const clone = phase === 'get_sources' && !dind
   const check: Fix = { text: `Compare the same request from the node and from a job container: curl -v https://${host}/ (and the name's address: getent hosts ${host}).` }
-  return [diagnosis('tls_mtu_ssl_error_syscall', `The TLS connection to ${host} was cut during the handshake`,
+  return [
+    diagnosis('tls_mtu_ssl_error_syscall', `The TLS connection to ${host} was cut during the handshake`,
     `The TLS handshake with ${host} started and then the connection died (${hit.line.text.match(SYSCALL)?.[0]}). ${clone
       ? `The runner host talks to ${host} fine (it received this job), so the job ${s.family === 'kubernetes' ? 'pod' : 'container'} takes a different network path: the name resolves to another address inside it, a middlebox resets it, or packets above the network's MTU are dropped.`
       : 'Typical inside nested networks (dind, overlay, VPN): large TLS packets exceed the path MTU and are dropped.'}`,
-    evidence(hit, s.near(hit.line.n, /unable to access|fatal:/, 2)), clone ? [...path, ...mtu, ca] : [...mtu, check], 0.8)]
+    evidence(hit, s.near(hit.line.n, /unable to access|fatal:/, 2)), clone ? [...path, ...mtu, ca] : [...mtu, check], 0.8),
+  // A stalled handshake can also be a firewall or proxy that accepts TCP and then drops the traffic.
+  ...(/TLS handshake timeout/.test(hit.line.text) ? [diagnosis('egress_blocked_firewall', `Or: a firewall or proxy stalls TLS to ${host}`,
+    `TCP to ${host} was accepted but the TLS handshake never finished: besides the MTU, an egress filter or a proxy that inspects TLS can hold the connection open.`,
+    evidence(hit), [{ text: `Check from the runner host and from a job container whether ${host}:443 completes a handshake, and whether a proxy must be used.`, snippet: `curl -v --max-time 20 https://${host}/` }], 0.45)] : []),
+  ]
 }
 
 function insecure(s: Scan): Diagnosis[] {
@@ -163,7 +169,7 @@ function insecure(s: Scan): Diagnosis[] {
 
 export const tlsRule: Rule = {
   id: 'tls',
-  categories: ['tls_untrusted_ca', 'registry_tls_untrusted_ca', 'registry_insecure_http', 'tls_mtu_ssl_error_syscall', 'tls_certificate_name_mismatch', 'tls_certificate_expired'],
+  categories: ['tls_untrusted_ca', 'registry_tls_untrusted_ca', 'registry_insecure_http', 'tls_mtu_ssl_error_syscall', 'tls_certificate_name_mismatch', 'tls_certificate_expired', 'egress_blocked_firewall'],
   match(ev) {
     const s = new Scan(ev)
     return [...untrusted(s), ...syscall(s), ...insecure(s), ...wrongCertificate(s)]
