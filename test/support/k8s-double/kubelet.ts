@@ -28,6 +28,11 @@ export interface NodeReporter {
   setStatus(namespace: string, name: string, status: Record<string, unknown>): void
   /** Records an Event involving the pod; repeated reason+message on the same pod bumps `count`. */
   event(namespace: string, name: string, e: PodEvent): void
+  /**
+   * A stored object the pod refers to (the kubelet reads secrets for imagePullSecrets and
+   * secret volumes, config maps for configMap volumes), or undefined when there is none.
+   */
+  read(kind: 'secrets' | 'configmaps' | 'persistentvolumeclaims', namespace: string, name: string): Record<string, unknown> | undefined
 }
 
 /** One exec (or attach, without `command`) into a container of a pod, as the kubelet's streaming server gets it. */
