@@ -1,5 +1,7 @@
 import type { RunnerSettings } from '../runner-config/types.js'
 import { DockerExecutor } from './docker/docker-executor.js'
+import { KubernetesExecutor } from './kubernetes/kubernetes-executor.js'
+import { kubernetesOptions } from './kubernetes/options.js'
 import { ShellExecutor } from './shell/shell-executor.js'
 import type { Executor } from './types.js'
 
@@ -9,4 +11,6 @@ export const EXECUTORS: Record<string, (runner: RunnerSettings | undefined) => E
   // With no config.toml, local runs use images already here before asking a registry
   // (gitlab-ci-local's habit); a config without pull_policy gets gitlab-runner's "always".
   docker: (runner) => new DockerExecutor(runner ? runner.docker ?? {} : { pullPolicy: ['if-not-present'] }),
+  // Without a config.toml: the kubeconfig's current context, namespace "default".
+  kubernetes: (runner) => new KubernetesExecutor(kubernetesOptions(runner?.kubernetes), runner ? { runnerName: runner.name, ...(runner.token ? { shortToken: runner.token.replace(/^glrt-(?:t\d_)?/, '').slice(0, 8) } : {}) } : {}),
 }

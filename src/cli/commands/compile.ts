@@ -6,13 +6,20 @@ import { type PipelineFlags, addPipelineOptions, compileFromFlags } from '../pip
 import type { Io } from '../io.js'
 import { maskedIo } from '../masked-io.js'
 import { reportInvalid } from '../render-pipeline.js'
+import { loadRunnerFlags } from '../runner-flags.js'
+import { podManifests } from './compile-pod.js'
 
 export function compileCommand(program: Command, rawIo: Io, setExit: (code: number) => void): void {
   addPipelineOptions(program.command('compile'))
     .description('print the job payloads GitLab would hand a runner (/jobs/request), and the planned DAG')
     .argument('[jobs...]', 'only these jobs (default: all)')
     .option('--json', 'print machine-readable JSON (default: a readable summary)')
-    .action(async (names: string[], flags: PipelineFlags & { json?: boolean }) => {
+    .option('--pod', 'print the Kubernetes Pod the kubernetes executor would create for each job (YAML; JSON with --json)')
+    .option('--config <config.toml>', "with --pod: the gitlab-runner config.toml whose [runners.kubernetes] builds the pod")
+    .option('--runner <name>', 'with --config: the [[runners]] entry to use (default: the first)')
+    .action(async (names: string[], flags: PipelineFlags & { json?: boolean; pod?: boolean; config?: string; runner?: string }) => {
+      if (!flags.pod && flags.config) throw new GlrunError('GLRUN_CLI_CONFIG', '--config is only used with --pod here', { hint: 'Add --pod to see the Pod built from that config, or drop --config.' })
+      const picked = flags.pod ? loadRunnerFlags(flags, rawIo) : undefined
       const pipeline = await compileFromFlags(flags, { commitOptional: true })
       const io = maskedIo(rawIo, pipeline.maskedValues)
       if (reportInvalid(io, pipeline, flags.json)) {
@@ -20,7 +27,9 @@ export function compileCommand(program: Command, rawIo: Io, setExit: (code: numb
         return
       }
       const jobs = selectJobs(pipeline, names)
-      if (flags.json) {
+      if (flags.pod) {
+        io.out(podManifests(jobs, picked?.selected, flags.json === true).replace(/\n$/, ''))
+      } else if (flags.json) {
         io.out(JSON.stringify(toJson(pipeline, jobs), null, 2))
       } else {
         for (const j of jobs) io.out(summary(j))

@@ -78,7 +78,7 @@ export function runCommand(program: Command, rawIo: Io, setExit: (code: number) 
       const executorName = flags.executor ?? runner?.executor ?? 'shell'
       const makeExecutor = EXECUTORS[executorName]
       if (!makeExecutor) {
-        throw new GlrunError('GLRUN_EXECUTOR_UNKNOWN', `executor "${executorName}" is not available in this version of glrun`, { hint: `Available: ${Object.keys(EXECUTORS).join(', ')}. The kubernetes executor is not built yet.` })
+        throw new GlrunError('GLRUN_EXECUTOR_UNKNOWN', `executor "${executorName}" is not available in this version of glrun`, { hint: `Available: ${Object.keys(EXECUTORS).join(', ')}.` })
       }
       const make = makeExecutor
       const pipeline = await compileFromFlags(flags)

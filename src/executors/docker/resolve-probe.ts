@@ -16,7 +16,7 @@ import type { DockerExecutorOptions } from './options.js'
  * network the runner would pick without services, which resolves names the same way except
  * for the service aliases.
  */
-const SCRIPT = [
+export const RESOLVE_SCRIPT = [
   'h="$1"',
   'while read -r ip names; do case "$ip" in ""|\\#*) continue;; esac; for n in $names; do [ "$n" = "$h" ] && { echo "@@hosts $ip"; exit 0; }; done; done < /etc/hosts',
   'echo "@@resolv"; grep -E "^(nameserver|search)" /etc/resolv.conf 2>/dev/null',
@@ -40,7 +40,7 @@ export async function resolveFromContainer(docker: Docker, opts: DockerExecutorO
     container = await docker.createContainer({
       Image: r.image,
       name: `glrun-probe-${randomBytes(4).toString('hex')}`,
-      Entrypoint: ['sh', '-c', SCRIPT, 'probe'],
+      Entrypoint: ['sh', '-c', RESOLVE_SCRIPT, 'probe'],
       Cmd: [r.host],
       Tty: true,
       Labels: resourceLabels(0, 'probe'),
@@ -56,7 +56,7 @@ export async function resolveFromContainer(docker: Docker, opts: DockerExecutorO
     const waited = await Promise.race([container.wait(), delay(timeoutMs, undefined, { ref: false })])
     if (waited === undefined) return inconclusive(`the lookup did not finish in ${timeoutMs / 1000} s (the job's DNS server does not answer)`)
     const output = (await container.logs({ stdout: true, stderr: true, follow: false })).toString('utf8').replace(/\r/g, '')
-    return interpret(base, r.host, r.image, output, opts)
+    return interpretResolve(r.host, r.image, output, `a job container (${r.image}${opts.networkMode ? `, network_mode ${opts.networkMode}` : ''})`, 'extra_hosts')
   } catch (e) {
     return inconclusive((e as Error).message.split('\n')[0] ?? String(e))
   } finally {
@@ -64,14 +64,15 @@ export async function resolveFromContainer(docker: Docker, opts: DockerExecutorO
   }
 }
 
-function interpret(base: Pick<ProbeResult, 'kind' | 'target' | 'from'>, host: string, image: string, output: string, opts: DockerExecutorOptions): ProbeResult {
-  const where = `a job container (${image}${opts.networkMode ? `, network_mode ${opts.networkMode}` : ''})`
+/** What RESOLVE_SCRIPT's output says; `where` names the place it ran, `hostsSetting` what fills its /etc/hosts. */
+export function interpretResolve(host: string, image: string, output: string, where: string, hostsSetting: string): ProbeResult {
+  const base = { kind: 'dns' as const, target: host, from: 'job' as const }
   const hosts = /^@@hosts (\S+)/m.exec(output)
-  if (hosts) return { ...base, ok: true, summary: `${where} resolves ${host} to ${hosts[1]} (from /etc/hosts: extra_hosts)`, detail: { addresses: [hosts[1]], via: 'hosts' } }
+  if (hosts) return { ...base, ok: true, summary: `${where} resolves ${host} to ${hosts[1]} (from /etc/hosts: ${hostsSetting})`, detail: { addresses: [hosts[1]], via: 'hosts' } }
   const resolv = section(output, 'resolv')
   const nameservers = resolv.filter((l) => l.startsWith('nameserver')).map((l) => l.split(/\s+/)[1]).filter(Boolean)
   const detail: Record<string, unknown> = { nameservers }
-  if (/^@@none/m.test(output)) return { ...base, ok: false, summary: `could not check from a job container: ${image} has neither getent nor nslookup`, detail: { ...detail, inconclusive: true } }
+  if (/^@@none/m.test(output)) return { ...base, ok: false, summary: `could not check from ${where}: ${image} has neither getent nor nslookup`, detail: { ...detail, inconclusive: true } }
   const addresses = /^@@getent/m.test(output)
     ? section(output, 'getent').map((l) => l.split(/\s+/)[0]!).filter((a) => /^[\d.:a-f]+$/i.test(a))
     : nslookupAddresses(section(output, 'nslookup'))

@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import { type CoreV1Api, type KubeConfig, VersionApi } from '@kubernetes/client-node'
+import type { ProbeResult } from '../../diagnose/types.js'
+import { GlrunError } from '../../diagnostics/errors.js'
+import type { JobPayload } from '../../payload/types.js'
+import { ExecutorFailure } from '../failure.js'
+import type { Executor, ExecutorSession, OpenContext } from '../types.js'
+import { apiErrorText, coreApi, kubeConfigFor } from './client.js'
+import type { KubernetesOptions } from './options.js'
+import { resolveFromPod } from './pod-resolve.js'
+import { PodSession } from './pod-session.js'
+import { LABEL_HOST, LABEL_MANAGED, LABEL_PID, type PodIdentity, hostLabel, podName } from './pod-spec.js'
+
+/** gitlab-runner's helper image: has git and tar (sources, artifacts and caches go through it). */
+export const DEFAULT_HELPER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v17.5.0'
+
+/** Who runs the jobs, for the pod's labels (runner mode passes its own). */
+export interface KubernetesIdentity { runnerName?: string; shortToken?: string }
+
+/**
+ * The Kubernetes executor: a pod per job in `namespace`, built as gitlab-runner builds it
+ * (pod-spec.ts), through the Kubernetes API (@kubernetes/client-node, WebSocket exec).
+ * Everything it makes carries glrun's labels; the pods a killed glrun on this host left are
+ * deleted before the first job.
+ */
+export class KubernetesExecutor implements Executor {
+  readonly name = 'kubernetes'
+  private client: { kc: KubeConfig; api: CoreV1Api; source: string } | undefined
+  private swept: Promise<void> | undefined
+
+  constructor(private readonly opts: KubernetesOptions, private readonly identity: KubernetesIdentity = {}) {}
+
+  connection(): { kc: KubeConfig; api: CoreV1Api; source: string } {
+    if (!this.client) {
+      const { kc, source } = kubeConfigFor(this.opts)
+      this.client = { kc, api: coreApi(kc), source }
+    }
+    return this.client
+  }
+
+  async probe(): Promise<{ ok: true } | { ok: false; reason: string; hint: string }> {
+    try {
+      const { kc, source } = this.connection()
+      await kc.makeApiClient(VersionApi).getCode().catch((e: unknown) => {
+        throw new GlrunError('GLRUN_K8S_UNREACHABLE', `the Kubernetes API (${source}, ${kc.getCurrentCluster()?.server}) does not answer: ${apiErrorText(e)}`)
+      })
+      return { ok: true }
+    } catch (e) {
+      return { ok: false, reason: (e as Error).message, hint: e instanceof GlrunError && e.hint ? e.hint : 'Check host, ca_file and bearer_token under [runners.kubernetes] (or the kubeconfig); `glrun doctor --config config.toml` says which part fails.' }
+    }
+  }
+
+  /** Pods of glrun runs on this host whose process is gone: deleted, once per executor. */
+  private sweep(): Promise<void> {
+    this.swept ??= (async () => {
+      const { api } = this.connection()
+      const list = await api.listNamespacedPod({ namespace: this.opts.namespace, labelSelector: `${LABEL_MANAGED}=true,${LABEL_HOST}=${hostLabel(hostname())}` }).catch(() => undefined)
+      for (const p of list?.items ?? []) {
+        const pid = Number(p.metadata?.labels?.[LABEL_PID])
+        if (!pid || pid === process.pid || alive(pid) || !p.metadata?.name) continue
+        await api.deleteNamespacedPod({ name: p.metadata.name, namespace: this.opts.namespace, gracePeriodSeconds: 0 }).catch(() => undefined)
+      }
+    })()
+    return this.swept
+  }
+
+  private imageOf(job: JobPayload): string {
+    const image = job.image?.name || this.opts.image
+    if (!image) {
+      throw new ExecutorFailure('GLRUN_K8S_NO_IMAGE', `job "${job.job_info.name}" has no image and the runner has no default image`, 'runner_configuration_error',
+        'Add `image:` to the job (or `default:`), or set `image = "…"` under [runners.kubernetes] in config.toml.')
+    }
+    return image
+  }
+
+  identityFor(job: JobPayload): PodIdentity {
+    const shortToken = this.identity.shortToken ?? 'glrun'
+    return { name: podName(job, shortToken, randomBytes(4).toString('hex')), session: randomBytes(6).toString('hex'), shortToken, owner: { host: hostname(), pid: process.pid }, ...(this.identity.runnerName ? { runnerName: this.identity.runnerName } : {}) }
+  }
+
+  /** The session for a job without touching the cluster: its pod is what `compile --pod` prints. */
+  plan(job: JobPayload, ctx: OpenContext, id: PodIdentity): PodSession {
+    const { kc, api } = this.connection()
+    return new PodSession({ kc, api, opts: this.opts, id, helperImage: this.opts.helperImage ?? DEFAULT_HELPER_IMAGE }, job, ctx, this.imageOf(job))
+  }
+
+  async open(job: JobPayload, ctx: OpenContext): Promise<ExecutorSession> {
+    const session = this.plan(job, ctx, this.identityFor(job))
+    await this.sweep()
+    try {
+      await session.prepare()
+      return session
+    } catch (e) {
+      await session.close()
+      throw e
+    }
+  }
+
+  async resolveFromJob(host: string, job: JobPayload): Promise<ProbeResult> {
+    try {
+      const { kc, api } = this.connection()
+      return await resolveFromPod({ kc, api, opts: this.opts, id: this.identityFor(job), helperImage: this.opts.helperImage ?? DEFAULT_HELPER_IMAGE }, job, this.imageOf(job), host)
+    } catch (e) {
+      return { kind: 'dns', target: host, from: 'job', ok: false, summary: `could not check from a job pod: ${(e as Error).message.split('\n')[0]}`, detail: { inconclusive: true } }
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}

@@ -1,0 +1,176 @@
+import { PassThrough } from 'node:stream'
+import type { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node'
+import picomatch from 'picomatch'
+import type { JobPayload } from '../../payload/types.js'
+import { DETECT_SHELL } from '../detect-shell.js'
+import { ExecutorFailure } from '../failure.js'
+import type { ExecutorSession, ExitStatus, JobFiles, OpenContext, StageScript, TraceOutput } from '../types.js'
+import { apiErrorText, apiStatus } from './client.js'
+import { execInPod } from './exec-socket.js'
+import { denialHint, parseDenial } from './forbidden.js'
+import type { KubernetesOptions } from './options.js'
+import { PodFiles } from './pod-files.js'
+import { type PodIdentity, type PodPlan, buildPod, goDuration } from './pod-spec.js'
+import { waitForPodRunning } from './pod-wait.js'
+
+const YELLOW = '\x1b[0;33m'
+const RESET = '\x1b[0;m'
+
+/** Ends every process of a stage: all but the container's main process (PID 1) and this script. */
+const KILL_STAGE = 'for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" = 1 ] || [ "$p" = $$ ] || kill -9 "$p" 2>/dev/null; done; exit 0'
+
+export interface SessionDeps { kc: KubeConfig; api: CoreV1Api; opts: KubernetesOptions; id: PodIdentity; helperImage: string }
+
+/** An API failure while setting the pod up, with the apiserver's words and, for a 403, the missing rule. */
+export function setupFailure(step: string, e: unknown): ExecutorFailure {
+  const text = apiErrorText(e)
+  const status = apiStatus(e)
+  const denial = parseDenial(text)
+  return new ExecutorFailure(status?.code === 403 ? 'GLRUN_K8S_FORBIDDEN' : 'GLRUN_K8S_API', `prepare environment: ${step}: ${text}`,
+    status?.code === 403 || status?.code === 422 ? 'runner_configuration_error' : 'runner_system_failure',
+    denial ? denialHint(denial) : status?.code === 422 ? 'The cluster refused the pod glrun built from config.toml: `glrun compile JOB --pod --config config.toml` shows it.' : undefined)
+}
+
+/**
+ * One job's pod (exec strategy, as gitlab-runner's FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY):
+ * created and awaited in prepare(), each stage run by an exec of the shell in the build
+ * container (get_sources in the helper, which has git), the script on the exec's stdin; the
+ * job's files cross through the helper's tar. close() deletes the pod and what was made for it.
+ */
+export class PodSession implements ExecutorSession {
+  readonly description = ''
+  readonly projectDir: string
+  readonly files: JobFiles
+  private readonly plan: PodPlan
+  private created = false
+  private pullSecret: string | undefined
+
+  constructor(private readonly d: SessionDeps, private readonly job: JobPayload, private readonly ctx: OpenContext, readonly image: string) {
+    this.plan = buildPod(job, d.opts, d.id, image, d.helperImage)
+    this.projectDir = this.plan.projectDir
+    this.files = new PodFiles(() => ({ kc: d.kc, namespace: d.opts.namespace, pod: d.id.name, container: 'helper' }), this.projectDir)
+  }
+
+  get pod(): Record<string, unknown> {
+    return this.plan.pod
+  }
+
+  private checkAllowed(): void {
+    const check = (image: string, globs: string[], what: 'image' | 'service'): void => {
+      if (globs.length === 0 || globs.some((g) => picomatch.isMatch(image, g))) return
+      this.ctx.out.write(`\x1b[31;1mERROR: The "${image}" ${what} is not present on list of allowed ${what}s:\x1b[0;m\n${globs.map((g) => `- ${g}\n`).join('')}`)
+      throw new ExecutorFailure('GLRUN_IMAGE_NOT_ALLOWED', `the ${what} "${image}" is not allowed by allowed_${what}s`, 'runner_configuration_error', `Use an ${what} matching allowed_${what}s in config.toml, or add a pattern for it there.`)
+    }
+    check(this.image, this.d.opts.allowedImages, 'image')
+    for (const s of this.plan.containers.services) check(s.image, this.d.opts.allowedServices, 'service')
+    const allowed = this.d.opts.allowedPullPolicies.length ? this.d.opts.allowedPullPolicies : this.d.opts.pullPolicy
+    const wanted = this.job.image?.pull_policy ?? []
+    if (allowed.length && wanted.length && !wanted.some((p) => allowed.includes(p))) {
+      throw new ExecutorFailure('GLRUN_PULL_POLICY_NOT_ALLOWED', `invalid pull policy for image "${this.image}": pull_policy ([${wanted.join(' ')}]) defined in GitLab pipeline config is not one of the allowed_pull_policies ([${allowed.join(' ')}])`,
+      'runner_configuration_error', `Use one of ${allowed.join(', ')} in the job's pull_policy, or add the policy to allowed_pull_policies in config.toml.`)
+    }
+  }
+
+  async prepare(): Promise<void> {
+    const { api, opts, id } = this.d
+    const out = this.ctx.out
+    this.checkAllowed()
+    out.write(`Using Kubernetes namespace: ${opts.namespace}\n`)
+    out.write(`Using Kubernetes executor with image ${this.image} ...\n`)
+    out.write(`Using FF_USE_POD_ACTIVE_DEADLINE_SECONDS, the Pod activeDeadlineSeconds will be set to the job timeout: ${goDuration(this.job.runner_info.timeout)}...\n`)
+    await this.createPullSecret()
+    try {
+      await api.createNamespacedPod({ namespace: opts.namespace, body: this.plan.pod as V1Pod })
+      this.created = true
+    } catch (e) {
+      throw setupFailure('setting up build pod', e)
+    }
+    const images = new Map<string, string>([['build', this.image], ['helper', this.d.helperImage], ...this.plan.containers.services.map((s): [string, string] => [s.container, s.image])])
+    try {
+      await waitForPodRunning({ api, kc: this.d.kc, namespace: opts.namespace, pod: id.name, pollIntervalS: opts.pollIntervalS, pollTimeoutS: opts.pollTimeoutS, out, signal: this.ctx.signal }, images)
+    } catch (e) {
+      await this.warningEvents(out)
+      throw e
+    }
+  }
+
+  /** The job's registry credentials as a pull secret, as gitlab-runner makes one (deleted at close). */
+  private async createPullSecret(): Promise<void> {
+    const creds = (this.job.credentials ?? []).filter((c) => c.type === 'registry' && c.username)
+    if (creds.length === 0) return
+    const auths = Object.fromEntries(creds.map((c) => [c.url, { username: c.username, password: c.password, auth: Buffer.from(`${c.username}:${c.password}`).toString('base64') }]))
+    try {
+      const s = await this.d.api.createNamespacedSecret({ namespace: this.d.opts.namespace, body: {
+        metadata: { generateName: `${this.d.id.name.slice(0, 50)}-`, labels: { 'glrun.dev/managed': 'true', 'glrun.dev/session': this.d.id.session } },
+        type: 'kubernetes.io/dockerconfigjson',
+        data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths })).toString('base64') },
+      } })
+      this.pullSecret = s.metadata?.name
+    } catch (e) {
+      throw setupFailure('setting up credentials', e)
+    }
+    if (this.pullSecret) {
+      const spec = (this.plan.pod as { spec: { imagePullSecrets?: { name: string }[] } }).spec
+      spec.imagePullSecrets = [...(spec.imagePullSecrets ?? []), { name: this.pullSecret }]
+    }
+  }
+
+  /** gitlab-runner's print_pod_warning_events: the pod's Warning events, when it failed to start. */
+  private async warningEvents(out: TraceOutput): Promise<void> {
+    try {
+      const list = await this.d.api.listNamespacedEvent({ namespace: this.d.opts.namespace, fieldSelector: `involvedObject.name=${this.d.id.name},type=Warning` })
+      for (const e of list.items) out.write(`${YELLOW}WARNING: Event retrieved from the cluster: ${e.message ?? e.reason ?? ''}${RESET}\n`)
+    } catch {
+      /* events are evidence, not a requirement (the role may not list them) */
+    }
+  }
+
+  async run(script: StageScript, out: TraceOutput, signal: AbortSignal): Promise<ExitStatus> {
+    const container = script.stage === 'get_sources' ? 'helper' : 'build'
+    const path = `${this.projectDir}.tmp/.glrun-stage-${container}.sh`
+    const output = new PassThrough()
+    output.on('data', (b: Buffer) => out.write(b))
+    const stop = new AbortController()
+    let ending: ExitStatus | undefined
+    const end = (why: ExitStatus): void => {
+      if (ending) return
+      ending = why
+      // Kill the stage's processes in the container; its exec then ends with their exit.
+      void execInPod(this.d.kc, this.d.opts.namespace, this.d.id.name, container, ['sh', '-c', KILL_STAGE], {}).then(() => {
+        setTimeout(() => stop.abort(), 5000).unref()
+      })
+    }
+    const onAbort = (): void => end({ kind: 'canceled' })
+    if (signal.aborted) onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    const timer = script.timeoutMs ? setTimeout(() => end({ kind: 'timed-out' }), script.timeoutMs) : undefined
+    try {
+      const r = await execInPod(this.d.kc, this.d.opts.namespace, this.d.id.name, container, ['sh', '-c', DETECT_SHELL, path], { stdin: streamOf(script.script), stdout: output, stderr: output }, stop.signal)
+      if (ending) return ending
+      if (r.kind === 'exited') return { kind: 'exited', code: r.code }
+      const denial = r.httpCode === 403 ? parseDenial(r.message) : undefined
+      throw new ExecutorFailure(r.httpCode === 403 ? 'GLRUN_K8S_FORBIDDEN' : 'GLRUN_K8S_EXEC', `the ${container} container could not run the ${script.stage} script: ${r.message}`,
+        r.httpCode === 403 ? 'runner_configuration_error' : 'runner_system_failure', denial ? denialHint(denial) : undefined)
+    } finally {
+      if (timer) clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  async close(): Promise<void> {
+    const { api, opts, id } = this.d
+    if (this.created) {
+      await api.deleteNamespacedPod({ name: id.name, namespace: opts.namespace, ...(opts.cleanupGracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.cleanupGracePeriodSeconds } : {}) })
+        .catch((e: unknown) => { if (apiStatus(e)?.code !== 404) this.ctx.out.write(`\x1b[31;1mERROR: Error cleaning up pod: ${apiErrorText(e)}\x1b[0;m\n`) })
+    }
+    if (this.pullSecret) {
+      await api.deleteNamespacedSecret({ name: this.pullSecret, namespace: opts.namespace }).catch(() => undefined)
+    }
+  }
+}
+
+function streamOf(text: string): PassThrough {
+  const s = new PassThrough()
+  s.end(text)
+  return s
+}

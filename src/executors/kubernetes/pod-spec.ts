@@ -1,0 +1,238 @@
+import type { JobImage, JobPayload, JobVariable, PullPolicy } from '../../payload/types.js'
+import { serviceHostnames } from '../docker/image-ref.js'
+import type { KubernetesOptions, Resources, VolumeOption } from './options.js'
+
+/** Where job directories are in every container (an emptyDir shared by build and helper). */
+export const BUILDS_ROOT = '/builds'
+
+/** Labels that find glrun's pods again: a killed glrun's leftovers are swept by them. */
+export const LABEL_MANAGED = 'glrun.dev/managed'
+export const LABEL_HOST = 'glrun.dev/host'
+export const LABEL_PID = 'glrun.dev/pid'
+export const LABEL_SESSION = 'glrun.dev/session'
+
+/**
+ * The main process of the build and helper containers: it only keeps the container up (scripts
+ * come through exec, gitlab-runner's exec strategy), and ends at once when the pod is deleted
+ * instead of holding it for the whole grace period.
+ */
+export const KEEP_ALIVE = 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done'
+
+export interface PodIdentity {
+  /** The pod's name (≤ 63 characters, RFC 1123). */
+  name: string
+  /** glrun's session id, on the pod's labels. */
+  session: string
+  /** The runner's name and short token when glrun runs for GitLab; "local" otherwise. */
+  runnerName?: string
+  shortToken?: string
+  /**
+   * This glrun's host and process, on the pod's labels, so the next glrun on the host deletes
+   * what a killed one left. Absent in `compile --pod` (the manifest stays the same everywhere).
+   */
+  owner?: { host: string; pid: number }
+}
+
+/** A container of the pod and what it is for. */
+export interface PodContainers { build: string; helper: string; services: { container: string; image: string; aliases: string[] }[] }
+
+export interface PodPlan {
+  /** The Pod, as JSON for POST /api/v1/namespaces/<ns>/pods. */
+  pod: Record<string, unknown>
+  containers: PodContainers
+  /** CI_PROJECT_DIR inside the containers. */
+  projectDir: string
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+
+/** gitlab-runner's pod name: runner-<token>-project-<id>-concurrent-<n>-<random>, RFC 1123, ≤ 63. */
+export function podName(job: JobPayload, shortToken: string, random: string): string {
+  const base = `runner-${shortToken}-project-${job.job_info.project_id}-concurrent-0`.toLowerCase().replace(/[^a-z0-9-]/g, '-')
+  return `${base.slice(0, 63 - random.length - 1)}-${random}`
+}
+
+/** This host's name as a label value (the sweep selects on it). */
+export const hostLabel = (host: string): string => labelValue(host) || 'unknown'
+
+/** A value Kubernetes accepts as a label value: ≤ 63 of [A-Za-z0-9_.-], alphanumeric at both ends. */
+export function labelValue(v: string): string {
+  return v.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '')
+}
+
+const PULL: Record<PullPolicy, string> = { always: 'Always', 'if-not-present': 'IfNotPresent', never: 'Never' }
+
+const DNS_POLICY: Record<string, string> = { none: 'None', default: 'Default', 'cluster-first': 'ClusterFirst', 'cluster-first-with-host-net': 'ClusterFirstWithHostNet' }
+
+function resourceRequirements(r: Resources): Record<string, unknown> | undefined {
+  const pick = (cpu?: string, memory?: string, eph?: string): Record<string, string> | undefined => {
+    const m = { ...(cpu ? { cpu } : {}), ...(memory ? { memory } : {}), ...(eph ? { 'ephemeral-storage': eph } : {}) }
+    return Object.keys(m).length ? m : undefined
+  }
+  const limits = pick(r.cpuLimit, r.memoryLimit, r.ephemeralStorageLimit)
+  const requests = pick(r.cpuRequest, r.memoryRequest, r.ephemeralStorageRequest)
+  return limits || requests ? { ...(limits ? { limits } : {}), ...(requests ? { requests } : {}) } : undefined
+}
+
+function volumeSource(v: VolumeOption): Record<string, unknown> {
+  const items = v.items ? Object.entries(v.items).map(([key, path]) => ({ key, path })) : undefined
+  switch (v.kind) {
+    case 'empty_dir': return { emptyDir: { ...(v.medium ? { medium: v.medium } : {}), ...(v.sizeLimit ? { sizeLimit: v.sizeLimit } : {}) } }
+    case 'config_map': return { configMap: { name: v.name, ...(items ? { items } : {}) } }
+    case 'secret': return { secret: { secretName: v.name, ...(items ? { items } : {}) } }
+    case 'pvc': return { persistentVolumeClaim: { claimName: v.name, ...(v.readOnly ? { readOnly: true } : {}) } }
+    case 'host_path': return { hostPath: { path: v.hostPath ?? v.mountPath } }
+  }
+}
+
+const envOf = (vars: readonly JobVariable[]): { name: string; value: string }[] =>
+  vars.filter((v) => !v.file && v.public !== false && /^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(v.key)).map((v) => ({ name: v.key, value: v.value }))
+
+/** Config services first, then the job's (gitlab-runner's order). */
+function allServices(job: JobPayload, opts: KubernetesOptions): JobImage[] {
+  return [...opts.services.map((s): JobImage => ({ name: s.name, ...(s.alias ? { alias: s.alias } : {}), ...(s.command ? { command: s.command } : {}), ...(s.entrypoint ? { entrypoint: s.entrypoint } : {}) })), ...(job.services ?? [])]
+}
+
+/** The pull policy Kubernetes gets: the job's first allowed policy, else the config's first; none = the cluster's default. */
+export function pullPolicyFor(jobPolicies: readonly PullPolicy[] | undefined, opts: KubernetesOptions): PullPolicy | undefined {
+  const wanted = jobPolicies && jobPolicies.length > 0 ? jobPolicies : opts.pullPolicy
+  return wanted[0]
+}
+
+/**
+ * The pod gitlab-runner would create for the job (executors/kubernetes preparePodConfig, exec
+ * strategy): containers build, helper, then the services; an emptyDir at /builds that build and
+ * helper share; host aliases for the services' names on 127.0.0.1, then the configured ones;
+ * gitlab-runner's labels and annotations plus glrun's own (for the sweep). Pure: no API call.
+ */
+export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdentity, image: string, helperImage: string): PodPlan {
+  const projectDir = `${BUILDS_ROOT}/${job.job_info.project_full_path ?? job.job_info.project_name}`
+  const mounts = [
+    ...(opts.volumes.some((v) => v.mountPath === BUILDS_ROOT) ? [] : [{ name: 'repo', mountPath: BUILDS_ROOT }]),
+    ...opts.volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, ...(v.subPath ? { subPath: v.subPath } : {}), ...(v.readOnly ? { readOnly: true } : {}) })),
+  ]
+  const security = {
+    ...(opts.privileged !== undefined ? { privileged: opts.privileged } : {}),
+    ...(opts.allowPrivilegeEscalation !== undefined ? { allowPrivilegeEscalation: opts.allowPrivilegeEscalation } : {}),
+    ...(opts.capAdd.length || opts.capDrop.length ? { capabilities: { ...(opts.capAdd.length ? { add: opts.capAdd } : {}), ...(opts.capDrop.length ? { drop: opts.capDrop } : {}) } } : {}),
+  }
+  const container = (name: string, img: string, policy: PullPolicy | undefined, res: Resources, env: { name: string; value: string }[], entrypoint?: string[]): Record<string, unknown> => {
+    const resources = resourceRequirements(res)
+    const ep = entrypoint && !(entrypoint.length === 1 && entrypoint[0] === '') ? entrypoint : undefined
+    return {
+      name, image: img,
+      ...(policy ? { imagePullPolicy: PULL[policy] } : {}),
+      // gitlab-runner: an image entrypoint is the command and the shell its arguments.
+      ...(ep ? { command: ep, args: ['sh', '-c', KEEP_ALIVE] } : { command: ['sh', '-c', KEEP_ALIVE] }),
+      ...(env.length ? { env } : {}),
+      ...(resources ? { resources } : {}),
+      volumeMounts: mounts,
+      ...(Object.keys(security).length ? { securityContext: security } : {}),
+      stdin: true,
+    }
+  }
+  const build = container('build', image, pullPolicyFor(job.image?.pull_policy, opts), opts.build, envOf(job.variables), job.image?.entrypoint)
+  const helper = container('helper', helperImage, opts.pullPolicy[0], opts.helper, [])
+
+  const used = new Set(['build', 'helper'])
+  const services = allServices(job, opts).map((svc, i) => {
+    const aliases = serviceHostnames(svc.name, svc.alias).filter((a) => DNS_SUBDOMAIN.test(a))
+    // Named after the first of the user's own aliases that is a DNS-1123 label, else svc-<index>.
+    const own = (svc.alias ?? '').split(/[\s,]+/).filter(Boolean)
+    const name = own.find((a) => DNS_LABEL.test(a) && a.length <= 63 && !used.has(a)) ?? `svc-${i}`
+    used.add(name)
+    return { container: name, image: svc.name, aliases, svc }
+  })
+  const serviceContainers = services.map(({ container: name, svc }) => {
+    const resources = resourceRequirements(opts.service)
+    const policy = pullPolicyFor(svc.pull_policy, opts)
+    const env = [...envOf(job.variables), ...envOf(svc.variables ?? [])]
+    return {
+      name, image: svc.name,
+      ...(policy ? { imagePullPolicy: PULL[policy] } : {}),
+      ...(svc.entrypoint ? { command: svc.entrypoint } : {}),
+      ...(svc.command ? { args: svc.command } : {}),
+      ...(env.length ? { env } : {}),
+      ...(svc.ports?.length ? { ports: svc.ports.map((p) => ({ containerPort: p.number, ...(p.protocol ? { protocol: p.protocol.toUpperCase() } : {}), ...(p.name ? { name: p.name } : {}) })) } : {}),
+      ...(resources ? { resources } : {}),
+      ...(Object.keys(security).length ? { securityContext: security } : {}),
+      stdin: true,
+    }
+  })
+
+  const serviceHosts = [...new Set(services.filter((s) => !s.svc.ports?.length).flatMap((s) => s.aliases))]
+  const hostAliases = [
+    ...(serviceHosts.length ? [{ ip: '127.0.0.1', hostnames: serviceHosts }] : []),
+    ...opts.hostAliases.map((h) => ({ ip: h.ip, hostnames: h.hostnames })),
+  ]
+  const path = job.job_info.project_full_path ?? job.job_info.project_name
+  const ns = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : ''
+  const reserved = (k: string): boolean => /(^|\.)runner\.gitlab\.com\//.test(k) || k.startsWith('glrun.dev/')
+  const labels: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(opts.podLabels).filter(([k]) => !reserved(k))),
+    pod: labelValue(id.name),
+    'project.runner.gitlab.com/id': String(job.job_info.project_id),
+    'project.runner.gitlab.com/name': labelValue(job.job_info.project_name),
+    ...(ns ? { 'project.runner.gitlab.com/namespace': labelValue(ns) } : {}),
+    ...(job.job_info.namespace_id !== undefined ? { 'project.runner.gitlab.com/namespace-id': String(job.job_info.namespace_id) } : {}),
+    ...(job.job_info.root_namespace_id !== undefined ? { 'project.runner.gitlab.com/root-namespace-id': String(job.job_info.root_namespace_id) } : {}),
+    'job.runner.gitlab.com/pod': labelValue(id.name),
+    'manager.runner.gitlab.com/name': labelValue(id.runnerName ?? 'local'),
+    'manager.runner.gitlab.com/id-short': labelValue(id.shortToken ?? 'glrun'),
+    [LABEL_MANAGED]: 'true',
+    ...(id.owner ? { [LABEL_HOST]: hostLabel(id.owner.host), [LABEL_PID]: String(id.owner.pid) } : {}),
+    [LABEL_SESSION]: id.session,
+  }
+  const variable = (k: string): string | undefined => job.variables.find((v) => v.key === k)?.value
+  const annotations: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(opts.podAnnotations).filter(([k]) => !reserved(k))),
+    'job.runner.gitlab.com/id': String(job.id),
+    ...(variable('CI_JOB_URL') ? { 'job.runner.gitlab.com/url': variable('CI_JOB_URL')! } : {}),
+    'job.runner.gitlab.com/sha': job.git_info.sha,
+    'job.runner.gitlab.com/before_sha': job.git_info.before_sha,
+    'job.runner.gitlab.com/ref': job.git_info.ref,
+    'job.runner.gitlab.com/name': job.job_info.name,
+    'job.runner.gitlab.com/timeout': goDuration(job.runner_info.timeout),
+    'project.runner.gitlab.com/id': String(job.job_info.project_id),
+  }
+  const tolerations = Object.entries(opts.nodeTolerations).map(([key, effect]) => {
+    const eq = key.indexOf('=')
+    return eq >= 0 ? { key: key.slice(0, eq), value: key.slice(eq + 1), operator: 'Equal', ...(effect ? { effect } : {}) } : { key, operator: 'Exists', ...(effect ? { effect } : {}) }
+  })
+  const dnsPolicy = opts.dnsPolicy ? DNS_POLICY[opts.dnsPolicy] : undefined
+  const pullSecrets = opts.imagePullSecrets.map((name) => ({ name }))
+  const volumes = [
+    ...(mounts.some((m) => m.name === 'repo') ? [{ name: 'repo', emptyDir: {} }] : []),
+    ...opts.volumes.map((v) => ({ name: v.name, ...volumeSource(v) })),
+  ]
+  const pod = {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: id.name, namespace: opts.namespace, labels, annotations },
+    spec: {
+      restartPolicy: 'Never',
+      // gitlab-runner's FF_USE_POD_ACTIVE_DEADLINE_SECONDS (on by default): the cluster ends the pod after the job's timeout.
+      activeDeadlineSeconds: job.runner_info.timeout + 1,
+      ...(opts.podTerminationGracePeriodSeconds !== undefined ? { terminationGracePeriodSeconds: opts.podTerminationGracePeriodSeconds } : {}),
+      ...(Object.keys(opts.nodeSelector).length ? { nodeSelector: opts.nodeSelector } : {}),
+      ...(tolerations.length ? { tolerations } : {}),
+      ...(opts.serviceAccount ? { serviceAccountName: opts.serviceAccount } : {}),
+      ...(opts.automountServiceAccountToken !== undefined ? { automountServiceAccountToken: opts.automountServiceAccountToken } : {}),
+      ...(pullSecrets.length ? { imagePullSecrets: pullSecrets } : {}),
+      ...(hostAliases.length ? { hostAliases } : {}),
+      ...(dnsPolicy ? { dnsPolicy } : {}),
+      ...(opts.dnsConfig ? { dnsConfig: opts.dnsConfig } : {}),
+      containers: [build, helper, ...serviceContainers],
+      volumes,
+    },
+  }
+  return { pod, projectDir, containers: { build: 'build', helper: 'helper', services: services.map((s) => ({ container: s.container, image: s.image, aliases: s.aliases })) } }
+}
+
+/** A job timeout as Go prints a time.Duration (1h0m0s), as gitlab-runner writes it. */
+export function goDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600)
+  const m = Math.floor((seconds % 3600) / 60)
+  const s = seconds % 60
+  return h ? `${h}h${m}m${s}s` : m ? `${m}m${s}s` : `${s}s`
+}
