@@ -5,11 +5,12 @@ import { ShellExecutor, detectShell } from '../executors/shell/shell-executor.js
 import { probeTcp } from '../probe/index.js'
 import type { RunnerSettings } from '../runner-config/types.js'
 import { checkDefaultImage } from './image-checks.js'
+import { checkKubernetesAccess } from './kubernetes-access.js'
 import { checkKubernetesApi } from './kubernetes-checks.js'
 import type { CheckContext, Finding } from './types.js'
 
 /** The executors `glrun run` has; a runner with another one is reported, not checked. */
-const RUNNABLE = ['shell', 'docker']
+const RUNNABLE = ['shell', 'docker', 'kubernetes']
 
 /**
  * Can the runner's executor run a job here: for shell, a shell; for docker, an engine that
@@ -32,11 +33,11 @@ export async function checkExecutor(scope: string, executor: string, runner: Run
     }
     return out
   }
-  const notRun = (wayOut: string): Finding => ({ scope, check: 'executor', status: 'warn', what: `glrun cannot run jobs with the ${executor} executor (it has ${RUNNABLE.join(' and ')}): not checked`, fix: wayOut })
+  const notRun = (wayOut: string): Finding => ({ scope, check: 'executor', status: 'warn', what: `glrun cannot run jobs with the ${executor} executor (it has ${RUNNABLE.join(', ')}): not checked`, fix: wayOut })
   if (executor === 'kubernetes') {
-    // The API is still checked: it is what a kubernetes runner needs first, whoever runs it.
     const api = await checkKubernetesApi(scope, runner, ctx)
-    return [api, { ...notRun("glrun's kubernetes executor is not built yet: run this pipeline's jobs with glrun run --executor docker (or shell)."), what: `glrun cannot run kubernetes jobs yet (it has ${RUNNABLE.join(' and ')}); only the API was checked` }]
+    if (api.status === 'fail') return [api]
+    return [api, ...(await checkKubernetesAccess(scope, runner))]
   }
   return [notRun(executor.startsWith('docker')
     ? `glrun runs this runner's jobs on one local engine: glrun run --config ... --executor docker uses its [runners.docker] settings.`

@@ -26,8 +26,8 @@ interface ApiServer {
  * The Kubernetes API a kubernetes runner talks to: reachable over TCP, its certificate trusted
  * with the CA the runner would use. gitlab-runner takes `host` (with `ca_file`) from
  * [runners.kubernetes]; without it, the in-cluster service account, then the kubeconfig
- * ($KUBECONFIG, else ~/.kube/config). glrun does not run kubernetes jobs yet, but a runner
- * whose API is out of reach fails every job at "prepare environment", so it is worth knowing.
+ * ($KUBECONFIG, else ~/.kube/config).  A runner whose API is out of reach fails every job at
+ * "prepare environment".
  */
 export async function checkKubernetesApi(scope: string, runner: RunnerSettings | undefined, ctx: CheckContext): Promise<Finding> {
   const env = ctx.env ?? process.env

@@ -28,7 +28,7 @@ export interface RunnerSettings {
   kubernetes?: KubernetesSettings
 }
 
-/** [runners.kubernetes]: parsed and validated; the executor itself is not built yet. */
+/** [runners.kubernetes]: parsed and validated; the executor's typed view is executors/kubernetes/options.ts. */
 export interface KubernetesSettings {
   namespace?: string
   image?: string

@@ -1,0 +1,92 @@
+import { AuthorizationV1Api } from '@kubernetes/client-node'
+import { apiErrorText, apiStatus, coreApi, kubeConfigFor } from '../executors/kubernetes/client.js'
+import { kubernetesOptions } from '../executors/kubernetes/options.js'
+import type { RunnerSettings } from '../runner-config/types.js'
+import type { Finding } from './types.js'
+
+/** What glrun's kubernetes executor asks of the API (exec strategy), and why. */
+const NEEDED: { verb: string; resource: string; subresource?: string; why: string; optional?: boolean }[] = [
+  { verb: 'create', resource: 'pods', why: 'create the job pod' },
+  { verb: 'get', resource: 'pods', why: 'wait for the pod to run' },
+  { verb: 'delete', resource: 'pods', why: 'remove the pod after the job' },
+  { verb: 'list', resource: 'pods', why: 'find pods a killed glrun left behind' },
+  { verb: 'watch', resource: 'pods', why: 'see the pod start without waiting a whole poll_interval', optional: true },
+  { verb: 'create', resource: 'pods', subresource: 'exec', why: 'run the job\'s scripts in the pod' },
+  { verb: 'get', resource: 'pods', subresource: 'exec', why: 'run the job\'s scripts in the pod (a WebSocket exec is authorized as get)' },
+  { verb: 'list', resource: 'events', why: 'show the pod\'s warning events when it fails to start', optional: true },
+  { verb: 'create', resource: 'secrets', why: 'pass the job\'s registry credentials as a pull secret', optional: true },
+  { verb: 'delete', resource: 'secrets', why: 'remove that pull secret', optional: true },
+]
+
+/**
+ * What the runner's credentials may do in its namespace, asked the way kubectl auth can-i asks
+ * (SelfSubjectAccessReview: needs no permission of its own), plus what the pods will refer to:
+ * the namespace, the service account and the image pull secrets. Found here, a missing rule is
+ * one line of the Role; found by a job, it is a failed job.
+ */
+export async function checkKubernetesAccess(scope: string, runner: RunnerSettings | undefined): Promise<Finding[]> {
+  const opts = kubernetesOptions(runner?.kubernetes)
+  let conn: ReturnType<typeof kubeConfigFor>
+  try {
+    conn = kubeConfigFor(opts)
+  } catch (e) {
+    return [{ scope, check: 'kubernetes-rbac', status: 'fail', what: (e as Error).message, fix: 'Give the runner an API server first (see the kubernetes finding above).' }]
+  }
+  const core = coreApi(conn.kc)
+  const auth = conn.kc.makeApiClient(AuthorizationV1Api)
+  const ns = opts.namespace
+  const out: Finding[] = []
+  try {
+    await core.readNamespace({ name: ns })
+    out.push({ scope, check: 'kubernetes-namespace', status: 'ok', what: `the namespace ${ns} exists` })
+  } catch (e) {
+    const s = apiStatus(e)
+    if (s?.code === 404) out.push({ scope, check: 'kubernetes-namespace', status: 'fail', what: `the namespace ${ns} does not exist: every job pod would be refused`, fix: `Create it (kubectl create namespace ${ns}) or set namespace under [runners.kubernetes] to one that exists.` })
+    else if (s?.code !== 403) out.push({ scope, check: 'kubernetes-namespace', status: 'warn', what: `the namespace ${ns} could not be checked: ${apiErrorText(e)}` })
+  }
+  const denied: string[] = []
+  const deniedOptional: string[] = []
+  for (const n of NEEDED) {
+    const what = `${n.verb} ${n.resource}${n.subresource ? `/${n.subresource}` : ''}`
+    try {
+      const r = await auth.createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace: ns, verb: n.verb, resource: n.resource, ...(n.subresource ? { subresource: n.subresource } : {}) } } } })
+      if (!r.status?.allowed) (n.optional ? deniedOptional : denied).push(`${what} (to ${n.why})`)
+    } catch (e) {
+      out.push({ scope, check: 'kubernetes-rbac', status: 'warn', what: `the runner's permissions could not be checked: ${apiErrorText(e)}` })
+      return out
+    }
+  }
+  const role = (list: string[]): string => {
+    const byResource = new Map<string, string[]>()
+    for (const l of list) {
+      const [verb, res] = l.split(' ')
+      byResource.set(res!, [...(byResource.get(res!) ?? []), verb!])
+    }
+    return [...byResource].map(([res, verbs]) => `- apiGroups: [""]\n  resources: ["${res}"]\n  verbs: [${[...new Set([...verbs, ...(res.endsWith('/exec') ? ['get', 'create'] : [])])].map((v) => `"${v}"`).join(', ')}]`).join('\n')
+  }
+  if (denied.length) {
+    out.push({ scope, check: 'kubernetes-rbac', status: 'fail', what: `in the namespace ${ns}, the runner may not: ${denied.join('; ')}`, fix: 'Add these rules to the Role bound to the runner\'s service account (the Helm chart\'s rbac.rules):', snippet: role(denied) })
+  } else {
+    out.push({ scope, check: 'kubernetes-rbac', status: 'ok', what: `in the namespace ${ns}, the runner may create, watch, exec into and delete job pods` })
+  }
+  if (deniedOptional.length) out.push({ scope, check: 'kubernetes-rbac', status: 'warn', what: `in the namespace ${ns}, the runner may not: ${deniedOptional.join('; ')}`, fix: 'Jobs still run without these; add them for the features named:', snippet: role(deniedOptional) })
+  if (opts.serviceAccount) {
+    try {
+      await core.readNamespacedServiceAccount({ name: opts.serviceAccount, namespace: ns })
+      out.push({ scope, check: 'kubernetes-serviceaccount', status: 'ok', what: `the job pods' service account ${opts.serviceAccount} exists` })
+    } catch (e) {
+      if (apiStatus(e)?.code === 404) out.push({ scope, check: 'kubernetes-serviceaccount', status: 'fail', what: `service_account ${opts.serviceAccount} does not exist in ${ns}: the cluster refuses the pods ("error looking up service account")`, fix: `Create it (kubectl -n ${ns} create serviceaccount ${opts.serviceAccount}) or fix service_account.` })
+    }
+  }
+  for (const name of opts.imagePullSecrets) {
+    try {
+      await core.readNamespacedSecret({ name, namespace: ns })
+      out.push({ scope, check: 'kubernetes-pull-secret', status: 'ok', what: `the image pull secret ${name} exists in ${ns}` })
+    } catch (e) {
+      const s = apiStatus(e)
+      if (s?.code === 404) out.push({ scope, check: 'kubernetes-pull-secret', status: 'fail', what: `image_pull_secrets names ${name}, which does not exist in ${ns}: pulls from a private registry fail with "pull access denied"`, fix: `Create it: kubectl -n ${ns} create secret docker-registry ${name} --docker-server=<registry> --docker-username=<user> --docker-password=<token>` })
+      else out.push({ scope, check: 'kubernetes-pull-secret', status: 'warn', what: `the image pull secret ${name} could not be checked: ${apiErrorText(e)}` })
+    }
+  }
+  return out
+}
