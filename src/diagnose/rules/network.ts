@@ -229,6 +229,19 @@ function refused(s: Scan): Diagnosis[] {
     ? `Nothing accepts connections on ${host}:${port}: checked from the runner host just now, the connection is refused too. The server is not running, listens on another port or address, or a firewall rejects the connection.`
     : `The connection to ${host}:${port} was refused: the server is not running (yet), listens on another port or only on another address, or a firewall rejects it.${loopback && inContainer ? ` Inside a job container ${host} is the container itself, not the runner host or a service.` : ''}`
   const title = /refused/i.test(hit.line.text) || tcp?.detail?.['outcome'] === 'refused' ? `Connection to ${host}:${port} refused` : `Cannot connect to ${host}:${port}`
+  // An image pull: the engine or kubelet on the node connects, not the job; the fix is the
+  // registry's address or the node's way out, or an image the node already has.
+  const image = s.last(/(?:pull(?:ing)? image|Pulling docker image) "?([\w./:@-]+?)(?:"|\s|$|\.\.\.)/i)?.m[1]
+  if (image && (phaseName(hit.line.section) === 'prepare_executor' || PULL.test(hit.line.text))) {
+    const node = s.family === 'kubernetes' ? 'the node\'s kubelet/container runtime' : 'the Docker engine'
+    return [diagnosis('egress_blocked_firewall', `The registry at ${host}:${port} refused the pull of ${image}`,
+      `Pulling ${image}, ${node} could not connect to the registry at ${host}:${port}: connection refused. Nothing listens there (wrong registry address or port, registry down), or a firewall rejects the connection from the ${s.family === 'kubernetes' ? 'nodes' : 'runner host'}.${loopback && s.family === 'kubernetes' ? ` On a node, ${host} is the node itself, not the runner's machine.` : ''}`,
+      evidence(hit, s.near(hit.line.n, /Event retrieved from the cluster|Failed to pull image|ErrImagePull|ImagePullBackOff/, 6)), [
+        { text: `Check the registry address in the image name and that the registry listens on ${host}:${port}, as seen from the ${s.family === 'kubernetes' ? 'nodes' : 'runner host'}.`, snippet: `curl -sv https://${host}:${port}/v2/    # from a node` },
+        { text: `If a firewall rejects it, allow TCP ${port} from the ${s.family === 'kubernetes' ? 'nodes' : 'runner host'} to ${host}.` },
+        mirrorFix(image), pullPolicyFix(image, s.family),
+      ], tcp && !tcp.ok ? 0.8 : 0.7)]
+  }
   return [diagnosis('egress_blocked_firewall', title, cause, evidence(hit, s.commandAt(hit.line.n)), [
     { text: `Check that the server is up and listening on ${host}:${port} (\`ss -ltnp\` on that host); a service the job starts itself needs to be waited for before use.`, snippet: `for i in $(seq 30); do nc -z ${host} ${port || '<port>'} && break; sleep 1; done` },
     ...(loopback && inContainer ? [{ text: 'To reach a service container, use its alias instead of localhost.', snippet: 'services:\n  - name: <image>\n    alias: <name>    # then connect to <name>:<port>' }] : []),
