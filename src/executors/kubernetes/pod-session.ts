@@ -10,10 +10,11 @@ import { execInPod } from './exec-socket.js'
 import { denialHint, parseDenial } from './forbidden.js'
 import type { KubernetesOptions } from './options.js'
 import { PodFiles } from './pod-files.js'
-import { type PodIdentity, type PodPlan, buildPod, goDuration } from './pod-spec.js'
+import { type PodIdentity, type PodPlan, buildPod, goDuration, pullPolicies } from './pod-spec.js'
 import { waitForPodRunning } from './pod-wait.js'
 
 const YELLOW = '\x1b[0;33m'
+const POLICY: Record<string, string> = { always: 'Always', 'if-not-present': 'IfNotPresent', never: 'Never' }
 const RESET = '\x1b[0;m'
 
 /** Ends every process of a stage: all but the container's main process (PID 1) and this script. */
@@ -41,14 +42,17 @@ export class PodSession implements ExecutorSession {
   readonly description = ''
   readonly projectDir: string
   readonly files: JobFiles
-  private readonly plan: PodPlan
+  private plan: PodPlan
+  /** The pod's name: a new one for each pull-policy attempt (the old one may still be terminating). */
+  private name: string
   private created = false
   private pullSecret: string | undefined
 
   constructor(private readonly d: SessionDeps, private readonly job: JobPayload, private readonly ctx: OpenContext, readonly image: string) {
+    this.name = d.id.name
     this.plan = buildPod(job, d.opts, d.id, image, d.helperImage)
     this.projectDir = this.plan.projectDir
-    this.files = new PodFiles(() => ({ kc: d.kc, namespace: d.opts.namespace, pod: d.id.name, container: 'helper' }), this.projectDir)
+    this.files = new PodFiles(() => ({ kc: d.kc, namespace: d.opts.namespace, pod: this.name, container: 'helper' }), this.projectDir)
   }
 
   get pod(): Record<string, unknown> {
@@ -72,13 +76,35 @@ export class PodSession implements ExecutorSession {
   }
 
   async prepare(): Promise<void> {
-    const { api, opts, id } = this.d
+    const { opts, id } = this.d
     const out = this.ctx.out
     this.checkAllowed()
     out.write(`Using Kubernetes namespace: ${opts.namespace}\n`)
     out.write(`Using Kubernetes executor with image ${this.image} ...\n`)
     out.write(`Using FF_USE_POD_ACTIVE_DEADLINE_SECONDS, the Pod activeDeadlineSeconds will be set to the job timeout: ${goDuration(this.job.runner_info.timeout)}...\n`)
     await this.createPullSecret()
+    const policies = pullPolicies(this.job.image?.pull_policy, opts)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.startPod()
+        return
+      } catch (e) {
+        // gitlab-runner: a failed pull with more policies left deletes the pod and tries the next.
+        const next = policies[attempt + 1]
+        if (!(e instanceof ExecutorFailure) || !/pulling image ".*" for container build:/.test(e.message) || next === undefined) throw e
+        out.write(`${YELLOW}WARNING: Failed to pull image "${this.image}" for container "build" with policy "${POLICY[policies[attempt]!]}": ${e.message.replace(/^.*for container build: /, '')}${RESET}\n`)
+        out.write(`Attempt #${attempt + 2}: Trying "${POLICY[next]}" pull policy for "${this.image}" image for container "build"\n`)
+        await this.deletePod(0)
+        this.name = `${id.name.slice(0, 63 - 3)}-${attempt + 2}`.replace(/^(.{0,63}).*$/, '$1')
+        this.plan = buildPod(this.job, opts, { ...id, name: this.name }, this.image, this.d.helperImage, attempt + 1)
+        this.addPullSecret()
+      }
+    }
+  }
+
+  private async startPod(): Promise<void> {
+    const { api, opts } = this.d
+    const out = this.ctx.out
     try {
       await api.createNamespacedPod({ namespace: opts.namespace, body: this.plan.pod as V1Pod })
       this.created = true
@@ -87,7 +113,7 @@ export class PodSession implements ExecutorSession {
     }
     const images = new Map<string, string>([['build', this.image], ['helper', this.d.helperImage], ...this.plan.containers.services.map((s): [string, string] => [s.container, s.image])])
     try {
-      await waitForPodRunning({ api, kc: this.d.kc, namespace: opts.namespace, pod: id.name, pollIntervalS: opts.pollIntervalS, pollTimeoutS: opts.pollTimeoutS, out, signal: this.ctx.signal }, images)
+      await waitForPodRunning({ api, kc: this.d.kc, namespace: opts.namespace, pod: this.name, pollIntervalS: opts.pollIntervalS, pollTimeoutS: opts.pollTimeoutS, out, signal: this.ctx.signal }, images)
     } catch (e) {
       await this.warningEvents(out)
       throw e
@@ -109,16 +135,19 @@ export class PodSession implements ExecutorSession {
     } catch (e) {
       throw setupFailure('setting up credentials', e)
     }
-    if (this.pullSecret) {
-      const spec = (this.plan.pod as { spec: { imagePullSecrets?: { name: string }[] } }).spec
-      spec.imagePullSecrets = [...(spec.imagePullSecrets ?? []), { name: this.pullSecret }]
-    }
+    this.addPullSecret()
+  }
+
+  private addPullSecret(): void {
+    if (!this.pullSecret) return
+    const spec = (this.plan.pod as { spec: { imagePullSecrets?: { name: string }[] } }).spec
+    spec.imagePullSecrets = [...(spec.imagePullSecrets ?? []), { name: this.pullSecret }]
   }
 
   /** gitlab-runner's print_pod_warning_events: the pod's Warning events, when it failed to start. */
   private async warningEvents(out: TraceOutput): Promise<void> {
     try {
-      const list = await this.d.api.listNamespacedEvent({ namespace: this.d.opts.namespace, fieldSelector: `involvedObject.name=${this.d.id.name},type=Warning` })
+      const list = await this.d.api.listNamespacedEvent({ namespace: this.d.opts.namespace, fieldSelector: `involvedObject.name=${this.name},type=Warning` })
       for (const e of list.items) out.write(`${YELLOW}WARNING: Event retrieved from the cluster: ${e.message ?? e.reason ?? ''}${RESET}\n`)
     } catch {
       /* events are evidence, not a requirement (the role may not list them) */
@@ -136,7 +165,7 @@ export class PodSession implements ExecutorSession {
       if (ending) return
       ending = why
       // Kill the stage's processes in the container; its exec then ends with their exit.
-      void execInPod(this.d.kc, this.d.opts.namespace, this.d.id.name, container, ['sh', '-c', KILL_STAGE], {}).then(() => {
+      void execInPod(this.d.kc, this.d.opts.namespace, this.name, container, ['sh', '-c', KILL_STAGE], {}).then(() => {
         setTimeout(() => stop.abort(), 5000).unref()
       })
     }
@@ -145,7 +174,7 @@ export class PodSession implements ExecutorSession {
     signal.addEventListener('abort', onAbort, { once: true })
     const timer = script.timeoutMs ? setTimeout(() => end({ kind: 'timed-out' }), script.timeoutMs) : undefined
     try {
-      const r = await execInPod(this.d.kc, this.d.opts.namespace, this.d.id.name, container, ['sh', '-c', DETECT_SHELL, path], { stdin: streamOf(script.script), stdout: output, stderr: output }, stop.signal)
+      const r = await execInPod(this.d.kc, this.d.opts.namespace, this.name, container, ['sh', '-c', DETECT_SHELL, path], { stdin: streamOf(script.script), stdout: output, stderr: output }, stop.signal)
       if (ending) return ending
       if (r.kind === 'exited') return { kind: 'exited', code: r.code }
       const denial = r.httpCode === 403 ? parseDenial(r.message) : undefined
@@ -157,14 +186,17 @@ export class PodSession implements ExecutorSession {
     }
   }
 
+  private async deletePod(gracePeriodSeconds?: number): Promise<void> {
+    if (!this.created) return
+    this.created = false
+    await this.d.api.deleteNamespacedPod({ name: this.name, namespace: this.d.opts.namespace, ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) })
+      .catch((e: unknown) => { if (apiStatus(e)?.code !== 404) this.ctx.out.write(`\x1b[31;1mERROR: Error cleaning up pod: ${apiErrorText(e)}\x1b[0;m\n`) })
+  }
+
   async close(): Promise<void> {
-    const { api, opts, id } = this.d
-    if (this.created) {
-      await api.deleteNamespacedPod({ name: id.name, namespace: opts.namespace, ...(opts.cleanupGracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.cleanupGracePeriodSeconds } : {}) })
-        .catch((e: unknown) => { if (apiStatus(e)?.code !== 404) this.ctx.out.write(`\x1b[31;1mERROR: Error cleaning up pod: ${apiErrorText(e)}\x1b[0;m\n`) })
-    }
+    await this.deletePod(this.d.opts.cleanupGracePeriodSeconds)
     if (this.pullSecret) {
-      await api.deleteNamespacedSecret({ name: this.pullSecret, namespace: opts.namespace }).catch(() => undefined)
+      await this.d.api.deleteNamespacedSecret({ name: this.pullSecret, namespace: this.d.opts.namespace }).catch(() => undefined)
     }
   }
 }

@@ -94,10 +94,15 @@ function allServices(job: JobPayload, opts: KubernetesOptions): JobImage[] {
   return [...opts.services.map((s): JobImage => ({ name: s.name, ...(s.alias ? { alias: s.alias } : {}), ...(s.command ? { command: s.command } : {}), ...(s.entrypoint ? { entrypoint: s.entrypoint } : {}) })), ...(job.services ?? [])]
 }
 
-/** The pull policy Kubernetes gets: the job's first allowed policy, else the config's first; none = the cluster's default. */
-export function pullPolicyFor(jobPolicies: readonly PullPolicy[] | undefined, opts: KubernetesOptions): PullPolicy | undefined {
-  const wanted = jobPolicies && jobPolicies.length > 0 ? jobPolicies : opts.pullPolicy
-  return wanted[0]
+/** The pull policies to try in turn: the job's, else the config's; none = the cluster's default. */
+export function pullPolicies(jobPolicies: readonly PullPolicy[] | undefined, opts: KubernetesOptions): readonly PullPolicy[] {
+  return jobPolicies && jobPolicies.length > 0 ? jobPolicies : opts.pullPolicy
+}
+
+/** The policy of one attempt (gitlab-runner recreates the pod with the next policy after a failed pull). */
+export function pullPolicyFor(jobPolicies: readonly PullPolicy[] | undefined, opts: KubernetesOptions, attempt = 0): PullPolicy | undefined {
+  const wanted = pullPolicies(jobPolicies, opts)
+  return wanted[Math.min(attempt, wanted.length - 1)]
 }
 
 /**
@@ -106,7 +111,7 @@ export function pullPolicyFor(jobPolicies: readonly PullPolicy[] | undefined, op
  * helper share; host aliases for the services' names on 127.0.0.1, then the configured ones;
  * gitlab-runner's labels and annotations plus glrun's own (for the sweep). Pure: no API call.
  */
-export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdentity, image: string, helperImage: string): PodPlan {
+export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdentity, image: string, helperImage: string, attempt = 0): PodPlan {
   const projectDir = `${BUILDS_ROOT}/${job.job_info.project_full_path ?? job.job_info.project_name}`
   const mounts = [
     ...(opts.volumes.some((v) => v.mountPath === BUILDS_ROOT) ? [] : [{ name: 'repo', mountPath: BUILDS_ROOT }]),
@@ -132,7 +137,7 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
       stdin: true,
     }
   }
-  const build = container('build', image, pullPolicyFor(job.image?.pull_policy, opts), opts.build, envOf(job.variables), job.image?.entrypoint)
+  const build = container('build', image, pullPolicyFor(job.image?.pull_policy, opts, attempt), opts.build, envOf(job.variables), job.image?.entrypoint)
   const helper = container('helper', helperImage, opts.pullPolicy[0], opts.helper, [])
 
   const used = new Set(['build', 'helper'])
