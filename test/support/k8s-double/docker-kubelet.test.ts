@@ -194,4 +194,49 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
     expect(await kubelet.logs(NS, 'init', 'build')).toBe('first\nsecond\nbuild\n')
     await kubelet.remove(NS, 'init', 0)
   }, 60_000)
+
+  it('secret and configMap volumes (items, subPath, read-only) wait for their object with FailedMount; ClusterFirst DNS; attach feeds the main process', async () => {
+    const b64 = (x: string): string => Buffer.from(x).toString('base64')
+    reporter.put('secrets', NS, 'creds', { type: 'Opaque', data: { token: b64('s3cr3t'), unused: b64('x') } })
+    kubelet.run(pod('files', {
+      dnsConfig: { options: [{ name: 'edns0' }] },
+      volumes: [
+        { name: 'creds', secret: { secretName: 'creds', items: [{ key: 'token', path: 'deep/token', mode: 0o400 }] } },
+        { name: 'conf', configMap: { name: 'settings' } },
+      ],
+      containers: [{
+        name: 'build', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh'], stdin: true,
+        volumeMounts: [{ name: 'creds', mountPath: '/creds' }, { name: 'conf', mountPath: '/etc/app.conf', subPath: 'app.conf' }],
+      }],
+    }), reporter)
+    const missing = 'MountVolume.SetUp failed for volume "conf" : configmap "settings" not found'
+    await reporter.until(NS, 'files', () => reporter.eventLines(NS, 'files').includes(`Warning FailedMount: ${missing}`))
+    expect(byName(reporter.last(NS, 'files')?.containerStatuses, 'build').state).toEqual({ waiting: { reason: 'ContainerCreating' } })
+    reporter.put('configmaps', NS, 'settings', { data: { 'app.conf': 'level=debug\n', other: 'y' } })
+    await reporter.until(NS, 'files', (s) => s.phase === 'Running')
+    const files = await run('files', 'build', ['sh', '-c', 'ls /creds; stat -c %a /creds/deep/token; cat /creds/deep/token; echo; cat /etc/app.conf; touch /creds/x 2>/dev/null || echo read-only'])
+    expect(files.out).toBe('deep\n400\ns3cr3t\nlevel=debug\nread-only\n')
+    const resolv = (await run('files', 'build', ['cat', '/etc/resolv.conf'])).out
+    expect(resolv).toMatch(/^search ci\.svc\.cluster\.local svc\.cluster\.local cluster\.local(?: \S+)*\nnameserver 127\.0\.0\.11\noptions ndots:5 edns0\n$/)
+    // gitlab-runner's attach: one command line on the main process's stdin, stdin then closed.
+    const attached = await kubelet.attach({ namespace: NS, pod: 'files', container: 'build', tty: false, stdin: Readable.from([Buffer.from('echo attached > /tmp/attached\n')]) })
+    expect(attached).toEqual({ kind: 'exited', code: 0 })
+    await reporter.until(NS, 'files', () => true)
+    let seen = ''
+    for (let i = 0; i < 50 && seen === ''; i++) seen = (await run('files', 'build', ['sh', '-c', 'cat /tmp/attached 2>/dev/null || true'])).out
+    expect(seen).toBe('attached\n')
+    // The main process still runs: closing the attach's stdin did not close the container's.
+    expect(byName(reporter.last(NS, 'files')?.containerStatuses, 'build').state.running).toBeDefined()
+    await kubelet.remove(NS, 'files', 0)
+  }, 60_000)
+
+  it('activeDeadlineSeconds: the containers are killed and the pod fails with DeadlineExceeded', async () => {
+    kubelet.run(pod('deadline', { activeDeadlineSeconds: 2, terminationGracePeriodSeconds: 0, containers: [{ name: 'build', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sleep', '600'] }] }), reporter)
+    await reporter.until(NS, 'deadline', (s) => s.phase === 'Running')
+    const s = await reporter.until(NS, 'deadline', (x) => x.phase === 'Failed' && byName(x.containerStatuses, 'build')?.state?.terminated, 20_000)
+    expect(s).toMatchObject({ reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' })
+    expect(byName(s.containerStatuses, 'build').state.terminated).toMatchObject({ exitCode: 137, reason: 'Error' })
+    expect(reporter.eventLines(NS, 'deadline')).toContain('Normal DeadlineExceeded: Pod was active on the node longer than the specified deadline')
+    await kubelet.remove(NS, 'deadline', 0)
+  }, 30_000)
 })

@@ -1,4 +1,4 @@
-import type { Duplex, Readable, Writable } from 'node:stream'
+import { type Duplex, type Readable, Writable } from 'node:stream'
 import type Dockerode from 'dockerode'
 
 /**
@@ -46,6 +46,11 @@ function pump(docker: Dockerode, stream: Duplex, io: StdioStreams): Promise<void
     stream.on('end', () => done())
     stream.on('close', () => done())
     stream.on('error', (e) => done(e))
+    // The client going away (the server closes our output) ends the session, as a closed socket does.
+    for (const out of [io.stdout, io.stderr]) out?.once('close', () => {
+      stream.destroy()
+      done()
+    })
     if (io.tty) stream.on('data', (d: Buffer) => io.stdout?.write(d))
     else docker.modem.demuxStream(stream, io.stdout ?? discard(), io.stderr ?? discard())
     if (io.stdin) {
@@ -58,14 +63,14 @@ function pump(docker: Dockerode, stream: Duplex, io: StdioStreams): Promise<void
 }
 
 function discard(): Writable {
-  return { write: () => true } as unknown as Writable
+  return new Writable({ write: (_c, _e, cb) => cb() })
 }
 
 /** Runs a command and collects its output (for the kubelet's own work inside containers). */
 export async function execCapture(docker: Dockerode, id: string, cmd: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: Buffer[] = []
   const err: Buffer[] = []
-  const sink = (into: Buffer[]): Writable => ({ write: (d: Buffer) => (into.push(Buffer.from(d)), true) }) as unknown as Writable
+  const sink = (into: Buffer[]): Writable => new Writable({ write: (d: Buffer, _e, cb) => (into.push(Buffer.from(d)), cb()) })
   const code = await dockerExec(docker, id, cmd, { stdout: sink(out), stderr: sink(err), tty: false })
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }
 }
