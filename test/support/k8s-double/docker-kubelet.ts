@@ -1,0 +1,473 @@
+import { randomBytes } from 'node:crypto'
+import type Dockerode from 'dockerode'
+import { type ContainerSpec, containerCreateOptions } from './container-config.js'
+import type { Kubelet, NodeReporter, PodEvent, PodObject, StreamRequest, StreamResult } from './kubelet.js'
+import { type PullPolicy, localImage, pullCredentials, pullImage, pullPolicyOf, pullTexts } from './pod-images.js'
+import { type DnsSpec, configureDns, startSandbox } from './pod-sandbox.js'
+import { type NodeSpec, type PodSchedulingSpec, unschedulable } from './pod-scheduler.js'
+import { type ContainerRun, type PodRun, now, podPhase, podStatus, qosClass } from './pod-status.js'
+import { dockerAttach, dockerExec, dockerLogs } from './pod-streams.js'
+import { type PreparedVolume, type VolumeContext, type VolumeSpec, containerMounts, prepareVolumes } from './pod-volumes.js'
+import { type Resources, parseQuantity, podRequests } from './quantity.js'
+
+export interface DockerKubeletOptions {
+  docker: Dockerode
+  /** Docker network the pods' sandboxes join (made by the test), so pods reach containers the test starts there by address */
+  network: string
+  nodeName?: string
+  /** For nodeSelector; default kubernetes.io/hostname, kubernetes.io/os=linux, kubernetes.io/arch=amd64 */
+  nodeLabels?: Record<string, string>
+  /** The scheduler's check of requests; default { cpu: '2', memory: '8Gi' } */
+  allocatable?: { cpu: string; memory: string }
+  taints?: { key: string; value?: string; effect: string }[]
+  /** First image pull back-off, doubling, capped at 30 times it (default 1000; real kubelet 10 s → 300 s) */
+  pullBackoffMs?: number
+  /** ImagePullBackOff message form (default '1.32') */
+  pullMessages?: 'pre-1.32' | '1.32'
+  /** Resolver for dnsPolicy ClusterFirst; default: the engine's default */
+  clusterDns?: { nameservers: string[]; searches?: string[] }
+  /** Docker label (`key=value` or `key`) on everything made, for the sweep in close(); default a label unique to this kubelet */
+  label?: string
+}
+
+type PodSpec = PodSchedulingSpec & DnsSpec & {
+  containers: ContainerSpec[]
+  initContainers?: ContainerSpec[]
+  volumes?: VolumeSpec[]
+  imagePullSecrets?: { name: string }[]
+  activeDeadlineSeconds?: number
+  terminationGracePeriodSeconds?: number
+  securityContext?: { runAsUser?: number; runAsGroup?: number }
+}
+
+/** One pod on this node: what the API double sent, and what the kubelet made of it. */
+interface PodEntry {
+  pod: PodObject
+  spec: PodSpec
+  reporter: NodeReporter
+  run: PodRun
+  labels: Record<string, string>
+  stopping: boolean
+  sandboxId?: string
+  volumes: Map<string, PreparedVolume>
+  wakers: Set<() => void>
+  deadline?: NodeJS.Timeout
+  setup: Promise<void>
+  watchers: Promise<void>[]
+}
+
+/** The image of the sandbox ("pause") container and of the kubelet's own helper containers. */
+const SANDBOX_IMAGE = 'busybox:latest'
+const DEADLINE_MESSAGE = 'Pod was active on the node longer than the specified deadline'
+
+type PullOutcome = 'ok' | 'never' | { error: string }
+
+/**
+ * The node of the Kubernetes API double: pods run as containers on the real Docker engine,
+ * each joined to a sandbox container's network namespace, with the kubelet's statuses and events.
+ */
+export class DockerKubelet implements Kubelet {
+  private readonly docker: Dockerode
+  private readonly node: NodeSpec
+  private readonly sweepLabel: [string, string]
+  private readonly pods = new Map<string, PodEntry>()
+
+  constructor(private readonly opts: DockerKubeletOptions) {
+    this.docker = opts.docker
+    const name = opts.nodeName ?? 'glrun-node-1'
+    const alloc = opts.allocatable ?? { cpu: '2', memory: '8Gi' }
+    this.node = {
+      name,
+      labels: opts.nodeLabels ?? { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' },
+      allocatable: { cpu: parseQuantity(alloc.cpu) ?? 0, memory: parseQuantity(alloc.memory) ?? 0 },
+      taints: opts.taints ?? [],
+    }
+    const [k, v] = (opts.label ?? `glrun.k8s-double.node=${process.pid}-${randomBytes(4).toString('hex')}`).split(/=(.*)/s)
+    this.sweepLabel = [k!, v ?? 'true']
+  }
+
+  run(pod: PodObject, reporter: NodeReporter): void {
+    const { namespace, name, uid } = pod.metadata
+    if (this.pods.has(`${namespace}/${name}`)) return
+    const spec = pod.spec as PodSpec
+    const container = (init: boolean) => (c: ContainerSpec): ContainerRun => ({ name: c.name, init, image: c.image, imageID: '', state: { waiting: { reason: init || !spec.initContainers?.length ? 'ContainerCreating' : 'PodInitializing' } } })
+    const entry: PodEntry = {
+      pod, spec, reporter,
+      run: {
+        namespace, name, uid, scheduled: false, sandboxReady: false, qosClass: qosClass(spec), transitions: new Map(),
+        initContainers: (spec.initContainers ?? []).map(container(true)), containers: spec.containers.map(container(false)),
+      },
+      labels: { 'io.kubernetes.pod.name': name, 'io.kubernetes.pod.namespace': namespace, 'io.kubernetes.pod.uid': uid, [this.sweepLabel[0]]: this.sweepLabel[1] },
+      stopping: false, volumes: new Map(), wakers: new Set(), setup: Promise.resolve(), watchers: [],
+    }
+    this.pods.set(`${namespace}/${name}`, entry)
+    entry.setup = this.schedule(entry)
+  }
+
+  // ── lifecycle ────────────────────────────────────────────────────────────────────────────
+
+  private async schedule(p: PodEntry): Promise<void> {
+    const { namespace, name } = p.run
+    const why = unschedulable(p.spec, this.node, this.used(p), (claim) => p.reporter.read('persistentvolumeclaims', namespace, claim) !== undefined)
+    if (why) {
+      p.run.unschedulable = why
+      this.publish(p)
+      this.event(p, { type: 'Warning', reason: 'FailedScheduling', message: why, component: 'default-scheduler' })
+      return
+    }
+    p.run.unschedulable = undefined
+    p.run.scheduled = true
+    this.event(p, { type: 'Normal', reason: 'Scheduled', message: `Successfully assigned ${namespace}/${name} to ${this.node.name}`, component: 'default-scheduler' })
+    await this.start(p).catch((e: unknown) => {
+      // Something the double did not foresee: say it where a test looks (events), never throw.
+      if (!p.stopping) this.event(p, { type: 'Warning', reason: 'Failed', message: `the API double's Docker node failed: ${e instanceof Error ? e.message : String(e)}` })
+    })
+  }
+
+  /** The kubelet's part: volumes, sandbox, init containers one by one, then every container. */
+  private async start(p: PodEntry): Promise<void> {
+    p.run.startTime = now()
+    this.publish(p)
+    if (p.spec.activeDeadlineSeconds !== undefined) p.deadline = setTimeout(() => void this.deadlineExceeded(p), p.spec.activeDeadlineSeconds * 1000)
+    const volCtx = this.volumeContext(p)
+    for (let delay = this.backoff(); ; delay = this.backoff(delay)) {
+      const r = await prepareVolumes(volCtx, p.spec.volumes ?? [])
+      if (this.halted(p)) return
+      if ('ok' in r) {
+        p.volumes = r.ok
+        break
+      }
+      this.event(p, { type: 'Warning', reason: 'FailedMount', message: r.failed })
+      await this.sleep(p, delay)
+      if (this.halted(p)) return
+    }
+    if (!(await localImage(this.docker, SANDBOX_IMAGE))) await pullImage(this.docker, SANDBOX_IMAGE, [])
+    const sandbox = await startSandbox(this.docker, { name: this.dockerName(p, 'POD'), hostname: p.run.name, image: SANDBOX_IMAGE, network: this.opts.network, labels: p.labels }, p.spec)
+    p.sandboxId = sandbox.id
+    if (this.halted(p)) return
+    await configureDns(this.docker, sandbox.id, p.run.namespace, p.spec, this.opts.clusterDns)
+    Object.assign(p.run, { sandboxReady: true, podIP: sandbox.podIP, hostIP: sandbox.hostIP })
+    this.publish(p)
+    for (const [i, c] of p.run.initContainers.entries()) {
+      if (!(await this.ensureImage(p, c, p.spec.initContainers![i]!))) return
+      if (!(await this.createAndStart(p, c, p.spec.initContainers![i]!))) return
+      await this.waitExit(p, c)
+      // restartPolicy Never: a failed init container fails the pod; nothing else starts.
+      if (!('terminated' in c.state) || c.state.terminated.exitCode !== 0 || this.halted(p)) return
+    }
+    for (const c of p.run.containers) if ('waiting' in c.state) c.state = { waiting: { reason: 'ContainerCreating' } }
+    if (p.run.initContainers.length > 0) this.publish(p)
+    for (const [i, c] of p.run.containers.entries()) {
+      if (this.halted(p)) return
+      const spec = p.spec.containers[i]!
+      const first = await this.pullOnce(p, c, spec)
+      if (first === 'ok') {
+        if (await this.createAndStart(p, c, spec)) p.watchers.push(this.waitExit(p, c))
+      } else if (first !== 'never') {
+        // The kubelet goes on with the other containers; this one retries after its back-off.
+        p.watchers.push(this.ensureImage(p, c, spec, first).then(async (ok) => {
+          if (ok && (await this.createAndStart(p, c, spec))) await this.waitExit(p, c)
+        }))
+      }
+    }
+  }
+
+  /** Pulls until it works, with ErrImagePull → ImagePullBackOff → retry after a doubling back-off. */
+  private async ensureImage(p: PodEntry, c: ContainerRun, spec: ContainerSpec, first?: PullOutcome): Promise<boolean> {
+    let outcome = first ?? (await this.pullOnce(p, c, spec))
+    for (let delay = this.backoff(); ; delay = this.backoff(delay)) {
+      if (outcome === 'ok') return true
+      if (outcome === 'never' || this.halted(p)) return false
+      // The next sync a moment later finds the image in back-off.
+      const shown = Math.min(delay / 2, 1000)
+      await this.sleep(p, shown)
+      if (this.halted(p)) return false
+      const short = pullTexts.backOff(spec.image)
+      c.state = { waiting: { reason: 'ImagePullBackOff', message: this.opts.pullMessages === 'pre-1.32' ? short : `${short}: ErrImagePull: ${outcome.error}` } }
+      this.publish(p)
+      this.event(p, { type: 'Normal', reason: 'BackOff', message: short }, c)
+      this.event(p, { type: 'Warning', reason: 'Failed', message: 'Error: ImagePullBackOff' }, c)
+      await this.sleep(p, delay - shown)
+      if (this.halted(p)) return false
+      outcome = await this.pullOnce(p, c, spec)
+    }
+  }
+
+  /** One pass of the image manager for a container: use, refuse or pull its image. */
+  private async pullOnce(p: PodEntry, c: ContainerRun, spec: ContainerSpec): Promise<PullOutcome> {
+    const policy: PullPolicy = pullPolicyOf(spec)
+    const local = await localImage(this.docker, spec.image)
+    if (local && policy !== 'Always') {
+      c.imageID = local.imageID
+      this.event(p, { type: 'Normal', reason: 'Pulled', message: pullTexts.present(spec.image) }, c)
+      return 'ok'
+    }
+    if (policy === 'Never') {
+      const msg = pullTexts.neverPull(spec.image)
+      c.state = { waiting: { reason: 'ErrImageNeverPull', message: msg } }
+      this.publish(p)
+      this.event(p, { type: 'Warning', reason: 'ErrImageNeverPull', message: msg }, c)
+      this.event(p, { type: 'Warning', reason: 'Failed', message: 'Error: ErrImageNeverPull' }, c)
+      return 'never'
+    }
+    this.event(p, { type: 'Normal', reason: 'Pulling', message: pullTexts.pulling(spec.image) }, c)
+    const started = Date.now()
+    try {
+      await pullImage(this.docker, spec.image, this.credentials(p))
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e)
+      this.event(p, { type: 'Warning', reason: 'Failed', message: pullTexts.failed(spec.image, error) }, c)
+      c.state = { waiting: { reason: 'ErrImagePull', message: error } }
+      this.publish(p)
+      this.event(p, { type: 'Warning', reason: 'Failed', message: 'Error: ErrImagePull' }, c)
+      return { error }
+    }
+    const pulled = await localImage(this.docker, spec.image)
+    c.imageID = pulled?.imageID ?? ''
+    this.event(p, { type: 'Normal', reason: 'Pulled', message: pullTexts.pulled(spec.image, Date.now() - started, pulled?.size ?? 0) }, c)
+    return 'ok'
+  }
+
+  private credentials(p: PodEntry): ReturnType<typeof pullCredentials> {
+    const names = (p.spec.imagePullSecrets ?? []).map((s) => s.name)
+    const found = names.map((n) => p.reporter.read('secrets', p.run.namespace, n))
+    const missing = names.filter((_, i) => !found[i])
+    if (missing.length > 0) this.event(p, { type: 'Warning', reason: 'FailedToRetrieveImagePullSecret', message: `Unable to retrieve some image pull secrets (${missing.join(', ')}); attempting to pull the image may not succeed.` })
+    return pullCredentials(found.filter((s) => s !== undefined) as { type?: string; data?: Record<string, string> }[])
+  }
+
+  /** Creates and starts one container; false when it could not run (its state says why). */
+  private async createAndStart(p: PodEntry, c: ContainerRun, spec: ContainerSpec): Promise<boolean> {
+    if (this.halted(p)) return false
+    let container: Dockerode.Container
+    try {
+      const mounts = await containerMounts(this.volumeContext(p), p.volumes, spec.volumeMounts ?? [])
+      container = await this.docker.createContainer(containerCreateOptions(spec, {
+        name: this.dockerName(p, c.name), sandboxId: p.sandboxId!, mounts, podSecurity: p.spec.securityContext,
+        labels: { ...p.labels, 'io.kubernetes.container.name': c.name },
+      }))
+    } catch (e) {
+      const msg = dockerMessage(e)
+      c.state = { waiting: { reason: 'CreateContainerError', message: msg } }
+      this.publish(p)
+      this.event(p, { type: 'Warning', reason: 'Failed', message: `Error: ${msg}` }, c)
+      return false
+    }
+    c.id = container.id
+    this.event(p, { type: 'Normal', reason: 'Created', message: `Created container: ${c.name}` }, c)
+    // Removed while being created: the sweep in remove() takes the container.
+    if (this.halted(p)) return false
+    try {
+      await container.start()
+    } catch (e) {
+      const info = await container.inspect().catch(() => undefined)
+      const msg = info?.State.Error || dockerMessage(e)
+      // As dockershim reported a container Docker could not start.
+      c.state = { terminated: { exitCode: info?.State.ExitCode || 128, reason: 'ContainerCannotRun', message: msg, startedAt: now(), finishedAt: now(), containerID: `docker://${c.id}` } }
+      this.publish(p)
+      this.event(p, { type: 'Warning', reason: 'Failed', message: `Error: ${msg}` }, c)
+      return false
+    }
+    this.event(p, { type: 'Normal', reason: 'Started', message: `Started container ${c.name}` }, c)
+    const info = await container.inspect()
+    // A container that exited already is seen as terminated by waitExit, never as running.
+    if (info.State.Running || info.State.Status === 'exited') c.state = { running: { startedAt: rfc3339(info.State.StartedAt) } }
+    this.publish(p)
+    return true
+  }
+
+  /** Waits for the container to exit and reports how (Completed, Error, OOMKilled). */
+  private async waitExit(p: PodEntry, c: ContainerRun): Promise<void> {
+    const container = this.docker.getContainer(c.id!)
+    const waited = (await container.wait().catch(() => undefined)) as { StatusCode?: number } | undefined
+    const info = await container.inspect().catch(() => undefined)
+    const exitCode = info?.State.ExitCode ?? waited?.StatusCode ?? 137
+    const reason = info?.State.OOMKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error'
+    const startedAt = 'running' in c.state ? c.state.running.startedAt : rfc3339(info?.State.StartedAt)
+    c.state = { terminated: { exitCode, reason, startedAt, finishedAt: info ? rfc3339(info.State.FinishedAt) : now(), containerID: `docker://${c.id}` } }
+    this.publish(p)
+  }
+
+  /** activeDeadlineSeconds: the pod fails, its containers are killed. */
+  private async deadlineExceeded(p: PodEntry): Promise<void> {
+    const phase = podPhase(p.run)
+    if (p.stopping || phase === 'Succeeded' || phase === 'Failed') return
+    p.run.failed = { reason: 'DeadlineExceeded', message: DEADLINE_MESSAGE }
+    this.publish(p)
+    this.event(p, { type: 'Normal', reason: 'DeadlineExceeded', message: DEADLINE_MESSAGE })
+    this.wake(p)
+    await this.killContainers(p, p.spec.terminationGracePeriodSeconds ?? 30)
+  }
+
+  // ── streams ──────────────────────────────────────────────────────────────────────────────
+
+  async exec(req: StreamRequest): Promise<StreamResult> {
+    const found = this.runningContainer(req)
+    if ('kind' in found) return found
+    try {
+      const code = await dockerExec(this.docker, found.id, req.command ?? [], req)
+      return { kind: 'exited', code }
+    } catch (e) {
+      return this.streamError(req, e)
+    }
+  }
+
+  async attach(req: StreamRequest): Promise<StreamResult> {
+    const found = this.runningContainer(req)
+    if ('kind' in found) return found
+    try {
+      await dockerAttach(this.docker, found.id, req)
+      return { kind: 'exited', code: 0 }
+    } catch (e) {
+      return this.streamError(req, e)
+    }
+  }
+
+  async logs(namespace: string, pod: string, container: string): Promise<string> {
+    const p = this.pods.get(`${namespace}/${pod}`)
+    if (!p) throw Object.assign(new Error(`pods "${pod}" not found`), { reason: 'NotFound', code: 404 })
+    const c = [...p.run.containers, ...p.run.initContainers].find((x) => x.name === container)
+    if (!c) throw Object.assign(new Error(`container ${container} is not valid for pod ${pod}`), { reason: 'BadRequest', code: 400 })
+    if (!c.id) {
+      const reason = 'waiting' in c.state ? c.state.waiting.reason : 'ContainerCreating'
+      throw Object.assign(new Error(`container "${container}" in pod "${pod}" is waiting to start: ${reason}`), { reason: 'BadRequest', code: 400 })
+    }
+    const spec = [...p.spec.containers, ...(p.spec.initContainers ?? [])].find((x) => x.name === container)
+    return dockerLogs(this.docker, c.id, spec?.tty === true)
+  }
+
+  /** The container of a stream request if it runs, else the kubelet's refusal. */
+  private runningContainer(req: StreamRequest): { id: string } | StreamResult {
+    const p = this.pods.get(`${req.namespace}/${req.pod}`)
+    if (!p) return { kind: 'error', reason: 'NotFound', message: `pods "${req.pod}" not found` }
+    const c = [...p.run.containers, ...p.run.initContainers].find((x) => x.name === req.container)
+    if (!c) return { kind: 'error', reason: 'BadRequest', message: `container ${req.container} is not valid for pod ${req.pod}` }
+    if (!c.id || !('running' in c.state)) return { kind: 'error', reason: 'InternalError', message: `container not found ("${req.container}")` }
+    return { id: c.id }
+  }
+
+  /** The engine refusing (the container stopped a moment ago) reads as the kubelet not finding it. */
+  private streamError(req: StreamRequest, e: unknown): StreamResult {
+    const code = (e as { statusCode?: number }).statusCode
+    if (code === 404 || code === 409) return { kind: 'error', reason: 'InternalError', message: `container not found ("${req.container}")` }
+    return { kind: 'error', reason: 'InternalError', message: dockerMessage(e) }
+  }
+
+  // ── removal ──────────────────────────────────────────────────────────────────────────────
+
+  async remove(namespace: string, name: string, gracePeriodSeconds: number): Promise<void> {
+    const p = this.pods.get(`${namespace}/${name}`)
+    if (!p) return
+    p.stopping = true
+    clearTimeout(p.deadline)
+    this.wake(p)
+    // Kill first: the set-up may be waiting for an init container to exit.
+    await this.killContainers(p, gracePeriodSeconds)
+    await p.setup
+    await this.killContainers(p, gracePeriodSeconds)
+    await Promise.allSettled(p.watchers)
+    await this.sweep({ 'io.kubernetes.pod.uid': p.run.uid })
+    this.pods.delete(`${namespace}/${name}`)
+    // Requests freed: the scheduler tries the pods it could not place again.
+    for (const q of this.pods.values()) if (!q.run.scheduled && q.run.unschedulable !== undefined && !q.stopping) q.setup = this.schedule(q)
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.pods.values()].map((p) => this.remove(p.run.namespace, p.run.name, 0)))
+    await this.sweep({ [this.sweepLabel[0]]: this.sweepLabel[1] })
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period, for every running container of the pod (not the sandbox). */
+  private async killContainers(p: PodEntry, grace: number): Promise<void> {
+    const list = await this.docker.listContainers({ filters: { label: [`io.kubernetes.pod.uid=${p.run.uid}`, 'io.kubernetes.container.name'], status: ['running'] } })
+    await Promise.allSettled(list.map(async (info) => {
+      const c = [...p.run.containers, ...p.run.initContainers].find((x) => x.id === info.Id)
+      if (c) this.event(p, { type: 'Normal', reason: 'Killing', message: `Stopping container ${c.name}` }, c)
+      await this.docker.getContainer(info.Id).stop({ t: Math.max(0, Math.floor(grace)) })
+    }))
+  }
+
+  /** Removes every container, then every volume, carrying all of `labels`. */
+  private async sweep(labels: Record<string, string>): Promise<void> {
+    const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`)
+    const containers = await this.docker.listContainers({ all: true, filters: { label } })
+    await Promise.allSettled(containers.map((c) => this.docker.getContainer(c.Id).remove({ force: true })))
+    const { Volumes } = await this.docker.listVolumes({ filters: { label } })
+    await Promise.allSettled((Volumes ?? []).map((v) => this.docker.getVolume(v.Name).remove()))
+  }
+
+  // ── helpers ──────────────────────────────────────────────────────────────────────────────
+
+  private halted(p: PodEntry): boolean {
+    return p.stopping || p.run.failed !== undefined
+  }
+
+  private used(self: PodEntry): Resources {
+    const sum: Resources = { cpu: 0, memory: 0 }
+    for (const p of this.pods.values()) {
+      const phase = podPhase(p.run)
+      if (p === self || !p.run.scheduled || phase === 'Succeeded' || phase === 'Failed') continue
+      const r = podRequests(p.spec)
+      sum.cpu += r.cpu
+      sum.memory += r.memory
+    }
+    return sum
+  }
+
+  private backoff(previous?: number): number {
+    const first = this.opts.pullBackoffMs ?? 1000
+    return previous === undefined ? first : Math.min(previous * 2, first * 30)
+  }
+
+  private sleep(p: PodEntry, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(t)
+        p.wakers.delete(wake)
+        resolve()
+      }
+      const t = setTimeout(wake, ms)
+      p.wakers.add(wake)
+    })
+  }
+
+  private wake(p: PodEntry): void {
+    for (const w of [...p.wakers]) w()
+  }
+
+  private volumeContext(p: PodEntry): VolumeContext {
+    return { docker: this.docker, namespace: p.run.namespace, uid: p.run.uid, reporter: p.reporter, labels: p.labels, toolImage: SANDBOX_IMAGE }
+  }
+
+  private dockerName(p: PodEntry, container: string): string {
+    return `k8s_${container}_${p.run.name}_${p.run.namespace}_${p.run.uid}_0`
+  }
+
+  private publish(p: PodEntry): void {
+    try {
+      p.reporter.setStatus(p.run.namespace, p.run.name, podStatus(p.run))
+    } catch {
+      // The pod is gone from the API (deleted while the node still reports): nothing to update.
+    }
+  }
+
+  private event(p: PodEntry, e: PodEvent, c?: ContainerRun): void {
+    const fieldPath = c ? `spec.${c.init ? 'initContainers' : 'containers'}{${c.name}}` : undefined
+    try {
+      p.reporter.event(p.run.namespace, p.run.name, { component: 'kubelet', ...e, ...(fieldPath ? { fieldPath } : {}) })
+    } catch {
+      // As for publish.
+    }
+  }
+}
+
+function dockerMessage(e: unknown): string {
+  const j = (e as { json?: { message?: string } }).json
+  return j?.message ?? (e instanceof Error ? e.message : String(e))
+}
+
+/** Docker's nanosecond timestamps as metav1.Time (seconds). */
+function rfc3339(t: string | undefined): string {
+  if (!t || t.startsWith('0001-')) return now()
+  return new Date(t).toISOString().replace(/\.\d+Z$/, 'Z')
+}
