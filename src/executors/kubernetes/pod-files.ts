@@ -31,7 +31,7 @@ export class PodFiles implements JobFiles {
     if (rel === undefined) return undefined
     const target = rel === '' ? '.' : rel
     // `test -e || test -L`: a dangling link is still an entry to archive (as a link).
-    const there = await this.exec(['sh', '-c', 'cd "$1" 2>/dev/null && { [ -e "$2" ] || [ -L "$2" ]; }', 'sh', this.projectDir, target], {})
+    const there = await this.exec(['sh', '-c', 'cd "$1" 2>/dev/null && { [ -e "$2" ] || [ -L "$2" ]; }', 'sh', this.projectDir, target], { stdout: new PassThrough().resume() })
     if (there.kind === 'exited' && there.code !== 0) return undefined
     if (there.kind === 'error') throw new Error(`cannot read ${target} in the job pod: ${there.message}`)
     const raw = new PassThrough()

@@ -165,7 +165,7 @@ export class PodSession implements ExecutorSession {
       if (ending) return
       ending = why
       // Kill the stage's processes in the container; its exec then ends with their exit.
-      void execInPod(this.d.kc, this.d.opts.namespace, this.name, container, ['sh', '-c', KILL_STAGE], {}).then(() => {
+      void execInPod(this.d.kc, this.d.opts.namespace, this.name, container, ['sh', '-c', KILL_STAGE], { stdout: new PassThrough().resume() }).then(() => {
         setTimeout(() => stop.abort(), 5000).unref()
       })
     }
