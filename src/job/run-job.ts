@@ -7,6 +7,7 @@ import { lastWins } from '../pipeline/variables/expand.js'
 import type { JobOutcome } from './outcome.js'
 import { GlrunError } from '../diagnostics/errors.js'
 import { ExecutorFailure } from '../executors/failure.js'
+import { formatGoDuration, parseGoDuration } from './go-duration.js'
 import { bashScript } from './script/bash.js'
 import { readSourceSettings } from './sources/settings.js'
 import { gitSourcesScript } from './sources/git-script.js'
@@ -51,6 +52,8 @@ export interface RunnerJobSettings {
 
 /** after_script has its own timeout (gitlab-runner's RUNNER_AFTER_SCRIPT_TIMEOUT default: 5 min). */
 const AFTER_SCRIPT_TIMEOUT_MS = 5 * 60 * 1000
+
+export { formatGoDuration } from './go-duration.js'
 
 /**
  * Runs one job through its GitLab build stages, writing GitLab's sections into the trace:
@@ -161,15 +164,21 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
     }
 
     const script = job.steps.find((st) => st.name === 'script')
+    const timeouts = scriptTimeouts(lookup, trace)
+    // RUNNER_SCRIPT_TIMEOUT ends the script early enough for after_script (the job's own timeout does not).
+    const scriptLimit = timeouts.script !== undefined && timeouts.script < left() ? timeouts.script : undefined
     const stepStatus = await trace.section('step_script', 'Executing "step_script" stage of the job script', () =>
-      s.run({ stage: 'step_script', script: bashScript({ projectDir: s.projectDir, variables: vars, commands: script?.script ?? [], echo: true, ...(r.preBuildScript ? { prologue: [r.preBuildScript] } : {}), ...(r.postBuildScript ? { epilogue: [r.postBuildScript] } : {}) }), timeoutMs: left() }, trace, i.signal))
+      s.run({ stage: 'step_script', script: bashScript({ projectDir: s.projectDir, variables: vars, commands: script?.script ?? [], echo: true, ...(r.preBuildScript ? { prologue: [r.preBuildScript] } : {}), ...(r.postBuildScript ? { epilogue: [r.postBuildScript] } : {}) }), timeoutMs: scriptLimit ?? left() }, trace, i.signal))
+    const scriptTimedOut = stepStatus.kind === 'timed-out' && scriptLimit !== undefined && Date.now() < deadline
+    if (stepStatus.kind === 'timed-out') trace.warn(`step_script could not run to completion because the timeout was exceeded. For more control over job and script timeouts see: ${TIMEOUTS_DOC}`)
 
     const after = job.steps.find((st) => st.name === 'after_script')
-    if (after && after.script.length > 0 && stepStatus.kind !== 'timed-out') {
+    if (after && after.script.length > 0 && (stepStatus.kind !== 'timed-out' || scriptTimedOut)) {
       const status = stepStatus.kind === 'exited' && stepStatus.code === 0 ? 'success' : stepStatus.kind === 'canceled' ? 'canceled' : 'failed'
       await trace.section('after_script', 'Running after_script', async () => {
         const afterVars = jobVariables(job, facts, status, dotenv)
-        const st = await s.run({ stage: 'after_script', script: bashScript({ projectDir: s.projectDir, variables: afterVars, commands: after.script, echo: true, notices: ['Running after script...'] }), timeoutMs: AFTER_SCRIPT_TIMEOUT_MS }, trace, new AbortController().signal)
+        const st = await s.run({ stage: 'after_script', script: bashScript({ projectDir: s.projectDir, variables: afterVars, commands: after.script, echo: true, notices: ['Running after script...'] }), timeoutMs: Math.min(timeouts.after ?? AFTER_SCRIPT_TIMEOUT_MS, left()) }, trace, new AbortController().signal)
+        if (st.kind === 'timed-out') trace.warn(`after_script could not run to completion because the timeout was exceeded. For more control over job and script timeouts see: ${TIMEOUTS_DOC}`)
         if (!(st.kind === 'exited' && st.code === 0)) trace.warn(`after_script failed, but job will continue unaffected: ${describe(st, i.executor.name)}`)
       })
     }
@@ -182,7 +191,8 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
       await trace.section(succeeded ? 'upload_artifacts_on_success' : 'upload_artifacts_on_failure', succeeded ? 'Uploading artifacts for successful job' : 'Uploading artifacts for failed job', async () => uploadArtifacts(transfer(), succeeded))
     }
     await trace.section('cleanup_file_variables', 'Cleaning up project directory and file based variables', async () => undefined)
-    return finish(trace, outcome(stepStatus, job, duration(), i.executor.name), describe(stepStatus, i.executor.name))
+    const done = outcome(stepStatus, job, duration(), i.executor.name)
+    return finish(trace, scriptTimedOut && done.status === 'failed' ? { ...done, message: `execution took longer than ${formatGoDuration(Math.round(scriptLimit! / 1000))} seconds` } : done, describe(stepStatus, i.executor.name))
   } finally {
     await session?.close()
   }
@@ -212,12 +222,24 @@ function describe(st: ExitStatus, executor: string): string {
   }
 }
 
-/** Go's time.Duration String(): 3600 s → "1h0m0s". */
-export function formatGoDuration(seconds: number): string {
-  const h = Math.floor(seconds / 3600)
-  const m = Math.floor((seconds % 3600) / 60)
-  const s = seconds % 60
-  if (h > 0) return `${h}h${m}m${s}s`
-  if (m > 0) return `${m}m${s}s`
-  return `${s}s`
+const TIMEOUTS_DOC = 'https://docs.gitlab.com/ci/runners/configure_runners/#set-script-and-after_script-timeouts'
+
+/**
+ * RUNNER_SCRIPT_TIMEOUT and RUNNER_AFTER_SCRIPT_TIMEOUT (job variables, Go durations), as
+ * gitlab-runner reads them: an invalid one is a warning and ignored.
+ */
+function scriptTimeouts(lookup: (key: string) => string | undefined, trace: TraceWriter): { script?: number; after?: number } {
+  const read = (key: string): number | undefined => {
+    const raw = lookup(key)
+    if (raw === undefined || raw === '') return undefined
+    const ms = parseGoDuration(raw)
+    if (ms === undefined || ms <= 0) {
+      trace.warn(`${key} "${raw}" is not a valid duration (e.g. 30m, 1h30m): ignored`)
+      return undefined
+    }
+    return ms
+  }
+  const script = read('RUNNER_SCRIPT_TIMEOUT')
+  const after = read('RUNNER_AFTER_SCRIPT_TIMEOUT')
+  return { ...(script !== undefined ? { script } : {}), ...(after !== undefined ? { after } : {}) }
 }

@@ -84,6 +84,22 @@ describe('glrun run', () => {
     expect(spawnSync('pgrep', ['-f', '^sleep 37$']).status).not.toBe(0)
   })
 
+  it('RUNNER_SCRIPT_TIMEOUT ends the script early and after_script still runs; the job timeout alone skips it (GitLab)', () => {
+    const dir = repo({ '.gitlab-ci.yml': [
+      'scripted:', '  variables: { RUNNER_SCRIPT_TIMEOUT: 2s, RUNNER_AFTER_SCRIPT_TIMEOUT: 1s }', '  script: [sleep 38]',
+      '  after_script: [\'echo "after: $CI_JOB_STATUS"\', sleep 39]',
+      'whole:', '  timeout: 2s', '  script: [sleep 38]', '  after_script: [echo never-after]',
+    ].join('\n') })
+    const r = run(dir, '--concurrency', '2')
+    expect(r.code).toBe(1)
+    expect(r.out).toMatch(/^scripted +│ WARNING: step_script could not run to completion because the timeout was exceeded\./m)
+    expect(r.out).toMatch(/^scripted +│ after: failed$/m)
+    expect(r.out).toMatch(/^scripted +│ WARNING: after_script could not run to completion because the timeout was exceeded\./m)
+    expect(r.out).toMatch(/^scripted +│ ERROR: Job failed: execution took longer than 2s seconds$/m)
+    expect(r.out).not.toMatch(/never-after/)
+    expect(r.ms).toBeLessThan(20_000)
+  })
+
   it('named jobs, --needs, manual jobs', () => {
     const dir = repo({ '.gitlab-ci.yml': 'a:\n  stage: build\n  script: [echo A]\nb:\n  needs: [a]\n  script: [echo B]\nm:\n  when: manual\n  script: [echo M]\n' })
     expect(run(dir).out).toMatch(/^m +│ skipped: manual job/m)

@@ -75,7 +75,9 @@ export class PodFiles implements JobFiles {
     let err = ''
     child.stderr.on('data', (d: Buffer) => { err += d.toString() })
     const exited = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)))
-    await this.unpack(child.stdout)
+    // Read from now on: Node drops what an exited child wrote to a pipe nobody reads yet, and the
+    // exec's stdin is only read once its WebSocket is open.
+    await this.unpack(child.stdout.pipe(new PassThrough()))
     if ((await exited) !== 0) throw new Error(`packing the working tree failed: ${err.trim().split('\n')[0]}`)
   }
 }

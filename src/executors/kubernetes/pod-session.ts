@@ -10,7 +10,8 @@ import { execInPod } from './exec-socket.js'
 import { denialHint, parseDenial } from './forbidden.js'
 import type { KubernetesOptions } from './options.js'
 import { PodFiles } from './pod-files.js'
-import { type PodIdentity, type PodPlan, buildPod, goDuration, pullPolicies } from './pod-spec.js'
+import { formatGoDuration } from '../../job/go-duration.js'
+import { type PodIdentity, type PodPlan, buildPod, pullPolicies } from './pod-spec.js'
 import { waitForPodRunning } from './pod-wait.js'
 
 const YELLOW = '\x1b[0;33m'
@@ -81,7 +82,7 @@ export class PodSession implements ExecutorSession {
     this.checkAllowed()
     out.write(`Using Kubernetes namespace: ${opts.namespace}\n`)
     out.write(`Using Kubernetes executor with image ${this.image} ...\n`)
-    out.write(`Using FF_USE_POD_ACTIVE_DEADLINE_SECONDS, the Pod activeDeadlineSeconds will be set to the job timeout: ${goDuration(this.job.runner_info.timeout)}...\n`)
+    out.write(`Using FF_USE_POD_ACTIVE_DEADLINE_SECONDS, the Pod activeDeadlineSeconds will be set to the job timeout: ${formatGoDuration(this.job.runner_info.timeout)}...\n`)
     await this.createPullSecret()
     const policies = pullPolicies(this.job.image?.pull_policy, opts)
     for (let attempt = 0; ; attempt++) {

@@ -1,3 +1,4 @@
+import { formatGoDuration } from '../../job/go-duration.js'
 import type { JobImage, JobPayload, JobVariable, PullPolicy } from '../../payload/types.js'
 import { serviceHostnames } from '../docker/image-ref.js'
 import type { KubernetesOptions, Resources, VolumeOption } from './options.js'
@@ -198,7 +199,7 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
     'job.runner.gitlab.com/before_sha': job.git_info.before_sha,
     'job.runner.gitlab.com/ref': job.git_info.ref,
     'job.runner.gitlab.com/name': job.job_info.name,
-    'job.runner.gitlab.com/timeout': goDuration(job.runner_info.timeout),
+    'job.runner.gitlab.com/timeout': formatGoDuration(job.runner_info.timeout),
     'project.runner.gitlab.com/id': String(job.job_info.project_id),
   }
   const tolerations = Object.entries(opts.nodeTolerations).map(([key, effect]) => {
@@ -232,12 +233,4 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
     },
   }
   return { pod, projectDir, containers: { build: 'build', helper: 'helper', services: services.map((s) => ({ container: s.container, image: s.image, aliases: s.aliases })) } }
-}
-
-/** A job timeout as Go prints a time.Duration (1h0m0s), as gitlab-runner writes it. */
-export function goDuration(seconds: number): string {
-  const h = Math.floor(seconds / 3600)
-  const m = Math.floor((seconds % 3600) / 60)
-  const s = seconds % 60
-  return h ? `${h}h${m}m${s}s` : m ? `${m}m${s}s` : `${s}s`
 }
