@@ -116,6 +116,17 @@ describe('k8s double: exec and attach over WebSocket', () => {
     expect(missing).toEqual({ status: 404, body: expect.objectContaining({ message: 'pods "nope" not found', reason: 'NotFound' }) })
     const foreign = await connect(d.k8s, execPath(['ls'], 'stdout=true&container=helper'), ['v5.channel.k8s.io'])
     expect(foreign).toEqual({ status: 400, body: expect.objectContaining({ message: 'container helper is not valid for pod job' }) })
+    const noStreams = await connect(d.k8s, execPath(['ls'], 'container=build'), ['v5.channel.k8s.io'])
+    expect(noStreams).toEqual({ status: 400, body: expect.objectContaining({ message: 'you must specify at least 1 of stdin, stdout, stderr' }) })
+    // A node that has not picked the pod up yet: no host to stream from.
+    const slow = await startTestDouble({ namespaces: ['ci'] }, 60_000)
+    try {
+      await core(slow.k8s).createNamespacedPod({ namespace: 'ci', body: pod('unscheduled') })
+      const unscheduled = await connect(slow.k8s, execPath(['ls'], 'stdout=true', 'unscheduled'), ['v5.channel.k8s.io'])
+      expect(unscheduled).toEqual({ status: 400, body: expect.objectContaining({ message: 'pod unscheduled does not have a host assigned', reason: 'BadRequest' }) })
+    } finally {
+      await slow.stop()
+    }
   })
 
   it('authorizes WebSocket exec as get on pods/exec, and also create in 1.35 mode', async () => {
