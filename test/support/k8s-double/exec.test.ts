@@ -129,7 +129,19 @@ describe('k8s double: exec and attach over WebSocket', () => {
     }
   })
 
+  it('passes the kubelet\'s failure on as an InternalError Status', async () => {
+    let status: any
+    await new Exec(kubeConfig(d.k8s, 'admin-token')).exec('ci', 'job', 'build', ['no-such-binary-xyz'], collect().stream, collect().stream, null, false, (s) => { status = s })
+    await until(() => status, 10_000)
+    expect(status).toEqual({
+      metadata: {}, status: 'Failure', message: 'Internal error occurred: error executing command in container: spawn no-such-binary-xyz ENOENT',
+      reason: 'InternalError', details: { causes: [{ message: 'error executing command in container: spawn no-such-binary-xyz ENOENT' }] }, code: 500,
+    })
+  })
+
   it('authorizes WebSocket exec as get on pods/exec, and also create in 1.35 mode', async () => {
+    const unknownToken = await connect(d.k8s, execPath(['true'], 'stdout=true'), ['v5.channel.k8s.io'], 'who-is-this')
+    expect(unknownToken).toEqual({ status: 401, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 } })
     const denied = await connect(d.k8s, execPath(['true'], 'stdout=true'), ['v5.channel.k8s.io'], 'no-exec')
     expect(denied).toEqual({ status: 403, body: expect.objectContaining({ message: 'pods "job" is forbidden: User "system:serviceaccount:ci:viewer" cannot get resource "pods/exec" in API group "" in the namespace "ci"', details: { name: 'job', kind: 'pods' } }) })
     const getOnly = await connect(d.k8s, execPath(['true'], 'stdout=true'), ['v5.channel.k8s.io'], 'get-exec')

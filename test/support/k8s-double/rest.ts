@@ -112,9 +112,10 @@ export function parseBody(call: Call, kinds: string[] = ['application/json', 'ap
   }
 }
 
-function warn(call: Call, d: Decoded): Record<string, string> {
+function warn(call: Call, d: Decoded): Record<string, string[]> {
   call.record.warnings.push(...d.warnings)
-  return d.warnings.length ? { Warning: d.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {}
+  // One `Warning:` header line per warning, as Go's Header.Add writes them.
+  return d.warnings.length ? { Warning: d.warnings.map((w) => `299 - ${JSON.stringify(w)}`) } : {}
 }
 
 function create(ctx: DoubleContext, call: Call, def: KindDef, namespace: string | undefined): void {
