@@ -43,7 +43,6 @@ export function checkStream(ctx: DoubleContext, call: Call): { pod: any; contain
   const container = containerFor(pod, url.searchParams.get('container'))
   const q = url.searchParams
   if (!['stdin', 'stdout', 'stderr'].some((k) => q.get(k) === 'true' || q.get(k) === '1')) throw badRequest('you must specify at least 1 of stdin, stdout, stderr')
-  if (sub === 'exec' && q.getAll('command').length === 0) throw badRequest('you must specify at least one command for the container')
   return { pod, container }
 }
 

@@ -122,7 +122,7 @@ describe('k8s double: REST over HTTPS through @kubernetes/client-node', () => {
     expect(d.k8s.objects('pods', 'ci').find((p) => p.metadata.name === 'unknown-1').spec.extra).toBeUndefined()
     const strict = await raw('POST', '/api/v1/namespaces/ci/pods?fieldValidation=Strict', JSON.stringify({ ...body, metadata: { name: 'unknown-2' } }), { 'Content-Type': 'application/json' })
     expect(strict.code).toBe(400)
-    expect(JSON.parse(strict.text).message).toBe('strict decoding error: unknown field "spec.containers[0].bogusField", unknown field "spec.extra"')
+    expect(JSON.parse(strict.text).message).toBe('Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.containers[0].bogusField", unknown field "spec.extra"')
   })
 
   it('RBAC: 401 for an unknown token, 403 with the apiserver message forms, SSAR from the same table', async () => {
