@@ -138,7 +138,7 @@ function deleteNamespace(ctx: DoubleContext, ns: any): any {
       ctx.store.remove('namespaces', undefined, name)
     }
     waitPods()
-  }, 200)
+  }, 500)
   return marked
 }
 
