@@ -38,10 +38,11 @@ export function checkStream(ctx: DoubleContext, call: Call): { pod: any; contain
   if (ctx.websocketNeedsCreate) ctx.rbac.authorize(call.account, { ...attrs, verb: 'create' })
   const pod = ctx.store.get('pods', path.namespace, path.name!)
   if (!pod) throw notFound('pods', path.name!)
+  // The apiserver needs the pod's node to reach a kubelet (pod strategy streamLocation).
+  if (!pod.spec.nodeName) throw badRequest(`pod ${path.name} does not have a host assigned`)
   const container = containerFor(pod, url.searchParams.get('container'))
   const q = url.searchParams
   if (!['stdin', 'stdout', 'stderr'].some((k) => q.get(k) === 'true' || q.get(k) === '1')) throw badRequest('you must specify at least 1 of stdin, stdout, stderr')
-  if (sub === 'exec' && q.getAll('command').length === 0) throw badRequest('you must specify at least one command for the container')
   return { pod, container }
 }
 

@@ -116,9 +116,32 @@ describe('k8s double: exec and attach over WebSocket', () => {
     expect(missing).toEqual({ status: 404, body: expect.objectContaining({ message: 'pods "nope" not found', reason: 'NotFound' }) })
     const foreign = await connect(d.k8s, execPath(['ls'], 'stdout=true&container=helper'), ['v5.channel.k8s.io'])
     expect(foreign).toEqual({ status: 400, body: expect.objectContaining({ message: 'container helper is not valid for pod job' }) })
+    const noStreams = await connect(d.k8s, execPath(['ls'], 'container=build'), ['v5.channel.k8s.io'])
+    expect(noStreams).toEqual({ status: 400, body: expect.objectContaining({ message: 'you must specify at least 1 of stdin, stdout, stderr' }) })
+    // A node that has not picked the pod up yet: no host to stream from.
+    const slow = await startTestDouble({ namespaces: ['ci'] }, 60_000)
+    try {
+      await core(slow.k8s).createNamespacedPod({ namespace: 'ci', body: pod('unscheduled') })
+      const unscheduled = await connect(slow.k8s, execPath(['ls'], 'stdout=true', 'unscheduled'), ['v5.channel.k8s.io'])
+      expect(unscheduled).toEqual({ status: 400, body: expect.objectContaining({ message: 'pod unscheduled does not have a host assigned', reason: 'BadRequest' }) })
+    } finally {
+      await slow.stop()
+    }
+  })
+
+  it('passes the kubelet\'s failure on as an InternalError Status', async () => {
+    let status: any
+    await new Exec(kubeConfig(d.k8s, 'admin-token')).exec('ci', 'job', 'build', ['no-such-binary-xyz'], collect().stream, collect().stream, null, false, (s) => { status = s })
+    await until(() => status, 10_000)
+    expect(status).toEqual({
+      metadata: {}, status: 'Failure', message: 'Internal error occurred: error executing command in container: spawn no-such-binary-xyz ENOENT',
+      reason: 'InternalError', details: { causes: [{ message: 'error executing command in container: spawn no-such-binary-xyz ENOENT' }] }, code: 500,
+    })
   })
 
   it('authorizes WebSocket exec as get on pods/exec, and also create in 1.35 mode', async () => {
+    const unknownToken = await connect(d.k8s, execPath(['true'], 'stdout=true'), ['v5.channel.k8s.io'], 'who-is-this')
+    expect(unknownToken).toEqual({ status: 401, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 } })
     const denied = await connect(d.k8s, execPath(['true'], 'stdout=true'), ['v5.channel.k8s.io'], 'no-exec')
     expect(denied).toEqual({ status: 403, body: expect.objectContaining({ message: 'pods "job" is forbidden: User "system:serviceaccount:ci:viewer" cannot get resource "pods/exec" in API group "" in the namespace "ci"', details: { name: 'job', kind: 'pods' } }) })
     const getOnly = await connect(d.k8s, execPath(['true'], 'stdout=true'), ['v5.channel.k8s.io'], 'get-exec')

@@ -126,7 +126,8 @@ function deleteNamespace(ctx: DoubleContext, ns: any): any {
   ns.status = { phase: 'Terminating' }
   const marked = ctx.store.update('namespaces', ns)
   const name = ns.metadata.name
-  setImmediate(() => {
+  // The namespace controller works from a queue: content goes a moment after the DELETE answers.
+  setTimeout(() => {
     const pods = ctx.store.list('pods', name)
     for (const p of pods) { try { deleteObject(ctx, kindOf('', 'pods')!, name, p.metadata.name, undefined) } catch { /* already gone */ } }
     const waitPods = (): void => {
@@ -137,7 +138,7 @@ function deleteNamespace(ctx: DoubleContext, ns: any): any {
       ctx.store.remove('namespaces', undefined, name)
     }
     waitPods()
-  })
+  }, 500)
   return marked
 }
 

@@ -12,7 +12,9 @@ export function containerFor(pod: any, requested: string | null): string {
     return requested
   }
   if (pod.spec.containers.length === 1) return pod.spec.containers[0].name
-  throw badRequest(`a container name must be specified for pod ${pod.metadata.name}, choose one of: [${pod.spec.containers.map((c: any) => c.name).join(' ')}]`)
+  const inits: string[] = (pod.spec.initContainers ?? []).map((c: any) => c.name)
+  const tail = inits.length > 0 ? ` or one of the init containers: [${inits.join(' ')}]` : ''
+  throw badRequest(`a container name must be specified for pod ${pod.metadata.name}, choose one of: [${pod.spec.containers.map((c: any) => c.name).join(' ')}]${tail}`)
 }
 
 /** GET pods/{name}/log: the kubelet's text for the container, `tailLines` and `limitBytes` applied. */

@@ -111,6 +111,46 @@ describe('k8s double: REST over HTTPS through @kubernetes/client-node', () => {
     expect(d.k8s.objects('pods', 'ci').map((p) => p.metadata.name)).not.toContain('bad')
   })
 
+  it('accepts a gitlab-runner-shaped pod as sent (no warning, only defaults added) and checks labels', async () => {
+    const runnerPod = {
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: {
+        name: 'runner-abcdefgh-project-42-concurrent-0-x1y2z3w4',
+        labels: { pod: 'runner-abcdefgh-project-42-concurrent-0', 'project.runner.gitlab.com/id': '42', 'job.runner.gitlab.com/pod': 'runner-abcdefgh-project-42-concurrent-0', 'manager.runner.gitlab.com/name': 'my-runner' },
+        annotations: { 'job.runner.gitlab.com/id': '1001', 'job.runner.gitlab.com/url': 'https://gitlab.example.com/g/p/-/jobs/1001', 'job.runner.gitlab.com/timeout': '1h0m0s' },
+      },
+      spec: {
+        restartPolicy: 'Never', activeDeadlineSeconds: 3601, terminationGracePeriodSeconds: 0,
+        initContainers: [{ name: 'init-permissions', image: 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v19.4.0', command: ['sh', '-c', 'touch /logs-42-1001/output.log && (chmod 777 /logs-42-1001/output.log || exit 0)'], volumeMounts: [{ name: 'logs', mountPath: '/logs-42-1001' }] }],
+        containers: [
+          { name: 'build', image: 'alpine:3.20', stdin: true, command: ['sh', '-c', 'if [ -x /usr/local/bin/bash ]; then exec /usr/local/bin/bash; fi'], env: [{ name: 'CI_JOB_ID', value: '1001' }, { name: 'FF_USE_POD_ACTIVE_DEADLINE_SECONDS', value: 'true' }],
+            resources: { requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+            volumeMounts: [{ name: 'repo', mountPath: '/builds' }, { name: 'scripts', mountPath: '/scripts-42-1001' }, { name: 'logs', mountPath: '/logs-42-1001' }] },
+          { name: 'helper', image: 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v19.4.0', stdin: true, volumeMounts: [{ name: 'repo', mountPath: '/builds' }] },
+          { name: 'svc-0', image: 'postgres:16', stdin: true, ports: [{ containerPort: 5432 }] },
+        ],
+        volumes: [{ name: 'repo', emptyDir: {} }, { name: 'scripts', emptyDir: {} }, { name: 'logs', emptyDir: {} }],
+        hostAliases: [{ ip: '127.0.0.1', hostnames: ['postgres', 'registry.example.com-group-svc'] }],
+        imagePullSecrets: [{ name: 'runner-abcdefgh-project-42-concurrent-0-dockercfg' }],
+        tolerations: [{ key: 'dedicated', value: 'ci', operator: 'Equal', effect: 'NoSchedule' }, { key: 'gpu', operator: 'Exists', effect: 'NoExecute' }],
+        nodeSelector: { 'kubernetes.io/arch': 'amd64' }, dnsPolicy: 'ClusterFirst', securityContext: { runAsUser: 1000, fsGroup: 1000 },
+      },
+    }
+    const r = await raw('POST', '/api/v1/namespaces/ci/pods?fieldValidation=Strict', JSON.stringify(runnerPod), { 'Content-Type': 'application/json' })
+    expect(r.code).toBe(201)
+    expect(r.headers.warning).toBeUndefined()
+    const stored = JSON.parse(r.text)
+    expect(stored.spec.containers.map((c: any) => c.name)).toEqual(['build', 'helper', 'svc-0'])
+    expect(stored.spec.hostAliases).toEqual(runnerPod.spec.hostAliases)
+    expect(stored.spec.tolerations.slice(0, 2)).toEqual(runnerPod.spec.tolerations)
+    expect(stored.metadata.labels).toEqual(runnerPod.metadata.labels)
+    expect(stored.status.qosClass).toBe('Burstable')
+    const badLabels = await apiError(core(d.k8s).createNamespacedPod({ namespace: 'ci', body: { ...pod('labels'), metadata: { name: 'labels', labels: { 'bad key': 'v', ok: 'x'.repeat(64) } } } }))
+    expect(badLabels.code).toBe(422)
+    expect(badLabels.status.message).toContain(`metadata.labels: Invalid value: "bad key": name part must consist of alphanumeric characters`)
+    expect(badLabels.status.message).toContain(`metadata.labels: Invalid value: "${'x'.repeat(64)}": must be no more than 63 characters`)
+  })
+
   // client-node's ObjectSerializer drops fields its models do not know, so these go raw.
   it('unknown fields: dropped with a Warning header by default, 400 strict decoding error with fieldValidation=Strict', async () => {
     const body = pod('unknown-1')
@@ -122,7 +162,7 @@ describe('k8s double: REST over HTTPS through @kubernetes/client-node', () => {
     expect(d.k8s.objects('pods', 'ci').find((p) => p.metadata.name === 'unknown-1').spec.extra).toBeUndefined()
     const strict = await raw('POST', '/api/v1/namespaces/ci/pods?fieldValidation=Strict', JSON.stringify({ ...body, metadata: { name: 'unknown-2' } }), { 'Content-Type': 'application/json' })
     expect(strict.code).toBe(400)
-    expect(JSON.parse(strict.text).message).toBe('strict decoding error: unknown field "spec.containers[0].bogusField", unknown field "spec.extra"')
+    expect(JSON.parse(strict.text).message).toBe('Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.containers[0].bogusField", unknown field "spec.extra"')
   })
 
   it('RBAC: 401 for an unknown token, 403 with the apiserver message forms, SSAR from the same table', async () => {
@@ -187,6 +227,10 @@ describe('k8s double: REST over HTTPS through @kubernetes/client-node', () => {
     const limited = await apiError(core(d.k8s).readNamespacedPod({ namespace: 'ci', name: 'p-sa' }))
     expect([limited.code, limited.status.reason, limited.status.details.retryAfterSeconds, limited.headers['retry-after']]).toEqual([429, 'TooManyRequests', 2, '2'])
     expect((await core(d.k8s).readNamespacedPod({ namespace: 'ci', name: 'p-sa' })).metadata?.name).toBe('p-sa')
+    d.k8s.inject({ path: /\/pods\/p-sa$/, delayMs: 400 })
+    const slowStart = Date.now()
+    expect((await core(d.k8s).readNamespacedPod({ namespace: 'ci', name: 'p-sa' })).metadata?.name).toBe('p-sa')
+    expect(Date.now() - slowStart).toBeGreaterThanOrEqual(380)
     d.k8s.inject({ path: /\/pods\/p-sa$/, reset: true })
     await expect(core(d.k8s).readNamespacedPod({ namespace: 'ci', name: 'p-sa' })).rejects.toThrow(/ECONNRESET|socket hang up/)
   })

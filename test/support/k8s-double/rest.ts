@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml'
 import type { Call, DoubleContext } from './context.js'
 import { type KindDef, apiVersionOf, kindOf } from './kinds.js'
 import { admit, deleteObject, started } from './lifecycle.js'
+import { PATCH_TYPES, applyPatch } from './patch.js'
 import { podLog } from './pod-log.js'
 import { fieldSelector, labelSelector } from './selectors.js'
 import { ApiError, alreadyExists, badRequest, conflict, failure, methodNotAllowed, notFound, sendJson, success, unsupportedMediaType } from './status.js'
@@ -56,6 +57,7 @@ export async function handleResource(ctx: DoubleContext, call: Call): Promise<vo
     case 'watch': return watch(ctx, call, def, namespace)
     case 'create': return create(ctx, call, def, namespace)
     case 'update': return update(ctx, call, def, namespace)
+    case 'patch': return patch(ctx, call, def, namespace)
     case 'delete': return remove(ctx, call, def, namespace)
     default: throw methodNotAllowed()
   }
@@ -110,9 +112,10 @@ export function parseBody(call: Call, kinds: string[] = ['application/json', 'ap
   }
 }
 
-function warn(call: Call, d: Decoded): Record<string, string> {
+function warn(call: Call, d: Decoded): Record<string, string[]> {
   call.record.warnings.push(...d.warnings)
-  return d.warnings.length ? { Warning: d.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {}
+  // One `Warning:` header line per warning, as Go's Header.Add writes them.
+  return d.warnings.length ? { Warning: d.warnings.map((w) => `299 - ${JSON.stringify(w)}`) } : {}
 }
 
 function create(ctx: DoubleContext, call: Call, def: KindDef, namespace: string | undefined): void {
@@ -143,8 +146,25 @@ function create(ctx: DoubleContext, call: Call, def: KindDef, namespace: string 
 
 /** PUT: the whole object again, with the resourceVersion it was read at (optimistic concurrency). */
 function update(ctx: DoubleContext, call: Call, def: KindDef, namespace: string | undefined): void {
+  replace(ctx, call, def, namespace, parseBody(call))
+}
+
+/** PATCH: the stored object with the patch applied, then stored as a PUT of the result would be. */
+function patch(ctx: DoubleContext, call: Call, def: KindDef, namespace: string | undefined): void {
+  const type = (call.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+  if (!PATCH_TYPES.includes(type)) {
+    throw new ApiError(failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`))
+  }
+  const old = ctx.store.get(def.resource, namespace, call.path.name!)
+  if (!old) throw notFound(def.resource, call.path.name!, def.group)
+  let body: unknown
+  try { body = JSON.parse(call.body.toString('utf8')) } catch (e) { throw badRequest(`error decoding patch: ${(e as Error).message}`) }
+  replace(ctx, call, def, namespace, applyPatch(type, old, body))
+}
+
+function replace(ctx: DoubleContext, call: Call, def: KindDef, namespace: string | undefined, body: unknown): void {
   const name = call.path.name!
-  const d = decode(def, parseBody(call), call.url.searchParams.get('fieldValidation'))
+  const d = decode(def, body, call.url.searchParams.get('fieldValidation'))
   const obj = d.obj
   obj.metadata ??= {}
   if (obj.metadata.name !== undefined && obj.metadata.name !== name) {

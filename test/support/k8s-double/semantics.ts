@@ -36,9 +36,46 @@ function subdomain(field: string, v: string, out: Cause[]): void {
   if (!SUBDOMAIN_RE.test(v)) out.push(inv(field, v, SUBDOMAIN_MSG))
 }
 
+const NAME_PART_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/
+const LABEL_VALUE_RE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
+const NAME_PART_MSG = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+const LABEL_VALUE_MSG = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+
+/** A label or annotation key: `[prefix/]name`, prefix a DNS subdomain, name ≤ 63 (IsQualifiedName). */
+function qualifiedName(field: string, key: string, out: Cause[]): void {
+  const parts = key.split('/')
+  const name = parts.at(-1)!
+  if (parts.length > 2) {
+    out.push(inv(field, key, "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"))
+    return
+  }
+  if (parts.length === 2) {
+    const prefix = parts[0]!
+    if (prefix.length === 0) out.push(inv(field, key, 'prefix part must be non-empty'))
+    else if (prefix.length > 253) out.push(inv(field, key, 'prefix part must be no more than 253 characters'))
+    else if (!SUBDOMAIN_RE.test(prefix)) out.push(inv(field, key, `prefix part ${SUBDOMAIN_MSG}`))
+  }
+  if (name.length === 0) out.push(inv(field, key, 'name part must be non-empty'))
+  else if (name.length > 63) out.push(inv(field, key, 'name part must be no more than 63 characters'))
+  else if (!NAME_PART_RE.test(name)) out.push(inv(field, key, NAME_PART_MSG))
+}
+
+function metadata(md: any, out: Cause[]): void {
+  for (const [k, v] of Object.entries(md.labels ?? {})) {
+    qualifiedName('metadata.labels', k, out)
+    const value = String(v)
+    if (value.length > 63) out.push(inv('metadata.labels', value, 'must be no more than 63 characters'))
+    if (!LABEL_VALUE_RE.test(value)) out.push(inv('metadata.labels', value, LABEL_VALUE_MSG))
+  }
+  for (const k of Object.keys(md.annotations ?? {})) qualifiedName('metadata.annotations', k.toLowerCase(), out)
+  const size = Object.entries(md.annotations ?? {}).reduce((n, [k, v]) => n + k.length + String(v).length, 0)
+  if (size > 256 * 1024) out.push({ reason: 'FieldValueTooLong', message: `Too long: may not be more than 262144 bytes`, field: 'metadata.annotations' })
+}
+
 export function semanticErrors(def: KindDef, obj: any): Cause[] {
   const out: Cause[] = []
   const md = obj.metadata ?? {}
+  metadata(md, out)
   if (!md.name && !md.generateName) out.push(req('metadata.name', 'name or generateName is required'))
   // generateName is checked with a placeholder suffix, as the apiserver validates the prefix.
   const name: string | undefined = md.name ?? (md.generateName ? `${md.generateName}x` : undefined)

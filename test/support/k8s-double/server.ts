@@ -33,7 +33,16 @@ export interface K8sDoubleOptions {
   bookmarkMs?: number
 }
 
-export interface Fault { method?: string; path: RegExp; times?: number; status?: number; retryAfter?: number; reset?: boolean }
+export interface Fault {
+  method?: string
+  path: RegExp
+  times?: number
+  status?: number
+  retryAfter?: number
+  reset?: boolean
+  /** answer only after this long (then normally, or with `status`/`reset`): a slow apiserver */
+  delayMs?: number
+}
 
 export interface K8sDouble {
   url: string
@@ -112,13 +121,19 @@ export async function startK8sDouble(dir: string, opts: K8sDoubleOptions): Promi
       const body = Buffer.concat(chunks)
       record.body = body.length ? parseRecorded(body) : null
       const f = fault(req, url)
-      if (f?.reset) { record.status = 0; req.socket.destroy(); return }
-      if (f) { sendJson(res, f.status ?? 500, injected(f.status ?? 500, f.retryAfter), f.retryAfter !== undefined ? { 'Retry-After': String(f.retryAfter) } : {}); return }
-      route(req, res, url, record, body).catch((e: unknown) => {
-        if (res.headersSent) { res.destroy(); return }
-        if (e instanceof ApiError) sendStatus(res, e)
-        else sendJson(res, 500, failure(500, 'InternalError', `Internal error occurred: ${(e as Error).message}`, { causes: [{ message: (e as Error).message }] }))
-      })
+      const answer = (): void => {
+        if (res.destroyed) return
+        if (f?.reset) { record.status = 0; req.socket.destroy(); return }
+        const status = injectedStatus(f)
+        if (status !== undefined) { sendJson(res, status, injected(status, f!.retryAfter), f!.retryAfter !== undefined ? { 'Retry-After': String(f!.retryAfter) } : {}); return }
+        route(req, res, url, record, body).catch((e: unknown) => {
+          if (res.headersSent) { res.destroy(); return }
+          if (e instanceof ApiError) sendStatus(res, e)
+          else sendJson(res, 500, failure(500, 'InternalError', `Internal error occurred: ${(e as Error).message}`, { causes: [{ message: (e as Error).message }] }))
+        })
+      }
+      if (f?.delayMs) setTimeout(answer, f.delayMs)
+      else answer()
     })
   }
 
@@ -155,7 +170,8 @@ export async function startK8sDouble(dir: string, opts: K8sDoubleOptions): Promi
     try {
       const f = fault(req, url)
       if (f?.reset) { record.status = 0; socket.destroy(); return }
-      if (f) return refuse(new ApiError(injected(f.status ?? 500, f.retryAfter)))
+      const status = injectedStatus(f)
+      if (status !== undefined) return refuse(new ApiError(injected(status, f!.retryAfter)))
       const account = ctx.rbac.authenticate(req.headers.authorization)
       record.serviceAccount = account.serviceAccount
       const path = parseResourcePath(url.pathname)
@@ -214,6 +230,12 @@ function seed(store: Store, opts: K8sDoubleOptions): void {
     ensureNs(ns)
     if (!store.get('serviceaccounts', ns, name)) store.create('serviceaccounts', { kind: 'ServiceAccount', apiVersion: 'v1', metadata: { name, namespace: ns } })
   }
+}
+
+/** The status a fault answers with: its own, 500 when it names neither a reset nor a delay, none for a pure delay. */
+function injectedStatus(f: Fault | undefined): number | undefined {
+  if (!f || f.reset) return undefined
+  return f.status ?? (f.delayMs ? undefined : 500)
 }
 
 function parseRecorded(body: Buffer): unknown {

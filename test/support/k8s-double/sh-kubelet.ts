@@ -54,8 +54,8 @@ export class ShKubelet implements Kubelet {
           conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: startTime })),
           containerStatuses: waiting.map((w) => ({ ...w, ready: true, started: true, state: { running: { startedAt: startTime } } })),
         })
-      }, this.startMs)
-    }, this.startMs)
+      }, this.startMs).unref()
+    }, this.startMs).unref()
   }
 
   private startMain(c: Container): void {

@@ -6,9 +6,9 @@ import { type K8sDouble, type K8sDoubleOptions, startK8sDouble } from './server.
 import { ShKubelet } from './sh-kubelet.js'
 
 /** The double on a fresh directory with the shell kubelet, for the double's own tests. */
-export async function startTestDouble(opts: Omit<K8sDoubleOptions, 'kubelet'> = {}): Promise<{ k8s: K8sDouble; kubelet: ShKubelet; dir: string; stop(): Promise<void> }> {
+export async function startTestDouble(opts: Omit<K8sDoubleOptions, 'kubelet'> = {}, kubeletStartMs = 30): Promise<{ k8s: K8sDouble; kubelet: ShKubelet; dir: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'k8s-double-test-'))
-  const kubelet = new ShKubelet()
+  const kubelet = new ShKubelet(kubeletStartMs)
   const k8s = await startK8sDouble(dir, { ...opts, kubelet })
   return {
     k8s, kubelet, dir,

@@ -38,7 +38,7 @@ export function decode(def: KindDef, body: unknown, fieldValidation: string | nu
     throw badRequest(`fieldValidation parameter "${mode}" is not one of Ignore, Warn, Strict`)
   }
   if (unknown.length > 0 && mode === 'Strict') {
-    throw badRequest(`strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`)
+    throw badRequest(`${prefix}: strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`)
   }
   obj.apiVersion = apiVersionOf(def)
   obj.kind = def.kind

@@ -1,4 +1,4 @@
-import { Watch } from '@kubernetes/client-node'
+import { CoreV1Api, type V1Pod, Watch, makeInformer } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { core, kubeConfig, pod, startTestDouble, until } from './test-setup.js'
 
@@ -52,6 +52,24 @@ describe('k8s double: watches', () => {
     running.abort()
     expect(running.seen[0]!.type).toBe('ADDED')
     expect(running.seen[0]!.obj.status.phase).toBe('Running')
+  })
+
+  it('feeds a client-node informer (list, then watch from the list\'s resourceVersion)', async () => {
+    const kc = kubeConfig(d.k8s, 'admin-token')
+    const api = kc.makeApiClient(CoreV1Api)
+    await api.createNamespacedPod({ namespace: 'ci', body: { ...pod('inf-before'), metadata: { name: 'inf-before', labels: { inf: 'yes' } } } })
+    const informer = makeInformer(kc, '/api/v1/namespaces/ci/pods', () => api.listNamespacedPod({ namespace: 'ci', labelSelector: 'inf=yes' }), 'inf=yes')
+    const seen: string[] = []
+    informer.on('add', (p: V1Pod) => seen.push(`add ${p.metadata!.name}`))
+    informer.on('delete', (p: V1Pod) => seen.push(`delete ${p.metadata!.name}`))
+    await informer.start()
+    await api.createNamespacedPod({ namespace: 'ci', body: { ...pod('inf-after'), metadata: { name: 'inf-after', labels: { inf: 'yes' } } } })
+    await until(() => seen.includes('add inf-after'))
+    await api.deleteNamespacedPod({ namespace: 'ci', name: 'inf-before', gracePeriodSeconds: 0 })
+    await until(() => seen.includes('delete inf-before'))
+    await informer.stop()
+    expect(seen).toEqual(['add inf-before', 'add inf-after', 'delete inf-before'])
+    expect(informer.list('ci').map((p) => p.metadata!.name)).toEqual(['inf-after'])
   })
 
   it('ends the stream after timeoutSeconds', async () => {
