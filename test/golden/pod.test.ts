@@ -6,12 +6,15 @@ import { parseAllDocuments } from 'yaml'
 import { main } from '../../src/cli/main.js'
 import { memoryIo } from '../../src/cli/io.js'
 import { makeRepo } from '../support/git-repo.js'
+import { kindOf } from '../support/k8s-double/kinds.js'
+import { decode, validate } from '../support/k8s-double/validate.js'
 
 /**
  * Golden Pod manifests: each folder under test/golden/pod/<case>/ holds `repo/` (its
  * .gitlab-ci.yml), `config.toml` (the runner's [runners.kubernetes]), optional `args.json` (job
  * names) and `expected.yaml`, the output of `glrun compile --pod`. Every manifest must also be a
- * valid Pod for Kubernetes' own schema (kubernetes-models, generated from the OpenAPI spec), and
+ * valid Pod for Kubernetes' own schema (kubernetes-models, generated from the OpenAPI spec) and
+ * for the API double's apiserver rules (strict decoding, semantic validation), and
  * `--json` must print the same objects. UPDATE_GOLDEN=1 rewrites the expectations: review the diff.
  */
 process.env['SOURCE_DATE_EPOCH'] = '1767323045'
@@ -44,7 +47,11 @@ describe('golden: glrun compile --pod', () => {
     }
     const pods = parseAllDocuments(r.out).map((d) => d.toJS() as Record<string, unknown>)
     expect(pods.length).toBeGreaterThan(0)
-    for (const p of pods) expect(() => new Pod(p as never).validate()).not.toThrow()
+    for (const p of pods) {
+      expect(() => new Pod(p as never).validate()).not.toThrow()
+      // And what an apiserver checks beyond the schema (names, mounts, quantities, DNS policy…), strictly: no unknown field.
+      expect(() => validate(kindOf('', 'pods')!, decode(kindOf('', 'pods')!, p, 'Strict'))).not.toThrow()
+    }
     const j = await compilePod(dir, true)
     const parsed = JSON.parse(j.out) as { kind: string; items?: unknown[] }
     expect(parsed.kind === 'List' ? parsed.items : [parsed]).toEqual(pods)
