@@ -2,13 +2,22 @@ import { spawn } from 'node:child_process'
 import { PassThrough, type Readable } from 'node:stream'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { TarWriter, readTar, safeName } from '../../job/files/tar-entries.js'
+import { ExecutorFailure } from '../failure.js'
 import type { JobFiles } from '../types.js'
+import { denialHint, parseDenial } from './forbidden.js'
 import { type ExecEnd, execInPod } from './exec-socket.js'
 
 /** Where a pod's files are handled: its namespace, name and the container that has tar (helper). */
 export interface PodRef { kc: KubeConfig; namespace: string; pod: string; container: string }
 
 const ended = (e: ExecEnd): string => (e.kind === 'exited' ? `exit code ${e.code}` : e.message)
+
+/** An exec the cluster refused (RBAC) is the runner's configuration, with the missing rule; anything else, glrun's failure. */
+function failed(what: string, e: ExecEnd, detail = ''): Error {
+  const denial = e.kind === 'error' && e.httpCode === 403 ? parseDenial(e.message) : undefined
+  if (denial) return new ExecutorFailure('GLRUN_K8S_FORBIDDEN', `${what}: ${e.kind === 'error' ? e.message : ''}`, 'runner_configuration_error', denialHint(denial))
+  return new Error(`${what} (${ended(e)})${detail ? `: ${detail}` : ''}`)
+}
 
 /**
  * JobFiles through the helper container: archives are made and unpacked by tar *inside the pod*
@@ -33,7 +42,7 @@ export class PodFiles implements JobFiles {
     // `test -e || test -L`: a dangling link is still an entry to archive (as a link).
     const there = await this.exec(['sh', '-c', 'cd "$1" 2>/dev/null && { [ -e "$2" ] || [ -L "$2" ]; }', 'sh', this.projectDir, target], { stdout: new PassThrough().resume() })
     if (there.kind === 'exited' && there.code !== 0) return undefined
-    if (there.kind === 'error') throw new Error(`cannot read ${target} in the job pod: ${there.message}`)
+    if (there.kind === 'error') throw failed(`cannot read ${target} in the job pod`, there)
     const raw = new PassThrough()
     let err = ''
     const stderr = new PassThrough().on('data', (d: Buffer) => { err += d.toString() })
@@ -45,7 +54,7 @@ export class PodFiles implements JobFiles {
       rename: (name) => name.replace(/^\.\//, ''),
     }).then(async () => {
       const end = await running
-      if (end.kind !== 'exited' || end.code !== 0) throw new Error(`tar in the job pod failed (${ended(end)}): ${err.trim().split('\n')[0] ?? ''}`)
+      if (end.kind !== 'exited' || end.code !== 0) throw failed('tar in the job pod failed', end, err.trim().split('\n')[0] ?? '')
       out.finish()
     }).catch((e: Error) => out.fail(e))
     return out.stream
@@ -66,7 +75,7 @@ export class PodFiles implements JobFiles {
     let err = ''
     const stderr = new PassThrough().on('data', (d: Buffer) => { err += d.toString() })
     const end = await this.exec(['sh', '-c', 'mkdir -p "$1" && exec tar -C "$1" -xf -', 'sh', this.projectDir], { stdin: tar, stderr, stdout: stderr })
-    if (end.kind !== 'exited' || end.code !== 0) throw new Error(`unpacking into the job pod failed (${ended(end)}): ${err.trim().split('\n')[0] ?? ''}`)
+    if (end.kind !== 'exited' || end.code !== 0) throw failed('unpacking into the job pod failed', end, err.trim().split('\n')[0] ?? '')
   }
 
   async putSnapshot(dir: string): Promise<void> {
