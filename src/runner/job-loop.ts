@@ -156,14 +156,16 @@ async function runOne(o: RunnerLoopOptions, r: RunnerSettings, api: RunnerApi, e
   o.log({ level: 'info', runner: r.name, job: job.id, project: job.job_info.project_full_path, name: job.job_info.name, msg: 'job received' })
   let outcome: JobOutcome
   try {
+    const settings = runnerJobSettings(r)
     const res = await executeJob({
       job, executor, tracePath: join(dir, 'trace.log'), buildsDir: join(o.stateDir, 'builds'),
       artifacts: new GitLabArtifactStore(api, join(dir, 'tmp')),
       cache: new LocalCacheStore(r.cacheDir ?? join(o.stateDir, 'cache')),
       tmpDir: join(dir, 'tmp'), stateDir: join(o.stateDir, 'state'), signal: controller.signal,
-      sinks: [trace], outputLimit: r.outputLimitKb * 1024, runner: runnerJobSettings(r),
+      sinks: [trace], outputLimit: r.outputLimitKb * 1024, runner: settings,
       identity: { name: r.name, shortToken: shortToken(r.token ?? ''), systemId: systemIdOf() },
-      diagnose: { configText: o.configText, color: false },
+      // The checks trust what the job trusted: the runner's tls-ca-file.
+      diagnose: { configText: o.configText, color: false, ...(settings.caPem ? { caPem: settings.caPem } : {}) },
     })
     outcome = res.outcome
     // The troubleshooter's report goes into the log GitLab shows, collapsed, masked like the rest.
