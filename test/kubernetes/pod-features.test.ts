@@ -1,0 +1,90 @@
+import { spawnSync } from 'node:child_process'
+import { hostname } from 'node:os'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { coreApi, kubeConfigFor } from '../../src/executors/kubernetes/client.js'
+import { LABEL_HOST, LABEL_MANAGED, LABEL_PID, hostLabel } from '../../src/executors/kubernetes/pod-spec.js'
+import { localStores } from '../../src/job/artifacts/stores.js'
+import { runJob } from '../../src/job/run-job.js'
+import type { JobPayload } from '../../src/payload/types.js'
+import { Masker } from '../../src/trace/masker.js'
+import { MemorySink } from '../../src/trace/sinks/memory-sink.js'
+import { TraceWriter } from '../../src/trace/trace-writer.js'
+import { payload } from '../conformance/executor-conformance.js'
+import { removeTempDirs, tempDir } from '../docker/helpers.js'
+import { dockerSkip, requireEngine } from '../support/docker-env.js'
+import { type K8sEnv, startK8sEnv } from '../support/k8s-env.js'
+
+/** Services, volumes and the sweep of a killed glrun's pods, through the API double on the engine. */
+const skip = dockerSkip(import.meta.url)
+let env: K8sEnv
+
+beforeAll(async () => {
+  requireEngine()
+  env = await startK8sEnv()
+}, 60_000)
+
+afterAll(async () => {
+  await env?.close()
+  removeTempDirs()
+}, 60_000)
+
+async function run(job: JobPayload, extra: Record<string, unknown> = {}): Promise<{ status: string; trace: string }> {
+  const sink = new MemorySink()
+  const trace = new TraceWriter({ masker: new Masker([]), sinks: [sink] })
+  const o = await runJob({ job, executor: env.executor(extra), trace, buildsDir: tempDir('builds'), ...localStores(tempDir('store')), signal: new AbortController().signal })
+  await trace.close()
+  return { status: o.status, trace: sink.text() }
+}
+
+describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
+  it('a service is reached by its alias on localhost (the pod\'s host aliases), config services too', async () => {
+    const job = payload(['wget -qO- http://web:8080/index.html', 'wget -qO- http://busybox:8081/index.html'])
+    job.services = [{ name: 'busybox:latest', alias: 'web', command: ['sh', '-c', 'mkdir -p /w && echo from-the-service > /w/index.html && exec httpd -f -p 8080 -h /w'] }]
+    job.variables.push({ key: 'SERVICE_MARK', value: 'x', public: true })
+    // busybox httpd as a container's main process ignores SIGTERM (PID 1 without a handler): a short grace.
+    const r = await run(job, { cleanup_grace_period_seconds: 1, services: [{ name: 'busybox:latest', command: ['sh', '-c', 'mkdir -p /w && echo from-the-config-service > /w/index.html && exec httpd -f -p 8081 -h /w'] }] })
+    expect(r.trace).toMatch(/^from-the-service$/m)
+    expect(r.trace).toMatch(/^from-the-config-service$/m)
+    expect(r.status, r.trace).toBe('success')
+    const pod = env.double.requests.filter((q) => q.method === 'POST' && /\/pods$/.test(q.path)).at(-1)!.body as { spec: { containers: { name: string }[]; hostAliases: { ip: string; hostnames: string[] }[] } }
+    expect(pod.spec.containers.map((c) => c.name)).toEqual(['build', 'helper', 'svc-0', 'web'])
+    expect(pod.spec.hostAliases[0]).toEqual({ ip: '127.0.0.1', hostnames: ['busybox', 'web'] })
+    expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
+  }, 120_000)
+
+  it('volumes: a config map, a secret and an emptyDir are mounted where config.toml says', async () => {
+    const api = coreApi(kubeConfigFor(env.options()).kc)
+    await api.createNamespacedConfigMap({ namespace: env.namespace, body: { metadata: { name: 'build-settings' }, data: { 'settings.json': '{"level":3}' } } })
+    await api.createNamespacedSecret({ namespace: env.namespace, body: { metadata: { name: 'extra-ca' }, data: { 'ca.crt': Buffer.from('-----BEGIN CERTIFICATE-----\n').toString('base64') } } })
+    const r = await run(payload(['cat /etc/build/settings.json', 'echo', 'head -1 /etc/ssl/extra/ca.crt', 'echo scratch > /scratch/x && cat /scratch/x']), {
+      volumes: {
+        config_map: [{ name: 'build-settings', mount_path: '/etc/build', read_only: true }],
+        secret: [{ name: 'extra-ca', mount_path: '/etc/ssl/extra', read_only: true }],
+        empty_dir: [{ name: 'scratch', mount_path: '/scratch' }],
+      },
+    })
+    expect(r.status, r.trace).toBe('success')
+    expect(r.trace).toMatch(/\{"level":3\}/)
+    expect(r.trace).toMatch(/^-----BEGIN CERTIFICATE-----$/m)
+    expect(r.trace).toMatch(/^scratch$/m)
+  }, 120_000)
+
+  it('a pod left by a glrun that was killed is deleted before the next job; one of a live glrun is not', async () => {
+    const api = coreApi(kubeConfigFor(env.options()).kc)
+    const dead = spawnSync('true').pid! // a pid that no longer runs
+    const pod = (name: string, pid: number): Parameters<typeof api.createNamespacedPod>[0] => ({ namespace: env.namespace, body: {
+      metadata: { name, labels: { [LABEL_MANAGED]: 'true', [LABEL_HOST]: hostLabel(hostname()), [LABEL_PID]: String(pid) } },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'build', image: 'busybox:latest', command: ['sleep', '300'] }] },
+    } })
+    await api.createNamespacedPod(pod('left-by-a-killed-glrun', dead))
+    await api.createNamespacedPod(pod('of-a-running-glrun', process.pid))
+    const r = await run(payload(['true']))
+    expect(r.status).toBe('success')
+    const names = (): string[] => env.double.objects('pods', env.namespace).map((p: { metadata: { name: string } }) => p.metadata.name)
+    for (let i = 0; i < 50 && names().includes('left-by-a-killed-glrun'); i++) await new Promise((res) => setTimeout(res, 200))
+    expect(names()).not.toContain('left-by-a-killed-glrun')
+    expect(names()).toContain('of-a-running-glrun')
+    await api.deleteNamespacedPod({ name: 'of-a-running-glrun', namespace: env.namespace, gracePeriodSeconds: 0 })
+    expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
+  }, 120_000)
+})
