@@ -9,6 +9,8 @@ import type { JobPayload } from '../../src/payload/types.js'
 import { Masker } from '../../src/trace/masker.js'
 import { MemorySink } from '../../src/trace/sinks/memory-sink.js'
 import { TraceWriter } from '../../src/trace/trace-writer.js'
+import { diagnose } from '../../src/diagnose/engine.js'
+import { parseTrace } from '../../src/diagnose/trace.js'
 import { payload } from '../conformance/executor-conformance.js'
 import { removeTempDirs, tempDir } from '../docker/helpers.js'
 import { dockerSkip, requireEngine } from '../support/docker-env.js'
@@ -87,4 +89,23 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     await api.deleteNamespacedPod({ name: 'of-a-running-glrun', namespace: env.namespace, gracePeriodSeconds: 0 })
     expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
   }, 120_000)
+
+  it('a pod no node takes: the scheduler\'s reason in the waiting lines, poll_timeout in gitlab-runner\'s words, diagnosed as unschedulable', async () => {
+    const r = await run(payload(['true']), { node_selector: { 'node-pool': 'gpu' }, poll_interval: 1, poll_timeout: 3 })
+    expect(r.status).toBe('failed')
+    expect(r.trace).toMatch(/\tUnschedulable: "0\/1 nodes are available: 1 node\(s\) didn't match Pod's node affinity\/selector/)
+    expect(r.trace).toMatch(/prepare environment: waiting for pod running: timed out waiting for pod to start \(last phase: Pending\)/)
+    expect(r.trace).toMatch(/WARNING: Event retrieved from the cluster: 0\/1 nodes are available/)
+    const d = diagnose({ trace: parseTrace(r.trace), executor: 'kubernetes' })
+    expect(d.diagnoses[0]?.category).toBe('pod_pending_unschedulable')
+    expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
+  }, 60_000)
+
+  it('memory_limit: a script past it is OOM-killed (137) and diagnosed as such', async () => {
+    const r = await run(payload(['head -c 300m /dev/zero | tail > /dev/null']), { memory_limit: '48Mi' })
+    expect(r.status).toBe('failed')
+    expect(r.trace).toMatch(/ERROR: Job failed: exit code 137/)
+    const d = diagnose({ trace: parseTrace(r.trace), executor: 'kubernetes' })
+    expect(d.diagnoses.slice(0, 2).map((x) => x.category)).toContain('oom_killed')
+  }, 60_000)
 })
