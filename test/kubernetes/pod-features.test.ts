@@ -108,4 +108,23 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     const d = diagnose({ trace: parseTrace(r.trace), executor: 'kubernetes' })
     expect(d.diagnoses.slice(0, 2).map((x) => x.category)).toContain('oom_killed')
   }, 60_000)
+
+  it('the pod deleted under a running job (an eviction, a kubectl delete): the job fails with the pod\'s fate, no hang', async () => {
+    const api = coreApi(kubeConfigFor(env.options()).kc)
+    const job = payload(['echo running', 'sleep 60'])
+    const sink = new MemorySink()
+    const trace = new TraceWriter({ masker: new Masker([]), sinks: [sink] })
+    const started = Date.now()
+    const deleting = (async () => {
+      while (!/^running$/m.test(sink.text()) && Date.now() - started < 30_000) await new Promise((res) => setTimeout(res, 100))
+      const pod = env.double.objects('pods', env.namespace).find((p: { metadata: { labels?: Record<string, string> } }) => p.metadata.labels?.[LABEL_PID] === String(process.pid))
+      await api.deleteNamespacedPod({ name: pod.metadata.name, namespace: env.namespace, gracePeriodSeconds: 0 })
+    })()
+    const o = await runJob({ job, executor: env.executor(), trace, buildsDir: tempDir('builds'), ...localStores(tempDir('store')), signal: new AbortController().signal })
+    await deleting
+    await trace.close()
+    expect(o).toMatchObject({ status: 'failed', reason: 'runner_system_failure' })
+    expect(sink.text()).toMatch(/Job failed \(system failure\): (?:pods ".*" not found: the job's pod was deleted|pod ".*" is being deleted|Error in container build: exit code: 137)/)
+    expect(Date.now() - started).toBeLessThan(30_000)
+  }, 60_000)
 })

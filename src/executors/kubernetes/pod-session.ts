@@ -177,6 +177,14 @@ export class PodSession implements ExecutorSession {
     try {
       const r = await execInPod(this.d.kc, this.d.opts.namespace, this.name, container, ['sh', '-c', DETECT_SHELL, path], { stdin: streamOf(script.script), stdout: output, stderr: output }, stop.signal)
       if (ending) return ending
+      // A kill (137, 143) may be the job's own, or the cluster's ending the pod; a broken stream
+      // always asks: what happened to the pod (gitlab-runner's watchPodStatus words).
+      if (r.kind === 'exited' && r.code < 128) return { kind: 'exited', code: r.code }
+      const fate = await this.podFate(container)
+      if (fate) {
+        await this.warningEvents(out)
+        throw new ExecutorFailure('GLRUN_K8S_POD_LOST', fate, 'runner_system_failure', 'The cluster stopped the job\'s pod: its events above say why (eviction, node pressure, a deletion, activeDeadlineSeconds).')
+      }
       if (r.kind === 'exited') return { kind: 'exited', code: r.code }
       const denial = r.httpCode === 403 ? parseDenial(r.message) : undefined
       throw new ExecutorFailure(r.httpCode === 403 ? 'GLRUN_K8S_FORBIDDEN' : 'GLRUN_K8S_EXEC', `the ${container} container could not run the ${script.stage} script: ${r.message}`,
@@ -192,6 +200,23 @@ export class PodSession implements ExecutorSession {
     this.created = false
     await this.d.api.deleteNamespacedPod({ name: this.name, namespace: this.d.opts.namespace, ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) })
       .catch((e: unknown) => { if (apiStatus(e)?.code !== 404) this.ctx.out.write(`\x1b[31;1mERROR: Error cleaning up pod: ${apiErrorText(e)}\x1b[0;m\n`) })
+  }
+
+  /** Why the pod can no longer run the job, or undefined when it still runs. */
+  private async podFate(container: string): Promise<string | undefined> {
+    let pod: V1Pod
+    try {
+      pod = await this.d.api.readNamespacedPod({ name: this.name, namespace: this.d.opts.namespace })
+    } catch (e) {
+      return apiStatus(e)?.code === 404 ? `pods "${this.name}" not found: the job's pod was deleted` : undefined
+    }
+    const dead = (pod.status?.containerStatuses ?? []).find((c) => (c.name === container || c.name === 'build' || c.name === 'helper') && c.state?.terminated)
+    const t = dead?.state?.terminated
+    if (dead && t) return `Error in container ${dead.name}: exit code: ${t.exitCode}, reason: '${t.reason ?? ''}'`
+    if (pod.metadata?.deletionTimestamp) return `pod "${this.d.opts.namespace}/${this.name}" is being deleted`
+    const phase = pod.status?.phase
+    if (phase && phase !== 'Running') return `pod "${this.name}" status is "${phase}"${pod.status?.reason ? ` (${pod.status.reason}: ${pod.status.message ?? ''})` : ''}`
+    return undefined
   }
 
   async close(): Promise<void> {
