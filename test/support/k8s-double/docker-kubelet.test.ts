@@ -1,5 +1,10 @@
+import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { type Server, createServer as createHttpServer, request } from 'node:http'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import type Dockerode from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -96,7 +101,7 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
     expect(await run(shared, 'build', ['sh', '-c', 'echo from-build > /data/index.html'])).toMatchObject({ result: { kind: 'exited', code: 0 } })
     const got = await run(shared, 'build', ['wget', '-qO-', 'http://localhost:8080/index.html'])
     expect(got.out).toBe('from-build\n')
-  }, 60_000)
+  }, 90_000)
 
   it('writes hostAliases to /etc/hosts in spec order and dnsConfig alone to resolv.conf (dnsPolicy None)', async () => {
     const hosts = (await run(shared, 'web', ['cat', '/etc/hosts'])).out
@@ -104,14 +109,14 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
     expect(aliasLines.map((l) => l.split(/\s+/))).toEqual([['127.0.0.1', 'postgres'], ['127.0.0.1', 'db.example'], ['10.1.2.3', 'extra']])
     const resolv = (await run(shared, 'web', ['cat', '/etc/resolv.conf'])).out
     expect(resolv).toBe('search ci.svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:2\n')
-  }, 30_000)
+  }, 90_000)
 
   it('exec streams stdin to the command and returns its exit code; a stopped container is refused', async () => {
     const got = await run(shared, 'build', ['sh', '-c', 'cat; echo to-stderr >&2; exit 3'], 'line one\nline two\n')
     expect(got).toEqual({ result: { kind: 'exited', code: 3 }, out: 'line one\nline two\n', err: 'to-stderr\n' })
     expect((await run(shared, 'quick', ['true'])).result).toEqual({ kind: 'error', reason: 'InternalError', message: 'container not found ("quick")' })
     expect((await run('no-such-pod', 'build', ['true'])).result).toEqual({ kind: 'error', reason: 'NotFound', message: 'pods "no-such-pod" not found' })
-  }, 30_000)
+  }, 90_000)
 
   it('remove stops the pod and leaves no container or volume of it on the engine', async () => {
     const started = Date.now()
@@ -121,7 +126,7 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
     expect(docker('volume', 'ls', '-q', '--filter', `label=io.kubernetes.pod.uid=${sharedPod.metadata.uid}`).trim()).toBe('')
     expect(reporter.eventLines(NS, shared)).toContain('Normal Killing: Stopping container build')
     expect((await run(shared, 'build', ['true'])).result).toMatchObject({ kind: 'error', reason: 'NotFound' })
-  }, 30_000)
+  }, 90_000)
 
   it('an image from a registry nothing listens on: ErrImagePull, then ImagePullBackOff (1.32 and pre-1.32 messages), events in order', async () => {
     const image = `127.0.0.1:${await freePort()}/glrun/missing:1`
@@ -155,7 +160,7 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
     } finally {
       await Promise.all([kubelet.remove(NS, 'pull-new', 0), old.close()])
     }
-  }, 60_000)
+  }, 90_000)
 
   it('a nodeSelector no node matches, and requests above allocatable: Unschedulable with a FailedScheduling event', async () => {
     kubelet.run(pod('nowhere', { nodeSelector: { 'kubernetes.io/arch': 'arm64' }, containers: [{ name: 'build', image: 'busybox:latest' }] }), reporter)
@@ -167,14 +172,14 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
     expect((await reporter.until(NS, 'too-big', () => true)).conditions[0].message).toBe('0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.')
     await kubelet.remove(NS, 'nowhere', 0)
     await kubelet.remove(NS, 'too-big', 0)
-  }, 30_000)
+  }, 90_000)
 
   it('a container over its memory limit is OOMKilled with exit code 137 and the pod fails', async () => {
     kubelet.run(pod('oom', { containers: [{ name: 'build', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'head -c 200m /dev/zero | tail'], resources: { limits: { memory: '32Mi' } } }] }), reporter)
     const s = await reporter.until(NS, 'oom', (x) => x.phase === 'Failed')
     expect(byName(s.containerStatuses, 'build').state.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' })
     await kubelet.remove(NS, 'oom', 0)
-  }, 60_000)
+  }, 90_000)
 
   it('init containers run one by one to completion before the containers start', async () => {
     kubelet.run(pod('init', {
@@ -193,7 +198,7 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
     expect(done.initContainerStatuses.map((c: any) => c.state.terminated.reason)).toEqual(['Completed', 'Completed'])
     expect(await kubelet.logs(NS, 'init', 'build')).toBe('first\nsecond\nbuild\n')
     await kubelet.remove(NS, 'init', 0)
-  }, 60_000)
+  }, 90_000)
 
   it('secret and configMap volumes (items, subPath, read-only) wait for their object with FailedMount; ClusterFirst DNS; attach feeds the main process', async () => {
     const b64 = (x: string): string => Buffer.from(x).toString('base64')
@@ -228,15 +233,76 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
     // The main process still runs: closing the attach's stdin did not close the container's.
     expect(byName(reporter.last(NS, 'files')?.containerStatuses, 'build').state.running).toBeDefined()
     await kubelet.remove(NS, 'files', 0)
-  }, 60_000)
+  }, 90_000)
 
   it('activeDeadlineSeconds: the containers are killed and the pod fails with DeadlineExceeded', async () => {
     kubelet.run(pod('deadline', { activeDeadlineSeconds: 2, terminationGracePeriodSeconds: 0, containers: [{ name: 'build', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sleep', '600'] }] }), reporter)
     await reporter.until(NS, 'deadline', (s) => s.phase === 'Running')
-    const s = await reporter.until(NS, 'deadline', (x) => x.phase === 'Failed' && byName(x.containerStatuses, 'build')?.state?.terminated, 20_000)
+    const s = await reporter.until(NS, 'deadline', (x) => x.phase === 'Failed' && byName(x.containerStatuses, 'build')?.state?.terminated, 45_000)
     expect(s).toMatchObject({ reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' })
     expect(byName(s.containerStatuses, 'build').state.terminated).toMatchObject({ exitCode: 137, reason: 'Error' })
     expect(reporter.eventLines(NS, 'deadline')).toContain('Normal DeadlineExceeded: Pod was active on the node longer than the specified deadline')
     await kubelet.remove(NS, 'deadline', 0)
-  }, 30_000)
+  }, 90_000)
+
+  it('imagePullSecrets: a registry that wants credentials refuses a pull without them and serves one with them (Pulled with duration and size)', async () => {
+    const { image, stop } = await privateRegistry('ada', 'lovelace')
+    try {
+      const b64 = (x: string): string => Buffer.from(x).toString('base64')
+      const registry = image.split('/')[0]!
+      reporter.put('secrets', NS, 'regcred', { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64(JSON.stringify({ auths: { [registry]: { auth: b64('ada:lovelace') } } })) } })
+      kubelet.run(pod('no-creds', { containers: [{ name: 'build', image, imagePullPolicy: 'Always', command: ['true'] }] }), reporter)
+      const refused = await reporter.until(NS, 'no-creds', (s) => byName(s.containerStatuses, 'build')?.state?.waiting?.reason === 'ErrImagePull')
+      expect(byName(refused.containerStatuses, 'build').state.waiting.message).toMatch(/^rpc error: code = Unknown desc = Error response from daemon: .*no basic auth credentials/)
+      await kubelet.remove(NS, 'no-creds', 0)
+      kubelet.run(pod('with-creds', { imagePullSecrets: [{ name: 'regcred' }], containers: [{ name: 'build', image, imagePullPolicy: 'Always', command: ['sleep', '60'] }] }), reporter)
+      const s = await reporter.until(NS, 'with-creds', (x) => x.phase === 'Running')
+      expect(byName(s.containerStatuses, 'build').imageID).toMatch(/^docker-pullable:\/\/127\.0\.0\.1:\d+\/glrun\/private@sha256:[0-9a-f]{64}$/)
+      const lines = reporter.eventLines(NS, 'with-creds')
+      expect(lines.slice(1, 3)).toEqual([`Normal Pulling: Pulling image "${image}"`, expect.stringMatching(new RegExp(`^Normal Pulled: Successfully pulled image "${image.replace(/[.]/g, '\\.')}" in [0-9.]+m?s \\([0-9.]+m?s including waiting\\)\\. Image size: \\d+ bytes\\.$`))])
+      await kubelet.remove(NS, 'with-creds', 0)
+    } finally {
+      await stop()
+    }
+  }, 90_000)
 })
+
+/**
+ * Debian's docker-registry behind a proxy that wants HTTP Basic credentials, holding busybox as
+ * glrun/private:1 (pushed straight to the registry, then forgotten by the engine).
+ */
+async function privateRegistry(user: string, password: string): Promise<{ image: string; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'glrun-k8s-registry-'))
+  const port = await freePort()
+  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`)
+  const registry: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' })
+  for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100))
+  docker('tag', 'busybox:latest', `127.0.0.1:${port}/glrun/private:1`)
+  docker('push', `127.0.0.1:${port}/glrun/private:1`)
+  docker('rmi', `127.0.0.1:${port}/glrun/private:1`)
+  const expected = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+  const proxy: Server = createHttpServer((req, res) => {
+    if (req.headers.authorization !== expected) {
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="glrun-test"', 'Content-Type': 'application/json' })
+      res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }))
+      return
+    }
+    const up = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers)
+      r.pipe(res)
+    })
+    up.on('error', () => res.destroy())
+    req.pipe(up)
+  })
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
+  const image = `127.0.0.1:${(proxy.address() as { port: number }).port}/glrun/private:1`
+  return {
+    image,
+    stop: async () => {
+      await new Promise((r) => proxy.close(r))
+      registry.kill()
+      try { docker('rmi', image) } catch { /* never pulled */ }
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

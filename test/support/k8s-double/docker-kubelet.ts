@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import type Dockerode from 'dockerode'
 import { type ContainerSpec, containerCreateOptions } from './container-config.js'
+import { stopPodContainers, sweep } from './engine-sweep.js'
 import type { Kubelet, NodeReporter, PodEvent, PodObject, StreamRequest, StreamResult } from './kubelet.js'
-import { type PullPolicy, localImage, pullCredentials, pullImage, pullPolicyOf, pullTexts } from './pod-images.js'
+import { localImage, pullImage } from './pod-images.js'
+import { type PullHost, ensureImage, pullOnce } from './pod-pulls.js'
 import { type DnsSpec, configureDns, startSandbox } from './pod-sandbox.js'
 import { type NodeSpec, type PodSchedulingSpec, unschedulable } from './pod-scheduler.js'
 import { type ContainerRun, type PodRun, now, podPhase, podStatus, qosClass } from './pod-status.js'
-import { dockerAttach, dockerExec, dockerLogs } from './pod-streams.js'
+import { dockerAttach, dockerExec, dockerLogs, streamRefusal, streamTarget } from './pod-streams.js'
 import { type PreparedVolume, type VolumeContext, type VolumeSpec, containerMounts, prepareVolumes } from './pod-volumes.js'
 import { type Resources, parseQuantity, podRequests } from './quantity.js'
 
@@ -59,8 +61,6 @@ interface PodEntry {
 /** The image of the sandbox ("pause") container and of the kubelet's own helper containers. */
 const SANDBOX_IMAGE = 'busybox:latest'
 const DEADLINE_MESSAGE = 'Pod was active on the node longer than the specified deadline'
-
-type PullOutcome = 'ok' | 'never' | { error: string }
 
 /**
  * The node of the Kubernetes API double: pods run as containers on the real Docker engine,
@@ -149,7 +149,7 @@ export class DockerKubelet implements Kubelet {
     Object.assign(p.run, { sandboxReady: true, podIP: sandbox.podIP, hostIP: sandbox.hostIP })
     this.publish(p)
     for (const [i, c] of p.run.initContainers.entries()) {
-      if (!(await this.ensureImage(p, c, p.spec.initContainers![i]!))) return
+      if (!(await ensureImage(this.pullHost(p), c, p.spec.initContainers![i]!))) return
       if (!(await this.createAndStart(p, c, p.spec.initContainers![i]!))) return
       await this.waitExit(p, c)
       // restartPolicy Never: a failed init container fails the pod; nothing else starts.
@@ -160,80 +160,16 @@ export class DockerKubelet implements Kubelet {
     for (const [i, c] of p.run.containers.entries()) {
       if (this.halted(p)) return
       const spec = p.spec.containers[i]!
-      const first = await this.pullOnce(p, c, spec)
+      const first = await pullOnce(this.pullHost(p), c, spec)
       if (first === 'ok') {
         if (await this.createAndStart(p, c, spec)) p.watchers.push(this.waitExit(p, c))
       } else if (first !== 'never') {
         // The kubelet goes on with the other containers; this one retries after its back-off.
-        p.watchers.push(this.ensureImage(p, c, spec, first).then(async (ok) => {
+        p.watchers.push(ensureImage(this.pullHost(p), c, spec, first).then(async (ok) => {
           if (ok && (await this.createAndStart(p, c, spec))) await this.waitExit(p, c)
         }))
       }
     }
-  }
-
-  /** Pulls until it works, with ErrImagePull → ImagePullBackOff → retry after a doubling back-off. */
-  private async ensureImage(p: PodEntry, c: ContainerRun, spec: ContainerSpec, first?: PullOutcome): Promise<boolean> {
-    let outcome = first ?? (await this.pullOnce(p, c, spec))
-    for (let delay = this.backoff(); ; delay = this.backoff(delay)) {
-      if (outcome === 'ok') return true
-      if (outcome === 'never' || this.halted(p)) return false
-      // The next sync a moment later finds the image in back-off.
-      const shown = Math.min(delay / 2, 1000)
-      await this.sleep(p, shown)
-      if (this.halted(p)) return false
-      const short = pullTexts.backOff(spec.image)
-      c.state = { waiting: { reason: 'ImagePullBackOff', message: this.opts.pullMessages === 'pre-1.32' ? short : `${short}: ErrImagePull: ${outcome.error}` } }
-      this.publish(p)
-      this.event(p, { type: 'Normal', reason: 'BackOff', message: short }, c)
-      this.event(p, { type: 'Warning', reason: 'Failed', message: 'Error: ImagePullBackOff' }, c)
-      await this.sleep(p, delay - shown)
-      if (this.halted(p)) return false
-      outcome = await this.pullOnce(p, c, spec)
-    }
-  }
-
-  /** One pass of the image manager for a container: use, refuse or pull its image. */
-  private async pullOnce(p: PodEntry, c: ContainerRun, spec: ContainerSpec): Promise<PullOutcome> {
-    const policy: PullPolicy = pullPolicyOf(spec)
-    const local = await localImage(this.docker, spec.image)
-    if (local && policy !== 'Always') {
-      c.imageID = local.imageID
-      this.event(p, { type: 'Normal', reason: 'Pulled', message: pullTexts.present(spec.image) }, c)
-      return 'ok'
-    }
-    if (policy === 'Never') {
-      const msg = pullTexts.neverPull(spec.image)
-      c.state = { waiting: { reason: 'ErrImageNeverPull', message: msg } }
-      this.publish(p)
-      this.event(p, { type: 'Warning', reason: 'ErrImageNeverPull', message: msg }, c)
-      this.event(p, { type: 'Warning', reason: 'Failed', message: 'Error: ErrImageNeverPull' }, c)
-      return 'never'
-    }
-    this.event(p, { type: 'Normal', reason: 'Pulling', message: pullTexts.pulling(spec.image) }, c)
-    const started = Date.now()
-    try {
-      await pullImage(this.docker, spec.image, this.credentials(p))
-    } catch (e) {
-      const error = e instanceof Error ? e.message : String(e)
-      this.event(p, { type: 'Warning', reason: 'Failed', message: pullTexts.failed(spec.image, error) }, c)
-      c.state = { waiting: { reason: 'ErrImagePull', message: error } }
-      this.publish(p)
-      this.event(p, { type: 'Warning', reason: 'Failed', message: 'Error: ErrImagePull' }, c)
-      return { error }
-    }
-    const pulled = await localImage(this.docker, spec.image)
-    c.imageID = pulled?.imageID ?? ''
-    this.event(p, { type: 'Normal', reason: 'Pulled', message: pullTexts.pulled(spec.image, Date.now() - started, pulled?.size ?? 0) }, c)
-    return 'ok'
-  }
-
-  private credentials(p: PodEntry): ReturnType<typeof pullCredentials> {
-    const names = (p.spec.imagePullSecrets ?? []).map((s) => s.name)
-    const found = names.map((n) => p.reporter.read('secrets', p.run.namespace, n))
-    const missing = names.filter((_, i) => !found[i])
-    if (missing.length > 0) this.event(p, { type: 'Warning', reason: 'FailedToRetrieveImagePullSecret', message: `Unable to retrieve some image pull secrets (${missing.join(', ')}); attempting to pull the image may not succeed.` })
-    return pullCredentials(found.filter((s) => s !== undefined) as { type?: string; data?: Record<string, string> }[])
   }
 
   /** Creates and starts one container; false when it could not run (its state says why). */
@@ -280,7 +216,12 @@ export class DockerKubelet implements Kubelet {
   private async waitExit(p: PodEntry, c: ContainerRun): Promise<void> {
     const container = this.docker.getContainer(c.id!)
     const waited = (await container.wait().catch(() => undefined)) as { StatusCode?: number } | undefined
-    const info = await container.inspect().catch(() => undefined)
+    let info = await container.inspect().catch(() => undefined)
+    // The engine may record the OOM kill a moment after the exit (cgroup v1 events race).
+    for (let i = 0; i < 5 && info?.State.ExitCode === 137 && !info.State.OOMKilled; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      info = (await container.inspect().catch(() => undefined)) ?? info
+    }
     const exitCode = info?.State.ExitCode ?? waited?.StatusCode ?? 137
     const reason = info?.State.OOMKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error'
     const startedAt = 'running' in c.state ? c.state.running.startedAt : rfc3339(info?.State.StartedAt)
@@ -302,24 +243,23 @@ export class DockerKubelet implements Kubelet {
   // ── streams ──────────────────────────────────────────────────────────────────────────────
 
   async exec(req: StreamRequest): Promise<StreamResult> {
-    const found = this.runningContainer(req)
+    const found = streamTarget(this.pods.get(`${req.namespace}/${req.pod}`)?.run, req)
     if ('kind' in found) return found
     try {
-      const code = await dockerExec(this.docker, found.id, req.command ?? [], req)
-      return { kind: 'exited', code }
+      return { kind: 'exited', code: await dockerExec(this.docker, found.id, req.command ?? [], req) }
     } catch (e) {
-      return this.streamError(req, e)
+      return streamRefusal(req, e)
     }
   }
 
   async attach(req: StreamRequest): Promise<StreamResult> {
-    const found = this.runningContainer(req)
+    const found = streamTarget(this.pods.get(`${req.namespace}/${req.pod}`)?.run, req)
     if ('kind' in found) return found
     try {
       await dockerAttach(this.docker, found.id, req)
       return { kind: 'exited', code: 0 }
     } catch (e) {
-      return this.streamError(req, e)
+      return streamRefusal(req, e)
     }
   }
 
@@ -336,23 +276,6 @@ export class DockerKubelet implements Kubelet {
     return dockerLogs(this.docker, c.id, spec?.tty === true)
   }
 
-  /** The container of a stream request if it runs, else the kubelet's refusal. */
-  private runningContainer(req: StreamRequest): { id: string } | StreamResult {
-    const p = this.pods.get(`${req.namespace}/${req.pod}`)
-    if (!p) return { kind: 'error', reason: 'NotFound', message: `pods "${req.pod}" not found` }
-    const c = [...p.run.containers, ...p.run.initContainers].find((x) => x.name === req.container)
-    if (!c) return { kind: 'error', reason: 'BadRequest', message: `container ${req.container} is not valid for pod ${req.pod}` }
-    if (!c.id || !('running' in c.state)) return { kind: 'error', reason: 'InternalError', message: `container not found ("${req.container}")` }
-    return { id: c.id }
-  }
-
-  /** The engine refusing (the container stopped a moment ago) reads as the kubelet not finding it. */
-  private streamError(req: StreamRequest, e: unknown): StreamResult {
-    const code = (e as { statusCode?: number }).statusCode
-    if (code === 404 || code === 409) return { kind: 'error', reason: 'InternalError', message: `container not found ("${req.container}")` }
-    return { kind: 'error', reason: 'InternalError', message: dockerMessage(e) }
-  }
-
   // ── removal ──────────────────────────────────────────────────────────────────────────────
 
   async remove(namespace: string, name: string, gracePeriodSeconds: number): Promise<void> {
@@ -366,7 +289,7 @@ export class DockerKubelet implements Kubelet {
     await p.setup
     await this.killContainers(p, gracePeriodSeconds)
     await Promise.allSettled(p.watchers)
-    await this.sweep({ 'io.kubernetes.pod.uid': p.run.uid })
+    await sweep(this.docker, { 'io.kubernetes.pod.uid': p.run.uid })
     this.pods.delete(`${namespace}/${name}`)
     // Requests freed: the scheduler tries the pods it could not place again.
     for (const q of this.pods.values()) if (!q.run.scheduled && q.run.unschedulable !== undefined && !q.stopping) q.setup = this.schedule(q)
@@ -374,26 +297,15 @@ export class DockerKubelet implements Kubelet {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.pods.values()].map((p) => this.remove(p.run.namespace, p.run.name, 0)))
-    await this.sweep({ [this.sweepLabel[0]]: this.sweepLabel[1] })
+    await sweep(this.docker, { [this.sweepLabel[0]]: this.sweepLabel[1] })
   }
 
   /** SIGTERM, then SIGKILL after the grace period, for every running container of the pod (not the sandbox). */
-  private async killContainers(p: PodEntry, grace: number): Promise<void> {
-    const list = await this.docker.listContainers({ filters: { label: [`io.kubernetes.pod.uid=${p.run.uid}`, 'io.kubernetes.container.name'], status: ['running'] } })
-    await Promise.allSettled(list.map(async (info) => {
-      const c = [...p.run.containers, ...p.run.initContainers].find((x) => x.id === info.Id)
+  private killContainers(p: PodEntry, grace: number): Promise<void> {
+    return stopPodContainers(this.docker, p.run.uid, grace, (id) => {
+      const c = [...p.run.containers, ...p.run.initContainers].find((x) => x.id === id)
       if (c) this.event(p, { type: 'Normal', reason: 'Killing', message: `Stopping container ${c.name}` }, c)
-      await this.docker.getContainer(info.Id).stop({ t: Math.max(0, Math.floor(grace)) })
-    }))
-  }
-
-  /** Removes every container, then every volume, carrying all of `labels`. */
-  private async sweep(labels: Record<string, string>): Promise<void> {
-    const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`)
-    const containers = await this.docker.listContainers({ all: true, filters: { label } })
-    await Promise.allSettled(containers.map((c) => this.docker.getContainer(c.Id).remove({ force: true })))
-    const { Volumes } = await this.docker.listVolumes({ filters: { label } })
-    await Promise.allSettled((Volumes ?? []).map((v) => this.docker.getVolume(v.Name).remove()))
+    })
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────────────────────
@@ -433,6 +345,15 @@ export class DockerKubelet implements Kubelet {
 
   private wake(p: PodEntry): void {
     for (const w of [...p.wakers]) w()
+  }
+
+  private pullHost(p: PodEntry): PullHost {
+    return {
+      docker: this.docker, pullMessages: this.opts.pullMessages ?? '1.32',
+      backoff: (prev) => this.backoff(prev), sleep: (ms) => this.sleep(p, ms), halted: () => this.halted(p),
+      publish: () => this.publish(p), event: (e, c) => this.event(p, e, c),
+      pullSecrets: () => (p.spec.imagePullSecrets ?? []).map((s) => ({ name: s.name, secret: p.reporter.read('secrets', p.run.namespace, s.name) })),
+    }
   }
 
   private volumeContext(p: PodEntry): VolumeContext {

@@ -1,5 +1,7 @@
 import { type Duplex, type Readable, Writable } from 'node:stream'
 import type Dockerode from 'dockerode'
+import type { StreamRequest, StreamResult } from './kubelet.js'
+import type { PodRun } from './pod-status.js'
 
 /**
  * The streaming half of the kubelet on the Docker engine: exec, attach and logs with the
@@ -87,4 +89,25 @@ export async function dockerLogs(docker: Dockerode, id: string, tty: boolean): P
     i += 8 + n
   }
   return Buffer.concat(parts).toString('utf8')
+}
+
+/**
+ * The container a stream request is for, if it runs; else the kubelet's refusal. The kubelet
+ * only finds running containers, and answers 500 `container not found ("<name>")`, which the
+ * API server passes on as `unable to upgrade connection: container not found ("<name>")`.
+ */
+export function streamTarget(run: PodRun | undefined, req: StreamRequest): { id: string } | StreamResult {
+  if (!run) return { kind: 'error', reason: 'NotFound', message: `pods "${req.pod}" not found` }
+  const c = [...run.containers, ...run.initContainers].find((x) => x.name === req.container)
+  if (!c) return { kind: 'error', reason: 'BadRequest', message: `container ${req.container} is not valid for pod ${req.pod}` }
+  if (!c.id || !('running' in c.state)) return { kind: 'error', reason: 'InternalError', message: `container not found ("${req.container}")` }
+  return { id: c.id }
+}
+
+/** The engine refusing (the container stopped a moment ago) reads as the kubelet not finding it. */
+export function streamRefusal(req: StreamRequest, e: unknown): StreamResult {
+  const code = (e as { statusCode?: number }).statusCode
+  if (code === 404 || code === 409) return { kind: 'error', reason: 'InternalError', message: `container not found ("${req.container}")` }
+  const j = (e as { json?: { message?: string } }).json
+  return { kind: 'error', reason: 'InternalError', message: j?.message ?? (e instanceof Error ? e.message : String(e)) }
 }
