@@ -200,7 +200,7 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
     await kubelet.remove(NS, 'init', 0)
   }, 90_000)
 
-  it('secret and configMap volumes (items, subPath, read-only) wait for their object with FailedMount; ClusterFirst DNS; attach feeds the main process', async () => {
+  it('secret and configMap volumes (items, subPath, read-only) wait for their object (FailedMount), env from them waits too (CreateContainerConfigError); ClusterFirst DNS; attach feeds the main process', async () => {
     const b64 = (x: string): string => Buffer.from(x).toString('base64')
     reporter.put('secrets', NS, 'creds', { type: 'Opaque', data: { token: b64('s3cr3t'), unused: b64('x') } })
     kubelet.run(pod('files', {
@@ -212,13 +212,25 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
       containers: [{
         name: 'build', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh'], stdin: true,
         volumeMounts: [{ name: 'creds', mountPath: '/creds' }, { name: 'conf', mountPath: '/etc/app.conf', subPath: 'app.conf' }],
+        env: [
+          { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'creds', key: 'token' } } },
+          { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          { name: 'GREETING', value: 'pod $(POD) costs $$5, $(UNSET) stays' },
+          { name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'env-settings', key: 'level' } } },
+        ],
       }],
     }), reporter)
     const missing = 'MountVolume.SetUp failed for volume "conf" : configmap "settings" not found'
     await reporter.until(NS, 'files', () => reporter.eventLines(NS, 'files').includes(`Warning FailedMount: ${missing}`))
     expect(byName(reporter.last(NS, 'files')?.containerStatuses, 'build').state).toEqual({ waiting: { reason: 'ContainerCreating' } })
     reporter.put('configmaps', NS, 'settings', { data: { 'app.conf': 'level=debug\n', other: 'y' } })
+    // Mounted now; the environment still names a config map that is not there.
+    const configError = await reporter.until(NS, 'files', (s) => byName(s.containerStatuses, 'build')?.state?.waiting?.reason === 'CreateContainerConfigError')
+    expect(byName(configError.containerStatuses, 'build').state.waiting.message).toBe('configmap "env-settings" not found')
+    expect(reporter.eventLines(NS, 'files')).toContain('Warning Failed: Error: configmap "env-settings" not found')
+    reporter.put('configmaps', NS, 'env-settings', { data: { level: 'debug' } })
     await reporter.until(NS, 'files', (s) => s.phase === 'Running')
+    expect((await run('files', 'build', ['sh', '-c', 'echo "$TOKEN|$POD|$GREETING|$LEVEL"'])).out).toBe('s3cr3t|files|pod files costs $5, $(UNSET) stays|debug\n')
     const files = await run('files', 'build', ['sh', '-c', 'ls /creds; stat -c %a /creds/deep/token; cat /creds/deep/token; echo; cat /etc/app.conf; touch /creds/x 2>/dev/null || echo read-only'])
     expect(files.out).toBe('deep\n400\ns3cr3t\nlevel=debug\nread-only\n')
     const resolv = (await run('files', 'build', ['cat', '/etc/resolv.conf'])).out

@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto'
 import type Dockerode from 'dockerode'
-import { type ContainerSpec, containerCreateOptions } from './container-config.js'
+import { containerCreateOptions } from './container-config.js'
+import { resolveEnv } from './container-env.js'
 import { stopPodContainers, sweep } from './engine-sweep.js'
 import type { Kubelet, NodeReporter, PodEvent, PodObject, StreamRequest, StreamResult } from './kubelet.js'
+import { type PodContainer, type PodEntry, dockerName, envContext, newPodEntry } from './pod-entry.js'
 import { localImage, pullImage } from './pod-images.js'
 import { type PullHost, ensureImage, pullOnce } from './pod-pulls.js'
-import { type DnsSpec, configureDns, startSandbox } from './pod-sandbox.js'
-import { type NodeSpec, type PodSchedulingSpec, unschedulable } from './pod-scheduler.js'
-import { type ContainerRun, type PodRun, now, podPhase, podStatus, qosClass } from './pod-status.js'
+import { configureDns, startSandbox } from './pod-sandbox.js'
+import { type NodeSpec, unschedulable } from './pod-scheduler.js'
+import { type ContainerRun, now, podPhase, podStatus } from './pod-status.js'
 import { dockerAttach, dockerExec, dockerLogs, streamRefusal, streamTarget } from './pod-streams.js'
-import { type PreparedVolume, type VolumeContext, type VolumeSpec, containerMounts, prepareVolumes } from './pod-volumes.js'
+import { type VolumeContext, containerMounts, prepareVolumes } from './pod-volumes.js'
 import { type Resources, parseQuantity, podRequests } from './quantity.js'
 
 export interface DockerKubeletOptions {
@@ -32,34 +34,9 @@ export interface DockerKubeletOptions {
   label?: string
 }
 
-type PodSpec = PodSchedulingSpec & DnsSpec & {
-  containers: ContainerSpec[]
-  initContainers?: ContainerSpec[]
-  volumes?: VolumeSpec[]
-  imagePullSecrets?: { name: string }[]
-  activeDeadlineSeconds?: number
-  terminationGracePeriodSeconds?: number
-  securityContext?: { runAsUser?: number; runAsGroup?: number }
-}
-
-/** One pod on this node: what the API double sent, and what the kubelet made of it. */
-interface PodEntry {
-  pod: PodObject
-  spec: PodSpec
-  reporter: NodeReporter
-  run: PodRun
-  labels: Record<string, string>
-  stopping: boolean
-  sandboxId?: string
-  volumes: Map<string, PreparedVolume>
-  wakers: Set<() => void>
-  deadline?: NodeJS.Timeout
-  setup: Promise<void>
-  watchers: Promise<void>[]
-}
-
 /** The image of the sandbox ("pause") container and of the kubelet's own helper containers. */
 const SANDBOX_IMAGE = 'busybox:latest'
+type StartOutcome = 'started' | 'failed' | 'config'
 const DEADLINE_MESSAGE = 'Pod was active on the node longer than the specified deadline'
 
 /**
@@ -87,20 +64,10 @@ export class DockerKubelet implements Kubelet {
   }
 
   run(pod: PodObject, reporter: NodeReporter): void {
-    const { namespace, name, uid } = pod.metadata
-    if (this.pods.has(`${namespace}/${name}`)) return
-    const spec = pod.spec as PodSpec
-    const container = (init: boolean) => (c: ContainerSpec): ContainerRun => ({ name: c.name, init, image: c.image, imageID: '', state: { waiting: { reason: init || !spec.initContainers?.length ? 'ContainerCreating' : 'PodInitializing' } } })
-    const entry: PodEntry = {
-      pod, spec, reporter,
-      run: {
-        namespace, name, uid, scheduled: false, sandboxReady: false, qosClass: qosClass(spec), transitions: new Map(),
-        initContainers: (spec.initContainers ?? []).map(container(true)), containers: spec.containers.map(container(false)),
-      },
-      labels: { 'io.kubernetes.pod.name': name, 'io.kubernetes.pod.namespace': namespace, 'io.kubernetes.pod.uid': uid, [this.sweepLabel[0]]: this.sweepLabel[1] },
-      stopping: false, volumes: new Map(), wakers: new Set(), setup: Promise.resolve(), watchers: [],
-    }
-    this.pods.set(`${namespace}/${name}`, entry)
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}`
+    if (this.pods.has(key)) return
+    const entry = newPodEntry(pod, reporter, this.sweepLabel)
+    this.pods.set(key, entry)
     entry.setup = this.schedule(entry)
   }
 
@@ -142,7 +109,7 @@ export class DockerKubelet implements Kubelet {
       if (this.halted(p)) return
     }
     if (!(await localImage(this.docker, SANDBOX_IMAGE))) await pullImage(this.docker, SANDBOX_IMAGE, [])
-    const sandbox = await startSandbox(this.docker, { name: this.dockerName(p, 'POD'), hostname: p.run.name, image: SANDBOX_IMAGE, network: this.opts.network, labels: p.labels }, p.spec)
+    const sandbox = await startSandbox(this.docker, { name: dockerName(p, 'POD'), hostname: p.run.name, image: SANDBOX_IMAGE, network: this.opts.network, labels: p.labels }, p.spec)
     p.sandboxId = sandbox.id
     if (this.halted(p)) return
     await configureDns(this.docker, sandbox.id, p.run.namespace, p.spec, this.opts.clusterDns)
@@ -150,7 +117,7 @@ export class DockerKubelet implements Kubelet {
     this.publish(p)
     for (const [i, c] of p.run.initContainers.entries()) {
       if (!(await ensureImage(this.pullHost(p), c, p.spec.initContainers![i]!))) return
-      if (!(await this.createAndStart(p, c, p.spec.initContainers![i]!))) return
+      if (!(await this.startWithRetry(p, c, p.spec.initContainers![i]!))) return
       await this.waitExit(p, c)
       // restartPolicy Never: a failed init container fails the pod; nothing else starts.
       if (!('terminated' in c.state) || c.state.terminated.exitCode !== 0 || this.halted(p)) return
@@ -161,25 +128,44 @@ export class DockerKubelet implements Kubelet {
       if (this.halted(p)) return
       const spec = p.spec.containers[i]!
       const first = await pullOnce(this.pullHost(p), c, spec)
-      if (first === 'ok') {
-        if (await this.createAndStart(p, c, spec)) p.watchers.push(this.waitExit(p, c))
-      } else if (first !== 'never') {
-        // The kubelet goes on with the other containers; this one retries after its back-off.
-        p.watchers.push(ensureImage(this.pullHost(p), c, spec, first).then(async (ok) => {
-          if (ok && (await this.createAndStart(p, c, spec))) await this.waitExit(p, c)
-        }))
-      }
+      if (first === 'never') continue
+      const attempt = first === 'ok' ? await this.createAndStart(p, c, spec) : undefined
+      if (attempt === 'started') p.watchers.push(this.waitExit(p, c))
+      if (attempt !== undefined && attempt !== 'config') continue
+      // The kubelet goes on with the other containers; this one retries after its back-off.
+      p.watchers.push((async () => {
+        if (first !== 'ok' && !(await ensureImage(this.pullHost(p), c, spec, first))) return
+        if (await this.startWithRetry(p, c, spec, attempt)) await this.waitExit(p, c)
+      })())
     }
   }
 
-  /** Creates and starts one container; false when it could not run (its state says why). */
-  private async createAndStart(p: PodEntry, c: ContainerRun, spec: ContainerSpec): Promise<boolean> {
-    if (this.halted(p)) return false
+  /** Starts a container, trying again after a back-off while its configuration cannot be made. */
+  private async startWithRetry(p: PodEntry, c: ContainerRun, spec: PodContainer, first?: StartOutcome): Promise<boolean> {
+    for (let delay = this.backoff(); ; delay = this.backoff(delay)) {
+      const r = first ?? (await this.createAndStart(p, c, spec))
+      first = undefined
+      if (r !== 'config') return r === 'started'
+      await this.sleep(p, delay)
+      if (this.halted(p)) return false
+    }
+  }
+
+  /** Creates and starts one container; its state says why when it did not start. */
+  private async createAndStart(p: PodEntry, c: ContainerRun, spec: PodContainer): Promise<StartOutcome> {
+    if (this.halted(p)) return 'failed'
+    const env = resolveEnv(spec, envContext(p, this.node.name))
+    if ('error' in env) {
+      c.state = { waiting: { reason: 'CreateContainerConfigError', message: env.error } }
+      this.publish(p)
+      this.event(p, { type: 'Warning', reason: 'Failed', message: `Error: ${env.error}` }, c)
+      return 'config'
+    }
     let container: Dockerode.Container
     try {
       const mounts = await containerMounts(this.volumeContext(p), p.volumes, spec.volumeMounts ?? [])
-      container = await this.docker.createContainer(containerCreateOptions(spec, {
-        name: this.dockerName(p, c.name), sandboxId: p.sandboxId!, mounts, podSecurity: p.spec.securityContext,
+      container = await this.docker.createContainer(containerCreateOptions({ ...spec, ...env, env: env.env.map(([name, value]) => ({ name, value })) }, {
+        name: dockerName(p, c.name), sandboxId: p.sandboxId!, mounts, podSecurity: p.spec.securityContext,
         labels: { ...p.labels, 'io.kubernetes.container.name': c.name },
       }))
     } catch (e) {
@@ -187,12 +173,12 @@ export class DockerKubelet implements Kubelet {
       c.state = { waiting: { reason: 'CreateContainerError', message: msg } }
       this.publish(p)
       this.event(p, { type: 'Warning', reason: 'Failed', message: `Error: ${msg}` }, c)
-      return false
+      return 'failed'
     }
     c.id = container.id
     this.event(p, { type: 'Normal', reason: 'Created', message: `Created container: ${c.name}` }, c)
     // Removed while being created: the sweep in remove() takes the container.
-    if (this.halted(p)) return false
+    if (this.halted(p)) return 'failed'
     try {
       await container.start()
     } catch (e) {
@@ -202,14 +188,14 @@ export class DockerKubelet implements Kubelet {
       c.state = { terminated: { exitCode: info?.State.ExitCode || 128, reason: 'ContainerCannotRun', message: msg, startedAt: now(), finishedAt: now(), containerID: `docker://${c.id}` } }
       this.publish(p)
       this.event(p, { type: 'Warning', reason: 'Failed', message: `Error: ${msg}` }, c)
-      return false
+      return 'failed'
     }
     this.event(p, { type: 'Normal', reason: 'Started', message: `Started container ${c.name}` }, c)
     const info = await container.inspect()
     // A container that exited already is seen as terminated by waitExit, never as running.
     if (info.State.Running || info.State.Status === 'exited') c.state = { running: { startedAt: rfc3339(info.State.StartedAt) } }
     this.publish(p)
-    return true
+    return 'started'
   }
 
   /** Waits for the container to exit and reports how (Completed, Error, OOMKilled). */
@@ -358,10 +344,6 @@ export class DockerKubelet implements Kubelet {
 
   private volumeContext(p: PodEntry): VolumeContext {
     return { docker: this.docker, namespace: p.run.namespace, uid: p.run.uid, reporter: p.reporter, labels: p.labels, toolImage: SANDBOX_IMAGE }
-  }
-
-  private dockerName(p: PodEntry, container: string): string {
-    return `k8s_${container}_${p.run.name}_${p.run.namespace}_${p.run.uid}_0`
   }
 
   private publish(p: PodEntry): void {

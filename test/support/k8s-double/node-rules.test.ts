@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { expand, resolveEnv } from './container-env.js'
 import { goDuration, pullCredentials, pullPolicyOf } from './pod-images.js'
 import { type NodeSpec, unschedulable } from './pod-scheduler.js'
 import { type PodRun, podStatus } from './pod-status.js'
@@ -99,5 +100,27 @@ describe('pod status', () => {
     const failed = podStatus(run({ containers: [c('build', ended(1)), c('helper', ended(0))] }))
     expect(failed.phase).toBe('Failed')
     expect((failed.conditions as any[]).find((x) => x.type === 'Ready')).toMatchObject({ reason: 'ContainersNotReady', message: 'containers with unready status: [build helper]' })
+  })
+})
+
+describe('container environment', () => {
+  const vars = new Map([['A', 'x'], ['B', '$(A)']])
+  it('expands $(VAR) like Kubernetes: defined names, $$ as $, the rest kept', () => {
+    expect(expand('$(A)-$(B)-$(C)-$$(A)-$$-$x-$(-$', vars)).toBe('x-$(A)-$(C)-$(A)-$-$x-$(-$')
+  })
+
+  it('env refers to what is defined before it; envFrom first with its prefix; missing objects and keys as the kubelet says', () => {
+    const b64 = (x: string): string => Buffer.from(x).toString('base64')
+    const objects: Record<string, Record<string, unknown>> = { 'secrets/s': { data: { k: b64('secret-value') } }, 'configmaps/m': { data: { one: '1' } } }
+    const ctx = { namespace: 'ci', read: (kind: string, name: string) => objects[`${kind}/${name}`], field: (p: string) => (p === 'metadata.name' ? 'pod-1' : undefined) }
+    const r = resolveEnv({
+      envFrom: [{ prefix: 'CM_', configMapRef: { name: 'm' } }],
+      env: [{ name: 'LATER', value: '$(FIRST)' }, { name: 'FIRST', value: 'a' }, { name: 'S', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }, { name: 'ME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, { name: 'BOTH', value: '$(FIRST)$(CM_one)' }],
+      command: ['echo', '$(S)'], args: ['$(ME)', '$(NOPE)'],
+    }, ctx)
+    expect(r).toEqual({ env: [['CM_one', '1'], ['LATER', '$(FIRST)'], ['FIRST', 'a'], ['S', 'secret-value'], ['ME', 'pod-1'], ['BOTH', 'a1']], command: ['echo', 'secret-value'], args: ['pod-1', '$(NOPE)'] })
+    expect(resolveEnv({ env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'gone', key: 'k' } } }] }, ctx)).toEqual({ error: 'secret "gone" not found' })
+    expect(resolveEnv({ env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'nope' } } }] }, ctx)).toEqual({ error: "couldn't find key nope in Secret ci/s" })
+    expect(resolveEnv({ env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'm', key: 'nope', optional: true } } }] }, ctx)).toEqual({ env: [] })
   })
 })
