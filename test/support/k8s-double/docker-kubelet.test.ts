@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { type Server, createServer as createHttpServer, request } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -61,6 +61,14 @@ async function run(name: string, container: string, command: string[], stdin?: s
 }
 
 const byName = (list: Record<string, any>[] | undefined, name: string): any => list?.find((c) => c.name === name)
+
+/** The first value `f` gives within `ms`, polling. */
+async function eventually<T>(f: () => T | undefined, ms = 10_000): Promise<T | undefined> {
+  for (const end = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 50))) {
+    const v = f()
+    if (v !== undefined || Date.now() > end) return v
+  }
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -128,12 +136,13 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
     expect((await run(shared, 'build', ['true'])).result).toMatchObject({ kind: 'error', reason: 'NotFound' })
   }, 90_000)
 
-  it('an image from a registry nothing listens on: ErrImagePull, then ImagePullBackOff (1.32 and pre-1.32 messages), events in order', async () => {
+  it('an image from a registry nothing listens on: ErrImagePull, then ImagePullBackOff (1.32 and pre-1.32 messages), events in order; Never with no image: ErrImageNeverPull', async () => {
     const image = `127.0.0.1:${await freePort()}/glrun/missing:1`
     const old = new DockerKubelet({ docker: engine, network: net, pullBackoffMs: 300, label: LABEL, pullMessages: 'pre-1.32' })
     try {
       kubelet.run(pod('pull-new', { containers: [{ name: 'build', image }, { name: 'helper', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sleep', '60'] }] }), reporter)
       old.run(pod('pull-old', { containers: [{ name: 'build', image }] }), reporter)
+      kubelet.run(pod('never', { containers: [{ name: 'build', image: 'glrun-test/absent:1', imagePullPolicy: 'Never' }] }), reporter)
       const waiting = (s: Record<string, any>, reason: string): any => byName(s.containerStatuses, 'build')?.state?.waiting?.reason === reason
       const pulled = await reporter.until(NS, 'pull-new', (s) => waiting(s, 'ErrImagePull'))
       const err = byName(pulled.containerStatuses, 'build').state.waiting.message
@@ -157,8 +166,11 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
         `Normal Pulling: Pulling image "${image}"`,
       ])
       expect(reporter.events.find((e) => e.pod === `${NS}/pull-old` && e.reason === 'Failed')).toMatchObject({ fieldPath: 'spec.containers{build}', component: 'kubelet' })
+      const never = await reporter.until(NS, 'never', (s) => byName(s.containerStatuses, 'build')?.state?.waiting?.reason === 'ErrImageNeverPull')
+      expect(byName(never.containerStatuses, 'build').state.waiting.message).toBe('Container image "glrun-test/absent:1" is not present with pull policy of Never')
+      expect(reporter.eventLines(NS, 'never').slice(1)).toEqual(['Warning ErrImageNeverPull: Container image "glrun-test/absent:1" is not present with pull policy of Never', 'Warning Failed: Error: ErrImageNeverPull'])
     } finally {
-      await Promise.all([kubelet.remove(NS, 'pull-new', 0), old.close()])
+      await Promise.all([kubelet.remove(NS, 'pull-new', 0), kubelet.remove(NS, 'never', 0), old.close()])
     }
   }, 90_000)
 
@@ -255,6 +267,31 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
     expect(byName(s.containerStatuses, 'build').state.terminated).toMatchObject({ exitCode: 137, reason: 'Error' })
     expect(reporter.eventLines(NS, 'deadline')).toContain('Normal DeadlineExceeded: Pod was active on the node longer than the specified deadline')
     await kubelet.remove(NS, 'deadline', 0)
+  }, 90_000)
+
+  it('a pod that does not fit beside a running one is scheduled when that one is removed; PVC data outlives its pod, hostPath is the engine host\'s directory', async () => {
+    const small = new DockerKubelet({ docker: engine, network: net, label: LABEL, allocatable: { cpu: '1', memory: '1Gi' } })
+    const host = mkdtempSync(join(tmpdir(), 'glrun-k8s-hostpath-'))
+    try {
+      reporter.put('persistentvolumeclaims', NS, 'cache', { spec: { accessModes: ['ReadWriteOnce'] } })
+      const mounts = [{ name: 'cache', mountPath: '/cache' }, { name: 'host', mountPath: '/host' }]
+      const volumes = [{ name: 'cache', persistentVolumeClaim: { claimName: 'cache' } }, { name: 'host', hostPath: { path: host } }]
+      small.run(pod('first', { volumes, containers: [{ name: 'build', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo kept > /cache/file; echo on-host > /host/file; sleep 60'], volumeMounts: mounts, resources: { requests: { cpu: '800m' } } }] }), reporter)
+      await reporter.until(NS, 'first', (s) => s.phase === 'Running')
+      small.run(pod('second', { volumes, containers: [{ name: 'build', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['cat', '/cache/file'], volumeMounts: mounts, resources: { requests: { cpu: '500m' } } }] }), reporter)
+      expect((await reporter.until(NS, 'second', () => true)).conditions[0].message).toBe('0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.')
+      expect(await eventually(() => (existsSync(join(host, 'file')) ? readFileSync(join(host, 'file'), 'utf8') : undefined))).toBe('on-host\n')
+      await small.remove(NS, 'first', 0)
+      expect(docker('volume', 'ls', '-q', '--filter', `name=glrun-pvc-${NS}-cache`).trim()).toBe(`glrun-pvc-${NS}-cache`)
+      await reporter.until(NS, 'second', (s) => s.phase === 'Succeeded')
+      expect(reporter.eventLines(NS, 'second')).toContain(`Normal Scheduled: Successfully assigned ${NS}/second to glrun-node-1`)
+      expect(await small.logs(NS, 'second', 'build')).toBe('kept\n')
+    } finally {
+      await small.close()
+      rmSync(host, { recursive: true, force: true })
+    }
+    // close() takes the claim's volume too: it carries the kubelet's label.
+    expect(docker('volume', 'ls', '-q', '--filter', `name=glrun-pvc-${NS}-cache`).trim()).toBe('')
   }, 90_000)
 
   it('imagePullSecrets: a registry that wants credentials refuses a pull without them and serves one with them (Pulled with duration and size)', async () => {

@@ -109,7 +109,7 @@ export class DockerKubelet implements Kubelet {
       if (this.halted(p)) return
     }
     if (!(await localImage(this.docker, SANDBOX_IMAGE))) await pullImage(this.docker, SANDBOX_IMAGE, [])
-    const sandbox = await startSandbox(this.docker, { name: dockerName(p, 'POD'), hostname: p.run.name, image: SANDBOX_IMAGE, network: this.opts.network, labels: p.labels }, p.spec)
+    const sandbox = await startSandbox(this.docker, { name: dockerName(p, 'POD'), hostname: p.spec.hostname ?? p.run.name, image: SANDBOX_IMAGE, network: this.opts.network, labels: p.labels }, p.spec)
     p.sandboxId = sandbox.id
     if (this.halted(p)) return
     await configureDns(this.docker, sandbox.id, p.run.namespace, p.spec, this.opts.clusterDns)

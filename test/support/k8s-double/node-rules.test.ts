@@ -3,6 +3,7 @@ import { expand, resolveEnv } from './container-env.js'
 import { goDuration, pullCredentials, pullPolicyOf } from './pod-images.js'
 import { type NodeSpec, unschedulable } from './pod-scheduler.js'
 import { type PodRun, podStatus } from './pod-status.js'
+import { streamTarget } from './pod-streams.js'
 import { parseQuantity, podRequests } from './quantity.js'
 
 /** The rules of the double's node that need no engine: scheduling, quantities, pull policy, credentials, status. */
@@ -122,5 +123,18 @@ describe('container environment', () => {
     expect(resolveEnv({ env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'gone', key: 'k' } } }] }, ctx)).toEqual({ error: 'secret "gone" not found' })
     expect(resolveEnv({ env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'nope' } } }] }, ctx)).toEqual({ error: "couldn't find key nope in Secret ci/s" })
     expect(resolveEnv({ env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'm', key: 'nope', optional: true } } }] }, ctx)).toEqual({ env: [] })
+  })
+})
+
+describe('stream refusals', () => {
+  it('answers as the kubelet for an unknown pod, an unknown container and a container that does not run', () => {
+    const req = (container: string) => ({ namespace: 'ci', pod: 'p', container, tty: false })
+    const c = (name: string, state: object, id?: string) => ({ name, init: false, image: 'busybox', imageID: '', state, ...(id ? { id } : {}) }) as PodRun['containers'][number]
+    const run = { initContainers: [], containers: [c('build', { running: { startedAt: 'x' } }, 'abc'), c('helper', { waiting: { reason: 'ContainerCreating' } }), c('svc', { terminated: { exitCode: 0, reason: 'Completed', startedAt: 'a', finishedAt: 'b' } }, 'def')] } as unknown as PodRun
+    expect(streamTarget(undefined, req('build'))).toEqual({ kind: 'error', reason: 'NotFound', message: 'pods "p" not found' })
+    expect(streamTarget(run, req('nope'))).toEqual({ kind: 'error', reason: 'BadRequest', message: 'container nope is not valid for pod p' })
+    expect(streamTarget(run, req('helper'))).toEqual({ kind: 'error', reason: 'InternalError', message: 'container not found ("helper")' })
+    expect(streamTarget(run, req('svc'))).toEqual({ kind: 'error', reason: 'InternalError', message: 'container not found ("svc")' })
+    expect(streamTarget(run, req('build'))).toEqual({ id: 'abc' })
   })
 })

@@ -15,6 +15,7 @@ export type PodSpec = PodSchedulingSpec & DnsSpec & {
   activeDeadlineSeconds?: number
   terminationGracePeriodSeconds?: number
   serviceAccountName?: string
+  hostname?: string
   securityContext?: { runAsUser?: number; runAsGroup?: number }
 }
 export type PodContainer = ContainerSpec & { env?: EnvVar[]; envFrom?: EnvFrom[] }
