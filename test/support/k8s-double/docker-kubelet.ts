@@ -4,7 +4,8 @@ import { containerCreateOptions } from './container-config.js'
 import { resolveEnv } from './container-env.js'
 import { stopPodContainers, sweep } from './engine-sweep.js'
 import type { Kubelet, NodeReporter, PodEvent, PodObject, StreamRequest, StreamResult } from './kubelet.js'
-import { type PodContainer, type PodEntry, dockerName, envContext, newPodEntry } from './pod-entry.js'
+import { runHook } from './lifecycle-hooks.js'
+import { type PodContainer, type PodEntry, dockerName, envContext, hookTarget, newPodEntry } from './pod-entry.js'
 import { localImage, pullImage } from './pod-images.js'
 import { type PullHost, ensureImage, pullOnce } from './pod-pulls.js'
 import { configureDns, startSandbox } from './pod-sandbox.js'
@@ -191,6 +192,13 @@ export class DockerKubelet implements Kubelet {
       return 'failed'
     }
     this.event(p, { type: 'Normal', reason: 'Started', message: `Started container ${c.name}` }, c)
+    // The kubelet waits for postStart; when it fails the container is killed (and then terminates).
+    const postStart = spec.lifecycle?.postStart && (await runHook(hookTarget(p, c, spec, this.docker), spec.lifecycle.postStart, 600_000))
+    if (postStart) {
+      this.event(p, { type: 'Warning', reason: 'FailedPostStartHook', message: postStart }, c)
+      this.event(p, { type: 'Normal', reason: 'Killing', message: 'FailedPostStartHook' }, c)
+      await container.stop({ t: p.spec.terminationGracePeriodSeconds ?? 30 }).catch(() => undefined)
+    }
     const info = await container.inspect()
     // A container that exited already is seen as terminated by waitExit, never as running.
     if (info.State.Running || info.State.Status === 'exited') c.state = { running: { startedAt: rfc3339(info.State.StartedAt) } }
@@ -288,9 +296,13 @@ export class DockerKubelet implements Kubelet {
 
   /** SIGTERM, then SIGKILL after the grace period, for every running container of the pod (not the sandbox). */
   private killContainers(p: PodEntry, grace: number): Promise<void> {
-    return stopPodContainers(this.docker, p.run.uid, grace, (id) => {
+    return stopPodContainers(this.docker, p.run.uid, grace, async (id) => {
       const c = [...p.run.containers, ...p.run.initContainers].find((x) => x.id === id)
-      if (c) this.event(p, { type: 'Normal', reason: 'Killing', message: `Stopping container ${c.name}` }, c)
+      if (!c) return
+      this.event(p, { type: 'Normal', reason: 'Killing', message: `Stopping container ${c.name}` }, c)
+      const spec = [...p.spec.containers, ...(p.spec.initContainers ?? [])].find((x) => x.name === c.name)
+      const failed = spec?.lifecycle?.preStop && (await runHook(hookTarget(p, c, spec, this.docker), spec.lifecycle.preStop, grace * 1000))
+      if (failed) this.event(p, { type: 'Warning', reason: 'FailedPreStopHook', message: failed }, c)
     })
   }
 

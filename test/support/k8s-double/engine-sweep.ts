@@ -2,12 +2,17 @@ import type Dockerode from 'dockerode'
 
 /** Stopping and removing what the double's node made on the engine, found by label. */
 
-/** SIGTERM, then SIGKILL after `grace` seconds (docker stop), for every running container of the pod but its sandbox. */
-export async function stopPodContainers(docker: Dockerode, uid: string, grace: number, stopping: (id: string) => void): Promise<void> {
+/**
+ * For every running container of the pod but its sandbox: `stopping` (the preStop hook, within
+ * the grace period), then SIGTERM, then SIGKILL when the rest of `grace` seconds is over.
+ */
+export async function stopPodContainers(docker: Dockerode, uid: string, grace: number, stopping: (id: string) => Promise<void>): Promise<void> {
   const list = await docker.listContainers({ filters: { label: [`io.kubernetes.pod.uid=${uid}`, 'io.kubernetes.container.name'], status: ['running'] } })
   await Promise.allSettled(list.map(async (info) => {
-    stopping(info.Id)
-    await docker.getContainer(info.Id).stop({ t: Math.max(0, Math.floor(grace)) })
+    const started = Date.now()
+    await stopping(info.Id)
+    const left = Math.max(0, grace - (Date.now() - started) / 1000)
+    await docker.getContainer(info.Id).stop({ t: Math.floor(left) })
   }))
 }
 

@@ -1,6 +1,7 @@
 import type { ContainerSpec } from './container-config.js'
 import type { EnvContext, EnvFrom, EnvVar } from './container-env.js'
 import type { NodeReporter, PodObject } from './kubelet.js'
+import type { Handler, HookTarget } from './lifecycle-hooks.js'
 import type { DnsSpec } from './pod-sandbox.js'
 import type { PodSchedulingSpec } from './pod-scheduler.js'
 import { type ContainerRun, type PodRun, qosClass } from './pod-status.js'
@@ -18,7 +19,12 @@ export type PodSpec = PodSchedulingSpec & DnsSpec & {
   hostname?: string
   securityContext?: { runAsUser?: number; runAsGroup?: number }
 }
-export type PodContainer = ContainerSpec & { env?: EnvVar[]; envFrom?: EnvFrom[] }
+export type PodContainer = ContainerSpec & {
+  env?: EnvVar[]
+  envFrom?: EnvFrom[]
+  lifecycle?: { postStart?: Handler; preStop?: Handler }
+  ports?: { name?: string; containerPort: number }[]
+}
 
 /** One pod on this node: what the API double sent, and what the kubelet made of it. */
 export interface PodEntry {
@@ -61,6 +67,11 @@ export function newPodEntry(pod: PodObject, reporter: NodeReporter, sweepLabel: 
 /** dockershim's container names: k8s_<container>_<pod>_<namespace>_<uid>_<attempt> (POD for the sandbox). */
 export function dockerName(p: PodEntry, container: string): string {
   return `k8s_${container}_${p.run.name}_${p.run.namespace}_${p.run.uid}_0`
+}
+
+/** Where a container's lifecycle hook runs. */
+export function hookTarget(p: PodEntry, c: ContainerRun, spec: PodContainer, docker: HookTarget['docker']): HookTarget {
+  return { docker, containerId: c.id!, container: c.name, pod: `${p.run.name}_${p.run.namespace}(${p.run.uid})`, ...(p.run.podIP ? { podIP: p.run.podIP } : {}), ports: spec.ports ?? [] }
 }
 
 /** What env valueFrom can read: the pod's secrets and config maps, and its downward-API fields. */
