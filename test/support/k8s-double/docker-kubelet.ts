@@ -47,12 +47,15 @@ const DEADLINE_MESSAGE = 'Pod was active on the node longer than the specified d
 export class DockerKubelet implements Kubelet {
   private readonly docker: Dockerode
   private readonly node: NodeSpec
+  /** The node's name, for the server to put in spec.nodeName when the Scheduled event comes. */
+  readonly nodeName: string
   private readonly sweepLabel: [string, string]
   private readonly pods = new Map<string, PodEntry>()
 
   constructor(private readonly opts: DockerKubeletOptions) {
     this.docker = opts.docker
     const name = opts.nodeName ?? 'glrun-node-1'
+    this.nodeName = name
     const alloc = opts.allocatable ?? { cpu: '2', memory: '8Gi' }
     this.node = {
       name,

@@ -37,30 +37,36 @@ export async function dockerAttach(docker: Dockerode, id: string, io: StdioStrea
 /** Feeds stdin (closing the engine's side when it ends) and copies output until the engine ends the stream. */
 function pump(docker: Dockerode, stream: Duplex, io: StdioStreams): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    const feed = (d: Buffer): void => {
+      if (!stream.writableEnded) stream.write(d)
+    }
+    // A half-close tells the engine stdin is at EOF; the process's output keeps coming.
+    const eof = (): void => {
+      if (!stream.writableEnded) stream.end()
+    }
+    // The client going away (the server closes our output) ends the session, as a closed socket does.
+    const gone = (): void => {
+      stream.destroy()
+      done()
+    }
     let settled = false
     const done = (e?: Error): void => {
       if (settled) return
       settled = true
-      io.stdin?.unpipe(stream)
+      io.stdin?.off('data', feed).off('end', eof).off('close', eof)
+      io.stdout?.off('close', gone)
+      io.stderr?.off('close', gone)
       if (e) reject(e)
       else resolve()
     }
     stream.on('end', () => done())
     stream.on('close', () => done())
     stream.on('error', (e) => done(e))
-    // The client going away (the server closes our output) ends the session, as a closed socket does.
-    for (const out of [io.stdout, io.stderr]) out?.once('close', () => {
-      stream.destroy()
-      done()
-    })
+    io.stdout?.once('close', gone)
+    io.stderr?.once('close', gone)
     if (io.tty) stream.on('data', (d: Buffer) => io.stdout?.write(d))
     else docker.modem.demuxStream(stream, io.stdout ?? discard(), io.stderr ?? discard())
-    if (io.stdin) {
-      io.stdin.on('data', (d: Buffer) => stream.write(d))
-      // A half-close tells the engine stdin is at EOF; the process's output keeps coming.
-      io.stdin.on('end', () => stream.end())
-      io.stdin.on('close', () => stream.end())
-    }
+    io.stdin?.on('data', feed).on('end', eof).on('close', eof)
   })
 }
 
