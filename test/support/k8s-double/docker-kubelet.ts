@@ -11,7 +11,7 @@ import { type PullHost, ensureImage, pullOnce } from './pod-pulls.js'
 import { configureDns, startSandbox } from './pod-sandbox.js'
 import { type NodeSpec, unschedulable } from './pod-scheduler.js'
 import { type ContainerRun, now, podPhase, podStatus } from './pod-status.js'
-import { dockerAttach, dockerExec, dockerLogs, streamRefusal, streamTarget } from './pod-streams.js'
+import { containerLogs, dockerAttach, dockerExec, streamRefusal, streamTarget } from './pod-streams.js'
 import { type VolumeContext, containerMounts, prepareVolumes } from './pod-volumes.js'
 import { type Resources, parseQuantity, podRequests } from './quantity.js'
 
@@ -224,6 +224,8 @@ export class DockerKubelet implements Kubelet {
     const startedAt = 'running' in c.state ? c.state.running.startedAt : rfc3339(info?.State.StartedAt)
     c.state = { terminated: { exitCode, reason, startedAt, finishedAt: info ? rfc3339(info.State.FinishedAt) : now(), containerID: `docker://${c.id}` } }
     this.publish(p)
+    const phase = podPhase(p.run)
+    if (phase === 'Succeeded' || phase === 'Failed') this.rescheduleWaiting()
   }
 
   /** activeDeadlineSeconds: the pod fails, its containers are killed. */
@@ -260,24 +262,22 @@ export class DockerKubelet implements Kubelet {
     }
   }
 
-  async logs(namespace: string, pod: string, container: string): Promise<string> {
+  logs(namespace: string, pod: string, container: string): Promise<string> {
     const p = this.pods.get(`${namespace}/${pod}`)
-    if (!p) throw Object.assign(new Error(`pods "${pod}" not found`), { reason: 'NotFound', code: 404 })
-    const c = [...p.run.containers, ...p.run.initContainers].find((x) => x.name === container)
-    if (!c) throw Object.assign(new Error(`container ${container} is not valid for pod ${pod}`), { reason: 'BadRequest', code: 400 })
-    if (!c.id) {
-      const reason = 'waiting' in c.state ? c.state.waiting.reason : 'ContainerCreating'
-      throw Object.assign(new Error(`container "${container}" in pod "${pod}" is waiting to start: ${reason}`), { reason: 'BadRequest', code: 400 })
-    }
-    const spec = [...p.spec.containers, ...(p.spec.initContainers ?? [])].find((x) => x.name === container)
-    return dockerLogs(this.docker, c.id, spec?.tty === true)
+    return containerLogs(this.docker, p && { run: p.run, containers: [...p.spec.containers, ...(p.spec.initContainers ?? [])] }, pod, container)
   }
 
   // ── removal ──────────────────────────────────────────────────────────────────────────────
 
-  async remove(namespace: string, name: string, gracePeriodSeconds: number): Promise<void> {
+  remove(namespace: string, name: string, gracePeriodSeconds: number): Promise<void> {
     const p = this.pods.get(`${namespace}/${name}`)
-    if (!p) return
+    if (!p) return Promise.resolve()
+    // A second delete (or close() during one) waits for the first.
+    p.removing ??= this.removePod(p, gracePeriodSeconds)
+    return p.removing
+  }
+
+  private async removePod(p: PodEntry, gracePeriodSeconds: number): Promise<void> {
     p.stopping = true
     clearTimeout(p.deadline)
     this.wake(p)
@@ -287,8 +287,12 @@ export class DockerKubelet implements Kubelet {
     await this.killContainers(p, gracePeriodSeconds)
     await Promise.allSettled(p.watchers)
     await sweep(this.docker, { 'io.kubernetes.pod.uid': p.run.uid })
-    this.pods.delete(`${namespace}/${name}`)
-    // Requests freed: the scheduler tries the pods it could not place again.
+    this.pods.delete(`${p.run.namespace}/${p.run.name}`)
+    this.rescheduleWaiting()
+  }
+
+  /** Requests freed (a pod ended or went): the scheduler tries the pods it could not place again. */
+  private rescheduleWaiting(): void {
     for (const q of this.pods.values()) if (!q.run.scheduled && q.run.unschedulable !== undefined && !q.stopping) q.setup = this.schedule(q)
   }
 

@@ -43,6 +43,8 @@ export interface PodEntry {
   setup: Promise<void>
   /** Waits for container exits and retries in the background. */
   watchers: Promise<void>[]
+  /** Set by the first remove(). */
+  removing?: Promise<void>
 }
 
 export function newPodEntry(pod: PodObject, reporter: NodeReporter, sweepLabel: [string, string]): PodEntry {

@@ -117,3 +117,13 @@ export function streamRefusal(req: StreamRequest, e: unknown): StreamResult {
   const j = (e as { json?: { message?: string } }).json
   return { kind: 'error', reason: 'InternalError', message: j?.message ?? (e instanceof Error ? e.message : String(e)) }
 }
+
+/** pods/log: the container's output so far, or the API's refusal (an Error with `reason` and `code`). */
+export function containerLogs(docker: Dockerode, pod: { run: PodRun; containers: { name: string; tty?: boolean }[] } | undefined, name: string, container: string): Promise<string> {
+  const refuse = (message: string, reason: string, code: number): Promise<never> => Promise.reject(Object.assign(new Error(message), { reason, code }))
+  if (!pod) return refuse(`pods "${name}" not found`, 'NotFound', 404)
+  const c = [...pod.run.containers, ...pod.run.initContainers].find((x) => x.name === container)
+  if (!c) return refuse(`container ${container} is not valid for pod ${name}`, 'BadRequest', 400)
+  if (!c.id) return refuse(`container "${container}" in pod "${name}" is waiting to start: ${'waiting' in c.state ? c.state.waiting.reason : 'ContainerCreating'}`, 'BadRequest', 400)
+  return dockerLogs(docker, c.id, pod.containers.find((x) => x.name === container)?.tty === true)
+}
