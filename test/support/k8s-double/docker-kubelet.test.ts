@@ -294,7 +294,7 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
     expect(docker('volume', 'ls', '-q', '--filter', `name=glrun-pvc-${NS}-cache`).trim()).toBe('')
   }, 90_000)
 
-  it('lifecycle hooks: postStart runs after the start, a failing one kills its container with FailedPostStartHook; preStop runs on removal', async () => {
+  it('lifecycle hooks: postStart runs after the start, a failing one kills its container with FailedPostStartHook; preStop runs on removal; runAsNonRoot refuses a root image', async () => {
     const host = mkdtempSync(join(tmpdir(), 'glrun-k8s-hooks-'))
     try {
       const p = pod('hooks', {
@@ -304,15 +304,19 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
           { name: 'build', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh'], stdin: true, volumeMounts: [{ name: 'host', mountPath: '/host' }],
             lifecycle: { postStart: { exec: { command: ['sh', '-c', 'echo post > /host/post'] } }, preStop: { exec: { command: ['sh', '-c', 'echo pre > /host/pre'] } } } },
           { name: 'bad', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sleep', '60'], lifecycle: { postStart: { exec: { command: ['sh', '-c', 'echo nope; exit 2'] } } } },
+          { name: 'rooted', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sleep', '60'], securityContext: { runAsNonRoot: true } },
         ],
       })
       kubelet.run(p, reporter)
       const s = await reporter.until(NS, 'hooks', (x) => byName(x.containerStatuses, 'bad')?.state?.terminated && byName(x.containerStatuses, 'build')?.state?.running)
       expect(readFileSync(join(host, 'post'), 'utf8')).toBe('post\n')
       expect(byName(s.containerStatuses, 'bad').state.terminated.exitCode).toBe(137)
-      const lines = reporter.eventLines(NS, 'hooks')
+      const lines = reporter.events.filter((e) => e.pod === `${NS}/hooks` && e.fieldPath === 'spec.containers{bad}').map((e) => `${e.type} ${e.reason}: ${e.message}`)
       const failed = `Warning FailedPostStartHook: Exec lifecycle hook ([sh -c echo nope; exit 2]) for Container "bad" in Pod "hooks_${NS}(${p.metadata.uid})" failed - error: command 'sh -c echo nope; exit 2' exited with 2: , message: "nope\\n"`
       expect(lines.slice(lines.indexOf('Normal Started: Started container bad') + 1)).toEqual([failed, 'Normal Killing: FailedPostStartHook'])
+      // busybox runs as root: runAsNonRoot keeps the container from being made.
+      const rooted = await reporter.until(NS, 'hooks', (x) => byName(x.containerStatuses, 'rooted')?.state?.waiting?.reason === 'CreateContainerConfigError')
+      expect(byName(rooted.containerStatuses, 'rooted').state.waiting.message).toBe(`container has runAsNonRoot and image will run as root (pod: "hooks_${NS}(${p.metadata.uid})", container: rooted)`)
       expect(existsSync(join(host, 'pre'))).toBe(false)
       await kubelet.remove(NS, 'hooks', 1)
       expect(readFileSync(join(host, 'pre'), 'utf8')).toBe('pre\n')

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import type Dockerode from 'dockerode'
-import { containerCreateOptions } from './container-config.js'
+import { containerCreateOptions, nonRootRefusal } from './container-config.js'
 import { resolveEnv } from './container-env.js'
 import { stopPodContainers, sweep } from './engine-sweep.js'
 import type { Kubelet, NodeReporter, PodEvent, PodObject, StreamRequest, StreamResult } from './kubelet.js'
 import { runHook } from './lifecycle-hooks.js'
-import { type PodContainer, type PodEntry, dockerName, envContext, hookTarget, newPodEntry } from './pod-entry.js'
-import { localImage, pullImage } from './pod-images.js'
+import { type PodContainer, type PodEntry, dockerName, envContext, hookTarget, newPodEntry, podRef } from './pod-entry.js'
+import { imageUser, localImage, pullImage } from './pod-images.js'
 import { type PullHost, ensureImage, pullOnce } from './pod-pulls.js'
 import { configureDns, startSandbox } from './pod-sandbox.js'
 import { type NodeSpec, unschedulable } from './pod-scheduler.js'
@@ -159,10 +159,11 @@ export class DockerKubelet implements Kubelet {
   private async createAndStart(p: PodEntry, c: ContainerRun, spec: PodContainer): Promise<StartOutcome> {
     if (this.halted(p)) return 'failed'
     const env = resolveEnv(spec, envContext(p, this.node.name))
-    if ('error' in env) {
-      c.state = { waiting: { reason: 'CreateContainerConfigError', message: env.error } }
+    const refused = 'error' in env ? env.error : nonRootRefusal(spec, p.spec.securityContext, await imageUser(this.docker, spec.image), podRef(p))
+    if ('error' in env || refused !== undefined) {
+      c.state = { waiting: { reason: 'CreateContainerConfigError', message: refused! } }
       this.publish(p)
-      this.event(p, { type: 'Warning', reason: 'Failed', message: `Error: ${env.error}` }, c)
+      this.event(p, { type: 'Warning', reason: 'Failed', message: `Error: ${refused}` }, c)
       return 'config'
     }
     let container: Dockerode.Container

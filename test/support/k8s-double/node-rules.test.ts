@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { nonRootRefusal } from './container-config.js'
 import { expand, resolveEnv } from './container-env.js'
 import { goDuration, pullCredentials, pullPolicyOf } from './pod-images.js'
 import { type NodeSpec, unschedulable } from './pod-scheduler.js'
@@ -136,5 +137,18 @@ describe('stream refusals', () => {
     expect(streamTarget(run, req('helper'))).toEqual({ kind: 'error', reason: 'InternalError', message: 'container not found ("helper")' })
     expect(streamTarget(run, req('svc'))).toEqual({ kind: 'error', reason: 'InternalError', message: 'container not found ("svc")' })
     expect(streamTarget(run, req('build'))).toEqual({ id: 'abc' })
+  })
+})
+
+describe('runAsNonRoot', () => {
+  it('refuses root and names it cannot check, as the kubelet words it', () => {
+    const c = (securityContext?: object) => ({ name: 'build', image: 'x', ...(securityContext ? { securityContext } : {}) })
+    const pod = 'p_ci(u1)'
+    expect(nonRootRefusal(c(), { runAsNonRoot: true }, '', pod)).toBe('container has runAsNonRoot and image will run as root (pod: "p_ci(u1)", container: build)')
+    expect(nonRootRefusal(c(), { runAsNonRoot: true }, 'nobody', pod)).toBe('container has runAsNonRoot and image has non-numeric user (nobody), cannot verify user is non-root (pod: "p_ci(u1)", container: build)')
+    expect(nonRootRefusal(c({ runAsUser: 0 }), { runAsNonRoot: true }, '1000', pod)).toBe('container\'s runAsUser breaks non-root policy (pod: "p_ci(u1)", container: build)')
+    expect(nonRootRefusal(c({ runAsUser: 1000 }), { runAsNonRoot: true }, '', pod)).toBeUndefined()
+    expect(nonRootRefusal(c(), { runAsNonRoot: true }, '1000:1000', pod)).toBeUndefined()
+    expect(nonRootRefusal(c({ runAsNonRoot: false }), { runAsNonRoot: true }, '', pod)).toBeUndefined()
   })
 })

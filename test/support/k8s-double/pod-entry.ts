@@ -1,4 +1,4 @@
-import type { ContainerSpec } from './container-config.js'
+import type { ContainerSpec, SecurityContext } from './container-config.js'
 import type { EnvContext, EnvFrom, EnvVar } from './container-env.js'
 import type { NodeReporter, PodObject } from './kubelet.js'
 import type { Handler, HookTarget } from './lifecycle-hooks.js'
@@ -17,7 +17,7 @@ export type PodSpec = PodSchedulingSpec & DnsSpec & {
   terminationGracePeriodSeconds?: number
   serviceAccountName?: string
   hostname?: string
-  securityContext?: { runAsUser?: number; runAsGroup?: number }
+  securityContext?: SecurityContext
 }
 export type PodContainer = ContainerSpec & {
   env?: EnvVar[]
@@ -71,9 +71,14 @@ export function dockerName(p: PodEntry, container: string): string {
   return `k8s_${container}_${p.run.name}_${p.run.namespace}_${p.run.uid}_0`
 }
 
+/** The kubelet's format.Pod, in its messages: <name>_<namespace>(<uid>) */
+export function podRef(p: PodEntry): string {
+  return `${p.run.name}_${p.run.namespace}(${p.run.uid})`
+}
+
 /** Where a container's lifecycle hook runs. */
 export function hookTarget(p: PodEntry, c: ContainerRun, spec: PodContainer, docker: HookTarget['docker']): HookTarget {
-  return { docker, containerId: c.id!, container: c.name, pod: `${p.run.name}_${p.run.namespace}(${p.run.uid})`, ...(p.run.podIP ? { podIP: p.run.podIP } : {}), ports: spec.ports ?? [] }
+  return { docker, containerId: c.id!, container: c.name, pod: podRef(p), ...(p.run.podIP ? { podIP: p.run.podIP } : {}), ports: spec.ports ?? [] }
 }
 
 /** What env valueFrom can read: the pod's secrets and config maps, and its downward-API fields. */

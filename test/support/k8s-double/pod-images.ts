@@ -36,6 +36,12 @@ export async function localImage(docker: Dockerode, image: string): Promise<Loca
   }
 }
 
+/** The image's USER ("" when it runs as root by default). */
+export async function imageUser(docker: Dockerode, image: string): Promise<string> {
+  const info = (await docker.getImage(withDefaultTag(image)).inspect()) as { Config?: { User?: string } }
+  return info.Config?.User ?? ''
+}
+
 /** A Secret the pod names in imagePullSecrets, as stored by the API double. */
 type SecretObject = { type?: string; data?: Record<string, string> }
 
