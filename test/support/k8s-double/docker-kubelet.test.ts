@@ -1,8 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { type Server, createServer as createHttpServer, request } from 'node:http'
-import { createServer } from 'node:net'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
@@ -11,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectEngine } from '../../../src/executors/docker/engine.js'
 import { TEST_DOCKER_HOST, docker, dockerSkip, requireEngine } from '../docker-env.js'
 import { DockerKubelet } from './docker-kubelet.js'
+import { eventually, freePort, privateRegistry } from './docker-kubelet-fixtures.js'
 import type { PodObject } from './kubelet.js'
 import { RecordingReporter } from './recording-reporter.js'
 
@@ -62,23 +60,6 @@ async function run(name: string, container: string, command: string[], stdin?: s
 
 const byName = (list: Record<string, any>[] | undefined, name: string): any => list?.find((c) => c.name === name)
 
-/** The first value `f` gives within `ms`, polling. */
-async function eventually<T>(f: () => T | undefined, ms = 10_000): Promise<T | undefined> {
-  for (const end = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 50))) {
-    const v = f()
-    if (v !== undefined || Date.now() > end) return v
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
-
 describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
   const shared = 'shared'
   const sharedPod = pod(shared, {
@@ -119,9 +100,21 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
     expect(resolv).toBe('search ci.svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:2\n')
   }, 90_000)
 
-  it('exec streams stdin to the command and returns its exit code; a stopped container is refused', async () => {
+  it('exec streams stdin to the command and returns its exit code, with a TTY too; attach streams the main process; a stopped container is refused', async () => {
     const got = await run(shared, 'build', ['sh', '-c', 'cat; echo to-stderr >&2; exit 3'], 'line one\nline two\n')
     expect(got).toEqual({ result: { kind: 'exited', code: 3 }, out: 'line one\nline two\n', err: 'to-stderr\n' })
+    // With a TTY the output is not split in two and lines end in CRLF.
+    const tty = collect()
+    expect(await kubelet.exec({ namespace: NS, pod: shared, container: 'build', command: ['sh', '-c', 'tty; echo x'], tty: true, stdout: tty.stream })).toEqual({ kind: 'exited', code: 0 })
+    expect(tty.text()).toMatch(/^\/dev\/pts\/\d+\r\nx\r\n$/)
+    // kubectl attach -i: what the main process prints comes back; the session ends when the client goes.
+    const out = collect()
+    const stdin = new PassThrough()
+    const attach = kubelet.attach({ namespace: NS, pod: shared, container: 'build', tty: false, stdin, stdout: out.stream, stderr: new PassThrough() })
+    stdin.write('echo hi-from-attach\n')
+    expect(await eventually(() => (out.text().includes('hi-from-attach') ? out.text() : undefined))).toBe('hi-from-attach\n')
+    out.stream.destroy()
+    expect(await attach).toEqual({ kind: 'exited', code: 0 })
     expect((await run(shared, 'quick', ['true'])).result).toEqual({ kind: 'error', reason: 'InternalError', message: 'container not found ("quick")' })
     expect((await run('no-such-pod', 'build', ['true'])).result).toEqual({ kind: 'error', reason: 'NotFound', message: 'pods "no-such-pod" not found' })
   }, 90_000)
@@ -346,43 +339,3 @@ describe.skipIf(skip)('the API double\'s kubelet on the Docker engine', () => {
     }
   }, 90_000)
 })
-
-/**
- * Debian's docker-registry behind a proxy that wants HTTP Basic credentials, holding busybox as
- * glrun/private:1 (pushed straight to the registry, then forgotten by the engine).
- */
-async function privateRegistry(user: string, password: string): Promise<{ image: string; stop: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'glrun-k8s-registry-'))
-  const port = await freePort()
-  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`)
-  const registry: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' })
-  for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100))
-  docker('tag', 'busybox:latest', `127.0.0.1:${port}/glrun/private:1`)
-  docker('push', `127.0.0.1:${port}/glrun/private:1`)
-  docker('rmi', `127.0.0.1:${port}/glrun/private:1`)
-  const expected = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
-  const proxy: Server = createHttpServer((req, res) => {
-    if (req.headers.authorization !== expected) {
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="glrun-test"', 'Content-Type': 'application/json' })
-      res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }))
-      return
-    }
-    const up = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers)
-      r.pipe(res)
-    })
-    up.on('error', () => res.destroy())
-    req.pipe(up)
-  })
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
-  const image = `127.0.0.1:${(proxy.address() as { port: number }).port}/glrun/private:1`
-  return {
-    image,
-    stop: async () => {
-      await new Promise((r) => proxy.close(r))
-      registry.kill()
-      try { docker('rmi', image) } catch { /* never pulled */ }
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
-}
