@@ -203,6 +203,8 @@ export class DockerKubelet implements Kubelet {
       this.event(p, { type: 'Normal', reason: 'Killing', message: 'FailedPostStartHook' }, c)
       await container.stop({ t: p.spec.terminationGracePeriodSeconds ?? 30 }).catch(() => undefined)
     }
+    // The deadline passed while this container was starting: it goes the way the others went.
+    if (p.run.failed && !p.stopping) await this.killContainers(p, p.spec.terminationGracePeriodSeconds ?? 30)
     const info = await container.inspect()
     // A container that exited already is seen as terminated by waitExit, never as running.
     if (info.State.Running || info.State.Status === 'exited') c.state = { running: { startedAt: rfc3339(info.State.StartedAt) } }
