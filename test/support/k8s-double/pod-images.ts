@@ -74,7 +74,7 @@ export function pullCredentials(secrets: SecretObject[]): RegistryAuth[] {
 
 /**
  * Pulls `image` through the engine; throws with the message the kubelet gets from cri-dockerd
- * (`rpc error: code = Unknown desc = Error response from daemon: …`). Returns the pull's duration.
+ * (`rpc error: code = Unknown desc = Error response from daemon: …`).
  */
 export async function pullImage(docker: Dockerode, image: string, creds: RegistryAuth[]): Promise<void> {
   const ref = parseImageRef(image)
