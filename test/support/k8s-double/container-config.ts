@@ -20,8 +20,9 @@ export interface ContainerSpec {
   securityContext?: SecurityContext
 }
 
-interface SecurityContext {
+export interface SecurityContext {
   privileged?: boolean
+  runAsNonRoot?: boolean
   runAsUser?: number
   runAsGroup?: number
   readOnlyRootFilesystem?: boolean
@@ -75,4 +76,20 @@ export function containerCreateOptions(c: ContainerSpec, ctx: ContainerContext):
     Labels: ctx.labels,
     HostConfig: host,
   }
+}
+
+/**
+ * The kubelet's runAsNonRoot check, against the user the container would run as (its
+ * runAsUser, else the image's USER: empty is root, a name cannot be verified).
+ * Undefined when it may run, else the CreateContainerConfigError message.
+ */
+export function nonRootRefusal(c: ContainerSpec, podSecurity: SecurityContext | undefined, imageUser: string, pod: string): string | undefined {
+  const sec = { ...podSecurity, ...c.securityContext }
+  if (!sec.runAsNonRoot) return undefined
+  const where = `(pod: ${JSON.stringify(pod)}, container: ${c.name})`
+  if (sec.runAsUser !== undefined) return sec.runAsUser === 0 ? `container's runAsUser breaks non-root policy ${where}` : undefined
+  const user = imageUser.split(':')[0] ?? ''
+  if (user === '' || user === '0') return `container has runAsNonRoot and image will run as root ${where}`
+  if (!/^\d+$/.test(user)) return `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root ${where}`
+  return undefined
 }

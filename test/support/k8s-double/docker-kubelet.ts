@@ -1,13 +1,18 @@
 import { randomBytes } from 'node:crypto'
 import type Dockerode from 'dockerode'
-import { type ContainerSpec, containerCreateOptions } from './container-config.js'
+import { containerCreateOptions, nonRootRefusal } from './container-config.js'
+import { resolveEnv } from './container-env.js'
+import { stopPodContainers, sweep } from './engine-sweep.js'
 import type { Kubelet, NodeReporter, PodEvent, PodObject, StreamRequest, StreamResult } from './kubelet.js'
-import { type PullPolicy, localImage, pullCredentials, pullImage, pullPolicyOf, pullTexts } from './pod-images.js'
-import { type DnsSpec, configureDns, startSandbox } from './pod-sandbox.js'
-import { type NodeSpec, type PodSchedulingSpec, unschedulable } from './pod-scheduler.js'
-import { type ContainerRun, type PodRun, now, podPhase, podStatus, qosClass } from './pod-status.js'
-import { dockerAttach, dockerExec, dockerLogs } from './pod-streams.js'
-import { type PreparedVolume, type VolumeContext, type VolumeSpec, containerMounts, prepareVolumes } from './pod-volumes.js'
+import { runHook } from './lifecycle-hooks.js'
+import { type PodContainer, type PodEntry, dockerName, envContext, hookTarget, newPodEntry, podRef } from './pod-entry.js'
+import { imageUser, localImage, pullImage } from './pod-images.js'
+import { type PullHost, ensureImage, pullOnce } from './pod-pulls.js'
+import { configureDns, startSandbox } from './pod-sandbox.js'
+import { type NodeSpec, unschedulable } from './pod-scheduler.js'
+import { type ContainerRun, now, podPhase, podStatus } from './pod-status.js'
+import { containerLogs, dockerAttach, dockerExec, streamRefusal, streamTarget } from './pod-streams.js'
+import { type VolumeContext, containerMounts, prepareVolumes } from './pod-volumes.js'
 import { type Resources, parseQuantity, podRequests } from './quantity.js'
 
 export interface DockerKubeletOptions {
@@ -30,37 +35,10 @@ export interface DockerKubeletOptions {
   label?: string
 }
 
-type PodSpec = PodSchedulingSpec & DnsSpec & {
-  containers: ContainerSpec[]
-  initContainers?: ContainerSpec[]
-  volumes?: VolumeSpec[]
-  imagePullSecrets?: { name: string }[]
-  activeDeadlineSeconds?: number
-  terminationGracePeriodSeconds?: number
-  securityContext?: { runAsUser?: number; runAsGroup?: number }
-}
-
-/** One pod on this node: what the API double sent, and what the kubelet made of it. */
-interface PodEntry {
-  pod: PodObject
-  spec: PodSpec
-  reporter: NodeReporter
-  run: PodRun
-  labels: Record<string, string>
-  stopping: boolean
-  sandboxId?: string
-  volumes: Map<string, PreparedVolume>
-  wakers: Set<() => void>
-  deadline?: NodeJS.Timeout
-  setup: Promise<void>
-  watchers: Promise<void>[]
-}
-
 /** The image of the sandbox ("pause") container and of the kubelet's own helper containers. */
 const SANDBOX_IMAGE = 'busybox:latest'
+type StartOutcome = 'started' | 'failed' | 'config'
 const DEADLINE_MESSAGE = 'Pod was active on the node longer than the specified deadline'
-
-type PullOutcome = 'ok' | 'never' | { error: string }
 
 /**
  * The node of the Kubernetes API double: pods run as containers on the real Docker engine,
@@ -69,12 +47,15 @@ type PullOutcome = 'ok' | 'never' | { error: string }
 export class DockerKubelet implements Kubelet {
   private readonly docker: Dockerode
   private readonly node: NodeSpec
+  /** The node's name, for the server to put in spec.nodeName when the Scheduled event comes. */
+  readonly nodeName: string
   private readonly sweepLabel: [string, string]
   private readonly pods = new Map<string, PodEntry>()
 
   constructor(private readonly opts: DockerKubeletOptions) {
     this.docker = opts.docker
     const name = opts.nodeName ?? 'glrun-node-1'
+    this.nodeName = name
     const alloc = opts.allocatable ?? { cpu: '2', memory: '8Gi' }
     this.node = {
       name,
@@ -87,20 +68,10 @@ export class DockerKubelet implements Kubelet {
   }
 
   run(pod: PodObject, reporter: NodeReporter): void {
-    const { namespace, name, uid } = pod.metadata
-    if (this.pods.has(`${namespace}/${name}`)) return
-    const spec = pod.spec as PodSpec
-    const container = (init: boolean) => (c: ContainerSpec): ContainerRun => ({ name: c.name, init, image: c.image, imageID: '', state: { waiting: { reason: init || !spec.initContainers?.length ? 'ContainerCreating' : 'PodInitializing' } } })
-    const entry: PodEntry = {
-      pod, spec, reporter,
-      run: {
-        namespace, name, uid, scheduled: false, sandboxReady: false, qosClass: qosClass(spec), transitions: new Map(),
-        initContainers: (spec.initContainers ?? []).map(container(true)), containers: spec.containers.map(container(false)),
-      },
-      labels: { 'io.kubernetes.pod.name': name, 'io.kubernetes.pod.namespace': namespace, 'io.kubernetes.pod.uid': uid, [this.sweepLabel[0]]: this.sweepLabel[1] },
-      stopping: false, volumes: new Map(), wakers: new Set(), setup: Promise.resolve(), watchers: [],
-    }
-    this.pods.set(`${namespace}/${name}`, entry)
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}`
+    if (this.pods.has(key)) return
+    const entry = newPodEntry(pod, reporter, this.sweepLabel)
+    this.pods.set(key, entry)
     entry.setup = this.schedule(entry)
   }
 
@@ -142,15 +113,15 @@ export class DockerKubelet implements Kubelet {
       if (this.halted(p)) return
     }
     if (!(await localImage(this.docker, SANDBOX_IMAGE))) await pullImage(this.docker, SANDBOX_IMAGE, [])
-    const sandbox = await startSandbox(this.docker, { name: this.dockerName(p, 'POD'), hostname: p.run.name, image: SANDBOX_IMAGE, network: this.opts.network, labels: p.labels }, p.spec)
+    const sandbox = await startSandbox(this.docker, { name: dockerName(p, 'POD'), hostname: p.spec.hostname ?? p.run.name, image: SANDBOX_IMAGE, network: this.opts.network, labels: p.labels }, p.spec)
     p.sandboxId = sandbox.id
     if (this.halted(p)) return
     await configureDns(this.docker, sandbox.id, p.run.namespace, p.spec, this.opts.clusterDns)
     Object.assign(p.run, { sandboxReady: true, podIP: sandbox.podIP, hostIP: sandbox.hostIP })
     this.publish(p)
     for (const [i, c] of p.run.initContainers.entries()) {
-      if (!(await this.ensureImage(p, c, p.spec.initContainers![i]!))) return
-      if (!(await this.createAndStart(p, c, p.spec.initContainers![i]!))) return
+      if (!(await ensureImage(this.pullHost(p), c, p.spec.initContainers![i]!))) return
+      if (!(await this.startWithRetry(p, c, p.spec.initContainers![i]!))) return
       await this.waitExit(p, c)
       // restartPolicy Never: a failed init container fails the pod; nothing else starts.
       if (!('terminated' in c.state) || c.state.terminated.exitCode !== 0 || this.halted(p)) return
@@ -160,90 +131,46 @@ export class DockerKubelet implements Kubelet {
     for (const [i, c] of p.run.containers.entries()) {
       if (this.halted(p)) return
       const spec = p.spec.containers[i]!
-      const first = await this.pullOnce(p, c, spec)
-      if (first === 'ok') {
-        if (await this.createAndStart(p, c, spec)) p.watchers.push(this.waitExit(p, c))
-      } else if (first !== 'never') {
-        // The kubelet goes on with the other containers; this one retries after its back-off.
-        p.watchers.push(this.ensureImage(p, c, spec, first).then(async (ok) => {
-          if (ok && (await this.createAndStart(p, c, spec))) await this.waitExit(p, c)
-        }))
-      }
+      const first = await pullOnce(this.pullHost(p), c, spec)
+      if (first === 'never') continue
+      const attempt = first === 'ok' ? await this.createAndStart(p, c, spec) : undefined
+      if (attempt === 'started') p.watchers.push(this.waitExit(p, c))
+      if (attempt !== undefined && attempt !== 'config') continue
+      // The kubelet goes on with the other containers; this one retries after its back-off.
+      p.watchers.push((async () => {
+        if (first !== 'ok' && !(await ensureImage(this.pullHost(p), c, spec, first))) return
+        if (await this.startWithRetry(p, c, spec, attempt)) await this.waitExit(p, c)
+      })())
     }
   }
 
-  /** Pulls until it works, with ErrImagePull → ImagePullBackOff → retry after a doubling back-off. */
-  private async ensureImage(p: PodEntry, c: ContainerRun, spec: ContainerSpec, first?: PullOutcome): Promise<boolean> {
-    let outcome = first ?? (await this.pullOnce(p, c, spec))
+  /** Starts a container, trying again after a back-off while its configuration cannot be made. */
+  private async startWithRetry(p: PodEntry, c: ContainerRun, spec: PodContainer, first?: StartOutcome): Promise<boolean> {
     for (let delay = this.backoff(); ; delay = this.backoff(delay)) {
-      if (outcome === 'ok') return true
-      if (outcome === 'never' || this.halted(p)) return false
-      // The next sync a moment later finds the image in back-off.
-      const shown = Math.min(delay / 2, 1000)
-      await this.sleep(p, shown)
+      const r = first ?? (await this.createAndStart(p, c, spec))
+      first = undefined
+      if (r !== 'config') return r === 'started'
+      await this.sleep(p, delay)
       if (this.halted(p)) return false
-      const short = pullTexts.backOff(spec.image)
-      c.state = { waiting: { reason: 'ImagePullBackOff', message: this.opts.pullMessages === 'pre-1.32' ? short : `${short}: ErrImagePull: ${outcome.error}` } }
-      this.publish(p)
-      this.event(p, { type: 'Normal', reason: 'BackOff', message: short }, c)
-      this.event(p, { type: 'Warning', reason: 'Failed', message: 'Error: ImagePullBackOff' }, c)
-      await this.sleep(p, delay - shown)
-      if (this.halted(p)) return false
-      outcome = await this.pullOnce(p, c, spec)
     }
   }
 
-  /** One pass of the image manager for a container: use, refuse or pull its image. */
-  private async pullOnce(p: PodEntry, c: ContainerRun, spec: ContainerSpec): Promise<PullOutcome> {
-    const policy: PullPolicy = pullPolicyOf(spec)
-    const local = await localImage(this.docker, spec.image)
-    if (local && policy !== 'Always') {
-      c.imageID = local.imageID
-      this.event(p, { type: 'Normal', reason: 'Pulled', message: pullTexts.present(spec.image) }, c)
-      return 'ok'
-    }
-    if (policy === 'Never') {
-      const msg = pullTexts.neverPull(spec.image)
-      c.state = { waiting: { reason: 'ErrImageNeverPull', message: msg } }
+  /** Creates and starts one container; its state says why when it did not start. */
+  private async createAndStart(p: PodEntry, c: ContainerRun, spec: PodContainer): Promise<StartOutcome> {
+    if (this.halted(p)) return 'failed'
+    const env = resolveEnv(spec, envContext(p, this.node.name))
+    const refused = 'error' in env ? env.error : nonRootRefusal(spec, p.spec.securityContext, await imageUser(this.docker, spec.image), podRef(p))
+    if ('error' in env || refused !== undefined) {
+      c.state = { waiting: { reason: 'CreateContainerConfigError', message: refused! } }
       this.publish(p)
-      this.event(p, { type: 'Warning', reason: 'ErrImageNeverPull', message: msg }, c)
-      this.event(p, { type: 'Warning', reason: 'Failed', message: 'Error: ErrImageNeverPull' }, c)
-      return 'never'
+      this.event(p, { type: 'Warning', reason: 'Failed', message: `Error: ${refused}` }, c)
+      return 'config'
     }
-    this.event(p, { type: 'Normal', reason: 'Pulling', message: pullTexts.pulling(spec.image) }, c)
-    const started = Date.now()
-    try {
-      await pullImage(this.docker, spec.image, this.credentials(p))
-    } catch (e) {
-      const error = e instanceof Error ? e.message : String(e)
-      this.event(p, { type: 'Warning', reason: 'Failed', message: pullTexts.failed(spec.image, error) }, c)
-      c.state = { waiting: { reason: 'ErrImagePull', message: error } }
-      this.publish(p)
-      this.event(p, { type: 'Warning', reason: 'Failed', message: 'Error: ErrImagePull' }, c)
-      return { error }
-    }
-    const pulled = await localImage(this.docker, spec.image)
-    c.imageID = pulled?.imageID ?? ''
-    this.event(p, { type: 'Normal', reason: 'Pulled', message: pullTexts.pulled(spec.image, Date.now() - started, pulled?.size ?? 0) }, c)
-    return 'ok'
-  }
-
-  private credentials(p: PodEntry): ReturnType<typeof pullCredentials> {
-    const names = (p.spec.imagePullSecrets ?? []).map((s) => s.name)
-    const found = names.map((n) => p.reporter.read('secrets', p.run.namespace, n))
-    const missing = names.filter((_, i) => !found[i])
-    if (missing.length > 0) this.event(p, { type: 'Warning', reason: 'FailedToRetrieveImagePullSecret', message: `Unable to retrieve some image pull secrets (${missing.join(', ')}); attempting to pull the image may not succeed.` })
-    return pullCredentials(found.filter((s) => s !== undefined) as { type?: string; data?: Record<string, string> }[])
-  }
-
-  /** Creates and starts one container; false when it could not run (its state says why). */
-  private async createAndStart(p: PodEntry, c: ContainerRun, spec: ContainerSpec): Promise<boolean> {
-    if (this.halted(p)) return false
     let container: Dockerode.Container
     try {
       const mounts = await containerMounts(this.volumeContext(p), p.volumes, spec.volumeMounts ?? [])
-      container = await this.docker.createContainer(containerCreateOptions(spec, {
-        name: this.dockerName(p, c.name), sandboxId: p.sandboxId!, mounts, podSecurity: p.spec.securityContext,
+      container = await this.docker.createContainer(containerCreateOptions({ ...spec, ...env, env: env.env.map(([name, value]) => ({ name, value })) }, {
+        name: dockerName(p, c.name), sandboxId: p.sandboxId!, mounts, podSecurity: p.spec.securityContext,
         labels: { ...p.labels, 'io.kubernetes.container.name': c.name },
       }))
     } catch (e) {
@@ -251,12 +178,12 @@ export class DockerKubelet implements Kubelet {
       c.state = { waiting: { reason: 'CreateContainerError', message: msg } }
       this.publish(p)
       this.event(p, { type: 'Warning', reason: 'Failed', message: `Error: ${msg}` }, c)
-      return false
+      return 'failed'
     }
     c.id = container.id
     this.event(p, { type: 'Normal', reason: 'Created', message: `Created container: ${c.name}` }, c)
     // Removed while being created: the sweep in remove() takes the container.
-    if (this.halted(p)) return false
+    if (this.halted(p)) return 'failed'
     try {
       await container.start()
     } catch (e) {
@@ -266,26 +193,42 @@ export class DockerKubelet implements Kubelet {
       c.state = { terminated: { exitCode: info?.State.ExitCode || 128, reason: 'ContainerCannotRun', message: msg, startedAt: now(), finishedAt: now(), containerID: `docker://${c.id}` } }
       this.publish(p)
       this.event(p, { type: 'Warning', reason: 'Failed', message: `Error: ${msg}` }, c)
-      return false
+      return 'failed'
     }
     this.event(p, { type: 'Normal', reason: 'Started', message: `Started container ${c.name}` }, c)
+    // The kubelet waits for postStart; when it fails the container is killed (and then terminates).
+    const postStart = spec.lifecycle?.postStart && (await runHook(hookTarget(p, c, spec, this.docker), spec.lifecycle.postStart, 600_000))
+    if (postStart) {
+      this.event(p, { type: 'Warning', reason: 'FailedPostStartHook', message: postStart }, c)
+      this.event(p, { type: 'Normal', reason: 'Killing', message: 'FailedPostStartHook' }, c)
+      await container.stop({ t: p.spec.terminationGracePeriodSeconds ?? 30 }).catch(() => undefined)
+    }
+    // The deadline passed while this container was starting: it goes the way the others went.
+    if (p.run.failed && !p.stopping) await this.killContainers(p, p.spec.terminationGracePeriodSeconds ?? 30)
     const info = await container.inspect()
     // A container that exited already is seen as terminated by waitExit, never as running.
     if (info.State.Running || info.State.Status === 'exited') c.state = { running: { startedAt: rfc3339(info.State.StartedAt) } }
     this.publish(p)
-    return true
+    return 'started'
   }
 
   /** Waits for the container to exit and reports how (Completed, Error, OOMKilled). */
   private async waitExit(p: PodEntry, c: ContainerRun): Promise<void> {
     const container = this.docker.getContainer(c.id!)
     const waited = (await container.wait().catch(() => undefined)) as { StatusCode?: number } | undefined
-    const info = await container.inspect().catch(() => undefined)
+    let info = await container.inspect().catch(() => undefined)
+    // The engine may record the OOM kill a moment after the exit (cgroup v1 events race).
+    for (let i = 0; i < 5 && info?.State.ExitCode === 137 && !info.State.OOMKilled; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      info = (await container.inspect().catch(() => undefined)) ?? info
+    }
     const exitCode = info?.State.ExitCode ?? waited?.StatusCode ?? 137
     const reason = info?.State.OOMKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error'
     const startedAt = 'running' in c.state ? c.state.running.startedAt : rfc3339(info?.State.StartedAt)
     c.state = { terminated: { exitCode, reason, startedAt, finishedAt: info ? rfc3339(info.State.FinishedAt) : now(), containerID: `docker://${c.id}` } }
     this.publish(p)
+    const phase = podPhase(p.run)
+    if (phase === 'Succeeded' || phase === 'Failed') this.rescheduleWaiting()
   }
 
   /** activeDeadlineSeconds: the pod fails, its containers are killed. */
@@ -302,62 +245,42 @@ export class DockerKubelet implements Kubelet {
   // ── streams ──────────────────────────────────────────────────────────────────────────────
 
   async exec(req: StreamRequest): Promise<StreamResult> {
-    const found = this.runningContainer(req)
+    const found = streamTarget(this.pods.get(`${req.namespace}/${req.pod}`)?.run, req)
     if ('kind' in found) return found
     try {
-      const code = await dockerExec(this.docker, found.id, req.command ?? [], req)
-      return { kind: 'exited', code }
+      return { kind: 'exited', code: await dockerExec(this.docker, found.id, req.command ?? [], req) }
     } catch (e) {
-      return this.streamError(req, e)
+      return streamRefusal(req, e)
     }
   }
 
   async attach(req: StreamRequest): Promise<StreamResult> {
-    const found = this.runningContainer(req)
+    const found = streamTarget(this.pods.get(`${req.namespace}/${req.pod}`)?.run, req)
     if ('kind' in found) return found
     try {
       await dockerAttach(this.docker, found.id, req)
       return { kind: 'exited', code: 0 }
     } catch (e) {
-      return this.streamError(req, e)
+      return streamRefusal(req, e)
     }
   }
 
-  async logs(namespace: string, pod: string, container: string): Promise<string> {
+  logs(namespace: string, pod: string, container: string): Promise<string> {
     const p = this.pods.get(`${namespace}/${pod}`)
-    if (!p) throw Object.assign(new Error(`pods "${pod}" not found`), { reason: 'NotFound', code: 404 })
-    const c = [...p.run.containers, ...p.run.initContainers].find((x) => x.name === container)
-    if (!c) throw Object.assign(new Error(`container ${container} is not valid for pod ${pod}`), { reason: 'BadRequest', code: 400 })
-    if (!c.id) {
-      const reason = 'waiting' in c.state ? c.state.waiting.reason : 'ContainerCreating'
-      throw Object.assign(new Error(`container "${container}" in pod "${pod}" is waiting to start: ${reason}`), { reason: 'BadRequest', code: 400 })
-    }
-    const spec = [...p.spec.containers, ...(p.spec.initContainers ?? [])].find((x) => x.name === container)
-    return dockerLogs(this.docker, c.id, spec?.tty === true)
-  }
-
-  /** The container of a stream request if it runs, else the kubelet's refusal. */
-  private runningContainer(req: StreamRequest): { id: string } | StreamResult {
-    const p = this.pods.get(`${req.namespace}/${req.pod}`)
-    if (!p) return { kind: 'error', reason: 'NotFound', message: `pods "${req.pod}" not found` }
-    const c = [...p.run.containers, ...p.run.initContainers].find((x) => x.name === req.container)
-    if (!c) return { kind: 'error', reason: 'BadRequest', message: `container ${req.container} is not valid for pod ${req.pod}` }
-    if (!c.id || !('running' in c.state)) return { kind: 'error', reason: 'InternalError', message: `container not found ("${req.container}")` }
-    return { id: c.id }
-  }
-
-  /** The engine refusing (the container stopped a moment ago) reads as the kubelet not finding it. */
-  private streamError(req: StreamRequest, e: unknown): StreamResult {
-    const code = (e as { statusCode?: number }).statusCode
-    if (code === 404 || code === 409) return { kind: 'error', reason: 'InternalError', message: `container not found ("${req.container}")` }
-    return { kind: 'error', reason: 'InternalError', message: dockerMessage(e) }
+    return containerLogs(this.docker, p && { run: p.run, containers: [...p.spec.containers, ...(p.spec.initContainers ?? [])] }, pod, container)
   }
 
   // ── removal ──────────────────────────────────────────────────────────────────────────────
 
-  async remove(namespace: string, name: string, gracePeriodSeconds: number): Promise<void> {
+  remove(namespace: string, name: string, gracePeriodSeconds: number): Promise<void> {
     const p = this.pods.get(`${namespace}/${name}`)
-    if (!p) return
+    if (!p) return Promise.resolve()
+    // A second delete (or close() during one) waits for the first.
+    p.removing ??= this.removePod(p, gracePeriodSeconds)
+    return p.removing
+  }
+
+  private async removePod(p: PodEntry, gracePeriodSeconds: number): Promise<void> {
     p.stopping = true
     clearTimeout(p.deadline)
     this.wake(p)
@@ -366,34 +289,31 @@ export class DockerKubelet implements Kubelet {
     await p.setup
     await this.killContainers(p, gracePeriodSeconds)
     await Promise.allSettled(p.watchers)
-    await this.sweep({ 'io.kubernetes.pod.uid': p.run.uid })
-    this.pods.delete(`${namespace}/${name}`)
-    // Requests freed: the scheduler tries the pods it could not place again.
+    await sweep(this.docker, { 'io.kubernetes.pod.uid': p.run.uid })
+    this.pods.delete(`${p.run.namespace}/${p.run.name}`)
+    this.rescheduleWaiting()
+  }
+
+  /** Requests freed (a pod ended or went): the scheduler tries the pods it could not place again. */
+  private rescheduleWaiting(): void {
     for (const q of this.pods.values()) if (!q.run.scheduled && q.run.unschedulable !== undefined && !q.stopping) q.setup = this.schedule(q)
   }
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.pods.values()].map((p) => this.remove(p.run.namespace, p.run.name, 0)))
-    await this.sweep({ [this.sweepLabel[0]]: this.sweepLabel[1] })
+    await sweep(this.docker, { [this.sweepLabel[0]]: this.sweepLabel[1] })
   }
 
   /** SIGTERM, then SIGKILL after the grace period, for every running container of the pod (not the sandbox). */
-  private async killContainers(p: PodEntry, grace: number): Promise<void> {
-    const list = await this.docker.listContainers({ filters: { label: [`io.kubernetes.pod.uid=${p.run.uid}`, 'io.kubernetes.container.name'], status: ['running'] } })
-    await Promise.allSettled(list.map(async (info) => {
-      const c = [...p.run.containers, ...p.run.initContainers].find((x) => x.id === info.Id)
-      if (c) this.event(p, { type: 'Normal', reason: 'Killing', message: `Stopping container ${c.name}` }, c)
-      await this.docker.getContainer(info.Id).stop({ t: Math.max(0, Math.floor(grace)) })
-    }))
-  }
-
-  /** Removes every container, then every volume, carrying all of `labels`. */
-  private async sweep(labels: Record<string, string>): Promise<void> {
-    const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`)
-    const containers = await this.docker.listContainers({ all: true, filters: { label } })
-    await Promise.allSettled(containers.map((c) => this.docker.getContainer(c.Id).remove({ force: true })))
-    const { Volumes } = await this.docker.listVolumes({ filters: { label } })
-    await Promise.allSettled((Volumes ?? []).map((v) => this.docker.getVolume(v.Name).remove()))
+  private killContainers(p: PodEntry, grace: number): Promise<void> {
+    return stopPodContainers(this.docker, p.run.uid, grace, async (id) => {
+      const c = [...p.run.containers, ...p.run.initContainers].find((x) => x.id === id)
+      if (!c) return
+      this.event(p, { type: 'Normal', reason: 'Killing', message: `Stopping container ${c.name}` }, c)
+      const spec = [...p.spec.containers, ...(p.spec.initContainers ?? [])].find((x) => x.name === c.name)
+      const failed = spec?.lifecycle?.preStop && (await runHook(hookTarget(p, c, spec, this.docker), spec.lifecycle.preStop, grace * 1000))
+      if (failed) this.event(p, { type: 'Warning', reason: 'FailedPreStopHook', message: failed }, c)
+    })
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────────────────────
@@ -435,12 +355,17 @@ export class DockerKubelet implements Kubelet {
     for (const w of [...p.wakers]) w()
   }
 
-  private volumeContext(p: PodEntry): VolumeContext {
-    return { docker: this.docker, namespace: p.run.namespace, uid: p.run.uid, reporter: p.reporter, labels: p.labels, toolImage: SANDBOX_IMAGE }
+  private pullHost(p: PodEntry): PullHost {
+    return {
+      docker: this.docker, pullMessages: this.opts.pullMessages ?? '1.32',
+      backoff: (prev) => this.backoff(prev), sleep: (ms) => this.sleep(p, ms), halted: () => this.halted(p),
+      publish: () => this.publish(p), event: (e, c) => this.event(p, e, c),
+      pullSecrets: () => (p.spec.imagePullSecrets ?? []).map((s) => ({ name: s.name, secret: p.reporter.read('secrets', p.run.namespace, s.name) })),
+    }
   }
 
-  private dockerName(p: PodEntry, container: string): string {
-    return `k8s_${container}_${p.run.name}_${p.run.namespace}_${p.run.uid}_0`
+  private volumeContext(p: PodEntry): VolumeContext {
+    return { docker: this.docker, namespace: p.run.namespace, uid: p.run.uid, reporter: p.reporter, labels: p.labels, toolImage: SANDBOX_IMAGE }
   }
 
   private publish(p: PodEntry): void {

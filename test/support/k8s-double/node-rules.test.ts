@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { nonRootRefusal } from './container-config.js'
+import { expand, resolveEnv } from './container-env.js'
 import { goDuration, pullCredentials, pullPolicyOf } from './pod-images.js'
 import { type NodeSpec, unschedulable } from './pod-scheduler.js'
 import { type PodRun, podStatus } from './pod-status.js'
+import { streamTarget } from './pod-streams.js'
 import { parseQuantity, podRequests } from './quantity.js'
 
 /** The rules of the double's node that need no engine: scheduling, quantities, pull policy, credentials, status. */
@@ -99,5 +102,53 @@ describe('pod status', () => {
     const failed = podStatus(run({ containers: [c('build', ended(1)), c('helper', ended(0))] }))
     expect(failed.phase).toBe('Failed')
     expect((failed.conditions as any[]).find((x) => x.type === 'Ready')).toMatchObject({ reason: 'ContainersNotReady', message: 'containers with unready status: [build helper]' })
+  })
+})
+
+describe('container environment', () => {
+  const vars = new Map([['A', 'x'], ['B', '$(A)']])
+  it('expands $(VAR) like Kubernetes: defined names, $$ as $, the rest kept', () => {
+    expect(expand('$(A)-$(B)-$(C)-$$(A)-$$-$x-$(-$', vars)).toBe('x-$(A)-$(C)-$(A)-$-$x-$(-$')
+  })
+
+  it('env refers to what is defined before it; envFrom first with its prefix; missing objects and keys as the kubelet says', () => {
+    const b64 = (x: string): string => Buffer.from(x).toString('base64')
+    const objects: Record<string, Record<string, unknown>> = { 'secrets/s': { data: { k: b64('secret-value') } }, 'configmaps/m': { data: { one: '1' } } }
+    const ctx = { namespace: 'ci', read: (kind: string, name: string) => objects[`${kind}/${name}`], field: (p: string) => (p === 'metadata.name' ? 'pod-1' : undefined) }
+    const r = resolveEnv({
+      envFrom: [{ prefix: 'CM_', configMapRef: { name: 'm' } }],
+      env: [{ name: 'LATER', value: '$(FIRST)' }, { name: 'FIRST', value: 'a' }, { name: 'S', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }, { name: 'ME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, { name: 'BOTH', value: '$(FIRST)$(CM_one)' }],
+      command: ['echo', '$(S)'], args: ['$(ME)', '$(NOPE)'],
+    }, ctx)
+    expect(r).toEqual({ env: [['CM_one', '1'], ['LATER', '$(FIRST)'], ['FIRST', 'a'], ['S', 'secret-value'], ['ME', 'pod-1'], ['BOTH', 'a1']], command: ['echo', 'secret-value'], args: ['pod-1', '$(NOPE)'] })
+    expect(resolveEnv({ env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'gone', key: 'k' } } }] }, ctx)).toEqual({ error: 'secret "gone" not found' })
+    expect(resolveEnv({ env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'nope' } } }] }, ctx)).toEqual({ error: "couldn't find key nope in Secret ci/s" })
+    expect(resolveEnv({ env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'm', key: 'nope', optional: true } } }] }, ctx)).toEqual({ env: [] })
+  })
+})
+
+describe('stream refusals', () => {
+  it('answers as the kubelet for an unknown pod, an unknown container and a container that does not run', () => {
+    const req = (container: string) => ({ namespace: 'ci', pod: 'p', container, tty: false })
+    const c = (name: string, state: object, id?: string) => ({ name, init: false, image: 'busybox', imageID: '', state, ...(id ? { id } : {}) }) as PodRun['containers'][number]
+    const run = { initContainers: [], containers: [c('build', { running: { startedAt: 'x' } }, 'abc'), c('helper', { waiting: { reason: 'ContainerCreating' } }), c('svc', { terminated: { exitCode: 0, reason: 'Completed', startedAt: 'a', finishedAt: 'b' } }, 'def')] } as unknown as PodRun
+    expect(streamTarget(undefined, req('build'))).toEqual({ kind: 'error', reason: 'NotFound', message: 'pods "p" not found' })
+    expect(streamTarget(run, req('nope'))).toEqual({ kind: 'error', reason: 'BadRequest', message: 'container nope is not valid for pod p' })
+    expect(streamTarget(run, req('helper'))).toEqual({ kind: 'error', reason: 'InternalError', message: 'container not found ("helper")' })
+    expect(streamTarget(run, req('svc'))).toEqual({ kind: 'error', reason: 'InternalError', message: 'container not found ("svc")' })
+    expect(streamTarget(run, req('build'))).toEqual({ id: 'abc' })
+  })
+})
+
+describe('runAsNonRoot', () => {
+  it('refuses root and names it cannot check, as the kubelet words it', () => {
+    const c = (securityContext?: object) => ({ name: 'build', image: 'x', ...(securityContext ? { securityContext } : {}) })
+    const pod = 'p_ci(u1)'
+    expect(nonRootRefusal(c(), { runAsNonRoot: true }, '', pod)).toBe('container has runAsNonRoot and image will run as root (pod: "p_ci(u1)", container: build)')
+    expect(nonRootRefusal(c(), { runAsNonRoot: true }, 'nobody', pod)).toBe('container has runAsNonRoot and image has non-numeric user (nobody), cannot verify user is non-root (pod: "p_ci(u1)", container: build)')
+    expect(nonRootRefusal(c({ runAsUser: 0 }), { runAsNonRoot: true }, '1000', pod)).toBe('container\'s runAsUser breaks non-root policy (pod: "p_ci(u1)", container: build)')
+    expect(nonRootRefusal(c({ runAsUser: 1000 }), { runAsNonRoot: true }, '', pod)).toBeUndefined()
+    expect(nonRootRefusal(c(), { runAsNonRoot: true }, '1000:1000', pod)).toBeUndefined()
+    expect(nonRootRefusal(c({ runAsNonRoot: false }), { runAsNonRoot: true }, '', pod)).toBeUndefined()
   })
 })

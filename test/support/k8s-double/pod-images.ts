@@ -36,6 +36,12 @@ export async function localImage(docker: Dockerode, image: string): Promise<Loca
   }
 }
 
+/** The image's USER ("" when it runs as root by default). */
+export async function imageUser(docker: Dockerode, image: string): Promise<string> {
+  const info = (await docker.getImage(withDefaultTag(image)).inspect()) as { Config?: { User?: string } }
+  return info.Config?.User ?? ''
+}
+
 /** A Secret the pod names in imagePullSecrets, as stored by the API double. */
 type SecretObject = { type?: string; data?: Record<string, string> }
 
@@ -68,7 +74,7 @@ export function pullCredentials(secrets: SecretObject[]): RegistryAuth[] {
 
 /**
  * Pulls `image` through the engine; throws with the message the kubelet gets from cri-dockerd
- * (`rpc error: code = Unknown desc = Error response from daemon: …`). Returns the pull's duration.
+ * (`rpc error: code = Unknown desc = Error response from daemon: …`).
  */
 export async function pullImage(docker: Dockerode, image: string, creds: RegistryAuth[]): Promise<void> {
   const ref = parseImageRef(image)

@@ -1,5 +1,7 @@
 import { type Duplex, type Readable, Writable } from 'node:stream'
 import type Dockerode from 'dockerode'
+import type { StreamRequest, StreamResult } from './kubelet.js'
+import type { PodRun } from './pod-status.js'
 
 /**
  * The streaming half of the kubelet on the Docker engine: exec, attach and logs with the
@@ -35,30 +37,36 @@ export async function dockerAttach(docker: Dockerode, id: string, io: StdioStrea
 /** Feeds stdin (closing the engine's side when it ends) and copies output until the engine ends the stream. */
 function pump(docker: Dockerode, stream: Duplex, io: StdioStreams): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    const feed = (d: Buffer): void => {
+      if (!stream.writableEnded) stream.write(d)
+    }
+    // A half-close tells the engine stdin is at EOF; the process's output keeps coming.
+    const eof = (): void => {
+      if (!stream.writableEnded) stream.end()
+    }
+    // The client going away (the server closes our output) ends the session, as a closed socket does.
+    const gone = (): void => {
+      stream.destroy()
+      done()
+    }
     let settled = false
     const done = (e?: Error): void => {
       if (settled) return
       settled = true
-      io.stdin?.unpipe(stream)
+      io.stdin?.off('data', feed).off('end', eof).off('close', eof)
+      io.stdout?.off('close', gone)
+      io.stderr?.off('close', gone)
       if (e) reject(e)
       else resolve()
     }
     stream.on('end', () => done())
     stream.on('close', () => done())
     stream.on('error', (e) => done(e))
-    // The client going away (the server closes our output) ends the session, as a closed socket does.
-    for (const out of [io.stdout, io.stderr]) out?.once('close', () => {
-      stream.destroy()
-      done()
-    })
+    io.stdout?.once('close', gone)
+    io.stderr?.once('close', gone)
     if (io.tty) stream.on('data', (d: Buffer) => io.stdout?.write(d))
     else docker.modem.demuxStream(stream, io.stdout ?? discard(), io.stderr ?? discard())
-    if (io.stdin) {
-      io.stdin.on('data', (d: Buffer) => stream.write(d))
-      // A half-close tells the engine stdin is at EOF; the process's output keeps coming.
-      io.stdin.on('end', () => stream.end())
-      io.stdin.on('close', () => stream.end())
-    }
+    io.stdin?.on('data', feed).on('end', eof).on('close', eof)
   })
 }
 
@@ -87,4 +95,35 @@ export async function dockerLogs(docker: Dockerode, id: string, tty: boolean): P
     i += 8 + n
   }
   return Buffer.concat(parts).toString('utf8')
+}
+
+/**
+ * The container a stream request is for, if it runs; else the kubelet's refusal. The kubelet
+ * only finds running containers, and answers 500 `container not found ("<name>")`, which the
+ * API server passes on as `unable to upgrade connection: container not found ("<name>")`.
+ */
+export function streamTarget(run: PodRun | undefined, req: StreamRequest): { id: string } | StreamResult {
+  if (!run) return { kind: 'error', reason: 'NotFound', message: `pods "${req.pod}" not found` }
+  const c = [...run.containers, ...run.initContainers].find((x) => x.name === req.container)
+  if (!c) return { kind: 'error', reason: 'BadRequest', message: `container ${req.container} is not valid for pod ${req.pod}` }
+  if (!c.id || !('running' in c.state)) return { kind: 'error', reason: 'InternalError', message: `container not found ("${req.container}")` }
+  return { id: c.id }
+}
+
+/** The engine refusing (the container stopped a moment ago) reads as the kubelet not finding it. */
+export function streamRefusal(req: StreamRequest, e: unknown): StreamResult {
+  const code = (e as { statusCode?: number }).statusCode
+  if (code === 404 || code === 409) return { kind: 'error', reason: 'InternalError', message: `container not found ("${req.container}")` }
+  const j = (e as { json?: { message?: string } }).json
+  return { kind: 'error', reason: 'InternalError', message: j?.message ?? (e instanceof Error ? e.message : String(e)) }
+}
+
+/** pods/log: the container's output so far, or the API's refusal (an Error with `reason` and `code`). */
+export function containerLogs(docker: Dockerode, pod: { run: PodRun; containers: { name: string; tty?: boolean }[] } | undefined, name: string, container: string): Promise<string> {
+  const refuse = (message: string, reason: string, code: number): Promise<never> => Promise.reject(Object.assign(new Error(message), { reason, code }))
+  if (!pod) return refuse(`pods "${name}" not found`, 'NotFound', 404)
+  const c = [...pod.run.containers, ...pod.run.initContainers].find((x) => x.name === container)
+  if (!c) return refuse(`container ${container} is not valid for pod ${name}`, 'BadRequest', 400)
+  if (!c.id) return refuse(`container "${container}" in pod "${name}" is waiting to start: ${'waiting' in c.state ? c.state.waiting.reason : 'ContainerCreating'}`, 'BadRequest', 400)
+  return dockerLogs(docker, c.id, pod.containers.find((x) => x.name === container)?.tty === true)
 }

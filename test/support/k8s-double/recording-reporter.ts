@@ -36,7 +36,7 @@ export class RecordingReporter implements NodeReporter {
   }
 
   /** Resolves with the first status of the pod that satisfies `pred` (polling what was reported). */
-  async until(namespace: string, name: string, pred: (s: Record<string, any>) => boolean, timeoutMs = 30_000): Promise<Record<string, any>> {
+  async until(namespace: string, name: string, pred: (s: Record<string, any>) => boolean, timeoutMs = 60_000): Promise<Record<string, any>> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const hit = this.statuses.get(`${namespace}/${name}`)?.find(pred)
