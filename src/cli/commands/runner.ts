@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { GlrunError } from '../../diagnostics/errors.js'
 import { EXECUTORS } from '../../executors/registry.js'
 import { loadRunnerConfig } from '../../runner-config/load.js'
-import { runRunners } from '../../runner/job-loop.js'
+import { RunnerPool } from '../../runner/job-loop.js'
 import { defaultConfigPath } from '../../runner/config-file.js'
 import { checkRunnersTls } from '../../runner/gitlab-tls.js'
 import type { Io } from '../io.js'
@@ -54,19 +54,24 @@ export function runnerCommand(program: Command, io: Io, setExit: (code: number) 
       const server = config.listenAddress ? await metrics.listen(config.listenAddress) : undefined
       if (config.listenAddress) logger.info({ address: config.listenAddress }, 'metrics served at /metrics')
       try {
-        await runRunners({
+        const log = (e: Record<string, unknown>): void => {
+          const { level, msg, ...fields } = e as { level?: 'info' | 'warn' | 'error'; msg?: string }
+          const lv = level ?? 'info'
+          logger[lv](fields, msg ?? '')
+          if (lv !== 'info') metrics.errors.inc({ level: lv })
+        }
+        const pool = new RunnerPool({
           config, configText: text, runners, stateDir: resolve(flags.workDir ?? join(process.cwd(), '.glrun-runner')),
-          executorFor: (r) => EXECUTORS[r.executor]!(r),
+          executorFor: (r) => {
+            const make = EXECUTORS[r.executor]
+            if (!make) throw new GlrunError('GLRUN_EXECUTOR_UNKNOWN', `runner "${r.name}" uses executor "${r.executor}", which this version of glrun does not have`)
+            return make(r)
+          },
           ...(maxBuilds !== undefined ? { maxBuilds } : {}),
           cancel: cancel.signal, drain: drain.signal,
-          metrics,
-          log: (e) => {
-            const { level, msg, ...fields } = e as { level?: 'info' | 'warn' | 'error'; msg?: string }
-            const lv = level ?? 'info'
-            logger[lv](fields, msg ?? '')
-            if (lv !== 'info') metrics.errors.inc({ level: lv })
-          },
+          metrics, log,
         })
+        await pool.run()
         setExit(cancel.signal.aborted ? 143 : 0)
       } finally {
         server?.close()
