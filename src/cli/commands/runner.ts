@@ -4,6 +4,7 @@ import { GlrunError } from '../../diagnostics/errors.js'
 import { EXECUTORS } from '../../executors/registry.js'
 import { loadRunnerConfig } from '../../runner-config/load.js'
 import { RunnerPool } from '../../runner/job-loop.js'
+import { ConfigReloader } from '../../runner/config-reload.js'
 import { defaultConfigPath } from '../../runner/config-file.js'
 import { checkRunnersTls } from '../../runner/gitlab-tls.js'
 import type { Io } from '../io.js'
@@ -21,7 +22,9 @@ interface RunnerFlags {
  * for jobs and runs them on its executor, within `concurrent` and each runner's `limit`, with the
  * trace streamed to GitLab and glrun's diagnosis appended to a failed job's log. SIGTERM/SIGINT
  * cancel the running jobs (after_script runs, the state is reported); SIGQUIT stops taking jobs
- * and lets the running ones finish. The operator log is JSON lines on stderr.
+ * and lets the running ones finish. config.toml is reloaded when it changes (checked every 3 s) or
+ * on SIGHUP; a file that does not load is logged and the running config kept. The operator log is
+ * JSON lines on stderr.
  */
 export function runnerCommand(program: Command, io: Io, setExit: (code: number) => void): void {
   program.command('runner')
@@ -49,6 +52,9 @@ export function runnerCommand(program: Command, io: Io, setExit: (code: number) 
         else cancel.abort()
       }
       for (const s of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.on(s, onStop)
+      let reloader: ConfigReloader | undefined
+      const onHup = (): void => reloader?.reload()
+      process.on('SIGHUP', onHup)
       const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: true }))
       const metrics = new RunnerMetrics()
       const server = config.listenAddress ? await metrics.listen(config.listenAddress) : undefined
@@ -71,10 +77,17 @@ export function runnerCommand(program: Command, io: Io, setExit: (code: number) 
           cancel: cancel.signal, drain: drain.signal,
           metrics, log,
         })
+        // config.toml edited while running: applied to the next job requests (gitlab-runner's live reload).
+        reloader = new ConfigReloader(path, log, (loaded) => {
+          log({ level: 'info', msg: 'Configuration loaded', config: path, runners: loaded.config.runners.length })
+          pool.update(loaded.config, loaded.text, loaded.config.runners)
+        }).start()
         await pool.run()
         setExit(cancel.signal.aborted ? 143 : 0)
       } finally {
         server?.close()
+        reloader?.stop()
+        process.off('SIGHUP', onHup)
         for (const s of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.off(s, onStop)
       }
     })
