@@ -9,7 +9,12 @@
 // The double is TypeScript under test/: it is bundled with esbuild (a dev dependency) into a temp
 // .mjs at start, together with the in-memory compiler the tests use, so nothing here is a copy.
 // Usage: node bench/runner-bench.mjs [--jobs N] [--mb M] [--only jobs|trace] [--cpu-prof DIR]
+//   [--node-flags "--flag …"] (node/V8 flags for glrun, to compare heap settings)
 //   [--heap-snapshots DIR] (glrun writes a heap snapshot at job 100 and 20 jobs before the end)
+// Memory is also read from inside glrun: a preload (written to the temp dir, run with --expose-gc)
+// answers SIGWINCH with two full GCs and process.memoryUsage(), at job 100 and 8 jobs before the
+// end (while the last jobs still run): heapUsed after GC is what the process keeps; RSS is that
+// plus V8's young generation and what the allocator holds on to.
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -26,6 +31,11 @@ const traceMb = Number(opt('--mb', 100)) || 100
 const only = opt('--only', null)
 const cpuProf = opt('--cpu-prof', null)
 const heapSnaps = opt('--heap-snapshots', null)
+const nodeFlags = (opt('--node-flags', '') ?? '').split(' ').filter(Boolean)
+if (args.includes('--help')) {
+  console.log('node bench/runner-bench.mjs [--jobs N] [--mb M] [--only jobs|trace] [--cpu-prof DIR] [--heap-snapshots DIR] [--node-flags "--flag …"]')
+  process.exit(0)
+}
 
 if (!existsSync(join(root, 'dist', 'glrun.cjs'))) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
 const bin = join(root, 'bin', 'glrun.js')
@@ -44,6 +54,12 @@ await build({
 // External packages resolve from the bundle's directory: give it the project's node_modules.
 execFileSync('ln', ['-s', join(root, 'node_modules'), join(work, 'node_modules')])
 const { startGitLabDouble, compileYaml } = await import(pathToFileURL(loader).href)
+
+// The preload: SIGWINCH (ignored by default, unused by glrun) → gc, gc, memoryUsage() as a JSON line.
+const gcLog = join(work, 'gc.jsonl')
+const preload = join(work, 'gc-probe.cjs')
+writeFileSync(preload, `process.on('SIGWINCH', () => { globalThis.gc(); globalThis.gc(); const m = process.memoryUsage(); m.spaces = Object.fromEntries(require('node:v8').getHeapSpaceStatistics().map((s) => [s.space_name, [s.space_size, s.space_used_size]])); require('node:fs').appendFileSync(${JSON.stringify(gcLog)}, JSON.stringify(m) + '\\n') })\n`)
+const gcProbes = () => (existsSync(gcLog) ? readFileSync(gcLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [])
 
 const mib = (kb) => kb / 1024
 function procStatus(pid) {
@@ -74,7 +90,7 @@ function runRunner(gl, name, maxBuilds, extraToml, onFinished) {
   const token = gl.state.addRunner().token
   const config = join(work, `${name}.toml`)
   writeFileSync(config, `concurrent = 8\ncheck_interval = 3\n[[runners]]\n  name = "${name}"\n  url = "${gl.url}"\n  token = "${token}"\n  executor = "shell"\n${extraToml}`)
-  const node = [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []), ...(heapSnaps ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnaps}`] : [])]
+  const node = ['--expose-gc', '--require', preload, ...nodeFlags, ...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []), ...(heapSnaps ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnaps}`] : [])]
   const child = spawn(process.execPath, [...node, bin, 'runner', '--config', config, '--max-builds', String(maxBuilds), '--work-dir', join(work, `work-${name}`)], { stdio: ['ignore', 'ignore', 'pipe'] })
   let finished = 0
   let firstReceived = null
@@ -133,13 +149,21 @@ try {
       if (s && (n % 100 === 0 || n === jobsWanted)) rss[n] = mib(s.rss)
       // Heap snapshots (after a full GC) at job 100 and near the end: what the process keeps.
       if (heapSnaps && (n === 100 || n === jobsWanted - 20)) process.kill(pid, 'SIGUSR2')
+      if (n === 100 || n === jobsWanted - 8) process.kill(pid, 'SIGWINCH')
     })
+    const probes = gcProbes()
     const ok = ids.filter((id) => gl.state.jobs.get(id).final?.state === 'success' && gl.state.jobs.get(id).final?.checksumMatches).length
     const growth = rss[100] === undefined ? 0 : rss[jobsWanted] - rss[100]
     console.log(`${jobsWanted} trivial shell jobs at concurrent = 8: ${(jobsWanted / r.jobsS).toFixed(1)} jobs/s (${r.jobsS.toFixed(2)} s from the first job received to the last finished; ${r.wallS.toFixed(2)} s with start and exit), ${ok}/${jobsWanted} succeeded with matching checksums`)
     console.log(`  glrun memory: peak RSS ${r.peakMiB.toFixed(1)} MiB, RSS at job 100 ${rss[100]?.toFixed(1) ?? '-'} MiB, at job ${jobsWanted} ${rss[jobsWanted]?.toFixed(1)} MiB (growth ${growth.toFixed(1)} MiB)`)
     console.log(`  glrun CPU time: ${(r.cpuS * 1000 / jobsWanted).toFixed(1)} ms per job (user + system, jobs' shells not counted)`)
     console.log(`  RSS every 100 jobs (MiB): ${Object.values(rss).map((v) => v.toFixed(0)).join(' ')}`)
+    const mb = (b) => (b / 1048576).toFixed(1)
+    if (probes.length === 2) {
+      const [a, b] = probes
+      console.log(`  after a full GC, job 100 → job ${jobsWanted - 8}: heapUsed ${mb(a.heapUsed)} → ${mb(b.heapUsed)} MiB (${b.heapUsed >= a.heapUsed ? '+' : ''}${mb(b.heapUsed - a.heapUsed)}), heapTotal ${mb(a.heapTotal)} → ${mb(b.heapTotal)}, external ${mb(a.external)} → ${mb(b.external)}, arrayBuffers ${mb(a.arrayBuffers)} → ${mb(b.arrayBuffers)}, RSS ${mb(a.rss)} → ${mb(b.rss)} MiB`)
+      if (args.includes('--spaces')) for (const k of Object.keys(b.spaces)) console.log(`    ${k}: size ${mb(a.spaces[k][0])} → ${mb(b.spaces[k][0])}, used ${mb(a.spaces[k][1])} → ${mb(b.spaces[k][1])}`)
+    }
     if (r.code !== 0 || ok !== jobsWanted) {
       failed = true
       console.log(`  runner exit ${r.code}; log lines of note:\n  ${r.errors.slice(0, 10).join('\n  ')}`)

@@ -161,3 +161,23 @@ shutdown_timeout = 0
     expect(warnings).toEqual([])
   })
 })
+
+describe('config.toml: request_concurrency and the unhealthy limits', () => {
+  const runner = (keys: string): Record<string, unknown> => parseRunnerConfig(`[[runners]]\n  name = "r"\n  url = "https://gitlab.example.com"\n  token = "glrt-x"\n  executor = "shell"\n${keys}`, 'config.toml').config.runners[0] as unknown as Record<string, unknown>
+
+  it("gitlab-runner's defaults: 1 request at a time, 3 unhealthy requests, 1 h; below 1 means the default", () => {
+    expect(runner('')).toMatchObject({ requestConcurrency: 1, unhealthyRequestsLimit: 3, unhealthyIntervalMs: 3_600_000 })
+    expect(runner('  request_concurrency = 0\n  unhealthy_requests_limit = 0\n')).toMatchObject({ requestConcurrency: 1, unhealthyRequestsLimit: 3 })
+  })
+
+  it('unhealthy_interval is a Go duration; an integer is nanoseconds, as Go decodes a time.Duration', () => {
+    expect(runner('  request_concurrency = 4\n  unhealthy_requests_limit = 5\n  unhealthy_interval = "1h30m"\n')).toMatchObject({ requestConcurrency: 4, unhealthyRequestsLimit: 5, unhealthyIntervalMs: 5_400_000 })
+    expect(runner('  unhealthy_interval = "90s"\n')).toMatchObject({ unhealthyIntervalMs: 90_000 })
+    expect(runner('  unhealthy_interval = "1.5s"\n')).toMatchObject({ unhealthyIntervalMs: 1500 })
+    expect(runner('  unhealthy_interval = 2000000000\n')).toMatchObject({ unhealthyIntervalMs: 2000 })
+  })
+
+  it('an unhealthy_interval that is not a duration is an error at its line', () => {
+    expect(errorsOf('[[runners]]\n  name = "r"\n  unhealthy_interval = "1h30min"\n')).toEqual([expect.objectContaining({ code: 'GLRUN_CONFIG_VALUE', line: 3, message: 'unhealthy_interval the string "1h30min" is not a duration' })])
+  })
+})

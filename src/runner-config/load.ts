@@ -66,6 +66,10 @@ export function parseRunnerConfig(text: string, path: string): { config: RunnerC
   const runners = Array.isArray(doc['runners']) ? (doc['runners'] as Table[]) : []
   runners.forEach((r, i) => {
     const at = `runners[${i}]`
+    const ui = r['unhealthy_interval']
+    if (ui !== undefined && durationMs(ui) === undefined) {
+      err('GLRUN_CONFIG_VALUE', `${at}.unhealthy_interval`, `unhealthy_interval ${describe(ui)} is not a duration`, 'Write it as gitlab-runner reads it, a Go duration such as "1h", "30m" or "90s".')
+    }
     const ex = r['executor']
     if (typeof ex === 'string' && !EXECUTORS.includes(ex)) {
       const near = closest(ex, EXECUTORS)
@@ -142,6 +146,24 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`
 }
 
+const GO_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/**
+ * A TOML value gitlab-runner decodes into a Go time.Duration, in ms: a string as Go's
+ * time.ParseDuration reads it ("1h30m", "1.5s"), or an integer, which Go takes as nanoseconds.
+ */
+export function durationMs(v: unknown): number | undefined {
+  if (typeof v === 'number' || typeof v === 'bigint') return Number(v) / 1e6
+  if (typeof v !== 'string') return undefined
+  const s = v.trim()
+  if (s === '0') return 0
+  const m = /^([+-]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(s)
+  if (!m) return undefined
+  let ms = 0
+  for (const [, n, unit] of m[2]!.matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) ms += Number(n) * GO_UNITS[unit!]!
+  return m[1] === '-' ? -ms : ms
+}
+
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
 const num = (v: unknown, d: number): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : d)
@@ -168,6 +190,11 @@ function toRunner(r: Table, i: number): RunnerSettings {
     cloneUrl: str(r['clone_url']),
     environment: strs(r['environment']),
     limit: num(r['limit'], 0),
+    // gitlab-runner's GetRequestConcurrency / GetUnhealthyRequestsLimit / GetUnhealthyInterval:
+    // below 1 means the default; the interval is a Go duration ("1h", "90s").
+    requestConcurrency: Math.max(1, num(r['request_concurrency'], 1)),
+    unhealthyRequestsLimit: num(r['unhealthy_requests_limit'], 0) < 1 ? 3 : num(r['unhealthy_requests_limit'], 3),
+    unhealthyIntervalMs: durationMs(r['unhealthy_interval']) ?? 60 * 60_000,
     outputLimitKb: num(r['output_limit'], 4096),
     preGetSourcesScript: str(r['pre_get_sources_script']) ?? str(r['pre_clone_script']),
     postGetSourcesScript: str(r['post_get_sources_script']) ?? str(r['post_clone_script']),

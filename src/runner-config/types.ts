@@ -14,6 +14,11 @@ export interface RunnerSettings {
   /** "KEY=VALUE" entries added to every job (below the job's own variables). */
   environment: string[]
   limit: number
+  /** How many `/jobs/request` calls may be under way at once for this runner (gitlab-runner's default 1). */
+  requestConcurrency: number
+  /** Failed job requests in a row (403, network errors) after which the runner is skipped for `unhealthyIntervalMs`. */
+  unhealthyRequestsLimit: number
+  unhealthyIntervalMs: number
   /** Trace size limit in KiB (gitlab-runner's default 4096). */
   outputLimitKb: number
   preGetSourcesScript?: string

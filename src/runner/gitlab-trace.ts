@@ -35,7 +35,7 @@ export class GitLabTrace implements TraceSink {
   }
 
   write(chunk: Buffer): void {
-    if (chunk.length === 0) return
+    if (chunk.length === 0 || this.closed) return
     writeSync(this.fd, chunk, 0, chunk.length, this.total)
     this.total += chunk.length
     this.crc = crc32(chunk, this.crc)
@@ -81,6 +81,7 @@ export class GitLabTrace implements TraceSink {
       else if (a.status === 416 && a.length !== undefined) this.sent = Math.min(a.length, this.total)
       else if (a.status === 403 || a.status === 404) {
         this.stopped = true
+        this.endedBy = a.status
         this.onRemote(a.jobStatus === 'failed' ? 'failed' : a.status === 404 ? 'gone' : 'canceled')
       } else return // 5xx, 429: try again next round
     }
@@ -106,11 +107,32 @@ export class GitLabTrace implements TraceSink {
     } catch {
       return
     }
-    if (a.jobStatus === 'canceling' || a.jobStatus === 'canceled') this.onRemote(a.jobStatus)
-    else if (a.status === 403) this.onRemote(a.jobStatus === 'failed' ? 'failed' : 'canceled')
+    if (a.status === 403 || a.status === 404) {
+      this.stopped = true
+      this.endedBy = a.status
+      this.onRemote(a.jobStatus === 'failed' ? 'failed' : a.status === 404 ? 'gone' : 'canceled')
+    } else if (a.jobStatus === 'canceling' || a.jobStatus === 'canceled') this.onRemote(a.jobStatus)
   }
 
   private finishing = false
+
+  /** GitLab ended the job (403/404): nothing more is sent; returns the status that ended it. */
+  abandon(): number {
+    this.finishing = true
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    this.closeFile()
+    return this.endedBy
+  }
+
+  private endedBy = 403
+  private closed = false
+
+  private closeFile(): void {
+    if (this.closed) return
+    this.closed = true
+    closeSync(this.fd)
+  }
 
   /**
    * The job's end: the rest of the trace, then `PUT /jobs/:id` with the state, GitLab's failure
@@ -138,7 +160,7 @@ export class GitLabTrace implements TraceSink {
       await sleep((a.intervalS ?? 1) * 1000)
     }
     this.stopped = true
-    closeSync(this.fd)
+    this.closeFile()
     return status
   }
 }

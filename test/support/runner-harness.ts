@@ -17,12 +17,17 @@ export interface RunnerHarness {
   readonly gl: GitLabDouble
   readonly root: string
   enqueue(yaml: string): Promise<Map<string, number>>
-  start(opts?: { globals?: string; args?: string[]; concurrent?: number; executor?: string }): RunningRunner
+  start(opts?: { globals?: string; args?: string[]; concurrent?: number; executor?: string; checkInterval?: number; runnerToml?: string }): RunningRunner
 }
 
 export interface RunningRunner {
   done: Promise<{ code: number | null; err: string }>
   kill(s: NodeJS.Signals): void
+  /** The runner's token in the double, and its config.toml (a test may rewrite it). */
+  token: string
+  config: string
+  /** The operator log so far (JSON lines). */
+  log(): string
 }
 
 const bin = new URL('../../bin/glrun.js', import.meta.url).pathname
@@ -57,11 +62,11 @@ export function runnerHarness(name: string, options: DoubleOptions = {}): Runner
       const token = double().state.addRunner().token
       const id = nextId++
       const config = join(root, `c-${id}.toml`)
-      writeFileSync(config, `concurrent = ${o.concurrent ?? 2}\ncheck_interval = 0\n${o.globals ?? ''}\n[[runners]]\n  name = "${name}"\n  url = "${double().url}"\n  token = "${token}"\n  executor = "${o.executor ?? 'shell'}"\n`)
+      writeFileSync(config, `concurrent = ${o.concurrent ?? 2}\ncheck_interval = ${o.checkInterval ?? 0}\n${o.globals ?? ''}\n[[runners]]\n  name = "${name}"\n  url = "${double().url}"\n  token = "${token}"\n  executor = "${o.executor ?? 'shell'}"\n${o.runnerToml ?? ''}`)
       const child = spawn(process.execPath, [bin, 'runner', '--config', config, '--work-dir', join(root, `w-${id}`), ...(o.args ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] })
       let err = ''
       child.stderr.on('data', (d: Buffer) => { err += d.toString() })
-      return { done: new Promise((resolve) => child.on('close', (code) => resolve({ code, err }))), kill: (s) => { child.kill(s) } }
+      return { done: new Promise((resolve) => child.on('close', (code) => resolve({ code, err }))), kill: (s) => { child.kill(s) }, token, config, log: () => err }
     },
   }
 }
