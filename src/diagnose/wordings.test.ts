@@ -112,6 +112,9 @@ const cases: [string, string, string, string?][] = [
   ['testcontainers-java, no daemon', step('$ ./gradlew integrationTest', 'ERROR DockerClientProviderStrategy: Could not find a valid Docker environment. Please check configuration. Attempted configurations were:'), 'dind_service_missing'],
   ['testcontainers-node, no daemon', step('$ npm run test:int', 'Error: Could not find a working container runtime strategy'), 'dind_service_missing'],
   ['docker SDK for Python, no daemon', step('$ pytest tests/integration', "docker.errors.DockerException: Error while fetching server API version: ('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))"), 'dind_service_missing'],
+  ['script guards an empty variable', step('$ [ -z "${DEPLOY_TOKEN}" ] && echo "DEPLOY_TOKEN missing" && exit 1', 'DEPLOY_TOKEN missing'), 'protected_variable_unavailable'],
+  ['bash ${VAR:?} on an empty variable', step('$ curl -sf -H "PRIVATE-TOKEN: ${API_TOKEN:?}" https://gitlab.example.com/api/v4/projects', '/bin/bash: line 130: API_TOKEN: parameter null or not set'), 'protected_variable_unavailable'],
+  ['dash ${VAR:?} on an empty variable', step('$ ./release.sh "${RELEASE_KEY:?}"', '/bin/sh: 1: RELEASE_KEY: parameter not set or null'), 'protected_variable_unavailable'],
   ['dash, script whose #! shell is missing', step('$ ./scripts/deploy.sh production', 'sh: 1: ./scripts/deploy.sh: not found'), 'shell_mismatch'],
 ]
 

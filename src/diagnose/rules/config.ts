@@ -82,9 +82,34 @@ function emptyReference(s: Scan): Diagnosis[] {
     ], 0.7)]
 }
 
+// The shell's own words for an empty `${VAR:?}` (bash "parameter null or not set", dash/ash "parameter not set
+// or null"), and a script that guards a variable itself (`[ -z "$VAR" ] && … exit 1`) and then stops there.
+const PARAM_EMPTY = /\b([A-Za-z_]\w*): parameter (?:null or not set|not set or null|not set)\b/
+const GUARD = /^\$ (?:if )?(?:\[\[?|test)\s+-z\s+"?\$\{?([A-Za-z_]\w*)\}?"?\s*\]?\]?.*\bexit\b/
+
+function emptyGuard(s: Scan): Diagnosis[] {
+  const commands = s.ev.trace.lines.filter((l) => l.text.startsWith('$ '))
+  const last = commands[commands.length - 1]
+  const guard = last ? GUARD.exec(last.text) : null
+  const after = last ? s.output.filter((l) => l.n > last.n && !/^(?:ERROR: Job failed|Cleaning up|Uploading artifacts|section_|\d\d:\d\d$)/.test(l.text)) : []
+  const param = s.all(PARAM_EMPTY, ['step_script', 'after_script', '']).pop()
+  const name = guard && after.length <= 3 ? guard[1] : param?.m[1]
+  if (!name || !userVariables(`$${name}`, s.ev.ciYaml).length) return []
+  const cmd = guard && after.length <= 3 ? last : param ? s.commandAt(param.line.n) : undefined
+  return [diagnosis('protected_variable_unavailable', `$${name} is empty in this job`,
+    `The job stopped because $${name} was empty${guard ? ' (the script checks it and exits)' : ` ("${param?.line.text.trim().slice(0, 120)}")`}: it is not defined for this job. Protected variables are only passed to pipelines on protected branches/tags (also environment-scoped variables outside their environment, and fork MRs).`,
+    evidence(cmd, param), [
+      { text: `Protect the branch/tag that needs $${name}, or unprotect/re-scope the variable in Settings → CI/CD → Variables.` },
+      { text: 'Or run the job only where the variable exists.', snippet: 'rules:\n  - if: $CI_COMMIT_REF_PROTECTED == "true"' },
+    ], 0.7)]
+}
+
 function protectedVar(s: Scan): Diagnosis[] {
   const hit = s.all(EMPTY_ARG, ['step_script', 'after_script']).pop()
-  if (!hit) return emptyReference(s)
+  if (!hit) {
+    const ref = emptyReference(s)
+    return ref.length ? ref : emptyGuard(s)
+  }
   const cmd = s.commandAt(hit.line.n)
   const vars = userVariables(cmd?.text ?? '', s.ev.ciYaml)
   if (!vars.length) return []
