@@ -115,6 +115,8 @@ const cases: [string, string, string, string?][] = [
   ['script guards an empty variable', step('$ [ -z "${DEPLOY_TOKEN}" ] && echo "DEPLOY_TOKEN missing" && exit 1', 'DEPLOY_TOKEN missing'), 'protected_variable_unavailable'],
   ['bash ${VAR:?} on an empty variable', step('$ curl -sf -H "PRIVATE-TOKEN: ${API_TOKEN:?}" https://gitlab.example.com/api/v4/projects', '/bin/bash: line 130: API_TOKEN: parameter null or not set'), 'protected_variable_unavailable'],
   ['dash ${VAR:?} on an empty variable', step('$ ./release.sh "${RELEASE_KEY:?}"', '/bin/sh: 1: RELEASE_KEY: parameter not set or null'), 'protected_variable_unavailable'],
+  ['requests, proxy without scheme', step('$ pip install -r requirements.txt', "requests.exceptions.InvalidURL: Proxy URL had no scheme, should start with http:// or https://"), 'proxy_required'],
+  ['node, proxy without scheme', step('$ npx some-cli publish', 'TypeError [ERR_INVALID_URL]: Invalid URL: proxy.corp:3128', '    at new URL (node:internal/url:775:36)', '    at getProxyUrl (/app/node_modules/proxy-from-env/index.js:77:3)'), 'proxy_required'],
   ['dash, script whose #! shell is missing', step('$ ./scripts/deploy.sh production', 'sh: 1: ./scripts/deploy.sh: not found'), 'shell_mismatch'],
 ]
 

@@ -247,9 +247,27 @@ function refused(s: Scan): Diagnosis[] {
   ], tcp && !tcp.ok ? 0.7 : 0.55)]
 }
 
+// A proxy variable the client cannot parse (usually no scheme: HTTPS_PROXY=proxy:3128): requests/pip say so;
+// Node throws "Invalid URL" from its proxy code (the stack frames name the proxy helper).
+const PROXY_URL = /Proxy URL had no scheme|Invalid (?:proxy (?:URL|address|host))|invalid proxy URL|invalid (?:HTTPS?_PROXY|https?_proxy)\b/i
+const NODE_BAD_URL = /ERR_INVALID_URL|TypeError(?: \[ERR_INVALID_URL\])?: Invalid URL/
+
+function proxyUrl(s: Scan): Diagnosis[] {
+  const node = s.last(NODE_BAD_URL)
+  const hit = s.last(PROXY_URL) ?? (node && s.all(/proxy/i).some((h) => h.line.n > node.line.n - 3 && h.line.n - node.line.n <= 12) ? node : undefined)
+  if (!hit) return []
+  const value = /Invalid URL:?\s*(\S+)/.exec(hit.line.text)?.[1]
+  return [diagnosis('proxy_required', 'The job\'s proxy variable is not a valid URL',
+    `${value ? `"${value}"` : 'The proxy setting'} cannot be parsed as a proxy URL: HTTP_PROXY/HTTPS_PROXY need a scheme (http://host:port); curl and git accept the bare form, Node, Python requests and pip do not.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Write the proxy variables as full URLs.', snippet: 'variables:\n  HTTP_PROXY: "http://proxy.example.com:3128"\n  HTTPS_PROXY: "http://proxy.example.com:3128"\n  NO_PROXY: "localhost,127.0.0.1,docker,.example.com"' },
+      proxyEnvFix(),
+    ], 0.8)]
+}
+
 function proxy(s: Scan): Diagnosis[] {
   const hit = s.last(PROXY)
-  if (!hit) return []
+  if (!hit) return proxyUrl(s)
   const auth = /407/.test(hit.line.text)
   const cause = auth
     ? 'The proxy demands authentication (HTTP 407) and the job sends none or wrong credentials.'
