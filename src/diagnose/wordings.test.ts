@@ -117,6 +117,7 @@ const cases: [string, string, string, string?][] = [
   ['dash ${VAR:?} on an empty variable', step('$ ./release.sh "${RELEASE_KEY:?}"', '/bin/sh: 1: RELEASE_KEY: parameter not set or null'), 'protected_variable_unavailable'],
   ['requests, proxy without scheme', step('$ pip install -r requirements.txt', "requests.exceptions.InvalidURL: Proxy URL had no scheme, should start with http:// or https://"), 'proxy_required'],
   ['node, proxy without scheme', step('$ npx some-cli publish', 'TypeError [ERR_INVALID_URL]: Invalid URL: proxy.corp:3128', '    at new URL (node:internal/url:775:36)', '    at getProxyUrl (/app/node_modules/proxy-from-env/index.js:77:3)'), 'proxy_required'],
+  ['redacted path on a private registry', step('$ docker pull "$CI_REGISTRY_IMAGE/builder:1"', "Error response from daemon: pull access denied for registry.gitlab.com/<IMAGE_PATH>, repository does not exist or may require 'docker login': denied: requested access to the resource is denied"), 'registry_auth_failed'],
   ['dash, script whose #! shell is missing', step('$ ./scripts/deploy.sh production', 'sh: 1: ./scripts/deploy.sh: not found'), 'shell_mismatch'],
 ]
 
