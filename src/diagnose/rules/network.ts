@@ -196,7 +196,8 @@ function cloneUrl(s: Scan): Diagnosis[] {
 }
 
 function egress(s: Scan): Diagnosis[] {
-  const hits = s.all(TIMEOUT).filter((h) => !/\blookup /.test(h.line.text) && !DIND_HOSTS.has(hostIn(h) ?? ''))
+  // "error dialing backend" is the API server failing to reach a kubelet (attach/exec), not the job's egress.
+  const hits = s.all(TIMEOUT).filter((h) => !/\blookup |error dialing backend/.test(h.line.text) && !DIND_HOSTS.has(hostIn(h) ?? ''))
     .filter((h) => !(s.inClone(h.line) && CONNECT.test(h.line.text)))
   const hit = hits[hits.length - 1]
   if (!hit) return []
