@@ -125,6 +125,13 @@ const cases: [string, string, string, string?][] = [
   ['cache upload refused (runner wording)', ['Saving cache for successful job', 'Creating cache default-protected...', 'node_modules/: found 4211 matching artifact files and directories', 'WARNING: Retrying...                                error=received: 403 Forbidden', 'Failed to create cache', 'ERROR: Job failed: exit code 1'].join('\n'), 'cache_s3_access_denied'],
   ['pip/urllib3 retries on 503', step('$ pip install -r requirements.txt', "ERROR: Could not install packages due to an OSError: HTTPSConnectionPool(host='files.pythonhosted.org', port=443): Max retries exceeded with url: /packages/x.whl (Caused by ResponseError('too many 503 error responses'))"), 'upstream_service_unavailable'],
   ['kubelet unreachable on attach', ['Using Kubernetes executor with image node:20 ...', 'ERROR: Job failed (system failure): error dialing backend: dial tcp 10.0.0.5:10250: i/o timeout'].join('\n'), 'kubernetes_attach_failed', 'kubernetes'],
+  ['rules expression rejected', 'jobs:deploy:rules:0:if invalid expression syntax', 'yaml_config_error'],
+  ['include not valid YAML', 'Included file `ci/templates/build.yml` does not have valid YAML syntax!', 'yaml_config_error'],
+  ['include project not reachable', 'Project `group/templates` not found or access denied! Make sure any includes in the pipeline configuration are correctly defined.', 'yaml_config_error'],
+  ['kubectl image, cobra lower-case error', ['Using Docker executor with image bitnami/kubectl:latest ...', 'error: unknown command "sh" for "kubectl"', 'ERROR: Job failed: exit code 1'].join('\n'), 'image_entrypoint_override'],
+  ['git bad revision range', step('$ git log --oneline v1.0.0..HEAD', "fatal: bad revision 'v1.0.0..HEAD'"), 'shallow_clone_missing_ref'],
+  ['git no merge base', step('$ git merge-base origin/main HEAD', 'fatal: no merge base found'), 'shallow_clone_missing_ref'],
+  ['autoscaler out of capacity', ['Preparing the "docker-autoscaler" executor', 'ERROR: Failed to prepare environment: no free machines that can process builds', 'ERROR: Job failed (system failure): no free machines that can process builds'].join('\n'), 'machine_provisioning_failed'],
   ['dash, script whose #! shell is missing', step('$ ./scripts/deploy.sh production', 'sh: 1: ./scripts/deploy.sh: not found'), 'shell_mismatch'],
 ]
 

@@ -10,8 +10,8 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
  * phase; the phase, when known, only sharpens the wording.
  */
 
-const PREP_FAILED = /^(?:ERROR|WARNING): Preparation failed: (.*)$/
-const MACHINE = /docker-machine|docker\+machine|Docker Machine|autoscaler|fleeting|taskscaler|(?:exit status [12]|can't connect)$|machine .* (?:not|failed)|Error creating machine|Waiting for SSH to be available|instance (?:quota|limit)|InsufficientInstanceCapacity|ssh: handshake failed/i
+const PREP_FAILED = /^(?:ERROR|WARNING): (?:Preparation failed|Failed to prepare environment): (.*)$/
+const MACHINE = /no free machines that can process builds|docker-machine|docker\+machine|Docker Machine|autoscaler|fleeting|taskscaler|(?:exit status [12]|can't connect)$|machine .* (?:not|failed)|Error creating machine|Waiting for SSH to be available|instance (?:quota|limit)|InsufficientInstanceCapacity|ssh: handshake failed/i
 const MACHINE_EXECUTOR = /^Preparing the "(?:docker\+machine|docker-autoscaler|instance)" executor|^Using Docker Machine executor|^Using docker-machine/
 const DAEMON_AT_IP = /Cannot connect to the Docker daemon at tcp:\/\/(\d+\.\d+\.\d+\.\d+):2376/
 const VERSION = /^Running with gitlab-(?:ci-multi-)?runner (\d+)\.(\d+)\.(\d+)\S* \(([0-9a-f]+)\)/
