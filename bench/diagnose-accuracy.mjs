@@ -5,8 +5,11 @@
 //
 // The held-out split exists to measure, never to tune: only its totals are printed. Its misses
 // are listed only with --show-heldout, which is meant for a final report, not for rule writing.
+// --new-heldout also prints the totals of the held-out entries added in the third collection pass
+// (split.json `heldout_batch3`) and of the older held-out entries, separately; totals only, never
+// their misses. --dev-only prints no held-out figures at all (for use while writing rules).
 //
-//   node bench/diagnose-accuracy.mjs [--json] [--show-heldout]
+//   node bench/diagnose-accuracy.mjs [--json] [--show-heldout] [--new-heldout] [--dev-only]
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -55,7 +58,12 @@ function score(rows) {
 
 const dev = results.filter((r) => r.split === 'dev')
 const held = results.filter((r) => r.split === 'heldout')
-const summary = { dev: score(dev), heldout: score(held) }
+const newHeld = new Set(split.heldout_batch3 ?? [])
+const summary = args.has('--dev-only') ? { dev: score(dev) } : { dev: score(dev), heldout: score(held) }
+if (args.has('--new-heldout') && !args.has('--dev-only')) {
+  summary.heldoutOld = score(held.filter((r) => !newHeld.has(r.id)))
+  summary.heldoutNew = score(held.filter((r) => newHeld.has(r.id)))
+}
 
 if (args.has('--json')) {
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
@@ -64,7 +72,10 @@ if (args.has('--json')) {
 
 const pct = (x) => `${x.toFixed(1)}%`.padStart(6)
 const line = (name, s) => `${name.padEnd(9)} n=${String(s.n).padStart(3)}  top-1 ${String(s.top1).padStart(3)} ${pct(s.top1Pct)}  top-3 ${String(s.top3).padStart(3)} ${pct(s.top3Pct)}`
-const out = ['diagnose accuracy on real failure logs', line('dev', summary.dev), line('held-out', summary.heldout), '']
+const out = ['diagnose accuracy on real failure logs', line('dev', summary.dev)]
+if (summary.heldout) out.push(line('held-out', summary.heldout))
+if (summary.heldoutOld) out.push(`  ${line('old', summary.heldoutOld)}`, `  ${line('new', summary.heldoutNew)}  (batch 3: split.json heldout_batch3)`)
+out.push('')
 
 // Per-category table, development split only (a held-out breakdown would be tuning material).
 const cats = new Map()
@@ -81,5 +92,5 @@ for (const [c, s] of [...cats].sort((a, b) => b[1].n - a[1].n || a[0].localeComp
 }
 const misses = (rows) => rows.filter((r) => !r.top1).map((r) => `  ${r.top3 ? '(top-3) ' : ''}${r.id}: want ${r.category}, got ${r.got.join(', ') || 'nothing'}`)
 out.push('', 'dev split misses (not first):', ...misses(dev))
-if (args.has('--show-heldout')) out.push('', 'held-out misses (report only, do not tune on these):', ...misses(held))
+if (args.has('--show-heldout') && !args.has('--dev-only')) out.push('', 'held-out misses (report only, do not tune on these):', ...misses(held))
 process.stdout.write(`${out.join('\n')}\n`)

@@ -98,7 +98,8 @@ export function mirrorFix(image: string): Fix {
 
 /** Image names in kubelet/docker messages: `"busybox:latest"`, `image alpine:3.19 ...`. */
 export function imageName(text: string): string | undefined {
-  const m = /(?:image|pulling image|pull image|for image|manifest for|pull access denied for|reference)\s+"?([a-z0-9][\w./:@-]*[\w])"?/i.exec(text) ??
+  // People redact pasted logs with placeholders (registry.example.com/<IMAGE_PATH>, <registry>/app): keep them in the name.
+  const m = /(?:image|pulling image|pull image|for image|manifest for|pull access denied for|reference)\s+"?([a-z0-9<][\w./:@<>-]*[\w>])"?/i.exec(text) ??
     /"((?:[a-z0-9.-]+(?::\d+)?\/)?[a-z0-9][\w./-]*(?::[\w.-]+|@sha256:[0-9a-f]+))"/.exec(text)
   return m?.[1]?.replace(/,$/, '')
 }

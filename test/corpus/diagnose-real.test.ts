@@ -22,10 +22,10 @@ function categories(e: Entry): string[] {
   return report.diagnoses.map((d) => d.category)
 }
 
-// Reached with the 164-entry corpus (84/109 and 87/109 on the dev split: the rules were tuned on the
-// first 72; the 37 dev entries added later were not tuned on yet); a regression guard, not a target.
-const DEV_TOP1 = 0.91
-const DEV_TOP3 = 0.95
+// Reached with the 197-entry corpus after issue 14 (125/131 and 130/131 on the dev split, which now
+// includes the 22 dev entries of the third collection pass); a regression guard, not a target.
+const DEV_TOP1 = 0.95
+const DEV_TOP3 = 0.99
 
 describe('explain on real failure logs', () => {
   it('every entry belongs to exactly one split', () => {

@@ -10,7 +10,7 @@ import type { Diagnosis, Rule } from '../types.js'
 const TOO_LARGE = /too large archive|413 (?:Request Entity|Payload) Too Large|responseStatus=413|status=413/i
 const NO_FILES = /^(?:WARNING: )?(.+?): no matching files/
 const NOTHING = /ERROR: No files to upload/
-const CACHE_DENIED = /^FATAL: received: 40[13] Forbidden|(?:WARNING|ERROR|FATAL).*(?:Failed to (?:upload|download|extract|create) cache|AccessDenied|Access Denied|SignatureDoesNotMatch|InvalidAccessKeyId|No URL provided, cache will not be (?:uploaded|downloaded)|NoSuchBucket|ExpiredToken)/
+const CACHE_DENIED = /^FATAL: received: 40[13] Forbidden|(?:WARNING|ERROR|FATAL).*(?:Failed to (?:upload|download|extract|create) cache|AccessDenied|Access Denied|SignatureDoesNotMatch|InvalidAccessKeyId|No URL provided, cache will not be (?:uploaded|downloaded)|NoSuchBucket|ExpiredToken|received: 40[13] (?:Forbidden|Unauthorized))/
 const BUCKET = /bucket[ =:"]+([\w.-]+)|s3:\/\/([\w.-]+)|https?:\/\/([\w.-]+)\.s3[.-]/i
 
 function tooLarge(s: Scan): Diagnosis[] {

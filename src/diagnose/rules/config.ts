@@ -8,9 +8,10 @@ import { userVariables } from './registry.js'
  * unprotected refs (the command then fails on an empty argument).
  */
 
-const STUCK = /This job is stuck because|doesn't have any (?:active )?runners online|no active runners (?:online )?with (?:the required|any of these) tags|don't have any active runners online or available with any of these tags assigned to them: (.+)|This job has not been picked by any runner|jobs? (?:is|are) (?:still )?pending/i
-const TIMEOUT = /execution took longer than (\S+) seconds|could not run to completion because the timeout was exceeded|(prepare|get sources) timeout: exceeded timeout of (\S+)/
-const YAML = /jobs:([\w .:/-]+?):(?:before_|after_)?script config should be|mapping values are not allowed|did not find expected key|unknown keys in|config contains unknown keys|This GitLab CI configuration is invalid|Invalid configuration format|yaml invalid|could not find expected ':'|config should be a hash|Found errors in your \.gitlab-ci\.yml|Please define at least one job|YAML should be a hash|stage parameter should be|undefined need: |syntax is incorrect|jobs config should contain at least one visible job|jobs:([\w .-]+) config should/
+const STUCK = /This job is stuck because|doesn't have any (?:active )?runners online|no active runners (?:online )?with (?:the required|any of these) tags|don't have any active runners online or available with any of these tags assigned to them: (.+)|This job has not been picked by any runner|waiting to be picked by a runner|jobs? (?:is|are) (?:still )?pending/i
+// GitLab's text for the stuck_or_timeout_failure reason.
+const TIMEOUT = /execution took longer than (\S+) seconds|There has been a timeout failure or the job got stuck|could not run to completion because the timeout was exceeded|(prepare|get sources) timeout: exceeded timeout of (\S+)/
+const YAML = /jobs:([\w .:/-]+?):(?:before_|after_)?script config should be|mapping values are not allowed|did not find expected key|unknown keys in|config contains unknown keys|This GitLab CI configuration is invalid|Invalid configuration format|yaml invalid|could not find expected ':'|config should be a hash|Found errors in your \.gitlab-ci\.yml|Please define at least one job|YAML should be a hash|stage parameter should be|undefined need: |syntax is incorrect|jobs config should contain at least one visible job|jobs:([\w .-]+) config should|jobs:([\w .-]+?):rules:\d+:if invalid expression syntax|invalid expression syntax|(?:Included|Local|Remote) file `[^`]+` (?:does not have valid YAML syntax|does not exist|could not be fetched)|Project `[^`]+` not found or access denied!|Reference not found for `include`|Maximum of \d+ nested includes are allowed/
 const EMPTY_ARG = /invalid reference format|flag needs an argument|requires (?:at least|exactly) \d+ arguments?|destination [^\s]*:$|invalid argument "[^"]*" for "[^"]+" flag|error: you must specify|argument .* must not be empty|Error: Cannot perform an interactive login/i
 
 function stuck(s: Scan): Diagnosis[] {
@@ -82,9 +83,34 @@ function emptyReference(s: Scan): Diagnosis[] {
     ], 0.7)]
 }
 
+// The shell's own words for an empty `${VAR:?}` (bash "parameter null or not set", dash/ash "parameter not set
+// or null"), and a script that guards a variable itself (`[ -z "$VAR" ] && … exit 1`) and then stops there.
+const PARAM_EMPTY = /\b([A-Za-z_]\w*): parameter (?:null or not set|not set or null|not set)\b/
+const GUARD = /^\$ (?:if )?(?:\[\[?|test)\s+-z\s+"?\$\{?([A-Za-z_]\w*)\}?"?\s*\]?\]?.*\bexit\b/
+
+function emptyGuard(s: Scan): Diagnosis[] {
+  const commands = s.ev.trace.lines.filter((l) => l.text.startsWith('$ '))
+  const last = commands[commands.length - 1]
+  const guard = last ? GUARD.exec(last.text) : null
+  const after = last ? s.output.filter((l) => l.n > last.n && !/^(?:ERROR: Job failed|Cleaning up|Uploading artifacts|section_|\d\d:\d\d$)/.test(l.text)) : []
+  const param = s.all(PARAM_EMPTY, ['step_script', 'after_script', '']).pop()
+  const name = guard && after.length <= 3 ? guard[1] : param?.m[1]
+  if (!name || !userVariables(`$${name}`, s.ev.ciYaml).length) return []
+  const cmd = guard && after.length <= 3 ? last : param ? s.commandAt(param.line.n) : undefined
+  return [diagnosis('protected_variable_unavailable', `$${name} is empty in this job`,
+    `The job stopped because $${name} was empty${guard ? ' (the script checks it and exits)' : ` ("${param?.line.text.trim().slice(0, 120)}")`}: it is not defined for this job. Protected variables are only passed to pipelines on protected branches/tags (also environment-scoped variables outside their environment, and fork MRs).`,
+    evidence(cmd, param), [
+      { text: `Protect the branch/tag that needs $${name}, or unprotect/re-scope the variable in Settings → CI/CD → Variables.` },
+      { text: 'Or run the job only where the variable exists.', snippet: 'rules:\n  - if: $CI_COMMIT_REF_PROTECTED == "true"' },
+    ], 0.7)]
+}
+
 function protectedVar(s: Scan): Diagnosis[] {
   const hit = s.all(EMPTY_ARG, ['step_script', 'after_script']).pop()
-  if (!hit) return emptyReference(s)
+  if (!hit) {
+    const ref = emptyReference(s)
+    return ref.length ? ref : emptyGuard(s)
+  }
   const cmd = s.commandAt(hit.line.n)
   const vars = userVariables(cmd?.text ?? '', s.ev.ciYaml)
   if (!vars.length) return []

@@ -13,7 +13,8 @@ const PENDING = /Waiting for pod ([\w.-]+\/[\w.-]+) to be running.*status is Pen
 const SCHEDULE_REASON = /Insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com\/gpu)|didn't match Pod's node affinity\/selector|node\(s\) didn't match|untolerated taint|had taint|exceeded quota|unbound (?:immediate )?PersistentVolumeClaims|Unschedulable|FailedScheduling|Too many pods/
 const POD_TIMEOUT = /timed out waiting for pod to start/
 const PULL_TROUBLE = /Back-off pulling image|ErrImagePull|ImagePullBackOff|image pull failed|Failed to pull image/
-const OOM = /OOMKilled|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|Out of memory: Killed process|JavaScript heap out of memory|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status) 137\b/
+// git's run-command ("<cmd> died of signal 9"), Python's subprocess ("died with <Signals.SIGKILL: 9>"): a SIGKILL'd child.
+const OOM = /OOMKilled|\bdied (?:of|with) signal 9\b|<Signals\.SIGKILL: 9>|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|Out of memory: Killed process|JavaScript heap out of memory|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status):? 137\b/
 const TIMEOUT = /execution took longer than|timeout was exceeded|timed out waiting for pod/
 const ADMISSION = /admission webhook "([^"]+)" denied the request|violates PodSecurity "([^"]+)"|is forbidden: (?:unable to validate against any (?:pod )?security policy|pod security policy)|denied by (?:gatekeeper|kyverno|policy)/i
 const QUOTA = /is forbidden: exceeded quota: ([\w.-]+), requested: ([^,]+)|forbidden: exceeded quota|exceeded quota: ([\w.-]+)|maximum (?:cpu|memory) usage per (?:Container|Pod) is/
@@ -82,7 +83,7 @@ function pending(s: Scan): Diagnosis[] {
 function oom(s: Scan): Diagnosis[] {
   if (s.has(TIMEOUT)) return []
   const hits = s.all(OOM)
-  const strong = hits.filter((h) => !/exit (?:code|status) 137|^Killed$|signal: killed|signal SIGKILL/.test(h.line.text)).pop()
+  const strong = hits.filter((h) => !/exit (?:code|status):? 137|^Killed$|signal: killed|signal SIGKILL/.test(h.line.text)).pop()
   const hit = strong ?? hits.pop()
   if (!hit && s.ev.trace.exitCode !== 137) return []
   const text = hit?.line.text ?? ''

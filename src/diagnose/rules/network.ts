@@ -12,7 +12,8 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 
 // Lookup failures, one capture group per tool that names the host.
 const LOOKUP = new RegExp([
-  /Could(?:n't| not) resolve host:?\s*'?([\w.-]+)/,
+  // curl names the host after the colon; a paste that lost it keeps the wording ("Could not resolve host:").
+  /Could(?:n't| not) resolve host(?::?\s*'?([\w.-]+)|:)/,
   /\blookup ([\w.-]+)(?: on [\w.:[\]]+)?: (?:no such host|server misbehaving|i\/o timeout|Try again|Temporary failure in name resolution|read udp)/,
   /Temporary failure resolving '([\w.-]+)'/,
   /getaddrinfo (?:ENOTFOUND|EAI_AGAIN) ([\w.-]+)/,
@@ -105,15 +106,25 @@ function dns(s: Scan): Diagnosis[] {
       { text: 'If the runner host resolves it but containers do not (systemd-resolved stub 127.0.0.53, DHCP-set DNS not propagated), set "dns" in /etc/docker/daemon.json or pass --dns to the dind service.', snippet: '{ "dns": ["<IP of a reachable resolver>"] }   # /etc/docker/daemon.json, then restart dockerd' },
       ...(internal && !confirmed ? hostMappingFixes(s.family, host, ip) : []),
       ...(confirmed ? [] : [retryFix()])], confirmed ? 0.9 : 0.8)
-  if (isGitlab && s.family === 'kubernetes' && transient) {
+  // The runner polled GitLab from inside the cluster (or next to it) with the same cluster DNS, so on
+  // Kubernetes a job pod failing to resolve a public GitLab name is more often a flaky cluster
+  // resolver than a name only the runner host knows; internal-only names keep the host-mapping reading.
+  const privateName = host !== '<host>' && (isPrivate(host) || /\.(?:local|lan|internal|intranet|corp|lab|home|private|test)$/.test(host))
+  const k8sFlaky = isGitlab && s.family === 'kubernetes' && !privateName && ip === undefined && !jobFails
+  if (isGitlab && s.family === 'kubernetes' && (transient || k8sFlaky)) {
     out.push(diagnosis('dns_resolution_intermittent_k8s', `Intermittent DNS failure for ${host} in the job pod`,
-      `The job pod's lookup of ${host} failed ${jobOkNow ? 'although the same lookup from a job pod succeeds now (probe)' : `with a transient error (${(clone.length ? clone : [hit]).map((h) => TRANSIENT.exec(h.line.text)?.[0]).find(Boolean) ?? 'timeout'})`}; on Kubernetes this is typically musl (Alpine) resolvers with ndots:5 search lists timing out on AAAA queries, or CoreDNS/conntrack drops.`,
+      `The job pod's lookup of ${host} failed ${jobOkNow ? 'although the same lookup from a job pod succeeds now (probe)' : transient ? `with a transient error (${(clone.length ? clone : [hit]).map((h) => TRANSIENT.exec(h.line.text)?.[0]).find(Boolean) ?? 'timeout'})` : 'although the runner, polling GitLab through the same cluster DNS, resolves it (if only some runs fail, this is the flaky-resolver case)'}; on Kubernetes this is typically musl (Alpine) resolvers with ndots:5 search lists timing out on AAAA queries, or CoreDNS/conntrack drops.`,
       ev, [
         { text: 'Cut the search-domain fan-out for job pods.', snippet: '[runners.kubernetes.dns_config]\n  options = [{ name = "ndots", value = "1" }, { name = "single-request-reopen" }]' },
         { text: 'Use the glibc helper image.', snippet: '[runners.kubernetes]\n  helper_image_flavor = "ubuntu"' },
         { text: 'Fix cluster DNS: NodeLocal DNSCache, more CoreDNS replicas, upstream forwarders; check `conntrack -S` for insert_failed.' },
         { text: 'Stop-gap: wait for DNS before cloning.', snippet: `[[runners]]\n  pre_get_sources_script = "for i in 1 2 3 4 5; do getent hosts ${host} && break; sleep 2; done"` },
-      ], 0.75))
+      ], transient ? 0.75 : 0.7))
+    if (!transient) {
+      out.push(diagnosis('gitlab_host_unreachable_from_job', `Or: the job pod cannot resolve the GitLab host ${host} at all`,
+        `If every run fails, the name is known only where the runner polls from (hosts file, VPN, split-horizon DNS), not to the cluster DNS the job pods use.`,
+        ev, gitlabFixes(s, host, ip), 0.6))
+    }
     out.push({ ...generic, confidence: 0.55 })
   } else if (isGitlab) {
     out.push(diagnosis('gitlab_host_unreachable_from_job', `The job cannot resolve the GitLab host ${host}`,
@@ -185,7 +196,8 @@ function cloneUrl(s: Scan): Diagnosis[] {
 }
 
 function egress(s: Scan): Diagnosis[] {
-  const hits = s.all(TIMEOUT).filter((h) => !/\blookup /.test(h.line.text) && !DIND_HOSTS.has(hostIn(h) ?? ''))
+  // "error dialing backend" is the API server failing to reach a kubelet (attach/exec), not the job's egress.
+  const hits = s.all(TIMEOUT).filter((h) => !/\blookup |error dialing backend/.test(h.line.text) && !DIND_HOSTS.has(hostIn(h) ?? ''))
     .filter((h) => !(s.inClone(h.line) && CONNECT.test(h.line.text)))
   const hit = hits[hits.length - 1]
   if (!hit) return []
@@ -249,9 +261,27 @@ function refused(s: Scan): Diagnosis[] {
   ], tcp && !tcp.ok ? 0.7 : 0.55)]
 }
 
+// A proxy variable the client cannot parse (usually no scheme: HTTPS_PROXY=proxy:3128): requests/pip say so;
+// Node throws "Invalid URL" from its proxy code (the stack frames name the proxy helper).
+const PROXY_URL = /Proxy URL had no scheme|Invalid (?:proxy (?:URL|address|host))|invalid proxy URL|invalid (?:HTTPS?_PROXY|https?_proxy)\b/i
+const NODE_BAD_URL = /ERR_INVALID_URL|TypeError(?: \[ERR_INVALID_URL\])?: Invalid URL/
+
+function proxyUrl(s: Scan): Diagnosis[] {
+  const node = s.last(NODE_BAD_URL)
+  const hit = s.last(PROXY_URL) ?? (node && s.all(/proxy/i).some((h) => h.line.n > node.line.n - 3 && h.line.n - node.line.n <= 12) ? node : undefined)
+  if (!hit) return []
+  const value = /Invalid URL:?\s*(\S+)/.exec(hit.line.text)?.[1]
+  return [diagnosis('proxy_required', 'The job\'s proxy variable is not a valid URL',
+    `${value ? `"${value}"` : 'The proxy setting'} cannot be parsed as a proxy URL: HTTP_PROXY/HTTPS_PROXY need a scheme (http://host:port); curl and git accept the bare form, Node, Python requests and pip do not.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Write the proxy variables as full URLs.', snippet: 'variables:\n  HTTP_PROXY: "http://proxy.example.com:3128"\n  HTTPS_PROXY: "http://proxy.example.com:3128"\n  NO_PROXY: "localhost,127.0.0.1,docker,.example.com"' },
+      proxyEnvFix(),
+    ], 0.8)]
+}
+
 function proxy(s: Scan): Diagnosis[] {
   const hit = s.last(PROXY)
-  if (!hit) return []
+  if (!hit) return proxyUrl(s)
   const auth = /407/.test(hit.line.text)
   const cause = auth
     ? 'The proxy demands authentication (HTTP 407) and the job sends none or wrong credentials.'

@@ -10,7 +10,7 @@ import type { Diagnosis, Fix, ProbeResult, Rule } from '../types.js'
  */
 
 const NOT_FOUND = /manifest for \S+ not found|manifest unknown|repository does not exist|failed to resolve reference "[^"]+": [^\n]*not found|(?<![\w.-])[\w.-]+\/[\w./-]+:[\w.-]+: not found$|code = NotFound|no matching manifest for ([\w/]+)|name unknown|repository \S+ not found/i
-const AUTH = /error getting credentials|UNAUTHORIZED: (?:unauthorized to access repository|authentication required)|unauthorized: (?:authentication required|HTTP Basic: Access denied|access to the requested resource is not authorized)|no basic auth credentials|denied: access forbidden|access to the resource is denied|requested access to the resource is denied|You don't have the needed permissions|Cannot perform an interactive login|\b401 Unauthorized|authentication required|unauthorized: incorrect username or password|Get "?https:\/\/[^"\s]+\/v2\/[^"\s]*"?: unauthorized/i
+const AUTH = /error getting credentials|UNAUTHORIZED: (?:unauthorized to access repository|authentication required)|unauthorized: (?:authentication required|HTTP Basic: Access denied|access to the requested resource is not authorized)|no basic auth credentials|denied: access forbidden|access to the resource is denied|requested access to the resource is denied|You don't have the needed permissions|Cannot perform an interactive login|\b401 Unauthorized|authentication required|unauthorized: incorrect username or password|unexpected status(?: code)?(?: from (?:GET|HEAD|PUT|POST|PATCH) request to \S+)?: 40[13]\b|insufficient_scope|Get "?https:\/\/[^"\s]+\/v2\/[^"\s]*"?: unauthorized/i
 const RATE = /toomanyrequests|pull rate limit|429 Too Many Requests/i
 const BACKOFF = /Back-off pulling image "([^"]+)"|ImagePullBackOff|ErrImagePull/
 const PULL_CONTEXT = /pull|image|manifest|Error response from daemon|\/v2\/|registry|docker login|docker push|reference/i
@@ -21,7 +21,9 @@ const DOCKERFILE_FROM = /(?:Step \d+\/\d+ : FROM|\|\s*>>>\s*FROM|#\d+ \[[^\]]*\]
 const BUILDKIT_STAGE = /failed to parse stage name|base name \(.*\) should not be blank/
 const HELPER = /gitlab-runner-helper|for container (?:helper|init-permissions)\b/
 // Any failed pull of the helper, whatever the reason (DNS, timeout, tag): the helper advice comes first.
-const HELPER_PULL = /(?:failed to pull image|Failed to pull image|pulling image|Back-off pulling image) "?[^"\s]*gitlab-runner-helper/
+// Docker ("failed to pull image", "Failed to pull image with policy …"), containerd ("failed to resolve reference"),
+// podman ("initializing source docker://…") and the kubelet ("Back-off pulling image").
+const HELPER_PULL = /(?:failed to pull image|Failed to pull image(?: with policy "[^"]*":.*?)?|pulling image|Back-off pulling image|failed to resolve reference|initializing source docker:\/\/|pull access denied for|manifest for)\s?"?[^"\s]*gitlab-runner-helper/
 
 function imageIn(s: Scan, hit: Hit): string {
   return BACKOFF.exec(hit.line.text)?.[1] ?? imageName(hit.line.text) ?? s.image() ?? '<image>'
@@ -139,7 +141,7 @@ function helper(s: Scan, hit: Hit, image: string): Diagnosis[] {
   const rate = RATE.test(hit.line.text) || s.has(RATE)
   const out = rate ? [rateDiagnosis(s, hit, image, 0.9, `${registryOf(image)} throttled the pull of the runner's helper image ${image} (HTTP 429): anonymous Docker Hub pulls are counted per egress IP, shared by every node behind the same NAT. Older runners (and helper_image settings) pull the helper from Docker Hub; current ones use registry.gitlab.com.`)] : []
   return [...out, diagnosis('helper_image_pull_failed', 'The runner\'s helper image cannot be pulled',
-    `The helper image ${image} (git, artifacts and cache run in it) could not be pulled, so the job fails before get_sources. ${s.has(/i\/o timeout|timed out|no such host|server misbehaving|lookup |connection refused/i) ? `The nodes cannot reach ${registryOf(image)}.` : 'The tag may not exist: helper tags are <arch>-v<runner version>, there is no plain "latest".'}`,
+    `The helper image ${image} (git, artifacts and cache run in it) could not be pulled, so the job fails before get_sources. ${/unexpected status: 5\d\d|\b50[234] (?:Bad Gateway|Service Unavailable|Gateway Time-?out)/i.test(hit.line.text) ? `${registryOf(image)} answered with a server error (an outage on the registry side): retry later, and keep a mirrored copy so jobs do not depend on it.` : s.has(/i\/o timeout|timed out|no such host|server misbehaving|lookup |connection refused/i) ? `The nodes cannot reach ${registryOf(image)}.` : 'The tag may not exist: helper tags are <arch>-v<runner version>, there is no plain "latest".'}`,
     evidence(hit), [
       { text: 'Mirror the helper image into a registry the nodes can reach and point the runner at it, with the tag matching the runner version and architecture.', snippet: `[runners.${s.family === 'kubernetes' ? 'kubernetes' : 'docker'}]\n  helper_image = "<your registry>/gitlab-runner-helper:x86_64-v${version}"` },
       { text: 'Or open egress from the nodes to registry.gitlab.com (TCP 443).' },

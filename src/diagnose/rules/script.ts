@@ -13,7 +13,7 @@ const PUBLICKEY = /Permission denied \((?:publickey[^)]*)\)|sign_and_send_pubkey
 const REMOTE = /Could not read from remote repository|git@([\w.-]+):|ssh:\/\/(?:[\w.-]+@)?([\w.-]+)|ssh: connect to host ([\w.-]+)/
 const UNPRIVILEGED = /remount \/, flags: 0x\w+: permission denied|creating new mount namespace.*operation not permitted|mounting an overlay over build context directory|'overlay' is not supported over overlayfs|mount_program is required|error (?:creating|running) (?:libpod runtime|container): .*(?:operation not permitted|permission denied)|cannot clone: Operation not permitted|newuidmap: write to uid_map failed|there might not be enough IDs available in the namespace|kernel does not support overlay fs|unshare: operation not permitted|error mounting "proc" to rootfs|Error: cannot setup namespace using newuidmap/i
 const ARCH = /exec (?:user process caused:? )?"?exec format error"?|exec format error|The requested image's platform \(([\w/]+)\) does not match the detected host platform \(([\w/]+)\)|no matching manifest for (linux\/[\w/]+) in the manifest list|cannot execute binary file: Exec format error/i
-const WORKTREE = /fatal: shallow file has changed since we read it|Unable to create '([^']*\.git\/(?:index|shallow|HEAD|[\w/]+)\.lock)': File exists|error: cannot lock ref '([^']+)'|fatal: index file corrupt|error: object file \S+ is empty|fatal: loose object \S+ .* is corrupt|fatal: packed object \S+ .* is corrupt|error: Could not read [0-9a-f]{40}|fatal: bad object HEAD|fatal: not a git repository.*\/builds\//
+const WORKTREE = /fatal: shallow file has changed since we read it|Unable to create '([^']*\.git\/(?:index|shallow|HEAD|[\w/]+)\.lock)': File exists|error: cannot lock ref '([^']+)'|fatal: index file corrupt|error: object file \S+ is empty|fatal: loose object \S+ .* is corrupt|fatal: packed object \S+ .* is corrupt|error: Could not read [0-9a-f]{40}|fatal: bad object HEAD|fatal: not a git repository.*\/builds\/|fatal: not a git repository: \S*\.git\/(?:modules|worktrees)\/|fatal: (?:invalid gitfile format|no path in gitfile): /
 
 const SKIPPED_SUBMODULES = /^Skipping Git submodules setup/
 // What a build says when a directory that a submodule should fill is empty.
@@ -69,9 +69,29 @@ function unprivileged(s: Scan): Diagnosis[] {
     ], 0.85)]
 }
 
+// Kubernetes: the helper container never started (it is the runner's own image, so a crash at start
+// is rarely the job's fault). With an ARM node/runner named in the log, the usual cause is the default
+// x86_64 helper image on an arm64 node: its entrypoint dies with "exec format error" in the pod events.
+const HELPER_NEVER_STARTED = /container not found \("helper"\)/
+const ARM_HINT = /\b(?:arm64|aarch64|armv\d\w*|armhf)\b|[-_.]arm(?:[-_.]|\b)|kubernetes\.io\/arch[=:]\s*"?arm/i
+
+function helperArchitecture(s: Scan): Diagnosis[] {
+  if (s.family !== 'kubernetes' && !s.has(/^Using Kubernetes (?:namespace|executor)/)) return []
+  const hit = s.last(HELPER_NEVER_STARTED)
+  if (!hit) return []
+  const hint = s.first(ARM_HINT)
+  return [diagnosis('image_wrong_architecture', 'The helper image does not match the node\'s CPU architecture',
+    `The helper container of the build pod never started ("${hit.line.text.trim().slice(0, 140)}")${hint ? `, and the log names an ARM runner or node ("${hint.line.text.trim().slice(0, 80)}")` : ''}: the runner uses the x86_64 helper image by default, which cannot start on arm64 nodes (the pod events show "exec format error").`,
+    evidence(hint, hit), [
+      { text: 'Use the helper image for the nodes\' architecture on runners that schedule onto ARM nodes.', snippet: '[runners.kubernetes]\n  helper_image = "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:arm64-v<runner version>"' },
+      { text: 'Or pin such runners\' pods to nodes of the helper\'s architecture.', snippet: '[runners.kubernetes.node_selector]\n  "kubernetes.io/arch" = "amd64"' },
+      { text: 'Confirm in the pod events.', snippet: 'kubectl get events -n <namespace> --field-selector involvedObject.name=<pod> | grep -i "exec format"' },
+    ], hint ? 0.85 : 0.45)]
+}
+
 function architecture(s: Scan): Diagnosis[] {
   const hit = s.all(ARCH).filter((h) => !/docker-machine/.test(h.line.text)).pop()
-  if (!hit) return []
+  if (!hit) return helperArchitecture(s)
   const want = hit.m[1] ?? hit.m[3]
   const host = hit.m[2]
   const image = s.image()

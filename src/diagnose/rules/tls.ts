@@ -16,6 +16,8 @@ const UNTRUSTED = new RegExp([
   /CERTIFICATE_VERIFY_FAILED|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify the first certificate/,
   /cannot verify ([\w.-]+)'s certificate|Unable to locally verify the issuer's authority|self[- ]signed certificate in certificate chain/,
   /SEC_E_UNTRUSTED_ROOT|certificate chain .* untrusted root/,
+  // Java (PKIX), Ruby/OpenSSL, .NET.
+  /PKIX path building failed|unable to find valid certification path to requested target|state=error: certificate verify failed|The remote certificate is invalid according to the validation procedure/,
 ].map((r) => r.source).join('|'))
 // A pull or push done by a Docker/containerd daemon (node, host or dind), not by the job's tools.
 const DAEMON = /\/v2\/|Error response from daemon|failed to (?:do request|resolve reference|pull)|pull(?:ing)? image|Back-off pulling|ErrImagePull|docker login|Login did not succeed/i
