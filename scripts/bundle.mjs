@@ -15,8 +15,9 @@ await build({
   logLevel: 'warning',
   minify: true,
   // Loaded from node_modules: dockerode (ssh2 inside it has native parts); pino and prom-client
-  // (runner mode only; pino resolves its helpers at run time).
-  external: ['dockerode', 'pino', 'prom-client'],
+  // (runner mode only; pino resolves its helpers at run time); the Kubernetes client (as big as
+  // the rest of glrun, for kubernetes runners only: its modules are imported on first use).
+  external: ['dockerode', 'pino', 'prom-client', '@kubernetes/client-node'],
   keepNames: true,
   define: { 'import.meta.url': '__glrunModuleUrl' },
   banner: { js: "const __glrunModuleUrl = require('node:url').pathToFileURL(__filename).href;" },

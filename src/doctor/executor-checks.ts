@@ -5,7 +5,6 @@ import { ShellExecutor, detectShell } from '../executors/shell/shell-executor.js
 import { probeTcp } from '../probe/index.js'
 import type { RunnerSettings } from '../runner-config/types.js'
 import { checkDefaultImage } from './image-checks.js'
-import { checkKubernetesAccess } from './kubernetes-access.js'
 import { checkKubernetesApi } from './kubernetes-checks.js'
 import type { CheckContext, Finding } from './types.js'
 
@@ -37,6 +36,8 @@ export async function checkExecutor(scope: string, executor: string, runner: Run
   if (executor === 'kubernetes') {
     const api = await checkKubernetesApi(scope, runner, ctx)
     if (api.status === 'fail') return [api]
+    // Loaded here: the Kubernetes client is only for kubernetes runners.
+    const { checkKubernetesAccess } = await import('./kubernetes-access.js')
     return [api, ...(await checkKubernetesAccess(scope, runner))]
   }
   return [notRun(executor.startsWith('docker')

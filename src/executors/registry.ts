@@ -1,7 +1,6 @@
 import type { RunnerSettings } from '../runner-config/types.js'
 import { DockerExecutor } from './docker/docker-executor.js'
-import { KubernetesExecutor } from './kubernetes/kubernetes-executor.js'
-import { kubernetesOptions } from './kubernetes/options.js'
+import { LazyExecutor } from './lazy-executor.js'
 import { ShellExecutor } from './shell/shell-executor.js'
 import type { Executor } from './types.js'
 
@@ -12,5 +11,9 @@ export const EXECUTORS: Record<string, (runner: RunnerSettings | undefined) => E
   // (gitlab-ci-local's habit); a config without pull_policy gets gitlab-runner's "always".
   docker: (runner) => new DockerExecutor(runner ? runner.docker ?? {} : { pullPolicy: ['if-not-present'] }),
   // Without a config.toml: the kubeconfig's current context, namespace "default".
-  kubernetes: (runner) => new KubernetesExecutor(kubernetesOptions(runner?.kubernetes), runner ? { runnerName: runner.name, ...(runner.token ? { shortToken: runner.token.replace(/^glrt-(?:t\d_)?/, '').slice(0, 8) } : {}) } : {}),
+  // Loaded on first use: the Kubernetes client is half of glrun's code, and most runs never need it.
+  kubernetes: (runner) => new LazyExecutor('kubernetes', async () => {
+    const [{ KubernetesExecutor }, { kubernetesOptions }] = await Promise.all([import('./kubernetes/kubernetes-executor.js'), import('./kubernetes/options.js')])
+    return new KubernetesExecutor(kubernetesOptions(runner?.kubernetes), runner ? { runnerName: runner.name, ...(runner.token ? { shortToken: runner.token.replace(/^glrt-(?:t\d_)?/, '').slice(0, 8) } : {}) } : {})
+  }),
 }

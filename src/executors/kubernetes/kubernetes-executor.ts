@@ -10,10 +10,8 @@ import { apiErrorText, coreApi, kubeConfigFor } from './client.js'
 import type { KubernetesOptions } from './options.js'
 import { resolveFromPod } from './pod-resolve.js'
 import { PodSession } from './pod-session.js'
-import { LABEL_HOST, LABEL_MANAGED, LABEL_PID, type PodIdentity, hostLabel, podName } from './pod-spec.js'
+import { DEFAULT_HELPER_IMAGE, LABEL_HOST, LABEL_MANAGED, LABEL_PID, type PodIdentity, hostLabel, podName } from './pod-spec.js'
 
-/** gitlab-runner's helper image: has git and tar (sources, artifacts and caches go through it). */
-export const DEFAULT_HELPER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v17.5.0'
 
 /** Who runs the jobs, for the pod's labels (runner mode passes its own). */
 export interface KubernetesIdentity { runnerName?: string; shortToken?: string }

@@ -3,6 +3,9 @@ import type { JobImage, JobPayload, JobVariable, PullPolicy } from '../../payloa
 import { serviceHostnames } from '../docker/image-ref.js'
 import type { KubernetesOptions, Resources, VolumeOption } from './options.js'
 
+/** gitlab-runner's helper image: has git and tar (sources, artifacts and caches go through it). */
+export const DEFAULT_HELPER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v17.5.0'
+
 /** Where job directories are in every container (an emptyDir shared by build and helper). */
 export const BUILDS_ROOT = '/builds'
 
