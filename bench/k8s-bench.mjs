@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// Per-job overhead of the kubernetes executor against the docker executor on the same engine
+// (scripts/test-env/docker.sh up): one trivial job (`true`, GIT_STRATEGY none) through glrun's
+// whole job lifecycle, in-process, on
+//  - the docker executor: one container on the engine;
+//  - the kubernetes executor: a pod through the Kubernetes API double (test/support/k8s-double,
+//    HTTPS, WebSocket exec, schema-checked requests) whose node runs it on the same engine as a
+//    sandbox plus the build and helper containers, as a cluster would.
+// The double runs in this process (a real apiserver and kubelet run elsewhere), so its CPU is
+// counted against the kubernetes executor: the ratio is an upper bound.
+// Usage: node bench/k8s-bench.mjs [--runs N]     Medians of N runs (default 7).
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { build } from 'esbuild'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const args = process.argv.slice(2)
+const runs = Number(args[args.indexOf('--runs') + 1] || 7) || 7
+const DOCKER_HOST = execFileSync('bash', [join(root, 'scripts/test-env/docker.sh'), 'up'], { encoding: 'utf8' }).trim()
+process.env.DOCKER_HOST = DOCKER_HOST
+process.env.GLRUN_TEST_DOCKER_HOST = DOCKER_HOST
+if (!existsSync(join(root, 'dist', 'glrun.cjs'))) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
+
+const work = mkdtempSync(join(tmpdir(), 'glrun-k8s-bench-'))
+// The test cluster (double + node) from its TypeScript sources, as one ESM file.
+const loader = join(work, 'k8s-env.mjs')
+await build({
+  stdin: { contents: "export { startK8sEnv } from './test/support/k8s-env.ts'\n", resolveDir: root, loader: 'ts', sourcefile: 'bench-k8s-entry.ts' },
+  bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: loader, logLevel: 'warning', packages: 'external',
+})
+execFileSync('ln', ['-s', join(root, 'node_modules'), join(work, 'node_modules')])
+const { startK8sEnv } = await import(pathToFileURL(loader).href)
+
+const { DockerExecutor } = await import(join(root, 'dist/executors/docker/docker-executor.js'))
+const { runJob } = await import(join(root, 'dist/job/run-job.js'))
+const { localStores } = await import(join(root, 'dist/job/artifacts/stores.js'))
+const { TraceWriter } = await import(join(root, 'dist/trace/trace-writer.js'))
+const { Masker } = await import(join(root, 'dist/trace/masker.js'))
+const { MemorySink } = await import(join(root, 'dist/trace/sinks/memory-sink.js'))
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const job = {
+  id: 1, token: 'glcbt-bench', allow_git_fetch: true,
+  job_info: { name: 'bench', stage: 'test', pipeline_id: 1, project_id: 1, project_name: 'bench', project_full_path: 'g/bench' },
+  git_info: { repo_url: '', ref: 'main', sha: '0'.repeat(40), before_sha: '0'.repeat(40), ref_type: 'branch', refspecs: [], depth: 0 },
+  runner_info: { timeout: 60 }, variables: [{ key: 'GIT_STRATEGY', value: 'none', public: true }],
+  steps: [{ name: 'script', script: ['true'], timeout: 60, when: 'on_success', allow_failure: false }],
+  image: { name: 'busybox:latest' }, services: [], artifacts: null, cache: null, credentials: [], dependencies: [],
+  features: { trace_sections: true, failure_reasons: [] },
+}
+async function once(executor) {
+  const t0 = process.hrtime.bigint()
+  const trace = new TraceWriter({ masker: new Masker([]), sinks: [new MemorySink()] })
+  const o = await runJob({ job, executor, trace, buildsDir: join(work, 'builds'), ...localStores(join(work, 'store')), signal: new AbortController().signal })
+  await trace.close()
+  if (o.status !== 'success') throw new Error(`bench job failed: ${JSON.stringify(o)}`)
+  return Number(process.hrtime.bigint() - t0) / 1e6
+}
+
+const env = await startK8sEnv()
+try {
+  const docker = new DockerExecutor({ host: DOCKER_HOST, image: 'busybox:latest', pullPolicy: ['if-not-present'] })
+  await docker.engine()
+  const k8s = env.executor()
+  await once(docker)
+  await once(k8s)
+  const d = []
+  const k = []
+  for (let i = 0; i < runs; i++) {
+    d.push(await once(docker))
+    k.push(await once(k8s))
+    await env.settled()
+  }
+  const md = median(d)
+  const mk = median(k)
+  console.log(`one trivial job, median of ${runs}:`)
+  console.log(`  docker executor      ${md.toFixed(0)} ms`)
+  console.log(`  kubernetes executor  ${mk.toFixed(0)} ms   (${(mk / md).toFixed(2)}x the docker executor; goal <= 1.5x)`)
+} finally {
+  await env.close()
+  rmSync(work, { recursive: true, force: true })
+}
