@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process'
 import { hostname } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { coreApi, kubeConfigFor } from '../../src/executors/kubernetes/client.js'
+import { KubernetesExecutor } from '../../src/executors/kubernetes/kubernetes-executor.js'
+import { kubernetesOptions } from '../../src/executors/kubernetes/options.js'
 import { LABEL_HOST, LABEL_MANAGED, LABEL_PID, hostLabel } from '../../src/executors/kubernetes/pod-spec.js'
 import { localStores } from '../../src/job/artifacts/stores.js'
 import { runJob } from '../../src/job/run-job.js'
@@ -79,6 +81,7 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
       spec: { restartPolicy: 'Never', containers: [{ name: 'build', image: 'busybox:latest', command: ['sleep', '300'] }] },
     } })
     await api.createNamespacedPod(pod('left-by-a-killed-glrun', dead))
+    await api.createNamespacedSecret({ namespace: env.namespace, body: { metadata: { name: 'pull-secret-of-a-killed-glrun', labels: { [LABEL_MANAGED]: 'true', [LABEL_HOST]: hostLabel(hostname()), [LABEL_PID]: String(dead) } }, data: {} } })
     await api.createNamespacedPod(pod('of-a-running-glrun', process.pid))
     const r = await run(payload(['true']))
     expect(r.status).toBe('success')
@@ -86,6 +89,7 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     for (let i = 0; i < 50 && names().includes('left-by-a-killed-glrun'); i++) await new Promise((res) => setTimeout(res, 200))
     expect(names()).not.toContain('left-by-a-killed-glrun')
     expect(names()).toContain('of-a-running-glrun')
+    expect(env.double.objects('secrets', env.namespace).map((x: { metadata: { name: string } }) => x.metadata.name)).not.toContain('pull-secret-of-a-killed-glrun')
     await api.deleteNamespacedPod({ name: 'of-a-running-glrun', namespace: env.namespace, gracePeriodSeconds: 0 })
     expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
   }, 120_000)
@@ -126,5 +130,24 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     expect(o).toMatchObject({ status: 'failed', reason: 'runner_system_failure' })
     expect(sink.text()).toMatch(/Job failed \(system failure\): (?:pods ".*" not found: the job's pod was deleted|pod ".*" is being deleted|Error in container build: exit code: 137)/)
     expect(Date.now() - started).toBeLessThan(30_000)
+  }, 60_000)
+
+  it('without host in config.toml the kubeconfig ($KUBECONFIG) names the cluster, its CA and token', async () => {
+    const saved = process.env['KUBECONFIG']
+    process.env['KUBECONFIG'] = env.double.kubeconfig('admin-token', env.namespace)
+    try {
+      const raw = { namespace: env.namespace, image: 'busybox:latest', helper_image: 'glrun-test/tools:latest', pull_policy: ['if-not-present'] }
+      const executor = new KubernetesExecutor(kubernetesOptions({ raw, pullPolicy: ['if-not-present'], hostAliases: [], pollInterval: 1, pollTimeout: 60, imagePullSecrets: [] }))
+      expect(await executor.probe()).toEqual({ ok: true })
+      const sink = new MemorySink()
+      const trace = new TraceWriter({ masker: new Masker([]), sinks: [sink] })
+      const o = await runJob({ job: payload(['echo via-kubeconfig']), executor, trace, buildsDir: tempDir('builds'), ...localStores(tempDir('store')), signal: new AbortController().signal })
+      await trace.close()
+      expect(o.status, sink.text()).toBe('success')
+      expect(sink.text()).toMatch(/^via-kubeconfig$/m)
+    } finally {
+      if (saved === undefined) delete process.env['KUBECONFIG']
+      else process.env['KUBECONFIG'] = saved
+    }
   }, 60_000)
 })

@@ -54,10 +54,18 @@ export class KubernetesExecutor implements Executor {
     this.swept ??= (async () => {
       const { api } = this.connection()
       const list = await api.listNamespacedPod({ namespace: this.opts.namespace, labelSelector: `${LABEL_MANAGED}=true,${LABEL_HOST}=${hostLabel(hostname())}` }).catch(() => undefined)
+      const orphan = (labels: Record<string, string> | undefined): boolean => {
+        const pid = Number(labels?.[LABEL_PID])
+        return pid > 0 && pid !== process.pid && !alive(pid)
+      }
       for (const p of list?.items ?? []) {
-        const pid = Number(p.metadata?.labels?.[LABEL_PID])
-        if (!pid || pid === process.pid || alive(pid) || !p.metadata?.name) continue
+        if (!orphan(p.metadata?.labels) || !p.metadata?.name) continue
         await api.deleteNamespacedPod({ name: p.metadata.name, namespace: this.opts.namespace, gracePeriodSeconds: 0 }).catch(() => undefined)
+      }
+      // The pull secrets of those jobs too (a role without secrets list simply skips this).
+      const secrets = await api.listNamespacedSecret({ namespace: this.opts.namespace, labelSelector: `${LABEL_MANAGED}=true,${LABEL_HOST}=${hostLabel(hostname())}` }).catch(() => undefined)
+      for (const s of secrets?.items ?? []) {
+        if (orphan(s.metadata?.labels) && s.metadata?.name) await api.deleteNamespacedSecret({ name: s.metadata.name, namespace: this.opts.namespace }).catch(() => undefined)
       }
     })()
     return this.swept

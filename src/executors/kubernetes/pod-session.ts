@@ -11,7 +11,7 @@ import { denialHint, parseDenial } from './forbidden.js'
 import type { KubernetesOptions } from './options.js'
 import { PodFiles } from './pod-files.js'
 import { formatGoDuration } from '../../job/go-duration.js'
-import { type PodIdentity, type PodPlan, buildPod, pullPolicies } from './pod-spec.js'
+import { LABEL_HOST, LABEL_MANAGED, LABEL_PID, LABEL_SESSION, type PodIdentity, type PodPlan, buildPod, hostLabel, pullPolicies } from './pod-spec.js'
 import { waitForPodRunning } from './pod-wait.js'
 
 const YELLOW = '\x1b[0;33m'
@@ -128,7 +128,7 @@ export class PodSession implements ExecutorSession {
     const auths = Object.fromEntries(creds.map((c) => [c.url, { username: c.username, password: c.password, auth: Buffer.from(`${c.username}:${c.password}`).toString('base64') }]))
     try {
       const s = await this.d.api.createNamespacedSecret({ namespace: this.d.opts.namespace, body: {
-        metadata: { generateName: `${this.d.id.name.slice(0, 50)}-`, labels: { 'glrun.dev/managed': 'true', 'glrun.dev/session': this.d.id.session } },
+        metadata: { generateName: `${this.d.id.name.slice(0, 50)}-`, labels: { [LABEL_MANAGED]: 'true', [LABEL_SESSION]: this.d.id.session, ...(this.d.id.owner ? { [LABEL_HOST]: hostLabel(this.d.id.owner.host), [LABEL_PID]: String(this.d.id.owner.pid) } : {}) } },
         type: 'kubernetes.io/dockerconfigjson',
         data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths })).toString('base64') },
       } })
