@@ -70,8 +70,10 @@ export async function runJob(i: RunJobInput): Promise<JobOutcome> {
     const message = e instanceof Error ? e.message : String(e)
     if (e instanceof GlrunError && e.hint) i.trace.warn(e.hint)
     // The stable code too: the job log is often all a user sends with a bug report.
-    i.trace.jobFailed(e instanceof GlrunError ? `${message} (${e.code})` : message, true)
     const reason = e instanceof ExecutorFailure ? e.failureReason : 'runner_system_failure'
+    // gitlab-runner says "(system failure)" only for runner_system_failure: an image that cannot
+    // be pulled or a configuration error is a plain "Job failed:".
+    i.trace.jobFailed(e instanceof GlrunError ? `${message} (${e.code})` : message, reason === 'runner_system_failure')
     return { status: 'failed', reason, allowedToFail: false, message, durationMs: Date.now() - started }
   }
 }

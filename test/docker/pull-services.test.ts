@@ -62,7 +62,7 @@ describe.skipIf(skip)('S3: image pulls', () => {
     expect(outcome).toMatchObject({ status: 'failed', reason: 'image_pull_failure' })
     expect(trace).toMatch(/WARNING: Failed to pull image with policy "always": .*connection refused/)
     expect(trace).toMatch(/Nothing listens at the registry's address/)
-    expect(trace).toMatch(/ERROR: Job failed \(system failure\): failed to pull image "localhost:\d+\/glrun\/missing:1" with specified policies \[always\]/)
+    expect(trace).toMatch(/ERROR: Job failed: failed to pull image "localhost:\d+\/glrun\/missing:1" with specified policies \[always\]/)
   }, 60_000)
 
   it('an image the registry does not have is told apart from no route', async () => {

@@ -72,7 +72,7 @@ describe.skipIf(skip)('glrun run on the kubernetes executor', () => {
     const r = await glrunAsync(['run', '--cwd', repo.dir, '--config', config(repo.dir, { poll_interval: 3, poll_timeout: 180, pull_policy: ['always'] })])
     const took = Date.now() - started
     expect(r.code).toBe(1)
-    expect(r.out).toMatch(/ERROR: Job failed \(system failure\): prepare environment: waiting for pod running: pulling image "127\.0\.0\.1:9\/team\/app:1" for container build: image pull failed: (?:Back-off pulling image|.*connection refused)/)
+    expect(r.out).toMatch(/ERROR: Job failed: prepare environment: waiting for pod running: pulling image "127\.0\.0\.1:9\/team\/app:1" for container build: image pull failed: (?:Back-off pulling image|.*connection refused)/)
     expect(r.out).toMatch(/WARNING: Event retrieved from the cluster: Failed to pull image "127\.0\.0\.1:9\/team\/app:1"/)
     // Not poll_timeout (180 s): the first look that sees ErrImagePull ends the wait.
     expect(took).toBeLessThan(20_000)
