@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { GlrunError } from '../diagnostics/errors.js'
+import { alive } from '../process-alive.js'
 
 /**
  * One `glrun run` at a time per repository. Runs share `.glrun/` (job directories, traces,
@@ -21,20 +22,6 @@ interface Holder {
   started: string
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-  // A killed glrun whose parent has not reaped it yet is a zombie: gone for our purpose.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return true
-  }
-}
 
 export function acquireRunLock(glrunDir: string): RunLock {
   mkdirSync(glrunDir, { recursive: true })

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import type Docker from 'dockerode'
+import { alive } from '../../process-alive.js'
 
 /**
  * Every container, network and volume glrun creates carries these labels, so what a killed glrun
@@ -16,14 +17,6 @@ export function resourceLabels(jobId: number, session: string): Record<string, s
   return { [LABEL_MANAGED]: 'true', [LABEL_PID]: String(process.pid), [LABEL_HOST]: hostname(), [LABEL_JOB]: String(jobId), [LABEL_SESSION]: session }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** A resource is a leftover when the glrun on this host that made it is gone. */
 function leftover(labels: Record<string, string> | undefined): boolean {

@@ -11,6 +11,7 @@ import type { KubernetesOptions } from './options.js'
 import { resolveFromPod } from './pod-resolve.js'
 import { PodSession } from './pod-session.js'
 import { DEFAULT_HELPER_IMAGE, LABEL_HOST, LABEL_MANAGED, LABEL_PID, type PodIdentity, hostLabel, podName } from './pod-spec.js'
+import { alive } from '../../process-alive.js'
 
 
 /** Who runs the jobs, for the pod's labels (runner mode passes its own). */
@@ -110,14 +111,5 @@ export class KubernetesExecutor implements Executor {
     } catch (e) {
       return { kind: 'dns', target: host, from: 'job', ok: false, summary: `could not check from a job pod: ${(e as Error).message.split('\n')[0]}`, detail: { inconclusive: true } }
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
