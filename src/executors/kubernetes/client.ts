@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { delimiter, join } from 'node:path'
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 import { GlrunError } from '../../diagnostics/errors.js'
 import type { KubernetesOptions } from './options.js'
@@ -25,6 +27,10 @@ export function kubeConfigFor(opts: KubernetesOptions, env: NodeJS.ProcessEnv = 
     kc.loadFromCluster()
     return { kc, source: 'in-cluster service account' }
   }
+  // client-node falls back to http://localhost:8080 when there is no kubeconfig at all: say so instead.
+  const files = (env['KUBECONFIG'] ?? '').split(delimiter).filter(Boolean)
+  const home = join(env['HOME'] || homedir(), '.kube', 'config')
+  if (!(files.length ? files : [home]).some((f) => existsSync(f))) throw noApi()
   try {
     kc.loadFromDefault()
   } catch (e) {
@@ -36,11 +42,7 @@ export function kubeConfigFor(opts: KubernetesOptions, env: NodeJS.ProcessEnv = 
     }
     kc.setCurrentContext(opts.context)
   }
-  if (!kc.getCurrentCluster() || kc.getCurrentCluster()?.server === 'http://localhost') {
-    throw new GlrunError('GLRUN_K8S_NO_API', 'there is no Kubernetes API to create job pods with: [runners.kubernetes] has no host, glrun is not in a cluster (no KUBERNETES_SERVICE_HOST), and there is no kubeconfig', {
-      hint: 'Set host, ca_file and bearer_token under [runners.kubernetes] in config.toml, or point KUBECONFIG at a kubeconfig whose current context is the cluster.',
-    })
-  }
+  if (!kc.getCurrentCluster()) throw noApi()
   return { kc, source: `kubeconfig context ${kc.getCurrentContext()}` }
 }
 
@@ -50,6 +52,12 @@ function readFile(path: string, key: string): string {
   } catch (e) {
     throw new GlrunError('GLRUN_K8S_CONFIG', `cannot read ${key} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { hint: `Fix ${key} under [runners.kubernetes] in config.toml.` })
   }
+}
+
+function noApi(): GlrunError {
+  return new GlrunError('GLRUN_K8S_NO_API', 'there is no Kubernetes API to create job pods with: [runners.kubernetes] has no host, glrun is not in a cluster (no KUBERNETES_SERVICE_HOST), and there is no kubeconfig', {
+    hint: 'Set host, ca_file and bearer_token under [runners.kubernetes] in config.toml, or point KUBECONFIG at a kubeconfig whose current context is the cluster.',
+  })
 }
 
 export const coreApi = (kc: KubeConfig): CoreV1Api => kc.makeApiClient(CoreV1Api)
