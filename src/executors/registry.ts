@@ -1,5 +1,6 @@
 import type { RunnerSettings } from '../runner-config/types.js'
 import { DockerExecutor } from './docker/docker-executor.js'
+import { shortToken } from '../runner-config/short-token.js'
 import { LazyExecutor } from './lazy-executor.js'
 import { ShellExecutor } from './shell/shell-executor.js'
 import type { Executor } from './types.js'
@@ -14,6 +15,6 @@ export const EXECUTORS: Record<string, (runner: RunnerSettings | undefined) => E
   // Loaded on first use: the Kubernetes client is half of glrun's code, and most runs never need it.
   kubernetes: (runner) => new LazyExecutor('kubernetes', async () => {
     const [{ KubernetesExecutor }, { kubernetesOptions }] = await Promise.all([import('./kubernetes/kubernetes-executor.js'), import('./kubernetes/options.js')])
-    return new KubernetesExecutor(kubernetesOptions(runner?.kubernetes), runner ? { runnerName: runner.name, ...(runner.token ? { shortToken: runner.token.replace(/^glrt-(?:t\d_)?/, '').slice(0, 8) } : {}) } : {})
+    return new KubernetesExecutor(kubernetesOptions(runner?.kubernetes), runner ? { runnerName: runner.name, ...(runner.token ? { shortToken: shortToken(runner.token) } : {}) } : {})
   }),
 }

@@ -15,6 +15,7 @@ import type { RunnerApi } from './api.js'
 import { GitLabArtifactStore } from './gitlab-artifacts.js'
 import { GitLabTrace, type RemoteStatus } from './gitlab-trace.js'
 import type { RunnerMetrics } from './metrics.js'
+import { shortToken } from '../runner-config/short-token.js'
 
 export type OperatorLog = (event: Record<string, unknown>) => void
 
@@ -89,10 +90,6 @@ export async function runGitLabJob(o: JobContext, r: RunnerSettings, api: Runner
   o.log({ level: 'info', runner: r.name, job: job.id, state: outcome.status, remote: remote ?? null, final_put: status, duration_ms: Date.now() - started, msg: 'job finished' })
 }
 
-/** gitlab-runner's short token: the first 8 characters after a `glrt-` prefix. */
-function shortToken(token: string): string {
-  return token.replace(/^glrt-(?:t\d_)?/, '').slice(0, 8)
-}
 
 export function systemIdOf(): string {
   return `s_glrun${hostname().replace(/[^a-z0-9]/gi, '').slice(0, 12)}`

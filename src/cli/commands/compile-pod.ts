@@ -4,6 +4,7 @@ import { kubernetesOptions } from '../../executors/kubernetes/options.js'
 import { DEFAULT_HELPER_IMAGE, buildPod, podName } from '../../executors/kubernetes/pod-spec.js'
 import { GlrunError } from '../../diagnostics/errors.js'
 import type { PlannedJob } from '../../pipeline/plan/types.js'
+import { shortToken } from '../../runner-config/short-token.js'
 import type { RunnerSettings } from '../../runner-config/types.js'
 
 /**
@@ -15,15 +16,15 @@ import type { RunnerSettings } from '../../runner-config/types.js'
  */
 export function podManifests(jobs: readonly PlannedJob[], runner: RunnerSettings | undefined, json: boolean): string {
   const opts = kubernetesOptions(runner?.kubernetes)
-  const shortToken = runner?.token ? runner.token.replace(/^glrt-(?:t\d_)?/, '').slice(0, 8) : 'glrun'
+  const token = runner?.token ? shortToken(runner.token) : 'glrun'
   const pods = jobs.map((j) => {
     const image = j.payload.image?.name || opts.image
     if (!image) {
       throw new GlrunError('GLRUN_K8S_NO_IMAGE', `job "${j.name}" has no image and the runner has no default image`, { hint: 'Add `image:` to the job (or `default:`), or set `image = "…"` under [runners.kubernetes] in config.toml.' })
     }
     const random = createHash('sha256').update(`${j.name}\0${j.payload.id}`).digest('hex').slice(0, 8)
-    const name = podName(j.payload, shortToken, random)
-    return buildPod(j.payload, opts, { name, session: random, shortToken, ...(runner ? { runnerName: runner.name } : {}) }, image, opts.helperImage ?? DEFAULT_HELPER_IMAGE).pod
+    const name = podName(j.payload, token, random)
+    return buildPod(j.payload, opts, { name, session: random, shortToken: token, ...(runner ? { runnerName: runner.name } : {}) }, image, opts.helperImage ?? DEFAULT_HELPER_IMAGE).pod
   })
   if (json) return `${JSON.stringify(pods.length === 1 ? pods[0] : { apiVersion: 'v1', kind: 'List', items: pods }, null, 2)}\n`
   const note = '# The Pod glrun\'s kubernetes executor creates for this job (glrun compile --pod).\n# At run time the name ends in 8 random characters and the labels glrun.dev/host and glrun.dev/pid are added.\n'

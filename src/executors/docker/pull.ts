@@ -1,5 +1,5 @@
 import type Docker from 'dockerode'
-import picomatch from 'picomatch'
+import { checkAllowedImage } from '../allowed-images.js'
 import { ExecutorFailure } from '../failure.js'
 import type { TraceOutput } from '../types.js'
 import { parseImageRef, withDefaultTag } from './image-ref.js'
@@ -35,11 +35,7 @@ export async function ensureImage(docker: Docker, r: PullRequest, out: TraceOutp
     throw new ExecutorFailure('GLRUN_IMAGE_REFERENCE', `invalid reference format: the ${r.what} name "${r.image}" is not a valid Docker image reference`, 'image_pull_failure',
       'Image names are lower-case `[registry/]path[:tag]`. If it comes from a variable, check that the variable is set for this job (an empty or undefined variable leaves `:tag` or a `$NAME`).')
   }
-  if (r.allowedImages.length > 0 && !r.allowedImages.some((g) => picomatch.isMatch(image, g) || picomatch.isMatch(r.image, g))) {
-    out.write(`\x1b[31;1mERROR: The "${r.image}" ${r.what} is not present on list of allowed ${r.what}s:\x1b[0;m\n${r.allowedImages.map((g) => `- ${g}\n`).join('')}`)
-    throw new ExecutorFailure('GLRUN_IMAGE_NOT_ALLOWED', `the ${r.what} "${r.image}" is not allowed by allowed_${r.what}s`, 'runner_configuration_error',
-      `Use an ${r.what} matching allowed_${r.what}s in config.toml, or add a pattern for it there.`)
-  }
+  checkAllowedImage(r.image, [image, r.image], r.allowedImages, r.what, out)
   const policies = effectivePolicies(r)
   let lastError = ''
   for (const [i, policy] of policies.entries()) {

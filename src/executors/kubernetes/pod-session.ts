@@ -1,8 +1,8 @@
 import { PassThrough } from 'node:stream'
 import type { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node'
-import picomatch from 'picomatch'
 import type { JobPayload } from '../../payload/types.js'
 import { DETECT_SHELL } from '../detect-shell.js'
+import { checkAllowedImage } from '../allowed-images.js'
 import { ExecutorFailure } from '../failure.js'
 import type { ExecutorSession, ExitStatus, JobFiles, OpenContext, StageScript, TraceOutput } from '../types.js'
 import { apiErrorText, apiStatus } from './client.js'
@@ -11,11 +11,10 @@ import { denialHint, parseDenial } from './forbidden.js'
 import type { KubernetesOptions } from './options.js'
 import { PodFiles } from './pod-files.js'
 import { formatGoDuration } from '../../job/go-duration.js'
-import { LABEL_HOST, LABEL_MANAGED, LABEL_PID, LABEL_SESSION, type PodIdentity, type PodPlan, buildPod, hostLabel, pullPolicies } from './pod-spec.js'
+import { LABEL_HOST, LABEL_MANAGED, LABEL_PID, LABEL_SESSION, type PodIdentity, type PodPlan, PULL, buildPod, hostLabel, pullPolicies } from './pod-spec.js'
 import { waitForPodRunning } from './pod-wait.js'
 
 const YELLOW = '\x1b[0;33m'
-const POLICY: Record<string, string> = { always: 'Always', 'if-not-present': 'IfNotPresent', never: 'Never' }
 const RESET = '\x1b[0;m'
 
 /** Ends every process of a stage: all but the container's main process (PID 1) and this script. */
@@ -61,13 +60,8 @@ export class PodSession implements ExecutorSession {
   }
 
   private checkAllowed(): void {
-    const check = (image: string, globs: string[], what: 'image' | 'service'): void => {
-      if (globs.length === 0 || globs.some((g) => picomatch.isMatch(image, g))) return
-      this.ctx.out.write(`\x1b[31;1mERROR: The "${image}" ${what} is not present on list of allowed ${what}s:\x1b[0;m\n${globs.map((g) => `- ${g}\n`).join('')}`)
-      throw new ExecutorFailure('GLRUN_IMAGE_NOT_ALLOWED', `the ${what} "${image}" is not allowed by allowed_${what}s`, 'runner_configuration_error', `Use an ${what} matching allowed_${what}s in config.toml, or add a pattern for it there.`)
-    }
-    check(this.image, this.d.opts.allowedImages, 'image')
-    for (const s of this.plan.containers.services) check(s.image, this.d.opts.allowedServices, 'service')
+    checkAllowedImage(this.image, [this.image], this.d.opts.allowedImages, 'image', this.ctx.out)
+    for (const s of this.plan.containers.services) checkAllowedImage(s.image, [s.image], this.d.opts.allowedServices, 'service', this.ctx.out)
     const allowed = this.d.opts.allowedPullPolicies.length ? this.d.opts.allowedPullPolicies : this.d.opts.pullPolicy
     const wanted = this.job.image?.pull_policy ?? []
     if (allowed.length && wanted.length && !wanted.some((p) => allowed.includes(p))) {
@@ -93,8 +87,8 @@ export class PodSession implements ExecutorSession {
         // gitlab-runner: a failed pull with more policies left deletes the pod and tries the next.
         const next = policies[attempt + 1]
         if (!(e instanceof ExecutorFailure) || !/pulling image ".*" for container build:/.test(e.message) || next === undefined) throw e
-        out.write(`${YELLOW}WARNING: Failed to pull image "${this.image}" for container "build" with policy "${POLICY[policies[attempt]!]}": ${e.message.replace(/^.*for container build: /, '')}${RESET}\n`)
-        out.write(`Attempt #${attempt + 2}: Trying "${POLICY[next]}" pull policy for "${this.image}" image for container "build"\n`)
+        out.write(`${YELLOW}WARNING: Failed to pull image "${this.image}" for container "build" with policy "${PULL[policies[attempt]!]}": ${e.message.replace(/^.*for container build: /, '')}${RESET}\n`)
+        out.write(`Attempt #${attempt + 2}: Trying "${PULL[next]}" pull policy for "${this.image}" image for container "build"\n`)
         await this.deletePod(0)
         this.name = `${id.name.slice(0, 63 - 3)}-${attempt + 2}`.replace(/^(.{0,63}).*$/, '$1')
         this.plan = buildPod(this.job, opts, { ...id, name: this.name }, this.image, this.d.helperImage, attempt + 1)

@@ -65,7 +65,8 @@ export function labelValue(v: string): string {
   return v.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '')
 }
 
-const PULL: Record<PullPolicy, string> = { always: 'Always', 'if-not-present': 'IfNotPresent', never: 'Never' }
+/** gitlab-runner's pull policy names → Kubernetes' imagePullPolicy. */
+export const PULL: Record<PullPolicy, string> = { always: 'Always', 'if-not-present': 'IfNotPresent', never: 'Never' }
 
 const DNS_POLICY: Record<string, string> = { none: 'None', default: 'Default', 'cluster-first': 'ClusterFirst', 'cluster-first-with-host-net': 'ClusterFirstWithHostNet' }
 
