@@ -66,7 +66,7 @@ function procStatus(pid) {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8')
     const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0)
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') }
   } catch {
     return null
   }
@@ -145,8 +145,12 @@ try {
   if (only !== 'trace') {
     const ids = await enqueueMany(gl, 'trivial:\n  script: [echo hi]\n', jobsWanted)
     const rss = {}
+    const split = {}
     const r = await runRunner(gl, 'jobs', jobsWanted, '', (n, pid, s) => {
-      if (s && (n % 100 === 0 || n === jobsWanted)) rss[n] = mib(s.rss)
+      if (s && (n % 100 === 0 || n === jobsWanted)) {
+        rss[n] = mib(s.rss)
+        split[n] = [mib(s.anon), mib(s.file)]
+      }
       // Heap snapshots (after a full GC) at job 100 and near the end: what the process keeps.
       if (heapSnaps && (n === 100 || n === jobsWanted - 20)) process.kill(pid, 'SIGUSR2')
       if (n === 100 || n === jobsWanted - 8) process.kill(pid, 'SIGWINCH')
@@ -156,6 +160,9 @@ try {
     const growth = rss[100] === undefined ? 0 : rss[jobsWanted] - rss[100]
     console.log(`${jobsWanted} trivial shell jobs at concurrent = 8: ${(jobsWanted / r.jobsS).toFixed(1)} jobs/s (${r.jobsS.toFixed(2)} s from the first job received to the last finished; ${r.wallS.toFixed(2)} s with start and exit), ${ok}/${jobsWanted} succeeded with matching checksums`)
     console.log(`  glrun memory: peak RSS ${r.peakMiB.toFixed(1)} MiB, RSS at job 100 ${rss[100]?.toFixed(1) ?? '-'} MiB, at job ${jobsWanted} ${rss[jobsWanted]?.toFixed(1)} MiB (growth ${growth.toFixed(1)} MiB)`)
+    // Anonymous memory is what the process allocated; file-backed pages are node's own binary and
+    // libraries as new code paths touch them (shared, dropped by the kernel under pressure).
+    if (split[100] && split[jobsWanted]) console.log(`  of the RSS growth: anonymous ${(split[jobsWanted][0] - split[100][0]).toFixed(1)} MiB, file-backed ${(split[jobsWanted][1] - split[100][1]).toFixed(1)} MiB`)
     console.log(`  glrun CPU time: ${(r.cpuS * 1000 / jobsWanted).toFixed(1)} ms per job (user + system, jobs' shells not counted)`)
     console.log(`  RSS every 100 jobs (MiB): ${Object.values(rss).map((v) => v.toFixed(0)).join(' ')}`)
     const mb = (b) => (b / 1048576).toFixed(1)
@@ -177,7 +184,7 @@ try {
     const r = await runRunner(gl, 'trace', 1, `  output_limit = ${traceMb * 1024 + 1024}\n`)
     const job = gl.state.jobs.get(id)
     const remote = gl.state.traceOf(id)
-    const local = readFileSync(join(work, 'work-trace', 'jobs', String(id), 'gitlab-trace.log'))
+    const local = readFileSync(join(work, 'work-trace', 'jobs', String(id), 'trace.log'))
     const sha = (b) => createHash('sha256').update(b).digest('hex').slice(0, 16)
     const same = sha(remote) === sha(local)
     console.log(`${traceMb} MB trace streamed to the double: ${(remote.length / 1048576 / r.jobsS).toFixed(0)} MB/s (${(remote.length / 1048576).toFixed(1)} MiB in ${r.jobsS.toFixed(2)} s, job received to job finished), ${job.patches} PATCHes; final ${job.final?.state}, GitLab's crc32 check ${job.final?.checksumMatches ? 'matches' : 'DOES NOT match'}, bytesize ${job.final?.bytesizeMatches ? 'matches' : 'DOES NOT match'}, sha256 GitLab ${sha(remote)} / runner ${sha(local)}; glrun peak RSS ${r.peakMiB.toFixed(1)} MiB`)

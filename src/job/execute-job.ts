@@ -12,6 +12,11 @@ export interface ExecuteJobInput extends Omit<RunJobInput, 'trace'> {
   tracePath: string
   /** Where else the trace goes (the console's lines, GitLab's trace API), all behind one masker. */
   sinks?: TraceSink[]
+  /**
+   * One of `sinks` already writes every byte to `tracePath` (runner mode's GitLab trace spool):
+   * no second copy of the same bytes is written.
+   */
+  sinkWritesTracePath?: boolean
   /** gitlab-runner's output_limit in bytes (default 4 MiB). */
   outputLimit?: number
   /** What the troubleshooter may use when the job fails. */
@@ -33,7 +38,7 @@ export async function executeJob(i: ExecuteJobInput): Promise<ExecutedJob> {
   const payload: JobPayload = i.job
   const trace = new TraceWriter({
     masker: new Masker(maskedValues(payload), payload.features.token_mask_prefixes),
-    sinks: [new FileSink(i.tracePath), ...(i.sinks ?? [])],
+    sinks: [...(i.sinkWritesTracePath ? [] : [new FileSink(i.tracePath)]), ...(i.sinks ?? [])],
     sections: payload.features.trace_sections,
     ...(i.outputLimit ? { limit: i.outputLimit } : {}),
   })

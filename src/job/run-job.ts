@@ -34,7 +34,13 @@ export interface RunJobInput {
   stateDir?: string
   /** Runner mode: the runner's name, its token's first characters and its system ID, for the log. */
   identity?: { name: string; shortToken: string; systemId: string }
+  /** Cancel: the running stage is stopped, after_script, caches and artifacts on failure still run. */
   signal: AbortSignal
+  /**
+   * Abort (GitLab answered 403 or `Job-Status: canceled|failed`): the running stage is stopped and
+   * nothing else runs, no after_script, no caches, no artifacts, as gitlab-runner aborts a job.
+   */
+  abort?: AbortSignal
   now?: () => number
   /** What config.toml's [[runners]] adds to every job (hooks, environment, tls-ca-file). */
   runner?: RunnerJobSettings
@@ -78,7 +84,10 @@ export async function runJob(i: RunJobInput): Promise<JobOutcome> {
   }
 }
 
-async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
+async function runStages(input: RunJobInput, started: number): Promise<JobOutcome> {
+  const aborted = (): boolean => input.abort?.aborted === true
+  // Every stage stops on either: from here on `i.signal` is "cancel or abort".
+  const i: RunJobInput = input.abort ? { ...input, signal: AbortSignal.any([input.signal, input.abort]) } : input
   const { job, trace } = i
   const duration = (): number => Date.now() - started
   // This run's artifacts replace the last run's: a job that produces none now leaves none behind.
@@ -148,6 +157,7 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
       const st = sourcesStatus ?? { kind: 'exited', code: 1 }
       return finish(trace, outcome(st, job, duration(), i.executor.name), describe(st, i.executor.name))
     }
+    if (aborted()) return finish(trace, { status: 'canceled', durationMs: duration() }, 'canceled')
 
     const transfer = (): TransferContext => ({
       trace, job, files: s.files, artifacts: i.artifacts, cache: i.cache, tmpDir: i.tmpDir, projectDir: s.projectDir, vars: lookup,
@@ -174,6 +184,7 @@ async function runStages(i: RunJobInput, started: number): Promise<JobOutcome> {
     const scriptTimedOut = stepStatus.kind === 'timed-out' && scriptLimit !== undefined && Date.now() < deadline
     if (stepStatus.kind === 'timed-out') trace.warn(`step_script could not run to completion because the timeout was exceeded. For more control over job and script timeouts see: ${TIMEOUTS_DOC}`)
 
+    if (aborted()) return finish(trace, { status: 'canceled', durationMs: duration() }, 'canceled')
     const after = job.steps.find((st) => st.name === 'after_script')
     if (after && after.script.length > 0 && (stepStatus.kind !== 'timed-out' || scriptTimedOut)) {
       const status = stepStatus.kind === 'exited' && stepStatus.code === 0 ? 'success' : stepStatus.kind === 'canceled' ? 'canceled' : 'failed'

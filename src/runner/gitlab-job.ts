@@ -41,16 +41,20 @@ export async function runGitLabJob(o: JobContext, r: RunnerSettings, api: Runner
   const dir = join(o.stateDir, 'jobs', String(job.id))
   mkdirSync(dir, { recursive: true })
   const controller = new AbortController()
+  // GitLab's abort (403, Job-Status canceled|failed, 404): nothing more runs, not even after_script.
+  const abort = new AbortController()
   const onCancel = (): void => controller.abort()
   o.cancel.addEventListener('abort', onCancel, { once: true })
   let remote: RemoteStatus | undefined
-  const trace = new GitLabTrace(api, job.id, job.token, join(dir, 'gitlab-trace.log'), (s) => {
-    remote ??= s
-    if (!controller.signal.aborted) {
-      o.log(s === 'canceling'
-        ? { level: 'info', runner: r.name, job: job.id, msg: 'GitLab says the job is canceling' }
-        : { level: 'warn', runner: r.name, job: job.id, remote: s, msg: `GitLab ended the job (${s === 'gone' ? '404' : `403, the job is ${s}`}): it is abandoned, no final update is sent` })
+  const trace = new GitLabTrace(api, job.id, job.token, join(dir, 'trace.log'), (s) => {
+    // A graceful cancel may be followed by an abort (a maintainer's force cancel): the later wins.
+    if (remote === undefined || (remote === 'canceling' && s !== 'canceling')) remote = s
+    if (s === 'canceling') {
+      if (!controller.signal.aborted) o.log({ level: 'info', runner: r.name, job: job.id, msg: 'GitLab says the job is canceling' })
       controller.abort()
+    } else if (!abort.signal.aborted) {
+      o.log({ level: 'warn', runner: r.name, job: job.id, remote: s, msg: `GitLab ended the job (${s === 'gone' ? '404' : `403, the job is ${s}`}): it is aborted, no final update is sent` })
+      abort.abort()
     }
   })
   o.log({ level: 'info', runner: r.name, job: job.id, project: job.job_info.project_full_path, name: job.job_info.name, msg: 'job received' })
@@ -61,8 +65,8 @@ export async function runGitLabJob(o: JobContext, r: RunnerSettings, api: Runner
       job, executor, tracePath: join(dir, 'trace.log'), buildsDir: join(o.stateDir, 'builds'),
       artifacts: new GitLabArtifactStore(api, join(dir, 'tmp')),
       cache: new LocalCacheStore(r.cacheDir ?? join(o.stateDir, 'cache')),
-      tmpDir: join(dir, 'tmp'), stateDir: join(o.stateDir, 'state'), signal: controller.signal,
-      sinks: [trace], outputLimit: r.outputLimitKb * 1024, runner: settings,
+      tmpDir: join(dir, 'tmp'), stateDir: join(o.stateDir, 'state'), signal: controller.signal, abort: abort.signal,
+      sinks: [trace], sinkWritesTracePath: true, outputLimit: r.outputLimitKb * 1024, runner: settings,
       identity: { name: r.name, shortToken: shortToken(r.token ?? ''), systemId: systemIdOf() },
       // The checks trust what the job trusted: the runner's tls-ca-file.
       diagnose: { configText: o.configText, color: false, ...(settings.caPem ? { caPem: settings.caPem } : {}) },

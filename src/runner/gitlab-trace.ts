@@ -2,12 +2,18 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs'
 import { crc32 } from 'node:zlib'
 import type { TraceSink } from '../trace/trace-writer.js'
 import type { RunnerApi } from './api.js'
+import { TraceWindow } from './trace-window.js'
 
 /** Bytes per PATCH: GitLab appends chunk by chunk; a smaller request survives a flaky link better. */
 const CHUNK = 1024 * 1024
 /** gitlab-runner's default update interval, until GitLab says another. */
 const DEFAULT_INTERVAL_S = 3
 const MAX_FINAL_TRIES = 30
+/**
+ * Bytes GitLab does not have yet are also kept in memory up to this much, so a fast job's PATCHes
+ * are sent without reading the file back; beyond it (GitLab slow or away) the file serves them.
+ */
+const MEMORY_WINDOW = 8 * CHUNK
 
 export type RemoteStatus = 'canceling' | 'canceled' | 'failed' | 'gone'
 
@@ -28,6 +34,7 @@ export class GitLabTrace implements TraceSink {
   private timer: NodeJS.Timeout | undefined
   private inflight: Promise<void> | undefined
   private stopped = false
+  private readonly window = new TraceWindow(CHUNK, MEMORY_WINDOW)
 
   constructor(private readonly api: RunnerApi, private readonly jobId: number, private readonly jobToken: string, file: string, private readonly onRemote: (s: RemoteStatus) => void) {
     this.fd = openSync(file, 'w+', 0o600)
@@ -37,6 +44,7 @@ export class GitLabTrace implements TraceSink {
   write(chunk: Buffer): void {
     if (chunk.length === 0 || this.closed) return
     writeSync(this.fd, chunk, 0, chunk.length, this.total)
+    this.window.append(chunk, this.total)
     this.total += chunk.length
     this.crc = crc32(chunk, this.crc)
     // A job printing fast: send whole chunks as they fill, not a PATCH per pipe read. While one
@@ -66,9 +74,7 @@ export class GitLabTrace implements TraceSink {
   private async send(all: boolean): Promise<void> {
     while (!this.stopped && this.sent < this.total && (all || this.total - this.sent >= CHUNK)) {
       const n = Math.min(CHUNK, this.total - this.sent)
-      // Every byte is overwritten by the read: no need to zero it first.
-      const chunk = Buffer.allocUnsafe(n)
-      readSync(this.fd, chunk, 0, n, this.sent)
+      const chunk = this.bytesAt(this.sent, n)
       let a
       try {
         a = await this.api.patchTrace(this.jobId, this.jobToken, this.sent, chunk)
@@ -77,14 +83,30 @@ export class GitLabTrace implements TraceSink {
       }
       if (a.intervalS) this.intervalS = a.intervalS
       if (a.jobStatus === 'canceling' || a.jobStatus === 'canceled') this.onRemote(a.jobStatus)
-      if (a.status === 202) this.sent = a.length !== undefined ? Math.min(a.length, this.total) : this.sent + n
-      else if (a.status === 416 && a.length !== undefined) this.sent = Math.min(a.length, this.total)
+      if (a.status === 202) this.acknowledged(a.length !== undefined ? Math.min(a.length, this.total) : this.sent + n)
+      else if (a.status === 416 && a.length !== undefined) this.acknowledged(Math.min(a.length, this.total))
       else if (a.status === 403 || a.status === 404) {
         this.stopped = true
         this.endedBy = a.status
         this.onRemote(a.jobStatus === 'failed' ? 'failed' : a.status === 404 ? 'gone' : 'canceled')
       } else return // 5xx, 429: try again next round
     }
+  }
+
+  /** `n` bytes from `offset`: from the memory window when it holds them all, else from the file. */
+  private bytesAt(offset: number, n: number): Buffer {
+    const held = this.window.get(offset, n)
+    if (held) return held
+    // Every byte is overwritten by the read: no need to zero it first.
+    const chunk = Buffer.allocUnsafe(n)
+    readSync(this.fd, chunk, 0, n, offset)
+    return chunk
+  }
+
+  /** GitLab has the bytes before `offset` (a 416 may also move it back). */
+  private acknowledged(offset: number): void {
+    this.sent = offset
+    this.window.release(offset, this.total)
   }
 
   private schedule(): void {

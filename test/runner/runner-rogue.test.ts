@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { type RunningRunner, runnerHarness } from '../support/runner-harness.js'
 
@@ -55,6 +58,30 @@ describe('runner mode: the rogue suite', () => {
     expect(h.gl.state.traceOf(long.id).toString()).toMatch(/after-script-ran/)
     expect(h.gl.state.jobs.get(ids.get('next')!)!.final?.state).toBe('success')
     expect(spawnSync('pgrep', ['-f', '^sleep 60$']).status).not.toBe(0)
+  }, 120_000)
+
+  it('hard cancel (no graceful cancel, or a force cancel): the job is aborted, after_script does not run, no final update', async () => {
+    // gitlab-runner's abort: 403 + Job-Status canceled stops everything. The trace is no longer
+    // accepted then, so after_script would leave its mark in a file.
+    const mark = join(mkdtempSync(join(tmpdir(), 'glrun-abort-')), 'after-ran')
+    const ids = await enqueue(`hard:
+  script: [echo started, sleep 62]
+  after_script: ['touch ${mark}']
+next:
+  needs: []
+  script: [echo next-job-ran]
+`)
+    const id = ids.get('hard')!
+    h.gl.state.cancelJob(id, { graceful: false, afterPatches: 1 })
+    const r = runner(2, 'abort')
+    const t0 = Date.now()
+    expect((await r.done).code).toBe(0)
+    expect(Date.now() - t0).toBeLessThan(45_000)
+    expect(h.gl.state.jobs.get(id)!.status).toBe('canceled')
+    expect(existsSync(mark)).toBe(false)
+    expect(h.gl.recorder.to('job-update', id).filter((q) => ['success', 'failed'].includes((q.params as { state?: string } | null)?.state ?? ''))).toEqual([])
+    expect(h.gl.state.jobs.get(ids.get('next')!)!.final?.state).toBe('success')
+    expect(spawnSync('pgrep', ['-f', '^sleep 62$']).status).not.toBe(0)
   }, 120_000)
 
   it('the final PUT answered 202 several times: re-sent until GitLab has the trace, never reported early', async () => {
