@@ -13,6 +13,7 @@ import { readSourceSettings } from './sources/settings.js'
 import { gitSourcesScript } from './sources/git-script.js'
 import type { ArtifactStore, CacheStore } from './artifacts/stores.js'
 import { type TransferContext, archiveCaches, downloadArtifacts, restoreCaches, uploadArtifacts } from './artifacts/transfer.js'
+import { trackedInJob } from './artifacts/tracked-in-job.js'
 
 export interface RunJobInput {
   job: JobPayload
@@ -159,16 +160,18 @@ async function runStages(input: RunJobInput, started: number): Promise<JobOutcom
     }
     if (aborted()) return finish(trace, { status: 'canceled', durationMs: duration() }, 'canceled')
 
-    const transfer = (): TransferContext => ({
+    // `untracked:` needs the tracked files: the local repository's, else (runner mode) the job's
+    // own clone's, listed where the job runs by the stage that archives.
+    const transfer = (stage: string): TransferContext => ({
       trace, job, files: s.files, artifacts: i.artifacts, cache: i.cache, tmpDir: i.tmpDir, projectDir: s.projectDir, vars: lookup,
-      ...(i.tracked ? { tracked: i.tracked } : {}),
+      tracked: i.tracked ?? (() => trackedInJob(s, stage, new AbortController().signal)),
     })
     if (job.cache && job.cache.length > 0) {
-      await trace.section('restore_cache', 'Restoring cache', async () => restoreCaches(transfer()))
+      await trace.section('restore_cache', 'Restoring cache', async () => restoreCaches(transfer('restore_cache')))
     }
     let dotenv: { key: string; value: string }[] = []
     if (i.artifacts.hasDownloads(job)) {
-      dotenv = await trace.section('download_artifacts', 'Downloading artifacts', async () => downloadArtifacts(transfer()))
+      dotenv = await trace.section('download_artifacts', 'Downloading artifacts', async () => downloadArtifacts(transfer('download_artifacts')))
       if (dotenv.length > 0) {
         vars = jobVariables(job, facts, 'running', dotenv)
         lookup = lastWins(vars)
@@ -198,10 +201,10 @@ async function runStages(input: RunJobInput, started: number): Promise<JobOutcom
     const succeeded = stepStatus.kind === 'exited' && stepStatus.code === 0
     const when = (w: string): boolean => w === 'always' || (w === 'on_success') === succeeded
     if ((job.cache ?? []).some((c) => when(c.when))) {
-      await trace.section(succeeded ? 'archive_cache' : 'archive_cache_on_failure', succeeded ? 'Saving cache for successful job' : 'Saving cache for failed job', async () => archiveCaches(transfer(), succeeded))
+      await trace.section(succeeded ? 'archive_cache' : 'archive_cache_on_failure', succeeded ? 'Saving cache for successful job' : 'Saving cache for failed job', async () => archiveCaches(transfer(succeeded ? 'archive_cache' : 'archive_cache_on_failure'), succeeded))
     }
     if ((job.artifacts ?? []).some((a) => when(a.when))) {
-      await trace.section(succeeded ? 'upload_artifacts_on_success' : 'upload_artifacts_on_failure', succeeded ? 'Uploading artifacts for successful job' : 'Uploading artifacts for failed job', async () => uploadArtifacts(transfer(), succeeded))
+      await trace.section(succeeded ? 'upload_artifacts_on_success' : 'upload_artifacts_on_failure', succeeded ? 'Uploading artifacts for successful job' : 'Uploading artifacts for failed job', async () => uploadArtifacts(transfer(succeeded ? 'upload_artifacts_on_success' : 'upload_artifacts_on_failure'), succeeded))
     }
     await trace.section('cleanup_file_variables', 'Cleaning up project directory and file based variables', async () => undefined)
     const done = outcome(stepStatus, job, duration(), i.executor.name)

@@ -99,4 +99,19 @@ test:
     expect(storage[0]!.headers['job-token']).toBeUndefined()
     expect(JSON.stringify(storage[0]!.headers)).not.toContain(test.token)
   }, 60_000)
+
+  it('untracked: with no clone (GIT_STRATEGY none) git has nothing to list: a warning that says so, the named paths still go up', async () => {
+    const gl = await double({})
+    const ids = await enqueue(gl, `nogit:
+  script: [echo kept > kept.txt]
+  artifacts: { paths: [kept.txt], untracked: true }
+`)
+    await runner(gl, 'untracked-nogit', 1)
+    const job = gl.state.jobs.get(ids.get('nogit')!)!
+    const trace = gl.state.traceOf(job.id).toString('utf8')
+    expect(trace).toMatch(/WARNING: untracked: git could not list the tracked files where the job runs: fatal: not a git repository.*; no untracked files collected/)
+    expect(job.final).toMatchObject({ state: 'success' })
+    expect(job.artifacts.map((a) => a.type)).toEqual(['archive'])
+  }, 60_000)
 })
+

@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { zipToTar } from '../../src/job/artifacts/zip.js'
+import { readTar } from '../../src/job/files/tar-entries.js'
 import type { JobPayload } from '../../src/payload/types.js'
 import { compileYaml } from '../support/compile-yaml.js'
 import { makeBareRepo, makeCertificates, startHostGitServer } from '../support/git-https.js'
@@ -122,4 +124,31 @@ test:
     expect(trace).toMatch(/section_start:\d+:glrun_diagnosis\[collapsed=true\]/)
     expect(trace).toMatch(/section_end:\d+:glrun_diagnosis/)
   }, 180_000)
+
+  it('untracked: the files the job\'s own clone does not track, as gitlab-runner\'s git ls-files -o (ignored ones included, a file the job git-added not)', async () => {
+    const config = await register('untracked-runner')
+    const yaml = `make:
+  script:
+    - echo changed >> a.txt
+    - echo new > new.txt
+    - mkdir -p out && echo built > out/bin.txt
+    - echo log > build.log
+    - echo staged > staged.txt && git add staged.txt
+  artifacts: { untracked: true }
+`
+    const ids = await enqueuePipeline(yaml, 'untracked', { 'a.txt': 'a\n', '.gitignore': '*.log\n' })
+    const r = await glrun(['runner', '--config', config, '--max-builds', '1', '--work-dir', join(root, 'work-untracked')])
+    expect(r.code).toBe(0)
+    const job = gl.state.jobs.get(ids.get('make')!)!
+    expect(job.final?.state, gl.state.traceOf(job.id).toString('utf8')).toBe('success')
+    const archive = job.artifacts.find((a) => a.type === 'archive')!
+    const names: string[] = []
+    await readTar(await zipToTar(archive.path), async (e, content) => {
+      if (e.kind === 'file') names.push(e.name)
+      content.resume()
+    })
+    expect(names.sort()).toEqual(['build.log', 'new.txt', 'out/bin.txt'])
+    expect(gl.state.traceOf(job.id).toString('utf8')).not.toMatch(/no untracked files collected/)
+  }, 180_000)
 })
+

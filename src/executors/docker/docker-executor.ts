@@ -17,6 +17,7 @@ import { withDefaultTag } from './image-ref.js'
 import { resolveFromContainer } from './resolve-probe.js'
 import { DETECT_SHELL } from '../detect-shell.js'
 import type { ProbeResult } from '../../diagnose/types.js'
+import { runsInHelper } from '../helper-stages.js'
 
 /** Where the job's directory is inside every container (GitLab's /builds/<namespace>/<project>). */
 const BUILDS = BUILDS_ROOT
@@ -234,7 +235,7 @@ class DockerSession implements ExecutorSession {
   }
 
   async run(script: StageScript, out: TraceOutput, signal: AbortSignal): Promise<ExitStatus> {
-    const helperStage = script.stage === 'get_sources'
+    const helperStage = runsInHelper(script.stage)
     const kind = helperStage ? 'helper' : 'build'
     const container = helperStage ? await this.helperContainer() : this.build
     if (!container) throw new Error('DockerSession.run() before prepare()')

@@ -13,6 +13,7 @@ import { PodFiles } from './pod-files.js'
 import { formatGoDuration } from '../../job/go-duration.js'
 import { LABEL_HOST, LABEL_MANAGED, LABEL_PID, LABEL_SESSION, type PodIdentity, type PodPlan, PULL, buildPod, hostLabel, pullPolicies } from './pod-spec.js'
 import { waitForPodRunning } from './pod-wait.js'
+import { runsInHelper } from '../helper-stages.js'
 
 const YELLOW = '\x1b[0;33m'
 const RESET = '\x1b[0;m'
@@ -150,7 +151,7 @@ export class PodSession implements ExecutorSession {
   }
 
   async run(script: StageScript, out: TraceOutput, signal: AbortSignal): Promise<ExitStatus> {
-    const container = script.stage === 'get_sources' ? 'helper' : 'build'
+    const container = runsInHelper(script.stage) ? 'helper' : 'build'
     const path = `${this.projectDir}.tmp/.glrun-stage-${container}.sh`
     const output = new PassThrough()
     output.on('data', (b: Buffer) => out.write(b))

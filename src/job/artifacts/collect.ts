@@ -50,8 +50,13 @@ export async function collectToZip(files: JobFiles, spec: CollectSpec, zipPath: 
   const excluded = spec.exclude.length > 0 ? picomatch(spec.exclude.flatMap((e) => [e, `${e.replace(/\/+$/, '')}/**`]), { dot: true }) : () => false
   let tracked: Set<string> | undefined
   if (spec.untracked) {
-    if (spec.tracked) tracked = await spec.tracked()
-    else warnings.push('untracked: the list of tracked files is not available here; no untracked files collected')
+    if (spec.tracked) {
+      try {
+        tracked = await spec.tracked()
+      } catch (e) {
+        warnings.push(`untracked: ${(e as Error).message}; no untracked files collected`)
+      }
+    } else warnings.push('untracked: the list of tracked files is not available here; no untracked files collected')
   }
   // Ask for each distinct prefix once, skipping those inside another one asked for.
   const prefixes = [...new Set(tracked ? [''] : patterns.map((p) => p.prefix))].sort()
