@@ -116,7 +116,7 @@ export class DockerKubelet implements Kubelet {
     const sandbox = await startSandbox(this.docker, { name: dockerName(p, 'POD'), hostname: p.spec.hostname ?? p.run.name, image: SANDBOX_IMAGE, network: this.opts.network, labels: p.labels }, p.spec)
     p.sandboxId = sandbox.id
     if (this.halted(p)) return
-    await configureDns(this.docker, sandbox.id, p.run.namespace, p.spec, this.opts.clusterDns)
+    await configureDns(this.docker, sandbox, p.run.namespace, p.spec, this.opts.clusterDns)
     Object.assign(p.run, { sandboxReady: true, podIP: sandbox.podIP, hostIP: sandbox.hostIP })
     this.publish(p)
     for (const [i, c] of p.run.initContainers.entries()) {

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import type Dockerode from 'dockerode'
 import { execCapture } from './pod-streams.js'
 
@@ -21,7 +22,8 @@ export interface SandboxOptions {
   labels: Record<string, string>
 }
 
-export interface Sandbox { id: string; podIP: string; hostIP: string }
+/** `resolvConfPath`: the engine's file behind the sandbox's /etc/resolv.conf (inspect's ResolvConfPath). */
+export interface Sandbox { id: string; podIP: string; hostIP: string; resolvConfPath?: string }
 
 export async function startSandbox(docker: Dockerode, o: SandboxOptions, spec: DnsSpec): Promise<Sandbox> {
   // hostAliases in spec order, each hostname its own line after the defaults, as Docker writes ExtraHosts.
@@ -34,7 +36,7 @@ export async function startSandbox(docker: Dockerode, o: SandboxOptions, spec: D
   await c.start()
   const info = await c.inspect()
   const net = info.NetworkSettings.Networks[o.network]
-  return { id: info.Id, podIP: net?.IPAddress ?? '', hostIP: net?.Gateway ?? '' }
+  return { id: info.Id, podIP: net?.IPAddress ?? '', hostIP: net?.Gateway ?? '', ...(info.ResolvConfPath ? { resolvConfPath: info.ResolvConfPath } : {}) }
 }
 
 interface Resolver { nameservers: string[]; searches: string[]; options: { name: string; value?: string }[] }
@@ -45,14 +47,18 @@ interface Resolver { nameservers: string[]; searches: string[]; options: { name:
  * dnsConfig merged in; Default ⇒ the engine's (the node's) resolver, dnsConfig merged in.
  * `clusterDns` undefined keeps the engine's nameservers (Docker's embedded DNS on a user network).
  */
-export async function configureDns(docker: Dockerode, sandboxId: string, namespace: string, spec: DnsSpec, clusterDns?: { nameservers: string[]; searches?: string[] }): Promise<void> {
+export async function configureDns(docker: Dockerode, sandbox: Sandbox, namespace: string, spec: DnsSpec, clusterDns?: { nameservers: string[]; searches?: string[] }): Promise<void> {
+  const sandboxId = sandbox.id
+  // As dockershim did: the file behind the container's resolv.conf is rewritten on the node
+  // (here when the engine's data root is on this machine, as in the tests), else through exec.
+  const file = sandbox.resolvConfPath !== undefined && existsSync(sandbox.resolvConfPath) ? sandbox.resolvConfPath : undefined
   const policy = spec.dnsPolicy ?? 'ClusterFirst'
   const cfg = spec.dnsConfig ?? {}
   let base: Resolver
   if (policy === 'None') {
     base = { nameservers: [], searches: [], options: [] }
   } else {
-    const engine = parseResolvConf((await execCapture(docker, sandboxId, ['cat', '/etc/resolv.conf'])).stdout)
+    const engine = parseResolvConf(file ? readFileSync(file, 'utf8') : (await execCapture(docker, sandboxId, ['cat', '/etc/resolv.conf'])).stdout)
     if (policy === 'Default') base = engine
     else {
       base = {
@@ -72,6 +78,10 @@ export async function configureDns(docker: Dockerode, sandboxId: string, namespa
     ...merged.nameservers.map((n) => `nameserver ${n}`),
     ...(merged.options.length > 0 ? [`options ${merged.options.map((o) => (o.value !== undefined ? `${o.name}:${o.value}` : o.name)).join(' ')}`] : []),
   ].join('\n')
+  if (file) {
+    writeFileSync(file, `${text}\n`)
+    return
+  }
   const r = await execCapture(docker, sandboxId, ['sh', '-c', 'printf "%s\\n" "$0" > /etc/resolv.conf', text])
   if (r.code !== 0) throw new Error(`writing the pod's /etc/resolv.conf failed: ${r.stderr.trim()}`)
 }
