@@ -14,14 +14,17 @@ export interface LocalRunnerSettings {
   warnings: GlrunError[]
 }
 
+/** The feature flags glrun reads (the Kubernetes executor's exec strategy). */
+const HONOURED_FLAGS = new Set(['FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY'])
+
 export function localRunnerSettings(config: RunnerConfigFile, r: RunnerSettings): LocalRunnerSettings {
   const warnings: GlrunError[] = []
   const unsupported = (key: string, why: string): void => {
     warnings.push(new GlrunError('GLRUN_CONFIG_UNSUPPORTED', `${key} of runner "${r.name}" is not used by glrun run: ${why}`, { severity: 'warning', hint: 'Remove it, or keep it for gitlab-runner; glrun run goes on without it.' }))
   }
   if (r.buildsDir) unsupported('builds_dir', 'local runs keep job directories under .glrun/builds of the repository (the shell executor) or in a volume of the job (docker)')
-  const flags = Object.entries(r.featureFlags).filter(([, on]) => on).map(([k]) => k)
-  if (flags.length > 0) unsupported(`[runners.feature_flags] ${flags.join(', ')}`, 'glrun has no feature flags; it behaves as gitlab-runner does with them at their defaults')
+  const flags = Object.entries(r.featureFlags).filter(([k, on]) => on && !HONOURED_FLAGS.has(k)).map(([k]) => k)
+  if (flags.length > 0) unsupported(`[runners.feature_flags] ${flags.join(', ')}`, `glrun behaves as gitlab-runner does with them at their defaults (the flags it reads: ${[...HONOURED_FLAGS].join(', ')})`)
   return {
     concurrency: Math.max(1, r.limit > 0 ? Math.min(config.concurrent, r.limit) : config.concurrent),
     outputLimitBytes: r.outputLimitKb * 1024,

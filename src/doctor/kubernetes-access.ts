@@ -4,8 +4,20 @@ import { kubernetesOptions } from '../executors/kubernetes/options.js'
 import type { RunnerSettings } from '../runner-config/types.js'
 import type { Finding } from './types.js'
 
-/** What glrun's kubernetes executor asks of the API (exec strategy), and why. */
-const NEEDED: { verb: string; resource: string; subresource?: string; why: string; optional?: boolean }[] = [
+interface Need { verb: string; resource: string; subresource?: string; why: string; optional?: boolean }
+
+/** What glrun's kubernetes executor asks of the API, and why (attach adds pods/attach). */
+function needed(attach: boolean): Need[] {
+  if (!attach) return NEEDED
+  const exec = 'move the job\'s files and end a canceled stage in the pod'
+  return [
+    ...NEEDED.map((n) => (n.subresource === 'exec' ? { ...n, why: n.verb === 'get' ? `${exec} (a WebSocket exec is authorized as get)` : exec } : n)),
+    { verb: 'create', resource: 'pods', subresource: 'attach', why: 'run the job\'s scripts in the pod (attach strategy)' },
+    { verb: 'get', resource: 'pods', subresource: 'attach', why: 'run the job\'s scripts in the pod (a WebSocket attach is authorized as get)' },
+  ]
+}
+
+const NEEDED: Need[] = [
   { verb: 'create', resource: 'pods', why: 'create the job pod' },
   { verb: 'get', resource: 'pods', why: 'wait for the pod to run' },
   { verb: 'delete', resource: 'pods', why: 'remove the pod after the job' },
@@ -25,7 +37,7 @@ const NEEDED: { verb: string; resource: string; subresource?: string; why: strin
  * one line of the Role; found by a job, it is a failed job.
  */
 export async function checkKubernetesAccess(scope: string, runner: RunnerSettings | undefined): Promise<Finding[]> {
-  const opts = kubernetesOptions(runner?.kubernetes)
+  const opts = kubernetesOptions(runner?.kubernetes, runner?.featureFlags)
   let conn: ReturnType<typeof kubeConfigFor>
   try {
     conn = kubeConfigFor(opts)
@@ -46,7 +58,8 @@ export async function checkKubernetesAccess(scope: string, runner: RunnerSetting
   }
   const denied: string[] = []
   const deniedOptional: string[] = []
-  for (const n of NEEDED) {
+  const attach = opts.featureFlags['FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY'] !== true
+  for (const n of needed(attach)) {
     const what = `${n.verb} ${n.resource}${n.subresource ? `/${n.subresource}` : ''}`
     try {
       const r = await auth.createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace: ns, verb: n.verb, resource: n.resource, ...(n.subresource ? { subresource: n.subresource } : {}) } } } })
@@ -62,12 +75,12 @@ export async function checkKubernetesAccess(scope: string, runner: RunnerSetting
       const [verb, res] = l.split(' ')
       byResource.set(res!, [...(byResource.get(res!) ?? []), verb!])
     }
-    return [...byResource].map(([res, verbs]) => `- apiGroups: [""]\n  resources: ["${res}"]\n  verbs: [${[...new Set([...verbs, ...(res.endsWith('/exec') ? ['get', 'create'] : [])])].map((v) => `"${v}"`).join(', ')}]`).join('\n')
+    return [...byResource].map(([res, verbs]) => `- apiGroups: [""]\n  resources: ["${res}"]\n  verbs: [${[...new Set([...verbs, ...(res.endsWith('/exec') || res.endsWith('/attach') ? ['get', 'create'] : [])])].map((v) => `"${v}"`).join(', ')}]`).join('\n')
   }
   if (denied.length) {
     out.push({ scope, check: 'kubernetes-rbac', status: 'fail', what: `in the namespace ${ns}, the runner may not: ${denied.join('; ')}`, fix: 'Add these rules to the Role bound to the runner\'s service account (the Helm chart\'s rbac.rules):', snippet: role(denied) })
   } else {
-    out.push({ scope, check: 'kubernetes-rbac', status: 'ok', what: `in the namespace ${ns}, the runner may create, watch, exec into and delete job pods` })
+    out.push({ scope, check: 'kubernetes-rbac', status: 'ok', what: `in the namespace ${ns}, the runner may create, watch, ${attach ? 'attach to, ' : ''}exec into and delete job pods` })
   }
   if (deniedOptional.length) out.push({ scope, check: 'kubernetes-rbac', status: 'warn', what: `in the namespace ${ns}, the runner may not: ${deniedOptional.join('; ')}`, fix: 'Jobs still run without these; add them for the features named:', snippet: role(deniedOptional) })
   if (opts.serviceAccount) {

@@ -15,6 +15,6 @@ export const EXECUTORS: Record<string, (runner: RunnerSettings | undefined) => E
   // Loaded on first use: the Kubernetes client is half of glrun's code, and most runs never need it.
   kubernetes: (runner) => new LazyExecutor('kubernetes', async () => {
     const [{ KubernetesExecutor }, { kubernetesOptions }] = await Promise.all([import('./kubernetes/kubernetes-executor.js'), import('./kubernetes/options.js')])
-    return new KubernetesExecutor(kubernetesOptions(runner?.kubernetes), runner ? { runnerName: runner.name, ...(runner.token ? { shortToken: shortToken(runner.token) } : {}) } : {})
+    return new KubernetesExecutor(kubernetesOptions(runner?.kubernetes, runner?.featureFlags), runner ? { runnerName: runner.name, ...(runner.token ? { shortToken: shortToken(runner.token) } : {}) } : {})
   }),
 }

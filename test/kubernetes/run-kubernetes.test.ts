@@ -61,6 +61,9 @@ describe.skipIf(skip)('glrun run on the kubernetes executor', () => {
     expect(r.out).toMatch(/pipeline passed/)
     // Every pod went through the API with the real schema, and none is left.
     expect(env.double.requests.filter((q) => q.method === 'POST' && /\/pods$/.test(q.path)).length).toBe(4)
+    // gitlab-runner's default attach strategy: each script stage through pods/attach.
+    expect(r.out).toMatch(/^build-job +│ Using attach strategy to execute scripts\.\.\.$/m)
+    expect(env.double.requests.filter((q) => /\/pods\/[^/]+\/attach$/.test(q.path)).length).toBeGreaterThanOrEqual(4)
     expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
     expect(env.double.objects('secrets', env.namespace)).toEqual([])
   }, 180_000)

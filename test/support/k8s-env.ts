@@ -25,7 +25,8 @@ export interface K8sEnv {
   /** [runners.kubernetes] as TOML keys (host, ca_file, bearer_token, namespace, images, poll_interval). */
   raw(extra?: Record<string, unknown>, token?: string): Record<string, unknown>
   options(extra?: Record<string, unknown>, token?: string): KubernetesOptions
-  executor(extra?: Record<string, unknown>, token?: string): KubernetesExecutor
+  /** `featureFlags`: [runners.feature_flags], e.g. the legacy exec strategy. */
+  executor(extra?: Record<string, unknown>, token?: string, featureFlags?: Record<string, boolean>): KubernetesExecutor
   /** Waits until the double has no pod and the engine no container of a pod left. */
   settled(timeoutMs?: number): Promise<{ pods: number; containers: number }>
   close(): Promise<void>
@@ -47,14 +48,14 @@ export async function startK8sEnv(o: { namespace?: string; kubelet?: Partial<Doc
     image: 'busybox:latest', helper_image: 'glrun-test/tools:latest', pull_policy: ['if-not-present'], poll_interval: 1, poll_timeout: 60,
     ...extra,
   })
-  const options = (extra?: Record<string, unknown>, token?: string): KubernetesOptions => {
+  const options = (extra?: Record<string, unknown>, token?: string, featureFlags?: Record<string, boolean>): KubernetesOptions => {
     const r = raw(extra, token)
-    return kubernetesOptions({ raw: r, pullPolicy: (r['pull_policy'] as never) ?? [], hostAliases: (r['host_aliases'] as never) ?? [], pollInterval: 1, pollTimeout: 60, imagePullSecrets: [] })
+    return kubernetesOptions({ raw: r, pullPolicy: (r['pull_policy'] as never) ?? [], hostAliases: (r['host_aliases'] as never) ?? [], pollInterval: 1, pollTimeout: 60, imagePullSecrets: [] }, featureFlags)
   }
   const containersLeft = (): number => docker('ps', '-aq', '--filter', `label=${label}`).trim().split('\n').filter(Boolean).length
   return {
     double, kubelet, engine, network, namespace, raw, options,
-    executor: (extra, token) => new KubernetesExecutor(options(extra, token)),
+    executor: (extra, token, featureFlags) => new KubernetesExecutor(options(extra, token, featureFlags)),
     async settled(timeoutMs = 30_000) {
       const until = Date.now() + timeoutMs
       for (;;) {

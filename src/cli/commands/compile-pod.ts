@@ -15,7 +15,7 @@ import type { RunnerSettings } from '../../runner-config/types.js'
  * glrun.dev/pid (what lets it delete pods a killed glrun left behind).
  */
 export function podManifests(jobs: readonly PlannedJob[], runner: RunnerSettings | undefined, json: boolean): string {
-  const opts = kubernetesOptions(runner?.kubernetes)
+  const opts = kubernetesOptions(runner?.kubernetes, runner?.featureFlags)
   const token = runner?.token ? shortToken(runner.token) : 'glrun'
   const pods = jobs.map((j) => {
     const image = j.payload.image?.name || opts.image

@@ -27,17 +27,18 @@ const HIGH_WATER = 1 << 20
  * stdout and stderr back-pressure the socket; under v5 stdin's end is sent as "close stdin" and
  * the output keeps coming; under v4 the socket is closed at the end of stdin (there is no other way).
  */
-export async function execInPod(kc: KubeConfig, namespace: string, pod: string, container: string, command: string[], io: ExecIO, signal?: AbortSignal): Promise<ExecEnd> {
+export async function execInPod(kc: KubeConfig, namespace: string, pod: string, container: string, command: string[] | 'attach', io: ExecIO, signal?: AbortSignal): Promise<ExecEnd> {
   const cluster = kc.getCurrentCluster()
   if (!cluster) return { kind: 'error', message: 'no cluster in the kubeconfig' }
   const q = new URLSearchParams()
-  for (const c of command) q.append('command', c)
+  // `attach`: the container's main process (its stdin and output) instead of a new command.
+  if (command !== 'attach') for (const c of command) q.append('command', c)
   q.set('container', container)
   q.set('stdin', String(!!io.stdin))
   q.set('stdout', String(!!io.stdout))
   q.set('stderr', String(!!io.stderr))
   q.set('tty', 'false')
-  const url = `${cluster.server.replace(/^http/, 'ws')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/exec?${q}`
+  const url = `${cluster.server.replace(/^http/, 'ws')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/${command === 'attach' ? 'attach' : 'exec'}?${q}`
   const opts: WebSocket.ClientOptions = {}
   await kc.applyToHTTPSOptions(opts)
   return new Promise<ExecEnd>((resolve) => {

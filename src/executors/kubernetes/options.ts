@@ -70,6 +70,8 @@ export interface KubernetesOptions {
   cleanupGracePeriodSeconds?: number
   capAdd: string[]
   capDrop: string[]
+  /** [runners.feature_flags] (FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY chooses exec over attach). */
+  featureFlags: Record<string, boolean>
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined)
@@ -106,7 +108,7 @@ function volumes(v: unknown): VolumeOption[] {
 }
 
 /** The typed view of [runners.kubernetes] (none given: everything at gitlab-runner's defaults). */
-export function kubernetesOptions(settings: KubernetesSettings | undefined): KubernetesOptions {
+export function kubernetesOptions(settings: KubernetesSettings | undefined, featureFlags: Record<string, boolean> = {}): KubernetesOptions {
   const k: Table = settings?.raw ?? {}
   const dns = table(k['dns_config'])
   return defined({
@@ -144,5 +146,6 @@ export function kubernetesOptions(settings: KubernetesSettings | undefined): Kub
     podTerminationGracePeriodSeconds: num(k['pod_termination_grace_period_seconds']),
     cleanupGracePeriodSeconds: num(k['cleanup_grace_period_seconds']),
     capAdd: strs(k['cap_add']), capDrop: k['cap_drop'] !== undefined ? strs(k['cap_drop']) : ['NET_RAW'],
+    featureFlags,
   })
 }

@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream'
+import { PassThrough, Writable } from 'node:stream'
 import type { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node'
 import type { JobPayload } from '../../payload/types.js'
 import { DETECT_SHELL } from '../detect-shell.js'
@@ -7,6 +7,7 @@ import { ExecutorFailure } from '../failure.js'
 import type { ExecutorSession, ExitStatus, JobFiles, OpenContext, StageScript, TraceOutput } from '../types.js'
 import { apiErrorText, apiStatus } from './client.js'
 import { execInPod } from './exec-socket.js'
+import { type ExecutionStrategy, KILL_ATTACHED_STAGE, StageOutput, attachInput, executionStrategy, newNonce, stageCommand } from './attach-stage.js'
 import { denialHint, parseDenial } from './forbidden.js'
 import type { KubernetesOptions } from './options.js'
 import { PodFiles } from './pod-files.js'
@@ -34,10 +35,12 @@ export function setupFailure(step: string, e: unknown): ExecutorFailure {
 }
 
 /**
- * One job's pod (exec strategy, as gitlab-runner's FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY):
- * created and awaited in prepare(), each stage run by an exec of the shell in the build
- * container (get_sources in the helper, which has git), the script on the exec's stdin; the
- * job's files cross through the helper's tar. close() deletes the pod and what was made for it.
+ * One job's pod: created and awaited in prepare(), each stage run in the build container
+ * (get_sources and the artifact steps in the helper, which has git) by gitlab-runner's attach
+ * strategy (attach-stage.ts: a command on the container's stdin) or, with
+ * FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY, its exec strategy (an exec of the shell, the script
+ * on the exec's stdin); the job's files cross through the helper's tar. close() deletes the pod
+ * and what was made for it.
  */
 export class PodSession implements ExecutorSession {
   readonly description = ''
@@ -48,9 +51,11 @@ export class PodSession implements ExecutorSession {
   private name: string
   private created = false
   private pullSecret: string | undefined
+  private readonly strategy: ExecutionStrategy
 
   constructor(private readonly d: SessionDeps, private readonly job: JobPayload, private readonly ctx: OpenContext, readonly image: string) {
     this.name = d.id.name
+    this.strategy = executionStrategy(job, d.opts.featureFlags)
     this.plan = buildPod(job, d.opts, d.id, image, d.helperImage)
     this.projectDir = this.plan.projectDir
     this.files = new PodFiles(() => ({ kc: d.kc, namespace: d.opts.namespace, pod: this.name, container: 'helper' }), this.projectDir)
@@ -77,6 +82,7 @@ export class PodSession implements ExecutorSession {
     this.checkAllowed()
     out.write(`Using Kubernetes namespace: ${opts.namespace}\n`)
     out.write(`Using Kubernetes executor with image ${this.image} ...\n`)
+    if (this.strategy === 'attach') out.write('Using attach strategy to execute scripts...\n')
     out.write(`Using FF_USE_POD_ACTIVE_DEADLINE_SECONDS, the Pod activeDeadlineSeconds will be set to the job timeout: ${formatGoDuration(this.job.runner_info.timeout)}...\n`)
     await this.createPullSecret()
     const policies = pullPolicies(this.job.image?.pull_policy, opts)
@@ -153,15 +159,14 @@ export class PodSession implements ExecutorSession {
   async run(script: StageScript, out: TraceOutput, signal: AbortSignal): Promise<ExitStatus> {
     const container = runsInHelper(script.stage) ? 'helper' : 'build'
     const path = `${this.projectDir}.tmp/.glrun-stage-${container}.sh`
-    const output = new PassThrough()
-    output.on('data', (b: Buffer) => out.write(b))
+    const attach = this.strategy === 'attach'
     const stop = new AbortController()
     let ending: ExitStatus | undefined
     const end = (why: ExitStatus): void => {
       if (ending) return
       ending = why
-      // Kill the stage's processes in the container; its exec then ends with their exit.
-      void execInPod(this.d.kc, this.d.opts.namespace, this.name, container, ['sh', '-c', KILL_STAGE], { stdout: new PassThrough().resume() }).then(() => {
+      // Kill the stage's processes in the container; its exec or attach then ends with their exit.
+      void execInPod(this.d.kc, this.d.opts.namespace, this.name, container, ['sh', '-c', attach ? KILL_ATTACHED_STAGE : KILL_STAGE], { stdout: new PassThrough().resume() }).then(() => {
         setTimeout(() => stop.abort(), 5000).unref()
       })
     }
@@ -170,7 +175,25 @@ export class PodSession implements ExecutorSession {
     signal.addEventListener('abort', onAbort, { once: true })
     const timer = script.timeoutMs ? setTimeout(() => end({ kind: 'timed-out' }), script.timeoutMs) : undefined
     try {
-      const r = await execInPod(this.d.kc, this.d.opts.namespace, this.name, container, ['sh', '-c', DETECT_SHELL, path], { stdin: streamOf(script.script), stdout: output, stderr: output }, stop.signal)
+      let r
+      if (attach) {
+        const nonce = newNonce()
+        let status: number | undefined
+        const output = new StageOutput(nonce, out, (code) => {
+          status = code
+          stop.abort()
+        })
+        const errors = new Writable({ write: (c: Buffer, _e, cb) => { out.write(c); cb() } })
+        r = await execInPod(this.d.kc, this.d.opts.namespace, this.name, container, 'attach', { stdin: attachInput(stageCommand(path, script.script, nonce)), stdout: output, stderr: errors }, stop.signal)
+        // Without the status line the stage did not end by itself, whatever the session says
+        // (an attach to a main process that died ends with Success): ask the pod what happened.
+        if (status !== undefined) r = { kind: 'exited' as const, code: status }
+        else if (r.kind === 'exited') r = { kind: 'error' as const, message: 'the attach session ended before the stage did' }
+      } else {
+        const output = new PassThrough()
+        output.on('data', (b: Buffer) => out.write(b))
+        r = await execInPod(this.d.kc, this.d.opts.namespace, this.name, container, ['sh', '-c', DETECT_SHELL, path], { stdin: streamOf(script.script), stdout: output, stderr: output }, stop.signal)
+      }
       if (ending) return ending
       // A kill (137, 143) may be the job's own, or the cluster's ending the pod; a broken stream
       // always asks: what happened to the pod (gitlab-runner's watchPodStatus words).

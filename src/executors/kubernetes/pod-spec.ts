@@ -2,6 +2,7 @@ import { formatGoDuration } from '../../job/go-duration.js'
 import type { JobImage, JobPayload, JobVariable, PullPolicy } from '../../payload/types.js'
 import { serviceHostnames } from '../docker/image-ref.js'
 import type { KubernetesOptions, Resources, VolumeOption } from './options.js'
+import { ATTACH_MAIN, executionStrategy } from './attach-stage.js'
 
 /** gitlab-runner's helper image: has git and tar (sources, artifacts and caches go through it). */
 export const DEFAULT_HELPER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v17.5.0'
@@ -117,6 +118,8 @@ export function pullPolicyFor(jobPolicies: readonly PullPolicy[] | undefined, op
  * gitlab-runner's labels and annotations plus glrun's own (for the sweep). Pure: no API call.
  */
 export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdentity, image: string, helperImage: string, attempt = 0): PodPlan {
+  // Attach: build and helper read their stages from stdin; exec: they only keep the pod alive.
+  const main = executionStrategy(job, opts.featureFlags) === 'attach' ? ATTACH_MAIN : KEEP_ALIVE
   const projectDir = `${BUILDS_ROOT}/${job.job_info.project_full_path ?? job.job_info.project_name}`
   const mounts = [
     ...(opts.volumes.some((v) => v.mountPath === BUILDS_ROOT) ? [] : [{ name: 'repo', mountPath: BUILDS_ROOT }]),
@@ -134,7 +137,7 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
       name, image: img,
       ...(policy ? { imagePullPolicy: PULL[policy] } : {}),
       // gitlab-runner: an image entrypoint is the command and the shell its arguments.
-      ...(ep ? { command: ep, args: ['sh', '-c', KEEP_ALIVE] } : { command: ['sh', '-c', KEEP_ALIVE] }),
+      ...(ep ? { command: ep, args: ['sh', '-c', main] } : { command: ['sh', '-c', main] }),
       ...(env.length ? { env } : {}),
       ...(resources ? { resources } : {}),
       volumeMounts: mounts,

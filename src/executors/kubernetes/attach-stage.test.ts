@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ATTACH_MAIN, StageOutput, executionStrategy, newNonce, stageCommand } from './attach-stage.js'
+
+/**
+ * The attach protocol against a real shell: ATTACH_MAIN reading commands from its stdin, as the
+ * build container's main process does, and stages written to it one after the other.
+ */
+function mainShell(): { send: (s: string) => void; stdout: NodeJS.ReadableStream; stop: () => void } {
+  const sh = spawn('sh', ['-c', ATTACH_MAIN], { stdio: ['pipe', 'pipe', 'inherit'] })
+  return { send: (s) => sh.stdin.write(s), stdout: sh.stdout, stop: () => sh.kill('SIGTERM') }
+}
+
+function stage(m: ReturnType<typeof mainShell>, path: string, script: string): Promise<{ out: string; code: number }> {
+  const nonce = newNonce()
+  const chunks: Buffer[] = []
+  return new Promise((resolve) => {
+    const output = new StageOutput(nonce, { write: (c) => chunks.push(Buffer.from(c)) }, (code) => {
+      m.stdout.unpipe(output)
+      resolve({ out: Buffer.concat(chunks).toString(), code })
+    })
+    m.stdout.pipe(output)
+    m.send(stageCommand(path, script, nonce))
+  })
+}
+
+describe('the attach strategy\'s stage protocol', () => {
+  it('runs stages one after another on one shell: output as written, exit codes, scripts with quotes, $ and here-document words', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'glrun-attach-'))
+    const m = mainShell()
+    try {
+      expect(await stage(m, join(dir, 'p.tmp', 's.sh'), 'echo "it\'s $((1 + 1))"\necho to-stderr >&2\n')).toEqual({ out: "it's 2\nto-stderr\n", code: 0 })
+      expect(await stage(m, join(dir, 'p.tmp', 's.sh'), "cat <<'EOF'\nGLRUN_x\nEOF\nprintf no-newline\nexit 3")).toEqual({ out: 'GLRUN_x\nno-newline', code: 3 })
+      // A command reading stdin gets the end of the here-document, not the next stage.
+      expect(await stage(m, join(dir, 'p.tmp', 's.sh'), 'read -r line || echo "stdin is empty"\n')).toEqual({ out: 'stdin is empty\n', code: 0 })
+      expect(await stage(m, join(dir, 'p.tmp', 's.sh'), 'echo still here\n')).toEqual({ out: 'still here\n', code: 0 })
+    } finally {
+      m.stop()
+    }
+  })
+
+  it('StageOutput holds back what could start the status line, across chunks, and takes only its own', () => {
+    const seen: string[] = []
+    const codes: number[] = []
+    const o = new StageOutput('N0NCE', { write: (c) => seen.push(c.toString()) }, (c) => codes.push(c))
+    for (const part of ['abc\nN0N', 'CE is not it\n', '\nN0', 'NCE 4', '2\nafter']) o.write(Buffer.from(part))
+    expect(seen.join('')).toBe('abc\nN0NCE is not it\n')
+    expect(codes).toEqual([42])
+  })
+
+  it('FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: the job variable wins over the config\'s flag; attach by default', () => {
+    const job = (v?: string) => ({ variables: v === undefined ? [] : [{ key: 'FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY', value: v, public: true }] }) as never
+    expect(executionStrategy(job(), {})).toBe('attach')
+    expect(executionStrategy(job(), { FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: true })).toBe('exec')
+    expect(executionStrategy(job('true'), {})).toBe('exec')
+    expect(executionStrategy(job('false'), { FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: true })).toBe('attach')
+  })
+})

@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto'
+import { PassThrough, Writable } from 'node:stream'
+import type { JobPayload } from '../../payload/types.js'
+import { DETECT_SHELL } from '../detect-shell.js'
+import type { TraceOutput } from '../types.js'
+
+/**
+ * gitlab-runner's attach strategy (its default: FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY
+ * false): the build and helper containers run a shell that reads commands from their stdin, and
+ * each stage is one command written to it over `pods/attach`. glrun writes the stage script in a
+ * here-document of that command (gitlab-runner saves it first through an exec) and reads the
+ * output on the same attach session (gitlab-runner tails a log file through another exec); the
+ * exit status comes back as a line with a nonce, as gitlab-runner's `{"command_exit_code": N}`.
+ * Needs `create` on pods/attach (and pods/exec, for files and for ending a stage).
+ */
+export type ExecutionStrategy = 'attach' | 'exec'
+
+const FLAG = 'FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY'
+
+/** The job's variable wins over [runners.feature_flags], as in gitlab-runner. */
+export function executionStrategy(job: JobPayload, featureFlags: Record<string, boolean>): ExecutionStrategy {
+  const v = job.variables.find((x) => x.key === FLAG)?.value
+  const legacy = v !== undefined ? /^(1|t|true)$/i.test(v.trim()) : featureFlags[FLAG] === true
+  return legacy ? 'exec' : 'attach'
+}
+
+/**
+ * The main process of build and helper in attach mode: a shell reading stdin. It runs as a child
+ * of PID 1 (with the container's stdin made explicit: a background job would get /dev/null) so
+ * that PID 1 can answer SIGTERM at once when the pod is deleted, as the exec strategy's
+ * keep-alive does. Its own stderr (the "Killed" notice for a canceled stage) is dropped: the
+ * stage's output is the stage's.
+ */
+export const ATTACH_MAIN = 'trap "exit 0" TERM INT; exec 3<&0; sh <&3 3<&- 2>/dev/null & wait $!'
+
+/**
+ * Ends the stage's processes and nothing else: not PID 1, not the shell reading stdin (PID 1's
+ * first child: the lowest PID whose parent is 1; its stdin cannot tell it, ash swaps it for the
+ * here-document while a stage runs), not this script. Builtins only: no process of its own.
+ */
+export const KILL_ATTACHED_STAGE = 'm=; for d in /proc/[0-9]*; do p=${d#/proc/}; read -r l < "$d/stat" 2>/dev/null || continue; set -- ${l##*") "}; [ "$2" = 1 ] && { [ -z "$m" ] || [ "$p" -lt "$m" ]; } && m=$p; done; ' +
+  'for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" = 1 ] || [ "$p" = $$ ] || [ "$p" = "$m" ] || kill -9 "$p" 2>/dev/null; done; exit 0'
+
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
+
+/**
+ * The command line for one stage: DETECT_SHELL saves the script (the here-document) at `path`
+ * and runs it with the image's best shell; then the status line. The here-document's end word and
+ * the status line carry a nonce the script cannot guess.
+ */
+export function stageCommand(path: string, script: string, nonce: string): string {
+  const body = script.endsWith('\n') ? script : `${script}\n`
+  return `sh -c ${quote(DETECT_SHELL)} ${quote(path)} <<'GLRUN_${nonce}'; printf '\\n%s %d\\n' ${nonce} "$?"\n${body}GLRUN_${nonce}\n`
+}
+
+export function newNonce(): string {
+  return `glrun_exit_${randomBytes(12).toString('hex')}`
+}
+
+/**
+ * The attach session's stdout: passed to the trace until the status line `\n<nonce> <code>\n`,
+ * which is taken out (with the newline put before it). Bytes that could start it are held back
+ * until it is clear they do not.
+ */
+export class StageOutput extends Writable {
+  private held: Buffer = Buffer.alloc(0)
+  private readonly marker: Buffer
+  code: number | undefined
+
+  constructor(nonce: string, private readonly out: TraceOutput, private readonly onStatus: (code: number) => void) {
+    super()
+    this.marker = Buffer.from(`\n${nonce} `)
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    if (this.code !== undefined) return cb()
+    const data: Buffer = this.held.length ? Buffer.concat([this.held, chunk]) : chunk
+    // The status line is the marker, one to three digits and a newline: anything else is output.
+    for (let from = 0; ;) {
+      const at = data.indexOf(this.marker, from)
+      if (at < 0) break
+      const digits = data.subarray(at + this.marker.length, at + this.marker.length + 4)
+      const nl = digits.indexOf(0x0a)
+      const code = (nl < 0 ? digits : digits.subarray(0, nl)).toString('latin1')
+      if (!/^\d{0,3}$/.test(code) || (nl === 0)) {
+        from = at + 1
+        continue
+      }
+      if (nl < 0) {
+        if (digits.length === 4) {
+          from = at + 1
+          continue
+        }
+        // Not all here yet: hold it back.
+        if (at > 0) this.out.write(data.subarray(0, at))
+        this.held = Buffer.from(data.subarray(at))
+        return cb()
+      }
+      if (at > 0) this.out.write(data.subarray(0, at))
+      this.code = Number(code)
+      this.held = Buffer.alloc(0)
+      this.onStatus(this.code)
+      return cb()
+    }
+    // Keep the longest tail that is a prefix of the marker.
+    let keep = Math.min(this.marker.length - 1, data.length)
+    while (keep > 0 && !this.marker.subarray(0, keep).equals(data.subarray(data.length - keep))) keep--
+    if (data.length > keep) this.out.write(data.subarray(0, data.length - keep))
+    this.held = Buffer.from(data.subarray(data.length - keep))
+    cb()
+  }
+
+  /** The session ended without a status: what was held back is output after all. */
+  override _final(cb: () => void): void {
+    if (this.code === undefined && this.held.length) this.out.write(this.held)
+    this.held = Buffer.alloc(0)
+    cb()
+  }
+}
+
+/** stdin for the attach session: the command, and kept open (closing it could end the shell). */
+export function attachInput(command: string): PassThrough {
+  const s = new PassThrough()
+  s.write(command)
+  return s
+}
