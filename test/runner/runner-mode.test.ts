@@ -8,6 +8,7 @@ import { readTar } from '../../src/job/files/tar-entries.js'
 import type { JobPayload } from '../../src/payload/types.js'
 import { compileYaml } from '../support/compile-yaml.js'
 import { makeBareRepo, makeCertificates, startHostGitServer } from '../support/git-https.js'
+import { makeRepo } from '../support/git-repo.js'
 import { type GitLabDouble, startGitLabDouble } from '../support/gitlab-double/server.js'
 
 /**
@@ -50,9 +51,9 @@ function glrun(args: string[], timeout = 120_000): Promise<{ code: number | null
   })
 }
 
-async function enqueuePipeline(yaml: string, project: string, files: Record<string, string> = {}): Promise<Map<string, number>> {
+async function enqueuePipeline(yaml: string, project: string, files: Record<string, string> = {}, variables: Record<string, string> = {}): Promise<Map<string, number>> {
   const sha = makeBareRepo(join(root, 'git'), project, { '.gitlab-ci.yml': yaml, ...files })
-  const pipeline = await compileYaml(yaml)
+  const pipeline = await compileYaml(yaml, { variables })
   const ids = new Map<string, number>()
   let id = 1000 + Math.floor(Math.random() * 100_000)
   for (const j of pipeline.jobs) {
@@ -63,6 +64,12 @@ async function enqueuePipeline(yaml: string, project: string, files: Record<stri
     ids.set(j.name, payload.id)
   }
   return ids
+}
+
+/** The step_script section's bytes, without its start and end markers (their timestamps differ). */
+function stepScript(trace: string): string {
+  const m = /section_start:\d+:step_script\r\x1b\[0K([\s\S]*?)section_end:\d+:step_script/.exec(trace)
+  return m?.[1] ?? ''
 }
 
 async function register(name: string): Promise<string> {
@@ -81,9 +88,13 @@ describe('runner mode against the GitLab double', () => {
     expect(text).toMatch(/\[\[runners\]\]\n {2}name = "s5-runner"\n {2}url = "http:\/\/127\.0\.0\.1:\d+"\n {2}token = "glrt-/)
     expect(statSync(config).mode & 0o777).toBe(0o600)
     const yaml = readFileSync(join(scenarios, 's3-gitlab-ci.yml'), 'utf8').replace('sleep 20', 'sleep 1')
-    const ids = await enqueuePipeline(yaml, 's5')
+    const ids = await enqueuePipeline(yaml, 's5', {}, { GITLAB_USER_LOGIN: 'ada' })
     const r = await glrun(['runner', '--config', config, '--max-builds', String(ids.size), '--work-dir', join(root, 'work-s5')])
     expect(r.code).toBe(0)
+    // The same jobs run locally (`glrun run`, shell): GitLab's step_script is the local one, byte for byte.
+    const local = makeRepo({ files: { '.gitlab-ci.yml': yaml } })
+    const lr = await glrun(['run', '--cwd', local.dir, '-v', 'GITLAB_USER_LOGIN=ada'])
+    expect(lr.code, lr.out + lr.err).toBe(0)
     for (const [name, id] of ids) {
       const job = gl.state.jobs.get(id)!
       expect(job.final, name).toMatchObject({ state: 'success', checksumMatches: true, bytesizeMatches: true })
@@ -92,7 +103,11 @@ describe('runner mode against the GitLab double', () => {
       expect(sections.slice(0, 4)).toEqual(['prepare_executor', 'prepare_script', 'get_sources', 'step_script'])
       expect(trace).toMatch(/Checking out [0-9a-f]{8} as/)
       expect(trace).toMatch(/Job succeeded/)
+      const localTrace = readFileSync(join(local.dir, '.glrun', 'jobs', name, 'trace.log'), 'utf8')
+      expect(stepScript(trace), name).toBe(stepScript(localTrace))
+      expect(stepScript(trace).length, name).toBeGreaterThan(0)
     }
+    local.cleanup()
     expect(gl.state.traceOf(ids.get('build-job')!).toString()).toMatch(/Hello, /)
     // The runner said who it is, and claimed only what glrun does.
     const request = gl.recorder.all.find((q) => q.route === 'jobs-request')!
