@@ -132,6 +132,17 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     expect(Date.now() - started).toBeLessThan(30_000)
   }, 60_000)
 
+  it('an attach session that breaks mid-stage (a network blip): the stage goes on, its output and exit code come from the log file, nothing twice', async () => {
+    // The step_script's attach (the only one: GIT_STRATEGY none) is dropped after 1.5 s.
+    env.double.inject({ path: /\/attach$/, times: 1, dropAfterMs: 1500 })
+    const r = await run(payload(['for i in 1 2 3 4 5 6; do echo "line $i"; sleep 0.5; done', 'exit 3']))
+    expect(r.status).toBe('failed')
+    expect(r.trace).toMatch(/WARNING: the attach session to the build container broke \(.*\): reading the stage's output from \/logs-\d+-\d+\/output\.log/)
+    expect(r.trace.split('\n').filter((l) => /^line \d$/.test(l))).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'line 6'])
+    expect(r.trace).toMatch(/ERROR: Job failed: exit code 3/)
+    expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
+  }, 60_000)
+
   it('without host in config.toml the kubeconfig ($KUBECONFIG) names the cluster, its CA and token', async () => {
     const saved = process.env['KUBECONFIG']
     process.env['KUBECONFIG'] = env.double.kubeconfig('admin-token', env.namespace)

@@ -72,7 +72,7 @@ describe.skipIf(skip)('glrun run on the kubernetes executor', () => {
     const repo = makeRepo({ files: { '.gitlab-ci.yml': 'build:\n  image: 127.0.0.1:9/team/app:1\n  script: [echo never]\n' } })
     cleanups.push(repo.cleanup)
     const started = Date.now()
-    const r = await glrunAsync(['run', '--cwd', repo.dir, '--config', config(repo.dir, { poll_interval: 3, poll_timeout: 180, pull_policy: ['always'] })])
+    const r = await glrunAsync(['run', '--cwd', repo.dir, '--config', config(repo.dir, { poll_interval: 3, poll_timeout: 180 })])
     const took = Date.now() - started
     expect(r.code).toBe(1)
     expect(r.out).toMatch(/ERROR: Job failed: prepare environment: waiting for pod running: pulling image "127\.0\.0\.1:9\/team\/app:1" for container build: image pull failed: (?:Back-off pulling image|.*connection refused)/)

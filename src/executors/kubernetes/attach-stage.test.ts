@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ATTACH_MAIN, StageOutput, executionStrategy, newNonce, stageCommand } from './attach-stage.js'
 
@@ -14,8 +14,7 @@ function mainShell(): { send: (s: string) => void; stdout: NodeJS.ReadableStream
   return { send: (s) => sh.stdin.write(s), stdout: sh.stdout, stop: () => sh.kill('SIGTERM') }
 }
 
-function stage(m: ReturnType<typeof mainShell>, path: string, script: string): Promise<{ out: string; code: number }> {
-  const nonce = newNonce()
+function stage(m: ReturnType<typeof mainShell>, path: string, script: string, log = join(dirname(path), 'output.log'), nonce = newNonce()): Promise<{ out: string; code: number }> {
   const chunks: Buffer[] = []
   return new Promise((resolve) => {
     const output = new StageOutput(nonce, { write: (c) => chunks.push(Buffer.from(c)) }, (code) => {
@@ -23,7 +22,7 @@ function stage(m: ReturnType<typeof mainShell>, path: string, script: string): P
       resolve({ out: Buffer.concat(chunks).toString(), code })
     })
     m.stdout.pipe(output)
-    m.send(stageCommand(path, script, nonce))
+    m.send(stageCommand(path, script, nonce, log))
   })
 }
 
@@ -40,6 +39,28 @@ describe('the attach strategy\'s stage protocol', () => {
     } finally {
       m.stop()
     }
+  })
+
+  it('the log file holds each stage after its begin line: a broken session resumes from it where it stopped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'glrun-attach-log-'))
+    const log = join(dir, 'output.log')
+    writeFileSync(log, '')
+    const m = mainShell()
+    const nonce = newNonce()
+    try {
+      await stage(m, join(dir, 'p.tmp', 's.sh'), 'echo first stage\n', log)
+      expect(await stage(m, join(dir, 'p.tmp', 's.sh'), 'echo one; echo two; exit 4\n', log, nonce)).toEqual({ out: 'one\ntwo\n', code: 4 })
+    } finally {
+      m.stop()
+    }
+    // As if the session had broken after "one\n": the rest, and the status, from the file.
+    const seen: Buffer[] = []
+    let code: number | undefined
+    const resumed = new StageOutput(nonce, { write: (c) => seen.push(Buffer.from(c)) }, (c) => { code = c }, { skip: 4 })
+    const text = readFileSync(log)
+    for (let i = 0; i < text.length; i += 7) resumed.write(text.subarray(i, i + 7))
+    expect(Buffer.concat(seen).toString()).toBe('two\n')
+    expect(code).toBe(4)
   })
 
   it('StageOutput holds back what could start the status line, across chunks, and takes only its own', () => {

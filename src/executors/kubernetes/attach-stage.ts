@@ -44,13 +44,22 @@ export const KILL_ATTACHED_STAGE = 'm=; for d in /proc/[0-9]*; do p=${d#/proc/};
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
 
 /**
- * The command line for one stage: DETECT_SHELL saves the script (the here-document) at `path`
- * and runs it with the image's best shell; then the status line. The here-document's end word and
- * the status line carry a nonce the script cannot guess.
+ * The command line for one stage. DETECT_SHELL saves the script (the here-document) at `path`
+ * and runs it with the image's best shell; its output goes to the session and, through tee, to
+ * the log file, after a begin line of the stage's own (the file only); then the status line, to
+ * both. A killed stage leaves no status file: 137. The here-document's end word, the begin line
+ * and the status line carry a nonce the script cannot guess.
  */
-export function stageCommand(path: string, script: string, nonce: string): string {
+export function stageCommand(path: string, script: string, nonce: string, log: string): string {
   const body = script.endsWith('\n') ? script : `${script}\n`
-  return `sh -c ${quote(DETECT_SHELL)} ${quote(path)} <<'GLRUN_${nonce}'; printf '\\n%s %d\\n' ${nonce} "$?"\n${body}GLRUN_${nonce}\n`
+  const st = quote(`${path}.status`)
+  return `printf '%s\\n' ${nonce}-begin >> ${quote(log)}; (sh -c ${quote(DETECT_SHELL)} ${quote(path)} <<'GLRUN_${nonce}'; echo $? > ${st}) 2>&1 | tee -a ${quote(log)}; ` +
+    `printf '\\n%s %s\\n' ${nonce} "$(cat ${st} 2>/dev/null || echo 137)" | tee -a ${quote(log)}; rm -f ${st}\n${body}GLRUN_${nonce}\n`
+}
+
+/** Reads the log file from its start, as the session would have shown the stage (see StageOutput `after`). */
+export function readLogCommand(log: string): string[] {
+  return ['sh', '-c', `exec tail -c +1 -f ${quote(log)}`]
 }
 
 export function newNonce(): string {
@@ -66,15 +75,46 @@ export class StageOutput extends Writable {
   private held: Buffer = Buffer.alloc(0)
   private readonly marker: Buffer
   code: number | undefined
+  /** Bytes of the stage's output handed to the trace so far. */
+  passed = 0
+  private readonly out: TraceOutput
+  private begin: Buffer | undefined
+  private skip: number
 
-  constructor(nonce: string, private readonly out: TraceOutput, private readonly onStatus: (code: number) => void) {
+  /**
+   * `resume`: reading the log file instead of the session: everything up to the stage's begin
+   * line is another stage's, and the first `skip` bytes after it were shown already.
+   */
+  constructor(nonce: string, out: TraceOutput, private readonly onStatus: (code: number) => void, resume?: { skip: number }) {
     super()
     this.marker = Buffer.from(`\n${nonce} `)
+    this.begin = resume ? Buffer.from(`${nonce}-begin\n`) : undefined
+    this.skip = resume?.skip ?? 0
+    this.out = { write: (b: Buffer | string) => {
+      const buf = typeof b === 'string' ? Buffer.from(b) : b
+      this.passed += buf.length
+      out.write(buf)
+    } }
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
     if (this.code !== undefined) return cb()
-    const data: Buffer = this.held.length ? Buffer.concat([this.held, chunk]) : chunk
+    let data: Buffer = this.held.length ? Buffer.concat([this.held, chunk]) : chunk
+    if (this.begin) {
+      const at = data.indexOf(this.begin)
+      if (at < 0) {
+        // Keep what could be the start of the begin line.
+        this.held = Buffer.from(data.subarray(Math.max(0, data.length - this.begin.length + 1)))
+        return cb()
+      }
+      data = data.subarray(at + this.begin.length)
+      this.begin = undefined
+    }
+    if (this.skip > 0) {
+      const n = Math.min(this.skip, data.length)
+      this.skip -= n
+      data = data.subarray(n)
+    }
     // The status line is the marker, one to three digits and a newline: anything else is output.
     for (let from = 0; ;) {
       const at = data.indexOf(this.marker, from)

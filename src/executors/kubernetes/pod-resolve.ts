@@ -19,9 +19,11 @@ export async function resolveFromPod(d: SessionDeps, job: JobPayload, image: str
   const name = `${d.id.name.slice(0, 57)}-probe`
   const full = buildPod(job, d.opts, { ...d.id, name }, image, d.helperImage).pod as { metadata: Record<string, unknown>; spec: Record<string, unknown> & { containers: Record<string, unknown>[] } }
   const build = full.spec.containers[0]!
+  // No volumes and no init container (the attach strategy's init-permissions mounts them).
+  const { initContainers: _init, ...spec } = full.spec
   const pod = {
     apiVersion: 'v1', kind: 'Pod', metadata: full.metadata,
-    spec: { ...full.spec, activeDeadlineSeconds: timeoutS * 4, volumes: [], containers: [{ name: 'build', image: build['image'], ...(build['imagePullPolicy'] ? { imagePullPolicy: build['imagePullPolicy'] } : {}), command: ['sh', '-c', KEEP_ALIVE] }] },
+    spec: { ...spec, activeDeadlineSeconds: timeoutS * 4, volumes: [], containers: [{ name: 'build', image: build['image'], ...(build['imagePullPolicy'] ? { imagePullPolicy: build['imagePullPolicy'] } : {}), command: ['sh', '-c', KEEP_ALIVE] }] },
   }
   const quiet = { write: () => undefined }
   let made = false

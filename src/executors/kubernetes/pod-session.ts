@@ -7,7 +7,7 @@ import { ExecutorFailure } from '../failure.js'
 import type { ExecutorSession, ExitStatus, JobFiles, OpenContext, StageScript, TraceOutput } from '../types.js'
 import { apiErrorText, apiStatus } from './client.js'
 import { execInPod } from './exec-socket.js'
-import { type ExecutionStrategy, KILL_ATTACHED_STAGE, StageOutput, attachInput, executionStrategy, newNonce, stageCommand } from './attach-stage.js'
+import { type ExecutionStrategy, KILL_ATTACHED_STAGE, StageOutput, attachInput, executionStrategy, newNonce, readLogCommand, stageCommand } from './attach-stage.js'
 import { denialHint, parseDenial } from './forbidden.js'
 import type { KubernetesOptions } from './options.js'
 import { PodFiles } from './pod-files.js'
@@ -178,13 +178,26 @@ export class PodSession implements ExecutorSession {
       let r
       if (attach) {
         const nonce = newNonce()
+        const log = this.plan.logFile!
         let status: number | undefined
-        const output = new StageOutput(nonce, out, (code) => {
+        const onStatus = (code: number): void => {
           status = code
           stop.abort()
-        })
+        }
+        const output = new StageOutput(nonce, out, onStatus)
         const errors = new Writable({ write: (c: Buffer, _e, cb) => { out.write(c); cb() } })
-        r = await execInPod(this.d.kc, this.d.opts.namespace, this.name, container, 'attach', { stdin: attachInput(stageCommand(path, script.script, nonce)), stdout: output, stderr: errors }, stop.signal)
+        r = await execInPod(this.d.kc, this.d.opts.namespace, this.name, container, 'attach', { stdin: attachInput(stageCommand(path, script.script, nonce, log)), stdout: output, stderr: errors }, stop.signal)
+        // A session that broke after it opened (no HTTP refusal) while the pod still runs: the
+        // stage goes on; its output and status are in the log file, read from the helper as
+        // gitlab-runner's read-logs does, from where the session stopped.
+        let passed = output.passed
+        for (let tries = 0; status === undefined && !ending && r.kind === 'error' && r.httpCode === undefined && tries < 3; tries++) {
+          if (await this.podFate(container)) break
+          out.write(`${YELLOW}WARNING: the attach session to the ${container} container broke (${r.message}): reading the stage's output from ${log}${RESET}\n`)
+          const resumed = new StageOutput(nonce, out, onStatus, { skip: passed })
+          r = await execInPod(this.d.kc, this.d.opts.namespace, this.name, 'helper', readLogCommand(log), { stdout: resumed }, stop.signal)
+          passed += resumed.passed
+        }
         // Without the status line the stage did not end by itself, whatever the session says
         // (an attach to a main process that died ends with Success): ask the pod what happened.
         if (status !== undefined) r = { kind: 'exited' as const, code: status }

@@ -47,6 +47,8 @@ export interface PodPlan {
   containers: PodContainers
   /** CI_PROJECT_DIR inside the containers. */
   projectDir: string
+  /** Attach strategy: the file every stage's output is appended to (in build and helper). */
+  logFile?: string
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
@@ -118,12 +120,17 @@ export function pullPolicyFor(jobPolicies: readonly PullPolicy[] | undefined, op
  * gitlab-runner's labels and annotations plus glrun's own (for the sweep). Pure: no API call.
  */
 export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdentity, image: string, helperImage: string, attempt = 0): PodPlan {
-  // Attach: build and helper read their stages from stdin; exec: they only keep the pod alive.
-  const main = executionStrategy(job, opts.featureFlags) === 'attach' ? ATTACH_MAIN : KEEP_ALIVE
+  // Attach: build and helper read their stages from stdin and every stage's output also goes to
+  // a log file on a volume of their own (gitlab-runner's logs volume); exec: they only keep the
+  // pod alive.
+  const attach = executionStrategy(job, opts.featureFlags) === 'attach'
+  const main = attach ? ATTACH_MAIN : KEEP_ALIVE
+  const logsDir = attach ? `/logs-${job.job_info.project_id}-${job.id}` : undefined
   const projectDir = `${BUILDS_ROOT}/${job.job_info.project_full_path ?? job.job_info.project_name}`
   const mounts = [
     ...(opts.volumes.some((v) => v.mountPath === BUILDS_ROOT) ? [] : [{ name: 'repo', mountPath: BUILDS_ROOT }]),
     ...opts.volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, ...(v.subPath ? { subPath: v.subPath } : {}), ...(v.readOnly ? { readOnly: true } : {}) })),
+    ...(logsDir ? [{ name: 'logs', mountPath: logsDir }] : []),
   ]
   const security = {
     ...(opts.privileged !== undefined ? { privileged: opts.privileged } : {}),
@@ -218,7 +225,19 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
   const volumes = [
     ...(mounts.some((m) => m.name === 'repo') ? [{ name: 'repo', emptyDir: {} }] : []),
     ...opts.volumes.map((v) => ({ name: v.name, ...volumeSource(v) })),
+    ...(logsDir ? [{ name: 'logs', emptyDir: {} }] : []),
   ]
+  // gitlab-runner's init-permissions (attach mode): the log file exists and any user may write it.
+  // Its pull policy and resources are the helper's (buildPermissionsInitContainer).
+  const helperResources = resourceRequirements(opts.helper)
+  const initContainers = logsDir ? [{
+    name: 'init-permissions', image: helperImage,
+    ...(opts.pullPolicy[0] ? { imagePullPolicy: PULL[opts.pullPolicy[0]] } : {}),
+    command: ['sh', '-c', `touch ${logsDir}/output.log && (chmod 777 ${logsDir}/output.log || exit 0)`],
+    ...(helperResources ? { resources: helperResources } : {}),
+    volumeMounts: mounts,
+    ...(Object.keys(security).length ? { securityContext: security } : {}),
+  }] : []
   const pod = {
     apiVersion: 'v1', kind: 'Pod',
     metadata: { name: id.name, namespace: opts.namespace, labels, annotations },
@@ -235,9 +254,10 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
       ...(hostAliases.length ? { hostAliases } : {}),
       ...(dnsPolicy ? { dnsPolicy } : {}),
       ...(opts.dnsConfig ? { dnsConfig: opts.dnsConfig } : {}),
+      ...(initContainers.length ? { initContainers } : {}),
       containers: [build, helper, ...serviceContainers],
       volumes,
     },
   }
-  return { pod, projectDir, containers: { build: 'build', helper: 'helper', services: services.map((s) => ({ container: s.container, image: s.image, aliases: s.aliases })) } }
+  return { pod, projectDir, ...(logsDir ? { logFile: `${logsDir}/output.log` } : {}), containers: { build: 'build', helper: 'helper', services: services.map((s) => ({ container: s.container, image: s.image, aliases: s.aliases })) } }
 }

@@ -46,9 +46,10 @@ export function checkStream(ctx: DoubleContext, call: Call): { pod: any; contain
   return { pod, container }
 }
 
-export function serveStream(ctx: DoubleContext, wss: WebSocketServer, call: Call, socket: Duplex, head: Buffer, container: string, onOpen: () => void): void {
+export function serveStream(ctx: DoubleContext, wss: WebSocketServer, call: Call, socket: Duplex, head: Buffer, container: string, onOpen: () => void, dropAfterMs?: number): void {
   wss.handleUpgrade(call.req as IncomingMessage, socket, head, (ws) => {
     onOpen()
+    if (dropAfterMs !== undefined) setTimeout(() => ws.terminate(), dropAfterMs).unref()
     void run(ctx, ws, call, container)
   })
 }

@@ -42,6 +42,8 @@ export interface Fault {
   reset?: boolean
   /** answer only after this long (then normally, or with `status`/`reset`): a slow apiserver */
   delayMs?: number
+  /** exec/attach: serve the stream, then drop its connection after this long (a network blip) */
+  dropAfterMs?: number
 }
 
 export interface K8sDouble {
@@ -180,7 +182,7 @@ export async function startK8sDouble(dir: string, opts: K8sDoubleOptions): Promi
       }
       const call: Call = { req, res: undefined as unknown as ServerResponse, url, account, record, path, body: Buffer.alloc(0) }
       const { container } = checkStream(ctx, call)
-      serveStream(ctx, wss, call, socket, head, container, () => { record.status = 101 })
+      serveStream(ctx, wss, call, socket, head, container, () => { record.status = 101 }, f?.dropAfterMs)
     } catch (e) {
       if (e instanceof ApiError) refuse(e)
       else socket.destroy()
@@ -235,7 +237,7 @@ function seed(store: Store, opts: K8sDoubleOptions): void {
 /** The status a fault answers with: its own, 500 when it names neither a reset nor a delay, none for a pure delay. */
 function injectedStatus(f: Fault | undefined): number | undefined {
   if (!f || f.reset) return undefined
-  return f.status ?? (f.delayMs ? undefined : 500)
+  return f.status ?? (f.delayMs || f.dropAfterMs !== undefined ? undefined : 500)
 }
 
 function parseRecorded(body: Buffer): unknown {
