@@ -5,17 +5,11 @@ import { worthKeeping } from './trace-keep.js'
 import { ChunkLines } from './chunk-lines.js'
 import { type ReaderLimits, STREAM_LIMITS } from './reader-limits.js'
 
-/**
- * `buf.toString('utf8', start, end)` without its argument checks: Buffer's own utf8Slice, which
- * toString calls. Millions of lines make the wrapper a tenth of the reading time.
- */
-const utf8: (buf: Buffer, start: number, end: number) => string =
-  typeof (Buffer.prototype as unknown as { utf8Slice?: unknown }).utf8Slice === 'function'
-    ? (buf, start, end) => (buf as unknown as { utf8Slice(s: number, e: number): string }).utf8Slice(start, end)
-    : (buf, start, end) => buf.toString('utf8', start, end)
-
 /** An unfinished line longer than this goes through the streaming decoder (see pushBytes). */
 const CARRY_BYTES = 1 << 20
+
+/** Whole lines are decoded about this many bytes at a time (see pushBytes). */
+const LINES_BYTES = 4_096
 
 /** A line up to this many characters may take the common path (chunk-lines.ts). */
 const COMMON_CHARS = 65_536
@@ -117,9 +111,15 @@ export class TraceReader {
       pos = nl + 1
     }
     const last = bytes.lastIndexOf(10)
-    if (last >= pos) {
-      this.pushLines(utf8(bytes, pos, last))
-      pos = last + 1
+    while (pos <= last) {
+      // A few KB at a time: the rows of the tail window are slices of the decoded text, and a slice
+      // keeps its whole string alive (into the old generation, where V8 moves what lives long), so
+      // small strings keep memory near the rows' own size. (A whole chunk's string would be a large
+      // object, which V8 maps and unmaps for itself: system time and a higher peak RSS.)
+      let cut = last - pos > LINES_BYTES ? bytes.lastIndexOf(10, pos + LINES_BYTES) : last
+      if (cut < pos) cut = bytes.indexOf(10, pos + LINES_BYTES)
+      this.pushLines(bytes.toString('utf8', pos, cut))
+      pos = cut + 1
     }
     if (pos < bytes.length) this.carryOn(bytes, pos)
   }
