@@ -88,10 +88,10 @@ export class TraceReader {
   }
 
   /**
-   * Feeds raw bytes (UTF-8). The whole lines of a chunk are decoded at once (a newline byte never
-   * splits a character) and read line by line (see `pushLines`). The bytes after the last newline
-   * wait for the next chunk; a line longer than the carry limit goes through a streaming decoder
-   * instead, which keeps a character split between two chunks whole.
+   * Feeds raw bytes (UTF-8). The whole lines of a chunk are decoded a few KB at a time (a newline
+   * byte never splits a character) and read line by line (see `pushLines`). The bytes after the
+   * last newline wait for the next chunk; a line longer than the carry limit goes through a
+   * streaming decoder instead, which keeps a character split between two chunks whole.
    */
   pushBytes(bytes: Buffer): void {
     let pos = 0
@@ -142,8 +142,8 @@ export class TraceReader {
 
   /**
    * Whole lines, decoded: a common line (plain text and colours) becomes a row straight from the
-   * cleaned chunk, any other goes through the pieces as `push` does. Rows are slices of the
-   * chunk's text, so those kept for long get strings of their own (see `settle`).
+   * cleaned text, any other goes through the pieces as `push` does. Rows are slices of that
+   * text, so those kept for long get strings of their own (see `settle`).
    */
   private pushLines(text: string): void {
     this.sliced = true
