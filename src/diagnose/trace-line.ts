@@ -72,6 +72,15 @@ export function stripAnsi(s: string): string {
   return s.replace(ANSI, '')
 }
 
+/**
+ * Removes the escapes nearly every coloured line is made of (SGR colours, erase-line), which is
+ * what `cleanPiece` does first. None spans a newline, so a text of many lines loses the same
+ * escapes as each of its lines would.
+ */
+export function stripCommonEscapes(s: string): string {
+  return s.replace(ANSI_COMMON, '')
+}
+
 export interface Marker {
   kind: 'start' | 'end'
   name: string
@@ -137,8 +146,12 @@ export function isBlank(s: string): boolean {
   return true
 }
 
+const TRAILER = /^(?:ERROR: )?(?:Job|Build) (?:failed|succeeded)\b/
+
 export function isTrailer(text: string): boolean {
-  return /^(?:ERROR: )?(?:Job|Build) (?:failed|succeeded)\b/.test(text)
+  // Asked of every line: the first letter rules out nearly all of them without the regex.
+  const c = text.charCodeAt(0)
+  return (c === 0x45 || c === 0x4a || c === 0x42) && TRAILER.test(text)
 }
 
 // Runners before 10.0 said "Build failed" where newer ones say "Job failed".
@@ -151,4 +164,19 @@ export function isFailedTrailer(text: string): boolean {
 
 export function isSucceededTrailer(text: string): boolean {
   return text.startsWith('Job succeeded') && /^Job succeeded\b/.test(text)
+}
+
+/** Nothing but a trailer: the runner names the step that failed in its error text. */
+export function phaseFromTrailer(trailer: string | undefined): string | undefined {
+  const t = trailer ?? ''
+  if (/prepare environment|Preparation failed|waiting for pod|adding cache volume/.test(t)) return 'prepare_executor'
+  if (/get sources/.test(t)) return 'get_sources'
+  return undefined
+}
+
+/** Without trailing whitespace (what a row shows). */
+export function trimEnd(s: string): string {
+  const c = s.charCodeAt(s.length - 1)
+  // Only a trailing whitespace character needs the regex (most lines end in a visible one).
+  return c === 32 || c === 9 || c === 10 || c === 11 || c === 12 || c === 13 || c === 160 || c === 0x1680 || c > 0x1fff ? s.replace(/\s+$/, '') : s
 }

@@ -1,57 +1,18 @@
 import { StringDecoder } from 'node:string_decoder'
 import type { ParsedTrace, TraceLine, TraceSection } from './trace.js'
-import { AFTERMATH, EXIT, cleanPiece, headerStage, hintStage, isBlank, isFailedTrailer, isStage, isSucceededTrailer, isTrailer, markerOf, ownString, stageIndex } from './trace-line.js'
+import { AFTERMATH, EXIT, cleanPiece, headerStage, hintStage, isBlank, isFailedTrailer, isStage, isSucceededTrailer, isTrailer, markerOf, ownString, phaseFromTrailer, stageIndex, trimEnd } from './trace-line.js'
 import { worthKeeping } from './trace-keep.js'
-
-/**
- * Reads a job log piece by piece (as a stream delivers it) and keeps what diagnosing it needs.
- * What stays is the head of the log (the runner's preamble: executor, image, services, clone),
- * a window at the end (the failure and what led to it), and in between the lines a rule could
- * match (`worthKeeping`) with a few lines of context either side, the newest up to a budget — so
- * a 10 GB log costs the memory of a few MB, and a log shorter than head and window together is
- * kept whole. Sections, the phase, the exit code and the trailer are followed on every line.
- */
-export interface ReaderLimits {
-  /** Always kept: the first lines of the log. */
-  headLines: number
-  /** Always kept: the last lines read (at most this many characters of them). */
-  tailLines: number
-  tailChars: number
-  /**
-   * Lines kept either side of a line worth keeping: the line a tool prints before its summary.
-   * (Rules look further around a hit, but for lines that are worth keeping on their own.)
-   */
-  context: number
-  /** At most this many kept lines (the newest) between the head and the tail window. */
-  middleLines: number
-  middleChars: number
-  /** A `\r`-piece longer than this is cut (a single line of megabytes is minified code or data). */
-  pieceChars: number
-  /** At most this many user (non-stage) sections are listed; every runner stage is. */
-  userSections: number
-}
-
-export const STREAM_LIMITS: ReaderLimits = {
-  headLines: 500, tailLines: 5_000, tailChars: 4_000_000, context: 2, middleLines: 5_000, middleChars: 4_000_000,
-  pieceChars: 65_536, userSections: 10_000,
-}
-
-export const KEEP_ALL: ReaderLimits = {
-  headLines: Infinity, tailLines: Infinity, tailChars: Infinity, context: 0, middleLines: Infinity, middleChars: Infinity,
-  pieceChars: Infinity, userSections: Infinity,
-}
-
-/**
- * `buf.toString('utf8', start, end)` without its argument checks: Buffer's own utf8Slice, which
- * toString calls. Millions of lines make the wrapper a tenth of the reading time.
- */
-const utf8: (buf: Buffer, start: number, end: number) => string =
-  typeof (Buffer.prototype as unknown as { utf8Slice?: unknown }).utf8Slice === 'function'
-    ? (buf, start, end) => (buf as unknown as { utf8Slice(s: number, e: number): string }).utf8Slice(start, end)
-    : (buf, start, end) => buf.toString('utf8', start, end)
+import { ChunkLines } from './chunk-lines.js'
+import { type ReaderLimits, STREAM_LIMITS } from './reader-limits.js'
 
 /** An unfinished line longer than this goes through the streaming decoder (see pushBytes). */
 const CARRY_BYTES = 1 << 20
+
+/** Whole lines are decoded about this many bytes at a time (see pushBytes). */
+const LINES_BYTES = 4_096
+
+/** A line up to this many characters may take the common path (chunk-lines.ts). */
+const COMMON_CHARS = 65_536
 
 interface Row {
   n: number
@@ -65,6 +26,14 @@ interface Row {
 /** The last stage reached (skipping the aftermath) up to some line, per way of finding stages. */
 interface Reached { marked?: string; markedAny?: string; inferred?: string; inferredAny?: string }
 
+/**
+ * Reads a job log piece by piece (as a stream delivers it) and keeps what diagnosing it needs.
+ * What stays is the head of the log (the runner's preamble: executor, image, services, clone),
+ * a window at the end (the failure and what led to it), and in between the lines a rule could
+ * match (`worthKeeping`) with a few lines of context either side, the newest up to a budget — so
+ * a 10 GB log costs the memory of a few MB, and a log shorter than head and window together is
+ * kept whole. Sections, the phase, the exit code and the trailer are followed on every line.
+ */
 export class TraceReader {
   private readonly limits: ReaderLimits
   private readonly head: Row[] = []
@@ -81,6 +50,9 @@ export class TraceReader {
   private carryBytes = 0
   private viaDecoder = false
   private readonly decoder = new StringDecoder('utf8')
+  private readonly chunkLines = new ChunkLines()
+  /** The common path skips the piece machinery: only for a line no piece limit can cut. */
+  private readonly commonChars: number
   private sliced = false
   private rowFromBig = false
   private pieceCut = false
@@ -106,6 +78,7 @@ export class TraceReader {
 
   constructor(limits: ReaderLimits = STREAM_LIMITS) {
     this.limits = limits
+    this.commonChars = Math.min(COMMON_CHARS, limits.pieceChars)
   }
 
   /** Feeds decoded text; lines may be split anywhere across calls. */
@@ -115,17 +88,21 @@ export class TraceReader {
   }
 
   /**
-   * Feeds raw bytes (UTF-8). Lines are cut at the newline byte and decoded one by one, so each
-   * is a string of its own (one byte per character when it is ASCII) rather than a slice of a
-   * decoded chunk. A line longer than the carry limit goes through a streaming decoder instead,
-   * which keeps a character split between two chunks whole.
+   * Feeds raw bytes (UTF-8). The whole lines of a chunk are decoded a few KB at a time (a newline
+   * byte never splits a character) and read line by line (see `pushLines`). The bytes after the
+   * last newline wait for the next chunk; a line longer than the carry limit goes through a
+   * streaming decoder instead, which keeps a character split between two chunks whole.
    */
   pushBytes(bytes: Buffer): void {
     let pos = 0
-    for (let nl = bytes.indexOf(10, pos); nl !== -1; nl = bytes.indexOf(10, pos)) {
-      if (this.viaDecoder) this.pushText(this.decoder.end(bytes.subarray(pos, nl)))
-      else if (this.carry.length) this.pushText(Buffer.concat([...this.carry, bytes.subarray(pos, nl)]).toString('utf8'))
-      else this.pushText(utf8(bytes, pos, nl))
+    if (this.viaDecoder || this.carry.length) {
+      const nl = bytes.indexOf(10)
+      if (nl === -1) {
+        this.carryOn(bytes, 0)
+        return
+      }
+      if (this.viaDecoder) this.pushText(this.decoder.end(bytes.subarray(0, nl)))
+      else this.pushText(Buffer.concat([...this.carry, bytes.subarray(0, nl)]).toString('utf8'))
       this.carry = []
       this.carryBytes = 0
       this.viaDecoder = false
@@ -133,7 +110,22 @@ export class TraceReader {
       this.endRow()
       pos = nl + 1
     }
-    if (pos === bytes.length) return
+    const last = bytes.lastIndexOf(10)
+    while (pos <= last) {
+      // A few KB at a time: the rows of the tail window are slices of the decoded text, and a slice
+      // keeps its whole string alive (into the old generation, where V8 moves what lives long), so
+      // small strings keep memory near the rows' own size. (A whole chunk's string would be a large
+      // object, which V8 maps and unmaps for itself: system time and a higher peak RSS.)
+      let cut = last - pos > LINES_BYTES ? bytes.lastIndexOf(10, pos + LINES_BYTES) : last
+      if (cut < pos) cut = bytes.indexOf(10, pos + LINES_BYTES)
+      this.pushLines(bytes.toString('utf8', pos, cut))
+      pos = cut + 1
+    }
+    if (pos < bytes.length) this.carryOn(bytes, pos)
+  }
+
+  /** Bytes of a line that goes on in the next chunk. */
+  private carryOn(bytes: Buffer, pos: number): void {
     if (this.viaDecoder) {
       this.pushText(this.decoder.write(bytes.subarray(pos)))
       return
@@ -145,6 +137,35 @@ export class TraceReader {
       this.pushText(this.decoder.write(Buffer.concat(this.carry)))
       this.carry = []
       this.carryBytes = 0
+    }
+  }
+
+  /**
+   * Whole lines, decoded: a common line (plain text and colours) becomes a row straight from the
+   * cleaned text, any other goes through the pieces as `push` does. Rows are slices of that
+   * text, so those kept for long get strings of their own (see `settle`).
+   */
+  private pushLines(text: string): void {
+    this.sliced = true
+    const lines = this.chunkLines
+    lines.reset(text)
+    while (lines.next()) {
+      const clean = lines.cleaned(this.commonChars)
+      if (clean === undefined) {
+        this.pushText(lines.line())
+        this.endPiece()
+      } else if (lines.rewrites()) {
+        // Each piece of it cleans to itself: the pieces as usual, without the work.
+        this.pushText(clean)
+        this.endPiece()
+      } else {
+        if (!this.rowStarted) {
+          this.rowStarted = true
+          this.rowSection = this.stage
+        }
+        this.takePiece(clean)
+      }
+      this.endRow()
     }
   }
 
@@ -219,6 +240,11 @@ export class TraceReader {
       this.rowStarted = true
       this.rowSection = this.stage
     }
+    this.takePiece(clean)
+  }
+
+  /** A cleaned piece: a section marker, or (unless blank) what the row shows so far. */
+  private takePiece(clean: string): void {
     const marker = markerOf(clean)
     if (marker) {
       this.onMarker(marker.kind, marker.name)
@@ -369,18 +395,4 @@ function currentStage(open: TraceSection[]): string | undefined {
 /** A line's stage in a log without stage markers: the inferred one, else its user section. */
 function inferredSection(r: Row): string | undefined {
   return r.inferred !== undefined && !isTrailer(r.text) ? r.inferred : r.marked
-}
-
-/** Nothing but a trailer: the runner names the step that failed in its error text. */
-function phaseFromTrailer(trailer: string | undefined): string | undefined {
-  const t = trailer ?? ''
-  if (/prepare environment|Preparation failed|waiting for pod|adding cache volume/.test(t)) return 'prepare_executor'
-  if (/get sources/.test(t)) return 'get_sources'
-  return undefined
-}
-
-function trimEnd(s: string): string {
-  const c = s.charCodeAt(s.length - 1)
-  // Only a trailing whitespace character needs the regex (most lines end in a visible one).
-  return c === 32 || c === 9 || c === 10 || c === 11 || c === 12 || c === 13 || c === 160 || c === 0x1680 || c > 0x1fff ? s.replace(/\s+$/, '') : s
 }

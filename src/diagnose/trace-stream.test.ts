@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest'
 import { BOLD_GREEN, CLEAR, RESET, YELLOW, sectionEnd, sectionStart } from '../trace/ansi.js'
 import { diagnose, reportJson } from './engine.js'
 import { type ParsedTrace, parseTrace, parseTraceStream } from './trace.js'
-import { STREAM_LIMITS } from './trace-reader.js'
+import { type ReaderLimits, STREAM_LIMITS } from './reader-limits.js'
+import { TraceReader } from './trace-reader.js'
 import type { Evidence, ProbeResult } from './types.js'
 
 /**
@@ -99,6 +100,31 @@ describe('parseTraceStream', () => {
   it('reads a log with no newline at all, and an empty one, as the whole-log parse does', async () => {
     for (const log of ['', '\n', 'ERROR: Job failed: exit code 3', 'a\r\nb\r\n', 'x\ry\r']) {
       expect(await parseTraceStream(chunks(Buffer.from(log), 1))).toEqual(parseTrace(log))
+    }
+  })
+
+  it('reads random logs of colours, other escapes, timestamps, rewrites, markers and broken UTF-8 as the string reader does', async () => {
+    const parts = ['\x1b[32;1m', '\x1b[0;m', '\x1b[0K', '\x1b[1Z', '\x1b[?25l', '\x1b]0;t\x07', '\x1b', '\r', '\r\n', '\n', '\n', '\n', ' ', '\u00a0',
+      '✓', 'Z ', '2024-01-01T00:00:00.5Z 00O ', '2024-01-01T00:00:00Z 0aE+', 'error: x', '$ make', 'Job failed: exit code 3', 'ERROR: Job failed: exit status 2',
+      'Job succeeded', sectionStart(1, 'step_script'), sectionEnd(2, 'step_script'), sectionStart(3, 'part', 'collapsed=true'), sectionEnd(4, 'part'),
+      'Getting source from Git repository', 'Running after_script', 'Building CXX object src/a.cpp.o', 'x'.repeat(70)]
+    const broken = [Buffer.from([0xe2]), Buffer.from([0x9c, 0x93]), Buffer.from([0xff])]
+    const small: ReaderLimits = { headLines: 5, tailLines: 20, tailChars: 600, context: 2, middleLines: 30, middleChars: 900, pieceChars: 64, userSections: 3 }
+    let seed = 11
+    const random = (): number => {
+      seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff
+      return seed / 0x7fffffff
+    }
+    for (let t = 0; t < 150; t++) {
+      const bytes: Buffer[] = []
+      for (let i = 0; i < 400; i++) bytes.push(random() < 0.03 ? broken[i % 3] as Buffer : Buffer.from(parts[Math.floor(random() * parts.length)] as string))
+      const log = Buffer.concat(bytes)
+      for (const limits of [small, { ...STREAM_LIMITS, pieceChars: 64 }]) {
+        const reader = new TraceReader(limits)
+        reader.push(log.toString('utf8'))
+        const byString = reader.end()
+        for (const size of [log.length, 4_096, 97]) expect(await parseTraceStream(chunks(log, size), limits)).toEqual(byString)
+      }
     }
   })
 })

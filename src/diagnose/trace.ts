@@ -5,7 +5,8 @@
  * markers at all (logs downloaded from the UI as "raw" keep them; copied ones often do not).
  * A log read from a stream is never held whole: see trace-reader.ts for what is kept.
  */
-import { KEEP_ALL, type ReaderLimits, STREAM_LIMITS, TraceReader } from './trace-reader.js'
+import { KEEP_ALL, type ReaderLimits, STREAM_LIMITS } from './reader-limits.js'
+import { TraceReader } from './trace-reader.js'
 
 export { isStage, stageIndex, stripAnsi } from './trace-line.js'
 
