@@ -10,11 +10,11 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 // Anchored on a word start: an unanchored leading [\w]+ would retry at every offset of long lines.
 const FORBIDDEN = /(?<![\w./-])([\w./-]+)(?: "[^"]*")? is forbidden: User "system:serviceaccount:([^:"]+):([^"]+)" cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/
 const PENDING = /Waiting for pod ([\w.-]+\/[\w.-]+) to be running.*status is Pending/
-const SCHEDULE_REASON = /Insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com\/gpu)|didn't match Pod's node affinity\/selector|node\(s\) didn't match|untolerated taint|had taint|exceeded quota|unbound (?:immediate )?PersistentVolumeClaims|Unschedulable|FailedScheduling|Too many pods/
+const SCHEDULE_REASON = /Insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com\/gpu)|didn't match Pod's node affinity\/selector|node\(s\) didn't match|untolerated taint|had taint|exceeded quota|unbound (?:immediate )?PersistentVolumeClaims|Unschedulable|FailedScheduling|Too many pods|didn't have free ports for the requested pod ports|had volume node affinity conflict|didn't find available persistent volumes to bind|did not have enough free storage|\b\d+\/\d+ nodes are available/
 const POD_TIMEOUT = /timed out waiting for pod to start/
 const PULL_TROUBLE = /Back-off pulling image|ErrImagePull|ImagePullBackOff|image pull failed|Failed to pull image/
 // git's run-command ("<cmd> died of signal 9"), Python's subprocess ("died with <Signals.SIGKILL: 9>"): a SIGKILL'd child.
-const OOM = /OOMKilled|\bdied (?:of|with) signal 9\b|<Signals\.SIGKILL: 9>|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|Out of memory: Killed process|JavaScript heap out of memory|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status):? 137\b/
+const OOM = /OOMKilled|\bdied (?:of|with) signal 9\b|<Signals\.SIGKILL: 9>|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|[Oo]ut of memory: Killed process|System OOM encountered|JavaScript heap out of memory|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status):? 137\b/
 const TIMEOUT = /execution took longer than|timeout was exceeded|timed out waiting for pod/
 const ADMISSION = /admission webhook "([^"]+)" denied the request|violates PodSecurity "([^"]+)"|is forbidden: (?:unable to validate against any (?:pod )?security policy|pod security policy)|denied by (?:gatekeeper|kyverno|policy)/i
 const QUOTA = /is forbidden: exceeded quota: ([\w.-]+), requested: ([^,]+)|forbidden: exceeded quota|exceeded quota: ([\w.-]+)|maximum (?:cpu|memory) usage per (?:Container|Pod) is/
@@ -62,7 +62,8 @@ function pending(s: Scan): Diagnosis[] {
   const timeout = s.last(POD_TIMEOUT)
   // "Pending" alone is normal for a few polls; it is the failure only when the job got no further.
   const gotFurther = waiting !== undefined && s.ev.trace.lines.some((l) => l.n > waiting.line.n && /^Running on |^\$ |^Getting source|^Fetching changes|^Cloning/.test(l.text))
-  if (!reason && !(waiting && (timeout || !gotFurther))) return []
+  // The runner's own give-up ("timed out waiting for pod to start (last phase: Pending)") stands alone in pasted excerpts.
+  if (!reason && !timeout && !(waiting && !gotFurther)) return []
   const why = reason?.line.text ?? ''
   const quota = /exceeded quota/.test(why)
   // A quota on secrets/configmaps/services refuses an object, it does not leave a pod Pending.
@@ -77,7 +78,7 @@ function pending(s: Scan): Diagnosis[] {
   if (quota) fixes.unshift({ text: 'The namespace ResourceQuota is exhausted: raise it or lower the requests/limits (a LimitRange may impose defaults).', snippet: `kubectl describe resourcequota -n ${waiting?.m[1]?.split('/')[0] ?? '<namespace>'}` })
   return [diagnosis('pod_pending_unschedulable', 'The build pod was never scheduled',
     `The pod ${waiting?.m[1] ?? ''} stayed Pending${reason ? `: ${why.trim()}` : ' until the runner gave up'}. ${quota ? 'The namespace quota' : placement ? 'No node matches its selector/affinity/tolerations' : 'No node has room for its requests (build + helper + services)'}.`.replace('  ', ' '),
-    evidence(waiting, reason, timeout), fixes, reason ? 0.9 : timeout ? 0.75 : 0.6)]
+    evidence(waiting, reason, timeout), fixes, reason ? 0.9 : timeout && waiting ? 0.75 : timeout ? 0.65 : 0.6)]
 }
 
 function oom(s: Scan): Diagnosis[] {
