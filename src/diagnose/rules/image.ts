@@ -42,7 +42,7 @@ function scriptStarted(s: Scan, before: number): boolean {
 }
 
 function notFound(s: Scan): Diagnosis[] {
-  const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h))).pop()
+  const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h)) && !envShell(h)).pop()
   if (!hit) return exit127(s)
   const cmd = cmdOf(hit)
   if (cmd === '-') return yamlDash(s, hit)
@@ -210,11 +210,44 @@ function notExecutable(s: Scan): Diagnosis[] {
     ], code126 ? 0.85 : 0.65)]
 }
 
+// bash: "<script>: <interpreter>: bad interpreter: No such file or directory"; env(1) (coreutils, busybox)
+// naming a shell: the #! line of the script asks for a shell the image lacks (or ends in a CR).
+const BAD_INTERPRETER = /^(?:\S+: )?(?:line \d+: )?(\S+): (\S+?): bad interpreter: No such file or directory/
+const SHELLS = new Set(['bash', 'zsh', 'ksh', 'mksh', 'fish'])
+
+function envShell(hit: Hit): boolean {
+  return /env: /.test(hit.line.text) && SHELLS.has(cmdOf(hit))
+}
+
+function interpreter(s: Scan): Diagnosis[] {
+  const bad = s.last(BAD_INTERPRETER)
+  const hit = bad ?? s.all(NOT_FOUND).filter(envShell).pop()
+  if (!hit) return []
+  const interp = bad ? bad.m[2] ?? '' : cmdOf(hit)
+  const script = bad?.m[1] ?? s.commandAt(hit.line.n)?.text.replace(/^\$ /, '').split(/\s+/)[0] ?? '<script>'
+  // "/bin/bash^M": the file was committed with CRLF line endings, so the #! line names "bash\r".
+  const crlf = /\r|\^M$/.test(interp)
+  const image = s.image()
+  return [diagnosis('shell_mismatch', crlf ? `${script} has Windows line endings` : `The interpreter ${interp} of ${script} is missing`,
+    crlf
+      ? `The #! line of ${script} ends in a carriage return, so the kernel looks for "${interp}", which does not exist: the file was committed with CRLF line endings.`
+      : `${script} starts with #!…${interp}, and ${image ? `the image ${image}` : 'the job image'} has no ${interp.replace(/^.*\//, '')} (slim and Alpine images ship only sh).`,
+    evidence(s.commandAt(hit.line.n), hit), crlf
+      ? [
+          { text: 'Convert the script to LF and keep it so with .gitattributes.', snippet: `# .gitattributes\n*.sh text eol=lf\n\n# once:\nsed -i 's/\\r$//' ${script}` },
+          { text: 'Or convert it in the job before running it.', snippet: `script:\n  - sed -i 's/\\r$//' ${script}` },
+        ]
+      : [
+          { text: `Install ${interp.replace(/^.*\//, '')} in the image, or use an image that has it.`, snippet: 'before_script:\n  - apk add --no-cache bash   # Alpine images' },
+          { text: 'Or make the script POSIX and run it with sh.', snippet: `script:\n  - sh ${script}` },
+        ], 0.85)]
+}
+
 export const imageRule: Rule = {
   id: 'image',
   categories: ['image_entrypoint_override', 'image_missing_shell', 'shell_mismatch', 'command_not_found', 'script_not_executable', 'yaml_config_error'],
   match(ev) {
     const s = new Scan(ev)
-    return [...entrypoint(s), ...missingShell(s), ...mismatch(s), ...notFound(s), ...unknownSubcommand(s), ...notExecutable(s)]
+    return [...entrypoint(s), ...missingShell(s), ...mismatch(s), ...notFound(s), ...interpreter(s), ...unknownSubcommand(s), ...notExecutable(s)]
   },
 }
