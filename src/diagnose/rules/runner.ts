@@ -12,6 +12,10 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 
 const PREP_FAILED = /^(?:ERROR|WARNING): (?:Preparation failed|Failed to prepare environment): (.*)$/
 const MACHINE = /no free machines that can process builds|docker-machine|docker\+machine|Docker Machine|autoscaler|fleeting|taskscaler|(?:exit status [12]|can't connect)$|machine .* (?:not|failed)|Error creating machine|Waiting for SSH to be available|instance (?:quota|limit)|InsufficientInstanceCapacity|ssh: handshake failed/i
+// The docker-autoscaler / instance executors (fleeting + taskscaler) say it in their own words, often only as the system failure.
+const AUTOSCALER = /unable to acquire instance(?: within the configured timeout of \S+)?:|getting instance connect info:|creating vm tunnel:|dialing nesting (?:daemon|vm):|creating nesting vm:/
+// The build pod taken away under the job (scale-down, preemption, eviction API, node drain): the next attempt lands elsewhere.
+const DISRUPTED = /pod "([^"]+)" is disrupted: reason "([^"]+)"/
 const MACHINE_EXECUTOR = /^Preparing the "(?:docker\+machine|docker-autoscaler|instance)" executor|^Using Docker Machine executor|^Using docker-machine/
 const DAEMON_AT_IP = /Cannot connect to the Docker daemon at tcp:\/\/(\d+\.\d+\.\d+\.\d+):2376/
 const VERSION = /^Running with gitlab-(?:ci-multi-)?runner (\d+)\.(\d+)\.(\d+)\S* \(([0-9a-f]+)\)/
@@ -23,7 +27,7 @@ const LOG_LIMIT = /Job's log exceeded limit of (\d+) bytes/
 const SERVER_ERROR = /(?:returned error|HTTP|status(?: code)?|responseStatus=|received:?)\s*:?\s*(5\d\d)\b|\b(502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out|500 Internal Server Error)|"message":"(Bad Gateway|Service Unavailable|Gateway Time-?out|Internal Server Error)"|\b(UNAVAILABLE|INTERNAL_ERROR)\b.*https?:\/\/|https?:\/\/\S+: (UNAVAILABLE|INTERNAL_ERROR|SERVICE_UNAVAILABLE)\b|RPC failed; HTTP (5\d\d)|too many (5\d\d) error responses/
 const UPLOAD_RETRY = /Uploading artifacts (?:as "[^"]+" )?to coordinator\.\.\. (?:failed|error)|Retrying\.\.\..*(?:coordinator|artifacts)/
 // Cut connections (not refused or unresolved ones, which other rules explain): the daemon or git stream broke off.
-const TRANSIENT = /error during connect: .*(?:EOF|connection reset by peer)|^unexpected EOF$|The remote end hung up unexpectedly|early EOF|RPC failed; curl (?:18|56|92)|HTTP\/2 stream \d+ was not closed cleanly|fatal: protocol error: bad pack header|error: (?:\d+ bytes of body are still expected|inflate: data stream error)|received unexpected HTTP status: 5\d\d/i
+const TRANSIENT = /error during connect: .*(?:EOF|connection reset by peer)|^unexpected EOF$|The remote end hung up unexpectedly|early EOF|RPC failed; curl (?:18|56|92)|HTTP\/2 stream \d+ was not closed cleanly|fatal: protocol error: bad pack header|error: (?:\d+ bytes of body are still expected|inflate: data stream error)|received unexpected HTTP status: 5\d\d|fetch-pack: invalid index-pack output|^(?:fatal|error): (?:index-pack|unpack-objects) failed$|Recv failure: Connection reset by peer/i
 
 function versionLine(s: Scan): Hit | undefined {
   return s.first(VERSION)
@@ -38,26 +42,31 @@ function machine(s: Scan): Diagnosis[] {
   const ipDaemon = s.all(DAEMON_AT_IP).filter((h) => machineExecutor || (s.executor === undefined && /system failure|\(manager\.go|Failed to pull image with policy/.test(h.line.text))).pop()
   const telling = prep.filter((h) => MACHINE.test(h.m[1] ?? ''))
   // A bare "exit status N" as the system failure is an external program's exit: docker-machine's (or a custom executor's).
+  const fleet = s.last(AUTOSCALER)
+  if (fleet && !telling.some((h) => h.line.n === fleet.line.n)) telling.push(fleet)
   const bare = s.last(/Job failed \(system failure\): exit status \d+$/)
   if (bare && !telling.length && !prep.length && s.family !== 'shell') telling.push(bare)
   if (!execFormat && !ipDaemon && !(machineExecutor && prep.length) && !telling.length) return []
   const last = execFormat ?? ipDaemon ?? telling[telling.length - 1] ?? prep[prep.length - 1]
   const retried = prep.length > 1
-  const confidence = execFormat || (machineExecutor && (prep.length || ipDaemon || bare)) ? 0.85 : ipDaemon ? 0.7 : bare && !prep.length ? 0.5 : 0.6
+  const confidence = execFormat || (machineExecutor && (prep.length || ipDaemon || bare || fleet)) ? 0.85 : fleet ? 0.75 : ipDaemon ? 0.7 : bare && !prep.length ? 0.5 : 0.6
   const fixes: Fix[] = [
     { text: 'Read the manager\'s log around the job: docker-machine prints why it could not create or reach the VM (cloud quota, AMI/image, subnet, security group, SSH).', snippet: 'sudo journalctl -u gitlab-runner --since "1 hour ago" | grep -iE "machine|error"\nsudo docker-machine ls' },
     { text: 'Remove broken machines so the autoscaler creates fresh ones.', snippet: 'sudo docker-machine ls --filter state=Error -q | xargs -r sudo docker-machine rm -f' },
     { text: 'Give the manager room and pace the scale-up (a small manager instance runs out of memory when it creates many VMs at once).', snippet: '[runners.machine]\n  MaxGrowthRate = 2\n  IdleCount = 1' },
     retryFix(),
   ]
+  if (fleet) fixes.unshift({ text: 'docker-autoscaler / instance executor: read the fleeting plugin\'s errors in the runner log (cloud quota or capacity, instance group size, credentials, SSH to the instance), and check that max_instances and the instance group allow more machines.', snippet: 'sudo journalctl -u gitlab-runner --since "1 hour ago" | grep -iE "fleeting|taskscaler|instance"\n[runners.autoscaler]\n  max_instances = 10' })
   if (execFormat) fixes.unshift({ text: `${execFormat.m[1]} is not a program for this host (a failed download leaves an HTML page; or the wrong architecture). Reinstall it.`, snippet: `file ${execFormat.m[1]}\nsudo curl -fL -o ${execFormat.m[1]} https://gitlab-docker-machine-downloads.s3.amazonaws.com/<version>/docker-machine-Linux-x86_64 && sudo chmod +x ${execFormat.m[1]}` })
   return [diagnosis('machine_provisioning_failed', 'The autoscaler could not provide a machine for the job',
     execFormat
       ? `The runner manager cannot run ${execFormat.m[1]}: "${execFormat.line.text}".`
+      : fleet && last === fleet
+        ? `The autoscaler could not provide an instance for the job: "${fleet.line.text.replace(/^ERROR: /, '').slice(0, 200)}" (the fleeting plugin could not create or reach a VM).`
       : ipDaemon
         ? `The Docker daemon of the autoscaled worker ${ipDaemon.m[1]} stopped answering (the VM was removed, is still booting, or lost its network): a runner system failure, not the job's script.`
         : `The ${machineExecutor ? 'docker+machine ' : ''}executor failed while preparing the job${retried ? ` (${prep.length} attempts)` : ''}: "${last?.line.text ?? ''}". docker-machine could not create, provision or connect to a worker VM.`,
-    evidence(executorSays, versionLine(s), ...prep.slice(-2), execFormat, ipDaemon), fixes, confidence)]
+    evidence(executorSays, versionLine(s), ...prep.slice(-2), execFormat, ipDaemon, fleet), fixes, confidence)]
 }
 
 function versionBug(s: Scan): Diagnosis[] {
@@ -137,6 +146,16 @@ function serverError(s: Scan): Diagnosis[] {
 function transient(s: Scan, already: boolean): Diagnosis[] {
   // A TLS stream cut mid-transfer is the MTU/middlebox pattern (tls rule), which a retry does not fix.
   if (already || s.has(/SSL_ERROR_SYSCALL|GnuTLS recv error|gnutls_handshake/)) return []
+  const gone = s.last(DISRUPTED)
+  if (gone) {
+    return [diagnosis('transient_failure', 'Kubernetes took the build pod away during the job',
+      `The pod ${gone.m[1]} was disrupted (${gone.m[2]}): the cluster evicted, preempted or deleted it (node scale-down or drain, a higher-priority pod, the eviction API), not the job's script. A retry runs it on another node.`,
+      evidence(gone), [
+        retryFix(),
+        { text: 'Keep the cluster autoscaler from draining nodes under running jobs.', snippet: '[runners.kubernetes.pod_annotations]\n  "cluster-autoscaler.kubernetes.io/safe-to-evict" = "false"' },
+        { text: 'Give build pods a priority class so they are not preempted.', snippet: '[runners.kubernetes]\n  priority_class_name = "<ci priority class>"' },
+      ], 0.7)]
+  }
   const hit = s.last(TRANSIENT)
   if (!hit) return []
   const git = /remote end hung up|early EOF|RPC failed|HTTP\/2 stream/.test(hit.line.text)
