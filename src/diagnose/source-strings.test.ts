@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest'
+import { diagnose } from './engine.js'
+import { parseTrace } from './trace.js'
+
+/**
+ * Error texts as the tools themselves emit them, read in their source code (not corpus entries:
+ * no one posted these exact lines). Each format string is filled in the way the tool fills it,
+ * wrapped the way gitlab-runner wraps it when it reaches the job log, and must land on its
+ * category from the error line alone, without any section marker. The comment next to each
+ * string names the repository and file the wording comes from.
+ */
+const step = (...lines: string[]): string => ['Executing "step_script" stage of the job script', ...lines, 'ERROR: Job failed: exit code 1'].join('\n')
+// gitlab-runner common/build.go: "prepare environment: %w. Check https://…#shell-profile-loading …" then "Job failed (system failure):".
+const prepare = (err: string): string => `ERROR: Job failed (system failure): prepare environment: ${err}. Check https://docs.gitlab.com/runner/shells/#shell-profile-loading for more information`
+// gitlab-runner executors/kubernetes/kubernetes.go: `Event retrieved from the cluster: %s` (pod events, as warnings).
+const event = (msg: string): string => `WARNING: Event retrieved from the cluster: ${msg}`
+const SHA = '3f2a9c1e0b7d4a6f8e2c1b0a9d8e7f6a5b4c3d2e'
+
+const cases: [string, string, string, string?][] = [
+  // --- gitlab-runner ---
+  // gitlab-runner executors/kubernetes/util.go: "timed out waiting for pod to start (last phase: %s)", wrapped by kubernetes.go "waiting for pod running: %w"
+  ['runner: pod never started', prepare('waiting for pod running: timed out waiting for pod to start (last phase: Pending)'), 'pod_pending_unschedulable'],
+  // gitlab-runner executors/internal/autoscaler/executor.go: "unable to acquire instance within the configured timeout of %s: %w"
+  ['autoscaler: no instance in time', prepare('unable to acquire instance within the configured timeout of 15m0s: context deadline exceeded'), 'machine_provisioning_failed'],
+  // gitlab-runner executors/internal/autoscaler/acquisition.go: "dialing nesting daemon: %w"
+  ['autoscaler: nesting daemon', prepare('dialing nesting daemon: dial unix /var/run/nesting.sock: connect: no such file or directory'), 'machine_provisioning_failed'],
+  // gitlab-runner executors/kubernetes/internal/watchers/pod.go: `pod %q is disrupted: reason %q, message %q`
+  ['runner: pod disrupted', 'ERROR: Job failed (system failure): pod "gitlab/runner-abc123-project-1-concurrent-0" is disrupted: reason "EvictionByEvictionAPI", message "Eviction API: evicting"', 'transient_failure'],
+
+  // --- git ---
+  // git fetch-pack.c: die(_("fetch-pack: invalid index-pack output"))
+  ['git: index-pack output', 'fatal: fetch-pack: invalid index-pack output', 'transient_failure'],
+  // git fetch-pack.c: die(_("%s failed"), cmd_name) with cmd_name "index-pack"
+  ['git: index-pack failed', 'fatal: index-pack failed', 'transient_failure'],
+  // git prompt.c: die("could not read %s%s", prompt, err); credential.c builds the prompt "%s for '%s': " (Password)
+  ['git: password prompt', "fatal: could not read Password for 'https://gitlab-ci-token@gitlab.example.com': No such device or address", 'git_auth_job_token'],
+  // git upload-pack.c: "upload-pack: not our ref %s", relayed by pkt-line.c: die(_("remote error: %s"))
+  ['git: not our ref', `fatal: remote error: upload-pack: not our ref ${SHA}`, 'shallow_clone_missing_ref'],
+  // git fetch-pack.c: error(_("Server does not allow request for unadvertised object %s"))
+  ['git: unadvertised object', `error: Server does not allow request for unadvertised object ${SHA}`, 'shallow_clone_missing_ref'],
+  // git setup.c as of v2.35.2 (commit 8959555cee): die(_("unsafe repository ('%s' is owned by someone else)…"))
+  ['git 2.35.2: unsafe repository', "fatal: unsafe repository ('/builds/acme/app' is owned by someone else)", 'permission_denied_builds_dir'],
+  // curl lib/cf-socket.c: failf(data, "Recv failure: %s", …), inside git http.c's "unable to access '%s': %s"
+  ['curl via git: reset by peer', "fatal: unable to access 'https://gitlab.example.com/acme/app.git/': Recv failure: Connection reset by peer", 'transient_failure'],
+
+  // --- Docker (moby) ---
+  // moby daemon/images/image.go: "image with reference %s was found but its platform (%s) does not match the specified platform (%s)"
+  ['docker: local image of another platform', step('$ docker run --rm --platform linux/amd64 acme/tool:1', 'docker: Error response from daemon: image with reference acme/tool:1 was found but its platform (linux/arm64) does not match the specified platform (linux/amd64)'), 'image_wrong_architecture'],
+  // moby daemon/images (commit c16be54040, 2024): "image with reference … was found but does not provide the specified platform (%s)"
+  ['docker 27: does not provide the platform', step('$ docker run --rm --platform linux/arm64 alpine:latest', 'Error response from daemon: image with reference alpine:latest was found but does not provide the specified platform (linux/arm64)'), 'image_wrong_architecture'],
+  // moby daemon/internal/distribution/config.go: "image operating system %q cannot be used on this platform"
+  ['docker: windows image on linux', step('$ docker pull mcr.microsoft.com/windows/servercore:ltsc2022', 'image operating system "windows" cannot be used on this platform'), 'image_wrong_architecture'],
+
+  // --- kubelet / kernel / scheduler (through the runner's event warnings) ---
+  // kubernetes pkg/kubelet/images/image_manager.go: "Container image %q is not present with pull policy of Never"
+  ['kubelet: never pull', event('Container image "app:local" is not present with pull policy of Never'), 'image_not_found', 'kubernetes'],
+  // kubernetes pkg/kubelet/eviction/helpers.go: "Container %s exceeded its local ephemeral storage limit %q. "
+  ['kubelet: container ephemeral storage', event('Container build exceeded its local ephemeral storage limit "2Gi". '), 'no_space_left_on_device'],
+  // kubernetes pkg/kubelet/eviction/helpers.go: "Pod ephemeral local storage usage exceeds the total limit of containers %s. "
+  ['kubelet: pod ephemeral storage', event('Pod ephemeral local storage usage exceeds the total limit of containers 4Gi. '), 'no_space_left_on_device'],
+  // kubernetes pkg/kubelet/eviction/helpers.go: "Usage of EmptyDir volume %q exceeds the limit %q. "
+  ['kubelet: emptyDir limit', event('Usage of EmptyDir volume "repo" exceeds the limit "1Gi". '), 'no_space_left_on_device'],
+  // kubernetes pkg/kubelet/oom/oom_watcher_linux.go: "System OOM encountered" + ", victim process: %s, pid: %d"
+  ['kubelet: system OOM', event('System OOM encountered, victim process: node, pid: 4242'), 'oom_killed'],
+  // linux mm/oom_kill.c: oom_kill_process(oc, "Memory cgroup out of memory") → "%s: Killed process %d (%s) total-vm:%lukB, …"
+  ['kernel: cgroup OOM kill', 'Memory cgroup out of memory: Killed process 4242 (java) total-vm:8388608kB, anon-rss:4194304kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:8400kB oom_score_adj:0', 'oom_killed'],
+  // kubernetes pkg/scheduler/framework/plugins/nodeports/node_ports.go: ErrReason "node(s) didn't have free ports for the requested pod ports"
+  ['scheduler: host ports', event("0/3 nodes are available: 3 node(s) didn't have free ports for the requested pod ports."), 'pod_pending_unschedulable'],
+  // kubernetes pkg/scheduler/framework/plugins/volumebinding/binder.go: ErrReasonNodeConflict "node(s) had volume node affinity conflict"
+  ['scheduler: volume affinity', event('0/3 nodes are available: 3 node(s) had volume node affinity conflict.'), 'pod_pending_unschedulable'],
+
+  // --- shells and env(1) ---
+  // bash execute_cmd.c: sys_error("%s: %s: %s", command, interp, _("bad interpreter")) — a #! shell the image lacks
+  ['bash: bad interpreter', step('$ ./ci/build.sh', 'bash: line 140: ./ci/build.sh: /usr/bin/zsh: bad interpreter: No such file or directory'), 'shell_mismatch'],
+  // bash execute_cmd.c, same message for a #! line ending in CR (file committed with CRLF)
+  ['bash: CRLF interpreter', step('$ ./ci/build.sh', 'bash: line 140: ./ci/build.sh: /bin/bash^M: bad interpreter: No such file or directory'), 'shell_mismatch'],
+  // coreutils src/env.c: error(0, errno, "%s", quote(program)) — `#!/usr/bin/env bash` in an image without bash
+  ['coreutils env: no bash', step('$ ./ci/build.sh', "/usr/bin/env: 'bash': No such file or directory"), 'shell_mismatch'],
+  // busybox libbb/executable.c: bb_perror_msg_and_die("can't execute '%s'", argv[0]) — busybox env, Alpine
+  ['busybox env: no bash', step('$ ./ci/build.sh', "env: can't execute 'bash': No such file or directory"), 'shell_mismatch'],
+]
+
+describe('rules fire on the tools\' own error strings', () => {
+  it.each(cases)('%s', (_name, log, category, executor) => {
+    const r = diagnose({ trace: parseTrace(log), ...(executor ? { executor } : {}) })
+    expect(r.diagnoses[0]?.category).toBe(category)
+    // Above the 0.30 "kind of failure" fallback: a named cause, not only a guess at the kind.
+    expect(r.diagnoses[0]?.confidence).toBeGreaterThan(0.3)
+  })
+
+  it('env naming a shell is the wrong shell; naming a tool, a missing command', () => {
+    // coreutils src/env.c, same message for `#!/usr/bin/env bash` and `#!/usr/bin/env python3`
+    const first = (prog: string): string | undefined => diagnose({ trace: parseTrace(step('$ ./ci/run', `/usr/bin/env: '${prog}': No such file or directory`)) }).diagnoses[0]?.category
+    expect([first('bash'), first('python3')]).toEqual(['shell_mismatch', 'command_not_found'])
+  })
+
+  it('a CRLF #! line is told apart from a missing shell', () => {
+    const crlf = diagnose({ trace: parseTrace(cases.find((c) => c[0] === 'bash: CRLF interpreter')?.[1] ?? '') }).diagnoses[0]
+    expect(crlf?.title).toContain('Windows line endings')
+    expect(crlf?.fixes[0]?.snippet).toContain('eol=lf')
+    const zsh = diagnose({ trace: parseTrace(cases.find((c) => c[0] === 'bash: bad interpreter')?.[1] ?? '') }).diagnoses[0]
+    expect(zsh?.title).toContain('/usr/bin/zsh')
+  })
+
+  it('the pod timeout with its Pending wait ranks above the timeout alone', () => {
+    const alone = diagnose({ trace: parseTrace(cases[0]?.[1] ?? '') }).diagnoses[0]
+    const withWait = diagnose({ trace: parseTrace(['Waiting for pod gitlab/runner-abc-project-1-concurrent-0 to be running, status is Pending', cases[0]?.[1] ?? ''].join('\n')) }).diagnoses[0]
+    expect(alone?.category).toBe('pod_pending_unschedulable')
+    expect(withWait?.confidence).toBeGreaterThan(alone?.confidence ?? 1)
+  })
+})
