@@ -40,6 +40,12 @@ const cases: [string, string, string, string?][] = [
   ['git: unadvertised object', `error: Server does not allow request for unadvertised object ${SHA}`, 'shallow_clone_missing_ref'],
   // git setup.c as of v2.35.2 (commit 8959555cee): die(_("unsafe repository ('%s' is owned by someone else)…"))
   ['git 2.35.2: unsafe repository', "fatal: unsafe repository ('/builds/acme/app' is owned by someone else)", 'permission_denied_builds_dir'],
+  // git sideband.c: "%s%s: unexpected disconnect while reading sideband packet" (me = "fetch-pack")
+  ['git: sideband disconnect', 'fatal: fetch-pack: unexpected disconnect while reading sideband packet', 'transient_failure'],
+  // git remote-curl.c: error(_("RPC failed; %s"), …) with curl's code and lib/strerror.c text for CURLE_HTTP2 (16)
+  ['git+curl 16: HTTP/2 framing', 'error: RPC failed; curl 16 Error in the HTTP2 framing layer', 'transient_failure'],
+  // same, curl lib/strerror.c for CURLE_SEND_ERROR (55)
+  ['git+curl 55: send failure', 'error: RPC failed; curl 55 Failed sending data to the peer', 'transient_failure'],
   // curl lib/cf-socket.c: failf(data, "Recv failure: %s", …), inside git http.c's "unable to access '%s': %s"
   ['curl via git: reset by peer', "fatal: unable to access 'https://gitlab.example.com/acme/app.git/': Recv failure: Connection reset by peer", 'transient_failure'],
 
@@ -50,6 +56,10 @@ const cases: [string, string, string, string?][] = [
   ['docker 27: does not provide the platform', step('$ docker run --rm --platform linux/arm64 alpine:latest', 'Error response from daemon: image with reference alpine:latest was found but does not provide the specified platform (linux/arm64)'), 'image_wrong_architecture'],
   // moby daemon/internal/distribution/config.go: "image operating system %q cannot be used on this platform"
   ['docker: windows image on linux', step('$ docker pull mcr.microsoft.com/windows/servercore:ltsc2022', 'image operating system "windows" cannot be used on this platform'), 'image_wrong_architecture'],
+
+  // gitlab-runner executors/docker/internal/pull/manager.go: "failed to pull image %q with specified policies %v: %w";
+  // with ["never"] the error is the inspect's, moby daemon/images/image.go: "No such image: " + name
+  ['runner: never pull policy (docker)', 'ERROR: Job failed: failed to pull image "app:local" with specified policies [never]: Error response from daemon: No such image: app:local (manager.go:251:0s)', 'image_not_found'],
 
   // --- kubelet / kernel / scheduler (through the runner's event warnings) ---
   // kubernetes pkg/kubelet/images/image_manager.go: "Container image %q is not present with pull policy of Never"
@@ -74,6 +84,8 @@ const cases: [string, string, string, string?][] = [
   ['bash: bad interpreter', step('$ ./ci/build.sh', 'bash: line 140: ./ci/build.sh: /usr/bin/zsh: bad interpreter: No such file or directory'), 'shell_mismatch'],
   // bash execute_cmd.c, same message for a #! line ending in CR (file committed with CRLF)
   ['bash: CRLF interpreter', step('$ ./ci/build.sh', 'bash: line 140: ./ci/build.sh: /bin/bash^M: bad interpreter: No such file or directory'), 'shell_mismatch'],
+  // bash execute_cmd.c: internal_error("%s: %s", printable_filename(pathname), "command not found") — a CR quoted as $'\r'
+  ['bash: CR as a command', step('$ ./build.sh', "./build.sh: line 2: $'\\r': command not found"), 'shell_mismatch'],
   // coreutils src/env.c: error(0, errno, "%s", quote(program)) — `#!/usr/bin/env bash` in an image without bash
   ['coreutils env: no bash', step('$ ./ci/build.sh', "/usr/bin/env: 'bash': No such file or directory"), 'shell_mismatch'],
   // busybox libbb/executable.c: bb_perror_msg_and_die("can't execute '%s'", argv[0]) — busybox env, Alpine

@@ -42,7 +42,7 @@ function scriptStarted(s: Scan, before: number): boolean {
 }
 
 function notFound(s: Scan): Diagnosis[] {
-  const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h)) && !envShell(h)).pop()
+  const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h)) && !envShell(h) && !crName(h)).pop()
   if (!hit) return exit127(s)
   const cmd = cmdOf(hit)
   if (cmd === '-') return yamlDash(s, hit)
@@ -219,17 +219,25 @@ function envShell(hit: Hit): boolean {
   return /env: /.test(hit.line.text) && SHELLS.has(cmdOf(hit))
 }
 
+// bash prints a name holding a CR ANSI-C quoted (general.c printable_filename): "$'\r': command not found".
+function crName(hit: Hit): boolean {
+  return /^\$'.*\\r'$/.test(cmdOf(hit))
+}
+
 function interpreter(s: Scan): Diagnosis[] {
   const bad = s.last(BAD_INTERPRETER)
-  const hit = bad ?? s.all(NOT_FOUND).filter(envShell).pop()
+  const hit = bad ?? s.all(NOT_FOUND).filter((h) => envShell(h) || crName(h)).pop()
   if (!hit) return []
   const interp = bad ? bad.m[2] ?? '' : cmdOf(hit)
-  const script = bad?.m[1] ?? s.commandAt(hit.line.n)?.text.replace(/^\$ /, '').split(/\s+/)[0] ?? '<script>'
+  const named = /^(?!(?:\/usr)?(?:\/bin\/)?(?:ba|z|da|a)?sh:)(\S+): line \d+:/.exec(hit.line.text)?.[1]
+  const script = bad?.m[1] ?? named ?? s.commandAt(hit.line.n)?.text.replace(/^\$ /, '').split(/\s+/)[0] ?? '<script>'
   // "/bin/bash^M": the file was committed with CRLF line endings, so the #! line names "bash\r".
-  const crlf = /\r|\^M$/.test(interp)
+  const crlf = /\r|\^M$/.test(interp) || crName(hit)
   const image = s.image()
   return [diagnosis('shell_mismatch', crlf ? `${script} has Windows line endings` : `The interpreter ${interp} of ${script} is missing`,
-    crlf
+    crName(hit)
+      ? `bash reads the carriage return at the end of each line of ${script} as part of the command (${interp}): the file was committed with CRLF line endings.`
+      : crlf
       ? `The #! line of ${script} ends in a carriage return, so the kernel looks for "${interp}", which does not exist: the file was committed with CRLF line endings.`
       : `${script} starts with #!…${interp}, and ${image ? `the image ${image}` : 'the job image'} has no ${interp.replace(/^.*\//, '')} (slim and Alpine images ship only sh).`,
     evidence(s.commandAt(hit.line.n), hit), crlf
