@@ -79,6 +79,26 @@ const cases: [string, string, string, string?][] = [
   // kubernetes pkg/scheduler/framework/plugins/volumebinding/binder.go: ErrReasonNodeConflict "node(s) had volume node affinity conflict"
   ['scheduler: volume affinity', event('0/3 nodes are available: 3 node(s) had volume node affinity conflict.'), 'pod_pending_unschedulable'],
 
+  // --- name resolution and TLS, in the wording of other clients ---
+  // apt methods/connect.cc (Debian/apt): _error->Error(_("Could not resolve '%s'"), Host.c_str())
+  ['apt: could not resolve', step('$ apt-get update', 'Err:1 http://archive.ubuntu.com/ubuntu jammy InRelease', "  Could not resolve 'archive.ubuntu.com'"), 'dns_resolution_failure'],
+  // rustls rustls/src/error/mod.rs: "invalid peer certificate: {err}" with the CertificateError variant's name (uv, cargo tools)
+  ['rustls: unknown issuer', step('$ uv pip install -r requirements.txt', '  Caused by: invalid peer certificate: UnknownIssuer'), 'tls_untrusted_ca'],
+  ['rustls: not valid for name', step('$ uv pip install -r requirements.txt', '  Caused by: invalid peer certificate: NotValidForName'), 'tls_certificate_name_mismatch'],
+  // rustls rustls/src/error/mod.rs (newer): "certificate expired: verification time {} (UNIX), but certificate is not valid after {} ({} seconds ago)"
+  ['rustls: expired (with times)', step('$ uv pip install -r requirements.txt', '  Caused by: invalid peer certificate: certificate expired: verification time 1764547200 (UNIX), but certificate is not valid after 1764460800 (86400 seconds ago)'), 'tls_certificate_expired'],
+  // rustls rustls/src/error/mod.rs (newer): "certificate not valid for name {:?}; certificate is only valid for {one}"
+  ['rustls: name (with names)', step('$ uv pip install -r requirements.txt', '  Caused by: invalid peer certificate: certificate not valid for name "pypi.corp.example"; certificate is only valid for DnsName("proxy.corp.example")'), 'tls_certificate_name_mismatch'],
+  // openjdk src/java.base/share/classes/sun/security/util/HostnameChecker.java: "No subject alternative DNS name matching " + name + " found."
+  ['java: no SAN for the name', step('$ mvn -B package', '[ERROR] Could not transfer artifact a:b:pom:1 from/to nexus (https://nexus.corp.example/repository/maven/): java.security.cert.CertificateException: No subject alternative DNS name matching nexus.corp.example found.'), 'tls_certificate_name_mismatch'],
+  // same file: "No subject alternative names matching IP address " + ip + " found"
+  ['java: no SAN for the IP', step('$ ./gradlew publish', '> java.security.cert.CertificateException: No subject alternative names matching IP address 10.0.0.9 found'), 'tls_certificate_name_mismatch'],
+  // openjdk src/java.base/share/classes/sun/security/x509/CertificateValidity.java: new CertificateExpiredException("NotAfter: " + notAfter)
+  ['java: expired', step('$ mvn -B package', 'Caused by: java.security.cert.CertificateExpiredException: NotAfter: Sat Jan 01 00:00:00 UTC 2022'), 'tls_certificate_expired'],
+  // golang/go src/crypto/tls/common.go: "tls: failed to verify certificate: %s" around crypto/x509's "x509: certificate signed by unknown authority",
+  // from the docker CLI talking to dind on tcp://docker:2376 with another daemon's client certificates
+  ['docker CLI: dind CA mismatch', step('$ docker info', 'error during connect: Get "https://docker:2376/v1.24/info": tls: failed to verify certificate: x509: certificate signed by unknown authority'), 'dind_tls_mismatch'],
+
   // --- shells and env(1) ---
   // bash execute_cmd.c: sys_error("%s: %s: %s", command, interp, _("bad interpreter")) — a #! shell the image lacks
   ['bash: bad interpreter', step('$ ./ci/build.sh', 'bash: line 140: ./ci/build.sh: /usr/bin/zsh: bad interpreter: No such file or directory'), 'shell_mismatch'],
