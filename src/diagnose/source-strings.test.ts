@@ -27,6 +27,16 @@ const cases: [string, string, string, string?][] = [
   // gitlab-runner executors/kubernetes/internal/watchers/pod.go: `pod %q is disrupted: reason %q, message %q`
   ['runner: pod disrupted', 'ERROR: Job failed (system failure): pod "gitlab/runner-abc123-project-1-concurrent-0" is disrupted: reason "EvictionByEvictionAPI", message "Eviction API: evicting"', 'transient_failure'],
 
+  // moby daemon/errors.go: "Conflict. The container name %q is already in use by container %q. You have to remove (or rename) …"
+  ['docker: container name taken', 'ERROR: Job failed (system failure): Error response from daemon: Conflict. The container name "/runner-abc123-project-1-concurrent-0-cache-3c3f060a0374fc8bc39395164f415a70" is already in use by container "4f1c9d7e2b3a". You have to remove (or rename) that container to be able to reuse that name. (docker.go:1234:0s)', 'transient_failure'],
+
+  // --- GitLab's failure-reason texts (gitlab-org/gitlab app/presenters/commit_status_presenter.rb), pasted from the job page ---
+  ['GitLab: job_execution_timeout', 'The script exceeded the maximum execution time set for the job', 'job_timeout'],
+  ['GitLab: no_matching_runner', 'No matching runner available', 'no_matching_runner'],
+  ['GitLab: trace_size_exceeded', 'The job log size limit was reached', 'job_log_limit_exceeded'],
+  ['GitLab: runner_unsupported', 'Your runner is outdated, please upgrade your runner', 'runner_version_bug'],
+  ['GitLab: api_failure', 'There has been an API failure, please try again', 'gitlab_server_error'],
+
   // --- git ---
   // git fetch-pack.c: die(_("fetch-pack: invalid index-pack output"))
   ['git: index-pack output', 'fatal: fetch-pack: invalid index-pack output', 'transient_failure'],

@@ -22,8 +22,15 @@ const VERSION = /^Running with gitlab-(?:ci-multi-)?runner (\d+)\.(\d+)\.(\d+)\S
 // Runner-internal failures that upstream tracked as runner bugs (container lost at the end of the
 // job, the permission container of the cache volume, helper image / attach races).
 const RUNNER_BUG = /No such container: [0-9a-f]{12,}.*\(executor_docker\.go|adding cache volume: set volume permissions: running permission container|unable to upgrade connection: container not found \("helper"\)|waiting for permission container to finish: exit code|gitlab_runner_env: No such file or directory/
+// GitLab's text for the runner_unsupported reason: the job needs a feature this runner version lacks.
+const OUTDATED = /Your runner is outdated, please upgrade your runner/
+// GitLab's text for the api_failure reason: the runner's calls to the jobs API failed.
+const API_FAILURE = /There has been an API failure, please try again/
+// moby daemon/errors.go: a container name of this job is taken (a leftover of a crashed job, or two runner processes on one config).
+const NAME_TAKEN = /Conflict\. The container name "\/?([^"]+)" is already in use by container|removal of container \S+ is already in progress/
 const NO_SUCH_IMAGE = /(?:Preparation failed|Job failed \(system failure\)): Error: No such image: (\S+)/
-const LOG_LIMIT = /Job's log exceeded limit of (\d+) bytes/
+// The runner's notice, or GitLab's text for the trace_size_exceeded reason (which names no size).
+const LOG_LIMIT = /Job's log exceeded limit of (\d+) bytes|The job log size limit was reached/
 const SERVER_ERROR = /(?:returned error|HTTP|status(?: code)?|responseStatus=|received:?)\s*:?\s*(5\d\d)\b|\b(502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out|500 Internal Server Error)|"message":"(Bad Gateway|Service Unavailable|Gateway Time-?out|Internal Server Error)"|\b(UNAVAILABLE|INTERNAL_ERROR)\b.*https?:\/\/|https?:\/\/\S+: (UNAVAILABLE|INTERNAL_ERROR|SERVICE_UNAVAILABLE)\b|RPC failed; HTTP (5\d\d)|too many (5\d\d) error responses/
 const UPLOAD_RETRY = /Uploading artifacts (?:as "[^"]+" )?to coordinator\.\.\. (?:failed|error)|Retrying\.\.\..*(?:coordinator|artifacts)/
 // Cut connections (not refused or unresolved ones, which other rules explain): the daemon or git stream broke off.
@@ -72,7 +79,7 @@ function machine(s: Scan): Diagnosis[] {
 function versionBug(s: Scan): Diagnosis[] {
   const out: Diagnosis[] = []
   const version = versionLine(s)
-  const hit = s.last(RUNNER_BUG)
+  const hit = s.last(RUNNER_BUG) ?? s.last(OUTDATED)
   const noImage = s.last(NO_SUCH_IMAGE)
   // An official library image (docker:stable, alpine:3) certainly exists: "No such image" for it is the runner failing to pull.
   const official = noImage && !(noImage.m[1] ?? '').includes('/')
@@ -87,7 +94,9 @@ function versionBug(s: Scan): Diagnosis[] {
   }
   if (!hit && !noImage) return out
   const v = version ? `${version.m[1]}.${version.m[2]}.${version.m[3]}` : undefined
-  const cause = hit
+  const cause = hit && OUTDATED.test(hit.line.text)
+    ? `GitLab refused to run the job on this runner${v ? ` (${v})` : ''}: the job uses a feature the runner version does not support, so the runner must be upgraded.`
+    : hit
     ? `"${hit.line.text.replace(/^ERROR: /, '').slice(0, 200)}" comes from the runner itself, not from the job: a known class of gitlab-runner bugs${v ? ` (this is runner ${v})` : ''}.`
     : `The runner${v ? ` ${v}` : ''} reports that ${noImage?.m[1]} does not exist${official ? ', but it is an official image' : ''}: if the image does exist, the runner failed to pull it (old runners mishandle some pulls and image tags).`
   out.push(diagnosis('runner_version_bug', `A gitlab-runner ${v ? `${v} ` : ''}bug or regression`, cause,
@@ -102,10 +111,13 @@ function versionBug(s: Scan): Diagnosis[] {
 function logLimit(s: Scan): Diagnosis[] {
   const hit = s.last(LOG_LIMIT)
   if (!hit) return []
-  const mib = Math.round(Number(hit.m[1]) / 1048576)
-  return [diagnosis('job_log_limit_exceeded', `The job log hit the runner's output limit (${mib} MiB)`,
-    `The runner stopped collecting output after ${hit.m[1]} bytes; the job ran on but its end (and the real error, if any) is not in the log.`,
+  const mib = hit.m[1] ? Math.round(Number(hit.m[1]) / 1048576) : undefined
+  // GitLab's reason (no size named) is usually its own limit, the ci_jobs_trace_size_limit plan limit (100 MB by default).
+  const server: Fix = { text: 'GitLab\'s own job log limit (plan limit ci_jobs_trace_size_limit, in MB, 100 by default): an administrator raises it.', snippet: 'sudo gitlab-rails runner "Plan.default.actual_limits.update!(ci_jobs_trace_size_limit: 200)"' }
+  return [diagnosis('job_log_limit_exceeded', `The job log hit the ${mib === undefined ? 'log size limit' : `runner's output limit (${mib} MiB)`}`,
+    `${hit.m[1] ? `The runner stopped collecting output after ${hit.m[1]} bytes` : 'The job log reached its size limit (GitLab\'s limit, or the runner\'s output_limit)'}; the job ran on but its end (and the real error, if any) is not in the log.`,
     evidence(hit, s.near(hit.line.n, /no more output will be collected/, 2)), [
+      ...(mib === undefined ? [server] : []),
       { text: 'Raise the limit on the runner (kilobytes).', snippet: '[[runners]]\n  output_limit = 65536' },
       { text: 'Or make the job quieter: drop verbose/debug flags, redirect noisy output to a file kept as an artifact.', snippet: 'script:\n  - ./build.sh > build.log 2>&1 || (tail -n 200 build.log; exit 1)\nartifacts:\n  when: always\n  paths: [build.log]' },
     ], 0.7)]
@@ -143,6 +155,28 @@ function serverError(s: Scan): Diagnosis[] {
     ], 0.75)]
 }
 
+function apiFailure(s: Scan): Diagnosis[] {
+  const hit = s.last(API_FAILURE)
+  if (!hit) return []
+  return [diagnosis('gitlab_server_error', 'The runner\'s calls to GitLab\'s job API failed',
+    'GitLab marked the job failed with its API-failure reason: the runner could not update the job or send its log (GitLab or the proxy in front of it answered with errors, or timed out).',
+    evidence(hit), [
+      retryFix(),
+      { text: 'If it repeats: read the runner\'s log around the job (PATCH /api/v4/jobs/…/trace, PUT /api/v4/jobs/…) and the server side (workhorse, nginx, puma) at that time.', snippet: 'sudo journalctl -u gitlab-runner --since "1 hour ago" | grep -iE "job|trace|status="' },
+    ], 0.6)]
+}
+
+function nameTaken(s: Scan): Diagnosis[] {
+  const hit = s.last(NAME_TAKEN)
+  if (!hit) return []
+  return [diagnosis('transient_failure', 'A container of this job already existed',
+    `Docker refused to create a container of the job because its name is taken${hit.m[1] ? ` (${hit.m[1]})` : ''}: a leftover of an earlier job that was interrupted, or two runner processes working from the same configuration on one host. A retry usually passes.`,
+    evidence(hit), [
+      retryFix(),
+      { text: 'Make sure only one gitlab-runner process uses this config.toml on the host, and remove leftovers.', snippet: 'ps aux | grep "[g]itlab-runner run"\ndocker ps -a --filter name=runner- --filter status=exited -q | xargs -r docker rm' },
+    ], 0.55)]
+}
+
 function transient(s: Scan, already: boolean): Diagnosis[] {
   // A TLS stream cut mid-transfer is the MTU/middlebox pattern (tls rule), which a retry does not fix.
   if (already || s.has(/SSL_ERROR_SYSCALL|GnuTLS recv error|gnutls_handshake/)) return []
@@ -174,6 +208,6 @@ export const runnerRule: Rule = {
   match(ev) {
     const s = new Scan(ev)
     const server = serverError(s)
-    return [...machine(s), ...versionBug(s), ...logLimit(s), ...server, ...transient(s, server.length > 0)]
+    return [...machine(s), ...versionBug(s), ...logLimit(s), ...server, ...apiFailure(s), ...nameTaken(s), ...transient(s, server.length > 0)]
   },
 }
