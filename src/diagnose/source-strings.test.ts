@@ -109,6 +109,16 @@ const cases: [string, string, string, string?][] = [
   // from the docker CLI talking to dind on tcp://docker:2376 with another daemon's client certificates
   ['docker CLI: dind CA mismatch', step('$ docker info', 'error during connect: Get "https://docker:2376/v1.24/info": tls: failed to verify certificate: x509: certificate signed by unknown authority'), 'dind_tls_mismatch'],
 
+  // --- running out of memory, in the runtimes' and compilers' own words ---
+  // php-src Zend/zend_alloc.c: "Allowed memory size of %zu bytes exhausted (tried to allocate %zu bytes)" (PHP's memory_limit)
+  ['php: memory_limit', step('$ composer install', 'PHP Fatal error:  Allowed memory size of 1610612736 bytes exhausted (tried to allocate 4096 bytes) in phar:///usr/bin/composer/src/Composer/DependencyResolver/Solver.php on line 223'), 'oom_killed'],
+  // rust-lang/rust library/alloc/src/alloc.rs (__rdl_oom): "memory allocation of {size} bytes failed"
+  ['rust: allocation failed', step('$ cargo test --release', 'memory allocation of 1073741824 bytes failed'), 'oom_killed'],
+  // gcc-mirror/gcc gcc/collect-utils.cc: fatal_error(…, "%s terminated with signal %d [%s]%s", prog, sig, strsignal(sig), …)
+  ['gcc: linker SIGKILLed', step('$ make -j8', 'collect2: fatal error: ld terminated with signal 9 [Killed]', 'compilation terminated.'), 'oom_killed'],
+  // gcc-mirror/gcc libstdc++-v3/libsupc++/vterminate.cc: "terminate called after throwing an instance of '" + type + "'"
+  ['libstdc++: bad_alloc', step('$ ./build/unit-tests', "terminate called after throwing an instance of 'std::bad_alloc'", '  what():  std::bad_alloc'), 'oom_killed'],
+
   // --- shells and env(1) ---
   // bash execute_cmd.c: sys_error("%s: %s: %s", command, interp, _("bad interpreter")) — a #! shell the image lacks
   ['bash: bad interpreter', step('$ ./ci/build.sh', 'bash: line 140: ./ci/build.sh: /usr/bin/zsh: bad interpreter: No such file or directory'), 'shell_mismatch'],

@@ -14,7 +14,7 @@ const SCHEDULE_REASON = /Insufficient (?:cpu|memory|ephemeral-storage|nvidia\.co
 const POD_TIMEOUT = /timed out waiting for pod to start/
 const PULL_TROUBLE = /Back-off pulling image|ErrImagePull|ImagePullBackOff|image pull failed|Failed to pull image/
 // git's run-command ("<cmd> died of signal 9"), Python's subprocess ("died with <Signals.SIGKILL: 9>"): a SIGKILL'd child.
-const OOM = /OOMKilled|\bdied (?:of|with) signal 9\b|<Signals\.SIGKILL: 9>|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|[Oo]ut of memory: Killed process|System OOM encountered|JavaScript heap out of memory|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status):? 137\b/
+const OOM = /OOMKilled|\bdied (?:of|with) signal 9\b|<Signals\.SIGKILL: 9>|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|[Oo]ut of memory: Killed process|System OOM encountered|JavaScript heap out of memory|Allowed memory size of \d+ bytes exhausted|memory allocation of \d+ bytes failed|terminated with signal 9 \[Killed\]|instance of 'std::bad_alloc'|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status):? 137\b/
 const TIMEOUT = /execution took longer than|timeout was exceeded|timed out waiting for pod/
 const ADMISSION = /admission webhook "([^"]+)" denied the request|violates PodSecurity "([^"]+)"|is forbidden: (?:unable to validate against any (?:pod )?security policy|pod security policy)|denied by (?:gatekeeper|kyverno|policy)/i
 const QUOTA = /is forbidden: exceeded quota: ([\w.-]+), requested: ([^,]+)|forbidden: exceeded quota|exceeded quota: ([\w.-]+)|maximum (?:cpu|memory) usage per (?:Container|Pod) is/
@@ -88,7 +88,10 @@ function oom(s: Scan): Diagnosis[] {
   const hit = strong ?? hits.pop()
   if (!hit && s.ev.trace.exitCode !== 137) return []
   const text = hit?.line.text ?? ''
-  const lang: Fix | undefined = /JavaScript heap/.test(text)
+  const php = /Allowed memory size of/.test(text)
+  const lang: Fix | undefined = php
+    ? { text: 'PHP: raise (or lift) memory_limit for the command; Composer reads COMPOSER_MEMORY_LIMIT.', snippet: 'variables:\n  COMPOSER_MEMORY_LIMIT: "-1"\nscript:\n  - php -d memory_limit=-1 vendor/bin/phpstan analyse' }
+    : /JavaScript heap/.test(text)
     ? { text: 'Node.js: cap the heap below the container limit.', snippet: 'variables:\n  NODE_OPTIONS: "--max-old-space-size=3072"' }
     : /java\.lang\.OutOfMemoryError/.test(text)
       ? { text: 'JVM: set the heap explicitly below the limit (and avoid AlwaysPreTouch).', snippet: 'variables:\n  JAVA_TOOL_OPTIONS: "-Xmx2g -XX:MaxRAMPercentage=75"' }
@@ -101,7 +104,8 @@ function oom(s: Scan): Diagnosis[] {
   const fixes = [limit, ...(lang ? [lang] : [{ text: 'Cap the tools\' memory (-Xmx, NODE_OPTIONS=--max-old-space-size, fewer parallel jobs).' }]), { text: 'Or run the job on a bigger runner tier (tags:).' }]
   if (lang) fixes.unshift(fixes.splice(1, 1)[0] as Fix)
   return [diagnosis('oom_killed', 'The job ran out of memory',
-    strong ? `The process was killed for memory: "${text}".` : 'Exit code 137 is SIGKILL: almost always the OOM killer enforcing the memory limit (rule out an external kill; there is no timeout message).',
+    php ? `PHP stopped at its own memory_limit ("${text.trim().slice(0, 160)}"), before the container's limit: raise memory_limit for this command (and the container's memory if it then gets killed).`
+      : strong ? `The process was killed for memory: "${text}".` : 'Exit code 137 is SIGKILL: almost always the OOM killer enforcing the memory limit (rule out an external kill; there is no timeout message).',
     evidence(hit), fixes, strong ? 0.9 : 0.6)]
 }
 
