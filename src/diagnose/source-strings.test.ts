@@ -119,6 +119,15 @@ const cases: [string, string, string, string?][] = [
   // gcc-mirror/gcc libstdc++-v3/libsupc++/vterminate.cc: "terminate called after throwing an instance of '" + type + "'"
   ['libstdc++: bad_alloc', step('$ ./build/unit-tests', "terminate called after throwing an instance of 'std::bad_alloc'", '  what():  std::bad_alloc'), 'oom_killed'],
 
+  // --- a program missing, as other programs report it ---
+  // nodejs/node lib/internal/child_process.js: errnoException(exitCode, 'spawn ' + this.spawnfile) → "spawn git ENOENT"
+  ['node: spawn ENOENT', step('$ npx semantic-release', 'Error: spawn git ENOENT', '    at ChildProcess._handle.onexit (node:internal/child_process:284:19)'), 'command_not_found'],
+  // openjdk java/lang/ProcessBuilder.java: "Cannot run program \"" + prog + "\"" + ": " + cause ("error=2, No such file or directory")
+  ['java: cannot run program', step('$ ./gradlew build', '> java.io.IOException: Cannot run program "git": error=2, No such file or directory'), 'command_not_found'],
+  // GNU make src/job.c before commit 1129df27: "%s: %s: Command not found"; since then error("%s: %s", argv[0], strerror(errno))
+  ['make: command not found (old)', step('$ make', 'make: gcc: Command not found', 'make: *** [Makefile:3: all] Error 127'), 'command_not_found'],
+  ['make: no such file (4.3+)', step('$ make', 'make: gcc: No such file or directory', 'make: *** [Makefile:3: all] Error 127'), 'command_not_found'],
+
   // --- shells and env(1) ---
   // bash execute_cmd.c: sys_error("%s: %s: %s", command, interp, _("bad interpreter")) — a #! shell the image lacks
   ['bash: bad interpreter', step('$ ./ci/build.sh', 'bash: line 140: ./ci/build.sh: /usr/bin/zsh: bad interpreter: No such file or directory'), 'shell_mismatch'],

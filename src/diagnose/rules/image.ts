@@ -22,6 +22,11 @@ const NOT_FOUND = new RegExp([
   String.raw`env: can't execute '([^']+)': No such file or directory`,
   String.raw`The term '([^']+)' is not recognized as the name of a cmdlet`,
   String.raw`'([^']+)' is not recognized as an internal or external command`,
+  // GNU make executing a recipe line itself: "make: gcc: Command not found" (≤ 4.2), "…: No such file or directory" (4.3+).
+  String.raw`^g?make(?:\[\d+\])?: ([^\s:/]+): (?:Command not found|No such file or directory)$`,
+  // Node's child_process ("spawn git ENOENT") and Java's ProcessBuilder ("Cannot run program \"git\": error=2, …").
+  String.raw`\bspawn(?:Sync)? ([\w.+-]+) ENOENT\b`,
+  String.raw`Cannot run program "([^"/]+)"(?: \(in directory "[^"]*"\))?: error=2, No such file or directory`,
   // Go's wording when the runner or a tool execs a program the image lacks (sh/bash: image_missing_shell).
   String.raw`exec: \\?"(?!(?:/bin/)?(?:ba)?sh\\?"|pwsh|powershell)([\w.-]+)\\?": executable file not found in \$PATH`,
 ].join('|'))
