@@ -37,6 +37,24 @@ const cases: [string, string, string, string?][] = [
   ['GitLab: runner_unsupported', 'Your runner is outdated, please upgrade your runner', 'runner_version_bug'],
   ['GitLab: api_failure', 'There has been an API failure, please try again', 'gitlab_server_error'],
 
+  // --- Kubernetes API failures as gitlab-runner documents them (docs/executors/kubernetes/troubleshooting.md) ---
+  // "A failure from an admission control webhook may instead appear as: …failed calling webhook…"
+  ['k8s: webhook cannot be called', 'ERROR: Job failed (system failure): prepare environment: setting up credentials: Internal error occurred: failed calling webhook "example.webhook.service"', 'kubernetes_admission_denied'],
+  // "…when an admission control webhook times out: …Timeout: request did not complete within requested timeout"
+  ['k8s: webhook timeout', 'ERROR: Job failed (system failure): prepare environment: Timeout: request did not complete within requested timeout', 'kubernetes_admission_denied'],
+  // "kube-apiserver error response … (such as the Kubernetes cluster's etcdserver)"
+  ['k8s: etcd timed out', 'ERROR: Job failed (system failure): prepare environment: etcdserver: request timed out', 'transient_failure'],
+  ['k8s: etcd leader changed', 'ERROR: Job failed (system failure): prepare environment: etcdserver: leader changed', 'transient_failure'],
+  ['k8s: API client deadline', 'ERROR: Job failed (system failure): prepare environment: setting up build pod: context deadline exceeded', 'transient_failure'],
+  // "Error: only read-only root filesystem container is allowed" (Gatekeeper's readOnlyRootFilesystem policy)
+  ['k8s: read-only root filesystem policy', 'only read-only root filesystem container is allowed: build', 'kubernetes_admission_denied'],
+  // same doc: "[rootlesskit:child ] error: failed to share mount point: /: permission denied" (AppArmor blocks rootlesskit)
+  ['k8s: rootlesskit under AppArmor', step('$ buildctl-daemonless.sh build --frontend dockerfile.v0 --local context=. --local dockerfile=.', '[rootlesskit:child ] error: failed to share mount point: /: permission denied'), 'unprivileged_container_build'],
+  // same doc, non-root image with HOME=/root; git config.c: error_errno(_("could not lock config file %s"), …)
+  ['git: HOME not writable (config lock)', step('$ git config --global user.email ci@example.com', 'error: could not lock config file /root/.gitconfig: Permission denied'), 'permission_denied_non_root'],
+  // git wrapper.c: die_errno(_("unable to access '%s'"), path) on ~/.gitconfig
+  ['git: HOME not readable', "fatal: unable to access '/root/.gitconfig': Permission denied", 'permission_denied_non_root'],
+
   // --- git ---
   // git fetch-pack.c: die(_("fetch-pack: invalid index-pack output"))
   ['git: index-pack output', 'fatal: fetch-pack: invalid index-pack output', 'transient_failure'],

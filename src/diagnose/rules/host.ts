@@ -1,4 +1,4 @@
-import { Scan, diagnosis, evidence, hostOf, phaseName } from '../scan.js'
+import { type Hit, Scan, diagnosis, evidence, hostOf, phaseName } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
 /**
@@ -7,7 +7,7 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
  */
 
 const BUILDS_DENIED = /(?:cannot touch|mkdir: cannot create directory|fatal: could not create (?:work tree|leading directories of)|cannot (?:remove|unlink|open)|unable to (?:unlink|create|write)|could not lock config file|error: could not write config file)\s*'?([^':]*(?:\/builds|\/cache|builds\/|\.git|\.tmp\/)[^':]*)'?.*Permission denied|fatal: detected dubious ownership in repository at '([^']+)'|fatal: unsafe repository \('([^']+)' is owned by someone else\)/
-const NON_ROOT = /Could not open lock file .*\(13: Permission denied\)|are you root\?|permission denied while trying to connect to the Docker daemon socket|EACCES: permission denied|npm (?:ERR!|error) code EACCES|Your cache folder contains root-owned files|Unable to lock database: Permission denied|\[Errno 13\] Permission denied|ERROR: Unable to lock database/
+const NON_ROOT = /could not lock config file \S*\.gitconfig: Permission denied|unable to access '[^']*\.gitconfig': Permission denied|Could not open lock file .*\(13: Permission denied\)|are you root\?|permission denied while trying to connect to the Docker daemon socket|EACCES: permission denied|npm (?:ERR!|error) code EACCES|Your cache folder contains root-owned files|Unable to lock database: Permission denied|\[Errno 13\] Permission denied|ERROR: Unable to lock database/
 const GIT_OLD = /fetch-pack: expected shallow list|error: unknown switch|error: unknown option [`']?(?:depth|filter|no-recurse-submodules|progress|prune-tags|no-tags)|Unknown option: -c|error: unrecognized argument|usage: git fetch/
 const SHALLOW = /fatal: reference is not a tree: ([0-9a-f]+)|unresolved reference|couldn't find remote ref ([\w./-]+)|fatal: No names found, cannot describe anything|fatal: ambiguous argument '([^']+)': unknown revision or path not in the working tree|fatal: bad object ([0-9a-f]+)|fatal: No tags can describe '([^']+)'|fatal: Not a valid object name ([\w./-]+)|fatal: No such ref: '([^']+)'|fatal: bad revision '([^']+)'|fatal: no merge base found|fatal: Not a valid commit name ([\w./-]+)|Could not find ref:? '?([\w./-]+?)'? in refs\/heads/
 // The commit is on no branch of the server any more (force-pushed away, or a submodule pointer to a commit never pushed).
@@ -20,7 +20,8 @@ const SUBMODULE = /Updating\/initializing submodules|^Submodule '|submodule path
 const NO_SPACE = /no space left on device|You don't have enough free space in|not enough (?:free )?(?:disk )?space|ENOSPC|Disk quota exceeded|The node was low on resource: ephemeral-storage|exceeded its local ephemeral storage limit|ephemeral local storage usage exceeds the total limit|Usage of EmptyDir volume "[^"]*" exceeds the limit/i
 
 function buildsDir(s: Scan): Diagnosis[] {
-  const hit = s.last(BUILDS_DENIED)
+  // ~/.gitconfig is the user's HOME, not the build directory (permission_denied_non_root).
+  const hit = s.all(BUILDS_DENIED).filter((h) => !/\.gitconfig\b/.test(h.line.text)).pop()
   if (!hit) return []
   const path = hit.m[1] ?? hit.m[2] ?? hit.m[3] ?? '<builds dir>'
   // git 2.35.2 said "unsafe repository (… is owned by someone else)"; later versions "dubious ownership".
@@ -40,6 +41,7 @@ function nonRoot(s: Scan): Diagnosis[] {
   // dind's own "mount: permission denied (are you root?)" is a service that is not privileged.
   const hit = s.all(NON_ROOT).filter((h) => !/\bmount: |Could not mount/.test(h.line.text)).pop()
   if (!hit) return []
+  if (/\.gitconfig/.test(hit.line.text)) return homeNotWritable(s, hit)
   const socket = /Docker daemon socket/.test(hit.line.text)
   const shell = s.family === 'shell'
   const fixes: Fix[] = socket
@@ -54,6 +56,16 @@ function nonRoot(s: Scan): Diagnosis[] {
   return [diagnosis('permission_denied_non_root', socket ? 'The job user may not use the Docker socket' : 'The script needs root but runs as an unprivileged user',
     socket ? 'The job runs as the runner user, which is not in the docker group, so the Docker socket refuses it.' : `"${hit.line.text.trim()}": the job runs as an unprivileged user (${shell ? 'the shell executor runs as the runner user' : "the image's USER"}) while the script assumes root.`,
     evidence(s.commandAt(hit.line.n), hit), fixes, 0.8)]
+}
+
+/** git writes ~/.gitconfig: a non-root user whose HOME is /root or / (Kubernetes keeps the image's HOME). */
+function homeNotWritable(s: Scan, hit: Hit): Diagnosis[] {
+  return [diagnosis('permission_denied_non_root', 'The build user cannot write its HOME',
+    `"${hit.line.text.trim()}": the job runs as a non-root user whose HOME (${/'?(\/[^':]*)\/\.gitconfig/.exec(hit.line.text)?.[1] ?? '/root'}) belongs to root, so git cannot read or write its global configuration.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Give the build user a writable HOME: set it in the image, or in the job.', snippet: 'variables:\n  HOME: /tmp/home   # or ENV HOME=/home/<user> in the Dockerfile\nbefore_script:\n  - mkdir -p "$HOME"' },
+      { text: 'Kubernetes executor: export it before the sources are fetched too.', snippet: '[[runners]]\n  pre_get_sources_script = "export HOME=\\"$(mktemp -d)\\""' },
+    ], 0.8)]
 }
 
 function gitOld(s: Scan): Diagnosis[] {

@@ -1,4 +1,5 @@
 import { type Hit, Scan, diagnosis, evidence, phaseName } from '../scan.js'
+import { retryFix } from '../snippets.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
 /**
@@ -16,10 +17,16 @@ const PULL_TROUBLE = /Back-off pulling image|ErrImagePull|ImagePullBackOff|image
 // git's run-command ("<cmd> died of signal 9"), Python's subprocess ("died with <Signals.SIGKILL: 9>"): a SIGKILL'd child.
 const OOM = /OOMKilled|\bdied (?:of|with) signal 9\b|<Signals\.SIGKILL: 9>|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|[Oo]ut of memory: Killed process|System OOM encountered|JavaScript heap out of memory|Allowed memory size of \d+ bytes exhausted|memory allocation of \d+ bytes failed|terminated with signal 9 \[Killed\]|instance of 'std::bad_alloc'|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status):? 137\b/
 const TIMEOUT = /execution took longer than|timeout was exceeded|timed out waiting for pod/
-const ADMISSION = /admission webhook "([^"]+)" denied the request|violates PodSecurity "([^"]+)"|is forbidden: (?:unable to validate against any (?:pod )?security policy|pod security policy)|denied by (?:gatekeeper|kyverno|policy)/i
+const ADMISSION = /admission webhook "([^"]+)" denied the request|violates PodSecurity "([^"]+)"|is forbidden: (?:unable to validate against any (?:pod )?security policy|pod security policy)|denied by (?:gatekeeper|kyverno|policy)|only read-only root filesystem container is allowed/i
 const QUOTA = /is forbidden: exceeded quota: ([\w.-]+), requested: ([^,]+)|forbidden: exceeded quota|exceeded quota: ([\w.-]+)|maximum (?:cpu|memory) usage per (?:Container|Pod) is/
 // "container not found ("build")": the name is in the parentheses, not the word after "container".
 const ATTACH = /(?:unable to upgrade connection|error (?:dialing backend|executing (?:remote )?command)|container not found|Internal error occurred: error executing command in container)[^\n]*?(?:\("?([\w-]+)"?\)|container (?!not\b)"?([\w-]+)"?)|error dialing backend: (?:dial tcp|remote error)/
+
+// The API server itself failing the runner's calls (gitlab-runner docs/executors/kubernetes/troubleshooting.md):
+// an admission webhook that cannot be called or does not answer in time, or kube-apiserver/etcd overloaded.
+const WEBHOOK_FAILED = /failed calling webhook "([^"]+)"/
+const API_TIMEOUT = /Timeout: request did not complete within requested timeout/
+const API_OVERLOAD = /etcdserver: (?:request timed out|leader changed)|resource quota evaluates timeout|prepare environment: (?:setting up (?:build pod|credentials|build namespace)[\w ]*: )?context deadline exceeded\b/
 
 /** terraform and kubectl wrap long API errors over several lines, with box-drawing margins. */
 function joinedForbidden(s: Scan): Hit | undefined {
@@ -155,11 +162,35 @@ function apiRefusals(s: Scan): Diagnosis[] {
   return out
 }
 
+function apiServer(s: Scan): Diagnosis[] {
+  const webhook = s.last(WEBHOOK_FAILED) ?? s.last(API_TIMEOUT)
+  const list: Fix = { text: 'List the admission webhooks and see which one intercepts the runner\'s pods and secrets.', snippet: 'kubectl get validatingwebhookconfiguration,mutatingwebhookconfiguration -o yaml' }
+  if (webhook) {
+    const name = webhook.m[1]
+    return [diagnosis('kubernetes_admission_denied', `An admission webhook${name ? ` (${name})` : ''} blocks the runner's API calls`,
+      `"${webhook.line.text.replace(/^ERROR: /, '').trim().slice(0, 200)}": ${name ? `the API server could not call the webhook ${name}` : 'an admission webhook did not answer in time'}, so it refused the objects the runner creates for the job (build pod, credentials secret).`,
+      evidence(webhook), [
+        { text: 'Make the webhook skip the runner\'s namespace or pods (its namespaceSelector/objectSelector), or give the runner\'s pods its opt-out label.', snippet: '[runners.kubernetes.pod_labels]\n  "admission.datadoghq.com/enabled" = "false"   # example: Datadog\'s admission controller' },
+        list,
+        { text: 'Check the webhook\'s own service and pods (down or slow) and its timeoutSeconds / failurePolicy.' },
+      ], name ? 0.8 : 0.65)]
+  }
+  const busy = s.last(API_OVERLOAD)
+  if (!busy) return []
+  return [diagnosis('transient_failure', 'The Kubernetes API server did not answer in time',
+    `"${busy.line.text.replace(/^ERROR: /, '').trim().slice(0, 200)}": kube-apiserver (or etcd behind it) timed out on the runner's request; the job never started. Such failures usually pass on retry; if they repeat, the control plane is overloaded.`,
+    evidence(busy), [
+      retryFix(),
+      { text: 'Check kube-apiserver and etcd health and latency (request durations, error rates for pods/secrets).', snippet: 'kubectl get --raw=/readyz?verbose\nkubectl get --raw=/metrics | grep apiserver_request_duration_seconds_bucket | head' },
+      list,
+    ], 0.6)]
+}
+
 export const kubernetesRule: Rule = {
   id: 'kubernetes',
-  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell'],
+  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell', 'transient_failure'],
   match(ev) {
     const s = new Scan(ev)
-    return [...rbac(s), ...pending(s), ...oom(s), ...apiRefusals(s)]
+    return [...rbac(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s)]
   },
 }
