@@ -24,6 +24,13 @@ const cases: [string, string, string, string?][] = [
   ['autoscaler: no instance in time', prepare('unable to acquire instance within the configured timeout of 15m0s: context deadline exceeded'), 'machine_provisioning_failed'],
   // gitlab-runner executors/internal/autoscaler/acquisition.go: "dialing nesting daemon: %w"
   ['autoscaler: nesting daemon', prepare('dialing nesting daemon: dial unix /var/run/nesting.sock: connect: no such file or directory'), 'machine_provisioning_failed'],
+  // gitlab-runner docs/executors/docker_autoscaler.md: an instance removed from outside (ASG, script) under the job
+  ['autoscaler: instance removed (tunnel EOF)', 'ERROR: Job failed (system failure): error during connect: Post "http://internal.tunnel.invalid/v1.43/containers/xyz/wait?condition=not-running": ssh tunnel: EOF ()', 'machine_provisioning_failed'],
+  ['autoscaler: instance unexpectedly removed', 'ERROR: instance unexpectedly removed    instance=i-0abc123 max-use-count=9999 runner=XYZ slots=map[] subsystem=taskscaler used=45', 'machine_provisioning_failed'],
+  // gitlab-runner executors/docker/docker.go: "dialing environment connection: %w" (docs/faq: the instance's daemon unreachable over SSH)
+  ['autoscaler: daemon behind the tunnel', 'ERROR: Preparation failed: preparing environment: dialing environment connection: ssh: rejected: connect failed (open failed)', 'machine_provisioning_failed'],
+  // gitlab-runner docs/executors/instance.md: "sh: 1: eval: Running on ip-x.x.x.x via runner-host...n: not found" (switch to bash)
+  ['instance executor: preparation under dash', 'sh: 1: eval: Running on ip-10-0-0-5 via runner-host...n: not found', 'shell_mismatch'],
   // gitlab-runner executors/kubernetes/internal/watchers/pod.go: `pod %q is disrupted: reason %q, message %q`
   ['runner: pod disrupted', 'ERROR: Job failed (system failure): pod "gitlab/runner-abc123-project-1-concurrent-0" is disrupted: reason "EvictionByEvictionAPI", message "Eviction API: evicting"', 'transient_failure'],
 

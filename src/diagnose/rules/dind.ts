@@ -55,7 +55,8 @@ function dindTagOf(s: Scan): string {
 
 function dindDiagnoses(s: Scan): Diagnosis[] {
   const dind = s.services().filter((x) => /dind/.test(x))
-  const conn = s.last(CONNECT)
+  // docker-autoscaler talks to the instance's daemon through an SSH tunnel (http://internal.tunnel.invalid): the provisioning rule's case.
+  const conn = s.all(CONNECT).filter((h) => !/internal\.tunnel\.invalid/.test(h.line.text)).pop()
   const target = conn ? targetOf(conn.line.text) : undefined
   const tag = dindTagOf(s)
   const out: Diagnosis[] = []

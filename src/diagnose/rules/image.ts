@@ -34,6 +34,8 @@ const MISMATCH = new RegExp([
   String.raw`^${SHELL_PREFIX}(\[\[|source|declare|shopt|pushd|popd|function|typeset|mapfile|readarray|complete): (?:command )?not found`,
   String.raw`Syntax error: "\(" unexpected|Syntax error: redirection unexpected|Syntax error: "&" unexpected|syntax error: unexpected "\("|syntax error: unexpected redirection`,
   String.raw`[Bb]ad substitution`,
+  // The instance executor's preparation under dash (gitlab-runner docs/executors/instance.md: switch to bash).
+  String.raw`^sh: \d+: eval: Running on .+: not found$`,
   String.raw`set: (?:line \d+: )?[Ii]llegal option -o pipefail`,
   String.raw`exec: "?(pwsh|powershell)(?:\.exe)?"?: executable file not found`,
 ].join('|'))

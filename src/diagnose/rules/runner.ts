@@ -13,7 +13,8 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 const PREP_FAILED = /^(?:ERROR|WARNING): (?:Preparation failed|Failed to prepare environment): (.*)$/
 const MACHINE = /no free machines that can process builds|docker-machine|docker\+machine|Docker Machine|autoscaler|fleeting|taskscaler|(?:exit status [12]|can't connect)$|machine .* (?:not|failed)|Error creating machine|Waiting for SSH to be available|instance (?:quota|limit)|InsufficientInstanceCapacity|ssh: handshake failed/i
 // The docker-autoscaler / instance executors (fleeting + taskscaler) say it in their own words, often only as the system failure.
-const AUTOSCALER = /unable to acquire instance(?: within the configured timeout of \S+)?:|getting instance connect info:|creating vm tunnel:|dialing nesting (?:daemon|vm):|creating nesting vm:/
+const AUTOSCALER = /unable to acquire instance(?: within the configured timeout of \S+)?:|getting instance connect info:|creating vm tunnel:|dialing nesting (?:daemon|vm):|creating nesting vm:|dialing environment connection:|internal\.tunnel\.invalid\S*: ssh tunnel: EOF|instance unexpectedly removed/
+
 // The build pod taken away under the job (scale-down, preemption, eviction API, node drain): the next attempt lands elsewhere.
 const DISRUPTED = /pod "([^"]+)" is disrupted: reason "([^"]+)"/
 const MACHINE_EXECUTOR = /^Preparing the "(?:docker\+machine|docker-autoscaler|instance)" executor|^Using Docker Machine executor|^Using docker-machine/
@@ -68,6 +69,8 @@ function machine(s: Scan): Diagnosis[] {
   return [diagnosis('machine_provisioning_failed', 'The autoscaler could not provide a machine for the job',
     execFormat
       ? `The runner manager cannot run ${execFormat.m[1]}: "${execFormat.line.text}".`
+      : fleet && last === fleet && /ssh tunnel: EOF|unexpectedly removed/.test(fleet.line.text)
+        ? `The instance running the job went away under it ("${fleet.line.text.replace(/^ERROR: /, '').slice(0, 160)}"): something outside the runner removed it (an autoscaling group rebalancing or scaling in, a clean-up script), so the tunnel to its Docker daemon closed.`
       : fleet && last === fleet
         ? `The autoscaler could not provide an instance for the job: "${fleet.line.text.replace(/^ERROR: /, '').slice(0, 200)}" (the fleeting plugin could not create or reach a VM).`
       : ipDaemon
