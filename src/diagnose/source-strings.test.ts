@@ -55,6 +55,10 @@ const cases: [string, string, string, string?][] = [
   ['k8s: API client deadline', 'ERROR: Job failed (system failure): prepare environment: setting up build pod: context deadline exceeded', 'transient_failure'],
   // "Error: only read-only root filesystem container is allowed" (Gatekeeper's readOnlyRootFilesystem policy)
   ['k8s: read-only root filesystem policy', 'only read-only root filesystem container is allowed: build', 'kubernetes_admission_denied'],
+  // same doc: kube-apiserver refusing the runner's calls while it waits for the pod (overloaded control plane)
+  ['k8s: API refused while waiting', 'ERROR: Job failed (system failure): prepare environment: waiting for pod running: Get "https://10.0.0.1:443/api/v1/namespaces/gitlab-runner/pods/runner-0001": dial tcp 10.0.0.1:443: connect: connection refused', 'transient_failure'],
+  // gitlab-runner docs/install/kubernetes_troubleshooting.md: "Job failed (system failure): secrets is forbidden: User …" (cut after the user)
+  ['k8s: RBAC, cut after the user', 'ERROR: Job failed (system failure): secrets is forbidden: User "system:serviceaccount:gitlab:default"', 'kubernetes_rbac_forbidden'],
   // same doc: "[rootlesskit:child ] error: failed to share mount point: /: permission denied" (AppArmor blocks rootlesskit)
   ['k8s: rootlesskit under AppArmor', step('$ buildctl-daemonless.sh build --frontend dockerfile.v0 --local context=. --local dockerfile=.', '[rootlesskit:child ] error: failed to share mount point: /: permission denied'), 'unprivileged_container_build'],
   // same doc, non-root image with HOME=/root; git config.c: error_errno(_("could not lock config file %s"), …)
@@ -92,6 +96,10 @@ const cases: [string, string, string, string?][] = [
   // moby daemon/internal/distribution/config.go: "image operating system %q cannot be used on this platform"
   ['docker: windows image on linux', step('$ docker pull mcr.microsoft.com/windows/servercore:ltsc2022', 'image operating system "windows" cannot be used on this platform'), 'image_wrong_architecture'],
 
+  // gitlab-runner docs/executors/docker.md (pull policies, older runners): "Pulling docker image … ERROR: Build failed: Error: image … not found"
+  ['runner (old): image not found', 'Pulling docker image registry.example.com/my/image:latest ...\nERROR: Build failed: Error: image registry.example.com/my/image:latest not found', 'image_not_found'],
+  // gitlab-runner docs/executors/docker_machine.md: "ERROR: Error creating machine: Error running provisioning: error installing docker"
+  ['docker+machine: provisioning', 'ERROR: Error creating machine: Error running provisioning: error installing docker: ', 'machine_provisioning_failed'],
   // gitlab-runner executors/docker/internal/pull/manager.go: "failed to pull image %q with specified policies %v: %w";
   // with ["never"] the error is the inspect's, moby daemon/images/image.go: "No such image: " + name
   ['runner: never pull policy (docker)', 'ERROR: Job failed: failed to pull image "app:local" with specified policies [never]: Error response from daemon: No such image: app:local (manager.go:251:0s)', 'image_not_found'],

@@ -10,6 +10,7 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 
 // Anchored on a word start: an unanchored leading [\w]+ would retry at every offset of long lines.
 const FORBIDDEN = /(?<![\w./-])([\w./-]+)(?: "[^"]*")? is forbidden: User "system:serviceaccount:([^:"]+):([^"]+)" cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/
+const FORBIDDEN_SHORT = /(?<![\w./-])([\w./-]+)(?: "[^"]*")? is forbidden: User "system:serviceaccount:([^:"]+):([^"]+)"\s*$/
 const PENDING = /Waiting for pod ([\w.-]+\/[\w.-]+) to be running.*status is Pending/
 const SCHEDULE_REASON = /Insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com\/gpu)|didn't match Pod's node affinity\/selector|node\(s\) didn't match|untolerated taint|had taint|exceeded quota|unbound (?:immediate )?PersistentVolumeClaims|Unschedulable|FailedScheduling|Too many pods|didn't have free ports for the requested pod ports|had volume node affinity conflict|didn't find available persistent volumes to bind|did not have enough free storage|\b\d+\/\d+ nodes are available/
 const POD_TIMEOUT = /timed out waiting for pod to start/
@@ -26,7 +27,7 @@ const ATTACH = /(?:unable to upgrade connection|error (?:dialing backend|executi
 // an admission webhook that cannot be called or does not answer in time, or kube-apiserver/etcd overloaded.
 const WEBHOOK_FAILED = /failed calling webhook "([^"]+)"/
 const API_TIMEOUT = /Timeout: request did not complete within requested timeout/
-const API_OVERLOAD = /etcdserver: (?:request timed out|leader changed)|resource quota evaluates timeout|prepare environment: (?:setting up (?:build pod|credentials|build namespace)[\w ]*: )?context deadline exceeded\b/
+const API_OVERLOAD = /etcdserver: (?:request timed out|leader changed)|resource quota evaluates timeout|(?:waiting for pod running|Error cleaning up pod): \w+ "https?:\/\/[^"]+\/api\/v1\/namespaces\/[^"]*": dial tcp [^\s:]+:\d+:? connect: connection refused|prepare environment: (?:setting up (?:build pod|credentials|build namespace)[\w ]*: )?context deadline exceeded\b/
 
 /** terraform and kubectl wrap long API errors over several lines, with box-drawing margins. */
 function joinedForbidden(s: Scan): Hit | undefined {
@@ -38,9 +39,13 @@ function joinedForbidden(s: Scan): Hit | undefined {
 }
 
 function rbac(s: Scan): Diagnosis[] {
-  const hit = s.last(FORBIDDEN) ?? joinedForbidden(s)
+  const full = s.last(FORBIDDEN) ?? joinedForbidden(s)
+  // A paste cut after the user (gitlab-runner docs/install/kubernetes_troubleshooting.md shows
+  // "secrets is forbidden: User "system:serviceaccount:gitlab:default""): the runner creating that kind.
+  const short = full ? undefined : s.last(FORBIDDEN_SHORT)
+  const hit = full ?? short
   if (!hit) return []
-  const [, kind = '', ns = '', sa = '', verb = '', resource = '', group = '', inNs] = hit.m
+  const [, kind = '', ns = '', sa = '', verb = short ? 'create' : '', resource = short ? kind : '', group = '', inNs] = hit.m
   const phase = phaseName(hit.line.section)
   const runnerSa = phase === 'prepare_executor' || phase === 'prepare_script' ||
     (phase === '' && /pods|secrets|configmaps/.test(resource) && !s.ev.trace.lines.some((l) => l.text.startsWith('$ ')))

@@ -9,7 +9,7 @@ import type { Diagnosis, Fix, ProbeResult, Rule } from '../types.js'
  * says so, ranks the candidates, and lets registry probes decide when they exist.
  */
 
-const NOT_FOUND = /manifest for \S+ not found|manifest unknown|repository does not exist|failed to resolve reference "[^"]+": [^\n]*not found|(?<![\w.-])[\w.-]+\/[\w./-]+:[\w.-]+: not found$|code = NotFound|no matching manifest for ([\w/]+)|name unknown|repository \S+ not found|is not present with pull policy of Never|policies \[never\]: .*No such image/i
+const NOT_FOUND = /manifest for \S+ not found|manifest unknown|repository does not exist|failed to resolve reference "[^"]+": [^\n]*not found|(?<![\w.-])[\w.-]+\/[\w./-]+:[\w.-]+: not found$|code = NotFound|no matching manifest for ([\w/]+)|name unknown|repository \S+ not found|is not present with pull policy of Never|Error: image \S+ not found|policies \[never\]: .*No such image/i
 const AUTH = /error getting credentials|UNAUTHORIZED: (?:unauthorized to access repository|authentication required)|unauthorized: (?:authentication required|HTTP Basic: Access denied|access to the requested resource is not authorized)|no basic auth credentials|denied: access forbidden|access to the resource is denied|requested access to the resource is denied|You don't have the needed permissions|Cannot perform an interactive login|\b401 Unauthorized|authentication required|unauthorized: incorrect username or password|unexpected status(?: code)?(?: from (?:GET|HEAD|PUT|POST|PATCH) request to \S+)?: 40[13]\b|insufficient_scope|Get "?https:\/\/[^"\s]+\/v2\/[^"\s]*"?: unauthorized/i
 const RATE = /toomanyrequests|pull rate limit|429 Too Many Requests/i
 const BACKOFF = /Back-off pulling image "([^"]+)"|ImagePullBackOff|ErrImagePull/

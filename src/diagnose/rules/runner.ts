@@ -13,7 +13,7 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 const PREP_FAILED = /^(?:ERROR|WARNING): (?:Preparation failed|Failed to prepare environment): (.*)$/
 const MACHINE = /no free machines that can process builds|docker-machine|docker\+machine|Docker Machine|autoscaler|fleeting|taskscaler|(?:exit status [12]|can't connect)$|machine .* (?:not|failed)|Error creating machine|Waiting for SSH to be available|instance (?:quota|limit)|InsufficientInstanceCapacity|ssh: handshake failed/i
 // The docker-autoscaler / instance executors (fleeting + taskscaler) say it in their own words, often only as the system failure.
-const AUTOSCALER = /unable to acquire instance(?: within the configured timeout of \S+)?:|getting instance connect info:|creating vm tunnel:|dialing nesting (?:daemon|vm):|creating nesting vm:|dialing environment connection:|internal\.tunnel\.invalid\S*: ssh tunnel: EOF|instance unexpectedly removed/
+const AUTOSCALER = /unable to acquire instance(?: within the configured timeout of \S+)?:|getting instance connect info:|creating vm tunnel:|dialing nesting (?:daemon|vm):|creating nesting vm:|dialing environment connection:|internal\.tunnel\.invalid\S*: ssh tunnel: EOF|instance unexpectedly removed|^ERROR: Error creating machine: /
 
 // The build pod taken away under the job (scale-down, preemption, eviction API, node drain): the next attempt lands elsewhere.
 const DISRUPTED = /pod "([^"]+)" is disrupted: reason "([^"]+)"/
