@@ -17,7 +17,7 @@ const DOCKERD_DOWN = /dockerd is not running|Process dockerd is not running|Cann
 const LOCAL = /^(?:0\.0\.0\.0|127\.0\.0\.1|localhost)$/
 const START_ERROR = /mount: permission denied \(are you root\?\)|Operation not permitted|failed to start daemon|error initializing graphdriver|driver not supported|Error starting daemon/i
 const IPTABLES = /iptables.*(?:failed|RULE_APPEND|can't initialize|Permission denied)|failed to create NAT chain|ip: can't find device|Could not fetch rule set generation id|modprobe: can't change directory/i
-const TLS_HINT = /Client sent an HTTP request to an HTTPS server|\/certs\/client\/(?:ca|cert|key)\.pem: no such file|tls: oversized record received|first record does not look like a TLS handshake|(?:docker|localhost):237[56]\b.*gave HTTP response to HTTPS client|gave HTTP response to HTTPS client.*(?:docker|localhost):237[56]|could not create a builder instance with TLS data loaded from environment/
+const TLS_HINT = /Client sent an HTTP request to an HTTPS server|\/certs\/client\/(?:ca|cert|key)\.pem: no such file|tls: oversized record received|first record does not look like a TLS handshake|(?:docker|localhost):237[56]\b.*gave HTTP response to HTTPS client|gave HTTP response to HTTPS client.*(?:docker|localhost):237[56]|could not create a builder instance with TLS data loaded from environment|(?:docker|localhost):2376\b.*(?:x509: certificate|tls: failed to verify certificate|remote error: tls: bad certificate)/
 const CGROUP = /OCI runtime create failed:.*cgroup.*(?:operation not permitted|permission denied)/i
 const API = /client version ([\d.]+) is too (?:old|new)\. (?:Minimum|Maximum) supported API version is ([\d.]+)|client is newer than server/
 const ENGINE = /OCI runtime create failed: .*?(?:write init-p: broken pipe|process_linux\.go)|Failed to create container volume|shim error|docker-runc not installed|failed to create shim task/i
@@ -55,7 +55,8 @@ function dindTagOf(s: Scan): string {
 
 function dindDiagnoses(s: Scan): Diagnosis[] {
   const dind = s.services().filter((x) => /dind/.test(x))
-  const conn = s.last(CONNECT)
+  // docker-autoscaler talks to the instance's daemon through an SSH tunnel (http://internal.tunnel.invalid): the provisioning rule's case.
+  const conn = s.all(CONNECT).filter((h) => !/internal\.tunnel\.invalid/.test(h.line.text)).pop()
   const target = conn ? targetOf(conn.line.text) : undefined
   const tag = dindTagOf(s)
   const out: Diagnosis[] = []

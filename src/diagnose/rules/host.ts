@@ -1,4 +1,4 @@
-import { Scan, diagnosis, evidence, hostOf, phaseName } from '../scan.js'
+import { type Hit, Scan, diagnosis, evidence, hostOf, phaseName } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
 /**
@@ -6,22 +6,26 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
  * and the clone itself (shallow history, job-token access), and full disks.
  */
 
-const BUILDS_DENIED = /(?:cannot touch|mkdir: cannot create directory|fatal: could not create (?:work tree|leading directories of)|cannot (?:remove|unlink|open)|unable to (?:unlink|create|write)|could not lock config file|error: could not write config file)\s*'?([^':]*(?:\/builds|\/cache|builds\/|\.git|\.tmp\/)[^':]*)'?.*Permission denied|fatal: detected dubious ownership in repository at '([^']+)'/
-const NON_ROOT = /Could not open lock file .*\(13: Permission denied\)|are you root\?|permission denied while trying to connect to the Docker daemon socket|EACCES: permission denied|npm (?:ERR!|error) code EACCES|Your cache folder contains root-owned files|Unable to lock database: Permission denied|\[Errno 13\] Permission denied|ERROR: Unable to lock database/
+const BUILDS_DENIED = /(?:cannot touch|mkdir: cannot create directory|fatal: could not create (?:work tree|leading directories of)|cannot (?:remove|unlink|open)|unable to (?:unlink|create|write)|could not lock config file|error: could not write config file)\s*'?([^':]*(?:\/builds|\/cache|builds\/|\.git|\.tmp\/)[^':]*)'?.*Permission denied|fatal: detected dubious ownership in repository at '([^']+)'|fatal: unsafe repository \('([^']+)' is owned by someone else\)/
+const NON_ROOT = /could not lock config file \S*\.gitconfig: Permission denied|unable to access '[^']*\.gitconfig': Permission denied|Could not open lock file .*\(13: Permission denied\)|are you root\?|permission denied while trying to connect to the Docker daemon socket|EACCES: permission denied|npm (?:ERR!|error) code EACCES|Your cache folder contains root-owned files|Unable to lock database: Permission denied|\[Errno 13\] Permission denied|ERROR: Unable to lock database/
 const GIT_OLD = /fetch-pack: expected shallow list|error: unknown switch|error: unknown option [`']?(?:depth|filter|no-recurse-submodules|progress|prune-tags|no-tags)|Unknown option: -c|error: unrecognized argument|usage: git fetch/
 const SHALLOW = /fatal: reference is not a tree: ([0-9a-f]+)|unresolved reference|couldn't find remote ref ([\w./-]+)|fatal: No names found, cannot describe anything|fatal: ambiguous argument '([^']+)': unknown revision or path not in the working tree|fatal: bad object ([0-9a-f]+)|fatal: No tags can describe '([^']+)'|fatal: Not a valid object name ([\w./-]+)|fatal: No such ref: '([^']+)'|fatal: bad revision '([^']+)'|fatal: no merge base found|fatal: Not a valid commit name ([\w./-]+)|Could not find ref:? '?([\w./-]+?)'? in refs\/heads/
+// The commit is on no branch of the server any more (force-pushed away, or a submodule pointer to a commit never pushed).
+const UNREACHABLE = /upload-pack: not our ref ([0-9a-f]{7,40})|Server does not allow request for unadvertised object ([0-9a-f]{7,40})/
 // GitLab's persistent pipeline ref (refs/pipelines/<id>) is what the runner fetches; its absence is not about depth.
 // A merge request's refs (refs/merge-requests/<iid>/head|merge) are GitLab-managed too: gone with the MR's source.
 const PIPELINE_REF = /couldn't find remote ref (refs\/(?:pipelines\/\d+|merge-requests\/\d+\/(?:head|merge)))/
-const GIT_AUTH = /EGITNOPERMISSION|HTTP Basic: Access denied|fatal: Authentication failed for '([^']+)'|You are not allowed to download code from this project|could not read Username for '([^']+)': (?:No such device or address|terminal prompts disabled)|The project you were looking for could not be found or you don't have permission|The requested URL returned error: 40[13]/
+const GIT_AUTH = /EGITNOPERMISSION|HTTP Basic: Access denied|fatal: Authentication failed for '([^']+)'|You are not allowed to download code from this project|could not read (?:Username|Password) for '([^']+)': (?:No such device or address|terminal prompts disabled)|The project you were looking for could not be found or you don't have permission|The requested URL returned error: 40[13]/
 const SUBMODULE = /Updating\/initializing submodules|^Submodule '|submodule path|Synchronizing submodule/
-const NO_SPACE = /no space left on device|You don't have enough free space in|not enough (?:free )?(?:disk )?space|ENOSPC|Disk quota exceeded|The node was low on resource: ephemeral-storage/i
+const NO_SPACE = /no space left on device|You don't have enough free space in|not enough (?:free )?(?:disk )?space|ENOSPC|Disk quota exceeded|The node was low on resource: ephemeral-storage|exceeded its local ephemeral storage limit|ephemeral local storage usage exceeds the total limit|Usage of EmptyDir volume "[^"]*" exceeds the limit/i
 
 function buildsDir(s: Scan): Diagnosis[] {
-  const hit = s.last(BUILDS_DENIED)
+  // ~/.gitconfig is the user's HOME, not the build directory (permission_denied_non_root).
+  const hit = s.all(BUILDS_DENIED).filter((h) => !/\.gitconfig\b/.test(h.line.text)).pop()
   if (!hit) return []
-  const path = hit.m[1] ?? hit.m[2] ?? '<builds dir>'
-  const dubious = /dubious ownership/.test(hit.line.text)
+  const path = hit.m[1] ?? hit.m[2] ?? hit.m[3] ?? '<builds dir>'
+  // git 2.35.2 said "unsafe repository (… is owned by someone else)"; later versions "dubious ownership".
+  const dubious = /dubious ownership|owned by someone else/.test(hit.line.text)
   const dir = path.replace(/\/[^/]*\.git.*$|\/$/, '')
   return [diagnosis('permission_denied_builds_dir', 'The runner cannot write its build directory',
     `${dubious ? `git refuses ${path} because it is owned by another user` : `Writing ${path} was denied`}: the builds/cache directories belong to a different user than the one the runner (or the job image) runs as, typically after reinstalling the service as another user or switching to a non-root image.`,
@@ -37,6 +41,7 @@ function nonRoot(s: Scan): Diagnosis[] {
   // dind's own "mount: permission denied (are you root?)" is a service that is not privileged.
   const hit = s.all(NON_ROOT).filter((h) => !/\bmount: |Could not mount/.test(h.line.text)).pop()
   if (!hit) return []
+  if (/\.gitconfig/.test(hit.line.text)) return homeNotWritable(s, hit)
   const socket = /Docker daemon socket/.test(hit.line.text)
   const shell = s.family === 'shell'
   const fixes: Fix[] = socket
@@ -51,6 +56,16 @@ function nonRoot(s: Scan): Diagnosis[] {
   return [diagnosis('permission_denied_non_root', socket ? 'The job user may not use the Docker socket' : 'The script needs root but runs as an unprivileged user',
     socket ? 'The job runs as the runner user, which is not in the docker group, so the Docker socket refuses it.' : `"${hit.line.text.trim()}": the job runs as an unprivileged user (${shell ? 'the shell executor runs as the runner user' : "the image's USER"}) while the script assumes root.`,
     evidence(s.commandAt(hit.line.n), hit), fixes, 0.8)]
+}
+
+/** git writes ~/.gitconfig: a non-root user whose HOME is /root or / (Kubernetes keeps the image's HOME). */
+function homeNotWritable(s: Scan, hit: Hit): Diagnosis[] {
+  return [diagnosis('permission_denied_non_root', 'The build user cannot write its HOME',
+    `"${hit.line.text.trim()}": the job runs as a non-root user whose HOME (${/'?(\/[^':]*)\/\.gitconfig/.exec(hit.line.text)?.[1] ?? '/root'}) belongs to root, so git cannot read or write its global configuration.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Give the build user a writable HOME: set it in the image, or in the job.', snippet: 'variables:\n  HOME: /tmp/home   # or ENV HOME=/home/<user> in the Dockerfile\nbefore_script:\n  - mkdir -p "$HOME"' },
+      { text: 'Kubernetes executor: export it before the sources are fetched too.', snippet: '[[runners]]\n  pre_get_sources_script = "export HOME=\\"$(mktemp -d)\\""' },
+    ], 0.8)]
 }
 
 function gitOld(s: Scan): Diagnosis[] {
@@ -78,7 +93,7 @@ function pipelineRef(s: Scan): Diagnosis[] {
 
 function shallow(s: Scan): Diagnosis[] {
   const hit = s.all(SHALLOW).filter((h) => !PIPELINE_REF.test(h.line.text)).pop()
-  if (!hit) return []
+  if (!hit) return unreachable(s)
   const describe = /No names found|No tags can describe/.test(hit.line.text)
   return [diagnosis('shallow_clone_missing_ref', describe ? 'git describe finds no tags in the shallow clone' : 'The commit or ref is outside the shallow clone',
     describe
@@ -89,6 +104,22 @@ function shallow(s: Scan): Diagnosis[] {
       { text: 'Or unshallow only where history is needed.', snippet: 'script:\n  - git fetch --unshallow --tags' },
       { text: 'For tags, add fetch flags.', snippet: 'variables:\n  GIT_FETCH_EXTRA_FLAGS: --tags' },
     ], 0.8)]
+}
+
+/** The server refuses to send a commit no branch reaches: depth is not the problem, the commit is gone from the server's refs. */
+function unreachable(s: Scan): Diagnosis[] {
+  const hit = s.last(UNREACHABLE)
+  if (!hit) return []
+  const sha = hit.m[1] ?? hit.m[2] ?? '<sha>'
+  const sub = s.has(SUBMODULE)
+  return [diagnosis('shallow_clone_missing_ref', `The server no longer offers commit ${sha.slice(0, 12)}`,
+    `git asked for ${sha}, which no branch or tag on the server reaches: ${sub ? 'a submodule points to a commit that was never pushed (or was force-pushed away) in the submodule\'s repository' : 'it was force-pushed away or its branch was deleted after the pipeline was created (a retried old job)'}.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      sub
+        ? { text: 'Push the submodule commit the superproject points to (or update the submodule pointer to a pushed commit).', snippet: 'git submodule status\ngit -C <submodule path> push origin HEAD' }
+        : { text: 'Run a new pipeline for the current head of the branch instead of retrying a job of an old one.' },
+      { text: 'Fetch full history if the job needs commits outside the branch tip.', snippet: 'variables:\n  GIT_DEPTH: 0' },
+    ], 0.75)]
 }
 
 function gitAuth(s: Scan): Diagnosis[] {
@@ -112,7 +143,7 @@ function noSpace(s: Scan): Diagnosis[] {
   const hit = s.last(NO_SPACE)
   if (!hit) return []
   const path = /(?:write|open|mkdir|create) ([/\w.-]+)/.exec(hit.line.text)?.[1]
-  const k8s = s.family === 'kubernetes' || /ephemeral-storage/.test(hit.line.text)
+  const k8s = s.family === 'kubernetes' || /ephemeral|EmptyDir/.test(hit.line.text)
   return [diagnosis('no_space_left_on_device', 'The disk is full',
     `The ${phaseName(hit.line.section) === 'prepare_executor' ? 'image pull' : 'job'} failed writing${path ? ` ${path}` : ''}: no space (or no inodes) left on the ${k8s ? 'node' : 'runner host'}.`,
     evidence(hit), [

@@ -22,6 +22,11 @@ const NOT_FOUND = new RegExp([
   String.raw`env: can't execute '([^']+)': No such file or directory`,
   String.raw`The term '([^']+)' is not recognized as the name of a cmdlet`,
   String.raw`'([^']+)' is not recognized as an internal or external command`,
+  // GNU make executing a recipe line itself: "make: gcc: Command not found" (≤ 4.2), "…: No such file or directory" (4.3+).
+  String.raw`^g?make(?:\[\d+\])?: ([^\s:/]+): (?:Command not found|No such file or directory)$`,
+  // Node's child_process ("spawn git ENOENT") and Java's ProcessBuilder ("Cannot run program \"git\": error=2, …").
+  String.raw`\bspawn(?:Sync)? ([\w.+-]+) ENOENT\b`,
+  String.raw`Cannot run program "([^"/]+)"(?: \(in directory "[^"]*"\))?: error=2, No such file or directory`,
   // Go's wording when the runner or a tool execs a program the image lacks (sh/bash: image_missing_shell).
   String.raw`exec: \\?"(?!(?:/bin/)?(?:ba)?sh\\?"|pwsh|powershell)([\w.-]+)\\?": executable file not found in \$PATH`,
 ].join('|'))
@@ -29,6 +34,8 @@ const MISMATCH = new RegExp([
   String.raw`^${SHELL_PREFIX}(\[\[|source|declare|shopt|pushd|popd|function|typeset|mapfile|readarray|complete): (?:command )?not found`,
   String.raw`Syntax error: "\(" unexpected|Syntax error: redirection unexpected|Syntax error: "&" unexpected|syntax error: unexpected "\("|syntax error: unexpected redirection`,
   String.raw`[Bb]ad substitution`,
+  // The instance executor's preparation under dash (gitlab-runner docs/executors/instance.md: switch to bash).
+  String.raw`^sh: \d+: eval: Running on .+: not found$`,
   String.raw`set: (?:line \d+: )?[Ii]llegal option -o pipefail`,
   String.raw`exec: "?(pwsh|powershell)(?:\.exe)?"?: executable file not found`,
 ].join('|'))
@@ -42,7 +49,7 @@ function scriptStarted(s: Scan, before: number): boolean {
 }
 
 function notFound(s: Scan): Diagnosis[] {
-  const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h))).pop()
+  const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h)) && !envShell(h) && !crName(h)).pop()
   if (!hit) return exit127(s)
   const cmd = cmdOf(hit)
   if (cmd === '-') return yamlDash(s, hit)
@@ -210,11 +217,52 @@ function notExecutable(s: Scan): Diagnosis[] {
     ], code126 ? 0.85 : 0.65)]
 }
 
+// bash: "<script>: <interpreter>: bad interpreter: No such file or directory"; env(1) (coreutils, busybox)
+// naming a shell: the #! line of the script asks for a shell the image lacks (or ends in a CR).
+const BAD_INTERPRETER = /^(?:\S+: )?(?:line \d+: )?(\S+): (\S+?): bad interpreter: No such file or directory/
+const SHELLS = new Set(['bash', 'zsh', 'ksh', 'mksh', 'fish'])
+
+function envShell(hit: Hit): boolean {
+  return /env: /.test(hit.line.text) && SHELLS.has(cmdOf(hit))
+}
+
+// bash prints a name holding a CR ANSI-C quoted (general.c printable_filename): "$'\r': command not found".
+function crName(hit: Hit): boolean {
+  return /^\$'.*\\r'$/.test(cmdOf(hit))
+}
+
+function interpreter(s: Scan): Diagnosis[] {
+  const bad = s.last(BAD_INTERPRETER)
+  const hit = bad ?? s.all(NOT_FOUND).filter((h) => envShell(h) || crName(h)).pop()
+  if (!hit) return []
+  const interp = bad ? bad.m[2] ?? '' : cmdOf(hit)
+  const named = /^(?!(?:\/usr)?(?:\/bin\/)?(?:ba|z|da|a)?sh:)(\S+): line \d+:/.exec(hit.line.text)?.[1]
+  const script = bad?.m[1] ?? named ?? s.commandAt(hit.line.n)?.text.replace(/^\$ /, '').split(/\s+/)[0] ?? '<script>'
+  // "/bin/bash^M": the file was committed with CRLF line endings, so the #! line names "bash\r".
+  const crlf = /\r|\^M$/.test(interp) || crName(hit)
+  const image = s.image()
+  return [diagnosis('shell_mismatch', crlf ? `${script} has Windows line endings` : `The interpreter ${interp} of ${script} is missing`,
+    crName(hit)
+      ? `bash reads the carriage return at the end of each line of ${script} as part of the command (${interp}): the file was committed with CRLF line endings.`
+      : crlf
+      ? `The #! line of ${script} ends in a carriage return, so the kernel looks for "${interp}", which does not exist: the file was committed with CRLF line endings.`
+      : `${script} starts with #!…${interp}, and ${image ? `the image ${image}` : 'the job image'} has no ${interp.replace(/^.*\//, '')} (slim and Alpine images ship only sh).`,
+    evidence(s.commandAt(hit.line.n), hit), crlf
+      ? [
+          { text: 'Convert the script to LF and keep it so with .gitattributes.', snippet: `# .gitattributes\n*.sh text eol=lf\n\n# once:\nsed -i 's/\\r$//' ${script}` },
+          { text: 'Or convert it in the job before running it.', snippet: `script:\n  - sed -i 's/\\r$//' ${script}` },
+        ]
+      : [
+          { text: `Install ${interp.replace(/^.*\//, '')} in the image, or use an image that has it.`, snippet: 'before_script:\n  - apk add --no-cache bash   # Alpine images' },
+          { text: 'Or make the script POSIX and run it with sh.', snippet: `script:\n  - sh ${script}` },
+        ], 0.85)]
+}
+
 export const imageRule: Rule = {
   id: 'image',
   categories: ['image_entrypoint_override', 'image_missing_shell', 'shell_mismatch', 'command_not_found', 'script_not_executable', 'yaml_config_error'],
   match(ev) {
     const s = new Scan(ev)
-    return [...entrypoint(s), ...missingShell(s), ...mismatch(s), ...notFound(s), ...unknownSubcommand(s), ...notExecutable(s)]
+    return [...entrypoint(s), ...missingShell(s), ...mismatch(s), ...notFound(s), ...interpreter(s), ...unknownSubcommand(s), ...notExecutable(s)]
   },
 }

@@ -1,4 +1,5 @@
 import { type Hit, Scan, diagnosis, evidence, phaseName } from '../scan.js'
+import { retryFix } from '../snippets.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
 /**
@@ -9,17 +10,24 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 
 // Anchored on a word start: an unanchored leading [\w]+ would retry at every offset of long lines.
 const FORBIDDEN = /(?<![\w./-])([\w./-]+)(?: "[^"]*")? is forbidden: User "system:serviceaccount:([^:"]+):([^"]+)" cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/
+const FORBIDDEN_SHORT = /(?<![\w./-])([\w./-]+)(?: "[^"]*")? is forbidden: User "system:serviceaccount:([^:"]+):([^"]+)"\s*$/
 const PENDING = /Waiting for pod ([\w.-]+\/[\w.-]+) to be running.*status is Pending/
-const SCHEDULE_REASON = /Insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com\/gpu)|didn't match Pod's node affinity\/selector|node\(s\) didn't match|untolerated taint|had taint|exceeded quota|unbound (?:immediate )?PersistentVolumeClaims|Unschedulable|FailedScheduling|Too many pods/
+const SCHEDULE_REASON = /Insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com\/gpu)|didn't match Pod's node affinity\/selector|node\(s\) didn't match|untolerated taint|had taint|exceeded quota|unbound (?:immediate )?PersistentVolumeClaims|Unschedulable|FailedScheduling|Too many pods|didn't have free ports for the requested pod ports|had volume node affinity conflict|didn't find available persistent volumes to bind|did not have enough free storage|\b\d+\/\d+ nodes are available/
 const POD_TIMEOUT = /timed out waiting for pod to start/
 const PULL_TROUBLE = /Back-off pulling image|ErrImagePull|ImagePullBackOff|image pull failed|Failed to pull image/
 // git's run-command ("<cmd> died of signal 9"), Python's subprocess ("died with <Signals.SIGKILL: 9>"): a SIGKILL'd child.
-const OOM = /OOMKilled|\bdied (?:of|with) signal 9\b|<Signals\.SIGKILL: 9>|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|Out of memory: Killed process|JavaScript heap out of memory|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status):? 137\b/
+const OOM = /OOMKilled|\bdied (?:of|with) signal 9\b|<Signals\.SIGKILL: 9>|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|[Oo]ut of memory: Killed process|System OOM encountered|JavaScript heap out of memory|Allowed memory size of \d+ bytes exhausted|memory allocation of \d+ bytes failed|terminated with signal 9 \[Killed\]|instance of 'std::bad_alloc'|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status):? 137\b/
 const TIMEOUT = /execution took longer than|timeout was exceeded|timed out waiting for pod/
-const ADMISSION = /admission webhook "([^"]+)" denied the request|violates PodSecurity "([^"]+)"|is forbidden: (?:unable to validate against any (?:pod )?security policy|pod security policy)|denied by (?:gatekeeper|kyverno|policy)/i
+const ADMISSION = /admission webhook "([^"]+)" denied the request|violates PodSecurity "([^"]+)"|is forbidden: (?:unable to validate against any (?:pod )?security policy|pod security policy)|denied by (?:gatekeeper|kyverno|policy)|only read-only root filesystem container is allowed/i
 const QUOTA = /is forbidden: exceeded quota: ([\w.-]+), requested: ([^,]+)|forbidden: exceeded quota|exceeded quota: ([\w.-]+)|maximum (?:cpu|memory) usage per (?:Container|Pod) is/
 // "container not found ("build")": the name is in the parentheses, not the word after "container".
 const ATTACH = /(?:unable to upgrade connection|error (?:dialing backend|executing (?:remote )?command)|container not found|Internal error occurred: error executing command in container)[^\n]*?(?:\("?([\w-]+)"?\)|container (?!not\b)"?([\w-]+)"?)|error dialing backend: (?:dial tcp|remote error)/
+
+// The API server itself failing the runner's calls (gitlab-runner docs/executors/kubernetes/troubleshooting.md):
+// an admission webhook that cannot be called or does not answer in time, or kube-apiserver/etcd overloaded.
+const WEBHOOK_FAILED = /failed calling webhook "([^"]+)"/
+const API_TIMEOUT = /Timeout: request did not complete within requested timeout/
+const API_OVERLOAD = /etcdserver: (?:request timed out|leader changed)|resource quota evaluates timeout|(?:waiting for pod running|Error cleaning up pod): \w+ "https?:\/\/[^"]+\/api\/v1\/namespaces\/[^"]*": dial tcp [^\s:]+:\d+:? connect: connection refused|prepare environment: (?:setting up (?:build pod|credentials|build namespace)[\w ]*: )?context deadline exceeded\b/
 
 /** terraform and kubectl wrap long API errors over several lines, with box-drawing margins. */
 function joinedForbidden(s: Scan): Hit | undefined {
@@ -31,9 +39,13 @@ function joinedForbidden(s: Scan): Hit | undefined {
 }
 
 function rbac(s: Scan): Diagnosis[] {
-  const hit = s.last(FORBIDDEN) ?? joinedForbidden(s)
+  const full = s.last(FORBIDDEN) ?? joinedForbidden(s)
+  // A paste cut after the user (gitlab-runner docs/install/kubernetes_troubleshooting.md shows
+  // "secrets is forbidden: User "system:serviceaccount:gitlab:default""): the runner creating that kind.
+  const short = full ? undefined : s.last(FORBIDDEN_SHORT)
+  const hit = full ?? short
   if (!hit) return []
-  const [, kind = '', ns = '', sa = '', verb = '', resource = '', group = '', inNs] = hit.m
+  const [, kind = '', ns = '', sa = '', verb = short ? 'create' : '', resource = short ? kind : '', group = '', inNs] = hit.m
   const phase = phaseName(hit.line.section)
   const runnerSa = phase === 'prepare_executor' || phase === 'prepare_script' ||
     (phase === '' && /pods|secrets|configmaps/.test(resource) && !s.ev.trace.lines.some((l) => l.text.startsWith('$ ')))
@@ -62,7 +74,8 @@ function pending(s: Scan): Diagnosis[] {
   const timeout = s.last(POD_TIMEOUT)
   // "Pending" alone is normal for a few polls; it is the failure only when the job got no further.
   const gotFurther = waiting !== undefined && s.ev.trace.lines.some((l) => l.n > waiting.line.n && /^Running on |^\$ |^Getting source|^Fetching changes|^Cloning/.test(l.text))
-  if (!reason && !(waiting && (timeout || !gotFurther))) return []
+  // The runner's own give-up ("timed out waiting for pod to start (last phase: Pending)") stands alone in pasted excerpts.
+  if (!reason && !timeout && !(waiting && !gotFurther)) return []
   const why = reason?.line.text ?? ''
   const quota = /exceeded quota/.test(why)
   // A quota on secrets/configmaps/services refuses an object, it does not leave a pod Pending.
@@ -77,7 +90,7 @@ function pending(s: Scan): Diagnosis[] {
   if (quota) fixes.unshift({ text: 'The namespace ResourceQuota is exhausted: raise it or lower the requests/limits (a LimitRange may impose defaults).', snippet: `kubectl describe resourcequota -n ${waiting?.m[1]?.split('/')[0] ?? '<namespace>'}` })
   return [diagnosis('pod_pending_unschedulable', 'The build pod was never scheduled',
     `The pod ${waiting?.m[1] ?? ''} stayed Pending${reason ? `: ${why.trim()}` : ' until the runner gave up'}. ${quota ? 'The namespace quota' : placement ? 'No node matches its selector/affinity/tolerations' : 'No node has room for its requests (build + helper + services)'}.`.replace('  ', ' '),
-    evidence(waiting, reason, timeout), fixes, reason ? 0.9 : timeout ? 0.75 : 0.6)]
+    evidence(waiting, reason, timeout), fixes, reason ? 0.9 : timeout && waiting ? 0.75 : timeout ? 0.65 : 0.6)]
 }
 
 function oom(s: Scan): Diagnosis[] {
@@ -87,7 +100,10 @@ function oom(s: Scan): Diagnosis[] {
   const hit = strong ?? hits.pop()
   if (!hit && s.ev.trace.exitCode !== 137) return []
   const text = hit?.line.text ?? ''
-  const lang: Fix | undefined = /JavaScript heap/.test(text)
+  const php = /Allowed memory size of/.test(text)
+  const lang: Fix | undefined = php
+    ? { text: 'PHP: raise (or lift) memory_limit for the command; Composer reads COMPOSER_MEMORY_LIMIT.', snippet: 'variables:\n  COMPOSER_MEMORY_LIMIT: "-1"\nscript:\n  - php -d memory_limit=-1 vendor/bin/phpstan analyse' }
+    : /JavaScript heap/.test(text)
     ? { text: 'Node.js: cap the heap below the container limit.', snippet: 'variables:\n  NODE_OPTIONS: "--max-old-space-size=3072"' }
     : /java\.lang\.OutOfMemoryError/.test(text)
       ? { text: 'JVM: set the heap explicitly below the limit (and avoid AlwaysPreTouch).', snippet: 'variables:\n  JAVA_TOOL_OPTIONS: "-Xmx2g -XX:MaxRAMPercentage=75"' }
@@ -100,7 +116,8 @@ function oom(s: Scan): Diagnosis[] {
   const fixes = [limit, ...(lang ? [lang] : [{ text: 'Cap the tools\' memory (-Xmx, NODE_OPTIONS=--max-old-space-size, fewer parallel jobs).' }]), { text: 'Or run the job on a bigger runner tier (tags:).' }]
   if (lang) fixes.unshift(fixes.splice(1, 1)[0] as Fix)
   return [diagnosis('oom_killed', 'The job ran out of memory',
-    strong ? `The process was killed for memory: "${text}".` : 'Exit code 137 is SIGKILL: almost always the OOM killer enforcing the memory limit (rule out an external kill; there is no timeout message).',
+    php ? `PHP stopped at its own memory_limit ("${text.trim().slice(0, 160)}"), before the container's limit: raise memory_limit for this command (and the container's memory if it then gets killed).`
+      : strong ? `The process was killed for memory: "${text}".` : 'Exit code 137 is SIGKILL: almost always the OOM killer enforcing the memory limit (rule out an external kill; there is no timeout message).',
     evidence(hit), fixes, strong ? 0.9 : 0.6)]
 }
 
@@ -150,11 +167,35 @@ function apiRefusals(s: Scan): Diagnosis[] {
   return out
 }
 
+function apiServer(s: Scan): Diagnosis[] {
+  const webhook = s.last(WEBHOOK_FAILED) ?? s.last(API_TIMEOUT)
+  const list: Fix = { text: 'List the admission webhooks and see which one intercepts the runner\'s pods and secrets.', snippet: 'kubectl get validatingwebhookconfiguration,mutatingwebhookconfiguration -o yaml' }
+  if (webhook) {
+    const name = webhook.m[1]
+    return [diagnosis('kubernetes_admission_denied', `An admission webhook${name ? ` (${name})` : ''} blocks the runner's API calls`,
+      `"${webhook.line.text.replace(/^ERROR: /, '').trim().slice(0, 200)}": ${name ? `the API server could not call the webhook ${name}` : 'an admission webhook did not answer in time'}, so it refused the objects the runner creates for the job (build pod, credentials secret).`,
+      evidence(webhook), [
+        { text: 'Make the webhook skip the runner\'s namespace or pods (its namespaceSelector/objectSelector), or give the runner\'s pods its opt-out label.', snippet: '[runners.kubernetes.pod_labels]\n  "admission.datadoghq.com/enabled" = "false"   # example: Datadog\'s admission controller' },
+        list,
+        { text: 'Check the webhook\'s own service and pods (down or slow) and its timeoutSeconds / failurePolicy.' },
+      ], name ? 0.8 : 0.65)]
+  }
+  const busy = s.last(API_OVERLOAD)
+  if (!busy) return []
+  return [diagnosis('transient_failure', 'The Kubernetes API server did not answer in time',
+    `"${busy.line.text.replace(/^ERROR: /, '').trim().slice(0, 200)}": kube-apiserver (or etcd behind it) timed out on the runner's request; the job never started. Such failures usually pass on retry; if they repeat, the control plane is overloaded.`,
+    evidence(busy), [
+      retryFix(),
+      { text: 'Check kube-apiserver and etcd health and latency (request durations, error rates for pods/secrets).', snippet: 'kubectl get --raw=/readyz?verbose\nkubectl get --raw=/metrics | grep apiserver_request_duration_seconds_bucket | head' },
+      list,
+    ], 0.6)]
+}
+
 export const kubernetesRule: Rule = {
   id: 'kubernetes',
-  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell'],
+  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell', 'transient_failure'],
   match(ev) {
     const s = new Scan(ev)
-    return [...rbac(s), ...pending(s), ...oom(s), ...apiRefusals(s)]
+    return [...rbac(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s)]
   },
 }

@@ -15,7 +15,8 @@ const LOOKUP = new RegExp([
   // curl names the host after the colon; a paste that lost it keeps the wording ("Could not resolve host:").
   /Could(?:n't| not) resolve host(?::?\s*'?([\w.-]+)|:)/,
   /\blookup ([\w.-]+)(?: on [\w.:[\]]+)?: (?:no such host|server misbehaving|i\/o timeout|Try again|Temporary failure in name resolution|read udp)/,
-  /Temporary failure resolving '([\w.-]+)'/,
+  // apt (methods/connect.cc) says both.
+  /(?:Temporary failure resolving|Could not resolve) '([\w.-]+)'/,
   /getaddrinfo (?:ENOTFOUND|EAI_AGAIN) ([\w.-]+)/,
   /unable to resolve host address [‘'"]([\w.-]+)/,
   /bad address '([\w.-]+)'/,

@@ -9,7 +9,7 @@ import type { Diagnosis, Fix, ProbeResult, Rule } from '../types.js'
  * says so, ranks the candidates, and lets registry probes decide when they exist.
  */
 
-const NOT_FOUND = /manifest for \S+ not found|manifest unknown|repository does not exist|failed to resolve reference "[^"]+": [^\n]*not found|(?<![\w.-])[\w.-]+\/[\w./-]+:[\w.-]+: not found$|code = NotFound|no matching manifest for ([\w/]+)|name unknown|repository \S+ not found/i
+const NOT_FOUND = /manifest for \S+ not found|manifest unknown|repository does not exist|failed to resolve reference "[^"]+": [^\n]*not found|(?<![\w.-])[\w.-]+\/[\w./-]+:[\w.-]+: not found$|code = NotFound|no matching manifest for ([\w/]+)|name unknown|repository \S+ not found|is not present with pull policy of Never|Error: image \S+ not found|policies \[never\]: .*No such image/i
 const AUTH = /error getting credentials|UNAUTHORIZED: (?:unauthorized to access repository|authentication required)|unauthorized: (?:authentication required|HTTP Basic: Access denied|access to the requested resource is not authorized)|no basic auth credentials|denied: access forbidden|access to the resource is denied|requested access to the resource is denied|You don't have the needed permissions|Cannot perform an interactive login|\b401 Unauthorized|authentication required|unauthorized: incorrect username or password|unexpected status(?: code)?(?: from (?:GET|HEAD|PUT|POST|PATCH) request to \S+)?: 40[13]\b|insufficient_scope|Get "?https:\/\/[^"\s]+\/v2\/[^"\s]*"?: unauthorized/i
 const RATE = /toomanyrequests|pull rate limit|429 Too Many Requests/i
 const BACKOFF = /Back-off pulling image "([^"]+)"|ImagePullBackOff|ErrImagePull/
@@ -39,6 +39,17 @@ function pullHits(s: Scan, re: RegExp): Hit[] {
 function notFound(s: Scan, hit: Hit, image: string): Diagnosis[] {
   const arch = NOT_FOUND.exec(hit.line.text)?.[1]
   const maybePrivate = /pull access denied|may require 'docker login'/.test(hit.line.text)
+  // kubelet's ErrImageNeverPull: the node was told never to pull and does not have the image.
+  // The runner's Docker executor with pull_policy ["never"]: "failed to pull image … with specified policies [never]: … No such image".
+  if (/pull policy of Never|policies \[never\]/.test(hit.line.text)) {
+    const k8s = /pull policy of Never/.test(hit.line.text)
+    return [diagnosis('image_not_found', `Image ${image} is not on the ${k8s ? 'node' : 'runner host'}, and the pull policy forbids pulling it`,
+      `The pull policy is "never", so only images already on the ${k8s ? 'node (the kubelet' : 'host (Docker'} never pulls) are used, and ${image} is not there (built on another ${k8s ? 'node' : 'host'} or machine, or removed by image clean-up).`,
+      evidence(hit), [
+        { text: 'Let the runner pull the image when it is missing.', snippet: `[runners.${k8s ? 'kubernetes' : 'docker'}]\n  pull_policy = ["if-not-present"]` },
+        { text: 'Or push the image to a registry the nodes can reach and reference it by that name.', snippet: `image: <registry>/${image}` },
+      ], 0.85)]
+  }
   const out = [diagnosis('image_not_found', `Image ${image} does not exist${arch ? ` for ${arch}` : ''}`,
     arch ? `${image} has no variant for ${arch}.` : `The registry has no ${image}: a typo, a tag that was never pushed or was removed upstream, or a floating tag like latest that is not published.${maybePrivate ? ' Docker Hub says "pull access denied" both for missing and for private repositories.' : ''}`,
     evidence(hit), [

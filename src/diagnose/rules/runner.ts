@@ -12,18 +12,30 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 
 const PREP_FAILED = /^(?:ERROR|WARNING): (?:Preparation failed|Failed to prepare environment): (.*)$/
 const MACHINE = /no free machines that can process builds|docker-machine|docker\+machine|Docker Machine|autoscaler|fleeting|taskscaler|(?:exit status [12]|can't connect)$|machine .* (?:not|failed)|Error creating machine|Waiting for SSH to be available|instance (?:quota|limit)|InsufficientInstanceCapacity|ssh: handshake failed/i
+// The docker-autoscaler / instance executors (fleeting + taskscaler) say it in their own words, often only as the system failure.
+const AUTOSCALER = /unable to acquire instance(?: within the configured timeout of \S+)?:|getting instance connect info:|creating vm tunnel:|dialing nesting (?:daemon|vm):|creating nesting vm:|dialing environment connection:|internal\.tunnel\.invalid\S*: ssh tunnel: EOF|instance unexpectedly removed|^ERROR: Error creating machine: /
+
+// The build pod taken away under the job (scale-down, preemption, eviction API, node drain): the next attempt lands elsewhere.
+const DISRUPTED = /pod "([^"]+)" is disrupted: reason "([^"]+)"/
 const MACHINE_EXECUTOR = /^Preparing the "(?:docker\+machine|docker-autoscaler|instance)" executor|^Using Docker Machine executor|^Using docker-machine/
 const DAEMON_AT_IP = /Cannot connect to the Docker daemon at tcp:\/\/(\d+\.\d+\.\d+\.\d+):2376/
 const VERSION = /^Running with gitlab-(?:ci-multi-)?runner (\d+)\.(\d+)\.(\d+)\S* \(([0-9a-f]+)\)/
 // Runner-internal failures that upstream tracked as runner bugs (container lost at the end of the
 // job, the permission container of the cache volume, helper image / attach races).
 const RUNNER_BUG = /No such container: [0-9a-f]{12,}.*\(executor_docker\.go|adding cache volume: set volume permissions: running permission container|unable to upgrade connection: container not found \("helper"\)|waiting for permission container to finish: exit code|gitlab_runner_env: No such file or directory/
+// GitLab's text for the runner_unsupported reason: the job needs a feature this runner version lacks.
+const OUTDATED = /Your runner is outdated, please upgrade your runner/
+// GitLab's text for the api_failure reason: the runner's calls to the jobs API failed.
+const API_FAILURE = /There has been an API failure, please try again/
+// moby daemon/errors.go: a container name of this job is taken (a leftover of a crashed job, or two runner processes on one config).
+const NAME_TAKEN = /Conflict\. The container name "\/?([^"]+)" is already in use by container|removal of container \S+ is already in progress/
 const NO_SUCH_IMAGE = /(?:Preparation failed|Job failed \(system failure\)): Error: No such image: (\S+)/
-const LOG_LIMIT = /Job's log exceeded limit of (\d+) bytes/
+// The runner's notice, or GitLab's text for the trace_size_exceeded reason (which names no size).
+const LOG_LIMIT = /Job's log exceeded limit of (\d+) bytes|The job log size limit was reached/
 const SERVER_ERROR = /(?:returned error|HTTP|status(?: code)?|responseStatus=|received:?)\s*:?\s*(5\d\d)\b|\b(502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out|500 Internal Server Error)|"message":"(Bad Gateway|Service Unavailable|Gateway Time-?out|Internal Server Error)"|\b(UNAVAILABLE|INTERNAL_ERROR)\b.*https?:\/\/|https?:\/\/\S+: (UNAVAILABLE|INTERNAL_ERROR|SERVICE_UNAVAILABLE)\b|RPC failed; HTTP (5\d\d)|too many (5\d\d) error responses/
 const UPLOAD_RETRY = /Uploading artifacts (?:as "[^"]+" )?to coordinator\.\.\. (?:failed|error)|Retrying\.\.\..*(?:coordinator|artifacts)/
 // Cut connections (not refused or unresolved ones, which other rules explain): the daemon or git stream broke off.
-const TRANSIENT = /error during connect: .*(?:EOF|connection reset by peer)|^unexpected EOF$|The remote end hung up unexpectedly|early EOF|RPC failed; curl (?:18|56|92)|HTTP\/2 stream \d+ was not closed cleanly|fatal: protocol error: bad pack header|error: (?:\d+ bytes of body are still expected|inflate: data stream error)|received unexpected HTTP status: 5\d\d/i
+const TRANSIENT = /error during connect: .*(?:EOF|connection reset by peer)|^unexpected EOF$|The remote end hung up unexpectedly|early EOF|RPC failed; curl (?:16|18|55|56|92)|unexpected disconnect while reading sideband packet|HTTP\/2 stream \d+ was not closed cleanly|fatal: protocol error: bad pack header|error: (?:\d+ bytes of body are still expected|inflate: data stream error)|received unexpected HTTP status: 5\d\d|fetch-pack: invalid index-pack output|^(?:fatal|error): (?:index-pack|unpack-objects) failed$|Recv failure: Connection reset by peer/i
 
 function versionLine(s: Scan): Hit | undefined {
   return s.first(VERSION)
@@ -38,32 +50,39 @@ function machine(s: Scan): Diagnosis[] {
   const ipDaemon = s.all(DAEMON_AT_IP).filter((h) => machineExecutor || (s.executor === undefined && /system failure|\(manager\.go|Failed to pull image with policy/.test(h.line.text))).pop()
   const telling = prep.filter((h) => MACHINE.test(h.m[1] ?? ''))
   // A bare "exit status N" as the system failure is an external program's exit: docker-machine's (or a custom executor's).
+  const fleet = s.last(AUTOSCALER)
+  if (fleet && !telling.some((h) => h.line.n === fleet.line.n)) telling.push(fleet)
   const bare = s.last(/Job failed \(system failure\): exit status \d+$/)
   if (bare && !telling.length && !prep.length && s.family !== 'shell') telling.push(bare)
   if (!execFormat && !ipDaemon && !(machineExecutor && prep.length) && !telling.length) return []
   const last = execFormat ?? ipDaemon ?? telling[telling.length - 1] ?? prep[prep.length - 1]
   const retried = prep.length > 1
-  const confidence = execFormat || (machineExecutor && (prep.length || ipDaemon || bare)) ? 0.85 : ipDaemon ? 0.7 : bare && !prep.length ? 0.5 : 0.6
+  const confidence = execFormat || (machineExecutor && (prep.length || ipDaemon || bare || fleet)) ? 0.85 : fleet ? 0.75 : ipDaemon ? 0.7 : bare && !prep.length ? 0.5 : 0.6
   const fixes: Fix[] = [
     { text: 'Read the manager\'s log around the job: docker-machine prints why it could not create or reach the VM (cloud quota, AMI/image, subnet, security group, SSH).', snippet: 'sudo journalctl -u gitlab-runner --since "1 hour ago" | grep -iE "machine|error"\nsudo docker-machine ls' },
     { text: 'Remove broken machines so the autoscaler creates fresh ones.', snippet: 'sudo docker-machine ls --filter state=Error -q | xargs -r sudo docker-machine rm -f' },
     { text: 'Give the manager room and pace the scale-up (a small manager instance runs out of memory when it creates many VMs at once).', snippet: '[runners.machine]\n  MaxGrowthRate = 2\n  IdleCount = 1' },
     retryFix(),
   ]
+  if (fleet) fixes.unshift({ text: 'docker-autoscaler / instance executor: read the fleeting plugin\'s errors in the runner log (cloud quota or capacity, instance group size, credentials, SSH to the instance), and check that max_instances and the instance group allow more machines.', snippet: 'sudo journalctl -u gitlab-runner --since "1 hour ago" | grep -iE "fleeting|taskscaler|instance"\n[runners.autoscaler]\n  max_instances = 10' })
   if (execFormat) fixes.unshift({ text: `${execFormat.m[1]} is not a program for this host (a failed download leaves an HTML page; or the wrong architecture). Reinstall it.`, snippet: `file ${execFormat.m[1]}\nsudo curl -fL -o ${execFormat.m[1]} https://gitlab-docker-machine-downloads.s3.amazonaws.com/<version>/docker-machine-Linux-x86_64 && sudo chmod +x ${execFormat.m[1]}` })
   return [diagnosis('machine_provisioning_failed', 'The autoscaler could not provide a machine for the job',
     execFormat
       ? `The runner manager cannot run ${execFormat.m[1]}: "${execFormat.line.text}".`
+      : fleet && last === fleet && /ssh tunnel: EOF|unexpectedly removed/.test(fleet.line.text)
+        ? `The instance running the job went away under it ("${fleet.line.text.replace(/^ERROR: /, '').slice(0, 160)}"): something outside the runner removed it (an autoscaling group rebalancing or scaling in, a clean-up script), so the tunnel to its Docker daemon closed.`
+      : fleet && last === fleet
+        ? `The autoscaler could not provide an instance for the job: "${fleet.line.text.replace(/^ERROR: /, '').slice(0, 200)}" (the fleeting plugin could not create or reach a VM).`
       : ipDaemon
         ? `The Docker daemon of the autoscaled worker ${ipDaemon.m[1]} stopped answering (the VM was removed, is still booting, or lost its network): a runner system failure, not the job's script.`
         : `The ${machineExecutor ? 'docker+machine ' : ''}executor failed while preparing the job${retried ? ` (${prep.length} attempts)` : ''}: "${last?.line.text ?? ''}". docker-machine could not create, provision or connect to a worker VM.`,
-    evidence(executorSays, versionLine(s), ...prep.slice(-2), execFormat, ipDaemon), fixes, confidence)]
+    evidence(executorSays, versionLine(s), ...prep.slice(-2), execFormat, ipDaemon, fleet), fixes, confidence)]
 }
 
 function versionBug(s: Scan): Diagnosis[] {
   const out: Diagnosis[] = []
   const version = versionLine(s)
-  const hit = s.last(RUNNER_BUG)
+  const hit = s.last(RUNNER_BUG) ?? s.last(OUTDATED)
   const noImage = s.last(NO_SUCH_IMAGE)
   // An official library image (docker:stable, alpine:3) certainly exists: "No such image" for it is the runner failing to pull.
   const official = noImage && !(noImage.m[1] ?? '').includes('/')
@@ -78,7 +97,9 @@ function versionBug(s: Scan): Diagnosis[] {
   }
   if (!hit && !noImage) return out
   const v = version ? `${version.m[1]}.${version.m[2]}.${version.m[3]}` : undefined
-  const cause = hit
+  const cause = hit && OUTDATED.test(hit.line.text)
+    ? `GitLab refused to run the job on this runner${v ? ` (${v})` : ''}: the job uses a feature the runner version does not support, so the runner must be upgraded.`
+    : hit
     ? `"${hit.line.text.replace(/^ERROR: /, '').slice(0, 200)}" comes from the runner itself, not from the job: a known class of gitlab-runner bugs${v ? ` (this is runner ${v})` : ''}.`
     : `The runner${v ? ` ${v}` : ''} reports that ${noImage?.m[1]} does not exist${official ? ', but it is an official image' : ''}: if the image does exist, the runner failed to pull it (old runners mishandle some pulls and image tags).`
   out.push(diagnosis('runner_version_bug', `A gitlab-runner ${v ? `${v} ` : ''}bug or regression`, cause,
@@ -93,10 +114,13 @@ function versionBug(s: Scan): Diagnosis[] {
 function logLimit(s: Scan): Diagnosis[] {
   const hit = s.last(LOG_LIMIT)
   if (!hit) return []
-  const mib = Math.round(Number(hit.m[1]) / 1048576)
-  return [diagnosis('job_log_limit_exceeded', `The job log hit the runner's output limit (${mib} MiB)`,
-    `The runner stopped collecting output after ${hit.m[1]} bytes; the job ran on but its end (and the real error, if any) is not in the log.`,
+  const mib = hit.m[1] ? Math.round(Number(hit.m[1]) / 1048576) : undefined
+  // GitLab's reason (no size named) is usually its own limit, the ci_jobs_trace_size_limit plan limit (100 MB by default).
+  const server: Fix = { text: 'GitLab\'s own job log limit (plan limit ci_jobs_trace_size_limit, in MB, 100 by default): an administrator raises it.', snippet: 'sudo gitlab-rails runner "Plan.default.actual_limits.update!(ci_jobs_trace_size_limit: 200)"' }
+  return [diagnosis('job_log_limit_exceeded', `The job log hit the ${mib === undefined ? 'log size limit' : `runner's output limit (${mib} MiB)`}`,
+    `${hit.m[1] ? `The runner stopped collecting output after ${hit.m[1]} bytes` : 'The job log reached its size limit (GitLab\'s limit, or the runner\'s output_limit)'}; the job ran on but its end (and the real error, if any) is not in the log.`,
     evidence(hit, s.near(hit.line.n, /no more output will be collected/, 2)), [
+      ...(mib === undefined ? [server] : []),
       { text: 'Raise the limit on the runner (kilobytes).', snippet: '[[runners]]\n  output_limit = 65536' },
       { text: 'Or make the job quieter: drop verbose/debug flags, redirect noisy output to a file kept as an artifact.', snippet: 'script:\n  - ./build.sh > build.log 2>&1 || (tail -n 200 build.log; exit 1)\nartifacts:\n  when: always\n  paths: [build.log]' },
     ], 0.7)]
@@ -134,9 +158,41 @@ function serverError(s: Scan): Diagnosis[] {
     ], 0.75)]
 }
 
+function apiFailure(s: Scan): Diagnosis[] {
+  const hit = s.last(API_FAILURE)
+  if (!hit) return []
+  return [diagnosis('gitlab_server_error', 'The runner\'s calls to GitLab\'s job API failed',
+    'GitLab marked the job failed with its API-failure reason: the runner could not update the job or send its log (GitLab or the proxy in front of it answered with errors, or timed out).',
+    evidence(hit), [
+      retryFix(),
+      { text: 'If it repeats: read the runner\'s log around the job (PATCH /api/v4/jobs/…/trace, PUT /api/v4/jobs/…) and the server side (workhorse, nginx, puma) at that time.', snippet: 'sudo journalctl -u gitlab-runner --since "1 hour ago" | grep -iE "job|trace|status="' },
+    ], 0.6)]
+}
+
+function nameTaken(s: Scan): Diagnosis[] {
+  const hit = s.last(NAME_TAKEN)
+  if (!hit) return []
+  return [diagnosis('transient_failure', 'A container of this job already existed',
+    `Docker refused to create a container of the job because its name is taken${hit.m[1] ? ` (${hit.m[1]})` : ''}: a leftover of an earlier job that was interrupted, or two runner processes working from the same configuration on one host. A retry usually passes.`,
+    evidence(hit), [
+      retryFix(),
+      { text: 'Make sure only one gitlab-runner process uses this config.toml on the host, and remove leftovers.', snippet: 'ps aux | grep "[g]itlab-runner run"\ndocker ps -a --filter name=runner- --filter status=exited -q | xargs -r docker rm' },
+    ], 0.55)]
+}
+
 function transient(s: Scan, already: boolean): Diagnosis[] {
   // A TLS stream cut mid-transfer is the MTU/middlebox pattern (tls rule), which a retry does not fix.
   if (already || s.has(/SSL_ERROR_SYSCALL|GnuTLS recv error|gnutls_handshake/)) return []
+  const gone = s.last(DISRUPTED)
+  if (gone) {
+    return [diagnosis('transient_failure', 'Kubernetes took the build pod away during the job',
+      `The pod ${gone.m[1]} was disrupted (${gone.m[2]}): the cluster evicted, preempted or deleted it (node scale-down or drain, a higher-priority pod, the eviction API), not the job's script. A retry runs it on another node.`,
+      evidence(gone), [
+        retryFix(),
+        { text: 'Keep the cluster autoscaler from draining nodes under running jobs.', snippet: '[runners.kubernetes.pod_annotations]\n  "cluster-autoscaler.kubernetes.io/safe-to-evict" = "false"' },
+        { text: 'Give build pods a priority class so they are not preempted.', snippet: '[runners.kubernetes]\n  priority_class_name = "<ci priority class>"' },
+      ], 0.7)]
+  }
   const hit = s.last(TRANSIENT)
   if (!hit) return []
   const git = /remote end hung up|early EOF|RPC failed|HTTP\/2 stream/.test(hit.line.text)
@@ -155,6 +211,6 @@ export const runnerRule: Rule = {
   match(ev) {
     const s = new Scan(ev)
     const server = serverError(s)
-    return [...machine(s), ...versionBug(s), ...logLimit(s), ...server, ...transient(s, server.length > 0)]
+    return [...machine(s), ...versionBug(s), ...logLimit(s), ...server, ...apiFailure(s), ...nameTaken(s), ...transient(s, server.length > 0)]
   },
 }

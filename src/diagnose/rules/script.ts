@@ -11,8 +11,8 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 const HOST_KEY = /^Host key verification failed\.?$|REMOTE HOST IDENTIFICATION HAS CHANGED|No (?:RSA|ECDSA|ED25519) host key is known for|Host key for \S+ has changed/
 const PUBLICKEY = /Permission denied \((?:publickey[^)]*)\)|sign_and_send_pubkey: signing failed|Load key "[^"]*": invalid format|error in libcrypto/
 const REMOTE = /Could not read from remote repository|git@([\w.-]+):|ssh:\/\/(?:[\w.-]+@)?([\w.-]+)|ssh: connect to host ([\w.-]+)/
-const UNPRIVILEGED = /remount \/, flags: 0x\w+: permission denied|creating new mount namespace.*operation not permitted|mounting an overlay over build context directory|'overlay' is not supported over overlayfs|mount_program is required|error (?:creating|running) (?:libpod runtime|container): .*(?:operation not permitted|permission denied)|cannot clone: Operation not permitted|newuidmap: write to uid_map failed|there might not be enough IDs available in the namespace|kernel does not support overlay fs|unshare: operation not permitted|error mounting "proc" to rootfs|Error: cannot setup namespace using newuidmap/i
-const ARCH = /exec (?:user process caused:? )?"?exec format error"?|exec format error|The requested image's platform \(([\w/]+)\) does not match the detected host platform \(([\w/]+)\)|no matching manifest for (linux\/[\w/]+) in the manifest list|cannot execute binary file: Exec format error/i
+const UNPRIVILEGED = /remount \/, flags: 0x\w+: permission denied|creating new mount namespace.*operation not permitted|mounting an overlay over build context directory|'overlay' is not supported over overlayfs|mount_program is required|error (?:creating|running) (?:libpod runtime|container): .*(?:operation not permitted|permission denied)|cannot clone: Operation not permitted|newuidmap: write to uid_map failed|there might not be enough IDs available in the namespace|kernel does not support overlay fs|unshare: operation not permitted|error mounting "proc" to rootfs|Error: cannot setup namespace using newuidmap|failed to share mount point: \/: permission denied/i
+const ARCH = /exec (?:user process caused:? )?"?exec format error"?|exec format error|The requested image's platform \(([\w/]+)\) does not match the detected host platform \(([\w/]+)\)|no matching manifest for (linux\/[\w/]+) in the manifest list|cannot execute binary file: Exec format error|was found but (?:its platform \(([\w/]+)\) )?does not (?:match|provide) the specified platform|image operating system "(\w+)" cannot be used on this platform/i
 const WORKTREE = /fatal: shallow file has changed since we read it|Unable to create '([^']*\.git\/(?:index|shallow|HEAD|[\w/]+)\.lock)': File exists|error: cannot lock ref '([^']+)'|fatal: index file corrupt|error: object file \S+ is empty|fatal: loose object \S+ .* is corrupt|fatal: packed object \S+ .* is corrupt|error: Could not read [0-9a-f]{40}|fatal: bad object HEAD|fatal: not a git repository.*\/builds\/|fatal: not a git repository: \S*\.git\/(?:modules|worktrees)\/|fatal: (?:invalid gitfile format|no path in gitfile): /
 
 const SKIPPED_SUBMODULES = /^Skipping Git submodules setup/
@@ -63,6 +63,7 @@ function unprivileged(s: Scan): Diagnosis[] {
   return [diagnosis('unprivileged_container_build', 'The image build needs privileges the job container does not have',
     `buildah/podman inside the job container could not ${/overlay/i.test(hit.line.text) ? 'use overlay storage on top of the container\'s own overlay filesystem' : 'create namespaces or mounts'}: "${hit.line.text.trim().slice(0, 160)}". Job containers are unprivileged by default.`,
     evidence(s.commandAt(hit.line.n), hit), [
+      ...(/rootlesskit|failed to share mount point/.test(hit.line.text) ? [{ text: 'rootlesskit (rootless BuildKit, Podman, Docker) is stopped by AppArmor: give the build container an AppArmor profile that allows its mounts.', snippet: '[runners.kubernetes.build_container_security_context.app_armor_profile]\n  type = "Unconfined"   # or a Localhost profile allowing only what rootlesskit needs' }] : []),
       { text: 'Use the storage driver and isolation that work unprivileged.', snippet: 'variables:\n  STORAGE_DRIVER: vfs\n  BUILDAH_ISOLATION: chroot' },
       { text: 'Or use a builder made for unprivileged containers (kaniko, buildkit rootless).', snippet: 'image:\n  name: gcr.io/kaniko-project/executor:debug\n  entrypoint: [""]' },
       { text: `Or run such jobs on a dedicated privileged runner${k8s ? ' (privileged = true in [runners.kubernetes])' : ''}.`, snippet: k8s ? '[runners.kubernetes]\n  privileged = true' : '[runners.docker]\n  privileged = true\n  # or, narrower: devices = ["/dev/fuse"], cap_add = ["SYS_ADMIN"], security_opt = ["seccomp:unconfined", "apparmor:unconfined"]' },
@@ -92,11 +93,15 @@ function helperArchitecture(s: Scan): Diagnosis[] {
 function architecture(s: Scan): Diagnosis[] {
   const hit = s.all(ARCH).filter((h) => !/docker-machine/.test(h.line.text)).pop()
   if (!hit) return helperArchitecture(s)
-  const want = hit.m[1] ?? hit.m[3]
+  const want = hit.m[1] ?? hit.m[3] ?? hit.m[4] ?? hit.m[5]
   const host = hit.m[2]
   const image = s.image()
+  // Docker's "image with reference … was found but … the specified platform": only another platform's copy is local.
+  const platform = /specified platform|cannot be used on this platform/.test(hit.line.text)
   return [diagnosis('image_wrong_architecture', 'An image or binary is built for another CPU architecture',
-    want
+    platform
+      ? `"${hit.line.text.trim().slice(0, 200)}": the daemon has this image only for another platform${want ? ` (${want})` : ''} than the one the job runs on or asked for.`
+      : want
       ? `The image is for ${want}${host ? ` but the host is ${host}` : ' and has no variant for this host'}.`
       : `"${hit.line.text.trim().slice(0, 160)}": the kernel cannot run this binary, almost always because it was built for another architecture (an arm64 image on an amd64 runner or the reverse; sometimes a download that is really an HTML error page).`,
     evidence(s.commandAt(hit.line.n), hit), [

@@ -18,12 +18,14 @@ const UNTRUSTED = new RegExp([
   /SEC_E_UNTRUSTED_ROOT|certificate chain .* untrusted root/,
   // Java (PKIX), Ruby/OpenSSL, .NET.
   /PKIX path building failed|unable to find valid certification path to requested target|state=error: certificate verify failed|The remote certificate is invalid according to the validation procedure/,
+  // rustls (uv, cargo-binstall, deno…): "invalid peer certificate: {err}", the variant name for an unknown CA.
+  /invalid peer certificate: UnknownIssuer/,
 ].map((r) => r.source).join('|'))
 // A pull or push done by a Docker/containerd daemon (node, host or dind), not by the job's tools.
 const DAEMON = /\/v2\/|Error response from daemon|failed to (?:do request|resolve reference|pull)|pull(?:ing)? image|Back-off pulling|ErrImagePull|docker login|Login did not succeed/i
 const SYSCALL = /SSL_ERROR_SYSCALL|GnuTLS recv error \(-(?:9|54|110)\)|gnutls_handshake\(\) failed: (?:Error in the pull function|The TLS connection was non-properly terminated)|SSL_(?:read|connect): (?:Connection reset by peer|unexpected eof)|unexpected eof while reading|net\/http: TLS handshake timeout/i
-const NAME_MISMATCH = /x509: certificate is valid for (.+?), not ([\w.:-]+)|SSL: no alternative certificate subject name matches target host name '([^']+)'|certificate subject name \(([^)]+)\) does not match target host name '([^']+)'|Hostname\/IP does not match certificate's altnames|ERR_TLS_CERT_ALTNAME_INVALID|doesn't match (?:any of the subject alternative names|common name)/
-const EXPIRED = /x509: certificate has expired or is not yet valid|SSL certificate problem: certificate has expired|CERT_HAS_EXPIRED|certificate has expired|certificate is not yet valid/
+const NAME_MISMATCH = /x509: certificate is valid for (.+?), not ([\w.:-]+)|SSL: no alternative certificate subject name matches target host name '([^']+)'|certificate subject name \(([^)]+)\) does not match target host name '([^']+)'|Hostname\/IP does not match certificate's altnames|ERR_TLS_CERT_ALTNAME_INVALID|doesn't match (?:any of the subject alternative names|common name)|No subject alternative (?:DNS name|names) matching (?:IP address )?([\w.:-]+?) found|No name matching ([\w.-]+) found|certificate not valid for name "([^"]+)"|invalid peer certificate: NotValidForName/
+const EXPIRED = /x509: certificate has expired or is not yet valid|SSL certificate problem: certificate has expired|CERT_HAS_EXPIRED|certificate has expired|certificate is not yet valid|invalid peer certificate: (?:Expired|NotValidYet)\b|certificate (?:expired|not valid yet): verification time|Certificate(?:Expired|NotYetValid)Exception/
 const HTTP_TO_HTTPS = /server gave HTTP response to HTTPS client|gave HTTP response to HTTPS client/
 const DOCKER_SOCKET = /(?:\/\/|\b)(?:docker|localhost|127\.0\.0\.1):237[56]\b/
 
@@ -36,7 +38,8 @@ function hostIn(hit: Hit): string | undefined {
 }
 
 function untrusted(s: Scan): Diagnosis[] {
-  const hits = s.all(UNTRUSTED)
+  // The client certificates of a dind daemon (tcp://docker:2376) are the dind rule's TLS question, not a CA to install.
+  const hits = s.all(UNTRUSTED).filter((h) => !DOCKER_SOCKET.test(h.line.text))
   const hit = hits.find((h) => phaseName(h.line.section) === s.phase) ?? hits[hits.length - 1]
   if (!hit) return []
   const host = hostIn(hit) ?? s.hostNear(hit.line.n) ?? s.gitlabHost() ?? '<host>'
@@ -92,7 +95,7 @@ function wrongCertificate(s: Scan): Diagnosis[] {
   const out: Diagnosis[] = []
   const name = s.last(NAME_MISMATCH)
   if (name) {
-    const target = name.m[2] ?? name.m[3] ?? name.m[5] ?? hostIn(name) ?? s.hostNear(name.line.n) ?? '<host>'
+    const target = name.m[2] ?? name.m[3] ?? name.m[5] ?? name.m[6] ?? name.m[7] ?? name.m[8] ?? hostIn(name) ?? s.hostNear(name.line.n) ?? '<host>'
     out.push(diagnosis('tls_certificate_name_mismatch', `The certificate does not cover ${target}`,
       `The server's certificate is ${name.m[1] ? `valid for ${name.m[1]}` : 'issued for other names'}, not for ${target}, the name or address the client used${/^\d/.test(target) ? ' (an IP: a load-balancer VIP or a node address that is not in the SANs)' : ''}.`,
       evidence(s.commandAt(name.line.n), name), [
