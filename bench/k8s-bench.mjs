@@ -60,16 +60,23 @@ async function once(executor) {
   return Number(process.hrtime.bigint() - t0) / 1e6
 }
 
-// Two node set-ups: pods on the test cluster's own Docker network (as the tests run them: a user
-// network, whose containers Docker starts about 100 ms slower), and pods on Docker's default
-// bridge, the network the docker executor's job container is on here: the like-for-like figure.
+// Three set-ups: the attach strategy (gitlab-runner's default: its pod has an init container,
+// init-permissions, started and awaited before the others) with the pods on the test cluster's
+// own Docker network (as the tests run them: a user network, whose containers Docker starts
+// about 100 ms slower) and on Docker's default bridge (the network the docker executor's job
+// container is on here: like for like); and the legacy exec strategy (no init container).
 const docker = new DockerExecutor({ host: DOCKER_HOST, image: 'busybox:latest', pullPolicy: ['if-not-present'] })
 await docker.engine()
 try {
-  for (const [label, kubelet] of [['pods on the cluster\'s own network', {}], ['pods on the default bridge, like the docker job', { network: 'bridge' }]]) {
+  const setups = [
+    ['attach strategy (default), pods on the cluster\'s own network', {}, {}],
+    ['attach strategy (default), pods on the default bridge, like the docker job', { network: 'bridge' }, {}],
+    ['exec strategy (FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY), pods on the default bridge', { network: 'bridge' }, { FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: true }],
+  ]
+  for (const [label, kubelet, flags] of setups) {
     const env = await startK8sEnv({ kubelet })
     try {
-      const k8s = env.executor()
+      const k8s = env.executor(undefined, undefined, flags)
       await once(docker)
       await once(k8s)
       const d = []
