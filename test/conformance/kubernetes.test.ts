@@ -5,7 +5,9 @@ import { describeExecutorConformance } from './executor-conformance.js'
 
 /**
  * The conformance suite on the kubernetes executor: pods made through the Kubernetes API double
- * (real HTTPS, WebSocket exec, schema-checked requests) and run on the test Docker engine.
+ * (real HTTPS, WebSocket exec/attach, schema-checked requests) and run on the test Docker
+ * engine; once with gitlab-runner's default attach strategy, once with the legacy exec strategy
+ * ([runners.feature_flags] FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY = true).
  */
 const skip = dockerSkip(import.meta.url)
 let env: K8sEnv | undefined
@@ -20,3 +22,4 @@ afterAll(async () => {
 }, 60_000)
 
 describeExecutorConformance('kubernetes', () => env!.executor(), skip)
+describeExecutorConformance('kubernetes-exec', () => env!.executor(undefined, undefined, { FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: true }), skip)

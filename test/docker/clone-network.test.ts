@@ -4,7 +4,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { docker, glrunLeftovers, dockerSkip, requireEngine } from '../support/docker-env.js'
-import { makeBareRepo, makeCertificates, startHostGitServer } from '../support/git-https.js'
+import { makeBareRepo, makeCertificates, startGitServerContainer, startHostGitServer } from '../support/git-https.js'
 import { cloneJob, removeTempDirs, runDockerJob, tempDir } from './helpers.js'
 
 /** Skipped, and saying why, without an engine outside CI (see test/support/docker-env.ts). */
@@ -32,12 +32,7 @@ beforeAll(async () => {
   ca = readFileSync(certs.ca, 'utf8')
   sha = makeBareRepo(join(root, 'git'), 'mycicd', { 'README.md': 'hello from the test GitLab\n' })
   docker('network', 'create', '--label', 'glrun-test=1', net)
-  const server = new URL('../fixtures/git-server/server.mjs', import.meta.url).pathname
-  docker('run', '-d', '--name', `${net}-git`, '--network', net, '-v', `${join(root, 'git')}:/srv/git:ro`, '-v', `${join(root, 'certs')}:/certs:ro`, '-v', `${server}:/srv/server.mjs:ro`,
-    'glrun-test/tools:latest', 'node', '/srv/server.mjs', '0.0.0.0', '443', '/srv/git', '/certs/server.crt', '/certs/server.key')
-  ip = docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, `${net}-git`).trim()
-  // Wait until the server answers on its port.
-  for (let i = 0; i < 50 && !docker('logs', `${net}-git`).includes('listening'); i++) await new Promise((r) => setTimeout(r, 100))
+  ip = await startGitServerContainer(`${net}-git`, net, root)
   hostPort = await freePort()
   hostServer = await startHostGitServer('127.0.0.1', hostPort, join(root, 'git'), certs)
 }, 60_000)

@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml'
 import type { JobPayload } from '../../src/payload/types.js'
 import { compileYaml } from '../support/compile-yaml.js'
 import { docker, dockerSkip, requireEngine } from '../support/docker-env.js'
-import { makeBareRepo, makeCertificates } from '../support/git-https.js'
+import { makeBareRepo, makeCertificates, startGitServerContainer } from '../support/git-https.js'
 import { type GitLabDouble, startGitLabDouble } from '../support/gitlab-double/server.js'
 import { type K8sEnv, startK8sEnv } from '../support/k8s-env.js'
 
@@ -42,11 +42,7 @@ beforeAll(async () => {
   caPath = certs.ca
   sha = makeBareRepo(join(root, 'git'), 'mycicd', { 'README.md': 'hello from the test GitLab\n' })
   gitName = `${env.network}-git`
-  const server = new URL('../fixtures/git-server/server.mjs', import.meta.url).pathname
-  docker('run', '-d', '--name', gitName, '--network', env.network, '-v', `${join(root, 'git')}:/srv/git:ro`, '-v', `${join(root, 'certs')}:/certs:ro`, '-v', `${server}:/srv/server.mjs:ro`,
-    'glrun-test/tools:latest', 'node', '/srv/server.mjs', '0.0.0.0', '443', '/srv/git', '/certs/server.crt', '/certs/server.key')
-  ip = docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${env.network}").IPAddress}}`, gitName).trim()
-  for (let i = 0; i < 50 && !docker('logs', gitName).includes('listening'); i++) await new Promise((r) => setTimeout(r, 100))
+  ip = await startGitServerContainer(gitName, env.network, root)
   // The runner host's own name for GitLab, as the operators' machines had it.
   writeFileSync(join(root, 'hosts'), `${readFileSync('/etc/hosts', 'utf8')}\n${ip} ${HOST}\n`)
 }, 90_000)

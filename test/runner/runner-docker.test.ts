@@ -7,7 +7,7 @@ import { readTar } from '../../src/job/files/tar-entries.js'
 import type { JobPayload } from '../../src/payload/types.js'
 import { compileYaml } from '../support/compile-yaml.js'
 import { TEST_DOCKER_HOST, docker, dockerSkip, glrunLeftovers, requireEngine } from '../support/docker-env.js'
-import { makeBareRepo, makeCertificates } from '../support/git-https.js'
+import { makeBareRepo, makeCertificates, startGitServerContainer } from '../support/git-https.js'
 import { glrunAsync as glrun } from '../support/glrun-async.js'
 import { type GitLabDouble, startGitLabDouble } from '../support/gitlab-double/server.js'
 
@@ -33,11 +33,7 @@ beforeAll(async () => {
   gl = await startGitLabDouble({ longPollMs: 200, traceUpdateInterval: 1, finalisingPuts: 1, finalisingInterval: 1 })
   certs = makeCertificates(join(root, 'certs'), [HOST])
   docker('network', 'create', '--label', 'glrun-test=1', net)
-  const server = new URL('../fixtures/git-server/server.mjs', import.meta.url).pathname
-  docker('run', '-d', '--name', `${net}-git`, '--network', net, '-v', `${join(root, 'git')}:/srv/git:ro`, '-v', `${join(root, 'certs')}:/certs:ro`, '-v', `${server}:/srv/server.mjs:ro`,
-    'glrun-test/tools:latest', 'node', '/srv/server.mjs', '0.0.0.0', '443', '/srv/git', '/certs/server.crt', '/certs/server.key')
-  ip = docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, `${net}-git`).trim()
-  for (let i = 0; i < 50 && !docker('logs', `${net}-git`).includes('listening'); i++) await new Promise((r) => setTimeout(r, 100))
+  ip = await startGitServerContainer(`${net}-git`, net, root)
 }, 60_000)
 afterAll(async () => {
   await gl?.close()

@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { docker } from './docker-env.js'
 
 /** A CA and a server certificate for `names`, made with openssl (a self-signed GitLab). */
 export function makeCertificates(dir: string, names: string[]): { ca: string; cert: string; key: string } {
@@ -40,3 +41,19 @@ export async function startHostGitServer(host: string, port: number, root: strin
   })
   return child
 }
+
+/**
+ * The test GitLab's git side in a container of its own (glrun-test/tools: node and git
+ * http-backend behind HTTPS) on `network`, serving `<root>/git` with the certificate in
+ * `<root>/certs` (makeBareRepo, makeCertificates): reachable by address only, as a private GitLab
+ * is from a job. Resolves with its address on that network once it listens.
+ */
+export async function startGitServerContainer(name: string, network: string, root: string): Promise<string> {
+  const server = join(import.meta.dirname, '../fixtures/git-server/server.mjs')
+  docker('run', '-d', '--name', name, '--network', network, '-v', `${join(root, 'git')}:/srv/git:ro`, '-v', `${join(root, 'certs')}:/certs:ro`, '-v', `${server}:/srv/server.mjs:ro`,
+    'glrun-test/tools:latest', 'node', '/srv/server.mjs', '0.0.0.0', '443', '/srv/git', '/certs/server.crt', '/certs/server.key')
+  const ip = docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name).trim()
+  for (let i = 0; i < 50 && !docker('logs', name).includes('listening'); i++) await new Promise((r) => setTimeout(r, 100))
+  return ip
+}
+
