@@ -8,6 +8,7 @@ import type { JobPayload } from '../../src/payload/types.js'
 import { compileYaml } from '../support/compile-yaml.js'
 import { TEST_DOCKER_HOST, docker, dockerSkip, glrunLeftovers, requireEngine } from '../support/docker-env.js'
 import { makeBareRepo, makeCertificates, startGitServerContainer } from '../support/git-https.js'
+import { makeRepo } from '../support/git-repo.js'
 import { glrunAsync as glrun } from '../support/glrun-async.js'
 import { type GitLabDouble, startGitLabDouble } from '../support/gitlab-double/server.js'
 
@@ -41,6 +42,11 @@ afterAll(async () => {
   try { docker('network', 'rm', net) } catch { /* already gone */ }
   rmSync(root, { recursive: true, force: true })
 })
+
+/** The step_script section's bytes, without its start and end markers (their timestamps differ). */
+function stepScript(trace: string): string {
+  return /section_start:\d+:step_script\r\x1b\[0K([\s\S]*?)section_end:\d+:step_script/.exec(trace)?.[1] ?? ''
+}
 
 describe.skipIf(skip)('glrun runner, executor = "docker"', () => {
   it('s3-gitlab-ci.yml: four jobs from GitLab run on busybox:latest, traces in sections, final states success, nothing left on the engine', async () => {
@@ -89,6 +95,16 @@ check_interval = 0
     }
     expect(gl.state.traceOf(ids.get('build-job')!).toString()).toMatch(/^Hello, ada!$/m)
     expect(gl.state.traceOf(ids.get('deploy-prod')!).toString()).toMatch(/^This job deploys something from the main branch\.$/m)
+    // The same jobs run locally on the Docker executor: GitLab's step_script is the local one, byte for byte.
+    const local = makeRepo({ files: { '.gitlab-ci.yml': yaml } })
+    const lr = await glrun(['run', '--cwd', local.dir, '--executor', 'docker', '-v', 'GITLAB_USER_LOGIN=ada'], { env: { DOCKER_HOST: TEST_DOCKER_HOST }, timeoutMs: 150_000 })
+    expect(lr.code, lr.out + lr.err).toBe(0)
+    for (const [name, jobId] of ids) {
+      const step = stepScript(gl.state.traceOf(jobId).toString('utf8'))
+      expect(step.length, name).toBeGreaterThan(0)
+      expect(step, name).toBe(stepScript(readFileSync(join(local.dir, '.glrun', 'jobs', name, 'trace.log'), 'utf8')))
+    }
+    local.cleanup()
     const request = gl.recorder.all.find((q) => q.route === 'jobs-request')!
     expect(request.params).toMatchObject({ info: { executor: 'docker' } })
     expect(glrunLeftovers(r.pid)).toEqual([])
