@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -61,6 +61,25 @@ describe('the attach strategy\'s stage protocol', () => {
     for (let i = 0; i < text.length; i += 7) resumed.write(text.subarray(i, i + 7))
     expect(Buffer.concat(seen).toString()).toBe('two\n')
     expect(code).toBe(4)
+  })
+
+  it('a stage canceled before the reading shell got to it never starts; it reports 137 and the next stage runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'glrun-attach-cancel-'))
+    const path = join(dir, 'p.tmp', 's.sh')
+    mkdirSync(dirname(path))
+    const nonce = newNonce()
+    // What killStageCommand leaves when it runs first.
+    writeFileSync(`${path}.${nonce}.canceled`, '')
+    const m = mainShell()
+    try {
+      expect(await stage(m, path, `touch ${join(dir, 'ran')}\n`, join(dir, 'output.log'), nonce)).toEqual({ out: '', code: 137 })
+      expect(existsSync(join(dir, 'ran'))).toBe(false)
+      expect(await stage(m, path, 'echo next\n')).toEqual({ out: 'next\n', code: 0 })
+      // Removed right after the status line, so looked for once the next stage has run.
+      expect(existsSync(`${path}.${nonce}.canceled`)).toBe(false)
+    } finally {
+      m.stop()
+    }
   })
 
   it('StageOutput holds back what could start the status line, across chunks, and takes only its own', () => {

@@ -53,8 +53,20 @@ const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
 export function stageCommand(path: string, script: string, nonce: string, log: string): string {
   const body = script.endsWith('\n') ? script : `${script}\n`
   const st = quote(`${path}.status`)
-  return `printf '%s\\n' ${nonce}-begin >> ${quote(log)}; (sh -c ${quote(DETECT_SHELL)} ${quote(path)} <<'GLRUN_${nonce}'; echo $? > ${st}) 2>&1 | tee -a ${quote(log)}; ` +
-    `printf '\\n%s %s\\n' ${nonce} "$(cat ${st} 2>/dev/null || echo 137)" | tee -a ${quote(log)}; rm -f ${st}\n${body}GLRUN_${nonce}\n`
+  // A stage canceled before the shell got to it does not start (see killStageCommand).
+  const canceled = quote(cancelMark(path, nonce))
+  return `printf '%s\\n' ${nonce}-begin >> ${quote(log)}; ([ -e ${canceled} ] && exit 137; sh -c ${quote(DETECT_SHELL)} ${quote(path)} <<'GLRUN_${nonce}'; echo $? > ${st}) 2>&1 | tee -a ${quote(log)}; ` +
+    `printf '\\n%s %s\\n' ${nonce} "$(cat ${st} 2>/dev/null || echo 137)" | tee -a ${quote(log)}; rm -f ${st} ${canceled}\n${body}GLRUN_${nonce}\n`
+}
+
+const cancelMark = (path: string, nonce: string): string => `${path}.${nonce}.canceled`
+
+/**
+ * Ends stage `nonce`: marks it canceled first, so that a stage the reading shell has not started
+ * yet never starts, then kills the processes of one that runs.
+ */
+export function killStageCommand(path: string, nonce: string): string {
+  return `touch ${quote(cancelMark(path, nonce))} 2>/dev/null; ${KILL_ATTACHED_STAGE}`
 }
 
 /** Reads the log file from its start, as the session would have shown the stage (see StageOutput `after`). */

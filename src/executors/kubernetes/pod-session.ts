@@ -7,7 +7,7 @@ import { ExecutorFailure } from '../failure.js'
 import type { ExecutorSession, ExitStatus, JobFiles, OpenContext, StageScript, TraceOutput } from '../types.js'
 import { apiErrorText, apiStatus } from './client.js'
 import { execInPod } from './exec-socket.js'
-import { type ExecutionStrategy, KILL_ATTACHED_STAGE, StageOutput, attachInput, executionStrategy, newNonce, readLogCommand, stageCommand } from './attach-stage.js'
+import { type ExecutionStrategy, StageOutput, attachInput, executionStrategy, killStageCommand, newNonce, readLogCommand, stageCommand } from './attach-stage.js'
 import { denialHint, parseDenial } from './forbidden.js'
 import type { KubernetesOptions } from './options.js'
 import { PodFiles } from './pod-files.js'
@@ -160,13 +160,14 @@ export class PodSession implements ExecutorSession {
     const container = runsInHelper(script.stage) ? 'helper' : 'build'
     const path = `${this.projectDir}.tmp/.glrun-stage-${container}.sh`
     const attach = this.strategy === 'attach'
+    const nonce = newNonce()
     const stop = new AbortController()
     let ending: ExitStatus | undefined
     const end = (why: ExitStatus): void => {
       if (ending) return
       ending = why
       // Kill the stage's processes in the container; its exec or attach then ends with their exit.
-      void execInPod(this.d.kc, this.d.opts.namespace, this.name, container, ['sh', '-c', attach ? KILL_ATTACHED_STAGE : KILL_STAGE], { stdout: new PassThrough().resume() }).then(() => {
+      void execInPod(this.d.kc, this.d.opts.namespace, this.name, container, ['sh', '-c', attach ? killStageCommand(path, nonce) : KILL_STAGE], { stdout: new PassThrough().resume() }).then(() => {
         setTimeout(() => stop.abort(), 5000).unref()
       })
     }
@@ -177,7 +178,6 @@ export class PodSession implements ExecutorSession {
     try {
       let r
       if (attach) {
-        const nonce = newNonce()
         const log = this.plan.logFile!
         let status: number | undefined
         const onStatus = (code: number): void => {
