@@ -61,6 +61,18 @@ describe('the attach strategy\'s stage protocol', () => {
     for (let i = 0; i < text.length; i += 7) resumed.write(text.subarray(i, i + 7))
     expect(Buffer.concat(seen).toString()).toBe('two\n')
     expect(code).toBe(4)
+
+    // A session that broke inside the status line: nothing of it was shown, the file has it whole.
+    const shown: Buffer[] = []
+    const first = new StageOutput(nonce, { write: (c) => shown.push(Buffer.from(c)) }, () => { throw new Error('no status on a broken line') })
+    first.end(Buffer.from(`one\ntwo\n\n${nonce} `))
+    await new Promise((r) => first.on('finish', r))
+    expect(Buffer.concat(shown).toString()).toBe('one\ntwo\n')
+    let again: number | undefined
+    const rest: Buffer[] = []
+    new StageOutput(nonce, { write: (c) => rest.push(Buffer.from(c)) }, (c) => { again = c }, { skip: first.passed }).end(readFileSync(log))
+    expect(Buffer.concat(rest).toString()).toBe('')
+    expect(again).toBe(4)
   })
 
   it('a stage canceled before the reading shell got to it never starts; it reports 137 and the next stage runs', async () => {

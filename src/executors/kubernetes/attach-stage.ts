@@ -162,10 +162,12 @@ export class StageOutput extends Writable {
     cb()
   }
 
-  /** The session ended without a status: what was held back is output after all. */
+  /**
+   * The session ended without a status line: what is held back (at most a newline and the start
+   * of the nonce) stays held. A resumed read of the log skips the bytes shown (`passed`) and must
+   * find the status line whole, so none of it may have been shown.
+   */
   override _final(cb: () => void): void {
-    if (this.code === undefined && this.held.length) this.out.write(this.held)
-    this.held = Buffer.alloc(0)
     cb()
   }
 }
