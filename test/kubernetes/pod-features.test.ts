@@ -137,7 +137,7 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     env.double.inject({ path: /\/attach$/, times: 1, dropAfterMs: 1500 })
     const r = await run(payload(['for i in 1 2 3 4 5 6; do echo "line $i"; sleep 0.5; done', 'exit 3']))
     expect(r.status).toBe('failed')
-    expect(r.trace).toMatch(/WARNING: the attach session to the build container broke \(.*\): reading the stage's output from \/logs-\d+-\d+\/output\.log/)
+    expect(r.trace).toMatch(/^line 6\n.*\$ exit 3.*\n\x1b\[0;33mWARNING: the attach session to the build container broke \(.*\): the stage's output after that was read from \/logs-\d+-\d+\/output\.log/m)
     expect(r.trace.split('\n').filter((l) => /^line \d$/.test(l))).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'line 6'])
     expect(r.trace).toMatch(/ERROR: Job failed: exit code 3/)
     expect(await env.settled()).toEqual({ pods: 0, containers: 0 })

@@ -87,8 +87,9 @@ export class StageOutput extends Writable {
   private held: Buffer = Buffer.alloc(0)
   private readonly marker: Buffer
   code: number | undefined
-  /** Bytes of the stage's output handed to the trace so far. */
+  /** Bytes of the stage's output handed to the trace so far, and the last of them. */
   passed = 0
+  lastByte: number | undefined
   private readonly out: TraceOutput
   private begin: Buffer | undefined
   private skip: number
@@ -104,7 +105,9 @@ export class StageOutput extends Writable {
     this.skip = resume?.skip ?? 0
     this.out = { write: (b: Buffer | string) => {
       const buf = typeof b === 'string' ? Buffer.from(b) : b
+      if (buf.length === 0) return
       this.passed += buf.length
+      this.lastByte = buf[buf.length - 1]
       out.write(buf)
     } }
   }

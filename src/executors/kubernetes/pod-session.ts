@@ -191,13 +191,18 @@ export class PodSession implements ExecutorSession {
         // stage goes on; its output and status are in the log file, read from the helper as
         // gitlab-runner's read-logs does, from where the session stopped.
         let passed = output.passed
+        let last = output.lastByte
+        const breaks: string[] = []
         for (let tries = 0; status === undefined && !ending && r.kind === 'error' && r.httpCode === undefined && tries < 3; tries++) {
           if (await this.podFate(container)) break
-          out.write(`${YELLOW}WARNING: the attach session to the ${container} container broke (${r.message}): reading the stage's output from ${log}${RESET}\n`)
+          breaks.push(r.message)
           const resumed = new StageOutput(nonce, out, onStatus, { skip: passed })
           r = await execInPod(this.d.kc, this.d.opts.namespace, this.name, 'helper', readLogCommand(log), { stdout: resumed }, stop.signal)
           passed += resumed.passed
+          last = resumed.lastByte ?? last
         }
+        // Said after the stage's output, never inside it (the output resumes mid-line).
+        if (breaks.length) out.write(`${last !== undefined && last !== 0x0a ? '\n' : ''}${YELLOW}WARNING: the attach session to the ${container} container broke (${breaks.join('; ')}): the stage's output after that was read from ${log}${RESET}\n`)
         // Without the status line the stage did not end by itself, whatever the session says
         // (an attach to a main process that died ends with Success): ask the pod what happened.
         if (status !== undefined) r = { kind: 'exited' as const, code: status }
