@@ -224,7 +224,7 @@ export class PodSession implements ExecutorSession {
       if (r.kind === 'exited') return { kind: 'exited', code: r.code }
       const denial = r.httpCode === 403 ? parseDenial(r.message) : undefined
       throw new ExecutorFailure(r.httpCode === 403 ? 'GLRUN_K8S_FORBIDDEN' : 'GLRUN_K8S_EXEC', `the ${container} container could not run the ${script.stage} script: ${r.message}`,
-        r.httpCode === 403 ? 'runner_configuration_error' : 'runner_system_failure', denial ? denialHint(denial) : undefined)
+        r.httpCode === 403 ? 'runner_configuration_error' : 'runner_system_failure', denial ? denialHint(denial) : 'The connection to the pod through the Kubernetes API failed and the pod still runs: check the API server\'s reachability and its streaming limits; `glrun doctor --config config.toml` checks the connection and the permissions.')
     } finally {
       if (timer) clearTimeout(timer)
       signal.removeEventListener('abort', onAbort)

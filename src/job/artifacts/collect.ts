@@ -54,7 +54,7 @@ export async function collectToZip(files: JobFiles, spec: CollectSpec, zipPath: 
       try {
         tracked = await spec.tracked()
       } catch (e) {
-        warnings.push(`untracked: ${(e as Error).message}; no untracked files collected`)
+        warnings.push(`untracked: ${(e as Error).message}; no untracked files collected (untracked: needs the job's sources: GIT_STRATEGY fetch or clone)`)
       }
     } else warnings.push('untracked: the list of tracked files is not available here; no untracked files collected')
   }
