@@ -7,7 +7,8 @@
 //    HTTPS, WebSocket exec, schema-checked requests) whose node runs it on the same engine as a
 //    sandbox plus the build and helper containers, as a cluster would.
 // The double runs in this process (a real apiserver and kubelet run elsewhere), so its CPU is
-// counted against the kubernetes executor: the ratio is an upper bound.
+// counted against the kubernetes executor: the ratio is an upper bound. It also prints where the
+// kubernetes job's time goes, from the node's own steps (DockerKubelet's onStep hook).
 // Usage: node bench/k8s-bench.mjs [--runs N]     Medians of N runs (default 7).
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -42,6 +43,23 @@ const { Masker } = await import(join(root, 'dist/trace/masker.js'))
 const { MemorySink } = await import(join(root, 'dist/trace/sinks/memory-sink.js'))
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+// Splits the kubernetes job's time into glrun's part (before the node has the pod: pod POST;
+// after its last container started: noticing Running, the stages over attach/exec, the delete)
+// and the node's (sandbox, then each container one after the other, as a kubelet starts them).
+function breakdown(timelines) {
+  // Consecutive steps of the first run (the same in every run), each part the median of its gap.
+  const order = [...timelines[0].steps.keys()]
+  const parts = [['glrun until the node has the pod', (t) => t.steps.get('scheduled')]]
+  for (let i = 1; i < order.length; i++) {
+    const [from, to] = [order[i - 1], order[i]]
+    const label = to.endsWith(' exited') ? `${to.replace(' exited', '')} runs to its exit` : to.replace(' started', '')
+    parts.push([`node: ${label}`, (t) => t.steps.get(to) - t.steps.get(from)])
+  }
+  const lastStart = order.filter((s) => s.endsWith(' started')).at(-1)
+  parts.push(['glrun after the last container started', (t) => t.ms - t.steps.get(lastStart)])
+  return parts.map(([label, f]) => `${label} ${median(timelines.map(f)).toFixed(0)} ms`).join(', ')
+}
 const job = {
   id: 1, token: 'glcbt-bench', allow_git_fetch: true,
   job_info: { name: 'bench', stage: 'test', pipeline_id: 1, project_id: 1, project_name: 'bench', project_full_path: 'g/bench' },
@@ -51,7 +69,13 @@ const job = {
   image: { name: 'busybox:latest' }, services: [], artifacts: null, cache: null, credentials: [], dependencies: [],
   features: { trace_sections: true, failure_reasons: [] },
 }
+// The node's steps for the pod of the job being timed (the double's onStep hook), in ms since the job began.
+let steps = []
+let jobStart = 0
+const onStep = (_pod, step) => steps.push([step, performance.now() - jobStart])
 async function once(executor) {
+  steps = []
+  jobStart = performance.now()
   const t0 = process.hrtime.bigint()
   const trace = new TraceWriter({ masker: new Masker([]), sinks: [new MemorySink()] })
   const o = await runJob({ job, executor, trace, buildsDir: join(work, 'builds'), ...localStores(join(work, 'store')), signal: new AbortController().signal })
@@ -74,16 +98,19 @@ try {
     ['exec strategy (FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY), pods on the default bridge', { network: 'bridge' }, { FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: true }],
   ]
   for (const [label, kubelet, flags] of setups) {
-    const env = await startK8sEnv({ kubelet })
+    const env = await startK8sEnv({ kubelet: { ...kubelet, onStep } })
     try {
       const k8s = env.executor(undefined, undefined, flags)
       await once(docker)
       await once(k8s)
       const d = []
       const k = []
+      const timelines = []
       for (let i = 0; i < runs; i++) {
         d.push(await once(docker))
-        k.push(await once(k8s))
+        const ms = await once(k8s)
+        k.push(ms)
+        timelines.push({ ms, steps: new Map(steps) })
         await env.settled()
       }
       const md = median(d)
@@ -91,6 +118,7 @@ try {
       console.log(`one trivial job, median of ${runs} (${label}):`)
       console.log(`  docker executor      ${md.toFixed(0)} ms`)
       console.log(`  kubernetes executor  ${mk.toFixed(0)} ms   (${(mk / md).toFixed(2)}x the docker executor; goal <= 1.5x)`)
+      console.log(`    where the time goes (medians): ${breakdown(timelines)}`)
     } finally {
       await env.close()
     }

@@ -33,6 +33,8 @@ export interface DockerKubeletOptions {
   clusterDns?: { nameservers: string[]; searches?: string[] }
   /** Docker label (`key=value` or `key`) on everything made, for the sweep in close(); default a label unique to this kubelet */
   label?: string
+  /** Called as the node reaches each step of a pod's start (for bench/k8s-bench.mjs's breakdown). */
+  onStep?: (pod: string, step: string) => void
 }
 
 /** The image of the sandbox ("pause") container and of the kubelet's own helper containers. */
@@ -97,6 +99,8 @@ export class DockerKubelet implements Kubelet {
 
   /** The kubelet's part: volumes, sandbox, init containers one by one, then every container. */
   private async start(p: PodEntry): Promise<void> {
+    const step = (what: string): void => this.opts.onStep?.(p.run.name, what)
+    step('scheduled')
     p.run.startTime = now()
     this.publish(p)
     if (p.spec.activeDeadlineSeconds !== undefined) p.deadline = setTimeout(() => void this.deadlineExceeded(p), p.spec.activeDeadlineSeconds * 1000)
@@ -115,6 +119,7 @@ export class DockerKubelet implements Kubelet {
     if (!(await localImage(this.docker, SANDBOX_IMAGE))) await pullImage(this.docker, SANDBOX_IMAGE, [])
     const sandbox = await startSandbox(this.docker, { name: dockerName(p, 'POD'), hostname: p.spec.hostname ?? p.run.name, image: SANDBOX_IMAGE, network: this.opts.network, labels: p.labels }, p.spec)
     p.sandboxId = sandbox.id
+    step('sandbox started')
     if (this.halted(p)) return
     await configureDns(this.docker, sandbox, p.run.namespace, p.spec, this.opts.clusterDns)
     Object.assign(p.run, { sandboxReady: true, podIP: sandbox.podIP, hostIP: sandbox.hostIP })
@@ -122,7 +127,9 @@ export class DockerKubelet implements Kubelet {
     for (const [i, c] of p.run.initContainers.entries()) {
       if (!(await ensureImage(this.pullHost(p), c, p.spec.initContainers![i]!))) return
       if (!(await this.startWithRetry(p, c, p.spec.initContainers![i]!))) return
+      step(`${c.name} started`)
       await this.waitExit(p, c)
+      step(`${c.name} exited`)
       // restartPolicy Never: a failed init container fails the pod; nothing else starts.
       if (!('terminated' in c.state) || c.state.terminated.exitCode !== 0 || this.halted(p)) return
     }
@@ -134,6 +141,7 @@ export class DockerKubelet implements Kubelet {
       const first = await pullOnce(this.pullHost(p), c, spec)
       if (first === 'never') continue
       const attempt = first === 'ok' ? await this.createAndStart(p, c, spec) : undefined
+      if (attempt === 'started') step(`${c.name} started`)
       if (attempt === 'started') p.watchers.push(this.waitExit(p, c))
       if (attempt !== undefined && attempt !== 'config') continue
       // The kubelet goes on with the other containers; this one retries after its back-off.
