@@ -33,7 +33,13 @@ export const KUBERNETES: Schema = {
     service_memory_request helper_cpu_limit helper_cpu_request helper_memory_limit helper_memory_request
     cpu_limit_overwrite_max_allowed cpu_request_overwrite_max_allowed memory_limit_overwrite_max_allowed
     memory_request_overwrite_max_allowed pod_labels_overwrite_allowed pod_annotations_overwrite_allowed logs_base_dir scripts_base_dir
-    retry_backoff_max cleanup_resources_timeout`),
+    helper_cpu_limit_overwrite_max_allowed helper_cpu_request_overwrite_max_allowed helper_memory_limit_overwrite_max_allowed
+    helper_memory_request_overwrite_max_allowed helper_ephemeral_storage_limit_overwrite_max_allowed
+    helper_ephemeral_storage_request_overwrite_max_allowed service_cpu_limit_overwrite_max_allowed
+    service_cpu_request_overwrite_max_allowed service_memory_limit_overwrite_max_allowed service_memory_request_overwrite_max_allowed
+    service_ephemeral_storage_limit_overwrite_max_allowed service_ephemeral_storage_request_overwrite_max_allowed
+    helper_ephemeral_storage_limit helper_ephemeral_storage_request service_ephemeral_storage_limit service_ephemeral_storage_request
+    retry_backoff_max cleanup_resources_timeout ephemeral_storage_limit_overwrite_max_allowed ephemeral_storage_request_overwrite_max_allowed`),
   ...keys('bool', `bearer_token_overwrite_allowed namespace_per_job automount_service_account_token helper_image_autoset_arch_and_os
     use_service_account_image_pull_secrets privileged allow_privilege_escalation print_pod_warning_events`),
   ...keys('int', `poll_interval poll_timeout pod_termination_grace_period_seconds cleanup_grace_period_seconds
@@ -42,8 +48,7 @@ export const KUBERNETES: Schema = {
   ...keys('policy', 'pull_policy allowed_pull_policies'),
   ...keys('any', `node_selector node_tolerations affinity dns_config pod_security_context build_container_security_context
     helper_container_security_context service_container_security_context init_permissions_container_security_context pod_labels
-    pod_annotations volumes services container_lifecycle pod_spec pod_disruption_budget autoscaler retry_limits
-    ephemeral_storage_limit_overwrite_max_allowed ephemeral_storage_request_overwrite_max_allowed`),
+    pod_annotations volumes services container_lifecycle pod_spec pod_disruption_budget autoscaler retry_limits`),
   host_aliases: { tables: { ip: 'string', hostnames: 'strings' } },
 }
 

@@ -105,6 +105,30 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
   }, 60_000)
 
+  it('per-job overwrites: KUBERNETES_NAMESPACE_OVERWRITE, labels and memory limit as far as config.toml allows; past it the job fails before any pod', async () => {
+    const allow = { namespace_overwrite_allowed: '^(ci|default)$', pod_labels_overwrite_allowed: '^team=', memory_limit_overwrite_max_allowed: '256Mi' }
+    const job = payload(['echo overwritten'])
+    job.variables.push({ key: 'KUBERNETES_NAMESPACE_OVERWRITE', value: 'default', public: true }, { key: 'KUBERNETES_POD_LABELS_1', value: 'team=ci', public: true }, { key: 'KUBERNETES_MEMORY_LIMIT', value: '200Mi', public: true })
+    const r = await run(job, allow)
+    expect(r.status, r.trace).toBe('success')
+    expect(r.trace).toContain('"Namespace" overwritten with "default"\n"PodLabels" "team" overwritten with "ci"\n"MemoryLimit" overwritten with "200Mi"\nUsing Kubernetes namespace: default\n')
+    const post = env.double.requests.filter((q) => q.method === 'POST' && /\/pods$/.test(q.path)).at(-1)!
+    expect(post.path).toBe('/api/v1/namespaces/default/pods')
+    const pod = post.body as { metadata: { labels: Record<string, string> }; spec: { containers: { name: string; resources?: { limits?: Record<string, string> } }[] } }
+    expect(pod.metadata.labels['team']).toBe('ci')
+    expect(pod.spec.containers.find((c) => c.name === 'build')?.resources?.limits).toEqual({ memory: '200Mi' })
+    expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
+
+    const posts = env.double.requests.filter((q) => q.method === 'POST' && /\/pods$/.test(q.path)).length
+    const greedy = payload(['echo never'])
+    greedy.variables.push({ key: 'KUBERNETES_MEMORY_LIMIT', value: '1Gi', public: true })
+    const refused = await run(greedy, allow)
+    expect(refused.status).toBe('failed')
+    expect(refused.trace).toMatch(/couldn't prepare overwrites: invalid build limits specified: the resource "MemoryLimit" requested "1Gi" is higher than limit allowed "256Mi"/)
+    expect(refused.trace).not.toMatch(/^never$/m)
+    expect(env.double.requests.filter((q) => q.method === 'POST' && /\/pods$/.test(q.path)).length).toBe(posts)
+  }, 120_000)
+
   it('memory_limit: a script past it is OOM-killed (137) and diagnosed as such', async () => {
     const r = await run(payload(['head -c 300m /dev/zero | tail > /dev/null']), { memory_limit: '48Mi' })
     expect(r.status).toBe('failed')

@@ -62,6 +62,19 @@ function noApi(): GlrunError {
 
 export const coreApi = (kc: KubeConfig): CoreV1Api => kc.makeApiClient(CoreV1Api)
 
+/** The same cluster and context with the current user's credential replaced by a bearer token (gitlab-runner's BearerToken overwrite). */
+export function withBearerToken(kc: KubeConfig, token: string): KubeConfig {
+  const current = kc.getCurrentUser()
+  const out = new KubeConfig()
+  out.loadFromOptions({
+    clusters: kc.getClusters(),
+    users: kc.getUsers().map((u) => (u.name === current?.name ? { name: u.name, token, ...(u.certData ? { certData: u.certData } : {}), ...(u.keyData ? { keyData: u.keyData } : {}) } : u)),
+    contexts: kc.getContexts(),
+    currentContext: kc.getCurrentContext(),
+  })
+  return out
+}
+
 /** The Status an API call failed with (apiserver's own words), when it was one. */
 export interface ApiStatus { code: number; message: string; reason?: string }
 

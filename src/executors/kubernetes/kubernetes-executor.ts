@@ -6,8 +6,9 @@ import { GlrunError } from '../../diagnostics/errors.js'
 import type { JobPayload } from '../../payload/types.js'
 import { ExecutorFailure } from '../failure.js'
 import type { Executor, ExecutorSession, OpenContext } from '../types.js'
-import { apiErrorText, coreApi, kubeConfigFor } from './client.js'
+import { apiErrorText, coreApi, kubeConfigFor, withBearerToken } from './client.js'
 import type { KubernetesOptions } from './options.js'
+import { applyOverwrites } from './overwrites.js'
 import { resolveFromPod } from './pod-resolve.js'
 import { PodSession } from './pod-session.js'
 import { DEFAULT_HELPER_IMAGE, LABEL_HOST, LABEL_MANAGED, LABEL_PID, type PodIdentity, hostLabel, podName } from './pod-spec.js'
@@ -88,8 +89,16 @@ export class KubernetesExecutor implements Executor {
 
   /** The session for a job without touching the cluster: its pod is what `compile --pod` prints. */
   plan(job: JobPayload, ctx: OpenContext, id: PodIdentity): PodSession {
+    const { opts, lines, bearerToken } = applyOverwrites(this.opts, job)
+    return new PodSession({ ...this.connectionFor(bearerToken), opts, id, helperImage: this.opts.helperImage ?? DEFAULT_HELPER_IMAGE, overwrites: lines }, job, ctx, this.imageOf(job))
+  }
+
+  /** The runner's connection, or one with the job's KUBERNETES_BEARER_TOKEN when config.toml allows it. */
+  private connectionFor(bearerToken: string | undefined): { kc: KubeConfig; api: CoreV1Api } {
     const { kc, api } = this.connection()
-    return new PodSession({ kc, api, opts: this.opts, id, helperImage: this.opts.helperImage ?? DEFAULT_HELPER_IMAGE }, job, ctx, this.imageOf(job))
+    if (bearerToken === undefined) return { kc, api }
+    const own = withBearerToken(kc, bearerToken)
+    return { kc: own, api: coreApi(own) }
   }
 
   async open(job: JobPayload, ctx: OpenContext): Promise<ExecutorSession> {
@@ -106,8 +115,8 @@ export class KubernetesExecutor implements Executor {
 
   async resolveFromJob(host: string, job: JobPayload): Promise<ProbeResult> {
     try {
-      const { kc, api } = this.connection()
-      return await resolveFromPod({ kc, api, opts: this.opts, id: this.identityFor(job), helperImage: this.opts.helperImage ?? DEFAULT_HELPER_IMAGE }, job, this.imageOf(job), host)
+      const { opts, bearerToken } = applyOverwrites(this.opts, job)
+      return await resolveFromPod({ ...this.connectionFor(bearerToken), opts, id: this.identityFor(job), helperImage: this.opts.helperImage ?? DEFAULT_HELPER_IMAGE }, job, this.imageOf(job), host)
     } catch (e) {
       return { kind: 'dns', target: host, from: 'job', ok: false, summary: `could not check from a job pod: ${(e as Error).message.split('\n')[0]}`, detail: { inconclusive: true } }
     }

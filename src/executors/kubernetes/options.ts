@@ -1,5 +1,6 @@
 import type { PullPolicy } from '../../payload/types.js'
 import type { KubernetesSettings } from '../../runner-config/types.js'
+import type { OverwriteLimits } from './overwrites.js'
 
 type Table = Record<string, unknown>
 
@@ -72,6 +73,8 @@ export interface KubernetesOptions {
   capDrop: string[]
   /** [runners.feature_flags] (FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY chooses exec over attach). */
   featureFlags: Record<string, boolean>
+  /** What jobs may change with KUBERNETES_* variables (overwrites.ts). */
+  overwrite: OverwriteLimits
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined)
@@ -87,6 +90,14 @@ function resources(k: Table, prefix: string): Resources {
     cpuLimit: str(k[`${prefix}cpu_limit`]), cpuRequest: str(k[`${prefix}cpu_request`]),
     memoryLimit: str(k[`${prefix}memory_limit`]), memoryRequest: str(k[`${prefix}memory_request`]),
     ephemeralStorageLimit: str(k[`${prefix}ephemeral_storage_limit`]), ephemeralStorageRequest: str(k[`${prefix}ephemeral_storage_request`]),
+  })
+}
+
+function resourceMaxima(k: Table, prefix: string): Resources {
+  const max = (what: string): string | undefined => str(k[`${prefix}${what}_overwrite_max_allowed`])
+  return defined({
+    cpuLimit: max('cpu_limit'), cpuRequest: max('cpu_request'), memoryLimit: max('memory_limit'), memoryRequest: max('memory_request'),
+    ephemeralStorageLimit: max('ephemeral_storage_limit'), ephemeralStorageRequest: max('ephemeral_storage_request'),
   })
 }
 
@@ -147,5 +158,12 @@ export function kubernetesOptions(settings: KubernetesSettings | undefined, feat
     cleanupGracePeriodSeconds: num(k['cleanup_grace_period_seconds']),
     capAdd: strs(k['cap_add']), capDrop: k['cap_drop'] !== undefined ? strs(k['cap_drop']) : ['NET_RAW'],
     featureFlags,
+    overwrite: defined({
+      namespace: str(k['namespace_overwrite_allowed']), serviceAccount: str(k['service_account_overwrite_allowed']),
+      bearerToken: k['bearer_token_overwrite_allowed'] === true ? true : undefined,
+      podLabels: str(k['pod_labels_overwrite_allowed']), podAnnotations: str(k['pod_annotations_overwrite_allowed']),
+      nodeSelector: str(k['node_selector_overwrite_allowed']), nodeTolerations: str(k['node_tolerations_overwrite_allowed']),
+      build: resourceMaxima(k, ''), helper: resourceMaxima(k, 'helper_'), service: resourceMaxima(k, 'service_'),
+    }),
   })
 }

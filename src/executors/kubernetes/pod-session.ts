@@ -22,7 +22,16 @@ const RESET = '\x1b[0;m'
 /** Ends every process of a stage: all but the container's main process (PID 1) and this script. */
 const KILL_STAGE = 'for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" = 1 ] || [ "$p" = $$ ] || kill -9 "$p" 2>/dev/null; done; exit 0'
 
-export interface SessionDeps { kc: KubeConfig; api: CoreV1Api; opts: KubernetesOptions; id: PodIdentity; helperImage: string }
+export interface SessionDeps {
+  kc: KubeConfig
+  api: CoreV1Api
+  /** The runner's options after the job's overwrites (overwrites.ts). */
+  opts: KubernetesOptions
+  id: PodIdentity
+  helperImage: string
+  /** gitlab-runner's lines for the overwrites the job made, printed first in prepare. */
+  overwrites?: string[]
+}
 
 /** An API failure while setting the pod up, with the apiserver's words and, for a 403, the missing rule. */
 export function setupFailure(step: string, e: unknown): ExecutorFailure {
@@ -80,6 +89,7 @@ export class PodSession implements ExecutorSession {
     const { opts, id } = this.d
     const out = this.ctx.out
     this.checkAllowed()
+    for (const line of this.d.overwrites ?? []) out.write(`${line}\n`)
     out.write(`Using Kubernetes namespace: ${opts.namespace}\n`)
     out.write(`Using Kubernetes executor with image ${this.image} ...\n`)
     if (this.strategy === 'attach') out.write('Using attach strategy to execute scripts...\n')

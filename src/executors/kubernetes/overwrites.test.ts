@@ -1,0 +1,89 @@
+import { KubeConfig } from '@kubernetes/client-node'
+import { describe, expect, it } from 'vitest'
+import { ExecutorFailure } from '../failure.js'
+import { withBearerToken } from './client.js'
+import { kubernetesOptions } from './options.js'
+import { applyOverwrites, quantity } from './overwrites.js'
+
+const opts = (raw: Record<string, unknown>) => kubernetesOptions({ raw: { namespace: 'ci', ...raw }, pullPolicy: [], hostAliases: [], pollInterval: 3, pollTimeout: 180, imagePullSecrets: [] })
+const job = (vars: Record<string, string>) => ({ variables: Object.entries(vars).map(([key, value]) => ({ key, value, public: true })) })
+const refusal = (f: () => unknown): string => {
+  try {
+    f()
+  } catch (e) {
+    expect(e).toBeInstanceOf(ExecutorFailure)
+    expect((e as ExecutorFailure).failureReason).toBe('runner_configuration_error')
+    return (e as Error).message
+  }
+  throw new Error('no refusal')
+}
+
+describe('kubernetes overwrites (gitlab-runner overwrites.go)', () => {
+  it('namespace and service account: used when the *_overwrite_allowed regex matches, with gitlab-runner\'s lines', () => {
+    const o = applyOverwrites(opts({ namespace_overwrite_allowed: 'ci-.*', service_account_overwrite_allowed: '^deployer$' }), job({ KUBERNETES_NAMESPACE_OVERWRITE: 'ci-$CI_COMMIT_REF_SLUG', CI_COMMIT_REF_SLUG: 'main', KUBERNETES_SERVICE_ACCOUNT_OVERWRITE: 'deployer' }))
+    expect(o.opts.namespace).toBe('ci-main')
+    expect(o.opts.serviceAccount).toBe('deployer')
+    expect(o.lines).toEqual(['"Namespace" overwritten with "ci-main"', '"ServiceAccount" overwritten with "deployer"'])
+  })
+
+  it('the regex is searched, not anchored (Go MatchString): "ci-.*" allows "my-ci-x"; a value it does not match fails the job', () => {
+    expect(applyOverwrites(opts({ namespace_overwrite_allowed: 'ci-.*' }), job({ KUBERNETES_NAMESPACE_OVERWRITE: 'my-ci-x' })).opts.namespace).toBe('my-ci-x')
+    expect(refusal(() => applyOverwrites(opts({ namespace_overwrite_allowed: '^ci-.*' }), job({ KUBERNETES_NAMESPACE_OVERWRITE: 'prod' }))))
+      .toBe('couldn\'t prepare overwrites: provided value "prod" does not match "^ci-.*"')
+  })
+
+  it('without *_overwrite_allowed the variable is ignored (gitlab-runner: "disabling override")', () => {
+    const o = applyOverwrites(opts({}), job({ KUBERNETES_NAMESPACE_OVERWRITE: 'prod', KUBERNETES_POD_LABELS_1: 'a=b', KUBERNETES_MEMORY_LIMIT: '64Gi', KUBERNETES_BEARER_TOKEN: 't' }))
+    expect(o.opts.namespace).toBe('ci')
+    expect(o.opts.podLabels).toEqual({})
+    expect(o.opts.build).toEqual({})
+    expect(o.bearerToken).toBeUndefined()
+    expect(o.lines).toEqual([])
+  })
+
+  it('labels, annotations, node selector and tolerations: every variable of the prefix, each checked against the regex', () => {
+    const o = applyOverwrites(opts({ pod_labels: { team: 'a', keep: 'x' }, pod_labels_overwrite_allowed: '.*', pod_annotations_overwrite_allowed: '^example\\.com/', node_selector_overwrite_allowed: '.*', node_tolerations_overwrite_allowed: '.*' }),
+      job({ KUBERNETES_POD_LABELS_1: 'team=b', KUBERNETES_POD_LABELS_2: 'x=y=z', KUBERNETES_POD_ANNOTATIONS_1: 'example.com/owner=me', KUBERNETES_NODE_SELECTOR_ARCH: 'kubernetes.io/arch=arm64', KUBERNETES_NODE_TOLERATIONS_1: 'dedicated=ci:NoSchedule', KUBERNETES_NODE_TOLERATIONS_2: 'gpu' }))
+    expect(o.opts.podLabels).toEqual({ team: 'b', keep: 'x', x: 'y=z' })
+    expect(o.opts.podAnnotations).toEqual({ 'example.com/owner': 'me' })
+    expect(o.opts.nodeSelector).toEqual({ 'kubernetes.io/arch': 'arm64' })
+    expect(o.opts.nodeTolerations).toEqual({ 'dedicated=ci': 'NoSchedule', gpu: '' })
+    expect(o.lines).toContain('"PodLabels" "team" overwritten with "b"')
+    expect(refusal(() => applyOverwrites(opts({ pod_annotations_overwrite_allowed: '^example\\.com/' }), job({ KUBERNETES_POD_ANNOTATIONS_1: 'other.io/x=1' }))))
+      .toBe('couldn\'t prepare overwrites: provided value "other.io/x=1" does not match "^example\\\\.com/"')
+    expect(refusal(() => applyOverwrites(opts({ pod_labels_overwrite_allowed: '.*' }), job({ KUBERNETES_POD_LABELS_1: 'novalue' }))))
+      .toBe('couldn\'t prepare overwrites: provided value "novalue" does not match "k=v"')
+  })
+
+  it('resources: up to the *_overwrite_max_allowed quantity for build, helper and service; above it the job fails', () => {
+    const o = applyOverwrites(opts({ memory_limit: '1Gi', memory_limit_overwrite_max_allowed: '4Gi', cpu_request_overwrite_max_allowed: '2', helper_memory_request_overwrite_max_allowed: '512Mi', service_cpu_limit_overwrite_max_allowed: '500m' }),
+      job({ KUBERNETES_MEMORY_LIMIT: '4096Mi', KUBERNETES_CPU_REQUEST: '1500m', KUBERNETES_HELPER_MEMORY_REQUEST: '256Mi', KUBERNETES_SERVICE_CPU_LIMIT: '0.5', KUBERNETES_HELPER_CPU_LIMIT: '8' }))
+    expect(o.opts.build).toEqual({ memoryLimit: '4096Mi', cpuRequest: '1500m' })
+    expect(o.opts.helper).toEqual({ memoryRequest: '256Mi' })
+    expect(o.opts.service).toEqual({ cpuLimit: '0.5' })
+    expect(o.lines).toEqual(['"CPURequest" overwritten with "1500m"', '"MemoryLimit" overwritten with "4096Mi"', '"ServiceCPULimit" overwritten with "0.5"', '"HelperMemoryRequest" overwritten with "256Mi"'])
+    expect(refusal(() => applyOverwrites(opts({ memory_limit_overwrite_max_allowed: '4Gi' }), job({ KUBERNETES_MEMORY_LIMIT: '5G' }))))
+      .toBe('couldn\'t prepare overwrites: invalid build limits specified: the resource "MemoryLimit" requested "5G" is higher than limit allowed "4Gi"')
+    expect(refusal(() => applyOverwrites(opts({ helper_cpu_request_overwrite_max_allowed: '1' }), job({ KUBERNETES_HELPER_CPU_REQUEST: 'lots' }))))
+      .toMatch(/^couldn't prepare overwrites: invalid helper requests specified: parsing resource limit: "quantities must match/)
+  })
+
+  it('the bearer token only with bearer_token_overwrite_allowed, never shown', () => {
+    const o = applyOverwrites(opts({ bearer_token_overwrite_allowed: true }), job({ KUBERNETES_BEARER_TOKEN: 'secret-token' }))
+    expect(o.bearerToken).toBe('secret-token')
+    expect(o.lines).toEqual(['"BearerToken" overwritten with "XXXXXXXX..."'])
+    const kc = new KubeConfig()
+    kc.loadFromOptions({ clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: false }], users: [{ name: 'u', token: 'runner-token' }], contexts: [{ name: 'x', cluster: 'c', user: 'u', namespace: 'ci' }], currentContext: 'x' })
+    const own = withBearerToken(kc, 'secret-token')
+    expect(own.getCurrentUser()?.token).toBe('secret-token')
+    expect(own.getCurrentCluster()?.server).toBe('https://127.0.0.1:1')
+    expect(kc.getCurrentUser()?.token).toBe('runner-token')
+  })
+
+  it('quantities compare as Kubernetes does', () => {
+    expect(quantity('1Gi')).toBe(1024 ** 3)
+    expect(quantity('1500m')).toBe(1.5)
+    expect(quantity('1e3')).toBe(1000)
+    expect(quantity('2k') < quantity('2Ki')).toBe(true)
+  })
+})

@@ -1,0 +1,144 @@
+import { RE2JS } from 're2js'
+import type { JobPayload } from '../../payload/types.js'
+import { expandAll } from '../../job/variables/runner-expand.js'
+import { ExecutorFailure } from '../failure.js'
+import type { KubernetesOptions, Resources } from './options.js'
+
+/**
+ * gitlab-runner's per-job overwrites (executors/kubernetes/overwrites.go): job variables such as
+ * KUBERNETES_NAMESPACE_OVERWRITE, KUBERNETES_POD_LABELS_*, KUBERNETES_MEMORY_LIMIT change the
+ * job's pod, each only as far as config.toml allows: a regular expression the value must match
+ * (`*_overwrite_allowed`, found anywhere in the value as Go's MatchString does; empty: no
+ * overwrite, the variable is ignored), a switch (`bearer_token_overwrite_allowed`), or a maximum
+ * (`*_overwrite_max_allowed`, a Kubernetes quantity; empty: ignored). A value the config does
+ * not allow fails the job before its pod exists, as a configuration error.
+ */
+
+/** What config.toml allows jobs to change (the `*_overwrite_allowed` / `*_overwrite_max_allowed` keys). */
+export interface OverwriteLimits {
+  namespace?: string
+  serviceAccount?: string
+  bearerToken?: boolean
+  podLabels?: string
+  podAnnotations?: string
+  nodeSelector?: string
+  nodeTolerations?: string
+  build: Resources
+  helper: Resources
+  service: Resources
+}
+
+/** The job's options after its overwrites, the lines gitlab-runner prints for them, and a bearer token if one was given. */
+export interface Overwritten { opts: KubernetesOptions; lines: string[]; bearerToken?: string }
+
+const RESOURCE_KEYS: [keyof Resources, string, string][] = [
+  ['cpuRequest', 'CPU_REQUEST', 'CPURequest'], ['memoryRequest', 'MEMORY_REQUEST', 'MemoryRequest'], ['ephemeralStorageRequest', 'EPHEMERAL_STORAGE_REQUEST', 'EphemeralStorageRequest'],
+  ['cpuLimit', 'CPU_LIMIT', 'CPULimit'], ['memoryLimit', 'MEMORY_LIMIT', 'MemoryLimit'], ['ephemeralStorageLimit', 'EPHEMERAL_STORAGE_LIMIT', 'EphemeralStorageLimit'],
+]
+
+const q = (s: string): string => JSON.stringify(s)
+
+class Refused extends Error {}
+
+export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, 'variables'>): Overwritten {
+  const vars = expandAll(job.variables ?? [], (key) => key)
+  const get = (key: string): string => vars.find((v) => v.key === key)?.value ?? ''
+  const lines: string[] = []
+  const limits = opts.overwrite
+  const next: KubernetesOptions = { ...opts, build: { ...opts.build }, helper: { ...opts.helper }, service: { ...opts.service } }
+  try {
+    const one = (field: string, current: string | undefined, regex: string | undefined, value: string): string | undefined => {
+      if (!regex || value === '') return current
+      check(regex, value)
+      lines.push(`${q(field)} overwritten with ${q(field === 'BearerToken' ? 'XXXXXXXX...' : value)}`)
+      return value
+    }
+    next.namespace = one('Namespace', opts.namespace, limits.namespace, get('KUBERNETES_NAMESPACE_OVERWRITE')) ?? opts.namespace
+    const sa = one('ServiceAccount', opts.serviceAccount, limits.serviceAccount, get('KUBERNETES_SERVICE_ACCOUNT_OVERWRITE'))
+    if (sa !== undefined) next.serviceAccount = sa
+    const token = one('BearerToken', undefined, limits.bearerToken ? '.+' : undefined, get('KUBERNETES_BEARER_TOKEN'))
+    const map = (field: string, current: Record<string, string>, regex: string | undefined, prefix: string, split: (s: string) => [string, string]): Record<string, string> => {
+      if (!regex) return current
+      const out = { ...current }
+      for (const v of vars) {
+        if (!v.key.startsWith(prefix)) continue
+        check(regex, v.value)
+        const [k, val] = split(v.value)
+        out[k] = val
+        lines.push(`${q(field)} ${q(k)} overwritten with ${q(val)}`)
+      }
+      return out
+    }
+    next.podLabels = map('PodLabels', opts.podLabels, limits.podLabels, 'KUBERNETES_POD_LABELS_', splitPair)
+    next.podAnnotations = map('PodAnnotations', opts.podAnnotations, limits.podAnnotations, 'KUBERNETES_POD_ANNOTATIONS_', splitPair)
+    next.nodeSelector = map('NodeSelector', opts.nodeSelector, limits.nodeSelector, 'KUBERNETES_NODE_SELECTOR_', splitPair)
+    next.nodeTolerations = map('NodeTolerations', opts.nodeTolerations, limits.nodeTolerations, 'KUBERNETES_NODE_TOLERATIONS_', splitToleration)
+    for (const [kind, varPrefix, fieldPrefix] of [['build', '', ''], ['service', 'SERVICE_', 'Service'], ['helper', 'HELPER_', 'Helper']] as const) {
+      const what = kind === 'build' ? 'build' : kind
+      for (const half of ['Request', 'Limit'] as const) {
+        try {
+          for (const [key, suffix, field] of RESOURCE_KEYS.filter(([k]) => k.endsWith(half))) {
+            const value = get(`KUBERNETES_${varPrefix}${suffix}`)
+            const max = limits[kind][key]
+            if (!max || value === '') continue
+            const [m, v] = [quantity(max), quantity(value)]
+            if (v > m) throw new Refused(`the resource ${q(fieldPrefix + field)} requested ${q(value)} is higher than limit allowed ${q(max)}`)
+            next[kind][key] = value
+            lines.push(`${q(fieldPrefix + field)} overwritten with ${q(value)}`)
+          }
+        } catch (e) {
+          if (e instanceof Refused) throw new Refused(`invalid ${what} ${half.toLowerCase()}s specified: ${e.message}`)
+          throw e
+        }
+      }
+    }
+    return { opts: next, lines, ...(token ? { bearerToken: token } : {}) }
+  } catch (e) {
+    if (!(e instanceof Refused)) throw e
+    throw new ExecutorFailure('GLRUN_K8S_OVERWRITE', `couldn't prepare overwrites: ${e.message}`, 'runner_configuration_error',
+      'A KUBERNETES_* variable of the job asks for more than [runners.kubernetes] allows: change the variable, or widen the matching *_overwrite_allowed / *_overwrite_max_allowed key in config.toml.')
+  }
+}
+
+function check(regex: string, value: string): void {
+  let re: RE2JS
+  try {
+    re = RE2JS.compile(regex)
+  } catch (e) {
+    throw new Refused(`error parsing regexp ${q(regex)}: ${(e as Error).message}`)
+  }
+  if (!re.matcher(value).find()) throw new Refused(`provided value ${q(value)} does not match ${q(regex)}`)
+}
+
+/** `key=value`, split on the first "=". */
+function splitPair(s: string): [string, string] {
+  const i = s.indexOf('=')
+  if (i < 0) throw new Refused(`provided value ${q(s)} does not match "k=v"`)
+  return [s.slice(0, i), s.slice(i + 1)]
+}
+
+/** `key[=value][:effect]`: the key part and the effect (the tolerations map's form). */
+function splitToleration(s: string): [string, string] {
+  const i = s.indexOf(':')
+  return i < 0 ? [s, ''] : [s.slice(0, i), s.slice(i + 1)]
+}
+
+const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/
+const SUFFIX: Record<string, number> = {
+  n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+}
+
+/** A Kubernetes quantity as a number (for comparing a request with its maximum). */
+export function quantity(s: string): number {
+  const m = QUANTITY.exec(s.trim())
+  const bad = (): Refused => new Refused(`parsing resource limit: ${q(`quantities must match the regular expression '${QUANTITY.source}'`)}`)
+  if (!m) throw bad()
+  const n = Number(m[1])
+  const suffix = m[2]!
+  if (Number.isNaN(n)) throw bad()
+  if (suffix in SUFFIX) return n * SUFFIX[suffix]!
+  const exp = /^[eE]([-+]?[0-9]+)$/.exec(suffix)
+  if (exp) return n * 10 ** Number(exp[1])
+  throw bad()
+}
