@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto'
 import { stringify } from 'yaml'
+import { ExecutorFailure } from '../../executors/failure.js'
 import { kubernetesOptions } from '../../executors/kubernetes/options.js'
+import { applyOverwrites } from '../../executors/kubernetes/overwrites.js'
 import { DEFAULT_HELPER_IMAGE, buildPod, podName } from '../../executors/kubernetes/pod-spec.js'
 import { GlrunError } from '../../diagnostics/errors.js'
 import type { PlannedJob } from '../../pipeline/plan/types.js'
@@ -15,9 +17,17 @@ import type { RunnerSettings } from '../../runner-config/types.js'
  * glrun.dev/pid (what lets it delete pods a killed glrun left behind).
  */
 export function podManifests(jobs: readonly PlannedJob[], runner: RunnerSettings | undefined, json: boolean): string {
-  const opts = kubernetesOptions(runner?.kubernetes, runner?.featureFlags)
+  const runnerOpts = kubernetesOptions(runner?.kubernetes, runner?.featureFlags)
   const token = runner?.token ? shortToken(runner.token) : 'glrun'
   const pods = jobs.map((j) => {
+    // The job's KUBERNETES_* overwrites, as far as config.toml allows them (a refused one is the job's error at run time).
+    let opts = runnerOpts
+    try {
+      opts = applyOverwrites(runnerOpts, j.payload).opts
+    } catch (e) {
+      if (!(e instanceof ExecutorFailure)) throw e
+      throw new GlrunError(e.code, `job "${j.name}": ${e.message}`, e.hint ? { hint: e.hint } : {})
+    }
     const image = j.payload.image?.name || opts.image
     if (!image) {
       throw new GlrunError('GLRUN_K8S_NO_IMAGE', `job "${j.name}" has no image and the runner has no default image`, { hint: 'Add `image:` to the job (or `default:`), or set `image = "…"` under [runners.kubernetes] in config.toml.' })

@@ -1,6 +1,7 @@
 import type { PullPolicy } from '../../payload/types.js'
 import type { KubernetesSettings } from '../../runner-config/types.js'
 import type { OverwriteLimits } from './overwrites.js'
+import type { ContainerKind } from './security-context.js'
 
 type Table = Record<string, unknown>
 
@@ -71,6 +72,10 @@ export interface KubernetesOptions {
   cleanupGracePeriodSeconds?: number
   capAdd: string[]
   capDrop: string[]
+  /** [runners.kubernetes.pod_security_context], as written (security-context.ts reads it). */
+  podSecurityContext?: unknown
+  /** [runners.kubernetes.<kind>_container_security_context] tables, as written. */
+  securityContexts: Partial<Record<ContainerKind, unknown>>
   /** [runners.feature_flags] (FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY chooses exec over attach). */
   featureFlags: Record<string, boolean>
   /** What jobs may change with KUBERNETES_* variables (overwrites.ts). */
@@ -157,6 +162,11 @@ export function kubernetesOptions(settings: KubernetesSettings | undefined, feat
     podTerminationGracePeriodSeconds: num(k['pod_termination_grace_period_seconds']),
     cleanupGracePeriodSeconds: num(k['cleanup_grace_period_seconds']),
     capAdd: strs(k['cap_add']), capDrop: k['cap_drop'] !== undefined ? strs(k['cap_drop']) : ['NET_RAW'],
+    podSecurityContext: k['pod_security_context'],
+    securityContexts: defined({
+      build: k['build_container_security_context'], helper: k['helper_container_security_context'],
+      service: k['service_container_security_context'], init_permissions: k['init_permissions_container_security_context'],
+    }),
     featureFlags,
     overwrite: defined({
       namespace: str(k['namespace_overwrite_allowed']), serviceAccount: str(k['service_account_overwrite_allowed']),

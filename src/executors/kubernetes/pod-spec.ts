@@ -3,6 +3,7 @@ import type { JobImage, JobPayload, JobVariable, PullPolicy } from '../../payloa
 import { serviceHostnames } from '../docker/image-ref.js'
 import type { KubernetesOptions, Resources, VolumeOption } from './options.js'
 import { ATTACH_MAIN, executionStrategy } from './attach-stage.js'
+import { type ContainerKind, containerSecurityContext, podSecurityContext } from './security-context.js'
 
 /** gitlab-runner's helper image: has git and tar (sources, artifacts and caches go through it). */
 export const DEFAULT_HELPER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v17.5.0'
@@ -132,12 +133,11 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
     ...opts.volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, ...(v.subPath ? { subPath: v.subPath } : {}), ...(v.readOnly ? { readOnly: true } : {}) })),
     ...(logsDir ? [{ name: 'logs', mountPath: logsDir }] : []),
   ]
-  const security = {
-    ...(opts.privileged !== undefined ? { privileged: opts.privileged } : {}),
-    ...(opts.allowPrivilegeEscalation !== undefined ? { allowPrivilegeEscalation: opts.allowPrivilegeEscalation } : {}),
-    ...(opts.capAdd.length || opts.capDrop.length ? { capabilities: { ...(opts.capAdd.length ? { add: opts.capAdd } : {}), ...(opts.capDrop.length ? { drop: opts.capDrop } : {}) } } : {}),
+  const security = (kind: ContainerKind): Record<string, unknown> => {
+    const sc = containerSecurityContext(opts, kind)
+    return sc ? { securityContext: sc } : {}
   }
-  const container = (name: string, img: string, policy: PullPolicy | undefined, res: Resources, env: { name: string; value: string }[], entrypoint?: string[]): Record<string, unknown> => {
+  const container = (name: 'build' | 'helper', img: string, policy: PullPolicy | undefined, res: Resources, env: { name: string; value: string }[], entrypoint?: string[]): Record<string, unknown> => {
     const resources = resourceRequirements(res)
     const ep = entrypoint && !(entrypoint.length === 1 && entrypoint[0] === '') ? entrypoint : undefined
     return {
@@ -148,7 +148,7 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
       ...(env.length ? { env } : {}),
       ...(resources ? { resources } : {}),
       volumeMounts: mounts,
-      ...(Object.keys(security).length ? { securityContext: security } : {}),
+      ...security(name),
       stdin: true,
     }
   }
@@ -176,7 +176,7 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
       ...(env.length ? { env } : {}),
       ...(svc.ports?.length ? { ports: svc.ports.map((p) => ({ containerPort: p.number, ...(p.protocol ? { protocol: p.protocol.toUpperCase() } : {}), ...(p.name ? { name: p.name } : {}) })) } : {}),
       ...(resources ? { resources } : {}),
-      ...(Object.keys(security).length ? { securityContext: security } : {}),
+      ...security('service'),
       stdin: true,
     }
   })
@@ -236,8 +236,9 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
     command: ['sh', '-c', `touch ${logsDir}/output.log && (chmod 777 ${logsDir}/output.log || exit 0)`],
     ...(helperResources ? { resources: helperResources } : {}),
     volumeMounts: mounts,
-    ...(Object.keys(security).length ? { securityContext: security } : {}),
+    ...security('init_permissions'),
   }] : []
+  const podSecurity = podSecurityContext(opts.podSecurityContext)
   const pod = {
     apiVersion: 'v1', kind: 'Pod',
     metadata: { name: id.name, namespace: opts.namespace, labels, annotations },
@@ -250,6 +251,7 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
       ...(tolerations.length ? { tolerations } : {}),
       ...(opts.serviceAccount ? { serviceAccountName: opts.serviceAccount } : {}),
       ...(opts.automountServiceAccountToken !== undefined ? { automountServiceAccountToken: opts.automountServiceAccountToken } : {}),
+      ...(podSecurity ? { securityContext: podSecurity } : {}),
       ...(pullSecrets.length ? { imagePullSecrets: pullSecrets } : {}),
       ...(hostAliases.length ? { hostAliases } : {}),
       ...(dnsPolicy ? { dnsPolicy } : {}),

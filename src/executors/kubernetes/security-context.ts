@@ -1,0 +1,65 @@
+import type { KubernetesOptions } from './options.js'
+
+/**
+ * The pod's and each container's securityContext as gitlab-runner builds them
+ * (common/config.go GetPodSecurityContext / GetContainerSecurityContext) from
+ * `[runners.kubernetes.pod_security_context]` and `[runners.kubernetes.<kind>_container_security_context]`
+ * (`build`, `helper`, `service`, `init_permissions`). A container's own `privileged` and
+ * `allow_privilege_escalation` win over the runner-wide keys; its `capabilities.add` / `.drop`,
+ * when given, replace the runner-wide `cap_add` / `cap_drop` (default drop NET_RAW) list for list.
+ */
+
+export type ContainerKind = 'build' | 'helper' | 'service' | 'init_permissions'
+type Table = Record<string, unknown>
+
+const table = (v: unknown): Table | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Table) : undefined)
+const int = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) ? v : undefined)
+const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined)
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined)
+const strs = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined)
+const defined = (o: Table): Table => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
+
+/** seccomp_profile / app_armor_profile: a known type, and Localhost only with its profile (else left out, as gitlab-runner logs and drops it). */
+function profile(v: unknown): Table | undefined {
+  const t = table(v)
+  const type = text(t?.['type'])
+  if (!t || !type || !['RuntimeDefault', 'Unconfined', 'Localhost'].includes(type)) return undefined
+  if (type !== 'Localhost') return { type }
+  const local = text(t['localhost_profile'])
+  return local ? { type, localhostProfile: local } : undefined
+}
+
+const seLinux = (v: unknown): Table | undefined => (text(v) ? { type: text(v) } : undefined)
+
+/** The pod's securityContext, or undefined when pod_security_context sets nothing. */
+export function podSecurityContext(raw: unknown): Table | undefined {
+  const t = table(raw)
+  if (!t) return undefined
+  const groups = Array.isArray(t['supplemental_groups']) ? t['supplemental_groups'].filter((g): g is number => Number.isInteger(g)) : []
+  const out = defined({
+    fsGroup: int(t['fs_group']), runAsGroup: int(t['run_as_group']), runAsNonRoot: bool(t['run_as_non_root']), runAsUser: int(t['run_as_user']),
+    supplementalGroups: groups.length ? groups : undefined,
+    seLinuxOptions: seLinux(t['selinux_type']), seccompProfile: profile(t['seccomp_profile']), appArmorProfile: profile(t['app_armor_profile']),
+  })
+  return Object.keys(out).length ? out : undefined
+}
+
+/** One container's securityContext: the runner-wide keys, then that kind's own table over them. */
+export function containerSecurityContext(opts: Pick<KubernetesOptions, 'privileged' | 'allowPrivilegeEscalation' | 'capAdd' | 'capDrop' | 'securityContexts'>, kind: ContainerKind): Table | undefined {
+  const own = table(opts.securityContexts[kind]) ?? {}
+  const caps = table(own['capabilities'])
+  const add = strs(caps?.['add']) ?? (opts.capAdd.length ? opts.capAdd : undefined)
+  const drop = strs(caps?.['drop']) ?? (opts.capDrop.length ? opts.capDrop : undefined)
+  const procMount = text(own['proc_mount'])
+  const pm = procMount ? procMount[0]!.toUpperCase() + procMount.slice(1).toLowerCase() : undefined
+  const out = defined({
+    privileged: bool(own['privileged']) ?? opts.privileged,
+    allowPrivilegeEscalation: bool(own['allow_privilege_escalation']) ?? opts.allowPrivilegeEscalation,
+    capabilities: add || drop ? defined({ add, drop }) : undefined,
+    runAsUser: int(own['run_as_user']), runAsGroup: int(own['run_as_group']), runAsNonRoot: bool(own['run_as_non_root']),
+    readOnlyRootFilesystem: bool(own['read_only_root_filesystem']),
+    procMount: pm === 'Default' || pm === 'Unmasked' ? pm : undefined,
+    seLinuxOptions: seLinux(own['selinux_type']), seccompProfile: profile(own['seccomp_profile']), appArmorProfile: profile(own['app_armor_profile']),
+  })
+  return Object.keys(out).length ? out : undefined
+}
