@@ -133,7 +133,7 @@ const cases: [string, string, string, string?][] = [
   ['git no merge base', step('$ git merge-base origin/main HEAD', 'fatal: no merge base found'), 'shallow_clone_missing_ref'],
   ['autoscaler out of capacity', ['Preparing the "docker-autoscaler" executor', 'ERROR: Failed to prepare environment: no free machines that can process builds', 'ERROR: Job failed (system failure): no free machines that can process builds'].join('\n'), 'machine_provisioning_failed'],
   ['job page: waiting for a runner', 'This job has not started yet\nThis job is in pending state and is waiting to be picked by a runner', 'no_matching_runner'],
-  ['failure reason: stuck or timeout', 'There has been a timeout failure or the job got stuck. Check your timeout limits or try again', 'job_timeout'],
+  ['failure reason: stuck or timeout (GitLab dropped a pending or silent job)', 'There has been a timeout failure or the job got stuck. Check your timeout limits or try again', 'job_stuck_pending_timeout'],
   ['buildkit RUN step SIGKILLed', step('$ docker build -t app .', 'ERROR: failed to solve: process "/bin/sh -c npm run build" did not complete successfully: exit code: 137'), 'oom_killed'],
   ['merge request ref gone', clone("fatal: couldn't find remote ref refs/merge-requests/12/head"), 'pipeline_ref_missing'],
   ['dash, script whose #! shell is missing', step('$ ./scripts/deploy.sh production', 'sh: 1: ./scripts/deploy.sh: not found'), 'shell_mismatch'],

@@ -11,6 +11,9 @@ const TOO_LARGE = /too large archive|413 (?:Request Entity|Payload) Too Large|re
 const NO_FILES = /^(?:WARNING: )?(.+?): no matching files/
 const NOTHING = /ERROR: No files to upload/
 const CACHE_DENIED = /^FATAL: received: 40[13] Forbidden|(?:WARNING|ERROR|FATAL).*(?:Failed to (?:upload|download|extract|create) cache|AccessDenied|Access Denied|SignatureDoesNotMatch|InvalidAccessKeyId|No URL provided, cache will not be (?:uploaded|downloaded)|NoSuchBucket|ExpiredToken|received: 40[13] (?:Forbidden|Unauthorized))/
+// gitlab-runner's shell scripts run its own binary inside the job's environment for artifacts and
+// caches (shells/abstract.go guardRunnerCommand): without it the step is skipped with this warning.
+const UPLOADER_MISSING = /Missing (\S+)\. (Uploading artifacts|Artifacts downloading|Downloading artifacts|Extracting cache|Creating cache) is disabled\.|(Uploading artifacts|Artifacts downloading|Extracting cache|Creating cache) is not supported by this executor\./
 const BUCKET = /bucket[ =:"]+([\w.-]+)|s3:\/\/([\w.-]+)|https?:\/\/([\w.-]+)\.s3[.-]/i
 
 function tooLarge(s: Scan): Diagnosis[] {
@@ -61,11 +64,30 @@ function cacheDenied(s: Scan): Diagnosis[] {
     ], s.ev.trace.failed && s.beforeFailure(hit.line) ? 0.45 : 0.7)]
 }
 
+function uploaderMissing(s: Scan): Diagnosis[] {
+  const hit = s.last(UPLOADER_MISSING)
+  if (!hit) return []
+  const binary = hit.m[1] ?? 'gitlab-runner'
+  const action = (hit.m[2] ?? hit.m[3] ?? 'Uploading artifacts').toLowerCase()
+  const unsupported = hit.m[3] !== undefined
+  return [diagnosis('artifacts_uploader_missing', unsupported ? `This executor cannot do "${action}"` : `${binary} is not in the job's environment, so ${action} was skipped`,
+    unsupported
+      ? `The runner says ${action} is not supported by this executor: artifacts and caches need an executor that runs gitlab-runner's helper commands (docker, kubernetes, shell, or a custom executor whose environment has gitlab-runner).`
+      : `Artifacts and caches are moved by the ${binary} binary run inside the job's own environment (the runner's host user for the shell executor, the VM for a custom executor, the helper image for docker and kubernetes); "${binary} --version" failed there, so the runner skipped ${action} with a warning and the next jobs get no artifacts or cache.`,
+    evidence(hit), [
+      { text: `Custom executor (VMs): install ${binary} in the VM image, on the PATH of the user that runs the job.`, snippet: `sudo curl -fL -o /usr/local/bin/${binary} https://gitlab-runner-downloads.s3.amazonaws.com/latest/binaries/gitlab-runner-linux-amd64
+sudo chmod 0755 /usr/local/bin/${binary}
+${binary} --version` },
+      { text: `Shell executor: make ${binary} reachable on the PATH of the runner's user (a PATH reset in .bashrc or a login profile hides it).`, snippet: `sudo -u gitlab-runner -i sh -c 'command -v ${binary}'` },
+      { text: 'Docker / Kubernetes: use the stock helper image (helper_image in config.toml unset, or one built from gitlab-runner-helper).' },
+    ], 0.8)]
+}
+
 export const artifactsRule: Rule = {
   id: 'artifacts',
-  categories: ['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied'],
+  categories: ['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied', 'artifacts_uploader_missing'],
   match(ev) {
     const s = new Scan(ev)
-    return [...tooLarge(s), ...noFiles(s), ...cacheDenied(s)]
+    return [...tooLarge(s), ...noFiles(s), ...cacheDenied(s), ...uploaderMissing(s)]
   },
 }

@@ -1,6 +1,7 @@
 import { Scan, diagnosis, evidence, phaseName } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 import { userVariables } from './registry.js'
+import { retryFix } from '../snippets.js'
 
 /**
  * Problems of configuration rather than infrastructure: jobs no runner will take, jobs that
@@ -9,8 +10,12 @@ import { userVariables } from './registry.js'
  */
 
 const STUCK = /This job is stuck because|No matching runner available|doesn't have any (?:active )?runners online|no active runners (?:online )?with (?:the required|any of these) tags|don't have any active runners online or available with any of these tags assigned to them: (.+)|This job has not been picked by any runner|waiting to be picked by a runner|jobs? (?:is|are) (?:still )?pending/i
-// GitLab's texts for the stuck_or_timeout_failure and job_execution_timeout reasons (app/presenters/commit_status_presenter.rb).
-const TIMEOUT = /execution took longer than (\S+) seconds|There has been a timeout failure or the job got stuck|The script exceeded the maximum execution time set for the job|could not run to completion because the timeout was exceeded|(prepare|get sources) timeout: exceeded timeout of (\S+)/
+// GitLab's text for the job_execution_timeout reason (app/presenters/commit_status_presenter.rb) and the runner's.
+// GitLab's text for stuck_or_timeout_failure: set by GitLab itself when a job stayed pending too long
+// (no runner took it) or a running job's runner stopped sending updates (StuckBuilds services);
+// a job past its own timeout gets job_execution_timeout ("The script exceeded…") instead.
+const DROPPED = /There has been a timeout failure or the job got stuck/
+const TIMEOUT = /execution took longer than (\S+) seconds|The script exceeded the maximum execution time set for the job|could not run to completion because the timeout was exceeded|(prepare|get sources) timeout: exceeded timeout of (\S+)/
 const YAML = /jobs:([\w .:/-]+?):(?:before_|after_)?script config should be|mapping values are not allowed|did not find expected key|unknown keys in|config contains unknown keys|This GitLab CI configuration is invalid|Invalid configuration format|yaml invalid|could not find expected ':'|config should be a hash|Found errors in your \.gitlab-ci\.yml|Please define at least one job|YAML should be a hash|stage parameter should be|undefined need: |syntax is incorrect|jobs config should contain at least one visible job|jobs:([\w .-]+) config should|jobs:([\w .-]+?):rules:\d+:if invalid expression syntax|invalid expression syntax|(?:Included|Local|Remote) file `[^`]+` (?:does not have valid YAML syntax|does not exist|could not be fetched)|Project `[^`]+` not found or access denied!|Reference not found for `include`|Maximum of \d+ nested includes are allowed/
 const EMPTY_ARG = /invalid reference format|flag needs an argument|requires (?:at least|exactly) \d+ arguments?|destination [^\s]*:$|invalid argument "[^"]*" for "[^"]+" flag|error: you must specify|argument .* must not be empty|Error: Cannot perform an interactive login/i
 
@@ -25,6 +30,25 @@ function stuck(s: Scan): Diagnosis[] {
       { text: 'Or let the runner run untagged jobs / enable instance runners for the project.', snippet: 'gitlab-runner register ... --run-untagged="true"' },
       { text: 'Check the runner is online: gitlab-runner verify; gitlab-runner restart.' },
     ], 0.85)]
+}
+
+function dropped(s: Scan): Diagnosis[] {
+  const hit = s.last(DROPPED)
+  if (!hit || s.has(TIMEOUT)) return []
+  // A trace with the runner's lines means a runner had the job: it stopped reporting (died, lost its network).
+  const ran = s.has(/^Running with gitlab-(?:ci-multi-)?runner|^Preparing the "|^\$ /)
+  return [diagnosis('job_stuck_pending_timeout', ran ? 'GitLab dropped the job: its runner stopped reporting' : 'GitLab dropped the job after it waited too long for a runner',
+    ran
+      ? 'GitLab marks a running job as stuck when its runner sends no update for an hour (the runner process died or restarted, its host went away, or it lost the connection to GitLab), and drops it with this text. It is not the job\'s own timeout.'
+      : 'GitLab drops a job that no runner picked up in time (pending for about a day, or an hour when no runner can take it) with this text. It is not the job\'s own timeout: the job never started, because every runner that may take it was busy, offline, or does not match its tags or protected-branch setting.',
+    evidence(hit), ran ? [
+      { text: 'Look at the runner that had the job around that time: did the process restart, the host reboot or lose its network?', snippet: 'sudo journalctl -u gitlab-runner --since "2 hours ago"' },
+      retryFix(),
+    ] : [
+      { text: 'Give the project more runner capacity: more concurrent jobs per runner, or more runners with the job\'s tags.', snippet: 'concurrent = 4   # config.toml, global\n[[runners]]\n  limit = 4' },
+      { text: 'Check that an online runner matches the job (tags, protected branches, "run untagged jobs") in Settings > CI/CD > Runners.' },
+      retryFix(),
+    ], 0.75), diagnosis('no_matching_runner', 'Or: no runner can take this job', 'If no runner is online for the job\'s tags, GitLab first shows the job as stuck and then drops it the same way.', evidence(hit), [{ text: 'Match the job\'s tags to an online runner, or let a runner run untagged jobs.', snippet: 'job:\n  tags: [<a tag an online runner has>]' }], 0.4)]
 }
 
 function timeout(s: Scan): Diagnosis[] {
@@ -130,9 +154,9 @@ function protectedVar(s: Scan): Diagnosis[] {
 
 export const configRule: Rule = {
   id: 'config',
-  categories: ['no_matching_runner', 'job_timeout', 'yaml_config_error', 'protected_variable_unavailable'],
+  categories: ['no_matching_runner', 'job_timeout', 'yaml_config_error', 'protected_variable_unavailable', 'job_stuck_pending_timeout'],
   match(ev) {
     const s = new Scan(ev)
-    return [...stuck(s), ...timeout(s), ...yaml(s), ...protectedVar(s)]
+    return [...stuck(s), ...timeout(s), ...dropped(s), ...yaml(s), ...protectedVar(s)]
   },
 }

@@ -70,10 +70,15 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
   const cgroup = s.last(CGROUP)
   const scriptRan = s.ev.trace.lines.some((l) => l.text.startsWith('$ '))
 
-  // The runner host's own daemon (a unix socket, before any script): not a dind question at all.
-  if (conn && target?.host.startsWith('unix://') && (RUNNER_SIDE.test(conn.line.text) || (!scriptRan && /^(?:ERROR|WARNING)/.test(conn.line.text)))) {
+  // The runner's own daemon, before any script: a unix socket on its host, or a tcp:// daemon the
+  // runner is configured to use when the runner says so itself ("Preparation failed", a system
+  // failure) — the runner never talks to a job's dind service. Not a dind question at all.
+  const unix = target?.host.startsWith('unix://') === true
+  const runnerSide = conn !== undefined && RUNNER_SIDE.test(conn.line.text) && !/^\$ /.test(conn.line.text)
+  if (conn && target && (unix || (runnerSide && !scriptRan && !/^\d+\.\d+\.\d+\.\d+$/.test(target.host))) && (runnerSide || (!scriptRan && /^(?:ERROR|WARNING)/.test(conn.line.text)))) {
+    const where = unix ? `on its host (${target.host})` : `at tcp://${target.host}${target.port ? `:${target.port}` : ''}, the daemon it is configured to run jobs on ([runners.docker] host, or DOCKER_HOST of the runner's own process; here not a service of the job)`
     return [diagnosis('docker_engine_broken', "The runner host's Docker daemon is not reachable",
-      `The runner itself could not talk to Docker on its host (${target.host}) while preparing the job: the daemon is stopped or crashed, the socket path differs, or the runner user may not use it. No job command ran.`,
+      `The runner itself could not talk to Docker ${where} while preparing the job: the daemon is stopped or crashed, ${unix ? 'the socket path differs, or the runner user may not use it' : 'its container or host is down, or the name no longer resolves from the runner'}. No job command ran.`,
       evidence(conn), [
         { text: 'On the runner host, check the daemon and that the runner user can use it.', snippet: 'sudo systemctl status docker\nsudo -u gitlab-runner docker info\nsudo journalctl -u docker --since "1 hour ago"' },
         { text: 'Start it (and enable it at boot), then retry the job.', snippet: 'sudo systemctl enable --now docker' },
@@ -121,6 +126,27 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
     out.push(diagnosis('dind_unsupported_on_runner', 'This runner host cannot run Docker-in-Docker',
       'Creating the container failed on cgroups with "operation not permitted": the runner runs inside LXC or a restricted cgroup, so dind cannot work there.',
       evidence(cgroup), unsupportedFixes(), 0.8))
+  }
+  // The runner's health check gave up on the dind service and nothing in its log says it failed:
+  // most often the port it probes is not where dockerd listens (TLS turned off with
+  // DOCKER_TLS_CERTDIR "" makes dockerd use 2375 while the check waits on 2376, gitlab-runner#4635),
+  // else the daemon was slow or failed to start.
+  const healthTimeout = s.last(/wait-for-service"? timeout|Health check error:.*timeout/)
+  const dindService = dind.length > 0 || /docker-\d+\b|dind/.test(warning?.line.text ?? '')
+  if (healthTimeout && warning && dindService && !conn && !tlsHint && !startError && !iptables && !dockerdDown) {
+    const certdir = yamlVar(s.ev.ciYaml, 'DOCKER_TLS_CERTDIR')
+    out.push(diagnosis('dind_tls_mismatch', 'The runner\'s health check waited on a port the dind daemon does not use',
+      `The runner warned that the dind service "probably didn't start properly" because its health check timed out ("${healthTimeout.line.text.trim().slice(0, 140)}"), with no error from dockerd: the check probes the port of the image's TLS mode, and docker:dind ≥ 19.03 listens on 2375 only when DOCKER_TLS_CERTDIR is ""${certdir === '' ? ' (which this job sets)' : ''}. The daemon may well be up: the job's docker commands then still work, or fail on the same port question.`,
+      evidence(warning, healthTimeout), [
+        { text: 'Keep TLS on, consistently (the default of docker:dind ≥ 19.03).', snippet: `services:\n  - ${tag}\nvariables:\n  DOCKER_HOST: tcp://docker:2376\n  DOCKER_TLS_CERTDIR: "/certs"` },
+        { text: 'Or, with TLS off, tell the health check which port dockerd uses.', snippet: 'variables:\n  DOCKER_TLS_CERTDIR: ""\n  DOCKER_HOST: tcp://docker:2375\n  SERVICE_PORT_2376_TCP_PORT: 2375   # or HEALTHCHECK_TCP_PORT: "2375" on the service' },
+      ], certdir === '' ? 0.75 : 0.6))
+    out.push(diagnosis('dind_service_failed_to_start', 'Or: the dind service did not come up in time',
+      'If the job\'s docker commands also fail, dockerd in the service was slow or stopped at start-up (not privileged, storage driver, iptables); its own log says which.',
+      evidence(warning, healthTimeout), [
+        { text: 'Get the service\'s log in the job log.', snippet: 'variables:\n  CI_DEBUG_SERVICES: "true"' },
+        { text: 'Run dind on a privileged runner; give slow services more time.', snippet: '[runners.docker]\n  privileged = true\n  wait_for_services_timeout = 60' },
+      ], 0.5))
   }
   if (tlsHint || (conn && dind.length && !startError && !iptables)) {
     const wrong = target && wrongHost(s, target)

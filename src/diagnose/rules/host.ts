@@ -14,7 +14,7 @@ const SHALLOW = /fatal: reference is not a tree: ([0-9a-f]+)|unresolved referenc
 const UNREACHABLE = /upload-pack: not our ref ([0-9a-f]{7,40})|Server does not allow request for unadvertised object ([0-9a-f]{7,40})/
 // GitLab's persistent pipeline ref (refs/pipelines/<id>) is what the runner fetches; its absence is not about depth.
 // A merge request's refs (refs/merge-requests/<iid>/head|merge) are GitLab-managed too: gone with the MR's source.
-const PIPELINE_REF = /couldn't find remote ref (refs\/(?:pipelines\/\d+|merge-requests\/\d+\/(?:head|merge)))/
+const PIPELINE_REF = /couldn't find remote ref ((?:refs\/heads\/|refs\/tags\/)?refs\/(?:pipelines\/[^/\s]+|merge-requests\/[^/\s]+\/(?:head|merge)))/
 const GIT_AUTH = /EGITNOPERMISSION|HTTP Basic: Access denied|fatal: Authentication failed for '([^']+)'|You are not allowed to download code from this project|could not read (?:Username|Password) for '([^']+)': (?:No such device or address|terminal prompts disabled)|The project you were looking for could not be found or you don't have permission|The requested URL returned error: 40[13]/
 const SUBMODULE = /Updating\/initializing submodules|^Submodule '|submodule path|Synchronizing submodule/
 const NO_SPACE = /no space left on device|You don't have enough free space in|not enough (?:free )?(?:disk )?space|ENOSPC|Disk quota exceeded|The node was low on resource: ephemeral-storage|exceeded its local ephemeral storage limit|ephemeral local storage usage exceeds the total limit|Usage of EmptyDir volume "[^"]*" exceeds the limit/i
@@ -83,6 +83,15 @@ function gitOld(s: Scan): Diagnosis[] {
 function pipelineRef(s: Scan): Diagnosis[] {
   const hit = s.last(PIPELINE_REF)
   if (!hit) return []
+  // refs/heads/refs/merge-requests/…: the refspec GitLab sent was built wrong (a branch template around a ref that already was one).
+  if (/^refs\/(?:heads|tags)\/refs\//.test(hit.m[1] ?? '')) {
+    return [diagnosis('pipeline_ref_missing', `GitLab sent the runner a malformed ref (${hit.m[1]})`,
+      `The runner fetches exactly the refspecs the job payload carries, and this one wraps a ref that already was a full ref (${hit.m[1]}): no such ref can exist, so the fetch fails. That is GitLab building the job's refspecs wrongly (seen with merge request pipelines), not the project's or the runner's configuration.`,
+      evidence(hit), [
+        { text: 'Run a new pipeline (or retry from a fresh one); if it repeats, report it to your GitLab administrators / GitLab with the pipeline source and the refspec.' },
+        { text: 'Meanwhile, jobs that do not need the merge request ref can fetch by branch.', snippet: 'workflow:\n  rules:\n    - if: $CI_COMMIT_BRANCH' },
+      ], 0.8)]
+  }
   return [diagnosis('pipeline_ref_missing', `The pipeline's ref ${hit.m[1]} was not on the server`,
     `The runner fetches the pipeline's persistent ref ${hit.m[1]}, which GitLab creates for a running pipeline and removes when it finishes; here the Git server did not have it (the job ran after the pipeline was finished or cancelled, or the repository storage had not caught up), so no sources were fetched. It is not a depth problem: the whole ref is missing.`,
     evidence(hit), [

@@ -181,6 +181,22 @@ function missingShell(s: Scan): Diagnosis[] {
     ], k8sEarly ? 0.6 : 0.85)]
 }
 
+// The docker-windows executor runs the script with PowerShell (pwsh or powershell) inside the job
+// container; the plain Nano Server images ship neither (only the mcr.microsoft.com/powershell ones do).
+function windowsNoPowershell(s: Scan): Diagnosis[] {
+  const image = s.image()
+  const windows = /docker-windows/.test(s.executor ?? '') || s.has(/^Preparing the "docker-windows" executor/)
+  if (!windows || !image || !/(?:^|\/)windows\/nanoserver(?::|$)/i.test(image) || s.has(NO_SHELL)) return []
+  if (!['step_script', 'build_script', ''].includes(phaseName(s.phase)) || scriptStarted(s, Infinity)) return []
+  const banner = s.first(/Using Docker executor with image/)
+  return [diagnosis('image_missing_shell', `The job image ${image} has no PowerShell`,
+    `The docker-windows executor runs every script stage with PowerShell inside the job container, and the plain Nano Server image ${image} ships no PowerShell, so the build stage cannot start (no command of the script ran).`,
+    evidence(banner, s.last(/Executing "step_script" stage|Using docker image/)), [
+      { text: 'Use a Windows image that has PowerShell (the PowerShell Nano Server images, or a Server Core based one).', snippet: 'image: mcr.microsoft.com/powershell:lts-nanoserver-1809' },
+      { text: 'Or build your own image FROM nanoserver with PowerShell copied in.' },
+    ], 0.7)]
+}
+
 function entrypoint(s: Scan): Diagnosis[] {
   // Without markers, the tool's output lands after the executor banner: any stage up to the script counts.
   // Runners before 11.x printed no section markers: the ENTRYPOINT's output follows "Skipping Git
@@ -263,6 +279,6 @@ export const imageRule: Rule = {
   categories: ['image_entrypoint_override', 'image_missing_shell', 'shell_mismatch', 'command_not_found', 'script_not_executable', 'yaml_config_error'],
   match(ev) {
     const s = new Scan(ev)
-    return [...entrypoint(s), ...missingShell(s), ...mismatch(s), ...notFound(s), ...interpreter(s), ...unknownSubcommand(s), ...notExecutable(s)]
+    return [...entrypoint(s), ...missingShell(s), ...windowsNoPowershell(s), ...mismatch(s), ...notFound(s), ...interpreter(s), ...unknownSubcommand(s), ...notExecutable(s)]
   },
 }

@@ -166,9 +166,10 @@ function schemePortMismatch(url: string): boolean {
 }
 
 function cloneUrl(s: Scan): Diagnosis[] {
-  const missing = s.all(/fatal: repository '([^']*gitlab-ci-token[^']*)' not found/).filter((h) => s.inClone(h.line)).pop()
+  // git ≥ 1.8.x says "repository '<url>' not found"; older git named the smart-HTTP endpoint it got a 404 for.
+  const missing = s.all(/fatal: repository '([^']*gitlab-ci-token[^']*)' not found|fatal: (\S*gitlab-ci-token\S*?)\/info\/refs(?:\?service=git-upload-pack)? not found: did you run git update-server-info on the server\?/).filter((h) => s.inClone(h.line)).pop()
   if (missing) {
-    const url = (missing.m[1] ?? '').replace(/\/\/[^@/]*@/, '//')
+    const url = (missing.m[1] ?? missing.m[2] ?? '').replace(/\/\/[^@/]*@/, '//')
     return [diagnosis('clone_url_misconfigured', `GitLab's repository URL for the runner is wrong (${url})`,
       `The runner's own clone of ${url} got "not found": the URL GitLab hands to runners lacks the port or path prefix it is really served on (external_url, relative_url_root, a non-default port behind a proxy), or the project moved.`,
       evidence(missing), [

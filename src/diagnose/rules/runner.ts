@@ -35,7 +35,9 @@ const LOG_LIMIT = /Job's log exceeded limit of (\d+) bytes|The job log size limi
 const SERVER_ERROR = /(?:returned error|HTTP|status(?: code)?|responseStatus=|received:?)\s*:?\s*(5\d\d)\b|\b(502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out|500 Internal Server Error)|"message":"(Bad Gateway|Service Unavailable|Gateway Time-?out|Internal Server Error)"|\b(UNAVAILABLE|INTERNAL_ERROR)\b.*https?:\/\/|https?:\/\/\S+: (UNAVAILABLE|INTERNAL_ERROR|SERVICE_UNAVAILABLE)\b|RPC failed; HTTP (5\d\d)|too many (5\d\d) error responses/
 const UPLOAD_RETRY = /Uploading artifacts (?:as "[^"]+" )?to coordinator\.\.\. (?:failed|error)|Retrying\.\.\..*(?:coordinator|artifacts)/
 // Cut connections (not refused or unresolved ones, which other rules explain): the daemon or git stream broke off.
-const TRANSIENT = /error during connect: .*(?:EOF|connection reset by peer)|^unexpected EOF$|The remote end hung up unexpectedly|early EOF|RPC failed; curl (?:16|18|55|56|92)|unexpected disconnect while reading sideband packet|HTTP\/2 stream \d+ was not closed cleanly|fatal: protocol error: bad pack header|error: (?:\d+ bytes of body are still expected|inflate: data stream error)|received unexpected HTTP status: 5\d\d|fetch-pack: invalid index-pack output|^(?:fatal|error): (?:index-pack|unpack-objects) failed$|Recv failure: Connection reset by peer/i
+const TRANSIENT = /error during connect: .*(?:EOF|connection reset by peer)|^unexpected EOF$|The remote end hung up unexpectedly|early EOF|RPC failed; curl (?:16|18|55|56|92)|unexpected disconnect while reading sideband packet|HTTP\/2 stream \d+ was not closed cleanly|fatal: protocol error: bad pack header|error: (?:\d+ bytes of body are still expected|inflate: data stream error)|received unexpected HTTP status: 5\d\d|fetch-pack: invalid index-pack output|^(?:fatal|error): (?:index-pack|unpack-objects) failed$|Recv failure: Connection reset by peer|stream error: stream ID \d+; (?:PROTOCOL_ERROR|INTERNAL_ERROR|CANCEL|REFUSED_STREAM)|http2: server sent GOAWAY and closed the connection|http2: client connection lost/i
+// A connection the peer (or a middlebox on the way) reset in the middle of a transfer: Go's "read tcp a->b: read: connection reset by peer", curl's and others'.
+const RESET = /(?:read|write) tcp \S+->\S+: (?:read|write): connection reset by peer|\bconnection reset by peer\b|Connection reset by peer/i
 
 function versionLine(s: Scan): Hit | undefined {
   return s.first(VERSION)
@@ -194,8 +196,21 @@ function transient(s: Scan, already: boolean): Diagnosis[] {
       ], 0.7)]
   }
   const hit = s.last(TRANSIENT)
-  if (!hit) return []
+  const reset = s.all(RESET).filter((h) => !/TLS handshake|handshake failure/i.test(h.line.text)).pop()
+  const resetDiagnosis = (confidence: number): Diagnosis[] => reset ? [diagnosis('network_connection_reset', 'The connection was reset in the middle of a transfer',
+    `"${reset.line.text.trim().slice(0, 160)}": the server, or a proxy, load balancer or firewall between, reset the TCP connection while data was flowing. Once it usually passes on retry; when it repeats for the same host, something on the path is cutting long or large transfers (idle or size limits, an IDS, MTU on an overlay or VPN link).`,
+    evidence(s.commandAt(reset.line.n), reset), [
+      retryFix(),
+      { text: 'If it repeats, test the path from the runner host and from a job container to that host, and ask whoever runs the proxy/load balancer/firewall for its limits.', snippet: `curl -sv -o /dev/null https://${/->([\w.-]+):\d+/.exec(reset.line.text)?.[1] ?? hostOf(/https?:\/\/\S+/.exec(reset.line.text)?.[0]) ?? '<host>'}/` },
+      { text: 'Large downloads (image layers, packages): use a registry mirror or package proxy closer to the runners.' },
+    ], confidence)] : []
+  if (!hit) return resetDiagnosis(0.55)
   const git = /remote end hung up|early EOF|RPC failed|HTTP\/2 stream/.test(hit.line.text)
+  const rest = reset && reset.line.n === hit.line.n ? resetDiagnosis(0.4) : []
+  return [...transientDiagnosis(s, hit, git), ...rest]
+}
+
+function transientDiagnosis(s: Scan, hit: Hit, git: boolean): Diagnosis[] {
   return [diagnosis('transient_failure', git ? 'The git transfer broke off' : 'A connection dropped in the middle of the job',
     `"${hit.line.text.trim().slice(0, 160)}": a connection was cut while ${git ? 'git was transferring' : 'the job talked to a daemon or server'}; such failures usually pass on retry. If they repeat, look at the network path (MTU, proxies, load balancers) or the server's load.`,
     evidence(s.commandAt(hit.line.n), hit), [
@@ -207,7 +222,7 @@ function transient(s: Scan, already: boolean): Diagnosis[] {
 
 export const runnerRule: Rule = {
   id: 'runner',
-  categories: ['machine_provisioning_failed', 'runner_version_bug', 'job_log_limit_exceeded', 'gitlab_server_error', 'upstream_service_unavailable', 'transient_failure'],
+  categories: ['machine_provisioning_failed', 'runner_version_bug', 'job_log_limit_exceeded', 'gitlab_server_error', 'upstream_service_unavailable', 'transient_failure', 'network_connection_reset'],
   match(ev) {
     const s = new Scan(ev)
     const server = serverError(s)

@@ -1,5 +1,6 @@
 import { Scan, diagnosis, evidence, hostOf, phaseName } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
+import { retryFix } from '../snippets.js'
 
 /**
  * Failures inside the job's own commands that still have a cause outside the project: SSH from
@@ -112,7 +113,8 @@ function architecture(s: Scan): Diagnosis[] {
 }
 
 function worktree(s: Scan): Diagnosis[] {
-  const hit = s.last(WORKTREE)
+  // "remote: …" is the server speaking about its own copy (remoteCorrupt), not this checkout.
+  const hit = s.all(WORKTREE).filter((h) => !/^remote:/.test(h.line.text)).pop()
   if (!hit) return []
   const runnerClone = ['get_sources', ''].includes(phaseName(hit.line.section)) || /\/builds\//.test(hit.line.text)
   const fixes: Fix[] = [
@@ -123,6 +125,22 @@ function worktree(s: Scan): Diagnosis[] {
   return [diagnosis('git_worktree_corrupt', 'The reused git checkout is inconsistent',
     `"${hit.line.text.trim()}": ${runnerClone ? 'the runner reuses the previous checkout (GIT_STRATEGY fetch) and it' : 'the repository'} was left half-written by a concurrent or aborted git operation.`,
     evidence(hit), fixes, 0.8)]
+}
+
+// The pack the server sent fails git's checks (or the server says its own objects are broken):
+// its repository needs housekeeping or repair; a local checkout has nothing to do with it.
+const REMOTE_CORRUPT = /fatal: pack is corrupted \(SHA1 mismatch\)|fatal: pack has bad object at offset \d+|fatal: pack has \d+ unresolved deltas?|^remote: (?:fatal|error): (?:.*\bis corrupt\b|unable to read \S+|Could not read [0-9a-f]{40}|missing (?:blob|tree|commit) \S+|bad object \S+)|fatal: early EOF after remote: (?:fatal|error)/
+
+function remoteCorrupt(s: Scan): Diagnosis[] {
+  const hit = s.last(REMOTE_CORRUPT)
+  if (!hit) return []
+  return [diagnosis('remote_repository_corrupt', 'The repository on the Git server sends a broken pack',
+    `"${hit.line.text.trim().slice(0, 160)}": ${/^remote:/.test(hit.line.text) ? 'the server reports broken objects in its own copy of the repository' : 'the pack the server sent for this clone failed git\'s checksum/object checks'}. A corrupted or badly fragmented repository on the server does this to every fresh clone; a flaky proxy that alters transfers can too, but then a retry passes.`,
+    evidence(s.commandAt(hit.line.n), hit, s.near(hit.line.n, /index-pack failed|unpack-objects failed/, 2)), [
+      { text: 'Run housekeeping on the project (Settings > General > Advanced > Run housekeeping), or on a self-managed server check and repack the repository.', snippet: 'git fsck --full\ngit repack -a -d -f && git gc --aggressive --prune=now   # in the server\'s copy' },
+      { text: 'Confirm it is the server and not the path: clone the same URL from another machine.', snippet: 'git clone --no-checkout <project URL> /tmp/check' },
+      retryFix(),
+    ], 0.65)]
 }
 
 function submodules(s: Scan): Diagnosis[] {
@@ -144,9 +162,9 @@ function submodules(s: Scan): Diagnosis[] {
 
 export const scriptRule: Rule = {
   id: 'script',
-  categories: ['ssh_host_key_verification_failed', 'ssh_publickey_denied', 'unprivileged_container_build', 'image_wrong_architecture', 'git_worktree_corrupt', 'submodules_not_fetched'],
+  categories: ['ssh_host_key_verification_failed', 'ssh_publickey_denied', 'unprivileged_container_build', 'image_wrong_architecture', 'git_worktree_corrupt', 'submodules_not_fetched', 'remote_repository_corrupt'],
   match(ev) {
     const s = new Scan(ev)
-    return [...hostKey(s), ...publickey(s), ...unprivileged(s), ...architecture(s), ...worktree(s), ...submodules(s)]
+    return [...hostKey(s), ...publickey(s), ...unprivileged(s), ...architecture(s), ...worktree(s), ...submodules(s), ...remoteCorrupt(s)]
   },
 }

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest'
+import { diagnose } from './engine.js'
+import { parseTrace } from './trace.js'
+
+/**
+ * The fourth rule pass (issue 14): runner, git, Go and GitLab wordings, filled in by hand from the
+ * tools' sources (not corpus lines), each landing on its category from the lines alone. The
+ * comment by each case names where the wording comes from.
+ */
+const first = (log: string, executor?: string) => diagnose({ trace: parseTrace(log), ...(executor ? { executor } : {}) }).diagnoses
+
+describe('fourth pass: runner-side, transfer and GitLab wordings', () => {
+  it('"Preparation failed: Cannot connect to the Docker daemon at tcp://…" is the runner\'s own daemon, not a dind service', () => {
+    // gitlab-runner executors/docker: the daemon in [runners.docker] host (here a dind container the runner uses), before any script
+    const d = first(['Preparing the "docker" executor', 'ERROR: Preparation failed: Cannot connect to the Docker daemon at tcp://runner-dockerd:2375. Is the docker daemon running? (docker.go:958:0s)', 'Will be retried in 3s ...', 'ERROR: Job failed (system failure): Cannot connect to the Docker daemon at tcp://runner-dockerd:2375. Is the docker daemon running? (docker.go:958:0s)'].join('\n'))
+    expect(d[0]?.category).toBe('docker_engine_broken')
+    expect(d[0]?.cause).toContain('tcp://runner-dockerd:2375')
+    // The same client line from the job's script stays a dind question.
+    const script = first(['Executing "step_script" stage of the job script', '$ docker info', 'Cannot connect to the Docker daemon at tcp://docker:2375. Is the docker daemon running?', 'ERROR: Job failed: exit code 1'].join('\n'))
+    expect(script[0]?.category).not.toBe('docker_engine_broken')
+  })
+
+  it('a dind service whose health check timed out: the TLS port question first, a failed start second', () => {
+    // gitlab-runner executors/docker/internal/wait: "*** WARNING: Service %s probably didn't start properly." + "Health check error:" + the wait container's timeout
+    const log = ['Starting service docker:24.0-dind ...', 'Waiting for services to be up and running (timeout 30 seconds)...', '', '*** WARNING: Service runner-x1-project-9-concurrent-0-docker-0 probably didn\'t start properly.', '', 'Health check error:', 'service "runner-x1-project-9-concurrent-0-docker-0-wait-for-service" timeout', '', 'Health check container logs:', '', 'ERROR: Job failed: exit code 1'].join('\n')
+    const d = first(log)
+    expect(d.slice(0, 2).map((x) => x.category)).toEqual(['dind_tls_mismatch', 'dind_service_failed_to_start'])
+    // With DOCKER_TLS_CERTDIR "" in the YAML the first answer is surer.
+    const withYaml = diagnose({ trace: parseTrace(log), ciYaml: 'build:\n  services: [docker:24.0-dind]\n  variables:\n    DOCKER_TLS_CERTDIR: ""\n  script: [docker info]\n' }).diagnoses[0]
+    expect(withYaml?.confidence).toBeGreaterThan(d[0]?.confidence ?? 1)
+    expect(withYaml?.cause).toContain('which this job sets')
+  })
+
+  it('"Missing gitlab-runner. … is disabled." and "… is not supported by this executor."', () => {
+    // gitlab-runner shells/abstract.go guardRunnerCommand: "Missing %s. %s is disabled." / "%s is not supported by this executor."
+    expect(first('WARNING: Missing gitlab-runner. Creating cache is disabled.')[0]?.category).toBe('artifacts_uploader_missing')
+    expect(first('Missing gitlab-runner-helper. Artifacts downloading is disabled.')[0]?.title).toContain('gitlab-runner-helper')
+    expect(first('WARNING: Uploading artifacts is not supported by this executor.')[0]?.category).toBe('artifacts_uploader_missing')
+  })
+
+  it('a TCP reset mid-transfer, and HTTP/2 stream errors, as network and transient failures', () => {
+    // Go net: "read tcp %s->%s: read: connection reset by peer" (here in buildah's pull)
+    const reset = first('Error: copying system image from manifest list: reading blob sha256:0a1b: Get "https://registry.example.org/v2/app/blobs/sha256:0a1b": read tcp 10.1.2.3:51234->192.0.2.10:443: read: connection reset by peer')
+    expect(reset[0]?.category).toBe('network_connection_reset')
+    expect(reset[0]?.fixes[1]?.snippet).toContain('https://192.0.2.10/')
+    // golang.org/x/net/http2 StreamError: "stream error: stream ID %d; %v"
+    expect(first('error pulling image: stream error: stream ID 7; INTERNAL_ERROR; received from peer')[0]?.category).toBe('transient_failure')
+    expect(first('Error: http2: server sent GOAWAY and closed the connection; LastStreamID=1999, ErrCode=NO_ERROR')[0]?.category).toBe('transient_failure')
+  })
+
+  it('old git\'s 404 on info/refs in the runner\'s clone is a wrong clone URL', () => {
+    // git http.c (git < 1.8.x): "%s/info/refs not found: did you run git update-server-info on the server?"
+    const d = first(['Cloning repository...', 'Cloning into \'/builds/team/app\'...', 'fatal: https://gitlab-ci-token:xxxxxxxxxxxxxxxxxxxx@git.example.com/team/app.git/info/refs not found: did you run git update-server-info on the server?', 'ERROR: Job failed: exit code 1'].join('\n'))
+    expect(d[0]?.category).toBe('clone_url_misconfigured')
+    expect(d[0]?.title).toContain('https://git.example.com/team/app.git')
+  })
+
+  it('a corrupt pack from the server is the server\'s repository, not a transient blip', () => {
+    // git builtin/index-pack.c: "pack is corrupted (SHA1 mismatch)", "pack has %d unresolved deltas"; git fetch-pack: "index-pack failed"
+    for (const line of ['fatal: pack is corrupted (SHA1 mismatch)', 'fatal: pack has 12 unresolved deltas', 'remote: fatal: loose object 3f2a9c1e0b7d4a6f8e2c1b0a9d8e7f6a5b4c3d2e (stored in ./objects/3f/2a) is corrupt']) {
+      const d = first(['Fetching changes with git depth set to 20...', line, 'fatal: index-pack failed', 'ERROR: Job failed: exit code 1'].join('\n'))
+      expect(d[0]?.category, line).toBe('remote_repository_corrupt')
+    }
+  })
+
+  it('GitLab\'s stuck_or_timeout_failure text is a dropped job, not the job\'s own timeout', () => {
+    // gitlab-org/gitlab app/presenters/commit_status_presenter.rb: stuck_or_timeout_failure
+    const d = first('There has been a timeout failure or the job got stuck. Check your timeout limits or try again')
+    expect(d[0]?.category).toBe('job_stuck_pending_timeout')
+    expect(d.map((x) => x.category)).toContain('no_matching_runner')
+    // job_execution_timeout stays a timeout.
+    expect(first('The script exceeded the maximum execution time set for the job')[0]?.category).toBe('job_timeout')
+    // With the runner's lines it had started: the runner stopped reporting.
+    expect(first(['Running with gitlab-runner 17.5.0 (abcdef12)', '$ make test', 'There has been a timeout failure or the job got stuck. Check your timeout limits or try again'].join('\n'))[0]?.title).toContain('stopped reporting')
+  })
+
+  it('a refspec GitLab built wrong (refs/heads/refs/…) is the pipeline ref question, said as GitLab\'s', () => {
+    // gitlab-runner passes the payload's refspecs to git fetch; git: "fatal: couldn't find remote ref %s"
+    const d = first('fatal: couldn\'t find remote ref refs/heads/refs/merge-requests/42/head')
+    expect(d[0]?.category).toBe('pipeline_ref_missing')
+    expect(d[0]?.title).toContain('malformed')
+    expect(first('fatal: couldn\'t find remote ref refs/pipelines/1234')[0]?.category).toBe('pipeline_ref_missing')
+  })
+
+  it('docker-windows with a plain Nano Server image: no PowerShell', () => {
+    // gitlab-runner docs (docker-windows executor): scripts run with PowerShell; mcr.microsoft.com/windows/nanoserver has none
+    const log = ['Preparing the "docker-windows" executor', 'Using Docker executor with image mcr.microsoft.com/windows/nanoserver:ltsc2022 ...', 'Getting source from Git repository', 'Executing "step_script" stage of the job script', 'ERROR: Job failed (system failure): exit code 1'].join('\n')
+    expect(first(log)[0]?.category).toBe('image_missing_shell')
+    expect(first(log.replace('windows/nanoserver:ltsc2022', 'powershell:lts-nanoserver-ltsc2022'))[0]?.category).not.toBe('image_missing_shell')
+  })
+})
