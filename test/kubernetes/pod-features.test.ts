@@ -129,6 +129,21 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     expect(env.double.requests.filter((q) => q.method === 'POST' && /\/pods$/.test(q.path)).length).toBe(posts)
   }, 120_000)
 
+  it('container_lifecycle, security contexts and affinity reach the pod the node runs: postStart ran before the script, the build container runs as the configured user', async () => {
+    const r = await run(payload(['cat /tmp/post-start-mark', 'id -u']), {
+      container_lifecycle: { post_start: { exec: { command: ['sh', '-c', 'echo started-by-hook > /tmp/post-start-mark'] } } },
+      build_container_security_context: { run_as_user: 1234 },
+      affinity: { node_affinity: { required_during_scheduling_ignored_during_execution: { node_selector_terms: [{ match_expressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }] }] } } },
+    })
+    expect(r.status, r.trace).toBe('success')
+    expect(r.trace).toMatch(/^started-by-hook$/m)
+    expect(r.trace).toMatch(/^1234$/m)
+    const pod = env.double.requests.filter((q) => q.method === 'POST' && /\/pods$/.test(q.path)).at(-1)!.body as { spec: { affinity?: unknown; containers: { name: string; lifecycle?: unknown }[] } }
+    expect(pod.spec.affinity).toEqual({ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }] }] } } })
+    expect(pod.spec.containers.find((c) => c.name === 'helper')?.lifecycle).toBeDefined()
+    expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
+  }, 120_000)
+
   it('memory_limit: a script past it is OOM-killed (137) and diagnosed as such', async () => {
     const r = await run(payload(['head -c 300m /dev/zero | tail > /dev/null']), { memory_limit: '48Mi' })
     expect(r.status).toBe('failed')

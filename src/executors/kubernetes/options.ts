@@ -72,6 +72,12 @@ export interface KubernetesOptions {
   cleanupGracePeriodSeconds?: number
   capAdd: string[]
   capDrop: string[]
+  /** [runners.kubernetes.affinity] and [runners.kubernetes.container_lifecycle], as written (pod-placement.ts reads them). */
+  affinity?: unknown
+  containerLifecycle?: unknown
+  priorityClassName?: string
+  schedulerName?: string
+  runtimeClassName?: string
   /** [runners.kubernetes.pod_security_context], as written (security-context.ts reads it). */
   podSecurityContext?: unknown
   /** [runners.kubernetes.<kind>_container_security_context] tables, as written. */
@@ -163,6 +169,8 @@ export function kubernetesOptions(settings: KubernetesSettings | undefined, feat
     cleanupGracePeriodSeconds: num(k['cleanup_grace_period_seconds']),
     capAdd: strs(k['cap_add']), capDrop: k['cap_drop'] !== undefined ? strs(k['cap_drop']) : ['NET_RAW'],
     podSecurityContext: k['pod_security_context'],
+    affinity: k['affinity'], containerLifecycle: k['container_lifecycle'],
+    priorityClassName: str(k['priority_class_name']), schedulerName: str(k['scheduler_name']), runtimeClassName: str(k['runtime_class_name']),
     securityContexts: defined({
       build: k['build_container_security_context'], helper: k['helper_container_security_context'],
       service: k['service_container_security_context'], init_permissions: k['init_permissions_container_security_context'],

@@ -4,6 +4,7 @@ import { serviceHostnames } from '../docker/image-ref.js'
 import type { KubernetesOptions, Resources, VolumeOption } from './options.js'
 import { ATTACH_MAIN, executionStrategy } from './attach-stage.js'
 import { type ContainerKind, containerSecurityContext, podSecurityContext } from './security-context.js'
+import { containerLifecycle, podAffinity } from './pod-placement.js'
 
 /** gitlab-runner's helper image: has git and tar (sources, artifacts and caches go through it). */
 export const DEFAULT_HELPER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v17.5.0'
@@ -133,6 +134,7 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
     ...opts.volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, ...(v.subPath ? { subPath: v.subPath } : {}), ...(v.readOnly ? { readOnly: true } : {}) })),
     ...(logsDir ? [{ name: 'logs', mountPath: logsDir }] : []),
   ]
+  const lifecycle = containerLifecycle(opts.containerLifecycle)
   const security = (kind: ContainerKind): Record<string, unknown> => {
     const sc = containerSecurityContext(opts, kind)
     return sc ? { securityContext: sc } : {}
@@ -148,6 +150,7 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
       ...(env.length ? { env } : {}),
       ...(resources ? { resources } : {}),
       volumeMounts: mounts,
+      ...(lifecycle ? { lifecycle } : {}),
       ...security(name),
       stdin: true,
     }
@@ -176,6 +179,7 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
       ...(env.length ? { env } : {}),
       ...(svc.ports?.length ? { ports: svc.ports.map((p) => ({ containerPort: p.number, ...(p.protocol ? { protocol: p.protocol.toUpperCase() } : {}), ...(p.name ? { name: p.name } : {}) })) } : {}),
       ...(resources ? { resources } : {}),
+      ...(lifecycle ? { lifecycle } : {}),
       ...security('service'),
       stdin: true,
     }
@@ -239,6 +243,7 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
     ...security('init_permissions'),
   }] : []
   const podSecurity = podSecurityContext(opts.podSecurityContext)
+  const affinity = podAffinity(opts.affinity)
   const pod = {
     apiVersion: 'v1', kind: 'Pod',
     metadata: { name: id.name, namespace: opts.namespace, labels, annotations },
@@ -252,6 +257,10 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
       ...(opts.serviceAccount ? { serviceAccountName: opts.serviceAccount } : {}),
       ...(opts.automountServiceAccountToken !== undefined ? { automountServiceAccountToken: opts.automountServiceAccountToken } : {}),
       ...(podSecurity ? { securityContext: podSecurity } : {}),
+      ...(affinity ? { affinity } : {}),
+      ...(opts.schedulerName ? { schedulerName: opts.schedulerName } : {}),
+      ...(opts.priorityClassName ? { priorityClassName: opts.priorityClassName } : {}),
+      ...(opts.runtimeClassName ? { runtimeClassName: opts.runtimeClassName } : {}),
       ...(pullSecrets.length ? { imagePullSecrets: pullSecrets } : {}),
       ...(hostAliases.length ? { hostAliases } : {}),
       ...(dnsPolicy ? { dnsPolicy } : {}),

@@ -1,3 +1,4 @@
+import { chmodSync, existsSync } from 'node:fs'
 import { posix } from 'node:path'
 import type Dockerode from 'dockerode'
 import tarStream from 'tar-stream'
@@ -45,7 +46,9 @@ export async function prepareVolumes(ctx: VolumeContext, volumes: VolumeSpec[]):
     if (v.emptyDir) {
       const size = parseQuantity(v.emptyDir.sizeLimit)
       const tmpfs = v.emptyDir.medium === 'Memory' ? { DriverOpts: { type: 'tmpfs', device: 'tmpfs', ...(size ? { o: `size=${Math.floor(size)}` } : {}) } } : {}
-      out.set(v.name, { kind: 'volume', source: await createVolume(ctx, podVolumeName(ctx, v.name), tmpfs), readOnly: false })
+      const name = await createVolume(ctx, podVolumeName(ctx, v.name), tmpfs)
+      if (!tmpfs.DriverOpts) await worldWritable(ctx, name)
+      out.set(v.name, { kind: 'volume', source: name, readOnly: false })
     } else if (v.hostPath) {
       out.set(v.name, { kind: 'bind', source: v.hostPath.path, readOnly: false })
     } else if (v.persistentVolumeClaim) {
@@ -73,6 +76,23 @@ export async function prepareVolumes(ctx: VolumeContext, volumes: VolumeSpec[]):
 }
 
 const podVolumeName = (ctx: VolumeContext, volume: string): string => `k8s-${ctx.uid}-${volume}`
+
+/**
+ * The kubelet makes an emptyDir's directory 0777, so any user of any container may write it; a
+ * fresh Docker volume is root's 0755. On the engine's own host (the tests) the volume's directory
+ * is changed directly, else through a tool container.
+ */
+async function worldWritable(ctx: VolumeContext, volume: string): Promise<void> {
+  const info = (await ctx.docker.getVolume(volume).inspect()) as { Mountpoint?: string }
+  if (info.Mountpoint && existsSync(info.Mountpoint)) {
+    chmodSync(info.Mountpoint, 0o777)
+    return
+  }
+  await withToolContainer(ctx, volume, ['chmod', '0777', '/v'], async (c) => {
+    await c.start()
+    await c.wait()
+  })
+}
 
 async function createVolume(ctx: VolumeContext, name: string, extra: { DriverOpts?: Record<string, string> }): Promise<string> {
   await ctx.docker.createVolume({ Name: name, Labels: ctx.labels, ...extra })
@@ -146,7 +166,8 @@ export async function containerMounts(ctx: VolumeContext, volumes: Map<string, P
     if (!v) continue
     const readOnly = v.readOnly || m.readOnly === true
     if (!m.subPath) {
-      out.push({ Type: v.kind, Source: v.source, Target: m.mountPath, ReadOnly: readOnly })
+      // A kubelet never copies the image's files into a volume (Docker does, into an empty one, unless told not to).
+      out.push({ Type: v.kind, Source: v.source, Target: m.mountPath, ReadOnly: readOnly, ...(v.kind === 'volume' ? { VolumeOptions: { NoCopy: true } as Dockerode.MountSettings['VolumeOptions'] } : {}) })
       continue
     }
     if (v.kind === 'bind') {
