@@ -2,6 +2,7 @@ import type { PullPolicy } from '../../payload/types.js'
 import type { KubernetesSettings } from '../../runner-config/types.js'
 import type { OverwriteLimits } from './overwrites.js'
 import type { ContainerKind } from './security-context.js'
+import type { PodSpecPatch } from './pod-spec-patch.js'
 
 type Table = Record<string, unknown>
 
@@ -78,6 +79,8 @@ export interface KubernetesOptions {
   priorityClassName?: string
   schedulerName?: string
   runtimeClassName?: string
+  /** [[runners.kubernetes.pod_spec]]: patches of the pod spec, applied with FF_USE_ADVANCED_POD_SPEC_CONFIGURATION. */
+  podSpecPatches: PodSpecPatch[]
   /** [runners.kubernetes.pod_security_context], as written (security-context.ts reads it). */
   podSecurityContext?: unknown
   /** [runners.kubernetes.<kind>_container_security_context] tables, as written. */
@@ -169,6 +172,7 @@ export function kubernetesOptions(settings: KubernetesSettings | undefined, feat
     cleanupGracePeriodSeconds: num(k['cleanup_grace_period_seconds']),
     capAdd: strs(k['cap_add']), capDrop: k['cap_drop'] !== undefined ? strs(k['cap_drop']) : ['NET_RAW'],
     podSecurityContext: k['pod_security_context'],
+    podSpecPatches: tables(k['pod_spec']).map((t) => defined({ name: str(t['name']) ?? '', patch: str(t['patch']), patchPath: str(t['patch_path']), patchType: str(t['patch_type']) })),
     affinity: k['affinity'], containerLifecycle: k['container_lifecycle'],
     priorityClassName: str(k['priority_class_name']), schedulerName: str(k['scheduler_name']), runtimeClassName: str(k['runtime_class_name']),
     securityContexts: defined({

@@ -11,6 +11,7 @@ import { type ExecutionStrategy, StageOutput, attachInput, executionStrategy, ki
 import { denialHint, parseDenial } from './forbidden.js'
 import type { KubernetesOptions } from './options.js'
 import { PodFiles } from './pod-files.js'
+import { ADVANCED_POD_SPEC_WARNING, advancedPodSpec } from './pod-spec-patch.js'
 import { formatGoDuration } from '../../job/go-duration.js'
 import { LABEL_HOST, LABEL_MANAGED, LABEL_PID, LABEL_SESSION, type PodIdentity, type PodPlan, PULL, buildPod, hostLabel, pullPolicies } from './pod-spec.js'
 import { waitForPodRunning } from './pod-wait.js'
@@ -93,6 +94,7 @@ export class PodSession implements ExecutorSession {
     out.write(`Using Kubernetes namespace: ${opts.namespace}\n`)
     out.write(`Using Kubernetes executor with image ${this.image} ...\n`)
     if (this.strategy === 'attach') out.write('Using attach strategy to execute scripts...\n')
+    if (advancedPodSpec(this.job, opts.featureFlags)) out.write(`${YELLOW}WARNING: ${ADVANCED_POD_SPEC_WARNING}${RESET}\n`)
     out.write(`Using FF_USE_POD_ACTIVE_DEADLINE_SECONDS, the Pod activeDeadlineSeconds will be set to the job timeout: ${formatGoDuration(this.job.runner_info.timeout)}...\n`)
     await this.createPullSecret()
     const policies = pullPolicies(this.job.image?.pull_policy, opts)

@@ -5,6 +5,7 @@ import type { KubernetesOptions, Resources, VolumeOption } from './options.js'
 import { ATTACH_MAIN, executionStrategy } from './attach-stage.js'
 import { type ContainerKind, containerSecurityContext, podSecurityContext } from './security-context.js'
 import { containerLifecycle, podAffinity } from './pod-placement.js'
+import { advancedPodSpec, patchPodSpec } from './pod-spec-patch.js'
 
 /** gitlab-runner's helper image: has git and tar (sources, artifacts and caches go through it). */
 export const DEFAULT_HELPER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v17.5.0'
@@ -270,5 +271,7 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
       volumes,
     },
   }
+  // gitlab-runner patches the spec it generated, last of all, when the flag is on.
+  if (advancedPodSpec(job, opts.featureFlags) && opts.podSpecPatches.length) pod.spec = patchPodSpec(pod.spec, opts.podSpecPatches) as typeof pod.spec
   return { pod, projectDir, ...(logsDir ? { logFile: `${logsDir}/output.log` } : {}), containers: { build: 'build', helper: 'helper', services: services.map((s) => ({ container: s.container, image: s.image, aliases: s.aliases })) } }
 }
