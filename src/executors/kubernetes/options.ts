@@ -87,6 +87,8 @@ export interface KubernetesOptions {
   securityContexts: Partial<Record<ContainerKind, unknown>>
   /** [runners.feature_flags] (FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY chooses exec over attach). */
   featureFlags: Record<string, boolean>
+  /** Resources of the job's services (by index in the job's services) that their own KUBERNETES_SERVICE_* variables set (overwrites.ts). */
+  jobServiceResources?: Record<number, Resources>
   /** What jobs may change with KUBERNETES_* variables (overwrites.ts). */
   overwrite: OverwriteLimits
 }

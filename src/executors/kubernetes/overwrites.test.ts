@@ -68,6 +68,16 @@ describe('kubernetes overwrites (gitlab-runner overwrites.go)', () => {
       .toMatch(/^couldn't prepare overwrites: invalid helper requests specified: parsing resource limit: "quantities must match/)
   })
 
+  it('a service\'s own KUBERNETES_SERVICE_* variables set that service alone, bounded by the service maxima', () => {
+    const o = opts({ service_memory_limit: '256Mi', service_memory_limit_overwrite_max_allowed: '1Gi' })
+    const j = { ...job({ KUBERNETES_SERVICE_MEMORY_LIMIT: '512Mi' }), services: [{ name: 'postgres:16' }, { name: 'redis:7', variables: [{ key: 'KUBERNETES_SERVICE_MEMORY_LIMIT', value: '768Mi', public: true }] }] }
+    const r = applyOverwrites(o, j)
+    expect(r.opts.service.memoryLimit).toBe('512Mi')
+    expect(r.opts.jobServiceResources).toEqual({ 1: { memoryLimit: '768Mi' } })
+    expect(refusal(() => applyOverwrites(o, { ...j, services: [{ name: 'redis:7', variables: [{ key: 'KUBERNETES_SERVICE_MEMORY_LIMIT', value: '2Gi', public: true }] }] })))
+      .toBe('couldn\'t prepare explicit service overwrites: invalid service limits specified: the resource "ServiceMemoryLimit" requested "2Gi" is higher than limit allowed "1Gi"')
+  })
+
   it('the bearer token only with bearer_token_overwrite_allowed, never shown', () => {
     const o = applyOverwrites(opts({ bearer_token_overwrite_allowed: true }), job({ KUBERNETES_BEARER_TOKEN: 'secret-token' }))
     expect(o.bearerToken).toBe('secret-token')

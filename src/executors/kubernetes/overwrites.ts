@@ -40,7 +40,7 @@ const q = (s: string): string => JSON.stringify(s)
 
 class Refused extends Error {}
 
-export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, 'variables'>): Overwritten {
+export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, 'variables'> & Partial<Pick<JobPayload, 'services'>>): Overwritten {
   const vars = expandAll(job.variables ?? [], (key) => key)
   const get = (key: string): string => vars.find((v) => v.key === key)?.value ?? ''
   const lines: string[] = []
@@ -73,17 +73,17 @@ export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, '
     next.podAnnotations = map('PodAnnotations', opts.podAnnotations, limits.podAnnotations, 'KUBERNETES_POD_ANNOTATIONS_', splitPair)
     next.nodeSelector = map('NodeSelector', opts.nodeSelector, limits.nodeSelector, 'KUBERNETES_NODE_SELECTOR_', splitPair)
     next.nodeTolerations = map('NodeTolerations', opts.nodeTolerations, limits.nodeTolerations, 'KUBERNETES_NODE_TOLERATIONS_', splitToleration)
-    for (const [kind, varPrefix, fieldPrefix] of [['build', '', ''], ['service', 'SERVICE_', 'Service'], ['helper', 'HELPER_', 'Helper']] as const) {
-      const what = kind === 'build' ? 'build' : kind
+    // Requests then limits of one kind of container, each value bounded by its maximum; `into` gets what passed.
+    const resources = (what: string, varPrefix: string, fieldPrefix: string, maxima: Resources, lookup: (key: string) => string, into: Resources): void => {
       for (const half of ['Request', 'Limit'] as const) {
         try {
           for (const [key, suffix, field] of RESOURCE_KEYS.filter(([k]) => k.endsWith(half))) {
-            const value = get(`KUBERNETES_${varPrefix}${suffix}`)
-            const max = limits[kind][key]
+            const value = lookup(`KUBERNETES_${varPrefix}${suffix}`)
+            const max = maxima[key]
             if (!max || value === '') continue
             const [m, v] = [quantity(max), quantity(value)]
             if (v > m) throw new Refused(`the resource ${q(fieldPrefix + field)} requested ${q(value)} is higher than limit allowed ${q(max)}`)
-            next[kind][key] = value
+            into[key] = value
             lines.push(`${q(fieldPrefix + field)} overwritten with ${q(value)}`)
           }
         } catch (e) {
@@ -92,10 +92,29 @@ export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, '
         }
       }
     }
+    resources('build', '', '', limits.build, get, next.build)
+    resources('service', 'SERVICE_', 'Service', limits.service, get, next.service)
+    resources('helper', 'HELPER_', 'Helper', limits.helper, get, next.helper)
+    // A service's own variables (KUBERNETES_SERVICE_* under the service in the YAML) for that service alone.
+    const perService: Record<number, Resources> = {}
+    for (const [i, svc] of (job.services ?? []).entries()) {
+      const own = expandAll([...(job.variables ?? []), ...(svc.variables ?? [])], (key) => key)
+      const ownGet = (key: string): string => (svc.variables ?? []).some((v) => v.key === key) ? own.find((v) => v.key === key)?.value ?? '' : ''
+      const r: Resources = { ...next.service }
+      try {
+        resources('service', 'SERVICE_', 'Service', limits.service, ownGet, r)
+      } catch (e) {
+        if (e instanceof Refused) throw new Refused(`couldn't prepare explicit service overwrites: ${e.message}`)
+        throw e
+      }
+      if ((svc.variables ?? []).some((v) => v.key.startsWith('KUBERNETES_SERVICE_'))) perService[i] = r
+    }
+    next.jobServiceResources = perService
     return { opts: next, lines, ...(token ? { bearerToken: token } : {}) }
   } catch (e) {
     if (!(e instanceof Refused)) throw e
-    throw new ExecutorFailure('GLRUN_K8S_OVERWRITE', `couldn't prepare overwrites: ${e.message}`, 'runner_configuration_error',
+    const message = e.message.startsWith('couldn\'t prepare') ? e.message : `couldn't prepare overwrites: ${e.message}`
+    throw new ExecutorFailure('GLRUN_K8S_OVERWRITE', message, 'runner_configuration_error',
       'A KUBERNETES_* variable of the job asks for more than [runners.kubernetes] allows: change the variable, or widen the matching *_overwrite_allowed / *_overwrite_max_allowed key in config.toml.')
   }
 }

@@ -168,8 +168,8 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
     used.add(name)
     return { container: name, image: svc.name, aliases, svc }
   })
-  const serviceContainers = services.map(({ container: name, svc }) => {
-    const resources = resourceRequirements(opts.service)
+  const serviceContainers = services.map(({ container: name, svc }, i) => {
+    const resources = resourceRequirements(opts.jobServiceResources?.[i - opts.services.length] ?? opts.service)
     const policy = pullPolicyFor(svc.pull_policy, opts)
     const env = [...envOf(job.variables), ...envOf(svc.variables ?? [])]
     return {
