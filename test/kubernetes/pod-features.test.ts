@@ -32,10 +32,10 @@ afterAll(async () => {
   removeTempDirs()
 }, 60_000)
 
-async function run(job: JobPayload, extra: Record<string, unknown> = {}): Promise<{ status: string; trace: string }> {
+async function run(job: JobPayload, extra: Record<string, unknown> = {}, featureFlags?: Record<string, boolean>): Promise<{ status: string; trace: string }> {
   const sink = new MemorySink()
   const trace = new TraceWriter({ masker: new Masker([]), sinks: [sink] })
-  const o = await runJob({ job, executor: env.executor(extra), trace, buildsDir: tempDir('builds'), ...localStores(tempDir('store')), signal: new AbortController().signal })
+  const o = await runJob({ job, executor: env.executor(extra, undefined, featureFlags), trace, buildsDir: tempDir('builds'), ...localStores(tempDir('store')), signal: new AbortController().signal })
   await trace.close()
   return { status: o.status, trace: sink.text() }
 }
@@ -141,6 +141,19 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     const pod = env.double.requests.filter((q) => q.method === 'POST' && /\/pods$/.test(q.path)).at(-1)!.body as { spec: { affinity?: unknown; containers: { name: string; lifecycle?: unknown }[] } }
     expect(pod.spec.affinity).toEqual({ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }] }] } } })
     expect(pod.spec.containers.find((c) => c.name === 'helper')?.lifecycle).toBeDefined()
+    expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
+  }, 120_000)
+
+  it('pod_spec patches with FF_USE_ADVANCED_POD_SPEC_CONFIGURATION: the patched pod runs (a variable and a volume added to build), with gitlab-runner\'s warning', async () => {
+    const patch = 'containers:\n  - name: build\n    env:\n      - name: FROM_PATCH\n        value: patched-env\n    volumeMounts:\n      - name: scratch\n        mountPath: /scratch\nvolumes:\n  - name: scratch\n    emptyDir: {}\n'
+    const r = await run(payload(['echo "$FROM_PATCH"', 'touch /scratch/ok && echo scratch-writable']), { pod_spec: [{ name: 'env and scratch', patch }] }, { FF_USE_ADVANCED_POD_SPEC_CONFIGURATION: true })
+    expect(r.status, r.trace).toBe('success')
+    expect(r.trace).toMatch(/^patched-env$/m)
+    expect(r.trace).toMatch(/^scratch-writable$/m)
+    expect(r.trace).toContain('WARNING: Advanced Pod Spec configuration enabled, merging the provided PodSpec to the generated one.')
+    // Without the flag the patch is not applied, as in gitlab-runner.
+    const off = await run(payload(['echo "[$FROM_PATCH]"']), { pod_spec: [{ name: 'env and scratch', patch }] })
+    expect(off.trace).toMatch(/^\[\]$/m)
     expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
   }, 120_000)
 
