@@ -46,15 +46,29 @@ export async function checkKubernetesAccess(scope: string, runner: RunnerSetting
   }
   const core = coreApi(conn.kc)
   const auth = conn.kc.makeApiClient(AuthorizationV1Api)
-  const ns = opts.namespace
+  // namespace_per_job: the pods go to ci-job-<id> namespaces made per job; the rules asked are the
+  // same, in such a namespace (a ClusterRole), plus creating and deleting namespaces.
+  const ns = opts.namespacePerJob ? 'ci-job-0' : opts.namespace
   const out: Finding[] = []
-  try {
-    await core.readNamespace({ name: ns })
-    out.push({ scope, check: 'kubernetes-namespace', status: 'ok', what: `the namespace ${ns} exists` })
-  } catch (e) {
-    const s = apiStatus(e)
-    if (s?.code === 404) out.push({ scope, check: 'kubernetes-namespace', status: 'fail', what: `the namespace ${ns} does not exist: every job pod would be refused`, fix: `Create it (kubectl create namespace ${ns}) or set namespace under [runners.kubernetes] to one that exists.` })
-    else if (s?.code !== 403) out.push({ scope, check: 'kubernetes-namespace', status: 'warn', what: `the namespace ${ns} could not be checked: ${apiErrorText(e)}` })
+  if (opts.namespacePerJob) {
+    for (const verb of ['create', 'delete']) {
+      try {
+        const r = await auth.createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb, resource: 'namespaces' } } } })
+        if (!r.status?.allowed) out.push({ scope, check: 'kubernetes-rbac', status: 'fail', what: `namespace_per_job is on but the runner may not ${verb} namespaces: every job would fail before its pod`, fix: 'Bind the runner\'s service account to a ClusterRole with these rules (pods and their exec/attach in any namespace, too):', snippet: '- apiGroups: [""]\n  resources: ["namespaces"]\n  verbs: ["create", "delete"]' })
+      } catch (e) {
+        out.push({ scope, check: 'kubernetes-rbac', status: 'warn', what: `the runner's permissions could not be checked: ${apiErrorText(e)}` })
+        return out
+      }
+    }
+  } else {
+    try {
+      await core.readNamespace({ name: ns })
+      out.push({ scope, check: 'kubernetes-namespace', status: 'ok', what: `the namespace ${ns} exists` })
+    } catch (e) {
+      const s = apiStatus(e)
+      if (s?.code === 404) out.push({ scope, check: 'kubernetes-namespace', status: 'fail', what: `the namespace ${ns} does not exist: every job pod would be refused`, fix: `Create it (kubectl create namespace ${ns}) or set namespace under [runners.kubernetes] to one that exists.` })
+      else if (s?.code !== 403) out.push({ scope, check: 'kubernetes-namespace', status: 'warn', what: `the namespace ${ns} could not be checked: ${apiErrorText(e)}` })
+    }
   }
   const denied: string[] = []
   const deniedOptional: string[] = []

@@ -157,6 +157,19 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
   }, 120_000)
 
+  it('namespace_per_job: the job runs in its own namespace ci-job-<id>, made before the pod and deleted after', async () => {
+    const job = payload(['echo "in $(cat /var/run/secrets/kubernetes.io/serviceaccount/namespace 2>/dev/null || echo its-namespace)"'])
+    job.id = 4242
+    const r = await run(job, { namespace_per_job: true })
+    expect(r.status, r.trace).toBe('success')
+    expect(r.trace).toContain('Using Kubernetes namespace: ci-job-4242\n')
+    const posts = env.double.requests.filter((q) => q.method === 'POST')
+    expect(posts.some((q) => q.path === '/api/v1/namespaces' && (q.body as { metadata: { name: string } }).metadata.name === 'ci-job-4242')).toBe(true)
+    expect(posts.some((q) => q.path === '/api/v1/namespaces/ci-job-4242/pods')).toBe(true)
+    expect(env.double.requests.some((q) => q.method === 'DELETE' && q.path === '/api/v1/namespaces/ci-job-4242')).toBe(true)
+    expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
+  }, 120_000)
+
   it('memory_limit: a script past it is OOM-killed (137) and diagnosed as such', async () => {
     const r = await run(payload(['head -c 300m /dev/zero | tail > /dev/null']), { memory_limit: '48Mi' })
     expect(r.status).toBe('failed')

@@ -53,6 +53,14 @@ function repo(): string {
 }
 
 describe.skipIf(skip)('kubernetes RBAC and glrun doctor', () => {
+  it('namespace_per_job: doctor says the runner may not create or delete namespaces (a Role cannot give it)', async () => {
+    const dir = repo()
+    const r = await glrunAsync(['doctor', '--config', config(dir, 'runner-token', '    namespace_per_job = true\n'), '--cwd', dir])
+    expect(r.out).toMatch(/namespace_per_job is on but the runner may not create namespaces/)
+    expect(r.out).toMatch(/namespace_per_job is on but the runner may not delete namespaces/)
+    expect(r.out).toMatch(/resources: \["namespaces"\]/)
+  }, 60_000)
+
   it('doctor finds the missing pods/attach create before a job runs, as a Role rule', async () => {
     const dir = repo()
     const r = await glrunAsync(['doctor', '--config', config(dir, 'runner-token'), '--cwd', dir])

@@ -44,6 +44,8 @@ export interface KubernetesOptions {
   keyFile?: string
   bearerToken?: string
   namespace: string
+  /** namespace_per_job: each job in its own namespace ci-job-<job id>, made before the pod and deleted after. */
+  namespacePerJob?: boolean
   image?: string
   helperImage?: string
   privileged?: boolean
@@ -143,6 +145,7 @@ export function kubernetesOptions(settings: KubernetesSettings | undefined, feat
     bearerToken: str(k['bearer_token']),
     // gitlab-runner: an empty namespace is "default" (the Helm chart sets KUBERNETES_NAMESPACE).
     namespace: str(k['namespace']) ?? process.env['KUBERNETES_NAMESPACE'] ?? 'default',
+    namespacePerJob: k['namespace_per_job'] === true ? true : undefined,
     image: str(k['image']), helperImage: str(k['helper_image']),
     privileged: typeof k['privileged'] === 'boolean' ? k['privileged'] : undefined,
     allowPrivilegeEscalation: typeof k['allow_privilege_escalation'] === 'boolean' ? k['allow_privilege_escalation'] : undefined,

@@ -40,7 +40,7 @@ const q = (s: string): string => JSON.stringify(s)
 
 class Refused extends Error {}
 
-export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, 'variables'> & Partial<Pick<JobPayload, 'services'>>): Overwritten {
+export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, 'variables'> & Partial<Pick<JobPayload, 'services' | 'id'>>): Overwritten {
   const vars = expandAll(job.variables ?? [], (key) => key)
   const get = (key: string): string => vars.find((v) => v.key === key)?.value ?? ''
   const lines: string[] = []
@@ -110,6 +110,8 @@ export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, '
       if ((svc.variables ?? []).some((v) => v.key.startsWith('KUBERNETES_SERVICE_'))) perService[i] = r
     }
     next.jobServiceResources = perService
+    // namespace_per_job wins over the namespace overwrite, as in gitlab-runner.
+    if (opts.namespacePerJob) next.namespace = `ci-job-${job.id ?? 0}`
     return { opts: next, lines, ...(token ? { bearerToken: token } : {}) }
   } catch (e) {
     if (!(e instanceof Refused)) throw e

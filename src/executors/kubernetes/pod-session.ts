@@ -60,6 +60,7 @@ export class PodSession implements ExecutorSession {
   /** The pod's name: a new one for each pull-policy attempt (the old one may still be terminating). */
   private name: string
   private created = false
+  private namespaceCreated = false
   private pullSecret: string | undefined
   private readonly strategy: ExecutionStrategy
 
@@ -96,6 +97,7 @@ export class PodSession implements ExecutorSession {
     if (this.strategy === 'attach') out.write('Using attach strategy to execute scripts...\n')
     if (advancedPodSpec(this.job, opts.featureFlags)) out.write(`${YELLOW}WARNING: ${ADVANCED_POD_SPEC_WARNING}${RESET}\n`)
     out.write(`Using FF_USE_POD_ACTIVE_DEADLINE_SECONDS, the Pod activeDeadlineSeconds will be set to the job timeout: ${formatGoDuration(this.job.runner_info.timeout)}...\n`)
+    if (opts.namespacePerJob) await this.createNamespace()
     await this.createPullSecret()
     const policies = pullPolicies(this.job.image?.pull_policy, opts)
     for (let attempt = 0; ; attempt++) {
@@ -131,6 +133,16 @@ export class PodSession implements ExecutorSession {
     } catch (e) {
       await this.warningEvents(out)
       throw e
+    }
+  }
+
+  /** namespace_per_job: the job's own namespace (gitlab-runner's setupBuildNamespace), deleted at close. */
+  private async createNamespace(): Promise<void> {
+    try {
+      await this.d.api.createNamespace({ body: { metadata: { name: this.d.opts.namespace, labels: { [LABEL_MANAGED]: 'true', [LABEL_SESSION]: this.d.id.session } } } })
+      this.namespaceCreated = true
+    } catch (e) {
+      throw setupFailure('failed to create namespace', e)
     }
   }
 
@@ -271,6 +283,12 @@ export class PodSession implements ExecutorSession {
     await this.deletePod(this.d.opts.cleanupGracePeriodSeconds)
     if (this.pullSecret) {
       await this.d.api.deleteNamespacedSecret({ name: this.pullSecret, namespace: this.d.opts.namespace }).catch(() => undefined)
+    }
+    if (this.namespaceCreated) {
+      this.namespaceCreated = false
+      await this.d.api.deleteNamespace({ name: this.d.opts.namespace }).catch((e: unknown) => {
+        if (apiStatus(e)?.code !== 404) this.ctx.out.write(`\x1b[31;1mERROR: Error cleaning up namespace: failed to delete namespace: ${apiErrorText(e)}\x1b[0;m\n`)
+      })
     }
   }
 }
