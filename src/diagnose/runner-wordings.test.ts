@@ -88,4 +88,31 @@ describe('fourth pass: runner-side, transfer and GitLab wordings', () => {
     expect(first(log)[0]?.category).toBe('image_missing_shell')
     expect(first(log.replace('windows/nanoserver:ltsc2022', 'powershell:lts-nanoserver-ltsc2022'))[0]?.category).not.toBe('image_missing_shell')
   })
+
+  it('no Kubernetes configuration at all: client-go\'s and glrun\'s words', () => {
+    // gitlab-runner executors/kubernetes: "getting Kubernetes config: %w"; client-go clientcmd.ErrEmptyConfig / rest.ErrNotInCluster
+    expect(first('ERROR: Preparation failed: getting Kubernetes config: invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable')[0]?.category).toBe('kubernetes_config_missing')
+    expect(first('ERROR: Job failed (system failure): prepare environment: getting Kubernetes config: unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined')[0]?.category).toBe('kubernetes_config_missing')
+  })
+
+  it('the cache helper\'s info line "No URL provided … local version" is a cache kept per runner host', () => {
+    // gitlab-runner commands/helpers/cache_archiver.go (Infoln, no WARNING prefix)
+    const d = first(['Saving cache for successful job', 'Creating cache default-protected...', 'node_modules/: found 4212 matching artifact files and directories', 'No URL provided, cache will not be uploaded to shared cache server. Instead a local version of cache will be archived.', 'Created cache', 'ERROR: Job failed: exit code 1'].join('\n'))
+    expect(d[0]?.category).toBe('cache_not_shared')
+  })
+
+  it('a clone URL without a scheme is taken for a local path by git', () => {
+    // git transport.c: "'%s' does not appear to be a git repository"; GitLab built the remote from a scheme-less clone URL
+    const log = ['Getting source from Git repository', 'Fetching changes with git depth set to 20...', 'Reinitialized existing Git repository in /builds/team/app/.git/', "fatal: 'git.internal/team/app.git' does not appear to be a git repository", 'fatal: Could not read from remote repository.', 'ERROR: Job failed: exit code 1'].join('\n')
+    expect(first(log)[0]?.category).toBe('clone_url_misconfigured')
+    // An SSH remote (user@host:path) of the job's own script is not the runner's clone URL.
+    expect(first(log.replace("'git.internal/team/app.git'", "'git@git.internal:team/app.git'"))[0]?.category).not.toBe('clone_url_misconfigured')
+  })
+
+  it('git clean cannot remove files another process holds: the reused checkout, not permissions', () => {
+    // git builtin/clean.c / entry.c: "failed to remove %s: %s" with the errno text
+    const d = first(['Fetching changes...', 'Checking out 1a2b3c4d as main...', 'warning: failed to remove out/report.docx: Invalid argument', 'ERROR: Job failed: exit status 1'].join('\n'))
+    expect(d[0]?.category).toBe('git_worktree_corrupt')
+    expect(d[0]?.fixes[1]?.snippet).toContain('GIT_CLEAN_FLAGS: none')
+  })
 })

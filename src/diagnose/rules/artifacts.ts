@@ -64,6 +64,22 @@ function cacheDenied(s: Scan): Diagnosis[] {
     ], s.ev.trace.failed && s.beforeFailure(hit.line) ? 0.45 : 0.7)]
 }
 
+// gitlab-runner's cache helpers at info level (commands/helpers/cache_extractor.go, cache_archiver.go): no
+// distributed cache URL, so only this runner host's local cache is used.
+const LOCAL_CACHE_ONLY = /No URL provided, cache will not be (downloaded from|uploaded to) shared cache server\. Instead a local version of cache will be (extracted|archived)/
+
+function localCacheOnly(s: Scan): Diagnosis[] {
+  const hit = s.all(LOCAL_CACHE_ONLY).filter((h) => !/^(?:WARNING|ERROR|FATAL)/.test(h.line.text)).pop()
+  if (!hit) return []
+  return [diagnosis('cache_not_shared', 'The cache is only kept on this runner host, not shared',
+    'The runner has no distributed cache ([runners.cache] with S3, GCS or Azure), so each runner host keeps its own copy: a job that lands on another runner (or another docker+machine VM, or a new Kubernetes pod without a cache volume) finds no cache, and what it creates stays where it ran.',
+    evidence(hit), [
+      { text: 'Configure a shared cache for all runners that run these jobs (S3, MinIO, GCS, Azure).', snippet: '[runners.cache]\n  Type = "s3"\n  Shared = true\n  [runners.cache.s3]\n    ServerAddress = "<s3 or minio host>"\n    BucketName = "<bucket>"\n    AccessKey = "<key>"\n    SecretKey = "<secret>"' },
+      { text: 'Or keep the jobs that share a cache on one runner (tags), or pass the files as artifacts instead.', snippet: 'job:\n  tags: [<one runner>]' },
+      { text: 'If an S3 cache is configured, the runner could not sign its URL: read the runner\'s own log for the S3 error.', snippet: 'sudo journalctl -u gitlab-runner | grep -i cache' },
+    ], 0.55)]
+}
+
 function uploaderMissing(s: Scan): Diagnosis[] {
   const hit = s.last(UPLOADER_MISSING)
   if (!hit) return []
@@ -85,9 +101,9 @@ ${binary} --version` },
 
 export const artifactsRule: Rule = {
   id: 'artifacts',
-  categories: ['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied', 'artifacts_uploader_missing'],
+  categories: ['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied', 'artifacts_uploader_missing', 'cache_not_shared'],
   match(ev) {
     const s = new Scan(ev)
-    return [...tooLarge(s), ...noFiles(s), ...cacheDenied(s), ...uploaderMissing(s)]
+    return [...tooLarge(s), ...noFiles(s), ...cacheDenied(s), ...uploaderMissing(s), ...localCacheOnly(s)]
   },
 }

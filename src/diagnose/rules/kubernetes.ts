@@ -191,11 +191,27 @@ function apiServer(s: Scan): Diagnosis[] {
     ], 0.6)]
 }
 
+// The runner found no API server to talk to: client-go's clientcmd.ErrEmptyConfig and
+// rest.ErrNotInCluster, wrapped by gitlab-runner ("getting Kubernetes config: %w"), and glrun's own words.
+const NO_CONFIG = /invalid configuration: no configuration has been provided|unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined|there is no Kubernetes API to create job pods with/
+
+function noConfig(s: Scan): Diagnosis[] {
+  const hit = s.last(NO_CONFIG)
+  if (!hit) return []
+  return [diagnosis('kubernetes_config_missing', 'The runner has no Kubernetes cluster to create the job pod in',
+    'The kubernetes executor found no API server: [runners.kubernetes] has no host, the runner does not run inside a cluster (no service account mounted), and the user the runner runs as has no kubeconfig. No pod was created.',
+    evidence(hit), [
+      { text: 'Runner outside the cluster: point it at the API server in config.toml, with the cluster\'s CA and a service account token.', snippet: '[runners.kubernetes]\n  host = "https://<api server>:6443"\n  ca_file = "/etc/gitlab-runner/k8s-ca.crt"\n  bearer_token = "<service account token>"\n  namespace = "gitlab-runner"' },
+      { text: 'Or give the runner\'s user a kubeconfig (the service runs as gitlab-runner, not root).', snippet: 'sudo mkdir -p /home/gitlab-runner/.kube && sudo cp ~/.kube/config /home/gitlab-runner/.kube/config\nsudo chown -R gitlab-runner: /home/gitlab-runner/.kube' },
+      { text: 'Or run the runner inside the cluster (the Helm chart), where it uses its pod\'s service account.' },
+    ], 0.85)]
+}
+
 export const kubernetesRule: Rule = {
   id: 'kubernetes',
-  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell', 'transient_failure'],
+  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell', 'transient_failure', 'kubernetes_config_missing'],
   match(ev) {
     const s = new Scan(ev)
-    return [...rbac(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s)]
+    return [...rbac(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s), ...noConfig(s)]
   },
 }

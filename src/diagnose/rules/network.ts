@@ -178,6 +178,18 @@ function cloneUrl(s: Scan): Diagnosis[] {
         { text: 'If the URL is right, the job token cannot see the project: check the project still exists there and the user who triggered the job can read it.' },
       ], 0.7), diagnosis('git_auth_job_token', 'The job token may not read this repository', 'GitLab answers "not found" also for a project the job token is not allowed to read.', evidence(missing), [{ text: 'Check the job-token allowlist and the triggering user\'s access.' }], 0.45)]
   }
+  // The remote GitLab handed over is not a URL at all (no scheme: the custom Git clone URL or
+  // external_url without http://), so git takes it for a local path.
+  const notRepo = s.all(/fatal: '([^']+)' does not appear to be a git repository/).filter((h) => s.inClone(h.line) && !/:\/\//.test(h.m[1] ?? '') && !/^[\w.-]+@[\w.-]+:/.test(h.m[1] ?? '')).pop()
+  if (notRepo) {
+    const url = notRepo.m[1] ?? ''
+    return [diagnosis('clone_url_misconfigured', `GitLab's clone URL for the runner is not a URL (${url})`,
+      `The runner fetched from "${url}", which has no scheme (http:// or https://), so git looked for a local directory of that name. GitLab builds this URL from its Custom Git clone URL setting or external_url, and one of them lacks the scheme (or the port).`,
+      evidence(notRepo), [
+        { text: 'Set the Custom Git clone URL (Admin Area > Settings > General > Visibility and access controls) to a full URL the runners reach, or fix external_url.', snippet: "external_url 'http://<GitLab host>:<port>'" },
+        { text: 'Or override the URL jobs clone from, in config.toml.', snippet: '[[runners]]\n  clone_url = "http://<GitLab host>:<port>"' },
+      ], 0.8)]
+  }
   for (const access of s.all(/unable to access '([^']+)'(?::\s*(.*))?/).filter((h) => s.inClone(h.line))) {
     const url = access.m[1] ?? ''
     const why = `${access.m[2] ?? ''} ${s.near(access.line.n, WRONG_PROTOCOL, 2)?.line.text ?? ''}`

@@ -112,7 +112,21 @@ function architecture(s: Scan): Diagnosis[] {
     ], 0.8)]
 }
 
+// git clean / checkout cannot delete a file of the reused checkout: on Windows a process of an
+// earlier job still holds it open (Invalid argument, busy), elsewhere a mount or a busy file.
+const LOCKED = /^warning: failed to remove (.+): (Invalid argument|Device or resource busy|Resource busy|Text file busy|Directory not empty)$/
+
 function worktree(s: Scan): Diagnosis[] {
+  const locked = s.all(LOCKED).filter((h) => s.inClone(h.line) || ['get_sources', ''].includes(phaseName(h.line.section))).pop()
+  if (locked) {
+    return [diagnosis('git_worktree_corrupt', 'Files of the reused checkout cannot be removed',
+      `"${locked.line.text.trim()}": the runner reuses the previous job's checkout (GIT_STRATEGY fetch) and git clean could not delete files that a process of an earlier job still holds open (on Windows: a tool left running after a job was canceled or timed out, which skips after_script).`,
+      evidence(locked), [
+        { text: 'End the leftover process on the runner host, then retry (Windows: Task Manager, or taskkill).', snippet: 'taskkill /F /T /IM <program>.exe' },
+        { text: 'Skip the runner\'s git clean and clean up yourself first thing in the job.', snippet: 'variables:\n  GIT_CLEAN_FLAGS: none\nbefore_script:\n  - <stop leftover processes; remove the files>' },
+        { text: 'Or start each job from a fresh clone.', snippet: 'variables:\n  GIT_STRATEGY: clone' },
+      ], 0.75)]
+  }
   // "remote: …" is the server speaking about its own copy (remoteCorrupt), not this checkout.
   const hit = s.all(WORKTREE).filter((h) => !/^remote:/.test(h.line.text)).pop()
   if (!hit) return []
