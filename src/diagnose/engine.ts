@@ -50,7 +50,12 @@ export function diagnose(ev: Evidence, rules: readonly Rule[] = RULES): Diagnosi
   const weak = (diagnoses[0]?.confidence ?? 0) < 0.5
   if (!weak || !looksFailed(t)) return { ...head, diagnoses }
   const relevant = relevantLines(t)
-  if (diagnoses.length < 3) diagnoses.push(fallbackDiagnosis(t, relevant))
+  // The kind of failure outranks a guess weaker than itself (a notice from a stage that ran before the failure).
+  if (diagnoses.length < 3) {
+    const fallback = fallbackDiagnosis(t, relevant)
+    const at = diagnoses.findIndex((d) => d.confidence < fallback.confidence)
+    diagnoses.splice(at < 0 ? diagnoses.length : at, 0, fallback)
+  }
   return { ...head, diagnoses, relevant }
 }
 

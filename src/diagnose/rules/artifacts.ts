@@ -71,13 +71,15 @@ const LOCAL_CACHE_ONLY = /No URL provided, cache will not be (downloaded from|up
 function localCacheOnly(s: Scan): Diagnosis[] {
   const hit = s.all(LOCAL_CACHE_ONLY).filter((h) => !/^(?:WARNING|ERROR|FATAL)/.test(h.line.text)).pop()
   if (!hit) return []
+  // The notice is in the log of every job on such a runner: the answer only when nothing failed after it.
+  const later = s.ev.trace.lines.some((l) => l.n > hit.line.n && /\b(?:error|fatal|failed|failure|exception|denied|not found)\b/i.test(l.text) && !/^(?:ERROR: )?Job failed\b|^Cleaning up|^Uploading artifacts for failed job/.test(l.text))
   return [diagnosis('cache_not_shared', 'The cache is only kept on this runner host, not shared',
     'The runner has no distributed cache ([runners.cache] with S3, GCS or Azure), so each runner host keeps its own copy: a job that lands on another runner (or another docker+machine VM, or a new Kubernetes pod without a cache volume) finds no cache, and what it creates stays where it ran.',
     evidence(hit), [
       { text: 'Configure a shared cache for all runners that run these jobs (S3, MinIO, GCS, Azure).', snippet: '[runners.cache]\n  Type = "s3"\n  Shared = true\n  [runners.cache.s3]\n    ServerAddress = "<s3 or minio host>"\n    BucketName = "<bucket>"\n    AccessKey = "<key>"\n    SecretKey = "<secret>"' },
       { text: 'Or keep the jobs that share a cache on one runner (tags), or pass the files as artifacts instead.', snippet: 'job:\n  tags: [<one runner>]' },
       { text: 'If an S3 cache is configured, the runner could not sign its URL: read the runner\'s own log for the S3 error.', snippet: 'sudo journalctl -u gitlab-runner | grep -i cache' },
-    ], 0.55)]
+    ], later ? 0.25 : 0.55)]
 }
 
 function uploaderMissing(s: Scan): Diagnosis[] {

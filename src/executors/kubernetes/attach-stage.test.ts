@@ -103,11 +103,15 @@ describe('the attach strategy\'s stage protocol', () => {
     expect(codes).toEqual([42])
   })
 
-  it('FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: the job variable wins over the config\'s flag; attach by default', () => {
+  it('FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: config.toml wins when it sets the flag, else the job variable (gitlab-runner populateFeatureFlags); attach by default', () => {
     const job = (v?: string) => ({ variables: v === undefined ? [] : [{ key: 'FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY', value: v, public: true }] }) as never
     expect(executionStrategy(job(), {})).toBe('attach')
     expect(executionStrategy(job(), { FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: true })).toBe('exec')
     expect(executionStrategy(job('true'), {})).toBe('exec')
-    expect(executionStrategy(job('false'), { FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: true })).toBe('attach')
+    expect(executionStrategy(job('false'), { FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: true })).toBe('exec')
+    expect(executionStrategy(job('true'), { FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: false })).toBe('attach')
+    // Go's ParseBool: "yes" is not a boolean (the flag keeps its default), " true" neither.
+    expect(executionStrategy(job('yes'), {})).toBe('attach')
+    expect(executionStrategy(job(' true'), {})).toBe('attach')
   })
 })

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { PassThrough, Writable } from 'node:stream'
+import { featureFlag } from '../../job/feature-flag.js'
 import type { JobPayload } from '../../payload/types.js'
 import { DETECT_SHELL } from '../detect-shell.js'
 import type { TraceOutput } from '../types.js'
@@ -19,9 +20,7 @@ const FLAG = 'FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY'
 
 /** The job's variable wins over [runners.feature_flags], as in gitlab-runner. */
 export function executionStrategy(job: JobPayload, featureFlags: Record<string, boolean>): ExecutionStrategy {
-  const v = job.variables.find((x) => x.key === FLAG)?.value
-  const legacy = v !== undefined ? /^(1|t|true)$/i.test(v.trim()) : featureFlags[FLAG] === true
-  return legacy ? 'exec' : 'attach'
+  return featureFlag(FLAG, job, featureFlags) ? 'exec' : 'attach'
 }
 
 /**

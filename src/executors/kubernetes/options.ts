@@ -175,7 +175,7 @@ export function kubernetesOptions(settings: KubernetesSettings | undefined, feat
     })),
     podTerminationGracePeriodSeconds: num(k['pod_termination_grace_period_seconds']),
     cleanupGracePeriodSeconds: num(k['cleanup_grace_period_seconds']),
-    capAdd: strs(k['cap_add']), capDrop: k['cap_drop'] !== undefined ? strs(k['cap_drop']) : ['NET_RAW'],
+    capAdd: strs(k['cap_add']), capDrop: strs(k['cap_drop']),
     podSecurityContext: k['pod_security_context'],
     podSpecPatches: tables(k['pod_spec']).map((t) => defined({ name: str(t['name']) ?? '', patch: str(t['patch']), patchPath: str(t['patch_path']), patchType: str(t['patch_type']) })),
     affinity: k['affinity'], containerLifecycle: k['container_lifecycle'],

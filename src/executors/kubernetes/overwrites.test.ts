@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { ExecutorFailure } from '../failure.js'
 import { withBearerToken } from './client.js'
 import { kubernetesOptions } from './options.js'
-import { applyOverwrites, quantity } from './overwrites.js'
+import { applyOverwrites, compareQuantities } from './overwrites.js'
 
 const opts = (raw: Record<string, unknown>) => kubernetesOptions({ raw: { namespace: 'ci', ...raw }, pullPolicy: [], hostAliases: [], pollInterval: 3, pollTimeout: 180, imagePullSecrets: [] })
 const job = (vars: Record<string, string>) => ({ variables: Object.entries(vars).map(([key, value]) => ({ key, value, public: true })) })
@@ -91,9 +91,14 @@ describe('kubernetes overwrites (gitlab-runner overwrites.go)', () => {
   })
 
   it('quantities compare as Kubernetes does', () => {
-    expect(quantity('1Gi')).toBe(1024 ** 3)
-    expect(quantity('1500m')).toBe(1.5)
-    expect(quantity('1e3')).toBe(1000)
-    expect(quantity('2k') < quantity('2Ki')).toBe(true)
+    expect(compareQuantities('1Gi', '1073741824')).toBe(0)
+    expect(compareQuantities('1500m', '1.5')).toBe(0)
+    expect(compareQuantities('1e3', '1k')).toBe(0)
+    expect(compareQuantities('2k', '2Ki')).toBe(-1)
+    // Exactly, not in floating point: 700m is 0.7, not more.
+    expect(compareQuantities('700m', '0.7')).toBe(0)
+    expect(compareQuantities('0.30000000000000004', '300m')).toBe(1)
+    expect(() => compareQuantities(' 512Mi', '1Gi')).toThrow(/quantities must match/)
+    expect(applyOverwrites(opts({ cpu_limit_overwrite_max_allowed: '0.7' }), job({ KUBERNETES_CPU_LIMIT: '700m' })).opts.build).toEqual({ cpuLimit: '700m' })
   })
 })

@@ -81,8 +81,7 @@ export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, '
             const value = lookup(`KUBERNETES_${varPrefix}${suffix}`)
             const max = maxima[key]
             if (!max || value === '') continue
-            const [m, v] = [quantity(max), quantity(value)]
-            if (v > m) throw new Refused(`the resource ${q(fieldPrefix + field)} requested ${q(value)} is higher than limit allowed ${q(max)}`)
+            if (compareQuantities(value, max) > 0) throw new Refused(`the resource ${q(fieldPrefix + field)} requested ${q(value)} is higher than limit allowed ${q(max)}`)
             into[key] = value
             lines.push(`${q(fieldPrefix + field)} overwritten with ${q(value)}`)
           }
@@ -145,21 +144,38 @@ function splitToleration(s: string): [string, string] {
 }
 
 const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/
-const SUFFIX: Record<string, number> = {
-  n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+const DECIMAL: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 }
+const BINARY: Record<string, number> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60 }
+
+/** A Kubernetes quantity exactly, as digits × 10^e10 × 2^e2 (floating point would make 700m > 0.7). */
+interface Exact { digits: bigint; e10: number; e2: number }
+
+function exact(s: string): Exact {
+  const m = QUANTITY.exec(s)
+  const bad = (): Refused => new Refused(`parsing resource limit: ${q(`quantities must match the regular expression '${QUANTITY.source}'`)}`)
+  if (!m || !/^[+-]?(?:\d+\.?\d*|\.\d+)$/.test(m[1]!)) throw bad()
+  const [whole, frac = ''] = m[1]!.replace(/^[+-]/, '').split('.')
+  const digits = BigInt(`${m[1]!.startsWith('-') ? '-' : ''}${whole || '0'}${frac}`)
+  const suffix = m[2]!
+  let e10 = -frac.length
+  let e2 = 0
+  if (suffix in DECIMAL) e10 += DECIMAL[suffix]!
+  else if (suffix in BINARY) e2 = BINARY[suffix]!
+  else {
+    const exp = /^[eE]([-+]?[0-9]+)$/.exec(suffix)
+    if (!exp) throw bad()
+    e10 += Number(exp[1])
+  }
+  return { digits, e10, e2 }
 }
 
-/** A Kubernetes quantity as a number (for comparing a request with its maximum). */
-export function quantity(s: string): number {
-  const m = QUANTITY.exec(s.trim())
-  const bad = (): Refused => new Refused(`parsing resource limit: ${q(`quantities must match the regular expression '${QUANTITY.source}'`)}`)
-  if (!m) throw bad()
-  const n = Number(m[1])
-  const suffix = m[2]!
-  if (Number.isNaN(n)) throw bad()
-  if (suffix in SUFFIX) return n * SUFFIX[suffix]!
-  const exp = /^[eE]([-+]?[0-9]+)$/.exec(suffix)
-  if (exp) return n * 10 ** Number(exp[1])
-  throw bad()
+/** -1, 0 or 1, as resource.Quantity.Cmp. */
+export function compareQuantities(a: string, b: string): number {
+  const x = exact(a)
+  const y = exact(b)
+  const e10 = Math.min(x.e10, y.e10)
+  const e2 = Math.min(x.e2, y.e2)
+  const scale = (v: Exact): bigint => v.digits * 10n ** BigInt(v.e10 - e10) * 2n ** BigInt(v.e2 - e2)
+  const [l, r] = [scale(x), scale(y)]
+  return l < r ? -1 : l > r ? 1 : 0
 }

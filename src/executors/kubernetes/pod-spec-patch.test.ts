@@ -68,11 +68,11 @@ describe('pod_spec patches (FF_USE_ADVANCED_POD_SPEC_CONFIGURATION)', () => {
     expect(err(() => patchPodSpec(spec(), [{ name: 'bad', patch: 'a: [1' }])).message).toMatch(/^pod_spec "bad": the patch is not YAML or JSON/)
   })
 
-  it('the flag: a job variable (Go ParseBool words) wins over [runners.feature_flags]', () => {
+  it('the flag: [runners.feature_flags] wins when it sets it, else the job variable (Go ParseBool words)', () => {
     const job = (v?: string) => ({ variables: v === undefined ? [] : [{ key: 'FF_USE_ADVANCED_POD_SPEC_CONFIGURATION', value: v, public: true }] })
     expect(advancedPodSpec(job(), {})).toBe(false)
     expect(advancedPodSpec(job(), { FF_USE_ADVANCED_POD_SPEC_CONFIGURATION: true })).toBe(true)
-    expect(advancedPodSpec(job('false'), { FF_USE_ADVANCED_POD_SPEC_CONFIGURATION: true })).toBe(false)
+    expect(advancedPodSpec(job('true'), { FF_USE_ADVANCED_POD_SPEC_CONFIGURATION: false })).toBe(false)
     expect(advancedPodSpec(job('1'), {})).toBe(true)
   })
 })

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import type { JobPayload } from '../../payload/types.js'
 import { ExecutorFailure } from '../failure.js'
+import { featureFlag } from '../../job/feature-flag.js'
 
 /**
  * gitlab-runner's advanced pod spec configuration (FF_USE_ADVANCED_POD_SPEC_CONFIGURATION):
@@ -19,10 +20,9 @@ type Obj = { [k: string]: Json }
 export const ADVANCED_POD_SPEC = 'FF_USE_ADVANCED_POD_SPEC_CONFIGURATION'
 export const ADVANCED_POD_SPEC_WARNING = 'Advanced Pod Spec configuration enabled, merging the provided PodSpec to the generated one. This is a beta feature and is subject to change. Feedback is collected in this issue: https://gitlab.com/gitlab-org/gitlab-runner/-/issues/29659 ...'
 
-/** The flag, from a job variable (Go's ParseBool words) or else [runners.feature_flags]. */
+/** The flag for this job: [runners.feature_flags] when it sets it, else the job variable. */
 export function advancedPodSpec(job: Pick<JobPayload, 'variables'>, featureFlags: Record<string, boolean>): boolean {
-  const v = job.variables.find((x) => x.key === ADVANCED_POD_SPEC)?.value
-  return v !== undefined ? /^(1|t|true)$/i.test(v.trim()) : featureFlags[ADVANCED_POD_SPEC] === true
+  return featureFlag(ADVANCED_POD_SPEC, job, featureFlags)
 }
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)

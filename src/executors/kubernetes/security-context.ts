@@ -6,7 +6,8 @@ import type { KubernetesOptions } from './options.js'
  * `[runners.kubernetes.pod_security_context]` and `[runners.kubernetes.<kind>_container_security_context]`
  * (`build`, `helper`, `service`, `init_permissions`). A container's own `privileged` and
  * `allow_privilege_escalation` win over the runner-wide keys; its `capabilities.add` / `.drop`,
- * when given, replace the runner-wide `cap_add` / `cap_drop` (default drop NET_RAW) list for list.
+ * when given, replace the runner-wide lists, which come from `cap_add` / `cap_drop` over a
+ * default drop of NET_RAW.
  */
 
 export type ContainerKind = 'build' | 'helper' | 'service' | 'init_permissions'
@@ -48,8 +49,16 @@ export function podSecurityContext(raw: unknown): Table | undefined {
 export function containerSecurityContext(opts: Pick<KubernetesOptions, 'privileged' | 'allowPrivilegeEscalation' | 'capAdd' | 'capDrop' | 'securityContexts'>, kind: ContainerKind): Table | undefined {
   const own = table(opts.securityContexts[kind]) ?? {}
   const caps = table(own['capabilities'])
-  const add = strs(caps?.['add']) ?? (opts.capAdd.length ? opts.capAdd : undefined)
-  const drop = strs(caps?.['drop']) ?? (opts.capDrop.length ? opts.capDrop : undefined)
+  // gitlab-runner's getCapabilities: NET_RAW dropped by default, cap_add takes a capability out
+  // of the drop list, cap_drop puts one in (last word wins), each capability once.
+  const enabled = new Map<string, boolean>([['NET_RAW', false]])
+  for (const c of opts.capAdd) enabled.set(c, true)
+  for (const c of opts.capDrop) enabled.set(c, false)
+  const runnerAdd = [...enabled].filter(([, on]) => on).map(([c]) => c)
+  const runnerDrop = [...enabled].filter(([, on]) => !on).map(([c]) => c)
+  // A kind's own capabilities.add / .drop, when given, replace the runner-wide list (mergeCapabilitiesAddDrop).
+  const add = strs(caps?.['add']) ?? (runnerAdd.length ? runnerAdd : undefined)
+  const drop = strs(caps?.['drop']) ?? (runnerDrop.length ? runnerDrop : undefined)
   const procMount = text(own['proc_mount'])
   const pm = procMount ? procMount[0]!.toUpperCase() + procMount.slice(1).toLowerCase() : undefined
   const out = defined({
