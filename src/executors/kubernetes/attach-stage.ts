@@ -18,7 +18,7 @@ export type ExecutionStrategy = 'attach' | 'exec'
 
 const FLAG = 'FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY'
 
-/** The job's variable wins over [runners.feature_flags], as in gitlab-runner. */
+/** [runners.feature_flags] wins when it sets the flag, else the job variable, as in gitlab-runner (populateFeatureFlags). */
 export function executionStrategy(job: JobPayload, featureFlags: Record<string, boolean>): ExecutionStrategy {
   return featureFlag(FLAG, job, featureFlags) ? 'exec' : 'attach'
 }
