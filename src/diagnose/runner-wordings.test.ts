@@ -20,14 +20,19 @@ describe('fourth pass: runner-side, transfer and GitLab wordings', () => {
     expect(script[0]?.category).not.toBe('docker_engine_broken')
   })
 
-  it('a dind service whose health check timed out: the TLS port question first, a failed start second', () => {
+  it('a dind service whose health check timed out: a failed start or the TLS port question, by runner version and dind tag', () => {
     // gitlab-runner executors/docker/internal/wait: "*** WARNING: Service %s probably didn't start properly." + "Health check error:" + the wait container's timeout
     const log = ['Starting service docker:24.0-dind ...', 'Waiting for services to be up and running (timeout 30 seconds)...', '', '*** WARNING: Service runner-x1-project-9-concurrent-0-docker-0 probably didn\'t start properly.', '', 'Health check error:', 'service "runner-x1-project-9-concurrent-0-docker-0-wait-for-service" timeout', '', 'Health check container logs:', '', 'ERROR: Job failed: exit code 1'].join('\n')
-    const d = first(log)
-    expect(d.slice(0, 2).map((x) => x.category)).toEqual(['dind_tls_mismatch', 'dind_service_failed_to_start'])
-    // With DOCKER_TLS_CERTDIR "" in the YAML the first answer is surer.
+    // A runner since 16.1 passes the check on any exposed port: a slow or failed start first.
+    expect(first(log).slice(0, 2).map((x) => x.category)).toEqual(['dind_service_failed_to_start', 'dind_tls_mismatch'])
+    // Before 16.1 it probed one port, and docker:dind >= 19.03 has TLS: the port question first.
+    const old = first(`Running with gitlab-runner 15.11.0 (abcdef12)\n${log}`)
+    expect(old.slice(0, 2).map((x) => x.category)).toEqual(['dind_tls_mismatch', 'dind_service_failed_to_start'])
+    expect(first(`Running with gitlab-runner 15.11.0 (abcdef12)\n${log.replace('docker:24.0-dind', 'docker:18.09-dind')}`)[0]?.category).toBe('dind_service_failed_to_start')
+    // With DOCKER_TLS_CERTDIR "" in the YAML the port question is first and surer.
     const withYaml = diagnose({ trace: parseTrace(log), ciYaml: 'build:\n  services: [docker:24.0-dind]\n  variables:\n    DOCKER_TLS_CERTDIR: ""\n  script: [docker info]\n' }).diagnoses[0]
-    expect(withYaml?.confidence).toBeGreaterThan(d[0]?.confidence ?? 1)
+    expect(withYaml?.category).toBe('dind_tls_mismatch')
+    expect(withYaml?.confidence).toBeGreaterThan(old[0]?.confidence ?? 1)
     expect(withYaml?.cause).toContain('which this job sets')
   })
 
@@ -57,7 +62,8 @@ describe('fourth pass: runner-side, transfer and GitLab wordings', () => {
 
   it('a corrupt pack from the server is the server\'s repository, not a transient blip', () => {
     // git builtin/index-pack.c: "pack is corrupted (SHA1 mismatch)", "pack has %d unresolved deltas"; git fetch-pack: "index-pack failed"
-    for (const line of ['fatal: pack is corrupted (SHA1 mismatch)', 'fatal: pack has 12 unresolved deltas', 'remote: fatal: loose object 3f2a9c1e0b7d4a6f8e2c1b0a9d8e7f6a5b4c3d2e (stored in ./objects/3f/2a) is corrupt']) {
+    // git upload-pack.c: "git upload-pack: aborting due to possible repository corruption on the remote side."
+    for (const line of ['fatal: pack is corrupted (SHA1 mismatch)', 'fatal: pack has 12 unresolved deltas', 'remote: fatal: loose object 3f2a9c1e0b7d4a6f8e2c1b0a9d8e7f6a5b4c3d2e (stored in ./objects/3f/2a) is corrupt', 'remote: fatal: bad object 3f2a9c1e0b7d4a6f8e2c1b0a9d8e7f6a5b4c3d2e', 'fatal: git upload-pack: aborting due to possible repository corruption on the remote side.']) {
       const d = first(['Fetching changes with git depth set to 20...', line, 'fatal: index-pack failed', 'ERROR: Job failed: exit code 1'].join('\n'))
       expect(d[0]?.category, line).toBe('remote_repository_corrupt')
     }
@@ -80,6 +86,9 @@ describe('fourth pass: runner-side, transfer and GitLab wordings', () => {
     expect(d[0]?.category).toBe('pipeline_ref_missing')
     expect(d[0]?.title).toContain('malformed')
     expect(first('fatal: couldn\'t find remote ref refs/pipelines/1234')[0]?.category).toBe('pipeline_ref_missing')
+    // The script's own fetch of a ref it built wrong is not GitLab's doing.
+    const own = first(['$ git fetch origin "refs/heads/$CI_MERGE_REQUEST_REF_PATH"', 'fatal: couldn\'t find remote ref refs/heads/refs/merge-requests/42/head', 'ERROR: Job failed: exit code 128'].join('\n'))
+    expect(own[0]?.title ?? '').not.toContain('malformed')
   })
 
   it('docker-windows with a plain Nano Server image: no PowerShell', () => {
@@ -114,5 +123,17 @@ describe('fourth pass: runner-side, transfer and GitLab wordings', () => {
     const d = first(['Fetching changes...', 'Checking out 1a2b3c4d as main...', 'warning: failed to remove out/report.docx: Invalid argument', 'ERROR: Job failed: exit status 1'].join('\n'))
     expect(d[0]?.category).toBe('git_worktree_corrupt')
     expect(d[0]?.fixes[1]?.snippet).toContain('GIT_CLEAN_FLAGS: none')
+  })
+
+  it('background noise does not take the answer: a retried reset, a service\'s reset, an artifact warning after the failure', () => {
+    // pip urllib3 retry warning, then a failing test run
+    const pip = first(['$ pip install -r requirements.txt', "WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection broken by 'ProtocolError('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer'))': /simple/requests/", 'Successfully installed requests-2.32.3', '$ pytest', 'FAILED tests/test_api.py::test_create - AssertionError: 201 != 400', '1 failed, 41 passed', 'ERROR: Job failed: exit code 1'].join('\n'))
+    expect(pip[0]?.category).not.toBe('network_connection_reset')
+    // a test's own exception about a reset, then the build's verdict
+    const java = first(['$ ./gradlew test', 'java.net.SocketException: Connection reset by peer', '    at java.base/sun.nio.ch.NioSocketImpl.implRead(NioSocketImpl.java:330)', 'FAILURE: Build failed with an exception.', 'ERROR: Job failed: exit code 1'].join('\n'))
+    expect(java[0]?.category).not.toBe('network_connection_reset')
+    // the shell executor's warning in the on-failure upload, after make test failed
+    const shell = first(['Executing "step_script" stage of the job script', '$ make test', 'make: *** [Makefile:12: test] Error 2', 'Uploading artifacts for failed job', 'WARNING: Missing gitlab-runner. Uploading artifacts is disabled.', 'ERROR: Job failed: exit status 1'].join('\n'))
+    expect(shell[0]?.category).not.toBe('artifacts_uploader_missing')
   })
 })

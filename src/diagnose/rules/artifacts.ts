@@ -13,7 +13,7 @@ const NOTHING = /ERROR: No files to upload/
 const CACHE_DENIED = /^FATAL: received: 40[13] Forbidden|(?:WARNING|ERROR|FATAL).*(?:Failed to (?:upload|download|extract|create) cache|AccessDenied|Access Denied|SignatureDoesNotMatch|InvalidAccessKeyId|No URL provided, cache will not be (?:uploaded|downloaded)|NoSuchBucket|ExpiredToken|received: 40[13] (?:Forbidden|Unauthorized))/
 // gitlab-runner's shell scripts run its own binary inside the job's environment for artifacts and
 // caches (shells/abstract.go guardRunnerCommand): without it the step is skipped with this warning.
-const UPLOADER_MISSING = /Missing (\S+)\. (Uploading artifacts|Artifacts downloading|Downloading artifacts|Extracting cache|Creating cache) is disabled\.|(Uploading artifacts|Artifacts downloading|Extracting cache|Creating cache) is not supported by this executor\./
+const UPLOADER_MISSING = /Missing (.+?)\. (Uploading artifacts|Artifacts downloading|Downloading artifacts|Extracting cache|Creating cache) is disabled\.|(Uploading artifacts|Artifacts downloading|Extracting cache|Creating cache) is not supported by this executor\./
 const BUCKET = /bucket[ =:"]+([\w.-]+)|s3:\/\/([\w.-]+)|https?:\/\/([\w.-]+)\.s3[.-]/i
 
 function tooLarge(s: Scan): Diagnosis[] {
@@ -86,6 +86,12 @@ function uploaderMissing(s: Scan): Diagnosis[] {
   const hit = s.last(UPLOADER_MISSING)
   if (!hit) return []
   const binary = hit.m[1] ?? 'gitlab-runner'
+  // After the script failed (the on-failure upload) it is a side effect, not the cause; before the
+  // script a job can still fail for its own reasons.
+  const where = phaseName(hit.line.section)
+  const afterFailure = where === 'upload_artifacts_on_failure' || s.has(/Uploading artifacts for failed job/)
+  const beforeScript = ['restore_cache', 'download_artifacts'].includes(where)
+  const confidence = afterFailure ? 0.25 : beforeScript ? 0.45 : 0.8
   const action = (hit.m[2] ?? hit.m[3] ?? 'Uploading artifacts').toLowerCase()
   const unsupported = hit.m[3] !== undefined
   return [diagnosis('artifacts_uploader_missing', unsupported ? `This executor cannot do "${action}"` : `${binary} is not in the job's environment, so ${action} was skipped`,
@@ -98,7 +104,7 @@ sudo chmod 0755 /usr/local/bin/${binary}
 ${binary} --version` },
       { text: `Shell executor: make ${binary} reachable on the PATH of the runner's user (a PATH reset in .bashrc or a login profile hides it).`, snippet: `sudo -u gitlab-runner -i sh -c 'command -v ${binary}'` },
       { text: 'Docker / Kubernetes: use the stock helper image (helper_image in config.toml unset, or one built from gitlab-runner-helper).' },
-    ], 0.8)]
+    ], confidence)]
 }
 
 export const artifactsRule: Rule = {

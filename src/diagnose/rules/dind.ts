@@ -135,18 +135,25 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
   const dindService = dind.length > 0 || /docker-\d+\b|dind/.test(warning?.line.text ?? '')
   if (healthTimeout && warning && dindService && !conn && !tlsHint && !startError && !iptables && !dockerdDown) {
     const certdir = yamlVar(s.ev.ciYaml, 'DOCKER_TLS_CERTDIR')
-    out.push(diagnosis('dind_tls_mismatch', 'The runner\'s health check waited on a port the dind daemon does not use',
+    // The port question only exists where the check probes one port (gitlab-runner before 16.1;
+    // since then any exposed port passes it) and the dind image has TLS at all (19.03 and later).
+    const runner = /^Running with gitlab-(?:ci-multi-)?runner (\d+)\.(\d+)/.exec(s.first(/^Running with gitlab-/)?.line.text ?? '')
+    const oneProbe = runner !== null && (Number(runner[1]) < 16 || (Number(runner[1]) === 16 && Number(runner[2]) < 1))
+    const tag = /^docker:(\d+)\.(\d+)/.exec(dind[0] ?? '')
+    const tlsImage = tag === null || Number(tag[1]) > 19 || (Number(tag[1]) === 19 && Number(tag[2]) >= 3)
+    const tlsFirst = certdir === '' || (oneProbe && tlsImage)
+    out.push(diagnosis('dind_tls_mismatch', `${tlsFirst ? 'The' : 'Or: the'} runner's health check waited on a port the dind daemon does not use`,
       `The runner warned that the dind service "probably didn't start properly" because its health check timed out ("${healthTimeout.line.text.trim().slice(0, 140)}"), with no error from dockerd: the check probes the port of the image's TLS mode, and docker:dind ≥ 19.03 listens on 2375 only when DOCKER_TLS_CERTDIR is ""${certdir === '' ? ' (which this job sets)' : ''}. The daemon may well be up: the job's docker commands then still work, or fail on the same port question.`,
       evidence(warning, healthTimeout), [
         { text: 'Keep TLS on, consistently (the default of docker:dind ≥ 19.03).', snippet: `services:\n  - ${tag}\nvariables:\n  DOCKER_HOST: tcp://docker:2376\n  DOCKER_TLS_CERTDIR: "/certs"` },
         { text: 'Or, with TLS off, tell the health check which port dockerd uses.', snippet: 'variables:\n  DOCKER_TLS_CERTDIR: ""\n  DOCKER_HOST: tcp://docker:2375\n  SERVICE_PORT_2376_TCP_PORT: 2375   # or HEALTHCHECK_TCP_PORT: "2375" on the service' },
-      ], certdir === '' ? 0.75 : 0.6))
-    out.push(diagnosis('dind_service_failed_to_start', 'Or: the dind service did not come up in time',
+      ], certdir === '' ? 0.75 : tlsFirst ? 0.6 : 0.45))
+    out.push(diagnosis('dind_service_failed_to_start', tlsFirst ? 'Or: the dind service did not come up in time' : 'The dind service did not come up in time',
       'If the job\'s docker commands also fail, dockerd in the service was slow or stopped at start-up (not privileged, storage driver, iptables); its own log says which.',
       evidence(warning, healthTimeout), [
         { text: 'Get the service\'s log in the job log.', snippet: 'variables:\n  CI_DEBUG_SERVICES: "true"' },
         { text: 'Run dind on a privileged runner; give slow services more time.', snippet: '[runners.docker]\n  privileged = true\n  wait_for_services_timeout = 60' },
-      ], 0.5))
+      ], tlsFirst ? 0.5 : 0.6))
   }
   if (tlsHint || (conn && dind.length && !startError && !iptables)) {
     const wrong = target && wrongHost(s, target)

@@ -84,7 +84,8 @@ function pipelineRef(s: Scan): Diagnosis[] {
   const hit = s.last(PIPELINE_REF)
   if (!hit) return []
   // refs/heads/refs/merge-requests/…: the refspec GitLab sent was built wrong (a branch template around a ref that already was one).
-  if (/^refs\/(?:heads|tags)\/refs\//.test(hit.m[1] ?? '')) {
+  // Only the runner's own fetch (no command of the script before it) carries GitLab's refspecs.
+  if (/^refs\/(?:heads|tags)\/refs\//.test(hit.m[1] ?? '') && !s.commandAt(hit.line.n)) {
     return [diagnosis('pipeline_ref_missing', `GitLab sent the runner a malformed ref (${hit.m[1]})`,
       `The runner fetches exactly the refspecs the job payload carries, and this one wraps a ref that already was a full ref (${hit.m[1]}): no such ref can exist, so the fetch fails. That is GitLab building the job's refspecs wrongly (seen with merge request pipelines), not the project's or the runner's configuration.`,
       evidence(hit), [
@@ -101,7 +102,8 @@ function pipelineRef(s: Scan): Diagnosis[] {
 }
 
 function shallow(s: Scan): Diagnosis[] {
-  const hit = s.all(SHALLOW).filter((h) => !PIPELINE_REF.test(h.line.text)).pop()
+  // "remote: fatal: bad object …" is the server's own repository (remote_repository_corrupt).
+  const hit = s.all(SHALLOW).filter((h) => !PIPELINE_REF.test(h.line.text) && !/^remote:/.test(h.line.text)).pop()
   if (!hit) return unreachable(s)
   const describe = /No names found|No tags can describe/.test(hit.line.text)
   return [diagnosis('shallow_clone_missing_ref', describe ? 'git describe finds no tags in the shallow clone' : 'The commit or ref is outside the shallow clone',

@@ -143,7 +143,7 @@ function worktree(s: Scan): Diagnosis[] {
 
 // The pack the server sent fails git's checks (or the server says its own objects are broken):
 // its repository needs housekeeping or repair; a local checkout has nothing to do with it.
-const REMOTE_CORRUPT = /fatal: pack is corrupted \(SHA1 mismatch\)|fatal: pack has bad object at offset \d+|fatal: pack has \d+ unresolved deltas?|^remote: (?:fatal|error): (?:.*\bis corrupt\b|unable to read \S+|Could not read [0-9a-f]{40}|missing (?:blob|tree|commit) \S+|bad object \S+)|fatal: early EOF after remote: (?:fatal|error)/
+const REMOTE_CORRUPT = /fatal: pack is corrupted \(SHA1 mismatch\)|fatal: pack has bad object at offset \d+|fatal: pack has \d+ unresolved deltas?|^remote: (?:fatal|error): (?:.*\bis corrupt\b|unable to read \S+|Could not read [0-9a-f]{40}|missing (?:blob|tree|commit) \S+|bad object \S+)|fatal: early EOF after remote: (?:fatal|error)|git upload-pack: aborting due to possible repository corruption on the remote side/
 
 function remoteCorrupt(s: Scan): Diagnosis[] {
   const hit = s.last(REMOTE_CORRUPT)

@@ -75,4 +75,14 @@ describe('pod_spec patches (FF_USE_ADVANCED_POD_SPEC_CONFIGURATION)', () => {
     expect(advancedPodSpec(job('true'), { FF_USE_ADVANCED_POD_SPEC_CONFIGURATION: false })).toBe(false)
     expect(advancedPodSpec(job('1'), {})).toBe(true)
   })
+
+  it('as apimachinery and RFC 6902 do it: a deleted map is empty, list items need their key, test compares deeply, no prototype paths', () => {
+    expect(patchPodSpec(spec(), [{ name: 'd', patch: '$patch: delete' }])).toEqual({})
+    expect(() => patchPodSpec(spec(), [{ name: 'k', patch: 'containers:\n  - image: x\n' }])).toThrow('pod_spec "k": a list item has no name, the key the list merges by')
+    const res = { ...spec(), containers: [{ name: 'build', image: 'a', resources: { limits: { memory: '1Gi', cpu: '1' } } }] }
+    expect(() => patchPodSpec(res, [{ name: 't', patchType: 'json', patch: '[{"op":"test","path":"/containers/0/resources/limits","value":{"cpu":"1","memory":"1Gi"}}]' }])).not.toThrow()
+    expect(() => patchPodSpec(spec(), [{ name: 'p', patchType: 'json', patch: '[{"op":"add","path":"/__proto__/polluted","value":true}]' }])).toThrow(/invalid path/)
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined()
+    expect(() => patchPodSpec(spec(), [{ name: 'v', patchType: 'json', patch: '[{"op":"add","path":"/hostname"}]' }])).toThrow('pod_spec "v": the add operation at /hostname has no value')
+  })
 })

@@ -25,6 +25,8 @@ export function advancedPodSpec(job: Pick<JobPayload, 'variables'>, featureFlags
   return featureFlag(ADVANCED_POD_SPEC, job, featureFlags)
 }
 
+// Keys no PodSpec has that would reach a JavaScript object's prototype.
+const UNSAFE = new Set(['__proto__', 'constructor', 'prototype'])
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 const clone = <T>(v: T): T => structuredClone(v)
 
@@ -53,7 +55,7 @@ export function patchPodSpec(spec: object, patches: readonly PodSpecPatch[]): Ob
       throw refuse(p, `the patch is not YAML or JSON: ${(e as Error).message.split('\n')[0]}`)
     }
     const type = p.patchType || 'strategic'
-    if (type === 'strategic') out = strategic(out, patch, 'PodSpec') as Obj
+    if (type === 'strategic') out = strategic(out, patch, 'PodSpec', p) as Obj
     else if (type === 'merge') out = mergePatch(out, patch) as Obj
     else if (type === 'json') out = jsonPatch(out, patch, p)
     else throw refuse(p, `unsupported patch type ${type} (strategic, merge or json)`)
@@ -67,6 +69,7 @@ export function mergePatch(target: Json, patch: Json): Json {
   if (!isObj(patch)) return clone(patch)
   const out: Obj = isObj(target) ? clone(target) : {}
   for (const [k, v] of Object.entries(patch)) {
+    if (UNSAFE.has(k)) continue
     if (v === null) delete out[k]
     else out[k] = mergePatch(out[k] ?? null, v)
   }
@@ -77,49 +80,47 @@ export function mergePatch(target: Json, patch: Json): Json {
 // here is replaced whole, as the strategic merge patch does for lists without one.
 const MERGE_KEYS: Record<string, Record<string, string>> = {
   PodSpec: { containers: 'name', initContainers: 'name', ephemeralContainers: 'name', volumes: 'name', imagePullSecrets: 'name', hostAliases: 'ip', topologySpreadConstraints: 'topologyKey', resourceClaims: 'name', schedulingGates: 'name' },
-  Container: { env: 'name', volumeMounts: 'mountPath', ports: 'containerPort', volumeDevices: 'devicePath', resizePolicy: 'resourceName' },
+  Container: { env: 'name', volumeMounts: 'mountPath', ports: 'containerPort', volumeDevices: 'devicePath' },
 }
 const ELEMENT_TYPE: Record<string, string> = { containers: 'Container', initContainers: 'Container', ephemeralContainers: 'Container' }
 
 /** Kubernetes' strategic merge patch for a PodSpec: lists with a merge key merge item by item; `$patch: delete|replace` as the API does. */
-function strategic(target: Json, patch: Json, type: string | undefined): Json {
+function strategic(target: Json, patch: Json, type: string | undefined, p: PodSpecPatch): Json {
   if (!isObj(patch)) return clone(patch)
   if (patch['$patch'] === 'replace') {
     const rest = clone(patch)
     delete rest['$patch']
     return rest
   }
-  if (patch['$patch'] === 'delete') return null
+  // apimachinery's handleDirectiveInMergeMap: a map deleted this way is an empty map.
+  if (patch['$patch'] === 'delete') return {}
   const out: Obj = isObj(target) ? clone(target) : {}
   for (const [k, v] of Object.entries(patch)) {
-    if (k.startsWith('$')) continue
+    if (k.startsWith('$') || UNSAFE.has(k)) continue
     if (v === null) {
       delete out[k]
       continue
     }
     const key = type ? MERGE_KEYS[type]?.[k] : undefined
-    if (Array.isArray(v) && key) out[k] = mergeList(Array.isArray(out[k]) ? (out[k] as Json[]) : [], v, key, ELEMENT_TYPE[k])
-    else if (isObj(v)) out[k] = strategic(out[k] ?? null, v, undefined)
+    if (Array.isArray(v) && key) out[k] = mergeList(Array.isArray(out[k]) ? (out[k] as Json[]) : [], v, key, ELEMENT_TYPE[k], p)
+    else if (isObj(v)) out[k] = strategic(out[k] ?? null, v, undefined, p)
     else out[k] = clone(v)
   }
   return out
 }
 
-function mergeList(current: Json[], patch: Json[], key: string, type: string | undefined): Json[] {
-  if (patch.some((p) => isObj(p) && p['$patch'] === 'replace')) return patch.filter((p) => !(isObj(p) && p['$patch'] === 'replace')).map((p) => clone(p))
+function mergeList(current: Json[], patch: Json[], key: string, type: string | undefined, p: PodSpecPatch): Json[] {
+  if (patch.some((x) => isObj(x) && x['$patch'] === 'replace')) return patch.filter((x) => !(isObj(x) && x['$patch'] === 'replace')).map((x) => clone(x))
   const out = current.map((c) => clone(c))
-  for (const p of patch) {
-    if (!isObj(p) || p[key] === undefined) {
-      out.push(clone(p))
-      continue
-    }
-    const at = out.findIndex((c) => isObj(c) && c[key] === p[key])
-    if (p['$patch'] === 'delete') {
+  for (const item of patch) {
+    if (!isObj(item) || item[key] === undefined) throw refuse(p, `a list item has no ${key}, the key the list merges by`)
+    const at = out.findIndex((c) => isObj(c) && c[key] === item[key])
+    if (item['$patch'] === 'delete') {
       if (at >= 0) out.splice(at, 1)
       continue
     }
-    if (at >= 0) out[at] = strategic(out[at]!, p, type)
-    else out.push(strategic(null, p, type))
+    if (at >= 0) out[at] = strategic(out[at]!, item, type, p)
+    else out.push(strategic(null, item, type, p))
   }
   return out
 }
@@ -130,7 +131,10 @@ function jsonPatch(doc: Obj, ops: Json, p: PodSpecPatch): Obj {
   let root: Json = clone(doc)
   const path = (ptr: unknown): string[] => {
     if (typeof ptr !== 'string' || (ptr !== '' && !ptr.startsWith('/'))) throw refuse(p, `invalid JSON pointer ${JSON.stringify(ptr)}`)
-    return ptr === '' ? [] : ptr.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))
+    const parts = ptr === '' ? [] : ptr.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))
+    // A PodSpec has no such keys; on a JavaScript object they would reach its prototype.
+    if (parts.some((t) => UNSAFE.has(t))) throw refuse(p, `invalid path ${String(ptr)}`)
+    return parts
   }
   const parentOf = (parts: string[]): { parent: Json; last: string } => {
     let cur: Json = root
@@ -171,6 +175,7 @@ function jsonPatch(doc: Obj, ops: Json, p: PodSpecPatch): Obj {
   for (const op of ops) {
     if (!isObj(op)) throw refuse(p, 'a json patch operation is an object')
     const at = path(op['path'])
+    if (['add', 'replace', 'test'].includes(String(op['op'])) && !('value' in op)) throw refuse(p, `the ${String(op['op'])} operation at ${String(op['path'])} has no value`)
     switch (op['op']) {
       case 'add': add(at, clone(op['value'] ?? null)); break
       case 'remove': remove(at); break
@@ -178,11 +183,22 @@ function jsonPatch(doc: Obj, ops: Json, p: PodSpecPatch): Obj {
       case 'move': add(at, remove(path(op['from']))); break
       case 'copy': add(at, clone(get(path(op['from'])))); break
       case 'test':
-        if (JSON.stringify(get(at)) !== JSON.stringify(op['value'])) throw refuse(p, `test failed at ${String(op['path'])}`)
+        if (!deepEqual(get(at), op['value']!)) throw refuse(p, `test failed at ${String(op['path'])}`)
         break
       default: throw refuse(p, `unknown json patch operation ${JSON.stringify(op['op'])}`)
     }
   }
   if (!isObj(root)) throw refuse(p, 'the patched spec is not an object')
   return root
+}
+
+/** RFC 6902's equality: objects by their members in any order, arrays element by element. */
+function deepEqual(a: Json, b: Json): boolean {
+  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]!))
+  if (isObj(a) || isObj(b)) {
+    if (!isObj(a) || !isObj(b)) return false
+    const keys = Object.keys(a)
+    return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k]!, b[k]!))
+  }
+  return a === b
 }

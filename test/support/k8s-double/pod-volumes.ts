@@ -85,8 +85,12 @@ const podVolumeName = (ctx: VolumeContext, volume: string): string => `k8s-${ctx
 async function worldWritable(ctx: VolumeContext, volume: string): Promise<void> {
   const info = (await ctx.docker.getVolume(volume).inspect()) as { Mountpoint?: string }
   if (info.Mountpoint && existsSync(info.Mountpoint)) {
-    chmodSync(info.Mountpoint, 0o777)
-    return
+    try {
+      chmodSync(info.Mountpoint, 0o777)
+      return
+    } catch {
+      // Visible but not ours to change (an engine run by another user): the tool container does it.
+    }
   }
   await withToolContainer(ctx, volume, ['chmod', '0777', '/v'], async (c) => {
     await c.start()
