@@ -5,9 +5,9 @@
 //
 // The held-out split exists to measure, never to tune: only its totals are printed. Its misses
 // are listed only with --show-heldout, which is meant for a final report, not for rule writing.
-// --new-heldout also prints the totals of the held-out entries added in the third collection pass
-// (split.json `heldout_batch3`) and of the older held-out entries, separately; totals only, never
-// their misses. --dev-only prints no held-out figures at all (for use while writing rules).
+// --new-heldout also prints the totals of the held-out entries of each later collection pass
+// (split.json `heldout_batch3`, `heldout_batch4`, …) and of the first two passes', separately;
+// totals only, never their misses. --dev-only prints no held-out figures at all (for use while writing rules).
 //
 //   node bench/diagnose-accuracy.mjs [--json] [--show-heldout] [--new-heldout] [--dev-only]
 import { readFileSync, readdirSync } from 'node:fs'
@@ -58,11 +58,13 @@ function score(rows) {
 
 const dev = results.filter((r) => r.split === 'dev')
 const held = results.filter((r) => r.split === 'heldout')
-const newHeld = new Set(split.heldout_batch3 ?? [])
+// The held-out entries of each later collection pass (split.json heldout_batch<N>), totals only.
+const batches = Object.keys(split).filter((k) => /^heldout_batch\d+$/.test(k)).sort()
+const inBatch = new Set(batches.flatMap((k) => split[k]))
 const summary = args.has('--dev-only') ? { dev: score(dev) } : { dev: score(dev), heldout: score(held) }
 if (args.has('--new-heldout') && !args.has('--dev-only')) {
-  summary.heldoutOld = score(held.filter((r) => !newHeld.has(r.id)))
-  summary.heldoutNew = score(held.filter((r) => newHeld.has(r.id)))
+  summary.heldoutOld = score(held.filter((r) => !inBatch.has(r.id)))
+  summary.heldoutBatches = Object.fromEntries(batches.map((k) => [k.replace('heldout_', ''), score(held.filter((r) => split[k].includes(r.id)))]))
 }
 
 if (args.has('--json')) {
@@ -74,7 +76,10 @@ const pct = (x) => `${x.toFixed(1)}%`.padStart(6)
 const line = (name, s) => `${name.padEnd(9)} n=${String(s.n).padStart(3)}  top-1 ${String(s.top1).padStart(3)} ${pct(s.top1Pct)}  top-3 ${String(s.top3).padStart(3)} ${pct(s.top3Pct)}`
 const out = ['diagnose accuracy on real failure logs', line('dev', summary.dev)]
 if (summary.heldout) out.push(line('held-out', summary.heldout))
-if (summary.heldoutOld) out.push(`  ${line('old', summary.heldoutOld)}`, `  ${line('new', summary.heldoutNew)}  (batch 3: split.json heldout_batch3)`)
+if (summary.heldoutOld) {
+  out.push(`  ${line('batches 1-2', summary.heldoutOld)}`)
+  for (const [b, s] of Object.entries(summary.heldoutBatches)) out.push(`  ${line(b.replace('batch', 'batch '), s)}  (split.json heldout_${b})`)
+}
 out.push('')
 
 // Per-category table, development split only (a held-out breakdown would be tuning material).
