@@ -173,7 +173,9 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
   it('memory_limit: a script past it is OOM-killed (137) and diagnosed as such', async () => {
     const r = await run(payload(['head -c 300m /dev/zero | tail > /dev/null']), { memory_limit: '48Mi' })
     expect(r.status).toBe('failed')
-    expect(r.trace).toMatch(/ERROR: Job failed: exit code 137/)
+    // The kernel picks the victim: usually the script's biggest process (the stage ends with 137);
+    // under load sometimes the container's main process too, and the container ends OOMKilled.
+    expect(r.trace).toMatch(/ERROR: Job failed: exit code 137|ERROR: Job failed \(system failure\): Error in container build: exit code: 137, reason: 'OOMKilled'/)
     const d = diagnose({ trace: parseTrace(r.trace), executor: 'kubernetes' })
     expect(d.diagnoses.slice(0, 2).map((x) => x.category)).toContain('oom_killed')
   }, 60_000)
