@@ -73,22 +73,25 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     expect(r.trace).toMatch(/^scratch$/m)
   }, 120_000)
 
-  it('a pod left by a glrun that was killed is deleted before the next job; one of a live glrun is not', async () => {
+  it('a pod left by a glrun that was killed is deleted before the next job (in any namespace, as overwrites put them); one of a live glrun is not', async () => {
     const api = coreApi(kubeConfigFor(env.options()).kc)
     const dead = spawnSync('true').pid! // a pid that no longer runs
-    const pod = (name: string, pid: number): Parameters<typeof api.createNamespacedPod>[0] => ({ namespace: env.namespace, body: {
+    const pod = (name: string, pid: number, namespace = env.namespace): Parameters<typeof api.createNamespacedPod>[0] => ({ namespace, body: {
       metadata: { name, labels: { [LABEL_MANAGED]: 'true', [LABEL_HOST]: hostLabel(hostname()), [LABEL_PID]: String(pid) } },
       spec: { restartPolicy: 'Never', containers: [{ name: 'build', image: 'busybox:latest', command: ['sleep', '300'] }] },
     } })
     await api.createNamespacedPod(pod('left-by-a-killed-glrun', dead))
     await api.createNamespacedSecret({ namespace: env.namespace, body: { metadata: { name: 'pull-secret-of-a-killed-glrun', labels: { [LABEL_MANAGED]: 'true', [LABEL_HOST]: hostLabel(hostname()), [LABEL_PID]: String(dead) } }, data: {} } })
     await api.createNamespacedPod(pod('of-a-running-glrun', process.pid))
+    await api.createNamespacedPod(pod('left-in-an-overwritten-namespace', dead, 'default'))
     const r = await run(payload(['true']))
     expect(r.status).toBe('success')
     const names = (): string[] => env.double.objects('pods', env.namespace).map((p: { metadata: { name: string } }) => p.metadata.name)
     for (let i = 0; i < 50 && names().includes('left-by-a-killed-glrun'); i++) await new Promise((res) => setTimeout(res, 200))
     expect(names()).not.toContain('left-by-a-killed-glrun')
     expect(names()).toContain('of-a-running-glrun')
+    for (let i = 0; i < 50 && env.double.objects('pods', 'default').length; i++) await new Promise((res) => setTimeout(res, 200))
+    expect(env.double.objects('pods', 'default').map((p: { metadata: { name: string } }) => p.metadata.name)).not.toContain('left-in-an-overwritten-namespace')
     expect(env.double.objects('secrets', env.namespace).map((x: { metadata: { name: string } }) => x.metadata.name)).not.toContain('pull-secret-of-a-killed-glrun')
     await api.deleteNamespacedPod({ name: 'of-a-running-glrun', namespace: env.namespace, gracePeriodSeconds: 0 })
     expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
@@ -158,9 +161,14 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
   }, 120_000)
 
   it('namespace_per_job: the job runs in its own namespace ci-job-<id>, made before the pod and deleted after', async () => {
+    const api = coreApi(kubeConfigFor(env.options()).kc)
+    const dead = spawnSync('true').pid!
+    await api.createNamespace({ body: { metadata: { name: 'ci-job-17', labels: { [LABEL_MANAGED]: 'true', [LABEL_HOST]: hostLabel(hostname()), [LABEL_PID]: String(dead) } } } })
     const job = payload(['echo "in $(cat /var/run/secrets/kubernetes.io/serviceaccount/namespace 2>/dev/null || echo its-namespace)"'])
     job.id = 4242
     const r = await run(job, { namespace_per_job: true })
+    // The namespace of a job whose glrun was killed is swept before this one.
+    expect(env.double.requests.some((q) => q.method === 'DELETE' && q.path === '/api/v1/namespaces/ci-job-17')).toBe(true)
     expect(r.status, r.trace).toBe('success')
     expect(r.trace).toContain('Using Kubernetes namespace: ci-job-4242\n')
     const posts = env.double.requests.filter((q) => q.method === 'POST')

@@ -51,23 +51,35 @@ export class KubernetesExecutor implements Executor {
     }
   }
 
-  /** Pods of glrun runs on this host whose process is gone: deleted, once per executor. */
+  /**
+   * What glrun runs on this host left behind when their process is gone — pods, pull secrets, and
+   * per-job namespaces — deleted once per executor. Jobs may have run in other namespaces
+   * (overwrites, namespace_per_job): the cluster-wide lists are tried first, and a role that may
+   * not list across namespaces falls back to the runner's own namespace.
+   */
   private sweep(): Promise<void> {
     this.swept ??= (async () => {
       const { api } = this.connection()
-      const list = await api.listNamespacedPod({ namespace: this.opts.namespace, labelSelector: `${LABEL_MANAGED}=true,${LABEL_HOST}=${hostLabel(hostname())}` }).catch(() => undefined)
+      const labelSelector = `${LABEL_MANAGED}=true,${LABEL_HOST}=${hostLabel(hostname())}`
       const orphan = (labels: Record<string, string> | undefined): boolean => {
         const pid = Number(labels?.[LABEL_PID])
         return pid > 0 && pid !== process.pid && !alive(pid)
       }
-      for (const p of list?.items ?? []) {
+      const pods = (await api.listPodForAllNamespaces({ labelSelector }).catch(() => undefined)) ?? (await api.listNamespacedPod({ namespace: this.opts.namespace, labelSelector }).catch(() => undefined))
+      for (const p of pods?.items ?? []) {
         if (!orphan(p.metadata?.labels) || !p.metadata?.name) continue
-        await api.deleteNamespacedPod({ name: p.metadata.name, namespace: this.opts.namespace, gracePeriodSeconds: 0 }).catch(() => undefined)
+        await api.deleteNamespacedPod({ name: p.metadata.name, namespace: p.metadata.namespace ?? this.opts.namespace, gracePeriodSeconds: 0 }).catch(() => undefined)
       }
       // The pull secrets of those jobs too (a role without secrets list simply skips this).
-      const secrets = await api.listNamespacedSecret({ namespace: this.opts.namespace, labelSelector: `${LABEL_MANAGED}=true,${LABEL_HOST}=${hostLabel(hostname())}` }).catch(() => undefined)
-      for (const s of secrets?.items ?? []) {
-        if (orphan(s.metadata?.labels) && s.metadata?.name) await api.deleteNamespacedSecret({ name: s.metadata.name, namespace: this.opts.namespace }).catch(() => undefined)
+      const secrets = (await api.listSecretForAllNamespaces({ labelSelector }).catch(() => undefined)) ?? (await api.listNamespacedSecret({ namespace: this.opts.namespace, labelSelector }).catch(() => undefined))
+      for (const sec of secrets?.items ?? []) {
+        if (orphan(sec.metadata?.labels) && sec.metadata?.name) await api.deleteNamespacedSecret({ name: sec.metadata.name, namespace: sec.metadata.namespace ?? this.opts.namespace }).catch(() => undefined)
+      }
+      if (this.opts.namespacePerJob) {
+        const namespaces = await api.listNamespace({ labelSelector }).catch(() => undefined)
+        for (const n of namespaces?.items ?? []) {
+          if (orphan(n.metadata?.labels) && n.metadata?.name) await api.deleteNamespace({ name: n.metadata.name }).catch(() => undefined)
+        }
       }
     })()
     return this.swept

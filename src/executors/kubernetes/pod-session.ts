@@ -139,7 +139,7 @@ export class PodSession implements ExecutorSession {
   /** namespace_per_job: the job's own namespace (gitlab-runner's setupBuildNamespace), deleted at close. */
   private async createNamespace(): Promise<void> {
     try {
-      await this.d.api.createNamespace({ body: { metadata: { name: this.d.opts.namespace, labels: { [LABEL_MANAGED]: 'true', [LABEL_SESSION]: this.d.id.session } } } })
+      await this.d.api.createNamespace({ body: { metadata: { name: this.d.opts.namespace, labels: { [LABEL_MANAGED]: 'true', [LABEL_SESSION]: this.d.id.session, ...(this.d.id.owner ? { [LABEL_HOST]: hostLabel(this.d.id.owner.host), [LABEL_PID]: String(this.d.id.owner.pid) } : {}) } } } })
       this.namespaceCreated = true
     } catch (e) {
       throw setupFailure('failed to create namespace', e)
