@@ -15,7 +15,7 @@ import { diagnose } from '../../src/diagnose/engine.js'
 import { parseTrace } from '../../src/diagnose/trace.js'
 import { payload } from '../conformance/executor-conformance.js'
 import { removeTempDirs, tempDir } from '../docker/helpers.js'
-import { dockerSkip, requireEngine } from '../support/docker-env.js'
+import { docker, dockerSkip, requireEngine } from '../support/docker-env.js'
 import { type K8sEnv, startK8sEnv } from '../support/k8s-env.js'
 
 /** Services, volumes and the sweep of a killed glrun's pods, through the API double on the engine. */
@@ -175,6 +175,30 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     expect(posts.some((q) => q.path === '/api/v1/namespaces' && (q.body as { metadata: { name: string } }).metadata.name === 'ci-job-4242')).toBe(true)
     expect(posts.some((q) => q.path === '/api/v1/namespaces/ci-job-4242/pods')).toBe(true)
     expect(env.double.requests.some((q) => q.method === 'DELETE' && q.path === '/api/v1/namespaces/ci-job-4242')).toBe(true)
+    expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
+  }, 120_000)
+
+  it('FF_KUBERNETES_HONOR_ENTRYPOINT: the image\'s ENTRYPOINT runs before the job\'s shell; its output and what it exports reach the job', async () => {
+    // An image whose entrypoint prints a line, exports a variable and execs its arguments (made here: no registry).
+    const made = docker('run', '-d', 'busybox:latest', 'sh', '-c', 'printf \'#!/bin/sh\\necho entrypoint-was-here\\nexport FROM_ENTRYPOINT=yes\\nexec "$@"\\n\' > /ep.sh && chmod +x /ep.sh').trim()
+    docker('wait', made)
+    docker('commit', '--change', 'ENTRYPOINT ["/ep.sh"]', '--change', 'CMD []', made, 'glrun-test/entrypoint:latest')
+    docker('rm', '-f', made)
+    try {
+      const job = payload(['echo "exported: ${FROM_ENTRYPOINT:-no}"'])
+      job.image = { name: 'glrun-test/entrypoint:latest' }
+      const r = await run(job, {}, { FF_KUBERNETES_HONOR_ENTRYPOINT: true })
+      expect(r.status, r.trace).toBe('success')
+      expect(r.trace).toMatch(/^entrypoint-was-here$/m)
+      expect(r.trace).toMatch(/^exported: yes$/m)
+      expect(r.trace.indexOf('entrypoint-was-here')).toBeLessThan(r.trace.indexOf('exported: yes'))
+      // Without the flag the runner's shell replaces the entrypoint, as gitlab-runner's default.
+      const off = await run({ ...job, id: job.id + 1 })
+      expect(off.trace).toMatch(/^exported: no$/m)
+      expect(off.trace).not.toMatch(/^entrypoint-was-here$/m)
+    } finally {
+      docker('rmi', '-f', 'glrun-test/entrypoint:latest')
+    }
     expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
   }, 120_000)
 

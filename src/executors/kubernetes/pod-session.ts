@@ -12,8 +12,9 @@ import { denialHint, parseDenial } from './forbidden.js'
 import type { KubernetesOptions } from './options.js'
 import { PodFiles } from './pod-files.js'
 import { ADVANCED_POD_SPEC_WARNING, advancedPodSpec } from './pod-spec-patch.js'
+import { featureFlag } from '../../job/feature-flag.js'
 import { formatGoDuration } from '../../job/go-duration.js'
-import { LABEL_HOST, LABEL_MANAGED, LABEL_PID, LABEL_SESSION, type PodIdentity, type PodPlan, PULL, buildPod, hostLabel, pullPolicies } from './pod-spec.js'
+import { HONOR_ENTRYPOINT, LABEL_HOST, LABEL_MANAGED, LABEL_PID, LABEL_SESSION, type PodIdentity, type PodPlan, PULL, buildPod, hostLabel, pullPolicies } from './pod-spec.js'
 import { waitForPodRunning } from './pod-wait.js'
 import { runsInHelper } from '../helper-stages.js'
 
@@ -61,6 +62,7 @@ export class PodSession implements ExecutorSession {
   private name: string
   private created = false
   private namespaceCreated = false
+  private entrypointShown = false
   private pullSecret: string | undefined
   private readonly strategy: ExecutionStrategy
 
@@ -182,6 +184,7 @@ export class PodSession implements ExecutorSession {
 
   async run(script: StageScript, out: TraceOutput, signal: AbortSignal): Promise<ExitStatus> {
     const container = runsInHelper(script.stage) ? 'helper' : 'build'
+    if (container === 'build' && !this.entrypointShown && featureFlag(HONOR_ENTRYPOINT, this.job, this.d.opts.featureFlags)) await this.showEntrypointOutput(out)
     const path = `${this.projectDir}.tmp/.glrun-stage-${container}.sh`
     const attach = this.strategy === 'attach'
     const nonce = newNonce()
@@ -253,6 +256,17 @@ export class PodSession implements ExecutorSession {
       if (timer) clearTimeout(timer)
       signal.removeEventListener('abort', onAbort)
     }
+  }
+
+  /**
+   * FF_KUBERNETES_HONOR_ENTRYPOINT: what the image's ENTRYPOINT printed before the job's shell took
+   * over (the build container's log so far), shown once before the first build stage, as
+   * gitlab-runner forwards it. What it prints later reaches the trace through the stages' session.
+   */
+  private async showEntrypointOutput(out: TraceOutput): Promise<void> {
+    this.entrypointShown = true
+    const text = await this.d.api.readNamespacedPodLog({ name: this.name, namespace: this.d.opts.namespace, container: 'build' }).catch(() => '')
+    if (typeof text === 'string' && text !== '') out.write(text.endsWith('\n') ? text : `${text}\n`)
   }
 
   private async deletePod(gracePeriodSeconds?: number): Promise<void> {

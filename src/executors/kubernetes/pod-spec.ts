@@ -6,6 +6,10 @@ import { ATTACH_MAIN, executionStrategy } from './attach-stage.js'
 import { type ContainerKind, containerSecurityContext, podSecurityContext } from './security-context.js'
 import { containerLifecycle, podAffinity } from './pod-placement.js'
 import { advancedPodSpec, patchPodSpec } from './pod-spec-patch.js'
+import { featureFlag } from '../../job/feature-flag.js'
+
+/** gitlab-runner's flag that lets the image's ENTRYPOINT run before the job's shell. */
+export const HONOR_ENTRYPOINT = 'FF_KUBERNETES_HONOR_ENTRYPOINT'
 
 /** gitlab-runner's helper image: has git and tar (sources, artifacts and caches go through it). */
 export const DEFAULT_HELPER_IMAGE = 'registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v17.5.0'
@@ -136,6 +140,7 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
     ...(logsDir ? [{ name: 'logs', mountPath: logsDir }] : []),
   ]
   const lifecycle = containerLifecycle(opts.containerLifecycle)
+  const honorEntrypoint = featureFlag(HONOR_ENTRYPOINT, job, opts.featureFlags)
   const security = (kind: ContainerKind): Record<string, unknown> => {
     const sc = containerSecurityContext(opts, kind)
     return sc ? { securityContext: sc } : {}
@@ -146,8 +151,9 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
     return {
       name, image: img,
       ...(policy ? { imagePullPolicy: PULL[policy] } : {}),
-      // gitlab-runner: an image entrypoint is the command and the shell its arguments.
-      ...(ep ? { command: ep, args: ['sh', '-c', main] } : { command: ['sh', '-c', main] }),
+      // gitlab-runner: an image entrypoint is the command and the shell its arguments; with
+      // FF_KUBERNETES_HONOR_ENTRYPOINT the image's own ENTRYPOINT runs, the shell as its arguments.
+      ...(honorEntrypoint ? { args: ['sh', '-c', main] } : ep ? { command: ep, args: ['sh', '-c', main] } : { command: ['sh', '-c', main] }),
       ...(env.length ? { env } : {}),
       ...(resources ? { resources } : {}),
       volumeMounts: mounts,
