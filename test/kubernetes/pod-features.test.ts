@@ -202,6 +202,19 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
   }, 120_000)
 
+  it('image: kubernetes: user runs the build container as that uid:gid; root is refused unless allowed_users lists it', async () => {
+    const job = payload(['echo "ids $(id -u):$(id -g)"'])
+    job.image = { name: 'busybox:latest', executor_opts: { kubernetes: { user: '1234:2345' } } }
+    const r = await run(job)
+    expect(r.status, r.trace).toBe('success')
+    expect(r.trace).toMatch(/^ids 1234:2345$/m)
+    const root = payload(['echo "ids $(id -u)"'])
+    root.image = { name: 'busybox:latest', executor_opts: { kubernetes: { user: '0' } } }
+    const refused = await run(root, { allowed_users: ['1000'] })
+    expect(refused.trace).toContain('Error parsing \'uid\' from image options for container "build", using the configured security context: validating UID: user "0" is not in the allowed list: [1000]')
+    expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
+  }, 120_000)
+
   it('memory_limit: a script past it is OOM-killed (137) and diagnosed as such', async () => {
     const r = await run(payload(['head -c 300m /dev/zero | tail > /dev/null']), { memory_limit: '48Mi' })
     expect(r.status).toBe('failed')

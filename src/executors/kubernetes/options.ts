@@ -83,6 +83,9 @@ export interface KubernetesOptions {
   runtimeClassName?: string
   /** [[runners.kubernetes.pod_spec]]: patches of the pod spec, applied with FF_USE_ADVANCED_POD_SPEC_CONFIGURATION. */
   podSpecPatches: PodSpecPatch[]
+  /** allowed_users / allowed_groups: the ids a job's `image: kubernetes: user` may ask for. */
+  allowedUsers: string[]
+  allowedGroups: string[]
   /** [runners.kubernetes.pod_security_context], as written (security-context.ts reads it). */
   podSecurityContext?: unknown
   /** [runners.kubernetes.<kind>_container_security_context] tables, as written. */
@@ -177,6 +180,8 @@ export function kubernetesOptions(settings: KubernetesSettings | undefined, feat
     cleanupGracePeriodSeconds: num(k['cleanup_grace_period_seconds']),
     capAdd: strs(k['cap_add']), capDrop: strs(k['cap_drop']),
     podSecurityContext: k['pod_security_context'],
+    allowedUsers: typeof k['allowed_users'] === 'string' ? [k['allowed_users']] : strs(k['allowed_users']),
+    allowedGroups: typeof k['allowed_groups'] === 'string' ? [k['allowed_groups']] : strs(k['allowed_groups']),
     podSpecPatches: tables(k['pod_spec']).map((t) => defined({ name: str(t['name']) ?? '', patch: str(t['patch']), patchPath: str(t['patch_path']), patchType: str(t['patch_type']) })),
     affinity: k['affinity'], containerLifecycle: k['container_lifecycle'],
     priorityClassName: str(k['priority_class_name']), schedulerName: str(k['scheduler_name']), runtimeClassName: str(k['runtime_class_name']),

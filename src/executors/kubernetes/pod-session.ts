@@ -93,7 +93,7 @@ export class PodSession implements ExecutorSession {
     const { opts, id } = this.d
     const out = this.ctx.out
     this.checkAllowed()
-    for (const line of this.d.overwrites ?? []) out.write(`${line}\n`)
+    for (const line of [...(this.d.overwrites ?? []), ...this.plan.notes]) out.write(`${line}\n`)
     out.write(`Using Kubernetes namespace: ${opts.namespace}\n`)
     out.write(`Using Kubernetes executor with image ${this.image} ...\n`)
     if (this.strategy === 'attach') out.write('Using attach strategy to execute scripts...\n')

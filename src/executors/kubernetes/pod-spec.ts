@@ -3,7 +3,8 @@ import type { JobImage, JobPayload, JobVariable, PullPolicy } from '../../payloa
 import { serviceHostnames } from '../docker/image-ref.js'
 import type { KubernetesOptions, Resources, VolumeOption } from './options.js'
 import { ATTACH_MAIN, executionStrategy } from './attach-stage.js'
-import { type ContainerKind, containerSecurityContext, podSecurityContext } from './security-context.js'
+import { type ContainerKind, containerContextWithIds, containerSecurityContext, podSecurityContext } from './security-context.js'
+import { expandValue } from '../../job/variables/runner-expand.js'
 import { containerLifecycle, podAffinity } from './pod-placement.js'
 import { advancedPodSpec, patchPodSpec } from './pod-spec-patch.js'
 import { featureFlag } from '../../job/feature-flag.js'
@@ -56,6 +57,8 @@ export interface PodPlan {
   projectDir: string
   /** Attach strategy: the file every stage's output is appended to (in build and helper). */
   logFile?: string
+  /** What gitlab-runner says while building the pod (a job's `image: kubernetes: user` it did not get), for the job log. */
+  notes: string[]
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
@@ -145,6 +148,15 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
     const sc = containerSecurityContext(opts, kind)
     return sc ? { securityContext: sc } : {}
   }
+  // build, helper and services take their user and group as gitlab-runner decides (the job's
+  // `image: kubernetes: user`, expanded, where config.toml does not set one); the helper never the job's.
+  const notes: string[] = []
+  const vars = new Map(job.variables.map((v) => [v.key, v.value]))
+  const withIds = (kind: ContainerKind, name: string, image?: JobImage): Record<string, unknown> => {
+    const r = containerContextWithIds(opts, kind, name, expandValue(image?.executor_opts?.kubernetes?.user ?? '', (k) => vars.get(k)))
+    notes.push(...r.lines)
+    return r.context ? { securityContext: r.context } : {}
+  }
   const container = (name: 'build' | 'helper', img: string, policy: PullPolicy | undefined, res: Resources, env: { name: string; value: string }[], entrypoint?: string[]): Record<string, unknown> => {
     const resources = resourceRequirements(res)
     const ep = entrypoint && !(entrypoint.length === 1 && entrypoint[0] === '') ? entrypoint : undefined
@@ -158,7 +170,7 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
       ...(resources ? { resources } : {}),
       volumeMounts: mounts,
       ...(lifecycle ? { lifecycle } : {}),
-      ...security(name),
+      ...withIds(name, name, name === 'build' ? job.image ?? undefined : undefined),
       stdin: true,
     }
   }
@@ -187,7 +199,7 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
       ...(svc.ports?.length ? { ports: svc.ports.map((p) => ({ containerPort: p.number, ...(p.protocol ? { protocol: p.protocol.toUpperCase() } : {}), ...(p.name ? { name: p.name } : {}) })) } : {}),
       ...(resources ? { resources } : {}),
       ...(lifecycle ? { lifecycle } : {}),
-      ...security('service'),
+      ...withIds('service', name, svc),
       stdin: true,
     }
   })
@@ -279,5 +291,5 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
   }
   // gitlab-runner patches the spec it generated, last of all, when the flag is on.
   if (advancedPodSpec(job, opts.featureFlags) && opts.podSpecPatches.length) pod.spec = patchPodSpec(pod.spec, opts.podSpecPatches) as typeof pod.spec
-  return { pod, projectDir, ...(logsDir ? { logFile: `${logsDir}/output.log` } : {}), containers: { build: 'build', helper: 'helper', services: services.map((s) => ({ container: s.container, image: s.image, aliases: s.aliases })) } }
+  return { pod, projectDir, notes, ...(logsDir ? { logFile: `${logsDir}/output.log` } : {}), containers: { build: 'build', helper: 'helper', services: services.map((s) => ({ container: s.container, image: s.image, aliases: s.aliases })) } }
 }

@@ -46,6 +46,8 @@ export function podSecurityContext(raw: unknown): Table | undefined {
 }
 
 /** One container's securityContext: the runner-wide keys, then that kind's own table over them. */
+type ContextOptions = Pick<KubernetesOptions, 'privileged' | 'allowPrivilegeEscalation' | 'capAdd' | 'capDrop' | 'securityContexts' | 'podSecurityContext' | 'allowedUsers' | 'allowedGroups'>
+
 export function containerSecurityContext(opts: Pick<KubernetesOptions, 'privileged' | 'allowPrivilegeEscalation' | 'capAdd' | 'capDrop' | 'securityContexts'>, kind: ContainerKind): Table | undefined {
   const own = table(opts.securityContexts[kind]) ?? {}
   const caps = table(own['capabilities'])
@@ -71,4 +73,49 @@ export function containerSecurityContext(opts: Pick<KubernetesOptions, 'privileg
     seLinuxOptions: seLinux(own['selinux_type']), seccompProfile: profile(own['seccomp_profile']), appArmorProfile: profile(own['app_armor_profile']),
   })
   return Object.keys(out).length ? out : undefined
+}
+
+/**
+ * gitlab-runner's getSecurityContextWithUIDGID for build, helper and service containers: the
+ * user and group come from the container's own security context, else the pod's, else the job's
+ * `image: kubernetes: user: "uid[:gid]"` — numeric, not negative, and in allowed_users /
+ * allowed_groups when those are set (root only when listed). What the job asked for and did not
+ * get is said in the job log with gitlab-runner's words (`lines`).
+ */
+export function containerContextWithIds(opts: ContextOptions, kind: ContainerKind, container: string, jobUser: string): { context: Table | undefined; lines: string[] } {
+  const base: Table = { ...(containerSecurityContext(opts, kind) ?? {}) }
+  const own = table(opts.securityContexts[kind]) ?? {}
+  const pod = table(opts.podSecurityContext) ?? {}
+  const colon = jobUser.indexOf(':')
+  const [uidStr, gidStr] = colon < 0 ? [jobUser, ''] : [jobUser.slice(0, colon), jobUser.slice(colon + 1)]
+  const lines: string[] = []
+  const pick = (field: 'runAsUser' | 'runAsGroup', key: string, idStr: string, what: 'uid' | 'gid', allowed: string[]): void => {
+    const fromContainer = int(own[key])
+    const fromPod = int(pod[key])
+    let id = -1
+    let source = 'job configuration'
+    if (fromContainer !== undefined) [id, source] = [fromContainer, 'container security context']
+    else if (fromPod !== undefined) [id, source] = [fromPod, 'pod security context']
+    else {
+      const parsed = parseId(what === 'uid' ? 'UID' : 'GID', idStr, what === 'uid' ? 'user' : 'group', allowed)
+      if ('error' in parsed) lines.push(`\x1b[0;33mWARNING: Error parsing '${what}' from image options for container "${container}", using the configured security context: ${parsed.error}\x1b[0;m`)
+      else id = parsed.id
+    }
+    if (source !== 'job configuration' && idStr !== '') lines.push(`Overriding ${what === 'uid' ? 'user' : 'group'} for container "${container}" to "${idStr}" is not allowed: ${what === 'uid' ? 'user' : 'group'} is set to ${id} in ${source}`)
+    if (id > -1) base[field] = id
+  }
+  pick('runAsUser', 'run_as_user', uidStr, 'uid', opts.allowedUsers)
+  pick('runAsGroup', 'run_as_group', gidStr, 'gid', opts.allowedGroups)
+  return { context: Object.keys(base).length ? base : undefined, lines }
+}
+
+/** parseAndValidateID: "" is none; a base-10 integer, not negative, allowed (root only when listed). */
+function parseId(kind: 'UID' | 'GID', idStr: string, listKind: 'user' | 'group', allowed: string[]): { id: number } | { error: string } {
+  if (idStr === '') return { id: -1 }
+  if (!/^[+-]?\d+$/.test(idStr)) return { error: `failed to parse ${kind}: strconv.ParseInt: parsing ${JSON.stringify(idStr)}: invalid syntax` }
+  const id = Number(idStr)
+  if (id < 0) return { error: `failed to parse ${kind}: negative values not allowed` }
+  const listed = allowed.some((a) => /^[+-]?\d+$/.test(a) && Number(a) === id)
+  if ((id === 0 || allowed.length > 0) && !listed) return { error: `validating ${kind}: ${listKind} ${JSON.stringify(idStr)} is not in the allowed list: [${allowed.join(' ')}]` }
+  return { id }
 }
