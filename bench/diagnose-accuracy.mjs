@@ -78,7 +78,7 @@ const out = ['diagnose accuracy on real failure logs', line('dev', summary.dev)]
 if (summary.heldout) out.push(line('held-out', summary.heldout))
 if (summary.heldoutOld) {
   out.push(`  ${line('batches 1-2', summary.heldoutOld)}`)
-  for (const [b, s] of Object.entries(summary.heldoutBatches)) out.push(`  ${line(b.replace('batch', 'batch '), s)}  (split.json heldout_${b})`)
+  for (const [b, s] of Object.entries(summary.heldoutBatches).filter(([, x]) => x.n > 0)) out.push(`  ${line(b.replace('batch', 'batch '), s)}  (split.json heldout_${b})`)
 }
 out.push('')
 
