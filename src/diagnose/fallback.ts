@@ -4,8 +4,9 @@ import type { Diagnosis, EvidenceLine, Fix, ParsedTrace } from './types.js'
 /**
  * The answer for a failed job no known pattern explains: which kind of failure it is (the job's
  * own script, the runner's system, or the infrastructure around it), the lines that matter, and
- * what to check next. It is a low-confidence diagnosis on purpose: it ranks below every real
- * pattern and says so, but a failed job never gets nothing.
+ * what to check next. It is a low-confidence diagnosis on purpose (0.3): it ranks below every real
+ * pattern but the weakest (a notice from a stage before the failure) and says so, and a failed job
+ * never gets nothing.
  */
 
 const ERRORISH = /\b(?:error|fatal|failed|failure|denied|not found|cannot|can't|couldn't|unable|exception|panic|killed|timed? ?out|refused|unreachable|invalid|no such|not accepted|could not)\b/i

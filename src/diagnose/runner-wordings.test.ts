@@ -136,4 +136,24 @@ describe('fourth pass: runner-side, transfer and GitLab wordings', () => {
     const shell = first(['Executing "step_script" stage of the job script', '$ make test', 'make: *** [Makefile:12: test] Error 2', 'Uploading artifacts for failed job', 'WARNING: Missing gitlab-runner. Uploading artifacts is disabled.', 'ERROR: Job failed: exit status 1'].join('\n'))
     expect(shell[0]?.category).not.toBe('artifacts_uploader_missing')
   })
+
+  it('the job\'s own helm/kubectl, git remotes and Java resets are told apart from the runner\'s', () => {
+    // helm in the script: its own kubeconfig, not the runner's
+    const helm = first(['$ helm upgrade --install app ./chart', 'Error: Kubernetes cluster unreachable: invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable', 'ERROR: Job failed: exit code 1'].join('\n'))
+    expect(helm[0]?.category).not.toBe('kubernetes_config_missing')
+    // a bare remote name, a local path or a submodule's path is not GitLab's clone URL
+    for (const remote of ['origin', '/builds/g/lib.git']) {
+      const d = first(['Fetching changes with git depth set to 20...', `fatal: '${remote}' does not appear to be a git repository`, 'ERROR: Job failed: exit code 1'].join('\n'))
+      expect(d[0]?.category, remote).not.toBe('clone_url_misconfigured')
+    }
+    // Gradle's report of a reset at the end of the log is still the reset
+    const gradle = first(['$ ./gradlew publish', '> Task :publish FAILED', '> java.io.IOException: Connection reset by peer'].join('\n'))
+    expect(gradle[0]?.category).toBe('network_connection_reset')
+  })
+
+  it('the dind fix snippet names the dind image, whatever its version parsing found', () => {
+    const log = ['Running with gitlab-runner 15.11.0 (abcdef12)', 'Starting service docker:24.0-dind ...', '*** WARNING: Service runner-x1-project-9-concurrent-0-docker-0 probably didn\'t start properly.', 'Health check error:', 'service "runner-x1-project-9-concurrent-0-docker-0-wait-for-service" timeout', 'ERROR: Job failed: exit code 1'].join('\n')
+    const d = first(log).find((x) => x.category === 'dind_tls_mismatch')
+    expect(d?.fixes[0]?.snippet).toContain('  - docker:24.0-dind')
+  })
 })

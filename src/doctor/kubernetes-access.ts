@@ -97,6 +97,12 @@ export async function checkKubernetesAccess(scope: string, runner: RunnerSetting
     out.push({ scope, check: 'kubernetes-rbac', status: 'ok', what: `in the namespace ${ns}, the runner may create, watch, ${attach ? 'attach to, ' : ''}exec into and delete job pods` })
   }
   if (deniedOptional.length) out.push({ scope, check: 'kubernetes-rbac', status: 'warn', what: `in the namespace ${ns}, the runner may not: ${deniedOptional.join('; ')}`, fix: 'Jobs still run without these; add them for the features named:', snippet: role(deniedOptional) })
+  if (opts.namespacePerJob) {
+    // Each job gets a fresh, empty namespace: nothing of the runner's exists there in advance.
+    const needs = [...(opts.serviceAccount ? [`the service account ${opts.serviceAccount}`] : []), ...opts.imagePullSecrets.map((n) => `the pull secret ${n}`)]
+    if (needs.length) out.push({ scope, check: 'kubernetes-namespace-per-job', status: 'warn', what: `namespace_per_job: ${needs.join(' and ')} must exist in every ci-job-<id> namespace, which starts empty: the cluster refuses the job pods unless something (an operator, an admission controller) adds them there`, fix: 'Drop service_account / image_pull_secrets for these runners, or have the cluster provision them into new namespaces.' })
+    return out
+  }
   if (opts.serviceAccount) {
     try {
       await core.readNamespacedServiceAccount({ name: opts.serviceAccount, namespace: ns })

@@ -160,7 +160,7 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
   }, 120_000)
 
-  it('namespace_per_job: the job runs in its own namespace ci-job-<id>, made before the pod and deleted after', async () => {
+  it('namespace_per_job: the job runs in its own namespace ci-job-<id>(-<session> locally), made before the pod and deleted after', async () => {
     const api = coreApi(kubeConfigFor(env.options()).kc)
     const dead = spawnSync('true').pid!
     await api.createNamespace({ body: { metadata: { name: 'ci-job-17', labels: { [LABEL_MANAGED]: 'true', [LABEL_HOST]: hostLabel(hostname()), [LABEL_PID]: String(dead) } } } })
@@ -170,11 +170,13 @@ describe.skipIf(skip)('kubernetes executor: what the pod carries', () => {
     // The namespace of a job whose glrun was killed is swept before this one.
     expect(env.double.requests.some((q) => q.method === 'DELETE' && q.path === '/api/v1/namespaces/ci-job-17')).toBe(true)
     expect(r.status, r.trace).toBe('success')
-    expect(r.trace).toContain('Using Kubernetes namespace: ci-job-4242\n')
+    // A local run (no runner token): the session follows the job id, which restarts at 1 in every local pipeline.
+    const ns = /Using Kubernetes namespace: (ci-job-4242-[0-9a-f]{8})\n/.exec(r.trace)?.[1]
+    expect(ns, r.trace).toBeDefined()
     const posts = env.double.requests.filter((q) => q.method === 'POST')
-    expect(posts.some((q) => q.path === '/api/v1/namespaces' && (q.body as { metadata: { name: string } }).metadata.name === 'ci-job-4242')).toBe(true)
-    expect(posts.some((q) => q.path === '/api/v1/namespaces/ci-job-4242/pods')).toBe(true)
-    expect(env.double.requests.some((q) => q.method === 'DELETE' && q.path === '/api/v1/namespaces/ci-job-4242')).toBe(true)
+    expect(posts.some((q) => q.path === '/api/v1/namespaces' && (q.body as { metadata: { name: string } }).metadata.name === ns)).toBe(true)
+    expect(posts.some((q) => q.path === `/api/v1/namespaces/${ns}/pods`)).toBe(true)
+    expect(env.double.requests.some((q) => q.method === 'DELETE' && q.path === `/api/v1/namespaces/${ns}`)).toBe(true)
     expect(await env.settled()).toEqual({ pods: 0, containers: 0 })
   }, 120_000)
 

@@ -139,8 +139,8 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
     // since then any exposed port passes it) and the dind image has TLS at all (19.03 and later).
     const runner = /^Running with gitlab-(?:ci-multi-)?runner (\d+)\.(\d+)/.exec(s.first(/^Running with gitlab-/)?.line.text ?? '')
     const oneProbe = runner !== null && (Number(runner[1]) < 16 || (Number(runner[1]) === 16 && Number(runner[2]) < 1))
-    const tag = /^docker:(\d+)\.(\d+)/.exec(dind[0] ?? '')
-    const tlsImage = tag === null || Number(tag[1]) > 19 || (Number(tag[1]) === 19 && Number(tag[2]) >= 3)
+    const dindVersion = /(?:^|\/)docker:(\d+)\.(\d+)/.exec(dind[0] ?? '')
+    const tlsImage = dindVersion === null || Number(dindVersion[1]) > 19 || (Number(dindVersion[1]) === 19 && Number(dindVersion[2]) >= 3)
     const tlsFirst = certdir === '' || (oneProbe && tlsImage)
     out.push(diagnosis('dind_tls_mismatch', `${tlsFirst ? 'The' : 'Or: the'} runner's health check waited on a port the dind daemon does not use`,
       `The runner warned that the dind service "probably didn't start properly" because its health check timed out ("${healthTimeout.line.text.trim().slice(0, 140)}"), with no error from dockerd: the check probes the port of the image's TLS mode, and docker:dind ≥ 19.03 listens on 2375 only when DOCKER_TLS_CERTDIR is ""${certdir === '' ? ' (which this job sets)' : ''}. The daemon may well be up: the job's docker commands then still work, or fail on the same port question.`,

@@ -196,7 +196,8 @@ function apiServer(s: Scan): Diagnosis[] {
 const NO_CONFIG = /invalid configuration: no configuration has been provided|unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined|there is no Kubernetes API to create job pods with/
 
 function noConfig(s: Scan): Diagnosis[] {
-  const hit = s.last(NO_CONFIG)
+  // The runner's own words only: helm and kubectl in a job's script say the same of *their* config.
+  const hit = s.all(NO_CONFIG).filter((h) => /getting Kubernetes config:|Preparation failed|prepare environment:|there is no Kubernetes API/.test(h.line.text) && !s.commandAt(h.line.n)).pop()
   if (!hit) return []
   return [diagnosis('kubernetes_config_missing', 'The runner has no Kubernetes cluster to create the job pod in',
     'The kubernetes executor found no API server: [runners.kubernetes] has no host, the runner does not run inside a cluster (no service account mounted), and the user the runner runs as has no kubeconfig. No pod was created.',

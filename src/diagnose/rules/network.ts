@@ -180,7 +180,10 @@ function cloneUrl(s: Scan): Diagnosis[] {
   }
   // The remote GitLab handed over is not a URL at all (no scheme: the custom Git clone URL or
   // external_url without http://), so git takes it for a local path.
-  const notRepo = s.all(/fatal: '([^']+)' does not appear to be a git repository/).filter((h) => s.inClone(h.line) && !/:\/\//.test(h.m[1] ?? '') && !/^[\w.-]+@[\w.-]+:/.test(h.m[1] ?? '')).pop()
+  // Only a host-like remote ("gitlab/group/project.git", as GitLab builds it): not a bare remote name
+  // ("origin"), a local path, an SSH remote, or a submodule's path.
+  const submodules = s.first(/^Updating\/initializing submodules|^Submodule '/)
+  const notRepo = s.all(/fatal: '([^']+)' does not appear to be a git repository/).filter((h) => s.inClone(h.line) && /^[\w-]+(?:\.[\w-]+)*(?::\d+)?\/\S+\.git\/?$/.test(h.m[1] ?? '') && !(submodules && h.line.n > submodules.line.n)).pop()
   if (notRepo) {
     const url = notRepo.m[1] ?? ''
     return [diagnosis('clone_url_misconfigured', `GitLab's clone URL for the runner is not a URL (${url})`,

@@ -197,7 +197,7 @@ function transient(s: Scan, already: boolean): Diagnosis[] {
   }
   const hit = s.last(TRANSIENT)
   // Not a retry that went on, a service's or a test's own log line, or an SSH handshake (not mid-transfer).
-  const reset = s.all(RESET).filter((h) => !/TLS handshake|handshake failure|kex_exchange_identification|Retrying|^WARNING|\bLOG:|^\s*at |Exception/i.test(h.line.text)).pop()
+  const reset = s.all(RESET).filter((h) => !/TLS handshake|handshake failure|kex_exchange_identification|Retrying|^WARNING|\bLOG:|^\s*at /i.test(h.line.text)).pop()
   // When something else failed after it, the reset is background, not the answer.
   const laterFailure = reset !== undefined && s.ev.trace.lines.some((l) => l.n > reset.line.n && /\b(?:error|fatal|failed|failure|FAIL)\b/i.test(l.text) && !/^(?:ERROR: )?(?:Job|Build) failed\b|^Cleaning up|^Uploading artifacts for failed job|connection reset/i.test(l.text))
   const resetDiagnosis = (confidence: number): Diagnosis[] => reset ? [diagnosis('network_connection_reset', 'The connection was reset in the middle of a transfer',
@@ -207,7 +207,7 @@ function transient(s: Scan, already: boolean): Diagnosis[] {
       { text: 'If it repeats, test the path from the runner host and from a job container to that host, and ask whoever runs the proxy/load balancer/firewall for its limits.', snippet: `curl -sv -o /dev/null https://${/->([\w.-]+):\d+/.exec(reset.line.text)?.[1] ?? hostOf(/https?:\/\/\S+/.exec(reset.line.text)?.[0]) ?? '<host>'}/` },
       { text: 'Large downloads (image layers, packages): use a registry mirror or package proxy closer to the runners.' },
     ], confidence)] : []
-  if (!hit) return resetDiagnosis(laterFailure ? 0.25 : 0.55)
+  if (!hit) return resetDiagnosis(laterFailure ? 0.2 : 0.55)
   const git = /remote end hung up|early EOF|RPC failed|HTTP\/2 stream/.test(hit.line.text)
   const rest = reset && reset.line.n === hit.line.n ? resetDiagnosis(0.4) : []
   return [...transientDiagnosis(s, hit, git), ...rest]

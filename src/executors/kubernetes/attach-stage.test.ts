@@ -113,5 +113,8 @@ describe('the attach strategy\'s stage protocol', () => {
     // Go's ParseBool: "yes" is not a boolean (the flag keeps its default), " true" neither.
     expect(executionStrategy(job('yes'), {})).toBe('attach')
     expect(executionStrategy(job(' true'), {})).toBe('attach')
+    // The last definition wins (project variables come after the YAML's), expanded.
+    const two = { variables: [{ key: 'FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY', value: 'true', public: true }, { key: 'WANT', value: 'false', public: true }, { key: 'FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY', value: '$WANT', public: true }] } as never
+    expect(executionStrategy(two, {})).toBe('attach')
   })
 })

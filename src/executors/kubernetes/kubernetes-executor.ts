@@ -101,7 +101,7 @@ export class KubernetesExecutor implements Executor {
 
   /** The session for a job without touching the cluster: its pod is what `compile --pod` prints. */
   plan(job: JobPayload, ctx: OpenContext, id: PodIdentity): PodSession {
-    const { opts, lines, bearerToken } = applyOverwrites(this.opts, job)
+    const { opts, lines, bearerToken } = applyOverwrites(this.opts, job, this.identity.shortToken ? undefined : id.session.slice(0, 8))
     return new PodSession({ ...this.connectionFor(bearerToken), opts, id, helperImage: this.opts.helperImage ?? DEFAULT_HELPER_IMAGE, overwrites: lines }, job, ctx, this.imageOf(job))
   }
 
@@ -127,7 +127,10 @@ export class KubernetesExecutor implements Executor {
 
   async resolveFromJob(host: string, job: JobPayload): Promise<ProbeResult> {
     try {
-      const { opts, bearerToken } = applyOverwrites(this.opts, job)
+      const over = applyOverwrites(this.opts, job)
+      // The job's own namespace is gone after the job with namespace_per_job: check from the runner's.
+      const opts = this.opts.namespacePerJob ? { ...over.opts, namespace: this.opts.namespace } : over.opts
+      const bearerToken = over.bearerToken
       return await resolveFromPod({ ...this.connectionFor(bearerToken), opts, id: this.identityFor(job), helperImage: this.opts.helperImage ?? DEFAULT_HELPER_IMAGE }, job, this.imageOf(job), host)
     } catch (e) {
       return { kind: 'dns', target: host, from: 'job', ok: false, summary: `could not check from a job pod: ${(e as Error).message.split('\n')[0]}`, detail: { inconclusive: true } }

@@ -78,6 +78,11 @@ describe('kubernetes overwrites (gitlab-runner overwrites.go)', () => {
       .toBe('couldn\'t prepare explicit service overwrites: invalid service limits specified: the resource "ServiceMemoryLimit" requested "2Gi" is higher than limit allowed "1Gi"')
   })
 
+  it('namespace_per_job: ci-job-<id>, with the local session when one is given (local job ids restart at 1)', () => {
+    expect(applyOverwrites(opts({ namespace_per_job: true }), { ...job({}), id: 77 }).opts.namespace).toBe('ci-job-77')
+    expect(applyOverwrites(opts({ namespace_per_job: true }), { ...job({}), id: 1 }, 'a1b2c3d4').opts.namespace).toBe('ci-job-1-a1b2c3d4')
+  })
+
   it('the bearer token only with bearer_token_overwrite_allowed, never shown', () => {
     const o = applyOverwrites(opts({ bearer_token_overwrite_allowed: true }), job({ KUBERNETES_BEARER_TOKEN: 'secret-token' }))
     expect(o.bearerToken).toBe('secret-token')
@@ -99,6 +104,11 @@ describe('kubernetes overwrites (gitlab-runner overwrites.go)', () => {
     expect(compareQuantities('700m', '0.7')).toBe(0)
     expect(compareQuantities('0.30000000000000004', '300m')).toBe(1)
     expect(() => compareQuantities(' 512Mi', '1Gi')).toThrow(/quantities must match/)
+    // A job variable cannot make glrun compute a number with millions of digits.
+    const t0 = Date.now()
+    expect(refusal(() => applyOverwrites(opts({ cpu_limit_overwrite_max_allowed: '2' }), job({ KUBERNETES_CPU_LIMIT: '1e50000000' })))).toMatch(/quantity is too great/)
+    expect(refusal(() => applyOverwrites(opts({ cpu_limit_overwrite_max_allowed: '2' }), job({ KUBERNETES_CPU_LIMIT: '1e9999999999' })))).toMatch(/quantity is too great/)
+    expect(Date.now() - t0).toBeLessThan(1000)
     expect(applyOverwrites(opts({ cpu_limit_overwrite_max_allowed: '0.7' }), job({ KUBERNETES_CPU_LIMIT: '700m' })).opts.build).toEqual({ cpuLimit: '700m' })
   })
 })

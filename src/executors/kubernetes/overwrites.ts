@@ -40,7 +40,7 @@ const q = (s: string): string => JSON.stringify(s)
 
 class Refused extends Error {}
 
-export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, 'variables'> & Partial<Pick<JobPayload, 'services' | 'id'>>): Overwritten {
+export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, 'variables'> & Partial<Pick<JobPayload, 'services' | 'id'>>, localSession?: string): Overwritten {
   const vars = expandAll(job.variables ?? [], (key) => key)
   const get = (key: string): string => vars.find((v) => v.key === key)?.value ?? ''
   const lines: string[] = []
@@ -109,8 +109,9 @@ export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, '
       if ((svc.variables ?? []).some((v) => v.key.startsWith('KUBERNETES_SERVICE_'))) perService[i] = r
     }
     next.jobServiceResources = perService
-    // namespace_per_job wins over the namespace overwrite, as in gitlab-runner.
-    if (opts.namespacePerJob) next.namespace = `ci-job-${job.id ?? 0}`
+    // namespace_per_job wins over the namespace overwrite, as in gitlab-runner. Job ids are unique
+    // under GitLab; a local run numbers its jobs from 1, so it adds its session to the name.
+    if (opts.namespacePerJob) next.namespace = `ci-job-${job.id ?? 0}${localSession ? `-${localSession}` : ''}`
     return { opts: next, lines, ...(token ? { bearerToken: token } : {}) }
   } catch (e) {
     if (!(e instanceof Refused)) throw e
@@ -166,13 +167,22 @@ function exact(s: string): Exact {
     if (!exp) throw bad()
     e10 += Number(exp[1])
   }
+  // Kubernetes keeps quantities within int64 scale; a job variable must not make glrun build a
+  // number with millions of digits.
+  if (Math.abs(e10) > 1000 || m[1]!.length > 100) throw new Refused(`parsing resource limit: ${q('quantity is too great')}`)
   return { digits, e10, e2 }
 }
 
 /** -1, 0 or 1, as resource.Quantity.Cmp. */
 export function compareQuantities(a: string, b: string): number {
-  const x = exact(a)
-  const y = exact(b)
+  let x: Exact
+  let y: Exact
+  try {
+    x = exact(a)
+    y = exact(b)
+  } catch (e) {
+    throw e instanceof Refused ? e : new Refused(`parsing resource limit: ${q((e as Error).message)}`)
+  }
   const e10 = Math.min(x.e10, y.e10)
   const e2 = Math.min(x.e2, y.e2)
   const scale = (v: Exact): bigint => v.digits * 10n ** BigInt(v.e10 - e10) * 2n ** BigInt(v.e2 - e2)

@@ -153,7 +153,9 @@ export function buildPod(job: JobPayload, opts: KubernetesOptions, id: PodIdenti
   const notes: string[] = []
   const vars = new Map(job.variables.map((v) => [v.key, v.value]))
   const withIds = (kind: ContainerKind, name: string, image?: JobImage): Record<string, unknown> => {
-    const r = containerContextWithIds(opts, kind, name, expandValue(image?.executor_opts?.kubernetes?.user ?? '', (k) => vars.get(k)))
+    // GitLab may send the user as a number (StringOrInt64).
+    const user = image?.executor_opts?.kubernetes?.user
+    const r = containerContextWithIds(opts, kind, name, expandValue(user === undefined || user === null ? '' : String(user), (k) => vars.get(k)))
     notes.push(...r.lines)
     return r.context ? { securityContext: r.context } : {}
   }

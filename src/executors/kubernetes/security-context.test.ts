@@ -49,4 +49,9 @@ describe('security contexts as gitlab-runner builds them (common/config.go)', ()
       'Overriding group for container "build" to "5678" is not allowed: group is set to 3000 in pod security context',
     ])
   })
+
+  it('ids past what a container user can be are refused, not rounded', () => {
+    expect(containerContextWithIds(opts({}), 'build', 'build', '9223372036854775808').lines[0]).toContain('value out of range')
+    expect(containerContextWithIds(opts({}), 'build', 'build', '9007199254740993').context?.['runAsUser']).toBeUndefined()
+  })
 })

@@ -113,7 +113,11 @@ export function containerContextWithIds(opts: ContextOptions, kind: ContainerKin
 function parseId(kind: 'UID' | 'GID', idStr: string, listKind: 'user' | 'group', allowed: string[]): { id: number } | { error: string } {
   if (idStr === '') return { id: -1 }
   if (!/^[+-]?\d+$/.test(idStr)) return { error: `failed to parse ${kind}: strconv.ParseInt: parsing ${JSON.stringify(idStr)}: invalid syntax` }
-  const id = Number(idStr)
+  const big = BigInt(idStr)
+  if (big > 9223372036854775807n || big < -9223372036854775808n) return { error: `failed to parse ${kind}: strconv.ParseInt: parsing ${JSON.stringify(idStr)}: value out of range` }
+  // Kubernetes takes a uid/gid up to 2^31-1 in practice; beyond 2^53 a JavaScript number would lose digits.
+  if (big > 2147483647n) return { error: `validating ${kind}: ${listKind} ${JSON.stringify(idStr)} is out of the range a container user can have` }
+  const id = Number(big)
   if (id < 0) return { error: `failed to parse ${kind}: negative values not allowed` }
   const listed = allowed.some((a) => /^[+-]?\d+$/.test(a) && Number(a) === id)
   if ((id === 0 || allowed.length > 0) && !listed) return { error: `validating ${kind}: ${listKind} ${JSON.stringify(idStr)} is not in the allowed list: [${allowed.join(' ')}]` }
