@@ -14,6 +14,9 @@ export interface Hit {
 
 export type Family = 'docker' | 'kubernetes' | 'shell' | 'other'
 
+const FAILURE_WORD = /\b(?:error|fatal|fail|failed|failure|exception|denied|not found)\b/i
+const RUNNER_TRAILER = /^(?:ERROR: )?(?:Job|Build) failed\b|^Cleaning up|^Uploading artifacts for failed job/
+
 export class Scan {
   readonly ev: Evidence
   /** Lines a rule may treat as output: not blank, and not the `$ command` echo of the script. */
@@ -106,6 +109,15 @@ export class Scan {
     const at = stageIndex(line.section)
     const failed = stageIndex(this.phase)
     return at >= 0 && failed >= 0 && at < failed
+  }
+
+  /**
+   * Something else failed after line n: a line with a failure word that is not the runner's own
+   * trailer or clean-up (nor one `ignore` matches). A notice followed by such a line is background,
+   * not the answer.
+   */
+  failsAfter(n: number, ignore?: RegExp): boolean {
+    return this.ev.trace.lines.some((l) => l.n > n && FAILURE_WORD.test(l.text) && !RUNNER_TRAILER.test(l.text) && !(ignore?.test(l.text) ?? false))
   }
 
   /** The GitLab host: from config.toml `url`/`clone_url`, the payload, or the clone URL in the log. */

@@ -72,7 +72,7 @@ function localCacheOnly(s: Scan): Diagnosis[] {
   const hit = s.all(LOCAL_CACHE_ONLY).filter((h) => !/^(?:WARNING|ERROR|FATAL)/.test(h.line.text)).pop()
   if (!hit) return []
   // The notice is in the log of every job on such a runner: the answer only when nothing failed after it.
-  const later = s.ev.trace.lines.some((l) => l.n > hit.line.n && /\b(?:error|fatal|failed|failure|exception|denied|not found)\b/i.test(l.text) && !/^(?:ERROR: )?Job failed\b|^Cleaning up|^Uploading artifacts for failed job/.test(l.text))
+  const later = s.failsAfter(hit.line.n)
   return [diagnosis('cache_not_shared', 'The cache is only kept on this runner host, not shared',
     'The runner has no distributed cache ([runners.cache] with S3, GCS or Azure), so each runner host keeps its own copy: a job that lands on another runner (or another docker+machine VM, or a new Kubernetes pod without a cache volume) finds no cache, and what it creates stays where it ran.',
     evidence(hit), [

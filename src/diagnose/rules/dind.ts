@@ -137,8 +137,8 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
     const certdir = yamlVar(s.ev.ciYaml, 'DOCKER_TLS_CERTDIR')
     // The port question only exists where the check probes one port (gitlab-runner before 16.1;
     // since then any exposed port passes it) and the dind image has TLS at all (19.03 and later).
-    const runner = /^Running with gitlab-(?:ci-multi-)?runner (\d+)\.(\d+)/.exec(s.first(/^Running with gitlab-/)?.line.text ?? '')
-    const oneProbe = runner !== null && (Number(runner[1]) < 16 || (Number(runner[1]) === 16 && Number(runner[2]) < 1))
+    const runner = s.first(/^Running with gitlab-(?:ci-multi-)?runner (\d+)\.(\d+)/)?.m
+    const oneProbe = runner !== undefined && (Number(runner[1]) < 16 || (Number(runner[1]) === 16 && Number(runner[2]) < 1))
     const dindVersion = /(?:^|\/)docker:(\d+)\.(\d+)/.exec(dind[0] ?? '')
     const tlsImage = dindVersion === null || Number(dindVersion[1]) > 19 || (Number(dindVersion[1]) === 19 && Number(dindVersion[2]) >= 3)
     const tlsFirst = certdir === '' || (oneProbe && tlsImage)

@@ -199,7 +199,7 @@ function transient(s: Scan, already: boolean): Diagnosis[] {
   // Not a retry that went on, a service's or a test's own log line, or an SSH handshake (not mid-transfer).
   const reset = s.all(RESET).filter((h) => !/TLS handshake|handshake failure|kex_exchange_identification|Retrying|^WARNING|\bLOG:|^\s*at /i.test(h.line.text)).pop()
   // When something else failed after it, the reset is background, not the answer.
-  const laterFailure = reset !== undefined && s.ev.trace.lines.some((l) => l.n > reset.line.n && /\b(?:error|fatal|failed|failure|FAIL)\b/i.test(l.text) && !/^(?:ERROR: )?(?:Job|Build) failed\b|^Cleaning up|^Uploading artifacts for failed job|connection reset/i.test(l.text))
+  const laterFailure = reset !== undefined && s.failsAfter(reset.line.n, /connection reset/i)
   const resetDiagnosis = (confidence: number): Diagnosis[] => reset ? [diagnosis('network_connection_reset', 'The connection was reset in the middle of a transfer',
     `"${reset.line.text.trim().slice(0, 160)}": the server, or a proxy, load balancer or firewall between, reset the TCP connection while data was flowing. Once it usually passes on retry; when it repeats for the same host, something on the path is cutting long or large transfers (idle or size limits, an IDS, MTU on an overlay or VPN link).`,
     evidence(s.commandAt(reset.line.n), reset), [

@@ -32,6 +32,16 @@ describe('kubernetes overwrites (gitlab-runner overwrites.go)', () => {
       .toBe('couldn\'t prepare overwrites: provided value "prod" does not match "^ci-.*"')
   })
 
+  it('a regular expression in config.toml that does not compile is config.toml\'s mistake, and the hint says so', () => {
+    try {
+      applyOverwrites(opts({ namespace_overwrite_allowed: 'ci-(' }), job({ KUBERNETES_NAMESPACE_OVERWRITE: 'ci-x' }))
+      throw new Error('no refusal')
+    } catch (e) {
+      expect((e as Error).message).toMatch(/^couldn't prepare overwrites: error parsing regexp "ci-\("/)
+      expect((e as ExecutorFailure).hint).toContain('Fix the regular expression of the *_overwrite_allowed key')
+    }
+  })
+
   it('without *_overwrite_allowed the variable is ignored (gitlab-runner: "disabling override")', () => {
     const o = applyOverwrites(opts({}), job({ KUBERNETES_NAMESPACE_OVERWRITE: 'prod', KUBERNETES_POD_LABELS_1: 'a=b', KUBERNETES_MEMORY_LIMIT: '64Gi', KUBERNETES_BEARER_TOKEN: 't' }))
     expect(o.opts.namespace).toBe('ci')

@@ -38,7 +38,12 @@ const RESOURCE_KEYS: [keyof Resources, string, string][] = [
 
 const q = (s: string): string => JSON.stringify(s)
 
-class Refused extends Error {}
+/** A refusal; `config` when config.toml itself is wrong (a regular expression that does not compile), not the job. */
+class Refused extends Error {
+  constructor(message: string, readonly config = false) {
+    super(message)
+  }
+}
 
 export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, 'variables'> & Partial<Pick<JobPayload, 'services' | 'id'>>, localSession?: string): Overwritten {
   const vars = expandAll(job.variables ?? [], (key) => key)
@@ -86,7 +91,7 @@ export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, '
             lines.push(`${q(fieldPrefix + field)} overwritten with ${q(value)}`)
           }
         } catch (e) {
-          if (e instanceof Refused) throw new Refused(`invalid ${what} ${half.toLowerCase()}s specified: ${e.message}`)
+          if (e instanceof Refused) throw new Refused(`invalid ${what} ${half.toLowerCase()}s specified: ${e.message}`, e.config)
           throw e
         }
       }
@@ -103,7 +108,7 @@ export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, '
       try {
         resources('service', 'SERVICE_', 'Service', limits.service, ownGet, r)
       } catch (e) {
-        if (e instanceof Refused) throw new Refused(`couldn't prepare explicit service overwrites: ${e.message}`)
+        if (e instanceof Refused) throw new Refused(`couldn't prepare explicit service overwrites: ${e.message}`, e.config)
         throw e
       }
       if ((svc.variables ?? []).some((v) => v.key.startsWith('KUBERNETES_SERVICE_'))) perService[i] = r
@@ -116,8 +121,9 @@ export function applyOverwrites(opts: KubernetesOptions, job: Pick<JobPayload, '
   } catch (e) {
     if (!(e instanceof Refused)) throw e
     const message = e.message.startsWith('couldn\'t prepare') ? e.message : `couldn't prepare overwrites: ${e.message}`
-    throw new ExecutorFailure('GLRUN_K8S_OVERWRITE', message, 'runner_configuration_error',
-      'A KUBERNETES_* variable of the job asks for more than [runners.kubernetes] allows: change the variable, or widen the matching *_overwrite_allowed / *_overwrite_max_allowed key in config.toml.')
+    throw new ExecutorFailure('GLRUN_K8S_OVERWRITE', message, 'runner_configuration_error', e.config
+      ? 'Fix the regular expression of the *_overwrite_allowed key in [runners.kubernetes] (RE2 syntax, as gitlab-runner reads it).'
+      : 'A KUBERNETES_* variable of the job asks for more than [runners.kubernetes] allows: change the variable, or widen the matching *_overwrite_allowed / *_overwrite_max_allowed key in config.toml.')
   }
 }
 
@@ -126,7 +132,7 @@ function check(regex: string, value: string): void {
   try {
     re = RE2JS.compile(regex)
   } catch (e) {
-    throw new Refused(`error parsing regexp ${q(regex)}: ${(e as Error).message}`)
+    throw new Refused(`error parsing regexp ${q(regex)}: ${(e as Error).message}`, true)
   }
   if (!re.matcher(value).find()) throw new Refused(`provided value ${q(value)} does not match ${q(regex)}`)
 }

@@ -1,3 +1,5 @@
+import type { Json } from './pod-spec-patch.js'
+
 /**
  * The parts of gitlab-runner's pod that config.toml spells as the Kubernetes API does, only in
  * snake_case: `[runners.kubernetes.affinity]` (node_affinity, pod_affinity, pod_anti_affinity,
@@ -7,7 +9,6 @@
  * camelCase; the API (and glrun's schema-checked tests) judge the values.
  */
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
 
 const camel = (k: string): string => k.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())
 

@@ -14,7 +14,8 @@ import { featureFlag } from '../../job/feature-flag.js'
 
 export interface PodSpecPatch { name: string; patch?: string; patchPath?: string; patchType?: string }
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
+/** A JSON value (what a pod spec, a patch and config.toml's tables turned into the API's form hold). */
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
 type Obj = { [k: string]: Json }
 
 export const ADVANCED_POD_SPEC = 'FF_USE_ADVANCED_POD_SPEC_CONFIGURATION'
