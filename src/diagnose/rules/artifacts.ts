@@ -10,7 +10,8 @@ import type { Diagnosis, Rule } from '../types.js'
 const TOO_LARGE = /too large archive|413 (?:Request Entity|Payload) Too Large|responseStatus=413|status=413/i
 const NO_FILES = /^(?:WARNING: )?(.+?): no matching files/
 const NOTHING = /ERROR: No files to upload/
-const CACHE_DENIED = /^FATAL: received: 40[13] Forbidden|(?:WARNING|ERROR|FATAL).*(?:Failed to (?:upload|download|extract|create) cache|AccessDenied|Access Denied|SignatureDoesNotMatch|InvalidAccessKeyId|No URL provided, cache will not be (?:uploaded|downloaded)|NoSuchBucket|ExpiredToken|received: 40[13] (?:Forbidden|Unauthorized))/
+// GoCloud's S3 HeadObject 403 (cache_extractor.go adds the ListBucket hint) and the runner's own log when it cannot sign (IRSA role not assumable) say it without a level prefix too.
+const CACHE_DENIED = /^FATAL: received: 40[13] Forbidden|(?:WARNING|ERROR|FATAL).*(?:Failed to (?:upload|download|extract|create) cache|AccessDenied|Access Denied|SignatureDoesNotMatch|InvalidAccessKeyId|No URL provided, cache will not be (?:uploaded|downloaded)|NoSuchBucket|ExpiredToken|received: 40[13] (?:Forbidden|Unauthorized))|operation error S3: \w+, https response error StatusCode: 403|HeadObject without s3::ListBucket permissions|Not authorized to perform sts:AssumeRoleWithWebIdentity|error while generating S3 pre-signed URL/
 // gitlab-runner's shell scripts run its own binary inside the job's environment for artifacts and
 // caches (shells/abstract.go guardRunnerCommand): without it the step is skipped with this warning.
 const UPLOADER_MISSING = /Missing (.+?)\. (Uploading artifacts|Artifacts downloading|Downloading artifacts|Extracting cache|Creating cache) is disabled\.|(Uploading artifacts|Artifacts downloading|Extracting cache|Creating cache) is not supported by this executor\./
@@ -66,7 +67,8 @@ function cacheDenied(s: Scan): Diagnosis[] {
 
 // gitlab-runner's cache helpers at info level (commands/helpers/cache_extractor.go, cache_archiver.go): no
 // distributed cache URL, so only this runner host's local cache is used.
-const LOCAL_CACHE_ONLY = /No URL provided, cache will not be (downloaded from|uploaded to) shared cache server\. Instead a local version of cache will be (extracted|archived)/
+// 12.0–14.5 said "will be not"; the upload side later ends "Cache will be stored only locally."
+const LOCAL_CACHE_ONLY = /No URL provided, cache will (?:not be|be not) (downloaded from|uploaded to) shared cache server\. (?:Instead a local version of cache will be (extracted|archived)|Cache will be stored only locally)/
 
 function localCacheOnly(s: Scan): Diagnosis[] {
   const hit = s.all(LOCAL_CACHE_ONLY).filter((h) => !/^(?:WARNING|ERROR|FATAL)/.test(h.line.text)).pop()

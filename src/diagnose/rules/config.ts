@@ -15,7 +15,7 @@ const STUCK = /This job is stuck because|No matching runner available|doesn't ha
 // (no runner took it) or a running job's runner stopped sending updates (StuckBuilds services);
 // a job past its own timeout gets job_execution_timeout ("The script exceeded…") instead.
 const DROPPED = /There has been a timeout failure or the job got stuck/
-const TIMEOUT = /execution took longer than (\S+) seconds|The script exceeded the maximum execution time set for the job|could not run to completion because the timeout was exceeded|(prepare|get sources) timeout: exceeded timeout of (\S+)/
+const TIMEOUT = /execution took longer than (\S+) seconds|The script exceeded the maximum execution time set for the job|could not run to completion because the timeout was exceeded|(prepare|get sources|script) timeout: (?:exceeded timeout of (\S+)|context deadline exceeded)/
 const YAML = /jobs:([\w .:/-]+?):(?:before_|after_)?script config should be|mapping values are not allowed|did not find expected key|unknown keys in|config contains unknown keys|This GitLab CI configuration is invalid|Invalid configuration format|yaml invalid|could not find expected ':'|config should be a hash|Found errors in your \.gitlab-ci\.yml|Please define at least one job|YAML should be a hash|stage parameter should be|undefined need: |syntax is incorrect|jobs config should contain at least one visible job|jobs:([\w .-]+) config should|jobs:([\w .-]+?):rules:\d+:if invalid expression syntax|invalid expression syntax|(?:Included|Local|Remote) file `[^`]+` (?:does not have valid YAML syntax|does not exist|could not be fetched)|Project `[^`]+` not found or access denied!|Reference not found for `include`|Maximum of \d+ nested includes are allowed/
 const EMPTY_ARG = /invalid reference format|flag needs an argument|requires (?:at least|exactly) \d+ arguments?|destination [^\s]*:$|invalid argument "[^"]*" for "[^"]+" flag|error: you must specify|argument .* must not be empty|Error: Cannot perform an interactive login/i
 
@@ -58,7 +58,7 @@ function timeout(s: Scan): Diagnosis[] {
   const stage = hit.m[2]
   const silent = lastOutputGap(s, hit.line.n)
   return [diagnosis('job_timeout', `The job hit its ${stage ? `${stage} ` : ''}timeout${limit ? ` (${limit})` : ''}`,
-    `The runner stopped the job after ${limit ?? 'the configured time'}${stage ? ` in ${stage}` : ''}.${silent ? ' No output came for the last part of the job: something probably hung (waiting for input, a lock, a network call without timeout).' : ''}`,
+    `The runner stopped the job after ${limit ?? (stage === 'script' ? 'the script timeout (RUNNER_SCRIPT_TIMEOUT)' : 'the configured time')}${stage ? ` in ${stage}` : ''}.${silent ? ' No output came for the last part of the job: something probably hung (waiting for input, a lock, a network call without timeout).' : ''}`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'Raise the job timeout (bounded by the runner\'s maximum_timeout and the project timeout).', snippet: 'job:\n  timeout: 2h' },
       { text: 'Make it faster: cache dependencies, split or parallelise the work.', snippet: 'job:\n  parallel: 4' },

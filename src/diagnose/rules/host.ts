@@ -7,7 +7,7 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
  */
 
 const BUILDS_DENIED = /(?:cannot touch|mkdir: cannot create directory|fatal: could not create (?:work tree|leading directories of)|cannot (?:remove|unlink|open)|unable to (?:unlink|create|write)|could not lock config file|error: could not write config file)\s*'?([^':]*(?:\/builds|\/cache|builds\/|\.git|\.tmp\/)[^':]*)'?.*Permission denied|fatal: detected dubious ownership in repository at '([^']+)'|fatal: unsafe repository \('([^']+)' is owned by someone else\)/
-const NON_ROOT = /could not lock config file \S*\.gitconfig: Permission denied|unable to access '[^']*\.gitconfig': Permission denied|Could not open lock file .*\(13: Permission denied\)|are you root\?|permission denied while trying to connect to the Docker daemon socket|EACCES: permission denied|npm (?:ERR!|error) code EACCES|Your cache folder contains root-owned files|Unable to lock database: Permission denied|\[Errno 13\] Permission denied|ERROR: Unable to lock database/
+const NON_ROOT = /could not lock config file \S*\.gitconfig: Permission denied|unable to access '[^']*\.gitconfig': Permission denied|Could not open lock file .*\(13: Permission denied\)|are you root\?|permission denied while trying to connect to the [Dd]ocker (?:daemon socket|API at unix:)|EACCES: permission denied|npm (?:ERR!|error) code EACCES|Your cache folder contains root-owned files|Unable to lock database: Permission denied|\[Errno 13\] Permission denied|ERROR: Unable to lock database/
 const GIT_OLD = /fetch-pack: expected shallow list|error: unknown switch|error: unknown option [`']?(?:depth|filter|no-recurse-submodules|progress|prune-tags|no-tags)|Unknown option: -c|error: unrecognized argument|usage: git fetch/
 const SHALLOW = /fatal: reference is not a tree: ([0-9a-f]+)|unresolved reference|couldn't find remote ref ([\w./-]+)|fatal: No names found, cannot describe anything|fatal: ambiguous argument '([^']+)': unknown revision or path not in the working tree|fatal: bad object ([0-9a-f]+)|fatal: No tags can describe '([^']+)'|fatal: Not a valid object name ([\w./-]+)|fatal: No such ref: '([^']+)'|fatal: bad revision '([^']+)'|fatal: no merge base found|fatal: Not a valid commit name ([\w./-]+)|Could not find ref:? '?([\w./-]+?)'? in refs\/heads/
 // The commit is on no branch of the server any more (force-pushed away, or a submodule pointer to a commit never pushed).
@@ -42,7 +42,7 @@ function nonRoot(s: Scan): Diagnosis[] {
   const hit = s.all(NON_ROOT).filter((h) => !/\bmount: |Could not mount/.test(h.line.text)).pop()
   if (!hit) return []
   if (/\.gitconfig/.test(hit.line.text)) return homeNotWritable(s, hit)
-  const socket = /Docker daemon socket/.test(hit.line.text)
+  const socket = /Docker daemon socket|docker API at unix:/i.test(hit.line.text)
   const shell = s.family === 'shell'
   const fixes: Fix[] = socket
     ? [
@@ -54,6 +54,7 @@ function nonRoot(s: Scan): Diagnosis[] {
         { text: 'For non-root images, install to user-writable locations (npm --prefix, pip --user) or fix file modes.', snippet: '[runners.docker]\n  user = "root"   # runner-wide alternative' },
       ]
   return [diagnosis('permission_denied_non_root', socket ? 'The job user may not use the Docker socket' : 'The script needs root but runs as an unprivileged user',
+    socket && /Preparation failed|system failure/.test(hit.line.text) ? 'The runner\'s own user may not use the Docker socket of [runners.docker] host, so the docker executor cannot start anything: the gitlab-runner service user is not in the docker group (or the socket\'s owner changed).' :
     socket ? 'The job runs as the runner user, which is not in the docker group, so the Docker socket refuses it.' : `"${hit.line.text.trim()}": the job runs as an unprivileged user (${shell ? 'the shell executor runs as the runner user' : "the image's USER"}) while the script assumes root.`,
     evidence(s.commandAt(hit.line.n), hit), fixes, 0.8)]
 }

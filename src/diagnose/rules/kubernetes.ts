@@ -11,6 +11,8 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 // Anchored on a word start: an unanchored leading [\w]+ would retry at every offset of long lines.
 const FORBIDDEN = /(?<![\w./-])([\w./-]+)(?: "[^"]*")? is forbidden: User "system:serviceaccount:([^:"]+):([^"]+)" cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/
 const FORBIDDEN_SHORT = /(?<![\w./-])([\w./-]+)(?: "[^"]*")? is forbidden: User "system:serviceaccount:([^:"]+):([^"]+)"\s*$/
+// The API refused the runner's own credentials (401) during the job or its clean-up: a revoked token, or a service account / role binding deleted while jobs ran (helm uninstall).
+const UNAUTHORIZED = /^(?:ERROR: )?(?:Error cleaning up (?:pod|secrets|configmaps?|services?)|Job failed \(system failure\)|.*(?:setting up (?:build pod|credentials|scripts configMap)|waiting for pod running)): Unauthorized\s*$/
 const PENDING = /Waiting for pod ([\w.-]+\/[\w.-]+) to be running.*status is Pending/
 const SCHEDULE_REASON = /Insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com\/gpu)|didn't match Pod's node affinity\/selector|node\(s\) didn't match|untolerated taint|had taint|exceeded quota|unbound (?:immediate )?PersistentVolumeClaims|Unschedulable|FailedScheduling|Too many pods|didn't have free ports for the requested pod ports|had volume node affinity conflict|didn't find available persistent volumes to bind|did not have enough free storage|\b\d+\/\d+ nodes are available/
 const POD_TIMEOUT = /timed out waiting for pod to start/
@@ -67,6 +69,17 @@ function rbac(s: Scan): Diagnosis[] {
     evidence(hit), fixes, 0.9)]
 }
 
+function unauthorized(s: Scan): Diagnosis[] {
+  const hit = s.last(UNAUTHORIZED)
+  if (!hit || (s.family !== 'kubernetes' && !s.has(/Error cleaning up (?:pod|secrets)/))) return []
+  return [diagnosis('kubernetes_rbac_forbidden', 'The cluster no longer accepts the runner\'s credentials',
+    'The Kubernetes API answered Unauthorized to the runner itself: its token was revoked or expired, or its service account (or the role binding) was deleted while the job ran (for example by a helm uninstall or upgrade of the runner chart).',
+    evidence(hit), [
+      { text: 'Check that the runner\'s service account and its role binding still exist, then restart the runner pod so it reads a fresh token.', snippet: 'kubectl -n <runner namespace> get serviceaccount,rolebinding\nkubectl -n <runner namespace> rollout restart deployment/<runner>' },
+      { text: 'Do not uninstall or reinstall the runner chart while jobs run; pods left behind by the failed clean-up must be removed by hand.', snippet: 'kubectl -n <job namespace> delete pod -l pod=runner-<token prefix>' },
+    ], 0.6)]
+}
+
 function pending(s: Scan): Diagnosis[] {
   if (s.has(PULL_TROUBLE)) return [] // later, more specific: the image pull is the problem
   const waiting = s.last(PENDING)
@@ -78,8 +91,8 @@ function pending(s: Scan): Diagnosis[] {
   if (!reason && !timeout && !(waiting && !gotFurther)) return []
   const why = reason?.line.text ?? ''
   const quota = /exceeded quota/.test(why)
-  // A quota on secrets/configmaps/services refuses an object, it does not leave a pod Pending.
-  if (quota && !waiting && !/\bpods?\b|requests\.|limits\./.test(why)) return []
+  // A quota refuses the object at admission (any kind, pods too): no pod was left Pending unless the runner waited for one.
+  if (quota && !waiting) return []
   const placement = /affinity|selector|taint|didn't match/.test(why)
   const fixes: Fix[] = [
     { text: 'Right-size the requests of the build, helper and service containers to what a node can offer.', snippet: '[runners.kubernetes]\n  cpu_request = "500m"\n  memory_request = "1Gi"\n  helper_cpu_request = "100m"\n  helper_memory_request = "128Mi"\n  service_cpu_request = "250m"\n  service_memory_request = "256Mi"' },
@@ -213,6 +226,6 @@ export const kubernetesRule: Rule = {
   categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell', 'transient_failure', 'kubernetes_config_missing'],
   match(ev) {
     const s = new Scan(ev)
-    return [...rbac(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s), ...noConfig(s)]
+    return [...rbac(s), ...unauthorized(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s), ...noConfig(s)]
   },
 }

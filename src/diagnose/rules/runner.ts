@@ -13,7 +13,7 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 const PREP_FAILED = /^(?:ERROR|WARNING): (?:Preparation failed|Failed to prepare environment): (.*)$/
 const MACHINE = /no free machines that can process builds|docker-machine|docker\+machine|Docker Machine|autoscaler|fleeting|taskscaler|(?:exit status [12]|can't connect)$|machine .* (?:not|failed)|Error creating machine|Waiting for SSH to be available|instance (?:quota|limit)|InsufficientInstanceCapacity|ssh: handshake failed/i
 // The docker-autoscaler / instance executors (fleeting + taskscaler) say it in their own words, often only as the system failure.
-const AUTOSCALER = /unable to acquire instance(?: within the configured timeout of \S+)?:|getting instance connect info:|creating vm tunnel:|dialing nesting (?:daemon|vm):|creating nesting vm:|dialing environment connection:|internal\.tunnel\.invalid\S*: ssh tunnel: EOF|instance unexpectedly removed|^ERROR: Error creating machine: /
+const AUTOSCALER = /unable to acquire instance(?: within the configured timeout of \S+)?:|getting instance connect info:|creating vm tunnel:|dialing nesting (?:daemon|vm):|creating nesting vm:|dialing environment connection:|internal\.tunnel\.invalid\S*: ssh tunnel: EOF|instance unexpectedly removed|^ERROR: Error creating machine: |^ERROR: Machine creation failed\s+error=/
 
 // The build pod taken away under the job (scale-down, preemption, eviction API, node drain): the next attempt lands elsewhere.
 const DISRUPTED = /pod "([^"]+)" is disrupted: reason "([^"]+)"/
@@ -22,7 +22,7 @@ const DAEMON_AT_IP = /Cannot connect to the Docker daemon at tcp:\/\/(\d+\.\d+\.
 const VERSION = /^Running with gitlab-(?:ci-multi-)?runner (\d+)\.(\d+)\.(\d+)\S* \(([0-9a-f]+)\)/
 // Runner-internal failures that upstream tracked as runner bugs (container lost at the end of the
 // job, the permission container of the cache volume, helper image / attach races).
-const RUNNER_BUG = /No such container: [0-9a-f]{12,}.*\(executor_docker\.go|adding cache volume: set volume permissions: running permission container|unable to upgrade connection: container not found \("helper"\)|waiting for permission container to finish: exit code|gitlab_runner_env: No such file or directory/
+const RUNNER_BUG = /No such container: [0-9a-f]{12,}.*\(executor_docker\.go|adding cache volume: set volume permissions: running permission container|unable to upgrade connection: container not found \("helper"\)|waiting for permission container to finish: exit code|gitlab_runner_env: No such file or directory|detecting base image: unsupported Windows version/
 // GitLab's text for the runner_unsupported reason: the job needs a feature this runner version lacks.
 const OUTDATED = /Your runner is outdated, please upgrade your runner/
 // GitLab's text for the api_failure reason: the runner's calls to the jobs API failed.
@@ -130,14 +130,18 @@ function logLimit(s: Scan): Diagnosis[] {
 
 function serverError(s: Scan): Diagnosis[] {
   // A test asserting on a 500 from the project's own app is the script's verdict, not a server incident.
-  const hits = s.all(SERVER_ERROR).filter((h) => !/artifacts? .*413|responseStatus=4|expected|assert|to (?:be|equal)\b|should/i.test(h.line.text))
+  const hits = s.all(SERVER_ERROR).filter((h) => !/artifacts? .*413|responseStatus=4|\bexpected\b|assert|to (?:be|equal)\b|should/i.test(h.line.text))
   const hit = hits.pop()
   if (!hit) return []
   const code = hit.m.slice(1).find((g) => g !== undefined) ?? '5xx'
   const gitlab = s.gitlabHost()
   const url = /https?:\/\/[^\s'"]+/.exec(hit.line.text)?.[0] ?? /https?:\/\/[^\s'"]+/.exec(s.near(hit.line.n, /https?:\/\//, 2)?.line.text ?? '')?.[0]
+  // A pull: the daemon names no URL, the image names its registry (Docker Hub when it names none).
+  const pull = /Failed to pull image|failed to pull image|Error response from daemon|pulling image/.test(hit.line.text)
+  const image = pull ? /(?:pull|pulling) image "?([\w.:/@-]+)/i.exec(s.near(hit.line.n, /(?:pull|pulling) image "?[\w.-]+[/:]/i, 3)?.line.text ?? '')?.[1] : undefined
+  const registry = image ? (/^([\w-]+\.[\w.-]+(?::\d+)?|localhost(?::\d+)?)\//.exec(image)?.[1] ?? 'docker.io') : undefined
   // urllib3/requests name the host as host='…' rather than in a URL.
-  const host = hostOf(url) ?? /host='([\w.-]+)'/.exec(hit.line.text)?.[1]
+  const host = hostOf(url) ?? registry ?? /host='([\w.-]+)'/.exec(hit.line.text)?.[1]
   const upload = s.near(hit.line.n, /Uploading artifacts|coordinator/, 4) ?? (UPLOAD_RETRY.test(hit.line.text) ? hit : undefined)
   const git = /RPC failed|remote end hung up|fatal:/.test(hit.line.text) || s.near(hit.line.n, /^fatal: /, 2) !== undefined
   const known = /gitlab|ghcr\.io|docker\.io|quay\.io|github/.exec(host ?? '')?.[0]

@@ -26,6 +26,8 @@ const DAEMON = /\/v2\/|Error response from daemon|failed to (?:do request|resolv
 const SYSCALL = /SSL_ERROR_SYSCALL|GnuTLS recv error \(-(?:9|54|110)\)|gnutls_handshake\(\) failed: (?:Error in the pull function|The TLS connection was non-properly terminated)|SSL_(?:read|connect): (?:Connection reset by peer|unexpected eof)|unexpected eof while reading|net\/http: TLS handshake timeout/i
 const NAME_MISMATCH = /x509: certificate is valid for (.+?), not ([\w.:-]+)|SSL: no alternative certificate subject name matches target host name '([^']+)'|certificate subject name \(([^)]+)\) does not match target host name '([^']+)'|Hostname\/IP does not match certificate's altnames|ERR_TLS_CERT_ALTNAME_INVALID|doesn't match (?:any of the subject alternative names|common name)|No subject alternative (?:DNS name|names) matching (?:IP address )?([\w.:-]+?) found|No name matching ([\w.-]+) found|certificate not valid for name "([^"]+)"|invalid peer certificate: NotValidForName/
 const EXPIRED = /x509: certificate has expired or is not yet valid|SSL certificate problem: certificate has expired|CERT_HAS_EXPIRED|certificate has expired|certificate is not yet valid|invalid peer certificate: (?:Expired|NotValidYet)\b|certificate (?:expired|not valid yet): verification time|Certificate(?:Expired|NotYetValid)Exception/
+// The server's TLS alert: it found fault with the client's side of the handshake (gitlab-runner's FAQ: a clock changed during the job).
+const BAD_CERT = /remote error: tls: bad certificate/
 const HTTP_TO_HTTPS = /server gave HTTP response to HTTPS client|gave HTTP response to HTTPS client/
 const DOCKER_SOCKET = /(?:\/\/|\b)(?:docker|localhost|127\.0\.0\.1):237[56]\b/
 
@@ -114,6 +116,16 @@ function wrongCertificate(s: Scan): Diagnosis[] {
         { text: 'Check the clocks (NTP) on the runner host and the server.', snippet: 'timedatectl status' },
         { text: 'Old CA bundles in images reject chains whose old root expired (Let\'s Encrypt 2021): update ca-certificates in the image.' },
       ], 0.85))
+  }
+  const bad = expired ? undefined : s.last(BAD_CERT)
+  if (bad) {
+    const host = hostIn(bad) ?? s.hostNear(bad.line.n) ?? s.gitlabHost() ?? '<host>'
+    out.push(diagnosis('tls_certificate_expired', `${host} refused the TLS handshake ("bad certificate")`,
+      `The server ended the handshake with a "bad certificate" alert: it judged the client's side wrong. Most often a clock is off (the job or the host changed the system time, so certificates look expired or not yet valid); otherwise the server wants a client certificate that was not sent or that it does not trust.`,
+      evidence(bad), [
+        { text: 'Check the clocks of the runner host and of the job (a job must not change the system time).', snippet: 'timedatectl status\ndate -u' },
+        { text: 'If the server requires client certificates (mTLS), give the runner its certificate and key.', snippet: '[[runners]]\n  tls-cert-file = "/etc/gitlab-runner/certs/client.crt"\n  tls-key-file = "/etc/gitlab-runner/certs/client.key"' },
+      ], 0.5))
   }
   return out
 }
