@@ -100,7 +100,9 @@ export class Scan {
     if (p !== '') return false
     const clone = /gitlab-ci-token(?::[^@\s]*)?@|^Cloning into '[^']*\/builds\/|^(?:Fetching changes|Cloning repository)/
     // git's error for a repository URL with no script command before it: the runner's clone.
-    const orphan = /unable to access '[^']+\.git\/?'|^fatal: repository '/.test(line.text) && this.commandAt(line.n) === undefined
+    // (A public forge's URL is never the runner's clone: the project lives on GitLab.)
+    const orphan = /unable to access '[^']+\.git\/?'|^fatal: repository '/.test(line.text) && this.commandAt(line.n) === undefined &&
+      !/:\/\/(?:[^/@']*@)?(?:www\.)?(?:github\.com|bitbucket\.org|codeberg\.org)\//.test(line.text)
     return orphan || clone.test(line.text) || this.near(line.n, clone, 3) !== undefined
   }
 

@@ -29,6 +29,10 @@ const NOT_FOUND = new RegExp([
   String.raw`Cannot run program "([^"/]+)"(?: \(in directory "[^"]*"\))?: error=2, No such file or directory`,
   // Go's wording when the runner or a tool execs a program the image lacks (sh/bash: image_missing_shell).
   String.raw`exec: \\?"(?!(?:/bin/)?(?:ba)?sh\\?"|pwsh|powershell)([\w.-]+)\\?": executable file not found in \$PATH`,
+  // git running a helper the image lacks: git-lfs's hooks and filter (under dash), and ssh for an ssh remote.
+  String.raw`but '([\w.-]+)' was not found on your path`,
+  String.raw`filter-process: \d+: ([\w.-]+): not found$`,
+  String.raw`^error: cannot run ([\w.-]+): No such file or directory$`,
 ].join('|'))
 const MISMATCH = new RegExp([
   String.raw`^${SHELL_PREFIX}(\[\[|source|declare|shopt|pushd|popd|function|typeset|mapfile|readarray|complete): (?:command )?not found`,

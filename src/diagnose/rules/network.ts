@@ -42,7 +42,7 @@ const TIMEOUT = new RegExp([
   /can't connect to remote host(?: \(([\d.]+)\))?: Connection timed out|failed: Connection timed out/,
   /connect: (?:network is unreachable|no route to host)|CRYPT_E_REVOCATION_OFFLINE|revocation server was offline/,
 ].map((r) => r.source).join('|'), 'i')
-const PROXY = /proxyconnect tcp|CONNECT tunnel failed, response (?:407|403|502|503)|Received HTTP code (?:407|403|502|503) from proxy|407 Proxy Authentication Required|Could not resolve proxy:? ?([\w.-]+)?|Proxy CONNECT aborted|tunneling socket could not be established|Unable to connect to proxy|ProxyError|Cannot connect to proxy/i
+const PROXY = /proxyconnect tcp|CONNECT tunnel failed, response (?:407|403|502|503)|Received HTTP code (?:407|403|502|503) from proxy|407 Proxy Authentication Required|Could not resolve proxy:? ?([\w.-]+)?|Proxy CONNECT aborted|tunneling socket could not be established|Unable to connect to proxy|ProxyError|Cannot connect to proxy|Failed to connect to [\w.:-]+ over proxy [\w.-]+/i
 const WRONG_PROTOCOL = /wrong version number|unknown protocol|packet length too long|record layer failure|unexpected TLS packet|Received HTTP code 400 from proxy/i
 const DIND_HOSTS = new Set(['docker', 'localhost', '127.0.0.1', '::1', '[::1]'])
 const PULL = /pull|image|manifest|registry|\/v2\//i
@@ -271,7 +271,14 @@ function refused(s: Scan): Diagnosis[] {
         mirrorFix(image), pullPolicyFix(image, s.family),
       ], tcp && !tcp.ok ? 0.8 : 0.7)]
   }
-  return [diagnosis('egress_blocked_firewall', title, cause, evidence(hit, s.commandAt(hit.line.n)), [
+  // git over SSH to GitLab from a job: GitLab's SSH may listen elsewhere, or be closed to jobs, where HTTPS works.
+  const gitlabSsh = port === '22' && (host === s.gitlabHost() || /gitlab/i.test(host)) ? [diagnosis('gitlab_host_unreachable_from_job', `The job cannot reach GitLab's SSH at ${host}:22`,
+    `The job connects to ${host} over SSH (port 22) and nothing accepts it: GitLab's SSH runs on another port or host (gitlab_shell_ssh_port), or SSH is not open to the job network while HTTPS is.`,
+    evidence(hit), [
+      { text: 'From a job, fetch GitLab projects over HTTPS with the job token instead of SSH.', snippet: 'git clone "https://gitlab-ci-token:${CI_JOB_TOKEN}@${CI_SERVER_HOST}/<group>/<project>.git"' },
+      { text: 'Or use the SSH port GitLab really listens on.', snippet: 'git clone ssh://git@<gitlab host>:<ssh port>/<group>/<project>.git' },
+    ], 0.45)] : []
+  return [...gitlabSsh, diagnosis('egress_blocked_firewall', title, cause, evidence(hit, s.commandAt(hit.line.n)), [
     { text: `Check that the server is up and listening on ${host}:${port} (\`ss -ltnp\` on that host); a service the job starts itself needs to be waited for before use.`, snippet: `for i in $(seq 30); do nc -z ${host} ${port || '<port>'} && break; sleep 1; done` },
     ...(loopback && inContainer ? [{ text: 'To reach a service container, use its alias instead of localhost.', snippet: 'services:\n  - name: <image>\n    alias: <name>    # then connect to <name>:<port>' }] : []),
     { text: `If a firewall rejects it, allow TCP ${port || '<port>'} from the job network to ${host}.` },

@@ -10,7 +10,7 @@ import { retryFix } from '../snippets.js'
  */
 
 const HOST_KEY = /^Host key verification failed\.?$|REMOTE HOST IDENTIFICATION HAS CHANGED|No (?:RSA|ECDSA|ED25519) host key is known for|Host key for \S+ has changed/
-const PUBLICKEY = /Permission denied \((?:publickey[^)]*)\)|sign_and_send_pubkey: signing failed|Load key "[^"]*": invalid format|error in libcrypto/
+const PUBLICKEY = /Permission denied \((?:publickey[^)]*)\)|sign_and_send_pubkey: signing failed|(?:Load|Error loading) key "[^"]*": invalid format|error in libcrypto|Could not open a connection to your authentication agent|This deploy key does not have write access to this project/
 const REMOTE = /Could not read from remote repository|git@([\w.-]+):|ssh:\/\/(?:[\w.-]+@)?([\w.-]+)|ssh: connect to host ([\w.-]+)/
 const UNPRIVILEGED = /remount \/, flags: 0x\w+: permission denied|creating new mount namespace.*operation not permitted|mounting an overlay over build context directory|'overlay' is not supported over overlayfs|mount_program is required|error (?:creating|running) (?:libpod runtime|container): .*(?:operation not permitted|permission denied)|cannot clone: Operation not permitted|newuidmap: write to uid_map failed|there might not be enough IDs available in the namespace|kernel does not support overlay fs|unshare: operation not permitted|error mounting "proc" to rootfs|Error: cannot setup namespace using newuidmap|failed to share mount point: \/: permission denied/i
 const ARCH = /exec (?:user process caused:? )?"?exec format error"?|exec format error|The requested image's platform \(([\w/]+)\) does not match the detected host platform \(([\w/]+)\)|no matching manifest for (linux\/[\w/]+) in the manifest list|cannot execute binary file: Exec format error|was found but (?:its platform \(([\w/]+)\) )?does not (?:match|provide) the specified platform|image operating system "(\w+)" cannot be used on this platform/i
@@ -55,6 +55,43 @@ function publickey(s: Scan): Diagnosis[] {
       { text: 'Add the public key as a deploy key (with write access if the job pushes) on the target repository; test with ssh -T git@<host>.' },
       { text: 'If the variable is protected, the job must run on a protected branch or tag.' },
     ], 0.85)]
+}
+
+// gitlab-shell's answer over SSH when the key's user (or deploy key) has no access to the project.
+const SSH_NO_PROJECT = /The project you were looking for could not be found or you don't have permission to view it/
+// sshd closing or resetting before its banner: MaxStartups throttling, a per-IP rate limit (GitLab.com limits SSH connections), or a firewall.
+const SSH_BANNER = /kex_exchange_identification: (?:Connection closed by remote host|read: Connection reset by peer)/
+
+function sshNoProject(s: Scan): Diagnosis[] {
+  const hit = s.last(SSH_NO_PROJECT)
+  if (!hit) return []
+  const host = sshHost(s, hit.line.n)
+  const cmd = s.commandAt(hit.line.n)?.text ?? ''
+  if (!host || !/git@|ssh:\/\//.test(`${cmd} ${s.near(hit.line.n, REMOTE, 4)?.line.text ?? ''}`)) return []
+  return [diagnosis('ssh_publickey_denied', `${host} accepted the key but not for this project`,
+    `GitLab's SSH server knows the key the job offered, but the user (or deploy key) behind it has no access to that project, or the project path is wrong: it answers "not found" rather than revealing the project.`,
+    evidence(cmd ? s.commandAt(hit.line.n) : undefined, hit), [
+      { text: 'Enable the deploy key on the target project (Settings > Repository > Deploy keys), with write access if the job pushes; or use a key of a user who is a member.' },
+      { text: 'Check the project path in the SSH URL (group/subgroup/project).' },
+      { text: 'Cloning another GitLab project from a job: HTTPS with the job token avoids keys altogether (allow it in the target project\'s job token settings).', snippet: 'git clone "https://gitlab-ci-token:${CI_JOB_TOKEN}@${CI_SERVER_HOST}/<group>/<project>.git"' },
+    ], 0.5)]
+}
+
+function sshBanner(s: Scan): Diagnosis[] {
+  const hit = s.last(SSH_BANNER)
+  if (!hit) return []
+  const host = sshHost(s, hit.line.n) ?? /(?:Connection (?:closed|reset) by) ([\w.:-]+) port/.exec(s.near(hit.line.n, /Connection (?:closed|reset) by \S+ port/, 2)?.line.text ?? '')?.[1] ?? 'the SSH server'
+  const reset = /reset/.test(hit.line.text)
+  const fixes = [
+    retryFix(),
+    { text: 'Many parallel jobs opening SSH connections at once trip sshd\'s MaxStartups (and GitLab.com\'s SSH rate limit): fetch over HTTPS with the job token, or space the jobs out.', snippet: 'git clone "https://gitlab-ci-token:${CI_JOB_TOKEN}@${CI_SERVER_HOST}/<group>/<project>.git"' },
+    { text: `If it happens every time, a firewall or IDS on the way to ${host} cuts SSH: test from the runner host with ssh -vT.`, snippet: `ssh -vT git@${host}` },
+  ]
+  const cause = `${host} ${reset ? 'reset' : 'closed'} the SSH connection before it even sent its banner: the server refused more connections for now (sshd MaxStartups or a rate limit), or something on the way dropped it. The key and the project never came into play.`
+  return [
+    diagnosis('transient_failure', `${host} dropped the SSH connection at the start`, cause, evidence(s.commandAt(hit.line.n), hit), fixes, 0.5),
+    ...(reset ? [diagnosis('network_connection_reset', `The SSH connection to ${host} was reset`, cause, evidence(hit), fixes, 0.45)] : []),
+  ]
 }
 
 function unprivileged(s: Scan): Diagnosis[] {
@@ -176,9 +213,9 @@ function submodules(s: Scan): Diagnosis[] {
 
 export const scriptRule: Rule = {
   id: 'script',
-  categories: ['ssh_host_key_verification_failed', 'ssh_publickey_denied', 'unprivileged_container_build', 'image_wrong_architecture', 'git_worktree_corrupt', 'submodules_not_fetched', 'remote_repository_corrupt'],
+  categories: ['ssh_host_key_verification_failed', 'ssh_publickey_denied', 'unprivileged_container_build', 'image_wrong_architecture', 'git_worktree_corrupt', 'submodules_not_fetched', 'remote_repository_corrupt', 'transient_failure', 'network_connection_reset'],
   match(ev) {
     const s = new Scan(ev)
-    return [...hostKey(s), ...publickey(s), ...unprivileged(s), ...architecture(s), ...worktree(s), ...submodules(s), ...remoteCorrupt(s)]
+    return [...hostKey(s), ...publickey(s), ...sshNoProject(s), ...sshBanner(s), ...unprivileged(s), ...architecture(s), ...worktree(s), ...submodules(s), ...remoteCorrupt(s)]
   },
 }

@@ -1,5 +1,5 @@
 import { type Hit, Scan, diagnosis, evidence, hostOf, phaseName } from '../scan.js'
-import { hostMappingFixes } from '../snippets.js'
+import { hostMappingFixes, retryFix } from '../snippets.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
 /**
@@ -13,6 +13,8 @@ const UNTRUSTED = new RegExp([
   /x509: certificate signed by unknown authority|x509: certificate is not trusted/,
   /SSL certificate problem: (?:self[- ]signed certificate(?: in certificate chain)?|unable to get local issuer certificate|unable to get issuer certificate|certificate verify failed)/,
   /server certificate verification failed\. CAfile/,
+  // curl 8.10+ with GnuTLS (Debian/Ubuntu git), apt's GnuTLS, apk 3, bundler.
+  /server verification failed: certificate signer not trusted|The certificate issuer is unknown|TLS: server certificate not trusted|Could not verify the SSL certificate for/,
   /CERTIFICATE_VERIFY_FAILED|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify the first certificate/,
   /cannot verify ([\w.-]+)'s certificate|Unable to locally verify the issuer's authority|self[- ]signed certificate in certificate chain/,
   /SEC_E_UNTRUSTED_ROOT|certificate chain .* untrusted root/,
@@ -23,8 +25,8 @@ const UNTRUSTED = new RegExp([
 ].map((r) => r.source).join('|'))
 // A pull or push done by a Docker/containerd daemon (node, host or dind), not by the job's tools.
 const DAEMON = /\/v2\/|Error response from daemon|failed to (?:do request|resolve reference|pull)|pull(?:ing)? image|Back-off pulling|ErrImagePull|docker login|Login did not succeed/i
-const SYSCALL = /SSL_ERROR_SYSCALL|GnuTLS recv error \(-(?:9|54|110)\)|gnutls_handshake\(\) failed: (?:Error in the pull function|The TLS connection was non-properly terminated)|SSL_(?:read|connect): (?:Connection reset by peer|unexpected eof)|unexpected eof while reading|net\/http: TLS handshake timeout/i
-const NAME_MISMATCH = /x509: certificate is valid for (.+?), not ([\w.:-]+)|SSL: no alternative certificate subject name matches target host name '([^']+)'|certificate subject name \(([^)]+)\) does not match target host name '([^']+)'|Hostname\/IP does not match certificate's altnames|ERR_TLS_CERT_ALTNAME_INVALID|doesn't match (?:any of the subject alternative names|common name)|No subject alternative (?:DNS name|names) matching (?:IP address )?([\w.:-]+?) found|No name matching ([\w.-]+) found|certificate not valid for name "([^"]+)"|invalid peer certificate: NotValidForName/
+const SYSCALL = /SSL_ERROR_SYSCALL|GnuTLS recv error \(-(?:9|54|110)\)|(?:gnutls_handshake\(\) failed|GnuTLS, handshake failed): (?:Error in the pull function|The TLS connection was non-properly terminated)|SSL_(?:read|connect): (?:Connection reset by peer|unexpected eof)|unexpected eof while reading|net\/http: TLS handshake timeout/i
+const NAME_MISMATCH = /x509: certificate is valid for (.+?), not ([\w.:-]+)|SSL: no alternative certificate subject name matches target (?:host name|ipv[46] address) '([^']+)'|certificate subject name \(([^)]+)\) does not match target ?host ?name '([^']+)'|Hostname\/IP does not match certificate's altnames|ERR_TLS_CERT_ALTNAME_INVALID|doesn't match (?:any of the subject alternative names|common name)|No subject alternative (?:DNS name|names) matching (?:IP address )?([\w.:-]+?) found|No name matching ([\w.-]+) found|certificate not valid for name "([^"]+)"|invalid peer certificate: NotValidForName/
 const EXPIRED = /x509: certificate has expired or is not yet valid|SSL certificate problem: certificate has expired|CERT_HAS_EXPIRED|certificate has expired|certificate is not yet valid|invalid peer certificate: (?:Expired|NotValidYet)\b|certificate (?:expired|not valid yet): verification time|Certificate(?:Expired|NotYetValid)Exception/
 // The server's TLS alert: it found fault with the client's side of the handshake (gitlab-runner's FAQ: a clock changed during the job).
 const BAD_CERT = /remote error: tls: bad certificate/
@@ -161,6 +163,10 @@ function syscall(s: Scan): Diagnosis[] {
   ...(/TLS handshake timeout/.test(hit.line.text) ? [diagnosis('egress_blocked_firewall', `Or: a firewall or proxy stalls TLS to ${host}`,
     `TCP to ${host} was accepted but the TLS handshake never finished: besides the MTU, an egress filter or a proxy that inspects TLS can hold the connection open.`,
     evidence(hit), [{ text: `Check from the runner host and from a job container whether ${host}:443 completes a handshake, and whether a proxy must be used.`, snippet: `curl -v --max-time 20 https://${host}/` }], 0.45)] : []),
+  // GnuTLS -54 ("Error in the pull function") is a failed socket read: often the peer or a middlebox resetting the connection.
+  ...(/GnuTLS recv error \(-54\)|SSL_read: Connection reset by peer/.test(hit.line.text) ? [diagnosis('network_connection_reset', `Or: the connection to ${host} was reset`,
+    `"${hit.line.text.trim().slice(0, 120)}" is a read on the connection that failed: the server, or a proxy or firewall between, reset it mid-transfer. If it passes on retry it was the server or the path, not the MTU.`,
+    evidence(hit), [retryFix()], 0.4)] : []),
   ]
 }
 
@@ -186,7 +192,7 @@ function insecure(s: Scan): Diagnosis[] {
 
 export const tlsRule: Rule = {
   id: 'tls',
-  categories: ['tls_untrusted_ca', 'registry_tls_untrusted_ca', 'registry_insecure_http', 'tls_mtu_ssl_error_syscall', 'tls_certificate_name_mismatch', 'tls_certificate_expired', 'egress_blocked_firewall'],
+  categories: ['tls_untrusted_ca', 'registry_tls_untrusted_ca', 'registry_insecure_http', 'tls_mtu_ssl_error_syscall', 'tls_certificate_name_mismatch', 'tls_certificate_expired', 'egress_blocked_firewall', 'network_connection_reset'],
   match(ev) {
     const s = new Scan(ev)
     return [...untrusted(s), ...syscall(s), ...insecure(s), ...wrongCertificate(s)]
