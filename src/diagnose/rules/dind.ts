@@ -17,7 +17,7 @@ const DOCKERD_DOWN = /dockerd is not running|Process dockerd is not running|Cann
 const LOCAL = /^(?:0\.0\.0\.0|127\.0\.0\.1|localhost)$/
 const START_ERROR = /mount: permission denied \(are you root\?\)|Operation not permitted|failed to start daemon|error initializing graphdriver|driver not supported|Error starting daemon/i
 const IPTABLES = /iptables.*(?:failed|RULE_APPEND|can't initialize|Permission denied)|failed to create NAT chain|ip: can't find device|Could not fetch rule set generation id|modprobe: can't change directory/i
-const TLS_HINT = /Client sent an HTTP request to an HTTPS server|\/certs\/client\/(?:ca|cert|key)\.pem: no such file|tls: oversized record received|first record does not look like a TLS handshake|(?:docker|localhost):237[56]\b.*gave HTTP response to HTTPS client|gave HTTP response to HTTPS client.*(?:docker|localhost):237[56]|could not create a builder instance with TLS data loaded from environment|(?:docker|localhost):2376\b.*(?:x509: certificate|tls: failed to verify certificate|remote error: tls: bad certificate)/
+const TLS_HINT = /Client sent an HTTP request to an HTTPS server|Are you trying to connect to a TLS-enabled daemon without TLS\?|the server probably has client authentication \(--tlsverify\) enabled|\/certs\/client\/(?:ca|cert|key)\.pem: no such file|tls: oversized record received|first record does not look like a TLS handshake|(?:docker|localhost):237[56]\b.*gave HTTP response to HTTPS client|gave HTTP response to HTTPS client.*(?:docker|localhost):237[56]|could not create a builder instance with TLS data loaded from environment|(?:docker|localhost):2376\b.*(?:x509: certificate|tls: failed to verify certificate|remote error: tls: bad certificate)/
 const CGROUP = /OCI runtime create failed:.*cgroup.*(?:operation not permitted|permission denied)/i
 const API = /client version ([\d.]+) is too (?:old|new)\. (?:Minimum|Maximum) supported API version is ([\d.]+)|client is newer than server/
 const ENGINE = /OCI runtime create failed: .*?(?:write init-p: broken pipe|process_linux\.go)|Failed to create container volume|shim error|docker-runc not installed|failed to create shim task/i
@@ -66,7 +66,8 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
   const serviceRan = dind.length > 0 || warning !== undefined || s.has(/Could not mount \/sys\/kernel\/security|AppArmor detection and --privileged mode might break|Certificate request self-signature ok|Starting dockerd|level=info msg="Starting up"/)
   const iptables = serviceRan ? s.last(IPTABLES) : undefined
   const startError = iptables || !serviceRan ? undefined : s.all(START_ERROR).filter((h) => !/OCI runtime/.test(h.line.text)).pop()
-  const tlsHint = s.last(TLS_HINT)
+  // Old clients add "Are you trying to connect to a TLS-enabled daemon without TLS?" to any failure, a missing unix socket too.
+  const tlsHint = s.all(TLS_HINT).filter((h) => !/dial unix|unix:\/\/|\.sock\b/.test(h.line.text)).pop()
   const cgroup = s.last(CGROUP)
   const scriptRan = s.ev.trace.lines.some((l) => l.text.startsWith('$ '))
 
@@ -75,10 +76,14 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
   // failure) — the runner never talks to a job's dind service. Not a dind question at all.
   const unix = target?.host.startsWith('unix://') === true
   const runnerSide = conn !== undefined && RUNNER_SIDE.test(conn.line.text) && !/^\$ /.test(conn.line.text)
-  if (conn && target && (unix || (runnerSide && !scriptRan && !/^\d+\.\d+\.\d+\.\d+$/.test(target.host))) && (runnerSide || (!scriptRan && /^(?:ERROR|WARNING)/.test(conn.line.text)))) {
+  // Under the shell executor the job's docker talks to the runner host's own daemon as well.
+  const shellHost = unix && s.family === 'shell'
+  if (conn && target && (shellHost || ((unix || (runnerSide && !scriptRan && !/^\d+\.\d+\.\d+\.\d+$/.test(target.host))) && (runnerSide || (!scriptRan && /^(?:ERROR|WARNING)/.test(conn.line.text)))))) {
     const where = unix ? `on its host (${target.host})` : `at tcp://${target.host}${target.port ? `:${target.port}` : ''}, the daemon it is configured to run jobs on ([runners.docker] host, or DOCKER_HOST of the runner's own process; here not a service of the job)`
     return [diagnosis('docker_engine_broken', "The runner host's Docker daemon is not reachable",
-      `The runner itself could not talk to Docker ${where} while preparing the job: the daemon is stopped or crashed, ${unix ? 'the socket path differs, or the runner user may not use it' : 'its container or host is down, or the name no longer resolves from the runner'}. No job command ran.`,
+      shellHost && scriptRan
+        ? `The job's docker command could not talk to the Docker daemon of the runner host (${target.host}): with the shell executor there is no dind service, the job uses the host's daemon, which is stopped or crashed, listens elsewhere, or the runner user may not use it.`
+        : `The runner itself could not talk to Docker ${where} while preparing the job: the daemon is stopped or crashed, ${unix ? 'the socket path differs, or the runner user may not use it' : 'its container or host is down, or the name no longer resolves from the runner'}. No job command ran.`,
       evidence(conn), [
         { text: 'On the runner host, check the daemon and that the runner user can use it.', snippet: 'sudo systemctl status docker\nsudo -u gitlab-runner docker info\nsudo journalctl -u docker --since "1 hour ago"' },
         { text: 'Start it (and enable it at boot), then retry the job.', snippet: 'sudo systemctl enable --now docker' },
@@ -102,6 +107,16 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
       ], 0.85))
   }
 
+  // iptables refused for lack of privilege ("you must be root", "Permission denied"): the service is not privileged, whatever its version.
+  const unprivilegedNet = iptables !== undefined && /you must be root|Permission denied|Operation not permitted/i.test(iptables.line.text)
+  if (unprivilegedNet && iptables) {
+    out.push(diagnosis('dind_service_failed_to_start', 'The Docker-in-Docker daemon exited at start-up: it is not privileged',
+      `dockerd in the dind service could not set up its network ("${iptables.line.text.trim().slice(0, 160)}"): iptables needs privileges the service container does not have, so the daemon stopped and every docker command cannot connect.`,
+      evidence(iptables, warning, conn), [
+        { text: 'Run dind on a runner with privileged containers.', snippet: s.family === 'kubernetes' ? '[runners.kubernetes]\n  privileged = true' : '[runners.docker]\n  privileged = true' },
+        { text: 'Or build without a daemon (kaniko, buildah).' },
+      ], 0.85))
+  }
   if (iptables) {
     const floating = dind.find((x) => /^docker:(?:dind|stable-dind|latest|rc-dind|git|\d+-dind)$/.test(x)) ?? dind[0] ?? 'docker:dind'
     out.push(diagnosis('dind_image_regression', `The dind service (${floating}) fails to set up networking on this host`,
@@ -109,7 +124,7 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
       evidence(iptables, warning, conn), [
         { text: 'Pin the last dind version that worked on these hosts, with the matching client image.', snippet: 'image: docker:<known-good version>\nservices:\n  - docker:<known-good version>-dind' },
         { text: 'Then upgrade following the upstream fix; or load the missing kernel modules on the hosts.', snippet: 'sudo modprobe ip_tables iptable_nat nf_tables' },
-      ], 0.85))
+      ], unprivilegedNet ? 0.5 : 0.85))
   }
   if (startError) {
     const root = /are you root|Operation not permitted/i.test(startError.line.text)
@@ -253,7 +268,7 @@ function engine(s: Scan): Diagnosis[] {
         { text: 'Or pin the Docker engine to a version the runner supports.' },
       ], 0.9))
   }
-  const broken = s.all(ENGINE).filter((h) => !CGROUP.test(h.line.text) && !/exec: "?(?:\/bin\/)?(?:ba)?sh"?:/.test(h.line.text)).pop()
+  const broken = s.all(ENGINE).filter((h) => !CGROUP.test(h.line.text) && !/exec: "?(?:\/bin\/)?(?:ba)?sh"?:|exec: "[^"]+": permission denied/.test(h.line.text)).pop()
   if (broken) {
     out.push(diagnosis('docker_engine_broken', 'Docker on the runner host cannot start containers',
       `The container runtime failed before the job's own code ran ("${(ENGINE.exec(broken.line.text)?.[0] ?? broken.line.text).slice(0, 140)}"): runc/containerd and the host kernel do not match, or the installation/storage is broken.`,

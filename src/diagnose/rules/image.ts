@@ -28,9 +28,10 @@ const NOT_FOUND = new RegExp([
   String.raw`\bspawn(?:Sync)? ([\w.+-]+) ENOENT\b`,
   String.raw`Cannot run program "([^"/]+)"(?: \(in directory "[^"]*"\))?: error=2, No such file or directory`,
   // Go's wording when the runner or a tool execs a program the image lacks (sh/bash: image_missing_shell).
-  String.raw`exec: \\?"(?!(?:/bin/)?(?:ba)?sh\\?"|pwsh|powershell)([\w.-]+)\\?": executable file not found in \$PATH`,
+  String.raw`exec: \\?"(?!(?:/bin/)?(?:ba)?sh\\?"|pwsh|powershell|docker-credential-)([\w.-]+)\\?": executable file not found in \$PATH`,
   // git running a helper the image lacks: git-lfs's hooks and filter (under dash), and ssh for an ssh remote.
   String.raw`but '([\w.-]+)' was not found on your path`,
+  String.raw`BuildKit is enabled but the (buildx) component is missing or broken`,
   String.raw`filter-process: \d+: ([\w.-]+): not found$`,
   String.raw`^error: cannot run ([\w.-]+): No such file or directory$`,
 ].join('|'))
@@ -45,7 +46,12 @@ const MISMATCH = new RegExp([
 ].join('|'))
 const NO_SHELL = /exec: \\?"?(\/bin\/sh|\/bin\/bash|sh|bash)\\?"?: (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)|OCI runtime exec failed: exec failed:.*(?:no such file or directory|executable file not found)|exec (\/bin\/sh|\/bin\/bash): no such file or directory/
 const USAGE = /^(?:[Ee]rror: unknown command "(?:\/bin\/)?(?:ba)?sh" for "([\w-]+)"|Error: unknown shorthand flag: 'c' in -c|unknown shorthand flag: 'c' in -c|flag provided but not defined: -c|[Uu]sage:\s+([\w-]+)\b.*|error: unknown command '(?:ba)?sh'|(\w+) has no command named "sh"|error: unrecognized subcommand '(?:ba)?sh'|Error: No such command '(?:ba)?sh'|(?:[\w-]+: )?(?:unrecognized|[Ii]nvalid) option [`'‘]-c['’]|(?:[\w-]+: )?invalid option -- '?c'?$|(\/\S*entrypoint[\w.-]*): (?:eval: )?line \d+: syntax error)/
-const DENIED = new RegExp(String.raw`^(?:${SHELL_PREFIX})?((?:\.{0,2}/)?[\w./-]*[\w-]+(?:\.(?:sh|bash|py|pl|rb))?): Permission denied$`)
+// The shell's words, zsh's, and runc's for a container whose entrypoint or command is a file without the execute bit.
+const DENIED = new RegExp([
+  String.raw`^(?:${SHELL_PREFIX})?((?:\.{0,2}/)?[\w./-]*[\w-]+(?:\.(?:sh|bash|py|pl|rb))?): Permission denied$`,
+  String.raw`^zsh:\d+: permission denied: (\S+)$`,
+  String.raw`error during container init: exec: "([^"]+)": permission denied`,
+].join('|'))
 
 function scriptStarted(s: Scan, before: number): boolean {
   // Old runners print no section markers, so the script's echo can sit in what looks like get_sources.
@@ -222,12 +228,12 @@ function entrypoint(s: Scan): Diagnosis[] {
 function notExecutable(s: Scan): Diagnosis[] {
   const hit = s.all(DENIED).filter((h) => !/cannot|mkdir|open |lock|docker\.sock|\(13:/.test(h.line.text)).pop()
   if (!hit) return []
-  const script = hit.m[1] ?? '<script>'
+  const script = hit.m[1] ?? hit.m[2] ?? hit.m[3] ?? '<script>'
   const cmd = s.commandAt(hit.line.n)
   const code126 = s.ev.trace.exitCode === 126 || s.has(/errno 126|exit code 126|exit status 126/)
   // "bash: line 3: ./gradlew: Permission denied" is the shell refusing to run a ./path; a data file
   // there would be a redirection (a denied write), not an execution.
-  const ranPath = /: line \d+: \.\.?\//.test(hit.line.text) && !/\.(?:txt|log|json|xml|ya?ml|csv|html?|out|lock)$/.test(script)
+  const ranPath = /: line \d+: \.\.?\/|^zsh:\d+: permission denied: \.\.?\/|container init: exec:/.test(hit.line.text) && !/\.(?:txt|log|json|xml|ya?ml|csv|html?|out|lock)$/.test(script)
   if (!code126 && !ranPath && !(cmd?.text.includes(script.replace(/^\.\//, '')))) return []
   return [diagnosis('script_not_executable', `${script} is not executable`,
     `${script} was run directly but has no execute bit (exit code 126): git stored it as mode 100644.`,

@@ -10,11 +10,12 @@ import type { Diagnosis, Fix, ProbeResult, Rule } from '../types.js'
  */
 
 const NOT_FOUND = /manifest for \S+ not found|manifest unknown|repository does not exist|failed to resolve reference "[^"]+": [^\n]*not found|(?<![\w.-])[\w.-]+\/[\w./-]+:[\w.-]+: not found$|code = NotFound|no matching manifest for ([\w/]+)|name unknown|repository \S+ not found|is not present with pull policy of Never|Error: image \S+ not found|policies \[never\]: .*No such image/i
-const AUTH = /error getting credentials|UNAUTHORIZED: (?:unauthorized to access repository|authentication required)|unauthorized: (?:authentication required|HTTP Basic: Access denied|access to the requested resource is not authorized)|no basic auth credentials|denied: access forbidden|access to the resource is denied|requested access to the resource is denied|You don't have the needed permissions|Cannot perform an interactive login|\b401 Unauthorized|authentication required|unauthorized: incorrect username or password|unexpected status(?: code)?(?: from (?:GET|HEAD|PUT|POST|PATCH) request to \S+)?: 40[13]\b|insufficient_scope|Get "?https:\/\/[^"\s]+\/v2\/[^"\s]*"?: unauthorized|Get "?https:\/\/[^"\s/]+\/v2\/"?: denied/i
-const RATE = /toomanyrequests|pull rate limit|429 Too Many Requests/i
+const AUTH = /error getting credentials|UNAUTHORIZED: (?:unauthorized to access repository|authentication required)|unauthorized: (?:authentication required|HTTP Basic: Access denied|access to the requested resource is not authorized)|no basic auth credentials|denied: access forbidden|access to the resource is denied|requested access to the resource is denied|You don't have the needed permissions|Cannot perform an interactive login|\b401 Unauthorized|authentication required|unauthorized: incorrect username or password|unexpected status(?: code)?(?: from (?:GET|HEAD|PUT|POST|PATCH) request to \S+)?: 40[13]\b|insufficient_scope|Get "?https:\/\/[^"\s]+\/v2\/[^"\s]*"?: unauthorized|Get "?https:\/\/[^"\s/]+\/v2\/"?: denied|: invalid username\/password|Requesting bearer token: (?:received unexpected HTTP status|invalid status code from registry):? 40[13]|Error saving credentials: error storing credentials/i
+const RATE = /toomanyrequests|pull rate limit|429 Too Many Requests|too many requests to registry/i
 const BACKOFF = /Back-off pulling image "([^"]+)"|ImagePullBackOff|ErrImagePull/
-const PULL_CONTEXT = /pull|image|manifest|Error response from daemon|\/v2\/|registry|docker login|docker push|reference/i
-const INVALID_REF = /invalid reference format|repository name must be lowercase|InvalidImageName|could(?:n't| not) parse (?:image )?reference|Failed to apply default image tag/i
+const PULL_CONTEXT = /pull|image|manifest|Error response from daemon|\/v2\/|registry|docker login|docker push|reference|source metadata|load metadata for/i
+// containers/image (podman, buildah) with short-name-mode enforcing and no unqualified-search registry: the name needs its registry.
+const INVALID_REF = /invalid reference format|repository name must be lowercase|InvalidImageName|could(?:n't| not) parse (?:image )?reference|Failed to apply default image tag|short-name "[^"]+" did not resolve to an alias|short-name resolution enforced but cannot prompt without a TTY/i
 // The FROM being built (classic builder "Step 1/4 : FROM x", BuildKit "#5 [1/3] FROM x" or its
 // Dockerfile excerpt ">>> FROM x"), and BuildKit's own wording for an empty base name.
 const DOCKERFILE_FROM = /(?:Step \d+\/\d+ : FROM|\|\s*>>>\s*FROM|#\d+ \[[^\]]*\] FROM)\s+(\S+)/i
@@ -29,7 +30,7 @@ function imageIn(s: Scan, hit: Hit): string {
   return BACKOFF.exec(hit.line.text)?.[1] ?? imageName(hit.line.text) ?? s.image() ?? '<image>'
 }
 
-const IMAGE_TOOLS = /^\$ (?:sudo )?(?:docker|podman|buildah|skopeo|crane|\/kaniko\/executor|helm|nerdctl)\b/
+const IMAGE_TOOLS = /^\$ (?:sudo )?(?:docker|podman|buildah|skopeo|crane|\/kaniko\/executor|helm|nerdctl)\b|^\$ .*\|\s*(?:sudo )?(?:docker|podman|buildah|skopeo|nerdctl) login\b/
 
 function pullHits(s: Scan, re: RegExp): Hit[] {
   return s.all(re).filter((h) => PULL_CONTEXT.test(h.line.text) || phaseName(h.line.section) === 'prepare_executor' ||
@@ -70,6 +71,16 @@ function authDiagnosis(s: Scan, hit: Hit, image: string, confidence: number): Di
   const registry = /https?:\/\/([^/"\s]+)\/v2\//.exec(hit.line.text)?.[1] ?? /docker login\b.*\s([a-z0-9.-]+\.[a-z]{2,}(?::\d+)?)\s*$/.exec(cmd)?.[1] ??
     /pulling from host ([\w.:-]+)/.exec(hit.line.text)?.[1] ?? registryOf(image)
   const k8s: Fix = { text: 'Kubernetes: reference a pull secret for job pods.', snippet: '[runners.kubernetes]\n  image_pull_secrets = ["<pull secret name>"]' }
+  // docker/cli: the login itself worked, storing it did not: config.json names a credential helper this host lacks.
+  const helper = /error storing credentials.*docker-credential-([\w-]+)/.exec(hit.line.text)?.[1]
+  if (helper) {
+    return diagnosis('registry_auth_failed', `docker login cannot store credentials (docker-credential-${helper} is missing)`,
+      `~/.docker/config.json of the user running the job names the credential helper "${helper}" (credsStore), which is not installed here, so docker login fails and later pushes or pulls have no credentials.`,
+      evidence(hit, s.commandAt(hit.line.n)), [
+        { text: 'Remove the credsStore entry from the runner user\'s ~/.docker/config.json (or install that helper).', snippet: 'sudo -u gitlab-runner sh -c \'jq "del(.credsStore)" ~/.docker/config.json > /tmp/c && mv /tmp/c ~/.docker/config.json\'' },
+        { text: 'Or give each job its own Docker config directory.', snippet: 'variables:\n  DOCKER_CONFIG: "$CI_PROJECT_DIR/.docker"' },
+      ], confidence)
+  }
   return diagnosis('registry_auth_failed', `No valid credentials for ${registry}`,
     `${registry} refused the ${action}${action === 'login' ? '' : ` of ${image}`}: credentials are missing, wrong, expired, lack the registry scope, or DOCKER_AUTH_CONFIG is malformed (invalid JSON, trailing newline in the base64 auth).`,
     evidence(hit, s.commandAt(hit.line.n)), [
@@ -127,7 +138,8 @@ function pulls(s: Scan): Diagnosis[] {
   const reasons: [RegExp, (h: Hit, image: string) => Diagnosis[]][] = [
     [RATE, (h, i) => [rateDiagnosis(s, h, i, 0.9)]],
     [NOT_FOUND, (h, i) => notFound(s, h, i)],
-    [AUTH, (h, i) => [authDiagnosis(s, h, i, 0.85)]],
+    // Docker Hub (and podman reading its manifest) says "requested access … is denied" for names that do not exist too.
+    [AUTH, (h, i) => [authDiagnosis(s, h, i, 0.85), ...(/reading manifest .* requested access to the resource is denied/.test(h.line.text) && registryOf(i) === 'docker.io' ? notFound(s, h, i).filter((d) => d.category === 'image_not_found').map((d) => ({ ...d, confidence: 0.55 })) : [])]],
   ]
   const helperHit = s.last(HELPER_PULL)
   if (helperHit) return helper(s, helperHit, imageIn(s, helperHit))
