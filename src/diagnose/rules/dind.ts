@@ -13,7 +13,7 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 const CONNECT = /Cannot connect to the Docker daemon\b|Could not find a valid Docker environment|Could not find a working container runtime strategy|DockerException: Error while fetching server API version|Couldn't connect to Docker daemon|error during connect:|failed to connect to the docker API at|dial tcp: lookup docker\b|Is the docker daemon running\?|dial unix \S*docker\.sock: (?:connect: )?no such file or directory/i
 // The runner's own words: its daemon failed while preparing the job, before any script ran.
 const RUNNER_SIDE = /Preparation failed|system failure|\(manager\.go|Failed to pull image with policy|\(docker\.go|executor_docker\.go/
-const DOCKERD_DOWN = /dockerd is not running|Process dockerd is not running|Cannot link to a non running container/
+const DOCKERD_DOWN = /dockerd is not running|Process dockerd is not running|Cannot link to a non running container|Back-off restarting failed container svc-\d+/
 const LOCAL = /^(?:0\.0\.0\.0|127\.0\.0\.1|localhost)$/
 const START_ERROR = /mount: permission denied \(are you root\?\)|Operation not permitted|failed to start daemon|error initializing graphdriver|driver not supported|Error starting daemon/i
 const IPTABLES = /iptables.*(?:failed|RULE_APPEND|can't initialize|Permission denied)|failed to create NAT chain|ip: can't find device|Could not fetch rule set generation id|modprobe: can't change directory/i

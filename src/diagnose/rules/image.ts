@@ -20,7 +20,7 @@ const NOT_FOUND = new RegExp([
   String.raw`^zsh:\d+: command not found: (\S+)`,
   String.raw`^/usr/bin/env: ['‘]?([^'’:]+)['’]?: No such file or directory`,
   String.raw`env: can't execute '([^']+)': No such file or directory`,
-  String.raw`The term '([^']+)' is not recognized as the name of a cmdlet`,
+  String.raw`The term '([^']+)' is not recognized as (?:the|a) name of a cmdlet`,
   String.raw`'([^']+)' is not recognized as an internal or external command`,
   // GNU make executing a recipe line itself: "make: gcc: Command not found" (≤ 4.2), "…: No such file or directory" (4.3+).
   String.raw`^g?make(?:\[\d+\])?: ([^\s:/]+): (?:Command not found|No such file or directory)$`,

@@ -13,17 +13,22 @@ const FORBIDDEN = /(?<![\w./-])([\w./-]+)(?: "[^"]*")? is forbidden: User "syste
 const FORBIDDEN_SHORT = /(?<![\w./-])([\w./-]+)(?: "[^"]*")? is forbidden: User "system:serviceaccount:([^:"]+):([^"]+)"\s*$/
 // The API refused the runner's own credentials (401) during the job or its clean-up: a revoked token, or a service account / role binding deleted while jobs ran (helm uninstall).
 const UNAUTHORIZED = /^(?:ERROR: )?(?:Error cleaning up (?:pod|secrets|configmaps?|services?)|Job failed \(system failure\)|.*(?:setting up (?:build pod|credentials|scripts configMap)|waiting for pod running)): Unauthorized\s*$/
+// A cloud IAM service account (GKE's *.iam.gserviceaccount.com, an EKS-mapped IAM role) refused by RBAC. A person's
+// identity (a kubeconfig user) is not this class: its fix is that person's access, not a CI identity's.
+const FORBIDDEN_USER = /(?<![\w./-])([\w./-]+)(?: "[^"]*")? is forbidden: User "([^"]+\.iam\.gserviceaccount\.com|arn:aws:(?:iam|sts)::\d+:(?:role|assumed-role)\/[^"]+)" cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/
+// The kubelet refusing a container whose image runs as root under runAsNonRoot (or a non-numeric USER).
+const NON_ROOT_IMAGE = /container has runAsNonRoot and image will run as root|container has runAsNonRoot and image has non-numeric user/
 const PENDING = /Waiting for pod ([\w.-]+\/[\w.-]+) to be running.*status is Pending/
 const SCHEDULE_REASON = /Insufficient (?:cpu|memory|ephemeral-storage|nvidia\.com\/gpu)|didn't match Pod's node affinity\/selector|node\(s\) didn't match|untolerated taint|had taint|exceeded quota|unbound (?:immediate )?PersistentVolumeClaims|Unschedulable|FailedScheduling|Too many pods|didn't have free ports for the requested pod ports|had volume node affinity conflict|didn't find available persistent volumes to bind|did not have enough free storage|\b\d+\/\d+ nodes are available/
 const POD_TIMEOUT = /timed out waiting for pod to start/
 const PULL_TROUBLE = /Back-off pulling image|ErrImagePull|ImagePullBackOff|image pull failed|Failed to pull image/
 // git's run-command ("<cmd> died of signal 9"), Python's subprocess ("died with <Signals.SIGKILL: 9>"): a SIGKILL'd child.
-const OOM = /OOMKilled|returned a non-zero code: 137\b|Out of memory, malloc failed|\bdied (?:of|with) signal 9\b|<Signals\.SIGKILL: 9>|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|[Oo]ut of memory: Killed process|System OOM encountered|JavaScript heap out of memory|Allowed memory size of \d+ bytes exhausted|memory allocation of \d+ bytes failed|terminated with signal 9 \[Killed\]|instance of 'std::bad_alloc'|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status):? 137\b/
+const OOM = /OOMKilled|npm ERR! (?:code|errno) ENOMEM|spawn ENOMEM|There is insufficient memory for the Java Runtime Environment|Expiring Daemon because JVM heap space is exhausted|Gradle build daemon disappeared unexpectedly|returned a non-zero code: 137\b|Out of memory, malloc failed|\bdied (?:of|with) signal 9\b|<Signals\.SIGKILL: 9>|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|[Oo]ut of memory: Killed process|System OOM encountered|JavaScript heap out of memory|Allowed memory size of \d+ bytes exhausted|memory allocation of \d+ bytes failed|terminated with signal 9 \[Killed\]|instance of 'std::bad_alloc'|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status):? 137\b/
 const TIMEOUT = /execution took longer than|timeout was exceeded|timed out waiting for pod/
 const ADMISSION = /admission webhook "([^"]+)" denied the request|violates PodSecurity "([^"]+)"|is forbidden: (?:unable to validate against any (?:pod )?security policy|pod security policy)|denied by (?:gatekeeper|kyverno|policy)|only read-only root filesystem container is allowed/i
-const QUOTA = /is forbidden: exceeded quota: ([\w.-]+), requested: ([^,]+)|forbidden: exceeded quota|exceeded quota: ([\w.-]+)|maximum (?:cpu|memory) usage per (?:Container|Pod) is/
+const QUOTA = /is forbidden: exceeded quota: ([\w.-]+), requested: ([^,]+)|forbidden: exceeded quota|exceeded quota: ([\w.-]+)|failed quota: ([\w.-]+): must specify|maximum (?:cpu|memory) usage per (?:Container|Pod) is/
 // "container not found ("build")": the name is in the parentheses, not the word after "container".
-const ATTACH = /(?:unable to upgrade connection|error (?:dialing backend|executing (?:remote )?command)|container not found|Internal error occurred: error executing command in container)[^\n]*?(?:\("?([\w-]+)"?\)|container (?!not\b)"?([\w-]+)"?)|error dialing backend: (?:dial tcp|remote error)/
+const ATTACH = /unable to upgrade connection: pod does not exist|timed out waiting for pod to become attachable|error sending request: Post "[^"]*\/(?:attach|exec)\?container=([\w-]+)|(?:unable to upgrade connection|error (?:dialing backend|executing (?:remote )?command)|container not found|Internal error occurred: error executing command in container)[^\n]*?(?:\("?([\w-]+)"?\)|container (?!not\b)"?([\w-]+)"?)|error dialing backend: (?:dial tcp|remote error)/
 
 // The API server itself failing the runner's calls (gitlab-runner docs/executors/kubernetes/troubleshooting.md):
 // an admission webhook that cannot be called or does not answer in time, or kube-apiserver/etcd overloaded.
@@ -69,6 +74,31 @@ function rbac(s: Scan): Diagnosis[] {
     evidence(hit), fixes, 0.9)]
 }
 
+function userForbidden(s: Scan): Diagnosis[] {
+  if (s.has(FORBIDDEN)) return []
+  const hit = s.last(FORBIDDEN_USER)
+  if (!hit) return []
+  const [, kind = '', user = '', verb = '', resource = '', , ns] = hit.m
+  return [diagnosis('kubernetes_rbac_forbidden', `${user} may not ${verb} ${resource}`,
+    `The cluster knows the identity the script used (${user}, a cloud IAM service account mapped into Kubernetes) but RBAC gives it no "${verb}" on ${kind}${ns ? ` in namespace ${ns}` : ''}.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: `Bind a Role (or ClusterRole) with "${verb}" on ${resource} to that user${ns ? ` in ${ns}` : ''}.`, snippet: `kubectl create rolebinding ci-${verb}-${resource.replace(/\//g, '-')} --clusterrole=edit --user=${user}${ns ? ` -n ${ns}` : ''}` },
+      { text: 'Or grant the permission on the cloud side (GKE: an IAM role such as roles/container.developer; EKS: the aws-auth / access entry mapping).' },
+      { text: 'Check what is missing.', snippet: `kubectl auth can-i ${verb} ${resource} --as=${user}${ns ? ` -n ${ns}` : ''}` },
+    ], 0.85)]
+}
+
+function nonRootImage(s: Scan): Diagnosis[] {
+  const hit = s.last(NON_ROOT_IMAGE)
+  if (!hit) return []
+  return [diagnosis('kubernetes_admission_denied', 'The pod requires non-root, and the image runs as root',
+    `"${hit.line.text.replace(/^ERROR: /, '').trim().slice(0, 200)}": the pod's security context (runAsNonRoot, from config.toml or the namespace's policy) forbids root, and the image's USER is root or not numeric, so the kubelet will not start the container.`,
+    evidence(hit), [
+      { text: 'Give the containers a numeric non-root user.', snippet: '[runners.kubernetes.pod_security_context]\n  run_as_non_root = true\n  run_as_user = 1000' },
+      { text: 'Or use an image whose USER is a numeric non-root uid.' },
+    ], 0.6)]
+}
+
 function unauthorized(s: Scan): Diagnosis[] {
   const hit = s.last(UNAUTHORIZED)
   if (!hit || (s.family !== 'kubernetes' && !s.has(/Error cleaning up (?:pod|secrets)/))) return []
@@ -109,7 +139,7 @@ function pending(s: Scan): Diagnosis[] {
 function oom(s: Scan): Diagnosis[] {
   if (s.has(TIMEOUT)) return []
   const hits = s.all(OOM)
-  const strong = hits.filter((h) => !/exit (?:code|status):? 137|^Killed$|signal: killed|signal SIGKILL/.test(h.line.text)).pop()
+  const strong = hits.filter((h) => !/exit (?:code|status):? 137|^Killed$|signal: killed|signal SIGKILL|daemon disappeared unexpectedly/.test(h.line.text)).pop()
   const hit = strong ?? hits.pop()
   if (!hit && s.ev.trace.exitCode !== 137) return []
   const text = hit?.line.text ?? ''
@@ -149,10 +179,12 @@ function apiRefusals(s: Scan): Diagnosis[] {
   }
   const quota = s.last(QUOTA)
   if (quota) {
-    const name = quota.m[1] ?? quota.m[3]
+    const name = quota.m[1] ?? quota.m[3] ?? quota.m[4]
+    const unset = /must specify/.test(quota.line.text)
     out.push(diagnosis('kubernetes_quota_exceeded', `A namespace quota${name ? ` (${name})` : ''} refused an object of the job`,
       `"${quota.line.text.trim().slice(0, 200)}": the ResourceQuota or LimitRange of the namespace is used up (pods, CPU/memory, or objects such as secrets and configmaps the runner creates per job).`,
       evidence(quota), [
+        ...(unset ? [{ text: 'The quota covers limits, so every container must set them: give the build, helper and service containers limits (or let a LimitRange set defaults).', snippet: '[runners.kubernetes]\n  cpu_limit = "1"\n  memory_limit = "2Gi"\n  helper_cpu_limit = "500m"\n  helper_memory_limit = "256Mi"\n  service_cpu_limit = "1"\n  service_memory_limit = "1Gi"' }] : []),
         { text: 'See what is used and what is left.', snippet: 'kubectl describe resourcequota -n <namespace>\nkubectl describe limitrange -n <namespace>' },
         { text: 'Raise the quota, or lower the runner\'s requests/limits and concurrency; clean up leftover objects of old jobs.', snippet: '[runners.kubernetes]\n  cpu_request = "500m"\n  memory_request = "1Gi"' },
       ], 0.85))
@@ -191,7 +223,8 @@ function apiServer(s: Scan): Diagnosis[] {
         { text: 'Make the webhook skip the runner\'s namespace or pods (its namespaceSelector/objectSelector), or give the runner\'s pods its opt-out label.', snippet: '[runners.kubernetes.pod_labels]\n  "admission.datadoghq.com/enabled" = "false"   # example: Datadog\'s admission controller' },
         list,
         { text: 'Check the webhook\'s own service and pods (down or slow) and its timeoutSeconds / failurePolicy.' },
-      ], name ? 0.8 : 0.65)]
+        ...(/x509|certificate/.test(webhook.line.text) ? [{ text: 'The API server does not trust the webhook\'s certificate: fix the caBundle of the webhook configuration (cert-manager\'s cainjector usually keeps it in sync).', snippet: 'kubectl get mutatingwebhookconfiguration -o jsonpath=\'{.items[*].webhooks[*].clientConfig.caBundle}\'' }] : []),
+      ], name ? 0.9 : 0.65)]
   }
   const busy = s.last(API_OVERLOAD)
   if (!busy) return []
@@ -226,6 +259,6 @@ export const kubernetesRule: Rule = {
   categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell', 'transient_failure', 'kubernetes_config_missing'],
   match(ev) {
     const s = new Scan(ev)
-    return [...rbac(s), ...unauthorized(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s), ...noConfig(s)]
+    return [...rbac(s), ...userForbidden(s), ...nonRootImage(s), ...unauthorized(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s), ...noConfig(s)]
   },
 }

@@ -22,6 +22,8 @@ const LOOKUP = new RegExp([
   /bad address '([\w.-]+)'/,
   /Could not resolve hostname ([\w.-]+)/,
   /Failed to resolve '([\w.-]+)'/,
+  // apk 2.x (libfetch's EAGAIN, in practice a lookup that failed for now) and bundler's NetworkDownError.
+  /WARNING: Ignoring \S+: temporary error \(try again later\)|Could not reach host ([\w.-]+)\. Check your network connection/,
   /UnknownHostException: ([\w.-]+)|No such host is known|DNS lookup error/,
   /Temporary failure in name resolution|Name or service not known|nodename nor servname provided|No address associated with hostname|Name does not resolve|Resolving timed out after \d+ milliseconds/,
 ].map((r) => r.source).join('|'), 'i')
@@ -39,6 +41,8 @@ const TIMEOUT = new RegExp([
   /Connection timed out after \d+ milliseconds|Operation timed out after \d+ milliseconds/,
   /Failed to connect to ([\w.-]+) port (\d+)(?: after \d+ ms)?: (?:Connection timed out|Timed out|Couldn't connect to server|Network is unreachable|No route to host)/,
   /Connection to ([\w.-]+) timed out/,
+  // pip 26.2's own wording, and apk 2.x's for a connect that failed.
+  /([\w.-]+) didn't respond within [\d.]+ seconds \(while establishing a connection\)|network error \(check Internet connection and firewall\)/,
   /can't connect to remote host(?: \(([\d.]+)\))?: Connection timed out|failed: Connection timed out/,
   /connect: (?:network is unreachable|no route to host)|CRYPT_E_REVOCATION_OFFLINE|revocation server was offline/,
 ].map((r) => r.source).join('|'), 'i')

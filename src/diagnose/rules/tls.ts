@@ -43,7 +43,8 @@ function hostIn(hit: Hit): string | undefined {
 
 function untrusted(s: Scan): Diagnosis[] {
   // The client certificates of a dind daemon (tcp://docker:2376) are the dind rule's TLS question, not a CA to install.
-  const hits = s.all(UNTRUSTED).filter((h) => !DOCKER_SOCKET.test(h.line.text))
+  // The API server failing to verify an admission webhook is the webhook's configuration (kubernetes.ts), not a CA the job lacks.
+  const hits = s.all(UNTRUSTED).filter((h) => !DOCKER_SOCKET.test(h.line.text) && !/failed calling webhook/.test(h.line.text))
   const hit = hits.find((h) => phaseName(h.line.section) === s.phase) ?? hits[hits.length - 1]
   if (!hit) return []
   const host = hostIn(hit) ?? s.hostNear(hit.line.n) ?? s.gitlabHost() ?? '<host>'
