@@ -16,7 +16,7 @@ const STUCK = /This job is stuck because|No matching runner available|doesn't ha
 // a job past its own timeout gets job_execution_timeout ("The script exceeded…") instead.
 const DROPPED = /There has been a timeout failure or the job got stuck/
 const TIMEOUT = /execution took longer than (\S+) seconds|The script exceeded the maximum execution time set for the job|could not run to completion because the timeout was exceeded|(prepare|get sources|script) timeout: (?:exceeded timeout of (\S+)|context deadline exceeded)/
-const YAML = /jobs:([\w .:/-]+?):(?:before_|after_)?script config should be|mapping values are not allowed|did not find expected key|unknown keys in|config contains unknown keys|This GitLab CI configuration is invalid|Invalid configuration format|yaml invalid|could not find expected ':'|config should be a hash|Found errors in your \.gitlab-ci\.yml|Please define at least one job|YAML should be a hash|stage parameter should be|undefined need: |syntax is incorrect|jobs config should contain at least one visible job|jobs:([\w .-]+) config should|jobs:([\w .-]+?):rules:\d+:if invalid expression syntax|invalid expression syntax|(?:Included|Local|Remote) file `[^`]+` (?:does not have valid YAML syntax|does not exist|could not be fetched)|Project `[^`]+` not found or access denied!|Reference not found for `include`|Maximum of \d+ nested includes are allowed/
+const YAML = /jobs:([\w .:/-]+?):(?:before_|after_)?script config should be|mapping values are not allowed|did not find expected key|unknown keys in|config contains unknown keys|This GitLab CI configuration is invalid|Invalid configuration format|yaml invalid|could not find expected ':'|config should be a hash|Found errors in your \.gitlab-ci\.yml|Please define at least one job|YAML should be a hash|stage parameter should be|undefined need: |syntax is incorrect|jobs config should contain at least one visible job|jobs:([\w .-]+) config should|jobs:([\w .-]+?):rules:\d+:if invalid expression syntax|invalid expression syntax|(?:Included|Local|Remote) file `[^`]+` (?:does not have valid YAML syntax|does not exist|could not be fetched)|Project `[^`]+` not found or access denied!|Reference not found for `include`|Maximum of \d+ nested includes are allowed|jobs:([\w .-]+?):[\w:]+ [\w ]+ should be (?:a|an) \w+/
 const EMPTY_ARG = /invalid reference format|flag needs an argument|requires (?:at least|exactly) \d+ arguments?|destination [^\s]*:$|invalid argument "[^"]*" for "[^"]+" flag|error: you must specify|argument .* must not be empty|Error: Cannot perform an interactive login/i
 
 function stuck(s: Scan): Diagnosis[] {
@@ -77,7 +77,7 @@ function yaml(s: Scan): Diagnosis[] {
   // Only GitLab's pipeline banner: the same parser words printed by a script (yamllint, helm) are not it.
   const hit = s.all(YAML).filter((h) => !['step_script', 'after_script'].includes(phaseName(h.line.section))).pop()
   if (!hit) return []
-  const job = (hit.m[1] ?? hit.m[2])?.trim()
+  const job = hit.m.slice(1).find((g) => g !== undefined)?.trim()
   const offending = (s.ev.ciYaml ?? '').split('\n').map((t, i) => ({ t, i: i + 1 }))
     .find(({ t }) => /^\s*-\s+[^'"|>\s][^#]*:\s/.test(t) || /^\s*-\s+[*&{[]/.test(t))
   return [diagnosis('yaml_config_error', `GitLab rejected the pipeline configuration${job ? ` (job ${job})` : ''}`,

@@ -34,6 +34,9 @@ const NOT_FOUND = new RegExp([
   String.raw`BuildKit is enabled but the (buildx) component is missing or broken`,
   String.raw`filter-process: \d+: ([\w.-]+): not found$`,
   String.raw`^error: cannot run ([\w.-]+): No such file or directory$`,
+  // distutils/setuptools building a C extension without a compiler; apt without its https transport (apt < 1.5).
+  String.raw`unable to execute '([\w.+-]+)': No such file or directory`,
+  String.raw`The method driver /usr/lib/apt/methods/(\w+) could not be found`,
 ].join('|'))
 const MISMATCH = new RegExp([
   String.raw`^${SHELL_PREFIX}(\[\[|source|declare|shopt|pushd|popd|function|typeset|mapfile|readarray|complete): (?:command )?not found`,
@@ -63,6 +66,14 @@ function notFound(s: Scan): Diagnosis[] {
   if (!hit) return exit127(s)
   const cmd = cmdOf(hit)
   if (cmd === '-') return yamlDash(s, hit)
+  if (/The method driver \/usr\/lib\/apt\/methods\//.test(hit.line.text)) {
+    return [diagnosis('command_not_found', `apt has no ${cmd} transport in this image`,
+      `A source in the image's apt lists uses ${cmd}://, and apt in this image (older than 1.5) needs the apt-transport-${cmd} package for it, which is not installed.`,
+      evidence(s.commandAt(hit.line.n), hit), [
+        { text: `Install the transport before adding ${cmd} sources (it can still come from the plain-http Debian mirrors).`, snippet: `before_script:\n  - apt-get update && apt-get install -y apt-transport-${cmd} ca-certificates` },
+        { text: 'Or use a newer base image: apt 1.5 and later speak https by themselves.' },
+      ], 0.8)]
+  }
   if (scriptPath(cmd, hit)) return missingInterpreter(s, hit, cmd)
   const shell = s.family === 'shell'
   const image = s.image()

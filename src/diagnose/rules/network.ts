@@ -50,6 +50,8 @@ const PROXY = /proxyconnect tcp|CONNECT tunnel failed, response (?:407|403|502|5
 const WRONG_PROTOCOL = /wrong version number|unknown protocol|packet length too long|record layer failure|unexpected TLS packet|Received HTTP code 400 from proxy/i
 const DIND_HOSTS = new Set(['docker', 'localhost', '127.0.0.1', '::1', '[::1]'])
 const PULL = /pull|image|manifest|registry|\/v2\//i
+// Public package mirrors and their redirectors.
+const MIRROR_SERVICE = /(?:^|\.)(?:mirrors\.fedoraproject\.org|mirrorlist\.centos\.org|deb\.debian\.org|archive\.ubuntu\.com|security\.ubuntu\.com|dl-cdn\.alpinelinux\.org|pypi\.org|files\.pythonhosted\.org|registry\.npmjs\.org|repo\d?\.maven\.org|repo\.maven\.apache\.org|rubygems\.org|proxy\.golang\.org|crates\.io|download\.docker\.com)$/
 
 function hostIn(hit: Hit): string | undefined {
   const named = hit.m.slice(1).find((g) => g !== undefined && /[a-z0-9]/i.test(g) && !/^\d+$/.test(g) && !/^https?$/.test(g))
@@ -240,6 +242,12 @@ function egress(s: Scan): Diagnosis[] {
       'External hosts time out while internal ones work: the network may require an HTTP(S) proxy that the runner host has but jobs do not.',
       evidence(hit), [proxyEnvFix()], 0.4))
   }
+  // A public mirror service that is slow or overloaded times out the same way (dnf's metalink, package CDNs).
+  if (MIRROR_SERVICE.test(host)) {
+    out.push(diagnosis('upstream_service_unavailable', `Or: ${host} was too slow to answer`,
+      `${host} is a public mirror or package service; when it is overloaded, connections to it time out exactly like blocked ones. If other jobs reach it and a retry passes, it was the service.`,
+      evidence(hit), [retryFix(), { text: 'Depend less on it: a local mirror or package proxy, or an image with the packages already installed.' }], 0.45))
+  }
   return out
 }
 
@@ -326,7 +334,7 @@ function proxy(s: Scan): Diagnosis[] {
 
 export const networkRule: Rule = {
   id: 'network',
-  categories: ['dns_resolution_failure', 'dns_resolution_intermittent_k8s', 'gitlab_host_unreachable_from_job', 'clone_url_misconfigured', 'egress_blocked_firewall', 'proxy_required'],
+  categories: ['dns_resolution_failure', 'dns_resolution_intermittent_k8s', 'gitlab_host_unreachable_from_job', 'clone_url_misconfigured', 'egress_blocked_firewall', 'proxy_required', 'upstream_service_unavailable'],
   match(ev) {
     const s = new Scan(ev)
     return [...dns(s), ...unreachable(s), ...cloneUrl(s), ...egress(s), ...refused(s), ...proxy(s)]

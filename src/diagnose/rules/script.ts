@@ -94,6 +94,22 @@ function sshBanner(s: Scan): Diagnosis[] {
   ]
 }
 
+// Git for Windows (and Windows tools) past MAX_PATH (260 characters): "unable to create file <path>: Filename too long".
+const LONG_PATH = /^(?:error: unable to create file |error: cannot stat '|fatal: cannot create directory at '|error: unable to index file |fatal: could not create work tree dir ')?(.+?)'?: Filename too long$/
+
+function longPath(s: Scan): Diagnosis[] {
+  const hit = s.last(LONG_PATH)
+  if (!hit) return []
+  const path = hit.m[1] ?? '<path>'
+  return [diagnosis('windows_path_too_long', 'A path is longer than Windows allows',
+    `Creating ${path.length > 100 ? `${path.slice(0, 60)}…${path.slice(-30)}` : path} failed with "Filename too long": with the build directory in front it is past Windows' 260-character MAX_PATH, which Git for Windows honours unless core.longpaths is set.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Let git use long paths on the runner (system config of the host, or of the helper/job image for Windows containers).', snippet: 'git config --system core.longpaths true' },
+      { text: 'Shorten the prefix: a short builds_dir in config.toml, or a short clone path per job.', snippet: '[[runners]]\n  builds_dir = "C:\\\\b"\n# or, with custom_build_dir enabled:\nvariables:\n  GIT_CLONE_PATH: $CI_BUILDS_DIR/p' },
+      { text: 'Windows itself: enable long paths (LongPathsEnabled = 1 under HKLM\\SYSTEM\\CurrentControlSet\\Control\\FileSystem) for tools other than git.' },
+    ], 0.85)]
+}
+
 function unprivileged(s: Scan): Diagnosis[] {
   const hit = s.last(UNPRIVILEGED)
   if (!hit) return []
@@ -213,9 +229,9 @@ function submodules(s: Scan): Diagnosis[] {
 
 export const scriptRule: Rule = {
   id: 'script',
-  categories: ['ssh_host_key_verification_failed', 'ssh_publickey_denied', 'unprivileged_container_build', 'image_wrong_architecture', 'git_worktree_corrupt', 'submodules_not_fetched', 'remote_repository_corrupt', 'transient_failure', 'network_connection_reset'],
+  categories: ['ssh_host_key_verification_failed', 'ssh_publickey_denied', 'unprivileged_container_build', 'image_wrong_architecture', 'git_worktree_corrupt', 'submodules_not_fetched', 'remote_repository_corrupt', 'transient_failure', 'network_connection_reset', 'windows_path_too_long'],
   match(ev) {
     const s = new Scan(ev)
-    return [...hostKey(s), ...publickey(s), ...sshNoProject(s), ...sshBanner(s), ...unprivileged(s), ...architecture(s), ...worktree(s), ...submodules(s), ...remoteCorrupt(s)]
+    return [...hostKey(s), ...publickey(s), ...sshNoProject(s), ...sshBanner(s), ...longPath(s), ...unprivileged(s), ...architecture(s), ...worktree(s), ...submodules(s), ...remoteCorrupt(s)]
   },
 }

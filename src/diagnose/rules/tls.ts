@@ -171,6 +171,23 @@ function syscall(s: Scan): Diagnosis[] {
   ]
 }
 
+// git/curl could not open the CA file the runner writes for the job (CI_SERVER_TLS_CA_FILE): the runner did not write it.
+const CA_FILE_MISSING = /CAfile: \S*CI_SERVER_TLS_CA_FILE/
+
+function caFileMissing(s: Scan): Diagnosis[] {
+  const hit = s.last(CA_FILE_MISSING)
+  if (!hit || !s.near(hit.line.n, /error setting certificate verify locations|could not load PEM client certificate|unable to read|cannot find the path|No such file/i, 3)) return []
+  const cmd = /^[A-Z]:|\\|\.tmp\\/.test(hit.line.text) || s.has(/The system cannot find the path specified/)
+  return [
+    diagnosis('runner_version_bug', 'The runner did not write the job\'s CA file', `git was told to trust the CA file the runner writes for the job (CI_SERVER_TLS_CA_FILE, from tls-ca-file or the server's chain), and the file is not there${cmd ? ': Windows runners using the cmd shell wrote it with one echo command, which cmd\'s 8191-character limit cut for long chains (fixed in later runners)' : ''}.`,
+      evidence(s.near(hit.line.n, /error setting certificate verify locations/i, 3), hit), [
+        { text: 'Upgrade the runner; on Windows use the PowerShell shell rather than cmd.', snippet: '[[runners]]\n  shell = "pwsh"' },
+        { text: 'Keep the CA file short: only the CA that signs the GitLab certificate, not a whole bundle.', snippet: '[[runners]]\n  tls-ca-file = "C:\\\\GitLab-Runner\\\\certs\\\\gitlab-ca.crt"' },
+      ], 0.75),
+    diagnosis('tls_untrusted_ca', 'Or: the CA for GitLab is not set up for jobs', 'If the runner cannot provide the CA file, git has nothing to verify GitLab\'s certificate with.', evidence(hit), [{ text: 'Give the runner the CA with tls-ca-file, or install it in the image\'s trust store.' }], 0.4),
+  ]
+}
+
 function insecure(s: Scan): Diagnosis[] {
   const hit = s.last(HTTP_TO_HTTPS)
   if (!hit || DOCKER_SOCKET.test(hit.line.text)) return []
@@ -193,9 +210,9 @@ function insecure(s: Scan): Diagnosis[] {
 
 export const tlsRule: Rule = {
   id: 'tls',
-  categories: ['tls_untrusted_ca', 'registry_tls_untrusted_ca', 'registry_insecure_http', 'tls_mtu_ssl_error_syscall', 'tls_certificate_name_mismatch', 'tls_certificate_expired', 'egress_blocked_firewall', 'network_connection_reset'],
+  categories: ['tls_untrusted_ca', 'registry_tls_untrusted_ca', 'registry_insecure_http', 'tls_mtu_ssl_error_syscall', 'tls_certificate_name_mismatch', 'tls_certificate_expired', 'egress_blocked_firewall', 'network_connection_reset', 'runner_version_bug'],
   match(ev) {
     const s = new Scan(ev)
-    return [...untrusted(s), ...syscall(s), ...insecure(s), ...wrongCertificate(s)]
+    return [...untrusted(s), ...syscall(s), ...insecure(s), ...wrongCertificate(s), ...caFileMissing(s)]
   },
 }
