@@ -136,6 +136,8 @@ const cases: [string, string, string, string?][] = [
   ['failure reason: stuck or timeout (GitLab dropped a pending or silent job)', 'There has been a timeout failure or the job got stuck. Check your timeout limits or try again', 'job_stuck_pending_timeout'],
   ['buildkit RUN step SIGKILLed', step('$ docker build -t app .', 'ERROR: failed to solve: process "/bin/sh -c npm run build" did not complete successfully: exit code: 137'), 'oom_killed'],
   ['merge request ref gone', clone("fatal: couldn't find remote ref refs/merge-requests/12/head"), 'pipeline_ref_missing'],
+  // gitlab-runner common/build.go: the bare preparation failure of a login shell (docs/faq: .bash_logout's clear_console).
+  ['shell profile hint only', ['Preparing the "shell" executor', 'Preparing environment', 'ERROR: Job failed (system failure): prepare environment: exit status 1. Check https://docs.gitlab.com/runner/shells/index.html#shell-profile-loading for more information'].join('\n'), 'shell_profile_broken'],
   ['dash, script whose #! shell is missing', step('$ ./scripts/deploy.sh production', 'sh: 1: ./scripts/deploy.sh: not found'), 'shell_mismatch'],
 ]
 
@@ -143,7 +145,6 @@ const cases: [string, string, string, string?][] = [
 const unknown: [string, string, string][] = [
   ['test asserting a 500', step('$ npm test', '  1) GET /orders: AssertionError: expected status 500 to equal 200'), 'user_script_failure'],
   ['git push 413', step('$ git push origin HEAD:main', 'error: RPC failed; HTTP 413 curl 22 The requested URL returned error: 413'), 'user_script_failure'],
-  ['shell profile hint only', ['Preparing the "shell" executor', 'Preparing environment', 'ERROR: Job failed (system failure): prepare environment: exit status 1. Check https://docs.gitlab.com/runner/shells/index.html#shell-profile-loading for more information'].join('\n'), 'runner_system_failure'],
 ]
 
 describe('rules match meaning across tools and versions', () => {

@@ -1,7 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { diagnose } from '../../src/diagnose/engine.js'
+import { RULES, diagnose } from '../../src/diagnose/engine.js'
+import { FALLBACK_CATEGORIES } from '../../src/diagnose/fallback.js'
 import { parseTrace } from '../../src/diagnose/trace.js'
 
 /**
@@ -29,5 +30,20 @@ describe.each(catalogues.map((c) => [c.tool, c] as const))('%s wordings', (_tool
     const got = report.diagnoses.map((d) => d.category)
     if ((w.rank ?? 1) === 1) expect(got[0], `got ${got.slice(0, 3).join(', ')}`).toBe(w.category)
     else expect(got.slice(0, 3), `got ${got.slice(0, 3).join(', ')}`).toContain(w.category)
+  })
+})
+
+// Categories are stable ids of docs/failure-taxonomy.md: every rule's and every catalogue case's.
+const taxonomy = new Set([...readFileSync(new URL('../../docs/failure-taxonomy.md', import.meta.url), 'utf8').matchAll(/^### `([a-z0-9_]+)`/gm)].map((m) => m[1] ?? ''))
+
+describe('taxonomy ids', () => {
+  it('every category a rule can answer is a taxonomy class', () => {
+    const missing = RULES.flatMap((r) => r.categories.filter((c) => !taxonomy.has(c)).map((c) => `${r.id}: ${c}`))
+    expect(missing).toEqual([])
+  })
+
+  it('every catalogue case names a taxonomy class (or a kind of failure)', () => {
+    const missing = catalogues.flatMap((c) => c.cases.filter((w) => !taxonomy.has(w.category) && !FALLBACK_CATEGORIES.has(w.category)).map((w) => `${c.tool}: ${w.name} → ${w.category}`))
+    expect(missing).toEqual([])
   })
 })

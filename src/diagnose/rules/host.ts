@@ -134,6 +134,34 @@ function unreachable(s: Scan): Diagnosis[] {
     ], 0.75)]
 }
 
+// GitLab refusing a push by project policy (lib/gitlab/checks, git_access.rb): the token reached the project, the rules said no.
+const PUSH_REJECTED = /remote: GitLab: (You are not allowed to push code to protected branches on this project|You are not allowed to (?:force push|delete) (?:code to )?a protected branch|You can't push code to an archived project|The repository is temporarily read-only|Your push has been rejected, because this repository has exceeded its size limit|You are not allowed to push code to this project)|remote: (?:GitLab: )?(Commit message does not follow the pattern|Author '[^']+' is not a member of team|Commit must be signed|File name [^\n]+ was prohibited by the pattern)/
+// GitLab's LFS batch answer for an object it does not have (printed by git-lfs per object).
+const LFS_MISSING = /Object does not exist on the server(?: or you don't have permissions to access it)?|\[404\] Object does not exist/
+
+function pushRejected(s: Scan): Diagnosis[] {
+  const hit = s.last(PUSH_REJECTED)
+  if (!hit) return []
+  const why = hit.m[1] ?? hit.m[2] ?? ''
+  const protectedBranch = /protected branch/.test(why)
+  return [diagnosis('git_push_rejected', 'GitLab rejected the job\'s push by project policy', `The push reached the project and its rules refused it: "${why}".${protectedBranch ? ' The identity pushing (a deploy key, a project access token\'s bot user) is not allowed to push to that protected branch.' : ''}`,
+    evidence(s.commandAt(hit.line.n), hit, s.near(hit.line.n, /\[remote rejected\]|pre-receive hook declined/, 3)), [
+      ...(protectedBranch ? [{ text: 'Allow the pushing identity in the protected branch settings (Settings > Repository > Protected branches: allowed to push), or push to another branch and merge through a merge request.' }] : []),
+      { text: 'Check the project\'s push rules (commit message pattern, signed commits, file names) and its state (archived, read-only during a migration, size limit).' },
+      { text: 'The job token cannot push at all: push with a project access token or deploy key that has write access.', snippet: 'git push "https://ci-bot:${PROJECT_ACCESS_TOKEN}@${CI_SERVER_HOST}/${CI_PROJECT_PATH}.git" HEAD:<branch>' },
+    ], 0.85)]
+}
+
+function lfsMissing(s: Scan): Diagnosis[] {
+  const hit = s.last(LFS_MISSING)
+  if (!hit) return []
+  return [diagnosis('lfs_object_missing', 'A Git LFS object is missing on the server', 'The checkout found an LFS pointer whose object GitLab does not have: it was committed by someone without git-lfs installed (the pointer was pushed, the object never uploaded), or it lives only in the fork it came from.',
+    evidence(hit, s.near(hit.line.n, /smudge filter lfs failed|external filter 'git-lfs filter-process' failed/, 4)), [
+      { text: 'Upload the objects from a clone that has them.', snippet: 'git lfs push --all origin' },
+      { text: 'Jobs that do not need the large files can skip them.', snippet: 'variables:\n  GIT_LFS_SKIP_SMUDGE: "1"' },
+    ], 0.85)]
+}
+
 function gitAuth(s: Scan): Diagnosis[] {
   const hit = s.all(GIT_AUTH).filter((h) => !/unauthorized:|docker|registry|\/v2\//i.test(h.line.text)).pop()
   if (!hit) return []
@@ -169,9 +197,9 @@ function noSpace(s: Scan): Diagnosis[] {
 
 export const hostRule: Rule = {
   id: 'host',
-  categories: ['permission_denied_builds_dir', 'permission_denied_non_root', 'git_client_too_old', 'shallow_clone_missing_ref', 'pipeline_ref_missing', 'git_auth_job_token', 'no_space_left_on_device'],
+  categories: ['permission_denied_builds_dir', 'permission_denied_non_root', 'git_client_too_old', 'shallow_clone_missing_ref', 'pipeline_ref_missing', 'git_auth_job_token', 'no_space_left_on_device', 'git_push_rejected', 'lfs_object_missing'],
   match(ev) {
     const s = new Scan(ev)
-    return [...buildsDir(s), ...nonRoot(s), ...gitOld(s), ...pipelineRef(s), ...shallow(s), ...gitAuth(s), ...noSpace(s)]
+    return [...buildsDir(s), ...nonRoot(s), ...gitOld(s), ...pipelineRef(s), ...shallow(s), ...gitAuth(s), ...noSpace(s), ...pushRejected(s), ...lfsMissing(s)]
   },
 }

@@ -99,6 +99,20 @@ function nonRootImage(s: Scan): Diagnosis[] {
     ], 0.6)]
 }
 
+// kubectl with no kubeconfig at all falls back to localhost:8080 (kubectl pkg/cmd/util/helpers.go).
+const NO_KUBECONFIG = /The connection to the server localhost:8080 was refused - did you specify the right host or port\?/
+
+function scriptKubeconfig(s: Scan): Diagnosis[] {
+  const hit = s.last(NO_KUBECONFIG)
+  if (!hit) return []
+  return [diagnosis('script_kubeconfig_missing', 'kubectl in the script has no cluster configured', 'kubectl found no kubeconfig and fell back to localhost:8080, where nothing listens: the job has no KUBECONFIG (a file variable that is protected is empty on unprotected branches), the GitLab agent\'s context was not selected, or the image expects in-cluster credentials it does not have.',
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'With the GitLab agent for Kubernetes, select its context first.', snippet: 'script:\n  - kubectl config use-context <group>/<agent project>:<agent name>' },
+      { text: 'Or pass a kubeconfig as a file-type CI/CD variable named KUBECONFIG (check its protected/environment scope).', snippet: 'variables:\n  KUBECONFIG: $KUBE_CONFIG_FILE' },
+      { text: 'On the Kubernetes executor, a service account token is mounted only if the job\'s service account allows it.', snippet: '[runners.kubernetes]\n  service_account = "<deployer>"\n  automount_service_account_token = true' },
+    ], 0.85)]
+}
+
 function unauthorized(s: Scan): Diagnosis[] {
   const hit = s.last(UNAUTHORIZED)
   if (!hit || (s.family !== 'kubernetes' && !s.has(/Error cleaning up (?:pod|secrets)/))) return []
@@ -256,9 +270,9 @@ function noConfig(s: Scan): Diagnosis[] {
 
 export const kubernetesRule: Rule = {
   id: 'kubernetes',
-  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell', 'transient_failure', 'kubernetes_config_missing'],
+  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell', 'transient_failure', 'kubernetes_config_missing', 'script_kubeconfig_missing'],
   match(ev) {
     const s = new Scan(ev)
-    return [...rbac(s), ...userForbidden(s), ...nonRootImage(s), ...unauthorized(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s), ...noConfig(s)]
+    return [...rbac(s), ...userForbidden(s), ...nonRootImage(s), ...scriptKubeconfig(s), ...unauthorized(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s), ...noConfig(s)]
   },
 }

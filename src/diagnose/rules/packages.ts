@@ -1,0 +1,124 @@
+import { type Hit, Scan, diagnosis, evidence, hostOf } from '../scan.js'
+import type { Diagnosis, Rule } from '../types.js'
+
+/**
+ * Package managers in the job's script failing for reasons other than the network: the package
+ * does not exist (or the index was never updated), a private registry refused the credentials, the
+ * distribution's repositories are gone (end of life), a repository key is missing, another apt
+ * holds the lock, pip refuses a system Python (PEP 668), apt finds the clock behind. Wordings from
+ * apt (apt-pkg/cacheset.cc, acquire-item.cc, contrib/fileutl.cc), apk-tools, pip, npm/cli
+ * (error-message.js), Maven and Gradle, composer, bundler, yum/dnf.
+ */
+
+const NOT_FOUND = /^E: Unable to locate package (\S+)|^E: Package '([^']+)' has no installation candidate|^\s*([\w.+-]+) \(no such package\):|No matching distribution found for ([^\s]+)|npm (?:ERR!|error) 404 +'([^']+)' is not in (?:this|the npm) registry|Could not find artifact ([\w.:-]+) in|No package ([\w.+-]+) available\.|Unable to find a match: ([\w.+-]+)/
+// A pip "no matching distribution" after network trouble is the network's (network.ts).
+const INDEX_FAILED = /Temporary failure resolving|Failed to fetch|Could not connect to|Some index files failed to download|Could not resolve|temporary error \(try again later\)|network error|unable to select packages: .*(?:connection|resolve)/
+const NETWORK_BEFORE = /Retrying \(Retry\(|NewConnectionError|ConnectTimeoutError|Temporary failure in name resolution|Could not fetch URL|SSLError|ProxyError/
+const REGISTRY_AUTH = /npm (?:ERR!|error) code E40[13]\b|Unable to authenticate, need: Basic|npm (?:ERR!|error) 40[13] (?:Unauthorized|Forbidden)|Received status code 40[13] from server|status code: 40[13], reason phrase: (?:Unauthorized|Forbidden)|Could not authenticate against ([\w.-]+)|Authentication is required for ([\w.-]+)|Bad username or password for ([\w.-]+)|HTTP Error 401: Unauthorized|401 Client Error: Unauthorized for url/
+const EOL = /The repository '([^']+)' (?:does not have|no longer has) a Release file|Cannot find a valid baseurl for repo|Cannot prepare internal mirrorlist: No URLs in mirrorlist|Could not resolve host: mirrorlist\.centos\.org|404\s+Not Found \[IP: [\d.]+ \d+\]/
+const KEY = /NO_PUBKEY ([0-9A-F]+)|The repository '([^']+)' is not signed|UNTRUSTED signature|EXPKEYSIG ([0-9A-F]+)|The following signatures were invalid/
+const LOCK = /Could not get lock (\/var\/lib\/(?:dpkg|apt)\/[\w/-]+)|Unable to acquire the dpkg frontend lock \([^)]*\), is another process using it\?|Waiting for cache lock: Could not get lock/
+const PEP668 = /error: externally-managed-environment/
+const CLOCK = /Release file for (\S+) is not valid yet \(invalid for another ([^)]+)\)/
+
+function notFound(s: Scan): Diagnosis[] {
+  const hit = s.last(NOT_FOUND)
+  if (!hit || (/No matching distribution/.test(hit.line.text) && s.ev.trace.lines.some((l) => l.n < hit.line.n && NETWORK_BEFORE.test(l.text)))) return []
+  // The index could not be fetched (name resolution, connection, proxy): the network is the cause, not the name.
+  if (s.ev.trace.lines.some((l) => l.n < hit.line.n && INDEX_FAILED.test(l.text))) return []
+  const pkg = hit.m.slice(1).find((g) => g !== undefined) ?? '<package>'
+  const apt = /Unable to locate package|no installation candidate/.test(hit.line.text)
+  const updated = s.has(/apt-get update|apt update|Reading package lists/) && s.ev.trace.lines.some((l) => l.n < hit.line.n && /^\$ .*apt(?:-get)? update/.test(l.text))
+  const fixes = apt ? [
+    ...(updated ? [] : [{ text: 'Update the package index first, in the same command (images ship without one).', snippet: 'before_script:\n  - apt-get update && apt-get install -y <packages>' }]),
+    { text: `Check the package name for the image's distribution and release (it may be renamed, or only in another suite or component such as universe/contrib).`, snippet: `apt-cache search ${pkg.replace(/[:=].*$/, '')}\ncat /etc/os-release` },
+  ] : /no such package/.test(hit.line.text) ? [
+    { text: 'Alpine: check the package name for this Alpine release, and enable the community repository if it lives there.', snippet: `apk search ${pkg}\ncat /etc/alpine-release` },
+  ] : [
+    { text: `Check the name and version of ${pkg} and that it exists for this platform and language version (a wheel for this Python, a version really published).` },
+    { text: 'A private package: point the tool at the registry that has it (GitLab\'s package registry with CI_JOB_TOKEN, a proxy), with credentials.' },
+  ]
+  return [diagnosis('package_not_found', `The package ${pkg} was not found`, `The package manager has no ${pkg}${apt && !updated ? ': the image\'s apt index is empty until apt-get update runs' : ' in the repositories it uses: the name or version is wrong for this distribution or platform, or it is only in a repository the job does not configure'}.`,
+    evidence(s.commandAt(hit.line.n), hit), fixes, 0.8)]
+}
+
+function registryAuth(s: Scan): Diagnosis[] {
+  const hit = s.last(REGISTRY_AUTH)
+  if (!hit) return []
+  const host = hit.m.slice(1).find((g) => g !== undefined) ?? hostOf(/https?:\/\/[^\s'"]+/.exec(hit.line.text)?.[0]) ?? hostOf(/https?:\/\/[^\s'"]+/.exec(s.near(hit.line.n, /https?:\/\//, 3)?.line.text ?? '')?.[0]) ?? 'the package registry'
+  const tool = /npm/.test(hit.line.text) ? 'npm' : /status code: 40|Could not find artifact/.test(hit.line.text) ? 'maven' : /Received status code/.test(hit.line.text) ? 'gradle' : /Could not authenticate against/.test(hit.line.text) ? 'composer' : /Authentication is required|Bad username/.test(hit.line.text) ? 'bundler' : 'pip'
+  const snippet = {
+    npm: '# .npmrc written in the job (GitLab package registry)\n- echo "@<scope>:registry=${CI_API_V4_URL}/projects/${CI_PROJECT_ID}/packages/npm/" > .npmrc\n- echo "${CI_API_V4_URL#https:}/projects/${CI_PROJECT_ID}/packages/npm/:_authToken=${CI_JOB_TOKEN}" >> .npmrc',
+    maven: '<!-- settings.xml -->\n<server>\n  <id>gitlab-maven</id>\n  <configuration><httpHeaders><property>\n    <name>Job-Token</name><value>${CI_JOB_TOKEN}</value>\n  </property></httpHeaders></configuration>\n</server>',
+    gradle: 'credentials(HttpHeaderCredentials) {\n  name = "Job-Token"\n  value = System.getenv("CI_JOB_TOKEN")\n}\nauthentication { header(HttpHeaderAuthentication) }',
+    composer: 'composer config gitlab-token.<host> "$CI_JOB_TOKEN"',
+    bundler: 'bundle config set --local <host> "gitlab-ci-token:${CI_JOB_TOKEN}"',
+    pip: 'pip install --index-url "https://gitlab-ci-token:${CI_JOB_TOKEN}@<gitlab>/api/v4/projects/<id>/packages/pypi/simple" <package>',
+  }[tool]
+  return [diagnosis('package_registry_auth_failed', `${host} refused the ${tool} credentials`, `The package registry ${host} answered ${/40?3|Forbidden/.test(hit.line.text) ? '403 (the credentials may not read or publish there)' : '401 (no credentials, or wrong or expired ones)'}. The job's ${tool} configuration (${{ npm: '.npmrc', maven: 'settings.xml', gradle: 'the repository credentials', composer: 'auth.json', bundler: 'bundle config', pip: 'the index URL' }[tool]}) does not carry a token the registry accepts.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: `Give ${tool} a token for ${host} from a CI/CD variable (for GitLab's package registry, the job token works when the project allows it).`, snippet },
+      { text: 'A token from a masked variable that is protected is empty on unprotected branches: check the variable\'s settings.' },
+    ], 0.8)]
+}
+
+function distroEol(s: Scan): Diagnosis[] {
+  const hit = s.last(EOL)
+  if (!hit) return []
+  if (/404\s+Not Found \[IP/.test(hit.line.text) && !s.has(/Release file|does not have a Release|Unable to fetch some archives|Failed to fetch/)) return []
+  return [diagnosis('distro_repository_eol', 'The image\'s distribution is past its end of life', `The package repositories of the image's release are gone from the mirrors ("${hit.line.text.trim().slice(0, 140)}"): the release reached its end of life and was moved to the archive (Debian's archive.debian.org, CentOS's vault), so updates and installs fail.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Move the job to a supported release of the image.', snippet: 'image: debian:bookworm   # or a current tag of the same image' },
+      { text: 'If it must stay, point the package manager at the archive (no more security updates).', snippet: 'sed -i "s|deb.debian.org|archive.debian.org|g; /security/d" /etc/apt/sources.list\n# CentOS 7: sed -i "s|mirrorlist=|#mirrorlist=|; s|#baseurl=http://mirror.centos.org|baseurl=http://vault.centos.org|" /etc/yum.repos.d/*.repo' },
+    ], /Cannot find a valid baseurl|mirrorlist\.centos\.org|No URLs in mirrorlist|does not have a Release file|no longer has a Release file/.test(hit.line.text) || s.has(/mirrorlist\.centos\.org|Cannot find a valid baseurl/) ? 0.9 : 0.75)]
+}
+
+function repositoryKey(s: Scan): Diagnosis[] {
+  const hit = s.last(KEY)
+  if (!hit) return []
+  const key = hit.m[1] ?? hit.m[3]
+  return [diagnosis('repository_key_missing', `A package repository's signing key is ${/EXPKEYSIG/.test(hit.line.text) ? 'expired' : 'missing'}`, `${key ? `The key ${key}` : 'The key'} that signs a repository the job uses is not in the image's keyring (or expired), so the package manager refuses that repository.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Install the repository\'s current key before apt-get update (a keyring file referenced by signed-by).', snippet: 'curl -fsSL <repository>/key.gpg | gpg --dearmor -o /usr/share/keyrings/<name>.gpg\necho "deb [signed-by=/usr/share/keyrings/<name>.gpg] <repository> <suite> main" > /etc/apt/sources.list.d/<name>.list' },
+      { text: 'Or refresh the distribution\'s own keys (debian-archive-keyring, alpine-keys) with a newer image.' },
+    ], 0.8)]
+}
+
+function lock(s: Scan): Diagnosis[] {
+  const hit = s.last(LOCK)
+  if (!hit) return []
+  return [diagnosis('package_manager_lock', 'Another apt/dpkg holds the package lock', `${hit.m[1] ?? 'The dpkg lock'} is held by another process: on a shell-executor host another job or unattended-upgrades is installing at the same time; in an image, a background apt started by the entrypoint.`,
+    evidence(hit), [
+      { text: 'Shell executor: do not install system packages from jobs (provision the host), or wait for the lock.', snippet: 'apt-get -o DPkg::Lock::Timeout=300 install -y <packages>' },
+      { text: 'Better, run such jobs in containers (the Docker executor), where each job has its own package database.' },
+    ], 0.8)]
+}
+
+function pep668(s: Scan): Diagnosis[] {
+  const hit = s.last(PEP668)
+  if (!hit) return []
+  return [diagnosis('python_externally_managed', 'pip refuses to install into the image\'s system Python', 'The image\'s distribution marks its Python as externally managed (PEP 668, Debian 12, Ubuntu 23.04 and later): pip will not install into it system-wide.',
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Use a virtual environment in the job.', snippet: 'before_script:\n  - python3 -m venv .venv\n  - . .venv/bin/activate\n  - pip install -r requirements.txt' },
+      { text: 'Or use a python: image (not managed by the distribution), or the distribution\'s python3-<pkg> packages.' },
+    ], 0.85)]
+}
+
+function clockSkew(s: Scan): Diagnosis[] {
+  const hit: Hit | undefined = s.last(CLOCK)
+  if (!hit) return []
+  return [diagnosis('clock_skew', 'The clock is behind: apt finds the repository\'s files from the future', `apt rejects ${hit.m[1]} because its Release file is dated ${hit.m[2]} after the machine's current time: the clock of the runner host (or VM, or Docker Desktop's VM) is wrong.`,
+    evidence(hit), [
+      { text: 'Fix the host clock (NTP) on the runner host or VM.', snippet: 'timedatectl status\nsudo timedatectl set-ntp true' },
+      { text: 'As a stopgap only, let apt accept it.', snippet: 'apt-get -o Acquire::Check-Valid-Until=false -o Acquire::Check-Date=false update' },
+    ], 0.85)]
+}
+
+export const packagesRule: Rule = {
+  id: 'packages',
+  categories: ['package_not_found', 'package_registry_auth_failed', 'distro_repository_eol', 'repository_key_missing', 'package_manager_lock', 'python_externally_managed', 'clock_skew'],
+  match(ev) {
+    const s = new Scan(ev)
+    return [...notFound(s), ...registryAuth(s), ...distroEol(s), ...repositoryKey(s), ...lock(s), ...pep668(s), ...clockSkew(s)]
+  },
+}
