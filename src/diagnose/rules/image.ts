@@ -32,6 +32,9 @@ const NOT_FOUND = new RegExp([
   // git running a helper the image lacks: git-lfs's hooks and filter (under dash), and ssh for an ssh remote.
   String.raw`but '([\w.-]+)' was not found on your path`,
   String.raw`BuildKit is enabled but the (buildx) component is missing or broken`,
+  // Tools that look a helper program up themselves: "no 'file' command is found in the PATH", "'x' not found in PATH".
+  String.raw`no '([\w.+-]+)' command is found in the PATH`,
+  String.raw`'([\w.+-]+)' (?:command )?(?:was )?not found in (?:the )?\$?PATH\b`,
   String.raw`filter-process: \d+: ([\w.-]+): not found$`,
   String.raw`^error: cannot run ([\w.-]+): No such file or directory$`,
   // distutils/setuptools building a C extension without a compiler; apt without its https transport (apt < 1.5).

@@ -70,10 +70,15 @@ function policyRefused(s: Scan): Diagnosis[] {
     evidence(hit, s.near(hit.line.n, /allowed_(?:images|services|pull_policies|users)|custom_build_dir/, 2)), [fixes, { text: 'Or run the job on another runner (tags:) whose policy allows it.', snippet: 'job:\n  tags: [<runner that allows it>]' }], 0.85)]
 }
 
+// The shell executor's cd into the build directory failing right after preparation: a profile or
+// .bash_logout (Debian's skeleton runs clear_console) broke the login shell the runner scripts run in.
+const PROFILE_CD = /^\s*(?:bash|sh): line \d+: cd: (\S*builds\S*): No such file or directory$/
+
 function profileBroken(s: Scan): Diagnosis[] {
-  const hit = s.last(PROFILE)
+  const cd = s.family === 'shell' && !s.has(/^Getting source from Git repository|^Fetching changes|^Cloning repository|^\$ /) ? s.last(PROFILE_CD) : undefined
+  const hit = s.last(PROFILE) ?? cd
   // Only when nothing else is named: on Kubernetes the same hint wraps API errors, which other rules read.
-  if (!hit || !/prepare environment: exit status \d+\./.test(hit.line.text) || s.family === 'kubernetes') return []
+  if (!hit || (hit !== cd && !/prepare environment: exit status \d+\./.test(hit.line.text)) || s.family === 'kubernetes') return []
   return [diagnosis('shell_profile_broken', 'The runner user\'s shell profile broke the job\'s preparation', 'Before the first stage the runner starts a login shell, which reads the runner user\'s profile files; one of them exited or misbehaved (a .bash_logout running clear_console, an interactive conda/rvm/nvm init, a command that fails without a terminal, an SELinux denial), so the preparation ended with a bare exit status.',
     evidence(hit), [
       { text: 'Look at the runner user\'s profile files and remove what fails without a terminal; the known culprit is clear_console in ~/.bash_logout.', snippet: 'sudo -u gitlab-runner -i bash -lc true; echo $?\nsudo sed -i \'/clear_console/d\' ~gitlab-runner/.bash_logout' },

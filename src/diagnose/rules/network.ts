@@ -84,7 +84,8 @@ function gitlabFixes(s: Scan, host: string, ip: string | undefined): Fix[] {
 }
 
 function dns(s: Scan): Diagnosis[] {
-  const hits = s.all(LOOKUP).filter((h) => !/resolve proxy/i.test(h.line.text))
+  // glibc that cannot even start its resolver thread is the container runtime (script.ts: seccomp), not DNS.
+  const hits = s.all(LOOKUP).filter((h) => !/resolve proxy|getaddrinfo\(\) thread failed to start/i.test(h.line.text))
     .filter((h) => !DIND_HOSTS.has(hostIn(h) ?? ''))
   const clone = hits.filter((h) => s.inClone(h.line))
   const hit = clone[clone.length - 1] ?? hits[hits.length - 1]

@@ -12,7 +12,7 @@ import { retryFix } from '../snippets.js'
 const HOST_KEY = /^Host key verification failed\.?$|REMOTE HOST IDENTIFICATION HAS CHANGED|No (?:RSA|ECDSA|ED25519) host key is known for|Host key for \S+ has changed/
 const PUBLICKEY = /Permission denied \((?:publickey[^)]*)\)|sign_and_send_pubkey: signing failed|(?:Load|Error loading) key "[^"]*": invalid format|error in libcrypto|Could not open a connection to your authentication agent|This deploy key does not have write access to this project/
 const REMOTE = /Could not read from remote repository|git@([\w.-]+):|ssh:\/\/(?:[\w.-]+@)?([\w.-]+)|ssh: connect to host ([\w.-]+)/
-const UNPRIVILEGED = /remount \/, flags: 0x\w+: permission denied|creating new mount namespace.*operation not permitted|mounting an overlay over build context directory|'overlay' is not supported over overlayfs|mount_program is required|error (?:creating|running) (?:libpod runtime|container): .*(?:operation not permitted|permission denied)|cannot clone: Operation not permitted|newuidmap: write to uid_map failed|there might not be enough IDs available in the namespace|kernel does not support overlay fs|unshare: operation not permitted|error mounting "proc" to rootfs|Error: cannot setup namespace using newuidmap|failed to share mount point: \/: permission denied|user namespaces are not enabled in \/proc\/sys\/user\/max_user_namespaces|Error during unshare\(CLONE_NEWUSER\): Operation not permitted|potentially insufficient UIDs or GIDs available in user namespace|Error processing tar file\(exit status 1\): operation not permitted/i
+const UNPRIVILEGED = /remount \/, flags: 0x\w+: permission denied|creating new mount namespace.*operation not permitted|mounting an overlay over build context directory|'overlay' is not supported over overlayfs|mount_program is required|error (?:creating|running) (?:libpod runtime|container): .*(?:operation not permitted|permission denied)|cannot clone: Operation not permitted|newuidmap: write to uid_map failed|there might not be enough IDs available in the namespace|kernel does not support overlay fs|unshare: operation not permitted|error mounting "proc" to rootfs|Error: cannot setup namespace using newuidmap|failed to share mount point: \/: permission denied|user namespaces are not enabled in \/proc\/sys\/user\/max_user_namespaces|Error during unshare\(CLONE_NEWUSER\): Operation not permitted|potentially insufficient UIDs or GIDs available in user namespace|Error processing tar file\(exit status 1\): operation not permitted|open \/var\/lib\/containers\/storage\/\S+: permission denied/i
 const ARCH = /exec (?:user process caused:? )?"?exec format error"?|exec format error|The requested image's platform \(([\w/]+)\) does not match the detected host platform \(([\w/]+)\)|no matching manifest for (linux\/[\w/]+) in the manifest list|cannot execute binary file: Exec format error|was found but (?:its platform \(([\w/]+)\) )?does not (?:match|provide) the specified platform|image operating system "(\w+)" cannot be used on this platform/i
 const WORKTREE = /fatal: shallow file has changed since we read it|Unable to create '([^']*\.git\/(?:index|shallow|HEAD|[\w/]+)\.lock)': File exists|error: cannot lock ref '([^']+)'|fatal: index file corrupt|error: object file \S+ is empty|fatal: loose object \S+ .* is corrupt|fatal: packed object \S+ .* is corrupt|error: Could not read [0-9a-f]{40}|fatal: bad object HEAD|fatal: not a git repository.*\/builds\/|fatal: not a git repository: \S*\.git\/(?:modules|worktrees)\/|fatal: (?:invalid gitfile format|no path in gitfile): /
 
@@ -108,6 +108,20 @@ function longPath(s: Scan): Diagnosis[] {
       { text: 'Shorten the prefix: a short builds_dir in config.toml, or a short clone path per job.', snippet: '[[runners]]\n  builds_dir = "C:\\\\b"\n# or, with custom_build_dir enabled:\nvariables:\n  GIT_CLONE_PATH: $CI_BUILDS_DIR/p' },
       { text: 'Windows itself: enable long paths (LongPathsEnabled = 1 under HKLM\\SYSTEM\\CurrentControlSet\\Control\\FileSystem) for tools other than git.' },
     ], 0.85)]
+}
+
+// A new distribution image on an old container runtime: its seccomp profile refuses system calls the
+// image's glibc now uses (clone3, faccessat2), and they fail as EPERM where no such error is expected.
+const SECCOMP = /getaddrinfo\(\) thread failed to start|ldd: error: you do not have read permission for|clone3 failed: Operation not permitted|pthread_create failed: Operation not permitted/
+
+function seccomp(s: Scan): Diagnosis[] {
+  const hit = s.last(SECCOMP)
+  if (!hit) return []
+  return [diagnosis('seccomp_blocks_new_syscalls', 'The runner\'s container runtime is too old for this image', `"${hit.line.text.trim().slice(0, 160)}": a call the image's C library makes is refused as "operation not permitted" where nothing should refuse it. New distribution images (Fedora rawhide and later releases, Ubuntu 21.10+, Alpine 3.14+) use system calls (clone3, faccessat2) that the seccomp profile of an older Docker/runc/libseccomp on the runner host does not know, and it answers EPERM.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Update the container runtime on the runner host (Docker ≥ 20.10.10, runc ≥ 1.0.2, libseccomp ≥ 2.4.4).', snippet: 'docker version\nrunc --version' },
+      { text: 'Until then, pin the image to a release the host can run, or (less safe) relax seccomp for these jobs.', snippet: '[runners.docker]\n  security_opt = ["seccomp=unconfined"]' },
+    ], 0.9)]
 }
 
 function unprivileged(s: Scan): Diagnosis[] {
@@ -229,9 +243,9 @@ function submodules(s: Scan): Diagnosis[] {
 
 export const scriptRule: Rule = {
   id: 'script',
-  categories: ['ssh_host_key_verification_failed', 'ssh_publickey_denied', 'unprivileged_container_build', 'image_wrong_architecture', 'git_worktree_corrupt', 'submodules_not_fetched', 'remote_repository_corrupt', 'transient_failure', 'network_connection_reset', 'windows_path_too_long'],
+  categories: ['ssh_host_key_verification_failed', 'ssh_publickey_denied', 'unprivileged_container_build', 'image_wrong_architecture', 'git_worktree_corrupt', 'submodules_not_fetched', 'remote_repository_corrupt', 'transient_failure', 'network_connection_reset', 'windows_path_too_long', 'seccomp_blocks_new_syscalls'],
   match(ev) {
     const s = new Scan(ev)
-    return [...hostKey(s), ...publickey(s), ...sshNoProject(s), ...sshBanner(s), ...longPath(s), ...unprivileged(s), ...architecture(s), ...worktree(s), ...submodules(s), ...remoteCorrupt(s)]
+    return [...hostKey(s), ...publickey(s), ...sshNoProject(s), ...sshBanner(s), ...longPath(s), ...seccomp(s), ...unprivileged(s), ...architecture(s), ...worktree(s), ...submodules(s), ...remoteCorrupt(s)]
   },
 }
