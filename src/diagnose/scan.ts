@@ -14,7 +14,7 @@ export interface Hit {
 
 export type Family = 'docker' | 'kubernetes' | 'shell' | 'other'
 
-const FAILURE_WORD = /\b(?:error|fatal|fail|failed|failure|exception|denied|not found)\b/i
+const FAILURE_WORD = /\b(?:error|fatal|fail|failed|failing|failure|exception|denied|not found)\b|[a-z](?:Error|Exception)\b/i
 const RUNNER_TRAILER = /^(?:ERROR: )?(?:Job|Build) failed\b|^Cleaning up|^Uploading artifacts for failed job/
 
 export class Scan {
@@ -162,6 +162,11 @@ export class Scan {
     return firstRunner(this.ev.config)
   }
 
+  /** A Docker-in-Docker service among the job's services. */
+  hasDind(): boolean {
+    return this.services().some((x) => /dind/.test(x))
+  }
+
   /** Services the job started (`Starting service docker:24-dind ...`) or the CI YAML lists. */
   services(): string[] {
     const started = this.all(/^Starting service (\S+?)(?:\.\.\.|\s|$)/).map((h) => h.m[1] ?? '')
@@ -175,6 +180,11 @@ export class Scan {
     const images = h ? [] : ciFacts(this.ev.ciYaml)?.images ?? []
     return h?.m[1]?.replace(/\s*\.\.\.$/, '') ?? (new Set(images.map((i) => i.name)).size === 1 ? images[0]?.name : undefined)
   }
+}
+
+/** The first capture group that matched (patterns joined from several wordings capture in different groups). */
+export function firstGroup(hit: Hit | undefined): string | undefined {
+  return hit?.m.slice(1).find((g) => g !== undefined)
 }
 
 export function phaseName(section: string | undefined): string {

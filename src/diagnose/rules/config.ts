@@ -1,4 +1,4 @@
-import { Scan, diagnosis, evidence, phaseName } from '../scan.js'
+import { Scan, diagnosis, evidence, phaseName, firstGroup } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 import { userVariables } from './registry.js'
 import { retryFix } from '../snippets.js'
@@ -77,7 +77,7 @@ function yaml(s: Scan): Diagnosis[] {
   // Only GitLab's pipeline banner: the same parser words printed by a script (yamllint, helm) are not it.
   const hit = s.all(YAML).filter((h) => !['step_script', 'after_script'].includes(phaseName(h.line.section))).pop()
   if (!hit) return []
-  const job = hit.m.slice(1).find((g) => g !== undefined)?.trim()
+  const job = firstGroup(hit)?.trim()
   const offending = (s.ev.ciYaml ?? '').split('\n').map((t, i) => ({ t, i: i + 1 }))
     .find(({ t }) => /^\s*-\s+[^'"|>\s][^#]*:\s/.test(t) || /^\s*-\s+[*&{[]/.test(t))
   return [diagnosis('yaml_config_error', `GitLab rejected the pipeline configuration${job ? ` (job ${job})` : ''}`,

@@ -93,7 +93,12 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
   }
   // An autoscaled worker's daemon (tcp://<ip>:2376) seen by the runner: the provisioning rule's case.
   if (conn && target && /^\d+\.\d+\.\d+\.\d+$/.test(target.host) && !LOCAL.test(target.host) && RUNNER_SIDE.test(conn.line.text)) return out
-  const dockerdDown = s.last(DOCKERD_DOWN)
+  // On Kubernetes a service container is svc-<index>: it is the dind daemon only when that service is dind.
+  const dockerdDown = s.all(DOCKERD_DOWN).filter((h) => {
+    const index = /svc-(\d+)/.exec(h.line.text)?.[1]
+    const named = s.services()[Number(index)]
+    return index === undefined || (named ? /dind/.test(named) : conn !== undefined && /(?:docker|localhost|127\.0\.0\.1):237[56]\b/.test(conn.line.text))
+  }).pop()
   if (dockerdDown && !startError && !iptables) {
     const link = /Cannot link/.test(dockerdDown.line.text)
     out.push(diagnosis('dind_service_failed_to_start', link ? 'The Docker-in-Docker service exited right after starting' : "The image's own Docker daemon did not start",

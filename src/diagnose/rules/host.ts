@@ -1,4 +1,4 @@
-import { type Hit, Scan, diagnosis, evidence, hostOf, phaseName } from '../scan.js'
+import { type Hit, Scan, diagnosis, evidence, hostOf, phaseName, firstGroup } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
 /**
@@ -23,7 +23,7 @@ function buildsDir(s: Scan): Diagnosis[] {
   // ~/.gitconfig is the user's HOME, not the build directory (permission_denied_non_root).
   const hit = s.all(BUILDS_DENIED).filter((h) => !/\.gitconfig\b/.test(h.line.text)).pop()
   if (!hit) return []
-  const path = hit.m.slice(1).find((g) => g !== undefined) ?? '<builds dir>'
+  const path = firstGroup(hit) ?? '<builds dir>'
   // git 2.35.2 said "unsafe repository (… is owned by someone else)"; later versions "dubious ownership".
   const dubious = /dubious ownership|owned by someone else/.test(hit.line.text)
   const dir = path.replace(/\/[^/]*\.git.*$|\/$/, '')
@@ -110,7 +110,7 @@ function shallow(s: Scan): Diagnosis[] {
   return [diagnosis('shallow_clone_missing_ref', describe ? 'git describe finds no tags in the shallow clone' : 'The commit or ref is outside the shallow clone',
     describe
       ? 'The job clones with a limited depth and without tags, so git describe has nothing to describe.'
-      : `The clone fetched only the last GIT_DEPTH commits, and ${hit.m.slice(1).find((g) => g !== undefined) ?? 'the needed commit'} is not among them (older job retried, big push, or a diff against another branch).`,
+      : `The clone fetched only the last GIT_DEPTH commits, and ${firstGroup(hit) ?? 'the needed commit'} is not among them (older job retried, big push, or a diff against another branch).`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'Fetch more history for this job (0 = full clone).', snippet: 'variables:\n  GIT_DEPTH: 0' },
       { text: 'Or unshallow only where history is needed.', snippet: 'script:\n  - git fetch --unshallow --tags' },
@@ -163,7 +163,9 @@ function lfsMissing(s: Scan): Diagnosis[] {
 }
 
 function gitAuth(s: Scan): Diagnosis[] {
-  const hit = s.all(GIT_AUTH).filter((h) => !/unauthorized:|docker|registry|\/v2\//i.test(h.line.text)).pop()
+  // Over SSH no job token is involved: gitlab-shell's "not found" is the key's reach (script.ts).
+  const ssh = (h: Hit): boolean => /The project you were looking for/.test(h.line.text) && /git@|ssh:\/\//.test(s.commandAt(h.line.n)?.text ?? '')
+  const hit = s.all(GIT_AUTH).filter((h) => !/unauthorized:|docker|registry|\/v2\//i.test(h.line.text) && !ssh(h)).pop()
   if (!hit) return []
   const url = hit.m[1] ?? hit.m[2] ?? s.near(hit.line.n, /unable to access '([^']+)'|Authentication failed for '([^']+)'/, 3)?.m[1]
   const sub = s.has(SUBMODULE) && s.ev.trace.lines.some((l) => SUBMODULE.test(l.text) && l.n <= hit.line.n)

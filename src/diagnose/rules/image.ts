@@ -1,4 +1,4 @@
-import { type Hit, Scan, diagnosis, evidence, phaseName } from '../scan.js'
+import { type Hit, Scan, diagnosis, evidence, phaseName, firstGroup } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
 /**
@@ -54,7 +54,8 @@ const NO_SHELL = /exec: \\?"?(\/bin\/sh|\/bin\/bash|sh|bash)\\?"?: (?:executable
 const USAGE = /^(?:[Ee]rror: unknown command "(?:\/bin\/)?(?:ba)?sh" for "([\w-]+)"|Error: unknown shorthand flag: 'c' in -c|unknown shorthand flag: 'c' in -c|flag provided but not defined: -c|[Uu]sage:\s+([\w-]+)\b.*|error: unknown command '(?:ba)?sh'|(\w+) has no command named "sh"|error: unrecognized subcommand '(?:ba)?sh'|Error: No such command '(?:ba)?sh'|(?:[\w-]+: )?(?:unrecognized|[Ii]nvalid) option [`'‘]-c['’]|(?:[\w-]+: )?invalid option -- '?c'?$|(\/\S*entrypoint[\w.-]*): (?:eval: )?line \d+: syntax error)/
 // The shell's words, zsh's, and runc's for a container whose entrypoint or command is a file without the execute bit.
 const DENIED = new RegExp([
-  String.raw`^(?:${SHELL_PREFIX})?((?:\.{0,2}/)?[\w./-]*[\w-]+(?:\.(?:sh|bash|py|pl|rb))?): Permission denied$`,
+  // One character class for the path: two overlapping ones ([\w./-]*[\w-]+) backtrack quadratically on a long token.
+  String.raw`^(?:${SHELL_PREFIX})?([\w./-]*[\w-]): Permission denied$`,
   String.raw`^zsh:\d+: permission denied: (\S+)$`,
   String.raw`error during container init: exec: "([^"]+)": permission denied`,
 ].join('|'))
@@ -169,7 +170,7 @@ function exit127(s: Scan): Diagnosis[] {
 }
 
 function cmdOf(hit: Hit): string {
-  return hit.m.slice(1).find((g) => g !== undefined) ?? '<command>'
+  return firstGroup(hit) ?? '<command>'
 }
 
 function mismatch(s: Scan): Diagnosis[] {
@@ -229,7 +230,7 @@ function entrypoint(s: Scan): Diagnosis[] {
   const hit = s.all(USAGE).find((h) => early.includes(phaseName(h.line.section)) && !scriptStarted(s, h.line.n) && !(phaseName(h.line.section) === 'get_sources' && /usage:\s+git\b/i.test(h.line.text)))
   if (!hit) return []
   const image = s.image() ?? '<image>'
-  const tool = hit.m.slice(1).find((g) => g !== undefined) ?? image.split('/').pop()?.split(':')[0] ?? 'the tool'
+  const tool = firstGroup(hit) ?? image.split('/').pop()?.split(':')[0] ?? 'the tool'
   return [diagnosis('image_entrypoint_override', `${image}'s ENTRYPOINT (${tool}) swallowed the job script`,
     `The image's ENTRYPOINT is ${tool}, so the runner's shell script was passed to ${tool} as arguments: ${tool} printed its own error/usage instead of running the script (no "$ command" line was echoed).`,
     evidence(hit), [

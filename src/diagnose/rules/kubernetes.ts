@@ -104,7 +104,8 @@ const NO_KUBECONFIG = /The connection to the server localhost:8080 was refused -
 
 function scriptKubeconfig(s: Scan): Diagnosis[] {
   const hit = s.last(NO_KUBECONFIG)
-  if (!hit) return []
+  // A probe before selecting a context (kubectl version, then use-context) is not the failure.
+  if (!hit || s.ev.trace.lines.some((l) => l.n > hit.line.n && /^Switched to context|^Context "[^"]+" modified/.test(l.text))) return []
   return [diagnosis('script_kubeconfig_missing', 'kubectl in the script has no cluster configured', 'kubectl found no kubeconfig and fell back to localhost:8080, where nothing listens: the job has no KUBECONFIG (a file variable that is protected is empty on unprotected branches), the GitLab agent\'s context was not selected, or the image expects in-cluster credentials it does not have.',
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'With the GitLab agent for Kubernetes, select its context first.', snippet: 'script:\n  - kubectl config use-context <group>/<agent project>:<agent name>' },

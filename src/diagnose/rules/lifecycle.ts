@@ -15,9 +15,9 @@ import type { Diagnosis, Rule } from '../types.js'
 const INTERRUPTED = /Job failed \(system failure\): aborted: (terminated|interrupt|hangup|quit|killed)\b/
 const CANCELED = /^WARNING: script canceled externally|^(?:ERROR: )?Job failed: canceled\b|^ERROR: Job failed: (?:execution|job) (?:was )?canceled/
 // network/gitlab.go: the runner's token refused by GitLab (runner deleted, token reset or expired).
-const TOKEN = /Checking for jobs\.\.\. (forbidden|unauthorized)|Verifying runner\.\.\. is (?:removed|not valid)|Registering runner\.\.\. forbidden|Failed to verify the runner|token is expired|runner token (?:is )?(?:invalid|expired)/i
+const TOKEN = /Checking for jobs\.\.\. (forbidden|unauthorized)|Verifying runner\.\.\. is (?:removed|not valid)|Registering runner\.\.\. forbidden|Failed to verify the runner/
 const POLICY = /image is not present on list of allowed images|Please check runner's allowed_images configuration|The "([^"]+)" image is not present on list of allowed (?:images|services)|is not one of the allowed_pull_policies|pull_policy \(\[[^\]]*\]\) defined in (?:GitLab pipeline config|the job) is not one of the allowed|user "([^"]+)" is not an allowed user|setting GIT_CLONE_PATH is not allowed|is not allowed by the allowed_privileged_(?:images|services)|Privileged mode is not allowed/
-const PROFILE = /prepare environment: exit status \d+\. Check https:\/\/docs\.gitlab\.com\/runner\/shells\/(?:index\.html)?#shell-profile-loading/
+const PROFILE = /prepare environment: (?:exit status|Process exited with status) \d+\. Check https:\/\/docs\.gitlab\.com\/runner\/shells\/(?:index\.html)?#shell-profile-loading/
 const SECRETS = /resolving secrets:|secret not found: ([\w-]+)|Not resolved: no resolver that can handle the secret|(?:initializing|reading from|writing to) Vault|Vault (?:service|client)|failed to exchange sts token|Role ARN is required when using JWT|getting secret failed/
 const DEPENDENCY = /Downloading artifacts (?:from coordinator|for [\w./ -]+ \(\d+\))\.\.\. (not found|forbidden|unauthorized)/
 const SERVICE_WARNING = /\*\*\* WARNING: Service (\S+) probably didn't start properly/
@@ -29,7 +29,7 @@ function interrupted(s: Scan): Diagnosis[] {
   return [diagnosis('runner_interrupted', 'The runner stopped while the job ran', `The runner process received "${hit.m[1]}" and aborted its jobs: the gitlab-runner service was stopped, restarted or upgraded, its pod was rolled (Helm upgrade, node drain), or its host shut down. The job's own commands did not fail.`,
     evidence(hit), [
       retryFix(),
-      { text: 'Let the runner finish its jobs before it stops: a graceful stop waits for running jobs (SIGQUIT), up to a shutdown timeout.', snippet: '# systemd: stop gracefully\nsudo gitlab-runner stop   # sends SIGQUIT\n# config.toml\nshutdown_timeout = 3600' },
+      { text: 'Let the runner finish its jobs before it stops: only SIGQUIT waits for running jobs, and systemd sends SIGTERM unless told otherwise.', snippet: '# /etc/systemd/system/gitlab-runner.service.d/graceful.conf\n[Service]\nKillSignal=SIGQUIT\nTimeoutStopSec=3600   # the longest job\n# then: sudo systemctl daemon-reload' },
       { text: 'Kubernetes (Helm chart): give the runner pod time to drain.', snippet: 'terminationGracePeriodSeconds: 3600' },
     ], 0.85)]
 }
@@ -78,7 +78,7 @@ function profileBroken(s: Scan): Diagnosis[] {
   const cd = s.family === 'shell' && !s.has(/^Getting source from Git repository|^Fetching changes|^Cloning repository|^\$ /) ? s.last(PROFILE_CD) : undefined
   const hit = s.last(PROFILE) ?? cd
   // Only when nothing else is named: on Kubernetes the same hint wraps API errors, which other rules read.
-  if (!hit || (hit !== cd && !/prepare environment: exit status \d+\./.test(hit.line.text)) || s.family === 'kubernetes') return []
+  if (!hit || (hit !== cd && !/prepare environment: (?:exit status|Process exited with status) \d+\./.test(hit.line.text)) || s.family === 'kubernetes') return []
   return [diagnosis('shell_profile_broken', 'The runner user\'s shell profile broke the job\'s preparation', 'Before the first stage the runner starts a login shell, which reads the runner user\'s profile files; one of them exited or misbehaved (a .bash_logout running clear_console, an interactive conda/rvm/nvm init, a command that fails without a terminal, an SELinux denial), so the preparation ended with a bare exit status.',
     evidence(hit), [
       { text: 'Look at the runner user\'s profile files and remove what fails without a terminal; the known culprit is clear_console in ~/.bash_logout.', snippet: 'sudo -u gitlab-runner -i bash -lc true; echo $?\nsudo sed -i \'/clear_console/d\' ~gitlab-runner/.bash_logout' },
@@ -118,9 +118,14 @@ function dependency(s: Scan): Diagnosis[] {
 
 function service(s: Scan): Diagnosis[] {
   const warning = s.last(SERVICE_WARNING)
-  if (!warning || DIND.test(warning.m[1] ?? '') || s.services().some((x) => /dind/.test(x))) return []
-  // The service's own log, printed in the warning block, says why.
-  const said = s.ev.trace.lines.find((l) => l.n > warning.line.n && l.n < warning.line.n + 40 && /(?:error|fatal|FATAL|panic|not specified|too low|denied|failed)/i.test(l.text) && !/Health check error|wait-for-service|probably didn't start/.test(l.text))
+  if (!warning || DIND.test(warning.m[1] ?? '')) return []
+  // The service's own log is the block between "Service container logs:" and the row of asterisks.
+  const lines = s.ev.trace.lines.filter((l) => l.n > warning.line.n)
+  const from = lines.find((l) => /^Service container logs:/.test(l.text))?.n
+  const to = lines.find((l) => /^\*{5,}$/.test(l.text.trim()))?.n ?? Number.MAX_SAFE_INTEGER
+  const said = from === undefined ? undefined : lines.find((l) => l.n > from && l.n < to && /(?:error|fatal|panic|not specified|too low|denied|failed)/i.test(l.text))
+  // A warning with nothing in the service's log, followed by another failure, is background.
+  if (!said && s.failsAfter(to === Number.MAX_SAFE_INTEGER ? warning.line.n : to, /Health check|wait-for-service|probably didn't start/)) return []
   return [diagnosis('service_failed_to_start', 'A service of the job did not start', `The runner waited for the service container ${warning.m[1]} and it never answered${said ? `; its own log says: "${said.text.trim().slice(0, 160)}"` : ' (the health check found no open port in time)'}. Anything the job does with it then fails.`,
     evidence(warning, said), [
       { text: 'Give the service what its image needs to start (for databases: the password variables; Elasticsearch: discovery.type=single-node).', snippet: 'services:\n  - name: postgres:16\nvariables:\n  POSTGRES_PASSWORD: "ci"\n  POSTGRES_HOST_AUTH_METHOD: trust' },

@@ -42,7 +42,7 @@ const TIMEOUT = new RegExp([
   /Failed to connect to ([\w.-]+) port (\d+)(?: after \d+ ms)?: (?:Connection timed out|Timed out|Couldn't connect to server|Network is unreachable|No route to host)/,
   /Connection to ([\w.-]+) timed out/,
   // pip 26.2's own wording, and apk 2.x's for a connect that failed.
-  /([\w.-]+) didn't respond within [\d.]+ seconds \(while establishing a connection\)|network error \(check Internet connection and firewall\)/,
+  /(?<![\w.-])([\w.-]+) didn't respond within [\d.]+ seconds \(while establishing a connection\)|network error \(check Internet connection and firewall\)/,
   /can't connect to remote host(?: \(([\d.]+)\))?: Connection timed out|failed: Connection timed out/,
   /connect: (?:network is unreachable|no route to host)|CRYPT_E_REVOCATION_OFFLINE|revocation server was offline/,
 ].map((r) => r.source).join('|'), 'i')
@@ -83,10 +83,19 @@ function gitlabFixes(s: Scan, host: string, ip: string | undefined): Fix[] {
   return [...ordered, dnsFix]
 }
 
+/**
+ * A warning the tool got past: apk skipping one repository and installing from the others, pip
+ * retrying and then installing. The failure, if any, is elsewhere.
+ */
+function recovered(s: Scan, h: Hit): boolean {
+  if (!/^WARNING: (?:Ignoring|fetching|Retrying)\b/.test(h.line.text)) return false
+  return s.ev.trace.lines.some((l) => l.n > h.line.n && /^OK: \d+ MiB|^\(\d+\/\d+\) Installing|^Successfully installed/.test(l.text))
+}
+
 function dns(s: Scan): Diagnosis[] {
   // glibc that cannot even start its resolver thread is the container runtime (script.ts: seccomp), not DNS.
   const hits = s.all(LOOKUP).filter((h) => !/resolve proxy|getaddrinfo\(\) thread failed to start/i.test(h.line.text))
-    .filter((h) => !DIND_HOSTS.has(hostIn(h) ?? ''))
+    .filter((h) => !DIND_HOSTS.has(hostIn(h) ?? '') && !recovered(s, h))
   const clone = hits.filter((h) => s.inClone(h.line))
   const hit = clone[clone.length - 1] ?? hits[hits.length - 1]
   if (!hit) return []
@@ -221,7 +230,7 @@ function cloneUrl(s: Scan): Diagnosis[] {
 
 function egress(s: Scan): Diagnosis[] {
   // "error dialing backend" is the API server failing to reach a kubelet (attach/exec), not the job's egress.
-  const hits = s.all(TIMEOUT).filter((h) => !/\blookup |error dialing backend/.test(h.line.text) && !DIND_HOSTS.has(hostIn(h) ?? ''))
+  const hits = s.all(TIMEOUT).filter((h) => !/\blookup |error dialing backend/.test(h.line.text) && !DIND_HOSTS.has(hostIn(h) ?? '') && !recovered(s, h))
     .filter((h) => !(s.inClone(h.line) && CONNECT.test(h.line.text)))
   const hit = hits[hits.length - 1]
   if (!hit) return []

@@ -1,4 +1,4 @@
-import { type Hit, Scan, diagnosis, evidence, hostOf } from '../scan.js'
+import { type Hit, Scan, diagnosis, evidence, hostOf, firstGroup } from '../scan.js'
 import type { Diagnosis, Rule } from '../types.js'
 
 /**
@@ -10,14 +10,16 @@ import type { Diagnosis, Rule } from '../types.js'
  * (error-message.js), Maven and Gradle, composer, bundler, yum/dnf.
  */
 
-const NOT_FOUND = /^E: Unable to locate package (\S+)|^E: Package '([^']+)' has no installation candidate|^\s*([\w.+-]+) \(no such package\):|No matching distribution found for ([^\s]+)|npm (?:ERR!|error) 404 +'([^']+)' is not in (?:this|the npm) registry|Could not find artifact ([\w.:-]+) in|No package ([\w.+-]+) available\.|Unable to find a match: ([\w.+-]+)/
+const NOT_FOUND = /^(?:#\d+ [\d.]+ )?E: Unable to locate package (\S+)|^(?:#\d+ [\d.]+ )?E: Package '([^']+)' has no installation candidate|^\s*([\w.+-]+) \(no such package\):|No matching distribution found for ([^\s]+)|npm (?:ERR!|error) 404 +'([^']+)' is not in (?:this|the npm) registry|Could not find artifact ([\w.:-]+) in|No package ([\w.+-]+) available\.|Unable to find a match: ([\w.+-]+)/
 // A pip "no matching distribution" after network trouble is the network's (network.ts).
 const INDEX_FAILED = /Temporary failure resolving|Failed to fetch|Could not connect to|Some index files failed to download|Could not resolve|temporary error \(try again later\)|network error|unable to select packages: .*(?:connection|resolve)/
 const NETWORK_BEFORE = /Retrying \(Retry\(|NewConnectionError|ConnectTimeoutError|Temporary failure in name resolution|Could not fetch URL|SSLError|ProxyError/
-const REGISTRY_AUTH = /npm (?:ERR!|error) code E40[13]\b|Unable to authenticate, need: Basic|npm (?:ERR!|error) 40[13] (?:Unauthorized|Forbidden)|Received status code 40[13] from server|status code: 40[13], reason phrase: (?:Unauthorized|Forbidden)|Could not authenticate against ([\w.-]+)|Authentication is required for ([\w.-]+)|Bad username or password for ([\w.-]+)|HTTP Error 401: Unauthorized|401 Client Error: Unauthorized for url/
-const EOL = /The repository '([^']+)' (?:does not have|no longer has) a Release file|Cannot find a valid baseurl for repo|Cannot prepare internal mirrorlist: No URLs in mirrorlist|Could not resolve host: mirrorlist\.centos\.org|404\s+Not Found \[IP: [\d.]+ \d+\]/
-const KEY = /NO_PUBKEY ([0-9A-F]+)|The repository '([^']+)' is not signed|UNTRUSTED signature|EXPKEYSIG ([0-9A-F]+)|The following signatures were invalid/
-const LOCK = /Could not get lock (\/var\/lib\/(?:dpkg|apt)\/[\w/-]+)|Unable to acquire the dpkg frontend lock \([^)]*\), is another process using it\?|Waiting for cache lock: Could not get lock/
+const REGISTRY_AUTH = /npm (?:ERR!|error) code E40[13]\b|Unable to authenticate, need: Basic|npm (?:ERR!|error) 40[13] (?:Unauthorized|Forbidden)|Received status code 40[13] from server|status code: 40[13], reason phrase: (?:Unauthorized|Forbidden)|Could not authenticate against ([\w.-]+)|Authentication is required for ([\w.-]+)|Bad username or password for ([\w.-]+)|401 Client Error: Unauthorized for url: \S*(?:\/simple\/|\/packages\/pypi)/
+const EOL = /The repository '([^']+)' (?:does not have|no longer has) a Release file|Cannot find a valid baseurl for repo|Cannot prepare internal mirrorlist: No URLs in mirrorlist|Could not resolve host: mirrorlist\.centos\.org/
+// The distributions' own mirrors (a third-party repository without this suite is not an end of life).
+const DISTRO_MIRROR = /(?:deb|security|ftp|httpredir|archive)\.debian\.org|(?:archive|security|ports)\.ubuntu\.com|mirror(?:list)?\.centos\.org|download\.fedoraproject\.org|mirrors\.fedoraproject\.org/
+const KEY = /NO_PUBKEY ([0-9A-F]+)|The repository '([^']+)' is not signed|UNTRUSTED signature|EXPKEYSIG ([0-9A-F]+)|BADSIG ([0-9A-F]+)/
+const LOCK = /^E: Could not get lock (\/var\/lib\/(?:dpkg|apt)\/[\w/-]+)|^E: Unable to acquire the dpkg frontend lock \([^)]*\), is another process using it\?/
 const PEP668 = /error: externally-managed-environment/
 const CLOCK = /Release file for (\S+) is not valid yet \(invalid for another ([^)]+)\)/
 
@@ -26,7 +28,7 @@ function notFound(s: Scan): Diagnosis[] {
   if (!hit || (/No matching distribution/.test(hit.line.text) && s.ev.trace.lines.some((l) => l.n < hit.line.n && NETWORK_BEFORE.test(l.text)))) return []
   // The index could not be fetched (name resolution, connection, proxy): the network is the cause, not the name.
   if (s.ev.trace.lines.some((l) => l.n < hit.line.n && INDEX_FAILED.test(l.text))) return []
-  const pkg = hit.m.slice(1).find((g) => g !== undefined) ?? '<package>'
+  const pkg = firstGroup(hit) ?? '<package>'
   const apt = /Unable to locate package|no installation candidate/.test(hit.line.text)
   const updated = s.has(/apt-get update|apt update|Reading package lists/) && s.ev.trace.lines.some((l) => l.n < hit.line.n && /^\$ .*apt(?:-get)? update/.test(l.text))
   const fixes = apt ? [
@@ -45,7 +47,7 @@ function notFound(s: Scan): Diagnosis[] {
 function registryAuth(s: Scan): Diagnosis[] {
   const hit = s.last(REGISTRY_AUTH)
   if (!hit) return []
-  const host = hit.m.slice(1).find((g) => g !== undefined) ?? hostOf(/https?:\/\/[^\s'"]+/.exec(hit.line.text)?.[0]) ?? hostOf(/https?:\/\/[^\s'"]+/.exec(s.near(hit.line.n, /https?:\/\//, 3)?.line.text ?? '')?.[0]) ?? 'the package registry'
+  const host = firstGroup(hit) ?? hostOf(/https?:\/\/[^\s'"]+/.exec(hit.line.text)?.[0]) ?? hostOf(/https?:\/\/[^\s'"]+/.exec(s.near(hit.line.n, /https?:\/\//, 3)?.line.text ?? '')?.[0]) ?? 'the package registry'
   const tool = /npm/.test(hit.line.text) ? 'npm' : /status code: 40|Could not find artifact/.test(hit.line.text) ? 'maven' : /Received status code/.test(hit.line.text) ? 'gradle' : /Could not authenticate against/.test(hit.line.text) ? 'composer' : /Authentication is required|Bad username/.test(hit.line.text) ? 'bundler' : 'pip'
   const snippet = {
     npm: '# .npmrc written in the job (GitLab package registry)\n- echo "@<scope>:registry=${CI_API_V4_URL}/projects/${CI_PROJECT_ID}/packages/npm/" > .npmrc\n- echo "${CI_API_V4_URL#https:}/projects/${CI_PROJECT_ID}/packages/npm/:_authToken=${CI_JOB_TOKEN}" >> .npmrc',
@@ -55,7 +57,7 @@ function registryAuth(s: Scan): Diagnosis[] {
     bundler: 'bundle config set --local <host> "gitlab-ci-token:${CI_JOB_TOKEN}"',
     pip: 'pip install --index-url "https://gitlab-ci-token:${CI_JOB_TOKEN}@<gitlab>/api/v4/projects/<id>/packages/pypi/simple" <package>',
   }[tool]
-  return [diagnosis('package_registry_auth_failed', `${host} refused the ${tool} credentials`, `The package registry ${host} answered ${/40?3|Forbidden/.test(hit.line.text) ? '403 (the credentials may not read or publish there)' : '401 (no credentials, or wrong or expired ones)'}. The job's ${tool} configuration (${{ npm: '.npmrc', maven: 'settings.xml', gradle: 'the repository credentials', composer: 'auth.json', bundler: 'bundle config', pip: 'the index URL' }[tool]}) does not carry a token the registry accepts.`,
+  return [diagnosis('package_registry_auth_failed', `${host} refused the ${tool} credentials`, `The package registry ${host} answered ${/\b403\b|E403|Forbidden/.test(hit.line.text) ? '403 (the credentials may not read or publish there)' : '401 (no credentials, or wrong or expired ones)'}. The job's ${tool} configuration (${{ npm: '.npmrc', maven: 'settings.xml', gradle: 'the repository credentials', composer: 'auth.json', bundler: 'bundle config', pip: 'the index URL' }[tool]}) does not carry a token the registry accepts.`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: `Give ${tool} a token for ${host} from a CI/CD variable (for GitLab's package registry, the job token works when the project allows it).`, snippet },
       { text: 'A token from a masked variable that is protected is empty on unprotected branches: check the variable\'s settings.' },
@@ -65,7 +67,10 @@ function registryAuth(s: Scan): Diagnosis[] {
 function distroEol(s: Scan): Diagnosis[] {
   const hit = s.last(EOL)
   if (!hit) return []
-  if (/404\s+Not Found \[IP/.test(hit.line.text) && !s.has(/Release file|does not have a Release|Unable to fetch some archives|Failed to fetch/)) return []
+  const release = /Release file/.test(hit.line.text)
+  if (release && !DISTRO_MIRROR.test(hit.m[1] ?? '')) return []
+  // yum prints "Cannot find a valid baseurl" whenever the mirror list could not be fetched: on a supported release that is the network.
+  if (/valid baseurl/.test(hit.line.text) && (!s.has(/mirrorlist\.centos\.org|centos/i) || s.has(/Timeout|timed out|Connection refused/i))) return []
   return [diagnosis('distro_repository_eol', 'The image\'s distribution is past its end of life', `The package repositories of the image's release are gone from the mirrors ("${hit.line.text.trim().slice(0, 140)}"): the release reached its end of life and was moved to the archive (Debian's archive.debian.org, CentOS's vault), so updates and installs fail.`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'Move the job to a supported release of the image.', snippet: 'image: debian:bookworm   # or a current tag of the same image' },
@@ -74,8 +79,19 @@ function distroEol(s: Scan): Diagnosis[] {
 }
 
 function repositoryKey(s: Scan): Diagnosis[] {
-  const hit = s.last(KEY)
+  const hits = s.all(KEY)
+  const hit = hits.filter((h) => !/^W: /.test(h.line.text)).pop() ?? hits.pop()
   if (!hit) return []
+  // apt before 2.x only warned and went on: a warning followed by another failure is background.
+  if (/^W: /.test(hit.line.text) && s.failsAfter(hit.line.n, /^[WNE]: |GPG|signature|NO_PUBKEY|Release/)) return []
+  // BADSIG: the key is there, the file it checks is wrong (a mirror or caching proxy serving a stale or broken InRelease).
+  const bad = s.all(KEY).find((h) => /BADSIG/.test(h.line.text))
+  if (bad) {
+    return [diagnosis('repository_key_missing', 'A repository\'s signature does not verify', `apt has the signing key, but the signature of the repository's index does not verify ("BADSIG"): a mirror, a caching proxy or a middlebox served a stale or corrupted InRelease.`,
+      evidence(bad, hit), [
+        { text: 'Retry; if it repeats, clear the lists and bypass the caching proxy for this repository.', snippet: 'rm -rf /var/lib/apt/lists/* && apt-get update' },
+      ], 0.5)]
+  }
   const key = hit.m[1] ?? hit.m[3]
   return [diagnosis('repository_key_missing', `A package repository's signing key is ${/EXPKEYSIG/.test(hit.line.text) ? 'expired' : 'missing'}`, `${key ? `The key ${key}` : 'The key'} that signs a repository the job uses is not in the image's keyring (or expired), so the package manager refuses that repository.`,
     evidence(s.commandAt(hit.line.n), hit), [

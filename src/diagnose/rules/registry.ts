@@ -9,8 +9,8 @@ import type { Diagnosis, Fix, ProbeResult, Rule } from '../types.js'
  * says so, ranks the candidates, and lets registry probes decide when they exist.
  */
 
-const NOT_FOUND = /manifest for \S+ not found|manifest unknown|repository does not exist|failed to resolve reference "[^"]+": [^\n]*not found|(?<![\w.-])[\w.-]+\/[\w./-]+:[\w.-]+: not found$|code = NotFound|no matching manifest for ([\w/]+)|name unknown|repository \S+ not found|is not present with pull policy of Never|Error: image \S+ not found|policies \[never\]: .*No such image/i
-const AUTH = /error getting credentials|UNAUTHORIZED: (?:unauthorized to access repository|authentication required)|unauthorized: (?:authentication required|HTTP Basic: Access denied|access to the requested resource is not authorized)|no basic auth credentials|denied: access forbidden|access to the resource is denied|requested access to the resource is denied|You don't have the needed permissions|Cannot perform an interactive login|\b401 Unauthorized|authentication required|unauthorized: incorrect username or password|unexpected status(?: code)?(?: from (?:GET|HEAD|PUT|POST|PATCH) request to \S+)?: 40[13]\b|insufficient_scope|Get "?https:\/\/[^"\s]+\/v2\/[^"\s]*"?: unauthorized|Get "?https:\/\/[^"\s/]+\/v2\/"?: denied|: invalid username\/password|Requesting bearer token: (?:received unexpected HTTP status|invalid status code from registry):? 40[13]|Error saving credentials: error storing credentials/i
+const NOT_FOUND = /manifest for \S+ not found|manifest unknown|repository does not exist|failed to resolve reference "[^"]+": [^\n]*not found|(?<![\w./-])[\w.-]+\/[\w./-]+:[\w.-]+: not found$|code = NotFound|no matching manifest for ([\w/]+)|name unknown|repository \S+ not found|is not present with pull policy of Never|Error: image \S+ not found|policies \[never\]: .*No such image/i
+const AUTH = /error getting credentials|UNAUTHORIZED: (?:unauthorized to access repository|authentication required)|unauthorized: (?:authentication required|HTTP Basic: Access denied|access to the requested resource is not authorized)|no basic auth credentials|denied: access forbidden|access to the resource is denied|requested access to the resource is denied|You don't have the needed permissions|Cannot perform an interactive login|\b401 Unauthorized|authentication required|unauthorized: incorrect username or password|unexpected status(?: code)?(?: from (?:GET|HEAD|PUT|POST|PATCH) request to \S+)?: 40[13]\b|insufficient_scope|Get "?https:\/\/[^"\s]+\/v2\/[^"\s]*"?: unauthorized|Get "?https:\/\/[^"\s/]+\/v2\/"?: denied|logging into "[^"]+": invalid username\/password|Requesting bearer token: (?:received unexpected HTTP status|invalid status code from registry):? 40[13]|Error saving credentials: error storing credentials/i
 const RATE = /toomanyrequests|pull rate limit|429 Too Many Requests|too many requests to registry/i
 const BACKOFF = /Back-off pulling image "([^"]+)"|ImagePullBackOff|ErrImagePull/
 const PULL_CONTEXT = /pull|image|manifest|Error response from daemon|\/v2\/|registry|docker login|docker push|reference|source metadata|load metadata for/i
@@ -30,7 +30,8 @@ function imageIn(s: Scan, hit: Hit): string {
   return BACKOFF.exec(hit.line.text)?.[1] ?? imageName(hit.line.text) ?? s.image() ?? '<image>'
 }
 
-const IMAGE_TOOLS = /^\$ (?:sudo )?(?:docker|podman|buildah|skopeo|crane|\/kaniko\/executor|helm|nerdctl)\b|^\$ .*\|\s*(?:sudo )?(?:docker|podman|buildah|skopeo|nerdctl) login\b/
+// (Output of `docker compose run`, `docker run`, `docker exec` is the application's, not the image tool's.)
+const IMAGE_TOOLS = /^\$ (?:sudo )?(?:docker(?! (?:compose |container )?(?:run|exec|up)\b)|podman(?! (?:run|exec)\b)|buildah|skopeo|crane|\/kaniko\/executor|helm|nerdctl)\b|^\$ .*\|\s*(?:sudo )?(?:docker|podman|buildah|skopeo|nerdctl) login\b/
 
 function pullHits(s: Scan, re: RegExp): Hit[] {
   return s.all(re).filter((h) => PULL_CONTEXT.test(h.line.text) || phaseName(h.line.section) === 'prepare_executor' ||

@@ -1,4 +1,4 @@
-import { type Hit, Scan, diagnosis, evidence, hostOf } from '../scan.js'
+import { type Hit, Scan, diagnosis, evidence, hostOf, firstGroup } from '../scan.js'
 import { retryFix } from '../snippets.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
@@ -130,10 +130,10 @@ function logLimit(s: Scan): Diagnosis[] {
 
 function serverError(s: Scan): Diagnosis[] {
   // A test asserting on a 500 from the project's own app is the script's verdict, not a server incident.
-  const hits = s.all(SERVER_ERROR).filter((h) => !/artifacts? .*413|responseStatus=4|\bexpected\b|assert|to (?:be|equal)\b|should/i.test(h.line.text))
+  const hits = s.all(SERVER_ERROR).filter((h) => !/artifacts? .*413|responseStatus=4|\bexpected\b|unexpected status code|_test\.\w+:\d+:|assert|to (?:be|equal)\b|should/i.test(h.line.text))
   const hit = hits.pop()
   if (!hit) return []
-  const code = hit.m.slice(1).find((g) => g !== undefined) ?? '5xx'
+  const code = firstGroup(hit) ?? '5xx'
   const gitlab = s.gitlabHost()
   const url = /https?:\/\/[^\s'"]+/.exec(hit.line.text)?.[0] ?? /https?:\/\/[^\s'"]+/.exec(s.near(hit.line.n, /https?:\/\//, 2)?.line.text ?? '')?.[0]
   // A pull: the daemon names no URL, the image names its registry (Docker Hub when it names none).
@@ -199,7 +199,8 @@ function transient(s: Scan, already: boolean): Diagnosis[] {
         { text: 'Give build pods a priority class so they are not preempted.', snippet: '[runners.kubernetes]\n  priority_class_name = "<ci priority class>"' },
       ], 0.7)]
   }
-  const hit = s.last(TRANSIENT)
+  // A refused or empty answer while waiting for a service to come up is the loop's business when a later step failed.
+  const hit = s.all(TRANSIENT).filter((h) => !(/^curl: \(52\) Empty reply from server/.test(h.line.text) && s.failsAfter(h.line.n, /Empty reply from server/))).pop()
   // Not a retry that went on, a service's or a test's own log line, or an SSH handshake (not mid-transfer).
   const reset = s.all(RESET).filter((h) => !/TLS handshake|handshake failure|kex_exchange_identification|Retrying|^WARNING|\bLOG:|^\s*at /i.test(h.line.text)).pop()
   // When something else failed after it, the reset is background, not the answer.

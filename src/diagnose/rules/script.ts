@@ -19,7 +19,8 @@ const WORKTREE = /fatal: shallow file has changed since we read it|Unable to cre
 const SKIPPED_SUBMODULES = /^Skipping Git submodules setup/
 // What a build says when a directory that a submodule should fill is empty.
 // (A file path, not a command: "command not found" is another diagnosis.)
-const MISSING_FILE = /[\w.-]*\/[\w./-]+['"]?:? No such file or directory|No rule to make target|fatal error: [^:]+: No such file|does not contain a CMakeLists\.txt|(?:directory|path|file) ['"]?[\w.-]*\/[\w./-]+['"]? (?:does not exist|not found)/i
+// Paths start at a token boundary (a lookbehind), so a long run of path characters is scanned once, not from every position.
+const MISSING_FILE = /(?<![\w./-])[\w.-]*\/[\w./-]+['"]?:? No such file or directory|No rule to make target|fatal error: [^:]+: No such file|does not contain a CMakeLists\.txt|(?:directory|path|file) ['"]?(?<![\w./-])[\w.-]*\/[\w./-]+['"]? (?:does not exist|not found)/i
 
 function sshHost(s: Scan, n: number): string | undefined {
   const near = s.near(n, REMOTE, 4)

@@ -29,7 +29,7 @@ const SYSCALL = /SSL_ERROR_SYSCALL|GnuTLS recv error \(-(?:9|54|110)\)|(?:gnutls
 const NAME_MISMATCH = /x509: certificate is valid for (.+?), not ([\w.:-]+)|x509: certificate relies on legacy Common Name field|SSL: no alternative certificate subject name matches target (?:host name|ipv[46] address) '([^']+)'|certificate subject name \(([^)]+)\) does not match target ?host ?name '([^']+)'|Hostname\/IP does not match certificate's altnames|ERR_TLS_CERT_ALTNAME_INVALID|doesn't match (?:any of the subject alternative names|common name)|No subject alternative (?:DNS name|names) matching (?:IP address )?([\w.:-]+?) found|No name matching ([\w.-]+) found|certificate not valid for name "([^"]+)"|invalid peer certificate: NotValidForName/
 const EXPIRED = /x509: certificate has expired or is not yet valid|SSL certificate problem: certificate has expired|CERT_HAS_EXPIRED|certificate has expired|certificate is not yet valid|invalid peer certificate: (?:Expired|NotValidYet)\b|certificate (?:expired|not valid yet): verification time|Certificate(?:Expired|NotYetValid)Exception/
 // The server's TLS alert: it found fault with the client's side of the handshake (gitlab-runner's FAQ: a clock changed during the job).
-const BAD_CERT = /remote error: tls: bad certificate/
+const BAD_CERT = /remote error: tls: bad certificate|(?:sslv3|tlsv1) alert bad certificate/
 const HTTP_TO_HTTPS = /server gave HTTP response to HTTPS client|gave HTTP response to HTTPS client/
 const DOCKER_SOCKET = /(?:\/\/|\b)(?:docker|localhost|127\.0\.0\.1):237[56]\b/
 
@@ -81,7 +81,7 @@ function untrusted(s: Scan): Diagnosis[] {
 }
 
 function registryUntrusted(s: Scan, hit: Hit, registry: string): Diagnosis {
-  const dind = s.services().some((x) => /dind/.test(x)) && phaseName(hit.line.section) !== 'prepare_executor'
+  const dind = s.hasDind() && phaseName(hit.line.section) !== 'prepare_executor'
   const node: Fix = {
     text: `Install the registry's CA on every node/host whose daemon pulls, then restart dockerd/containerd (the runner's tls-ca-file does not reach the daemon).`,
     snippet: `sudo mkdir -p /etc/docker/certs.d/${registry}\nsudo cp ca.crt /etc/docker/certs.d/${registry}/ca.crt\n# containerd: /etc/containerd/certs.d/${registry}/hosts.toml  ca = "/path/ca.crt"`,
@@ -124,11 +124,11 @@ function wrongCertificate(s: Scan): Diagnosis[] {
   if (bad) {
     const host = hostIn(bad) ?? s.hostNear(bad.line.n) ?? s.gitlabHost() ?? '<host>'
     out.push(diagnosis('tls_certificate_expired', `${host} refused the TLS handshake ("bad certificate")`,
-      `The server ended the handshake with a "bad certificate" alert: it judged the client's side wrong. Most often a clock is off (the job or the host changed the system time, so certificates look expired or not yet valid); otherwise the server wants a client certificate that was not sent or that it does not trust.`,
+      `The server ended the handshake with a "bad certificate" alert: it judged the client's side wrong. Usually it wants a client certificate (mutual TLS) that was not sent or that it does not accept; gitlab-runner's FAQ also names a clock changed during the job, which makes certificates look expired or not yet valid.`,
       evidence(bad), [
-        { text: 'Check the clocks of the runner host and of the job (a job must not change the system time).', snippet: 'timedatectl status\ndate -u' },
         { text: 'If the server requires client certificates (mTLS), give the runner its certificate and key.', snippet: '[[runners]]\n  tls-cert-file = "/etc/gitlab-runner/certs/client.crt"\n  tls-key-file = "/etc/gitlab-runner/certs/client.key"' },
-      ], 0.5))
+        { text: 'Check the clocks of the runner host and of the job (a job must not change the system time).', snippet: 'timedatectl status\ndate -u' },
+      ], 0.45))
   }
   return out
 }
@@ -138,7 +138,7 @@ function syscall(s: Scan): Diagnosis[] {
   if (!hit) return []
   const host = hostIn(hit) ?? s.gitlabHost() ?? '<host>'
   const phase = phaseName(hit.line.section) || s.phase
-  const dind = s.services().some((x) => /dind/.test(x))
+  const dind = s.hasDind()
   const ip = s.runnerIp(host)
   const mtu: Fix[] = [
     { text: 'Match the MTU of job networks to the node (overlay/VPN networks are smaller than 1500); compare `ip link` in the job and on the node.', snippet: '[runners.docker]\n  network_mtu = 1400' },
@@ -193,7 +193,7 @@ function insecure(s: Scan): Diagnosis[] {
   if (!hit || DOCKER_SOCKET.test(hit.line.text)) return []
   // insecure-registries entries need the port exactly as the client uses it.
   const registry = /https?:\/\/([^/"\s]+)/.exec(hit.line.text)?.[1] ?? hostIn(hit) ?? '<registry:port>'
-  const dind = s.services().some((x) => /dind/.test(x))
+  const dind = s.hasDind()
   const service: Fix = {
     text: 'Mark it insecure on the daemon that actually pushes/pulls: for dind that is the service, not the host\'s daemon.json.',
     snippet: `services:\n  - name: docker:dind\n    command: ["--insecure-registry=${registry}"]`,
