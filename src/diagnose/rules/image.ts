@@ -42,6 +42,8 @@ const NOT_FOUND = new RegExp([
   String.raw`The method driver /usr/lib/apt/methods/(\w+) could not be found`,
 ].join('|'))
 const MISMATCH = new RegExp([
+  // csh/tcsh running a POSIX script: a variable assignment read as a command name ("timestamp=2018-02-24: Command not found.").
+  String.raw`^\s*[A-Za-z_]\w*=\S*: Command not found\.$`,
   String.raw`^${SHELL_PREFIX}(\[\[|source|declare|shopt|pushd|popd|function|typeset|mapfile|readarray|complete): (?:command )?not found`,
   String.raw`Syntax error: "\(" unexpected|Syntax error: redirection unexpected|Syntax error: "&" unexpected|syntax error: unexpected "\("|syntax error: unexpected redirection`,
   String.raw`[Bb]ad substitution`,
@@ -59,6 +61,14 @@ const DENIED = new RegExp([
   String.raw`^zsh:\d+: permission denied: (\S+)$`,
   String.raw`error during container init: exec: "([^"]+)": permission denied`,
 ].join('|'))
+
+// An ENTRYPOINT that swallows the script prints at once; a usage text after the job's own tools
+// printed for a while (a program calling another with an option it lacks) is that program's.
+const RUNNER_LINE = /^(?:Running with gitlab|\s*on \S|Preparing |Using |Pulling |Running on |Getting source|Fetching changes|Initialized empty|Reinitialized|Created fresh|Checking out|Skipping Git|Updating\/initializing|Executing "|Resolving secrets|Restoring cache|Checking cache|Downloading artifacts|Starting service|Waiting for services|\$ )/
+function toolRanFirst(s: Scan, before: number): boolean {
+  const own = s.output.filter((l) => l.n < before && !RUNNER_LINE.test(l.text) && phaseName(l.section) !== 'prepare_executor')
+  return own.length > 2 && /unrecognized option|invalid option|unknown option/i.test(s.near(before, /unrecognized option|invalid option|unknown option/i, 4)?.line.text ?? '')
+}
 
 function scriptStarted(s: Scan, before: number): boolean {
   // Old runners print no section markers, so the script's echo can sit in what looks like get_sources.
@@ -227,7 +237,7 @@ function entrypoint(s: Scan): Diagnosis[] {
   // Runners before 11.x printed no section markers: the ENTRYPOINT's output follows "Skipping Git
   // submodules setup" and so reads as get_sources; git's own usage text there is git_client_too_old.
   const early = ['step_script', '', 'prepare_executor', 'prepare_script', 'get_sources']
-  const hit = s.all(USAGE).find((h) => early.includes(phaseName(h.line.section)) && !scriptStarted(s, h.line.n) && !(phaseName(h.line.section) === 'get_sources' && /usage:\s+git\b/i.test(h.line.text)))
+  const hit = s.all(USAGE).find((h) => early.includes(phaseName(h.line.section)) && !scriptStarted(s, h.line.n) && !(phaseName(h.line.section) === 'get_sources' && /usage:\s+git\b/i.test(h.line.text)) && !toolRanFirst(s, h.line.n))
   if (!hit) return []
   const image = s.image() ?? '<image>'
   const tool = firstGroup(hit) ?? image.split('/').pop()?.split(':')[0] ?? 'the tool'

@@ -23,7 +23,7 @@ const SCHEDULE_REASON = /Insufficient (?:cpu|memory|ephemeral-storage|nvidia\.co
 const POD_TIMEOUT = /timed out waiting for pod to start/
 const PULL_TROUBLE = /Back-off pulling image|ErrImagePull|ImagePullBackOff|image pull failed|Failed to pull image/
 // git's run-command ("<cmd> died of signal 9"), Python's subprocess ("died with <Signals.SIGKILL: 9>"): a SIGKILL'd child.
-const OOM = /OOMKilled|npm ERR! (?:code|errno) ENOMEM|spawn ENOMEM|There is insufficient memory for the Java Runtime Environment|Expiring Daemon because JVM heap space is exhausted|Gradle build daemon disappeared unexpectedly|returned a non-zero code: 137\b|Out of memory, malloc failed|\bdied (?:of|with) signal 9\b|<Signals\.SIGKILL: 9>|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|[Oo]ut of memory: Killed process|System OOM encountered|JavaScript heap out of memory|Allowed memory size of \d+ bytes exhausted|memory allocation of \d+ bytes failed|terminated with signal 9 \[Killed\]|instance of 'std::bad_alloc'|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status):? 137\b/
+const OOM = /OOMKilled|TERMINATED WITH THE EXIT STRING: Killed \(signal 9\)|npm ERR! (?:code|errno) ENOMEM|spawn ENOMEM|There is insufficient memory for the Java Runtime Environment|Expiring Daemon because JVM heap space is exhausted|Gradle build daemon disappeared unexpectedly|returned a non-zero code: 137\b|Out of memory, malloc failed|\bdied (?:of|with) signal 9\b|<Signals\.SIGKILL: 9>|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|[Oo]ut of memory: Killed process|System OOM encountered|JavaScript heap out of memory|Allowed memory size of \d+ bytes exhausted|memory allocation of \d+ bytes failed|terminated with signal 9 \[Killed\]|instance of 'std::bad_alloc'|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory|^Killed$|signal: killed|exit (?:code|status):? 137\b/
 const TIMEOUT = /execution took longer than|timeout was exceeded|timed out waiting for pod/
 const ADMISSION = /admission webhook "([^"]+)" denied the request|violates PodSecurity "([^"]+)"|is forbidden: (?:unable to validate against any (?:pod )?security policy|pod security policy)|denied by (?:gatekeeper|kyverno|policy)|only read-only root filesystem container is allowed/i
 const QUOTA = /is forbidden: exceeded quota: ([\w.-]+), requested: ([^,]+)|forbidden: exceeded quota|exceeded quota: ([\w.-]+)|failed quota: ([\w.-]+): must specify|maximum (?:cpu|memory) usage per (?:Container|Pod) is/
@@ -154,7 +154,7 @@ function pending(s: Scan): Diagnosis[] {
 function oom(s: Scan): Diagnosis[] {
   if (s.has(TIMEOUT)) return []
   const hits = s.all(OOM)
-  const strong = hits.filter((h) => !/exit (?:code|status):? 137|^Killed$|signal: killed|signal SIGKILL|daemon disappeared unexpectedly/.test(h.line.text)).pop()
+  const strong = hits.filter((h) => !/exit (?:code|status):? 137|^Killed$|signal: killed|signal SIGKILL|daemon disappeared unexpectedly|EXIT STRING: Killed/.test(h.line.text)).pop()
   const hit = strong ?? hits.pop()
   if (!hit && s.ev.trace.exitCode !== 137) return []
   const text = hit?.line.text ?? ''

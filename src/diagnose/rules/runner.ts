@@ -22,7 +22,7 @@ const DAEMON_AT_IP = /Cannot connect to the Docker daemon at tcp:\/\/(\d+\.\d+\.
 const VERSION = /^Running with gitlab-(?:ci-multi-)?runner (\d+)\.(\d+)\.(\d+)\S* \(([0-9a-f]+)\)/
 // Runner-internal failures that upstream tracked as runner bugs (container lost at the end of the
 // job, the permission container of the cache volume, helper image / attach races).
-const RUNNER_BUG = /No such container: [0-9a-f]{12,}.*\(executor_docker\.go|adding cache volume: set volume permissions: running permission container|unable to upgrade connection: container not found \("helper"\)|waiting for permission container to finish: exit code|gitlab_runner_env: No such file or directory|detecting base image: unsupported Windows version/
+const RUNNER_BUG = /No such container: \S+ \(executor_docker\.go|No such container: [0-9a-f]{12,}.*\(executor_docker\.go|adding cache volume: set volume permissions: running permission container|unable to upgrade connection: container not found \("helper"\)|waiting for permission container to finish: exit code|gitlab_runner_env: No such file or directory|detecting base image: unsupported Windows version/
 // GitLab's text for the runner_unsupported reason: the job needs a feature this runner version lacks.
 const OUTDATED = /Your runner is outdated, please upgrade your runner/
 // GitLab's text for the api_failure reason: the runner's calls to the jobs API failed.
