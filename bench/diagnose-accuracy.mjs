@@ -59,7 +59,7 @@ function score(rows) {
 const dev = results.filter((r) => r.split === 'dev')
 const held = results.filter((r) => r.split === 'heldout')
 // The held-out entries of each later collection pass (split.json heldout_batch<N>), totals only.
-const batches = Object.keys(split).filter((k) => /^heldout_batch\d+$/.test(k)).sort()
+const batches = Object.keys(split).filter((k) => /^heldout_batch\d+$/.test(k)).sort((a, b) => Number(a.slice(13)) - Number(b.slice(13)))
 const inBatch = new Set(batches.flatMap((k) => split[k]))
 const summary = args.has('--dev-only') ? { dev: score(dev) } : { dev: score(dev), heldout: score(held) }
 if (args.has('--new-heldout') && !args.has('--dev-only')) {

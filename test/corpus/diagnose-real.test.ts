@@ -25,13 +25,13 @@ function categories(e: Entry): string[] {
 // Reached with the 197-entry corpus after issue 14 (125/131 and 130/131 on the dev split, which
 // included the 22 dev entries of the third collection pass); with the fourth and fifth passes' 48
 // dev entries 168/179 and 175/179 (170/181, 177/181 with the sixth pass's two); with the seventh
-// pass's 29 dev entries 193/210 and 201/210 (91.9 %, 95.7 %: of the seventh pass's misses left, the
-// threads name causes no log line shows — a Windows update under the runner, an image entrypoint
-// reading a token file, a runner version's cache path). The misses left are one-line logs whose
-// labels the threads did not settle, causes no log line shows — a fork's CI config path, which
-// runner took the job — or pairs of alike logs labelled differently. A regression guard, not a target.
+// to tenth passes' 100 dev entries 259/281 and 267/281 (92.2 %, 95.0 %; before their own rule passes
+// those entries scored 17/29, 19/26, 25/33 and 8/12). The misses left are logs whose labels the
+// threads did not settle, causes no log line shows (a fork's CI config path, which runner took the
+// job, a Windows update under the runner, an entrypoint reading a token file), or pairs of alike
+// logs labelled differently. A regression guard, not a target.
 const DEV_TOP1 = 0.91
-const DEV_TOP3 = 0.95
+const DEV_TOP3 = 0.94
 
 describe('explain on real failure logs', () => {
   it('every entry belongs to exactly one split', () => {

@@ -21,7 +21,7 @@ const PROFILE = /prepare environment: (?:exit status|Process exited with status)
 const SECRETS = /resolving secrets:|secret not found: ([\w-]+)|Not resolved: no resolver that can handle the secret|(?:initializing|reading from|writing to) Vault|Vault (?:service|client)|failed to exchange sts token|Role ARN is required when using JWT|getting secret failed/
 const DEPENDENCY = /Downloading artifacts (?:from coordinator|for [\w./ -]+ \(\d+\))\.\.\. (not found|forbidden|unauthorized)/
 // debconf with no terminal falls back to a Readline prompt and waits for an answer that never comes (tzdata, keyboard-configuration).
-const DEBCONF_PROMPT = /^\s*debconf: falling back to frontend: Readline/
+const DEBCONF_PROMPT = /^\s*debconf: falling back to frontend: Readline|^\s*Configuring (?:tzdata|keyboard-configuration|console-setup|locales)$/
 // Sphinx's linkcheck builder: "(<doc>: line N) broken    <url> - <reason>".
 const LINKCHECK = /^\s*(?:\(\s*(?:[\w./-]+: )?line\s+\d+\)\s*)?broken\s+(https?:\/\/\S+) - (.+)$/
 const SERVICE_WARNING = /\*\*\* WARNING: Service (\S+) probably didn't start properly/
