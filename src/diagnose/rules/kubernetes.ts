@@ -11,8 +11,6 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 // Anchored on a word start: an unanchored leading [\w]+ would retry at every offset of long lines.
 const FORBIDDEN = /(?<![\w./-])([\w./-]+)(?: "[^"]*")? is forbidden: User "system:serviceaccount:([^:"]+):([^"]+)" cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/
 const FORBIDDEN_SHORT = /(?<![\w./-])([\w./-]+)(?: "[^"]*")? is forbidden: User "system:serviceaccount:([^:"]+):([^"]+)"\s*$/
-// The API refused the runner's own credentials (401) during the job or its clean-up: a revoked token, or a service account / role binding deleted while jobs ran (helm uninstall).
-const UNAUTHORIZED = /^(?:ERROR: )?(?:Error cleaning up (?:pod|secrets|configmaps?|services?)|Job failed \(system failure\)|.*(?:setting up (?:build pod|credentials|scripts configMap)|waiting for pod running)): Unauthorized\s*$/
 // A cloud IAM service account (GKE's *.iam.gserviceaccount.com, an EKS-mapped IAM role) refused by RBAC. A person's
 // identity (a kubeconfig user) is not this class: its fix is that person's access, not a CI identity's.
 const FORBIDDEN_USER = /(?<![\w./-])([\w./-]+)(?: "[^"]*")? is forbidden: User "([^"]+\.iam\.gserviceaccount\.com|arn:aws:(?:iam|sts)::\d+:(?:role|assumed-role)\/[^"]+)" cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/
@@ -112,17 +110,6 @@ function scriptKubeconfig(s: Scan): Diagnosis[] {
       { text: 'Or pass a kubeconfig as a file-type CI/CD variable named KUBECONFIG (check its protected/environment scope).', snippet: 'variables:\n  KUBECONFIG: $KUBE_CONFIG_FILE' },
       { text: 'On the Kubernetes executor, a service account token is mounted only if the job\'s service account allows it.', snippet: '[runners.kubernetes]\n  service_account = "<deployer>"\n  automount_service_account_token = true' },
     ], 0.85)]
-}
-
-function unauthorized(s: Scan): Diagnosis[] {
-  const hit = s.last(UNAUTHORIZED)
-  if (!hit || (s.family !== 'kubernetes' && !s.has(/Error cleaning up (?:pod|secrets)/))) return []
-  return [diagnosis('kubernetes_rbac_forbidden', 'The cluster no longer accepts the runner\'s credentials',
-    'The Kubernetes API answered Unauthorized to the runner itself: its token was revoked or expired, or its service account (or the role binding) was deleted while the job ran (for example by a helm uninstall or upgrade of the runner chart).',
-    evidence(hit), [
-      { text: 'Check that the runner\'s service account and its role binding still exist, then restart the runner pod so it reads a fresh token.', snippet: 'kubectl -n <runner namespace> get serviceaccount,rolebinding\nkubectl -n <runner namespace> rollout restart deployment/<runner>' },
-      { text: 'Do not uninstall or reinstall the runner chart while jobs run; pods left behind by the failed clean-up must be removed by hand.', snippet: 'kubectl -n <job namespace> delete pod -l pod=runner-<token prefix>' },
-    ], 0.6)]
 }
 
 function pending(s: Scan): Diagnosis[] {
@@ -274,6 +261,6 @@ export const kubernetesRule: Rule = {
   categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell', 'transient_failure', 'kubernetes_config_missing', 'script_kubeconfig_missing'],
   match(ev) {
     const s = new Scan(ev)
-    return [...rbac(s), ...userForbidden(s), ...nonRootImage(s), ...scriptKubeconfig(s), ...unauthorized(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s), ...noConfig(s)]
+    return [...rbac(s), ...userForbidden(s), ...nonRootImage(s), ...scriptKubeconfig(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s), ...noConfig(s)]
   },
 }

@@ -21,6 +21,10 @@ const DISTRO_MIRROR = /(?:deb|security|ftp|httpredir|archive)\.debian\.org|(?:ar
 const KEY = /NO_PUBKEY ([0-9A-F]+)|The repository '([^']+)' is not signed|UNTRUSTED signature|EXPKEYSIG ([0-9A-F]+)|BADSIG ([0-9A-F]+)/
 const LOCK = /^E: Could not get lock (\/var\/lib\/(?:dpkg|apt)\/[\w/-]+)|^E: Unable to acquire the dpkg frontend lock \([^)]*\), is another process using it\?/
 const PEP668 = /error: externally-managed-environment/
+// The program exists but cannot be started: its ELF interpreter (a glibc binary on Alpine/musl) or a shared library is missing.
+const LOADER = /cannot execute: required file not found|error while loading shared libraries: ([^:]+): cannot open shared object file|Error loading shared library ([^:\s]+): No such file or directory|exec user process caused:? "?no such file or directory/
+// A tool too old for what the project declares: go.mod's go line, package engines, python_requires, class files.
+const TOO_OLD = /go: go\.mod requires go >= ([\d.]+) \(running go ([\d.]+)|npm (?:ERR!|error) code EBADENGINE|The engine "(\w+)" is incompatible with this module\. Expected version "([^"]+)"\. Got "([^"]+)"|requires a different Python: ([\d.]+) not in '([^']+)'|has been compiled by a more recent version of the Java Runtime \(class file version ([\d.]+)\), this version of the Java Runtime only recognizes class file versions up to ([\d.]+)|Unsupported class file major version (\d+)/
 const CLOCK = /Release file for (\S+) is not valid yet \(invalid for another ([^)]+)\)/
 
 function notFound(s: Scan): Diagnosis[] {
@@ -120,6 +124,31 @@ function pep668(s: Scan): Diagnosis[] {
     ], 0.85)]
 }
 
+function loader(s: Scan): Diagnosis[] {
+  const hit = s.last(LOADER)
+  if (!hit) return []
+  const lib = firstGroup(hit)
+  const alpine = /alpine|musl/i.test(s.image() ?? '') || s.has(/^fetch https:\/\/dl-cdn\.alpinelinux\.org|\bapk add\b/)
+  return [diagnosis('binary_loader_missing', lib ? `The program needs ${lib}, which the image lacks` : 'The program exists but its loader is missing', lib
+    ? `The binary is linked against ${lib}, and the image has no such library (another distribution or release, or a slimmed image).`
+    : `The file is there, but the system cannot start it: it is a dynamically linked program whose loader (ELF interpreter) the image does not have${alpine ? ' — a glibc binary on Alpine, whose C library is musl' : ' — typically a glibc binary on a musl image (Alpine), or a binary for another architecture'}.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: lib ? `Install the package that provides ${lib}, or use an image of the distribution the binary was built for.` : 'Use an image with the C library the binary was built for (a Debian/Ubuntu image for glibc binaries), or a static or musl build of the tool.', snippet: lib ? `ldd <program>   # lists what else is missing
+apt-get install -y <package providing ${lib}>` : 'image: debian:bookworm-slim   # instead of alpine for glibc binaries' },
+      ...(alpine && !lib ? [{ text: 'On Alpine, gcompat can run some glibc binaries.', snippet: 'apk add --no-cache gcompat' }] : []),
+    ], 0.85)]
+}
+
+function tooOld(s: Scan): Diagnosis[] {
+  const hit = s.last(TOO_OLD)
+  if (!hit) return []
+  return [diagnosis('toolchain_version_too_old', 'A tool in the image is older than the project requires', `"${hit.line.text.trim().slice(0, 160)}": the project declares a newer language or runtime version than the image provides.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Use an image tag with the version the project requires (or let the tool fetch it: GOTOOLCHAIN=auto for Go).', snippet: 'image: <language>:<required version>' },
+      { text: 'Or pin the requirement to what the image has, if the project really supports it.' },
+    ], 0.85)]
+}
+
 function clockSkew(s: Scan): Diagnosis[] {
   const hit: Hit | undefined = s.last(CLOCK)
   if (!hit) return []
@@ -132,9 +161,9 @@ function clockSkew(s: Scan): Diagnosis[] {
 
 export const packagesRule: Rule = {
   id: 'packages',
-  categories: ['package_not_found', 'package_registry_auth_failed', 'distro_repository_eol', 'repository_key_missing', 'package_manager_lock', 'python_externally_managed', 'clock_skew'],
+  categories: ['package_not_found', 'package_registry_auth_failed', 'distro_repository_eol', 'repository_key_missing', 'package_manager_lock', 'python_externally_managed', 'clock_skew', 'binary_loader_missing', 'toolchain_version_too_old'],
   match(ev) {
     const s = new Scan(ev)
-    return [...notFound(s), ...registryAuth(s), ...distroEol(s), ...repositoryKey(s), ...lock(s), ...pep668(s), ...clockSkew(s)]
+    return [...notFound(s), ...registryAuth(s), ...distroEol(s), ...repositoryKey(s), ...lock(s), ...pep668(s), ...clockSkew(s), ...loader(s), ...tooOld(s)]
   },
 }
