@@ -9,20 +9,21 @@ import type { Diagnosis, Rule } from '../types.js'
  * instead of its registry (moby registry/auth.go), a Helm release left locked by an earlier job
  * (helm pkg/action), a rollout that did not become ready (helm --wait, kubectl rollout status), a
  * secret or configmap the pod names that does not exist (kubelet), and a cluster that no longer
- * accepts the credentials (the runner's own, or kubectl's in the script).
+ * accepts kubectl's credentials in the script (the runner's own: kubernetes.ts).
  */
 
 const DOCKERFILE = /failed to read dockerfile: open ([\w./-]*Dockerfile[\w.-]*): no such file or directory|unable to prepare context: unable to evaluate symlinks in Dockerfile path|error resolving dockerfile path: please provide a valid path to a Dockerfile|Cannot locate specified Dockerfile: (\S+)/
-const CONTEXT = /failed to compute cache key: (?:failed to calculate checksum of ref \S+ )?"?(\/[^"\s]*)"?:? not found|COPY failed: (?:file not found in build context or excluded by \.dockerignore: )?stat [^:]+: file does not exist|COPY failed: file not found in build context or excluded by \.dockerignore/
-const BIND = /invalid mount config for type "bind": bind source path does not exist: (\S+)/
-const PORT = /Bind for ([\d.:[\]]+) failed: port is already allocated|listen tcp ([\d.:[\]]*:\d+): bind: address already in use/
+// buildkit, the classic builder (its temporary context directory) and kaniko (its context directory).
+const CONTEXT = /failed to compute cache key: (?:failed to calculate checksum of ref \S+ )?"?(\/[^"\s]*)"?:? not found|COPY failed: (?:file not found in build context or excluded by \.dockerignore: )?stat [^:]+: file does not exist|COPY failed: file not found in build context or excluded by \.dockerignore|COPY failed: stat \/var\/lib\/docker\/tmp\/docker-builder\d+\/(\S+): no such file or directory|failed to get files used from context: failed to get fileinfo for \/kaniko\/buildcontext\/(\S+?): lstat/
+const BIND = /invalid mount config for type "bind": bind source path does not exist: (\S+?)\.?$/
+const PORT = /Bind for ([\d.:[\]]+) failed: port is already allocated|listen tcp[46]? ([\d.:[\]]*:\d+): bind: address already in use|listen EADDRINUSE: address already in use (\S+)|OSError: \[Errno 98\] Address already in use/
 const LOGIN_404 = /login attempt to (https?:\/\/\S+\/v2\/) failed with status: 404 Not Found/
 const HELM_LOCK = /another operation \(install\/upgrade\/rollback\) is in progress/
-const ROLLOUT = /(?:UPGRADE|INSTALLATION) FAILED: (?:context deadline exceeded|timed out waiting for the condition)|error: deployment "([^"]+)" exceeded its progress deadline|error: timed out waiting for rollout to finish/
+const ROLLOUT = /(?:UPGRADE|INSTALLATION) FAILED: (?:release \S+ failed, and has been rolled back due to atomic being set: |failed (?:pre|post)-(?:install|upgrade): )?(?:context deadline exceeded|timed out waiting for the condition)|error: deployment "([^"]+)" exceeded its progress deadline|error: timed out waiting for rollout to finish/
 const OBJECT_MISSING = /(?:container configuration error|CreateContainerConfigError|MountVolume\.SetUp failed for volume "[^"]+")\s*:?\s*(?:.*?)(secret|configmap) "([^"]+)" not found|Error: (secret|configmap) "([^"]+)" not found/
 // 401 from the API server: the credentials themselves are refused (expired token, deleted account), not RBAC.
 const UNAUTHORIZED_KUBECTL = /error: You must be logged in to the server \((?:Unauthorized|the server has asked for the client to provide credentials)\)|the server has asked for the client to provide credentials/
-const RUNNER_UNAUTHORIZED = /^(?:ERROR: )?(?:Error cleaning up (?:pod|secrets|configmaps?|services?)|Job failed \(system failure\)|.*(?:setting up (?:build pod|credentials|scripts configMap)|waiting for pod running)): Unauthorized\s*$/
+const RUNNER_LINE = /Job failed \(system failure\)|prepare environment:|Error cleaning up (?:pod|secrets)/
 
 function dockerfile(s: Scan): Diagnosis[] {
   const hit = s.last(DOCKERFILE)
@@ -39,6 +40,14 @@ function buildContext(s: Scan): Diagnosis[] {
   const hit = s.last(CONTEXT)
   if (!hit) return []
   const path = firstGroup(hit)
+  // COPY --from=<stage>: the path is the earlier stage's output, not the build context's.
+  const fromStage = s.all(/COPY --from=([\w.-]+)/).filter((h) => h.line.n < hit.line.n && hit.line.n - h.line.n <= 8).pop()
+  if (fromStage) {
+    return [diagnosis('docker_build_context_missing_file', `The stage ${fromStage.m[1]} did not produce ${path ?? 'the copied path'}`, `The Dockerfile copies ${path ?? 'a path'} from its stage ${fromStage.m[1]}, and that stage has no such path: its build wrote elsewhere (another output directory or WORKDIR) or failed to produce it.`,
+      evidence(fromStage, hit), [
+        { text: `Check where the ${fromStage.m[1]} stage writes its output, and copy from exactly there.`, snippet: `docker build --target ${fromStage.m[1]} -t debug . && docker run --rm debug ls -la <its output dir>` },
+      ], 0.85)]
+  }
   return [diagnosis('docker_build_context_missing_file', `A COPY source is not in the build context${path ? ` (${path})` : ''}`, `The Dockerfile copies ${path ?? 'a file'} that the build context does not contain: it is excluded by .dockerignore, it is built by an earlier job whose artifacts this job did not receive, or the context is another directory.`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'Pass the earlier job\'s output to this job.', snippet: 'build-image:\n  needs:\n    - job: build\n      artifacts: true' },
@@ -52,7 +61,7 @@ function bindMount(s: Scan): Diagnosis[] {
   return [diagnosis('dind_bind_mount_path', 'A bind mount names a path the Docker daemon does not have', `docker run -v mounted ${hit.m[1]}, a path in the job's container; the daemon that runs the container (a dind service, or the host's daemon through the socket) has its own filesystem, where that path does not exist.`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'Copy files into the container instead of bind-mounting the job\'s directory.', snippet: 'docker create --name work <image>\ndocker cp . work:/src\ndocker start -a work' },
-      { text: 'Or share the builds directory with the daemon (socket binding with the same path on the host).', snippet: '[runners.docker]\n  volumes = ["/var/run/docker.sock:/var/run/docker.sock", "/builds:/builds"]' },
+      ...(s.hasDind() ? [] : [{ text: 'Or share the builds directory with the daemon (socket binding with the same path on the host).', snippet: '[runners.docker]\n  volumes = ["/var/run/docker.sock:/var/run/docker.sock", "/builds:/builds"]' }]),
     ], 0.8)]
 }
 
@@ -109,18 +118,10 @@ function objectMissing(s: Scan): Diagnosis[] {
     ], 0.8)]
 }
 
-function unauthorized(s: Scan): Diagnosis[] {
-  const kubectl = s.last(UNAUTHORIZED_KUBECTL)
-  const runner = s.last(RUNNER_UNAUTHORIZED)
-  const hit = runner && (s.family === 'kubernetes' || s.has(/Error cleaning up (?:pod|secrets)/)) ? runner : kubectl
+function kubectlUnauthorized(s: Scan): Diagnosis[] {
+  // The runner's own prepare/clean-up lines are the executor's (kubernetes.ts).
+  const hit = s.all(UNAUTHORIZED_KUBECTL).filter((h) => !RUNNER_LINE.test(h.line.text)).pop()
   if (!hit) return []
-  if (hit === runner) {
-    return [diagnosis('kubernetes_api_unauthorized', 'The cluster no longer accepts the runner\'s credentials', 'The Kubernetes API answered Unauthorized to the runner itself: its token was revoked or expired, or its service account was deleted while the job ran (for example by a helm uninstall or upgrade of the runner chart).',
-      evidence(hit), [
-        { text: 'Check that the runner\'s service account and its role binding still exist, then restart the runner pod so it reads a fresh token.', snippet: 'kubectl -n <runner namespace> get serviceaccount,rolebinding\nkubectl -n <runner namespace> rollout restart deployment/<runner>' },
-        { text: 'Do not uninstall or reinstall the runner chart while jobs run; pods left behind by the failed clean-up must be removed by hand.', snippet: 'kubectl -n <job namespace> delete pod -l pod=runner-<token prefix>' },
-      ], 0.65)]
-  }
   return [diagnosis('kubernetes_api_unauthorized', 'The cluster refused kubectl\'s credentials', 'The API server does not accept the credentials in the job\'s kubeconfig (401): the token expired or was revoked, a cloud login plugin produced none, or the kubeconfig is for another cluster. RBAC never ran.',
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'With the GitLab agent for Kubernetes, use its context (its credentials are provided per job).', snippet: 'kubectl config use-context <group>/<agent project>:<agent name>' },
@@ -133,6 +134,6 @@ export const buildDeployRule: Rule = {
   categories: ['dockerfile_not_found', 'docker_build_context_missing_file', 'dind_bind_mount_path', 'host_port_conflict', 'registry_auth_failed', 'helm_release_locked', 'deployment_rollout_failed', 'kubernetes_object_missing', 'kubernetes_api_unauthorized'],
   match(ev) {
     const s = new Scan(ev)
-    return [...dockerfile(s), ...buildContext(s), ...bindMount(s), ...portTaken(s), ...loginToGitlab(s), ...helmLock(s), ...rollout(s), ...objectMissing(s), ...unauthorized(s)]
+    return [...dockerfile(s), ...buildContext(s), ...bindMount(s), ...portTaken(s), ...loginToGitlab(s), ...helmLock(s), ...rollout(s), ...objectMissing(s), ...kubectlUnauthorized(s)]
   },
 }

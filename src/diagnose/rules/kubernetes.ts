@@ -112,6 +112,21 @@ function scriptKubeconfig(s: Scan): Diagnosis[] {
     ], 0.85)]
 }
 
+// The API refused the runner's own credentials (401) during the job or its clean-up: a revoked token, or
+// a service account deleted while jobs ran (helm uninstall). Prepare errors end with the runner's
+// shell-profile link.
+const RUNNER_UNAUTHORIZED = /^(?:ERROR: )?(?:Error cleaning up (?:pod|secrets|configmaps?|services?)|Job failed \(system failure\)|.*(?:setting up (?:build pod|credentials|scripts configMap)|waiting for pod running)): (?:Unauthorized|the server has asked for the client to provide credentials)(?:\. Check https:\/\/docs\.gitlab\.com\S*.*)?\s*$/
+
+function runnerUnauthorized(s: Scan): Diagnosis[] {
+  const hit = s.last(RUNNER_UNAUTHORIZED)
+  if (!hit || (s.family !== 'kubernetes' && !s.has(/Error cleaning up (?:pod|secrets)|prepare environment:/))) return []
+  return [diagnosis('kubernetes_api_unauthorized', 'The cluster no longer accepts the runner\'s credentials', 'The Kubernetes API answered Unauthorized to the runner itself: its token was revoked or expired, or its service account was deleted while the job ran (for example by a helm uninstall or upgrade of the runner chart).',
+    evidence(hit), [
+      { text: 'Check that the runner\'s service account and its role binding still exist, then restart the runner pod so it reads a fresh token.', snippet: 'kubectl -n <runner namespace> get serviceaccount,rolebinding\nkubectl -n <runner namespace> rollout restart deployment/<runner>' },
+      { text: 'Do not uninstall or reinstall the runner chart while jobs run; pods left behind by the failed clean-up must be removed by hand.', snippet: 'kubectl -n <job namespace> delete pod -l pod=runner-<token prefix>' },
+    ], 0.65)]
+}
+
 function pending(s: Scan): Diagnosis[] {
   if (s.has(PULL_TROUBLE)) return [] // later, more specific: the image pull is the problem
   const waiting = s.last(PENDING)
@@ -258,9 +273,9 @@ function noConfig(s: Scan): Diagnosis[] {
 
 export const kubernetesRule: Rule = {
   id: 'kubernetes',
-  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell', 'transient_failure', 'kubernetes_config_missing', 'script_kubeconfig_missing'],
+  categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell', 'transient_failure', 'kubernetes_config_missing', 'script_kubeconfig_missing', 'kubernetes_api_unauthorized'],
   match(ev) {
     const s = new Scan(ev)
-    return [...rbac(s), ...userForbidden(s), ...nonRootImage(s), ...scriptKubeconfig(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s), ...noConfig(s)]
+    return [...rbac(s), ...userForbidden(s), ...nonRootImage(s), ...scriptKubeconfig(s), ...runnerUnauthorized(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s), ...noConfig(s)]
   },
 }

@@ -1,4 +1,4 @@
-import { Scan, diagnosis, evidence, hostOf } from '../scan.js'
+import { Scan, diagnosis, evidence } from '../scan.js'
 import { retryFix } from '../snippets.js'
 import type { Diagnosis, Rule } from '../types.js'
 
@@ -20,10 +20,6 @@ const POLICY = /image is not present on list of allowed images|Please check runn
 const PROFILE = /prepare environment: (?:exit status|Process exited with status) \d+\. Check https:\/\/docs\.gitlab\.com\/runner\/shells\/(?:index\.html)?#shell-profile-loading/
 const SECRETS = /resolving secrets:|secret not found: ([\w-]+)|Not resolved: no resolver that can handle the secret|(?:initializing|reading from|writing to) Vault|Vault (?:service|client)|failed to exchange sts token|Role ARN is required when using JWT|getting secret failed/
 const DEPENDENCY = /Downloading artifacts (?:from coordinator|for [\w./ -]+ \(\d+\))\.\.\. (not found|forbidden|unauthorized)/
-// debconf with no terminal falls back to a Readline prompt and waits for an answer that never comes (tzdata, keyboard-configuration).
-const DEBCONF_PROMPT = /^\s*debconf: falling back to frontend: Readline|^\s*Configuring (?:tzdata|keyboard-configuration|console-setup|locales)$/
-// Sphinx's linkcheck builder: "(<doc>: line N) broken    <url> - <reason>".
-const LINKCHECK = /^\s*(?:\(\s*(?:[\w./-]+: )?line\s+\d+\)\s*)?broken\s+(https?:\/\/\S+) - (.+)$/
 const SERVICE_WARNING = /\*\*\* WARNING: Service (\S+) probably didn't start properly/
 const DIND = /docker-\d+$|dind|docker:|-docker-/
 
@@ -120,32 +116,6 @@ function dependency(s: Scan): Diagnosis[] {
     ], 0.8)]
 }
 
-function waitingForInput(s: Scan): Diagnosis[] {
-  const hit = s.last(DEBCONF_PROMPT)
-  if (!hit) return []
-  // The job stopped at a question: the last thing it printed is a prompt (or the timeout that ended it).
-  const last = [...s.output].reverse().find((l) => !/^(?:ERROR: )?Job failed|^Cleaning up|^Uploading artifacts for failed job/.test(l.text))
-  if (!last || last.n < hit.line.n || !/[:?\]]\s*$/.test(last.text.trim())) return []
-  return [diagnosis('job_timeout', 'The job waited for an answer to an interactive question', `A package's configuration (debconf) found no terminal, fell back to asking on the console and waited for an answer ("${last.text.trim().slice(0, 80)}") that never comes in CI, until the job's timeout.`,
-    evidence(hit, last), [
-      { text: 'Make package installs non-interactive.', snippet: 'variables:\n  DEBIAN_FRONTEND: noninteractive\n  TZ: Etc/UTC' },
-      { text: 'Or preseed the answers (tzdata: link /etc/localtime first).', snippet: 'ln -fs /usr/share/zoneinfo/Etc/UTC /etc/localtime && apt-get install -y tzdata' },
-    ], 0.75)]
-}
-
-function linkcheck(s: Scan): Diagnosis[] {
-  const hits = s.all(LINKCHECK)
-  const hit = hits[hits.length - 1]
-  if (!hit) return []
-  const host = hostOf(hit.m[1]) ?? 'a linked site'
-  return [diagnosis('upstream_service_unavailable', `The documentation's link check failed on ${host}`, `Sphinx's linkcheck found ${hits.length === 1 ? 'a link' : `${hits.length} links`} broken: ${host} answered "${(hit.m[2] ?? '').slice(0, 120)}". The site (or its bot protection, or a redirect) is the cause, not the documentation build.`,
-    evidence(...hits.slice(-3)), [
-      { text: 'Check the link from a browser and from the runner; if the site is down or blocks the checker, retry later or ignore it.', snippet: '# conf.py\nlinkcheck_ignore = [r"https://example\\.org/.*"]\nlinkcheck_retries = 3\nlinkcheck_timeout = 30' },
-      { text: 'Some sites refuse the default user agent: send a browser-like one.', snippet: '# conf.py\nuser_agent = "Mozilla/5.0 (X11; Linux x86_64) Sphinx linkcheck"' },
-      { text: 'Keep link checking out of the blocking path: a scheduled pipeline or allow_failure.', snippet: 'linkcheck:\n  allow_failure: true\n  rules:\n    - if: $CI_PIPELINE_SOURCE == "schedule"' },
-    ], 0.7)]
-}
-
 function service(s: Scan): Diagnosis[] {
   const warning = s.last(SERVICE_WARNING)
   if (!warning || DIND.test(warning.m[1] ?? '')) return []
@@ -166,9 +136,9 @@ function service(s: Scan): Diagnosis[] {
 
 export const lifecycleRule: Rule = {
   id: 'lifecycle',
-  categories: ['runner_interrupted', 'job_canceled', 'runner_token_invalid', 'runner_policy_refused', 'shell_profile_broken', 'secrets_resolution_failed', 'artifacts_dependency_unavailable', 'service_failed_to_start', 'job_timeout', 'upstream_service_unavailable'],
+  categories: ['runner_interrupted', 'job_canceled', 'runner_token_invalid', 'runner_policy_refused', 'shell_profile_broken', 'secrets_resolution_failed', 'artifacts_dependency_unavailable', 'service_failed_to_start'],
   match(ev) {
     const s = new Scan(ev)
-    return [...interrupted(s), ...canceled(s), ...tokenInvalid(s), ...policyRefused(s), ...profileBroken(s), ...secrets(s), ...dependency(s), ...service(s), ...waitingForInput(s), ...linkcheck(s)]
+    return [...interrupted(s), ...canceled(s), ...tokenInvalid(s), ...policyRefused(s), ...profileBroken(s), ...secrets(s), ...dependency(s), ...service(s)]
   },
 }

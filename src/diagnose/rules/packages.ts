@@ -24,7 +24,7 @@ const PEP668 = /error: externally-managed-environment/
 // The program exists but cannot be started: its ELF interpreter (a glibc binary on Alpine/musl) or a shared library is missing.
 const LOADER = /cannot execute: required file not found|error while loading shared libraries: ([^:]+): cannot open shared object file|Error loading shared library ([^:\s]+): No such file or directory|exec user process caused:? "?no such file or directory/
 // A tool too old for what the project declares: go.mod's go line, package engines, python_requires, class files.
-const TOO_OLD = /go: go\.mod requires go >= ([\d.]+) \(running go ([\d.]+)|npm (?:ERR!|error) code EBADENGINE|The engine "(\w+)" is incompatible with this module\. Expected version "([^"]+)"\. Got "([^"]+)"|requires a different Python: ([\d.]+) not in '([^']+)'|has been compiled by a more recent version of the Java Runtime \(class file version ([\d.]+)\), this version of the Java Runtime only recognizes class file versions up to ([\d.]+)|Unsupported class file major version (\d+)/
+const TOO_OLD = /go: go\.mod requires go >= ([\d.]+) \(running go ([\d.]+)|npm (?:ERR!|error) code EBADENGINE|^error .*The engine "(\w+)" is incompatible with this module\. Expected version "([^"]+)"\. Got "([^"]+)"|requires a different Python: ([\d.]+) not in '([^']+)'|has been compiled by a more recent version of the Java Runtime \(class file version ([\d.]+)\), this version of the Java Runtime only recognizes class file versions up to ([\d.]+)|Unsupported class file major version (\d+)/
 const CLOCK = /Release file for (\S+) is not valid yet \(invalid for another ([^)]+)\)/
 
 function notFound(s: Scan): Diagnosis[] {
@@ -129,6 +129,20 @@ function loader(s: Scan): Diagnosis[] {
   if (!hit) return []
   const lib = firstGroup(hit)
   const alpine = /alpine|musl/i.test(s.image() ?? '') || s.has(/^fetch https:\/\/dl-cdn\.alpinelinux\.org|\bapk add\b/)
+  // bash 5.2 says the same for a script whose #! interpreter is missing: CRLF line endings, or a
+  // virtualenv/node_modules entry point made in another image.
+  const program = /cannot execute: required file not found/.test(hit.line.text) ? /(\S+): cannot execute/.exec(hit.line.text)?.[1] ?? '' : ''
+  if (/\.(?:sh|bash|py|pl|rb)$|(?:^|\/)(?:\.?venv|env)\/bin\/|node_modules\/\.bin\//.test(program)) {
+    const venv = /(?:^|\/)(?:\.?venv|env)\/bin\//.test(program)
+    return [diagnosis('binary_loader_missing', `${program}'s #! interpreter is missing`, venv
+      ? `${program} is a virtualenv entry point whose #! line names the Python of the image (or path) it was created in; restored from a cache into another image or path, that interpreter does not exist.`
+      : `${program} is a script whose #! interpreter does not exist here: CRLF line endings make it look for "/bin/bash\\r", or it names a shell or interpreter the image lacks.`,
+      evidence(s.commandAt(hit.line.n), hit), venv ? [
+        { text: 'Create the virtualenv in the job\'s own image, or key its cache on the image too.', snippet: 'cache:\n  key: venv-$CI_JOB_IMAGE\n  paths: [.venv/]\nbefore_script:\n  - python -m venv .venv && .venv/bin/pip install -r requirements.txt' },
+      ] : [
+        { text: 'Check its first line and its line endings; store scripts with LF endings.', snippet: `head -1 ${program} | od -c | head -2\nsed -i 's/\\r$//' ${program}\necho "*.sh text eol=lf" >> .gitattributes` },
+      ], 0.8)]
+  }
   return [diagnosis('binary_loader_missing', lib ? `The program needs ${lib}, which the image lacks` : 'The program exists but its loader is missing', lib
     ? `The binary is linked against ${lib}, and the image has no such library (another distribution or release, or a slimmed image).`
     : `The file is there, but the system cannot start it: it is a dynamically linked program whose loader (ELF interpreter) the image does not have${alpine ? ' — a glibc binary on Alpine, whose C library is musl' : ' — typically a glibc binary on a musl image (Alpine), or a binary for another architecture'}.`,
@@ -142,11 +156,32 @@ apt-get install -y <package providing ${lib}>` : 'image: debian:bookworm-slim   
 function tooOld(s: Scan): Diagnosis[] {
   const hit = s.last(TOO_OLD)
   if (!hit) return []
-  return [diagnosis('toolchain_version_too_old', 'A tool in the image is older than the project requires', `"${hit.line.text.trim().slice(0, 160)}": the project declares a newer language or runtime version than the image provides.`,
-    evidence(s.commandAt(hit.line.n), hit), [
+  const newer = tooNew(hit.line.text)
+  return [diagnosis('toolchain_version_too_old', newer ? 'A tool in the image is newer than the project supports' : 'A tool in the image is older than the project requires', newer
+    ? `"${hit.line.text.trim().slice(0, 160)}": the image's runtime is newer than what the project's tools support (a JDK newer than the Gradle/Groovy in use, a Python above the package's upper bound).`
+    : `"${hit.line.text.trim().slice(0, 160)}": the project declares a newer language or runtime version than the image provides.`,
+    evidence(s.commandAt(hit.line.n), hit), newer ? [
+      { text: 'Use an image tag with a version the project supports, or upgrade the tool that lags (the Gradle wrapper, the package).', snippet: 'image: <language>:<supported version>\n# Gradle: ./gradlew wrapper --gradle-version <newer>' },
+    ] : [
       { text: 'Use an image tag with the version the project requires (or let the tool fetch it: GOTOOLCHAIN=auto for Go).', snippet: 'image: <language>:<required version>' },
       { text: 'Or pin the requirement to what the image has, if the project really supports it.' },
     ], 0.85)]
+}
+
+/** The runtime is above what is supported: class files a tool cannot read, or a Python past the package's upper bound. */
+function tooNew(text: string): boolean {
+  if (/Unsupported class file major version/.test(text)) return true
+  const py = /requires a different Python: ([\d.]+) not in '([^']+)'/.exec(text)
+  if (!py) return false
+  const have = (py[1] ?? '').split('.').map(Number)
+  const below = /<\s*([\d.]+)/.exec(py[2] ?? '')?.[1]?.split('.').map(Number)
+  if (!below) return false
+  for (let i = 0; i < Math.max(have.length, below.length); i++) {
+    const a = have[i] ?? 0
+    const b = below[i] ?? 0
+    if (a !== b) return a > b
+  }
+  return true
 }
 
 function clockSkew(s: Scan): Diagnosis[] {

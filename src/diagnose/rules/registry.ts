@@ -34,7 +34,8 @@ function imageIn(s: Scan, hit: Hit): string {
 const IMAGE_TOOLS = /^\$ (?:sudo )?(?:docker(?! (?:compose |container )?(?:run|exec|up)\b)|podman(?! (?:run|exec)\b)|buildah|skopeo|crane|\/kaniko\/executor|helm|nerdctl)\b|^\$ .*\|\s*(?:sudo )?(?:docker|podman|buildah|skopeo|nerdctl) login\b/
 
 // Wordings only a container registry (distribution's errcode texts) answers: no other context needed.
-const REGISTRY_ONLY = /^denied: requested access to the resource is denied$|no basic auth credentials|insufficient_scope|^unauthorized: authentication required$/
+// (Not OAuth's generic insufficient_scope: GitLab's API answers it too.)
+const REGISTRY_ONLY = /^denied: requested access to the resource is denied$|no basic auth credentials|^unauthorized: authentication required$/
 
 function pullHits(s: Scan, re: RegExp): Hit[] {
   return s.all(re).filter((h) => PULL_CONTEXT.test(h.line.text) || REGISTRY_ONLY.test(h.line.text) || phaseName(h.line.section) === 'prepare_executor' ||
