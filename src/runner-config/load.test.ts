@@ -110,6 +110,15 @@ describe('config.toml', () => {
     expect(errs[1]!.message).toBe('runners.docker.privileged must be true or false, not the string "yes"')
   })
 
+  it('compiles the *_overwrite_allowed regular expressions as gitlab-runner does (RE2), at their place', () => {
+    const errs = errorsOf('[[runners]]\n  executor = "kubernetes"\n  [runners.kubernetes]\n    namespace_overwrite_allowed = "ci-(?!prod).*"\n    service_account_overwrite_allowed = "ci-.*"\n    pod_labels_overwrite_allowed = "[a-z"\n')
+    expect(errs.map((e) => [e.code, e.line])).toEqual([['GLRUN_CONFIG_VALUE', 4], ['GLRUN_CONFIG_VALUE', 6]])
+    expect(errs[0]!.message).toContain('namespace_overwrite_allowed "ci-(?!prod).*" is not a valid regular expression')
+    expect(errs[0]!.hint).toContain('RE2')
+    // Valid ones and empty ones (no overwrite allowed) pass.
+    expect(errorsOf('[[runners]]\n  [runners.kubernetes]\n    namespace_overwrite_allowed = "ci-.*"\n    node_selector_overwrite_allowed = ""\n')).toEqual([])
+  })
+
   it('checks extra_hosts entries and concurrent', () => {
     expect(errorsOf('concurrent = 0\n').map((e) => e.message)).toEqual(["Current configuration 'concurrent = 0' means that no jobs will be processed"])
     expect(errorsOf('[[runners]]\n[runners.docker]\nextra_hosts = ["gitlab.example.com"]\n')[0]).toMatchObject({ code: 'GLRUN_CONFIG_VALUE', line: 3 })

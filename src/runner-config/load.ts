@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { RE2JS } from 're2js'
 import { TomlError, parse } from 'smol-toml'
 import { closest } from '../diagnostics/did-you-mean.js'
 import { GlrunError, GlrunErrors } from '../diagnostics/errors.js'
@@ -89,9 +90,25 @@ export function parseRunnerConfig(text: string, path: string): { config: RunnerC
     for (const key of ['pull_policy', 'allowed_pull_policies']) checkPolicies(k8s[key], `${at}.kubernetes.${key}`, err, true)
     const dp = k8s['dns_policy']
     if (typeof dp === 'string' && dp !== '' && !DNS_POLICIES.includes(dp)) err('GLRUN_CONFIG_VALUE', `${at}.kubernetes.dns_policy`, `dns_policy "${dp}" is not one of ${DNS_POLICIES.join(', ')}`)
+    // The *_overwrite_allowed keys are RE2 regular expressions (gitlab-runner compiles them per job and fails
+    // the job with "couldn't prepare overwrites"): one that does not compile is config.toml's mistake, told now.
+    for (const [key, value] of Object.entries(k8s)) {
+      if (!key.endsWith('_overwrite_allowed') || typeof value !== 'string' || value === '') continue
+      const problem = re2Problem(value)
+      if (problem) err('GLRUN_CONFIG_VALUE', `${at}.kubernetes.${key}`, `${key} "${value}" is not a valid regular expression: ${problem}`, 'Write it in RE2 syntax (Go\'s regexp, as gitlab-runner reads it): no lookarounds or backreferences; escape literal dots and brackets.')
+    }
   })
   if (errors.length > 0) throw new GlrunErrors(errors, warnings)
   return { config, warnings }
+}
+
+function re2Problem(regex: string): string | undefined {
+  try {
+    RE2JS.compile(regex)
+    return undefined
+  } catch (e) {
+    return (e as Error).message
+  }
 }
 
 interface Report {
