@@ -11,9 +11,9 @@ import type { Diagnosis, Rule } from '../types.js'
  */
 
 const NOT_FOUND = /^(?:#\d+ [\d.]+ )?E: Unable to locate package (\S+)|^(?:#\d+ [\d.]+ )?E: Package '([^']+)' has no installation candidate|^\s*([\w.+-]+) \(no such package\):|No matching distribution found for ([^\s]+)|npm (?:ERR!|error) 404 +'([^']+)' is not in (?:this|the npm) registry|Could not find artifact ([\w.:-]+) in|No package ([\w.+-]+) available\.|Unable to find a match: ([\w.+-]+)/
-// A pip "no matching distribution" after network trouble is the network's (network.ts).
-const INDEX_FAILED = /Temporary failure resolving|Failed to fetch|Could not connect to|Some index files failed to download|Could not resolve|temporary error \(try again later\)|network error|unable to select packages: .*(?:connection|resolve)/
-const NETWORK_BEFORE = /Retrying \(Retry\(|NewConnectionError|ConnectTimeoutError|Temporary failure in name resolution|Could not fetch URL|SSLError|ProxyError/
+// "Not found" after the index or the registry could not be reached is the network's answer (network.ts):
+// apt's and apk's fetch failures, pip's retries and connection errors.
+const NETWORK_BEFORE = /Temporary failure resolving|Failed to fetch|Could not connect to|Some index files failed to download|Could not resolve|temporary error \(try again later\)|network error|unable to select packages: .*(?:connection|resolve)|Retrying \(Retry\(|NewConnectionError|ConnectTimeoutError|Temporary failure in name resolution|Could not fetch URL|SSLError|ProxyError/
 const REGISTRY_AUTH = /npm (?:ERR!|error) code E40[13]\b|Unable to authenticate, need: Basic|npm (?:ERR!|error) 40[13] (?:Unauthorized|Forbidden)|Received status code 40[13] from server|status code: 40[13], reason phrase: (?:Unauthorized|Forbidden)|Could not authenticate against ([\w.-]+)|Authentication is required for ([\w.-]+)|Bad username or password for ([\w.-]+)|401 Client Error: Unauthorized for url: \S*(?:\/simple\/|\/packages\/pypi)/
 const EOL = /The repository '([^']+)' (?:does not have|no longer has) a Release file|Cannot find a valid baseurl for repo|Cannot prepare internal mirrorlist: No URLs in mirrorlist|Could not resolve host: mirrorlist\.centos\.org/
 // The distributions' own mirrors (a third-party repository without this suite is not an end of life).
@@ -29,12 +29,10 @@ const CLOCK = /Release file for (\S+) is not valid yet \(invalid for another ([^
 
 function notFound(s: Scan): Diagnosis[] {
   const hit = s.last(NOT_FOUND)
-  if (!hit || (/No matching distribution/.test(hit.line.text) && s.ev.trace.lines.some((l) => l.n < hit.line.n && NETWORK_BEFORE.test(l.text)))) return []
-  // The index could not be fetched (name resolution, connection, proxy): the network is the cause, not the name.
-  if (s.ev.trace.lines.some((l) => l.n < hit.line.n && INDEX_FAILED.test(l.text))) return []
+  if (!hit || s.ev.trace.lines.some((l) => l.n < hit.line.n && NETWORK_BEFORE.test(l.text))) return []
   const pkg = firstGroup(hit) ?? '<package>'
   const apt = /Unable to locate package|no installation candidate/.test(hit.line.text)
-  const updated = s.has(/apt-get update|apt update|Reading package lists/) && s.ev.trace.lines.some((l) => l.n < hit.line.n && /^\$ .*apt(?:-get)? update/.test(l.text))
+  const updated = s.ev.trace.lines.some((l) => l.n < hit.line.n && /^\$ .*apt(?:-get)? update/.test(l.text))
   const fixes = apt ? [
     ...(updated ? [] : [{ text: 'Update the package index first, in the same command (images ship without one).', snippet: 'before_script:\n  - apt-get update && apt-get install -y <packages>' }]),
     { text: `Check the package name for the image's distribution and release (it may be renamed, or only in another suite or component such as universe/contrib).`, snippet: `apt-cache search ${pkg.replace(/[:=].*$/, '')}\ncat /etc/os-release` },
