@@ -162,6 +162,17 @@ export class Scan {
     return firstRunner(this.ev.config)
   }
 
+  /** The runner's banner (`Running with gitlab-runner 17.5.0 (c6eae8ea)`): groups 1-3 are major, minor, patch. */
+  runnerBanner(): Hit | undefined {
+    return this.first(/^Running with gitlab-(?:ci-multi-)?runner (\d+)\.(\d+)\.(\d+)\S* \(([0-9a-f]+)\)/)
+  }
+
+  /** The runner's version from its banner, e.g. `17.5.0`. */
+  runnerVersion(): string | undefined {
+    const m = this.runnerBanner()?.m
+    return m ? `${m[1]}.${m[2]}.${m[3]}` : undefined
+  }
+
   /** A Docker-in-Docker service among the job's services. */
   hasDind(): boolean {
     return this.services().some((x) => /dind/.test(x))

@@ -164,7 +164,7 @@ function pulls(s: Scan): Diagnosis[] {
 }
 
 function helper(s: Scan, hit: Hit, image: string): Diagnosis[] {
-  const version = s.first(/^Running with gitlab-runner (\d+\.\d+\.\d+)/)?.m[1] ?? '<runner version>'
+  const version = s.runnerVersion() ?? '<runner version>'
   // A throttled pull says why it failed: the helper image is only where it happened.
   const rate = RATE.test(hit.line.text) || s.has(RATE)
   const out = rate ? [rateDiagnosis(s, hit, image, 0.9, `${registryOf(image)} throttled the pull of the runner's helper image ${image} (HTTP 429): anonymous Docker Hub pulls are counted per egress IP, shared by every node behind the same NAT. Older runners (and helper_image settings) pull the helper from Docker Hub; current ones use registry.gitlab.com.`)] : []

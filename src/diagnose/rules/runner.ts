@@ -19,7 +19,6 @@ const AUTOSCALER = /unable to acquire instance(?: within the configured timeout 
 const DISRUPTED = /pod "([^"]+)" is disrupted: reason "([^"]+)"/
 const MACHINE_EXECUTOR = /^Preparing the "(?:docker\+machine|docker-autoscaler|instance)" executor|^Using Docker Machine executor|^Using docker-machine/
 const DAEMON_AT_IP = /Cannot connect to the Docker daemon at tcp:\/\/(\d+\.\d+\.\d+\.\d+):2376/
-const VERSION = /^Running with gitlab-(?:ci-multi-)?runner (\d+)\.(\d+)\.(\d+)\S* \(([0-9a-f]+)\)/
 // Runner-internal failures that upstream tracked as runner bugs (container lost at the end of the
 // job, the permission container of the cache volume, helper image / attach races).
 const RUNNER_BUG = /No such container: \S+ \(executor_docker\.go|No such container: [0-9a-f]{12,}.*\(executor_docker\.go|adding cache volume: set volume permissions: running permission container|unable to upgrade connection: container not found \("helper"\)|waiting for permission container to finish: exit code|gitlab_runner_env: No such file or directory|detecting base image: unsupported Windows version/
@@ -40,7 +39,7 @@ const TRANSIENT = /error during connect: .*(?:EOF|connection reset by peer)|^une
 const RESET = /(?:read|write) tcp \S+->\S+: (?:read|write): connection reset by peer|\bconnection reset by peer\b|Connection reset by peer|reason: read ECONNRESET|npm ERR! code ECONNRESET/i
 
 function versionLine(s: Scan): Hit | undefined {
-  return s.first(VERSION)
+  return s.runnerBanner()
 }
 
 function machine(s: Scan): Diagnosis[] {
