@@ -117,3 +117,21 @@ describe('reportJson and renderReport', () => {
     expect(renderReport(diagnose(ev('Job succeeded\n')), { color: false })).toBe('No failure found in this log.\n')
   })
 })
+
+describe('one Scan per diagnosis', () => {
+  it('is shared by every rule during one diagnose() and built again for the next call', async () => {
+    const { Scan } = await import('./scan.js')
+    const seen: unknown[] = []
+    const probe: Rule = { id: 'probe', categories: [], match: (e) => { seen.push(Scan.of(e)); return [] } }
+    const e = ev(CLONE_FAILS)
+    diagnose(e, [probe, probe, probe])
+    expect(seen).toHaveLength(3)
+    expect(new Set(seen).size).toBe(1)
+    // Evidence changed between calls is seen: the shared Scan lives only for one call.
+    e.executor = 'kubernetes'
+    diagnose(e, [probe])
+    expect(seen[3]).not.toBe(seen[0])
+    expect((seen[3] as InstanceType<typeof Scan>).family).toBe('kubernetes')
+    expect(Scan.of(e)).not.toBe(seen[3])
+  })
+})

@@ -17,7 +17,7 @@ import { runnerRule } from './rules/runner.js'
 import { scriptRule } from './rules/script.js'
 import { tlsRule } from './rules/tls.js'
 import { FALLBACK_CATEGORIES, fallbackDiagnosis, looksFailed, relevantLines } from './fallback.js'
-import { phaseName } from './scan.js'
+import { phaseName, Scan } from './scan.js'
 import { lineAt, stageIndex } from './trace.js'
 import type { Diagnosis, DiagnosisReport, Evidence, ParsedTrace, ProbeResult, Rule } from './types.js'
 
@@ -41,14 +41,16 @@ export function diagnose(ev: Evidence, rules: readonly Rule[] = RULES): Diagnosi
   }
   if (t.succeeded) return { ...head, diagnoses: [] }
   const best = new Map<string, Diagnosis>()
-  for (const rule of rules) {
-    for (const d of rule.match(ev)) {
-      if (recovered(d, t)) continue
-      const ranked = { ...d, confidence: adjust(d, t) }
-      const seen = best.get(d.category)
-      if (!seen || ranked.confidence > seen.confidence) best.set(d.category, ranked)
+  Scan.sharedDuring(ev, () => {
+    for (const rule of rules) {
+      for (const d of rule.match(ev)) {
+        if (recovered(d, t)) continue
+        const ranked = { ...d, confidence: adjust(d, t) }
+        const seen = best.get(d.category)
+        if (!seen || ranked.confidence > seen.confidence) best.set(d.category, ranked)
+      }
     }
-  }
+  })
   const diagnoses = [...best.values()].sort((a, b) => b.confidence - a.confidence || lastLine(b) - lastLine(a) || a.category.localeCompare(b.category))
   // A weak best guess comes with the lines to read, so the user can judge it; and a failed job
   // never gets nothing: at least which kind of failure it is and what to check next.

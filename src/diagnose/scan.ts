@@ -17,7 +17,26 @@ export type Family = 'docker' | 'kubernetes' | 'shell' | 'other'
 const FAILURE_WORD = /\b(?:error|fatal|fail|failed|failing|failure|exception|denied|not found)\b|[a-z](?:Error|Exception)\b/i
 const RUNNER_TRAILER = /^(?:ERROR: )?(?:Job|Build) failed\b|^Cleaning up|^Uploading artifacts for failed job/
 
+// The Scan of the evidence being diagnosed: every rule module asks for it, and one diagnose() call
+// builds it once (only for the length of that call, so evidence changed between calls is seen).
+const current = new WeakMap<Evidence, Scan>()
+
 export class Scan {
+  /** The shared Scan while diagnose() runs on `ev`, else a new one. */
+  static of(ev: Evidence): Scan {
+    return current.get(ev) ?? new Scan(ev)
+  }
+
+  /** Runs `f` with one Scan of `ev` shared by every rule that asks for it. */
+  static sharedDuring<T>(ev: Evidence, f: () => T): T {
+    current.set(ev, new Scan(ev))
+    try {
+      return f()
+    } finally {
+      current.delete(ev)
+    }
+  }
+
   readonly ev: Evidence
   /** Lines a rule may treat as output: not blank, and not the `$ command` echo of the script. */
   readonly output: TraceLine[]

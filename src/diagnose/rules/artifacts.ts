@@ -113,7 +113,7 @@ export const artifactsRule: Rule = {
   id: 'artifacts',
   categories: ['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied', 'artifacts_uploader_missing', 'cache_not_shared'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...tooLarge(s), ...noFiles(s), ...cacheDenied(s), ...uploaderMissing(s), ...localCacheOnly(s)]
   },
 }

@@ -133,7 +133,7 @@ export const buildDeployRule: Rule = {
   id: 'build-deploy',
   categories: ['dockerfile_not_found', 'docker_build_context_missing_file', 'dind_bind_mount_path', 'host_port_conflict', 'registry_auth_failed', 'helm_release_locked', 'deployment_rollout_failed', 'kubernetes_object_missing', 'kubernetes_api_unauthorized'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...dockerfile(s), ...buildContext(s), ...bindMount(s), ...portTaken(s), ...loginToGitlab(s), ...helmLock(s), ...rollout(s), ...objectMissing(s), ...kubectlUnauthorized(s)]
   },
 }

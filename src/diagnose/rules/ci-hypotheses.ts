@@ -45,7 +45,7 @@ export const ciHypothesesRule: Rule = {
   match(ev) {
     const f = ciFacts(ev.ciYaml)
     if (!f) return []
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...floatingDind(s, f), ...toolEntrypoint(s, f)]
   },
 }

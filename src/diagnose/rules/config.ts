@@ -156,7 +156,7 @@ export const configRule: Rule = {
   id: 'config',
   categories: ['no_matching_runner', 'job_timeout', 'yaml_config_error', 'protected_variable_unavailable', 'job_stuck_pending_timeout'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...stuck(s), ...timeout(s), ...dropped(s), ...yaml(s), ...protectedVar(s)]
   },
 }

@@ -290,7 +290,7 @@ export const dindRule: Rule = {
   id: 'dind',
   categories: ['dind_service_missing', 'dind_tls_mismatch', 'dind_service_failed_to_start', 'dind_unsupported_on_runner', 'dind_docker_host_wrong', 'dind_image_regression', 'docker_api_version_mismatch', 'docker_engine_broken'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...dindDiagnoses(s), ...engine(s)]
   },
 }

@@ -83,7 +83,7 @@ export const gitTransportRule: Rule = {
   id: 'git-transport',
   categories: ['git_rate_limited', 'ssh_algorithm_mismatch', 'submodule_config_invalid', 'lfs_disabled_on_server', 'go_checksum_mismatch'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...rateLimited(s), ...sshAlgorithm(s), ...submoduleUrl(s), ...lfsOff(s), ...goSum(s)]
   },
 }

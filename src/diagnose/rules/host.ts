@@ -201,7 +201,7 @@ export const hostRule: Rule = {
   id: 'host',
   categories: ['permission_denied_builds_dir', 'permission_denied_non_root', 'git_client_too_old', 'shallow_clone_missing_ref', 'pipeline_ref_missing', 'git_auth_job_token', 'no_space_left_on_device', 'git_push_rejected', 'lfs_object_missing'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...buildsDir(s), ...nonRoot(s), ...gitOld(s), ...pipelineRef(s), ...shallow(s), ...gitAuth(s), ...noSpace(s), ...pushRejected(s), ...lfsMissing(s)]
   },
 }

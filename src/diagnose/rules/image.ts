@@ -313,7 +313,7 @@ export const imageRule: Rule = {
   id: 'image',
   categories: ['image_entrypoint_override', 'image_missing_shell', 'shell_mismatch', 'command_not_found', 'script_not_executable', 'yaml_config_error'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...entrypoint(s), ...missingShell(s), ...windowsNoPowershell(s), ...mismatch(s), ...notFound(s), ...interpreter(s), ...unknownSubcommand(s), ...notExecutable(s)]
   },
 }

@@ -275,7 +275,7 @@ export const kubernetesRule: Rule = {
   id: 'kubernetes',
   categories: ['kubernetes_rbac_forbidden', 'pod_pending_unschedulable', 'oom_killed', 'kubernetes_admission_denied', 'kubernetes_quota_exceeded', 'kubernetes_attach_failed', 'image_missing_shell', 'transient_failure', 'kubernetes_config_missing', 'script_kubeconfig_missing', 'kubernetes_api_unauthorized'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...rbac(s), ...userForbidden(s), ...nonRootImage(s), ...scriptKubeconfig(s), ...runnerUnauthorized(s), ...pending(s), ...oom(s), ...apiRefusals(s), ...apiServer(s), ...noConfig(s)]
   },
 }

@@ -138,7 +138,7 @@ export const lifecycleRule: Rule = {
   id: 'lifecycle',
   categories: ['runner_interrupted', 'job_canceled', 'runner_token_invalid', 'runner_policy_refused', 'shell_profile_broken', 'secrets_resolution_failed', 'artifacts_dependency_unavailable', 'service_failed_to_start'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...interrupted(s), ...canceled(s), ...tokenInvalid(s), ...policyRefused(s), ...profileBroken(s), ...secrets(s), ...dependency(s), ...service(s)]
   },
 }

@@ -346,7 +346,7 @@ export const networkRule: Rule = {
   id: 'network',
   categories: ['dns_resolution_failure', 'dns_resolution_intermittent_k8s', 'gitlab_host_unreachable_from_job', 'clone_url_misconfigured', 'egress_blocked_firewall', 'proxy_required', 'upstream_service_unavailable'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...dns(s), ...unreachable(s), ...cloneUrl(s), ...egress(s), ...refused(s), ...proxy(s)]
   },
 }

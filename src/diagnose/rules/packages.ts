@@ -196,7 +196,7 @@ export const packagesRule: Rule = {
   id: 'packages',
   categories: ['package_not_found', 'package_registry_auth_failed', 'distro_repository_eol', 'repository_key_missing', 'package_manager_lock', 'python_externally_managed', 'clock_skew', 'binary_loader_missing', 'toolchain_version_too_old'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...notFound(s), ...registryAuth(s), ...distroEol(s), ...repositoryKey(s), ...lock(s), ...pep668(s), ...clockSkew(s), ...loader(s), ...tooOld(s)]
   },
 }

@@ -225,7 +225,7 @@ export const registryRule: Rule = {
   id: 'registry',
   categories: ['image_not_found', 'image_reference_invalid', 'dockerfile_build_arg', 'registry_auth_failed', 'registry_rate_limited', 'helper_image_pull_failed', 'egress_blocked_firewall'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...pulls(s), ...references(s)]
   },
 }

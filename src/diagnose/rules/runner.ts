@@ -231,7 +231,7 @@ export const runnerRule: Rule = {
   id: 'runner',
   categories: ['machine_provisioning_failed', 'runner_version_bug', 'job_log_limit_exceeded', 'gitlab_server_error', 'upstream_service_unavailable', 'transient_failure', 'network_connection_reset'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     const server = serverError(s)
     return [...machine(s), ...versionBug(s), ...logLimit(s), ...server, ...apiFailure(s), ...nameTaken(s), ...transient(s, server.length > 0)]
   },

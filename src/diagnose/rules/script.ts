@@ -248,7 +248,7 @@ export const scriptRule: Rule = {
   id: 'script',
   categories: ['ssh_host_key_verification_failed', 'ssh_publickey_denied', 'unprivileged_container_build', 'image_wrong_architecture', 'git_worktree_corrupt', 'submodules_not_fetched', 'remote_repository_corrupt', 'transient_failure', 'network_connection_reset', 'windows_path_too_long', 'seccomp_blocks_new_syscalls'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...hostKey(s), ...publickey(s), ...sshNoProject(s), ...sshBanner(s), ...longPath(s), ...seccomp(s), ...unprivileged(s), ...architecture(s), ...worktree(s), ...submodules(s), ...remoteCorrupt(s)]
   },
 }

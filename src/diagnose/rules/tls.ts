@@ -212,7 +212,7 @@ export const tlsRule: Rule = {
   id: 'tls',
   categories: ['tls_untrusted_ca', 'registry_tls_untrusted_ca', 'registry_insecure_http', 'tls_mtu_ssl_error_syscall', 'tls_certificate_name_mismatch', 'tls_certificate_expired', 'egress_blocked_firewall', 'network_connection_reset', 'runner_version_bug'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...untrusted(s), ...syscall(s), ...insecure(s), ...wrongCertificate(s), ...caFileMissing(s)]
   },
 }

@@ -49,7 +49,7 @@ export const toolVerdictsRule: Rule = {
   id: 'tool-verdicts',
   categories: ['job_timeout', 'upstream_service_unavailable'],
   match(ev) {
-    const s = new Scan(ev)
+    const s = Scan.of(ev)
     return [...waitingForInput(s), ...linkcheck(s)]
   },
 }
