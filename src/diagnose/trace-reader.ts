@@ -205,6 +205,12 @@ export class TraceReader {
     if (this.inferredCurrent) this.inferredCurrent.endLine = total
     const byMarkers = this.sawStageMarker
     const rows = [...this.head, ...this.middle, ...this.recent]
+    const dedented = byMarkers ? undefined : dedent(rows, total)
+    if (dedented !== undefined) {
+      const again = new TraceReader(this.limits)
+      again.push(dedented)
+      return again.end()
+    }
     const trailer = this.failedAt
     // The trailer is evidence even when a long log went on after it (it is rarely anywhere but last).
     if (trailer && !rows.includes(trailer)) {
@@ -384,6 +390,33 @@ export class TraceReader {
 }
 
 /** The innermost open runner stage; user sections (script steps, collapsibles) nest inside one. */
+/**
+ * A pasted excerpt indented as a block (a commit message, a Markdown code block, an e-mail quote)
+ * is read as the job printed it: the indentation every line shares is taken off, so rules anchored
+ * at the start of a line (`E: …`, `$ …`, the runner's own lines) see the job's lines. Only for a
+ * small log kept whole; a job log's own lines (the runner's preamble) are never all indented.
+ */
+function dedent(rows: Row[], total: number): string | undefined {
+  if (rows.length !== total || total > 20_000) return undefined
+  let indent: string | undefined
+  for (const r of rows) {
+    if (r.text.trim() === '') continue
+    const lead = /^[ \t]*/.exec(r.text)?.[0] ?? ''
+    if (indent === undefined) indent = lead
+    else if (!lead.startsWith(indent)) indent = commonPrefix(indent, lead)
+    if (indent === '') return undefined
+  }
+  if (!indent) return undefined
+  const cut = indent.length
+  return rows.map((r) => r.text.slice(Math.min(cut, r.text.length - r.text.trimStart().length))).join('\n')
+}
+
+function commonPrefix(a: string, b: string): string {
+  let i = 0
+  while (i < a.length && i < b.length && a[i] === b[i]) i++
+  return a.slice(0, i)
+}
+
 function currentStage(open: TraceSection[]): string | undefined {
   for (let i = open.length - 1; i >= 0; i--) {
     const name = open[i]?.name

@@ -10,7 +10,8 @@ import type { Diagnosis, Rule } from '../types.js'
  * (error-message.js), Maven and Gradle, composer, bundler, yum/dnf.
  */
 
-const NOT_FOUND = /^(?:#\d+ [\d.]+ )?E: Unable to locate package (\S+)|^(?:#\d+ [\d.]+ )?E: Package '([^']+)' has no installation candidate|^\s*([\w.+-]+) \(no such package\):|No matching distribution found for ([^\s]+)|npm (?:ERR!|error) 404 +'([^']+)' is not in (?:this|the npm) registry|Could not find artifact ([\w.:-]+) in|No package ([\w.+-]+) available\.|Unable to find a match: ([\w.+-]+)/
+// apt's "E:" became "Error:" in apt 3.0; a BuildKit step prefixes "#12 2.902 " (or only the time when pasted from the middle).
+const NOT_FOUND = /^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Unable to locate package (\S+)|^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Package '([^']+)' has no installation candidate|^error: target not found: (\S+)|^\s*([\w.+-]+) \(no such package\):|No matching distribution found for ([^\s]+)|npm (?:ERR!|error) 404 +'([^']+)' is not in (?:this|the npm) registry|Could not find artifact ([\w.:-]+) in|No package ([\w.+-]+) available\.|Unable to find a match: ([\w.+-]+)/
 // "Not found" after the index or the registry could not be reached is the network's answer (network.ts):
 // apt's and apk's fetch failures, pip's retries and connection errors.
 const NETWORK_BEFORE = /Temporary failure resolving|Failed to fetch|Could not connect to|Some index files failed to download|Could not resolve|temporary error \(try again later\)|network error|unable to select packages: .*(?:connection|resolve)|Retrying \(Retry\(|NewConnectionError|ConnectTimeoutError|Temporary failure in name resolution|Could not fetch URL|SSLError|ProxyError/
@@ -24,7 +25,7 @@ const PEP668 = /error: externally-managed-environment/
 // The program exists but cannot be started: its ELF interpreter (a glibc binary on Alpine/musl) or a shared library is missing.
 const LOADER = /cannot execute: required file not found|error while loading shared libraries: ([^:]+): cannot open shared object file|Error loading shared library ([^:\s]+): No such file or directory|exec user process caused:? "?no such file or directory/
 // A tool too old for what the project declares: go.mod's go line, package engines, python_requires, class files.
-const TOO_OLD = /go: go\.mod requires go >= ([\d.]+) \(running go ([\d.]+)|npm (?:ERR!|error) code EBADENGINE|^error .*The engine "(\w+)" is incompatible with this module\. Expected version "([^"]+)"\. Got "([^"]+)"|requires a different Python: ([\d.]+) not in '([^']+)'|has been compiled by a more recent version of the Java Runtime \(class file version ([\d.]+)\), this version of the Java Runtime only recognizes class file versions up to ([\d.]+)|Unsupported class file major version (\d+)/
+const TOO_OLD = /go: go\.mod requires go >= ([\d.]+) \(running go ([\d.]+)|npm (?:ERR!|error) code EBADENGINE|^error .*The engine "(\w+)" is incompatible with this module\. Expected version "([^"]+)"\. Got "([^"]+)"|requires a different Python: ([\d.]+) not in '([^']+)'|has been compiled by a more recent version of the Java Runtime \(class file version ([\d.]+)\), this version of the Java Runtime only recognizes class file versions up to ([\d.]+)|Unsupported class file major version (\d+)|package `([^`]+)` cannot be built because it requires rustc ([\d.]+) or newer, while the currently active rustc version is ([\d.]+)|^(?:error: )?rustc ([\d.]+) is not supported by the following packages?:|go: download (go[\d.]+\w*) for [\w/]+: toolchain not available|mediaType in manifest should be 'application\/vnd\.docker\.distribution\.manifest\.v2\+json' not 'application\/vnd\.oci\.image\.(?:manifest|index)\.v1\+json'/
 const CLOCK = /Release file for (\S+) is not valid yet \(invalid for another ([^)]+)\)/
 
 function notFound(s: Scan): Diagnosis[] {
@@ -33,17 +34,32 @@ function notFound(s: Scan): Diagnosis[] {
   const pkg = firstGroup(hit) ?? '<package>'
   const apt = /Unable to locate package|no installation candidate/.test(hit.line.text)
   const updated = s.ev.trace.lines.some((l) => l.n < hit.line.n && /^\$ .*apt(?:-get)? update/.test(l.text))
+  // apt names the packages that replace an obsolete one on the lines after "However the following packages replace it:".
+  const replacedAt = s.near(hit.line.n, /However the following packages replace it:/, 4)
+  const replacement = replacedAt ? s.output.find((l) => l.n > replacedAt.line.n)?.text.trim() : undefined
+  const floating = floatingTag(s.image())
   const fixes = apt ? [
-    ...(updated ? [] : [{ text: 'Update the package index first, in the same command (images ship without one).', snippet: 'before_script:\n  - apt-get update && apt-get install -y <packages>' }]),
+    ...(replacement ? [{ text: `${pkg} is obsolete in this release: install what replaces it (${replacement}).`, snippet: `apt-get install -y ${replacement}` }] : []),
+    ...(updated || replacement ? [] : [{ text: 'Update the package index first, in the same command (images ship without one).', snippet: 'before_script:\n  - apt-get update && apt-get install -y <packages>' }]),
     { text: `Check the package name for the image's distribution and release (it may be renamed, or only in another suite or component such as universe/contrib).`, snippet: `apt-cache search ${pkg.replace(/[:=].*$/, '')}\ncat /etc/os-release` },
+  ] : /target not found/.test(hit.line.text) ? [
+    { text: `pacman has no ${pkg}: the package was renamed or dropped (MSYS2 drops 32-bit mingw packages one by one), or the database is stale.`, snippet: `pacman -Syu\npacman -Ss ${pkg.replace(/^mingw-w64-(?:i686|x86_64|ucrt-x86_64)-/, '')}` },
   ] : /no such package/.test(hit.line.text) ? [
     { text: 'Alpine: check the package name for this Alpine release, and enable the community repository if it lives there.', snippet: `apk search ${pkg}\ncat /etc/alpine-release` },
   ] : [
     { text: `Check the name and version of ${pkg} and that it exists for this platform and language version (a wheel for this Python, a version really published).` },
     { text: 'A private package: point the tool at the registry that has it (GitLab\'s package registry with CI_JOB_TOKEN, a proxy), with credentials.' },
   ]
-  return [diagnosis('package_not_found', `The package ${pkg} was not found`, `The package manager has no ${pkg}${apt && !updated ? ': the image\'s apt index is empty until apt-get update runs' : ' in the repositories it uses: the name or version is wrong for this distribution or platform, or it is only in a repository the job does not configure'}.`,
-    evidence(s.commandAt(hit.line.n), hit), fixes, 0.8)]
+  // A floating tag (ubuntu:latest, debian:stable) that moved to a new release renames and drops packages overnight.
+  if (floating) fixes.push({ text: `${floating} moves to each new release; pin the release the job was written for.`, snippet: `image: ${floating.replace(/:.*$/, ':<release>')}` })
+  return [diagnosis('package_not_found', `The package ${pkg} was not found`, `The package manager has no ${pkg}${replacement ? ` in this release: it was replaced (by ${replacement})` : apt && !updated ? ': the image\'s apt index is empty until apt-get update runs' : ' in the repositories it uses: the name or version is wrong for this distribution or platform, or it is only in a repository the job does not configure'}${floating ? ` (the image ${floating} follows the newest release)` : ''}.`,
+    evidence(s.commandAt(hit.line.n), hit, replacedAt), fixes, 0.8)]
+}
+
+/** An image tag that follows the newest release of a distribution. */
+function floatingTag(image: string | undefined): string | undefined {
+  if (!image) return undefined
+  return /^(?:docker\.io\/)?(?:library\/)?(?:ubuntu|debian|alpine|fedora|centos|archlinux|opensuse\/\w+)(?::(?:latest|stable|testing|rolling|stable-slim|testing-slim))?$/.test(image) ? image : undefined
 }
 
 function registryAuth(s: Scan): Diagnosis[] {
@@ -155,14 +171,29 @@ function tooOld(s: Scan): Diagnosis[] {
   const hit = s.last(TOO_OLD)
   if (!hit) return []
   const newer = tooNew(hit.line.text)
+  if (/mediaType in manifest should be/.test(hit.line.text)) return oldDocker(s, hit)
+  const goSwitch = /toolchain not available/.test(hit.line.text)
   return [diagnosis('toolchain_version_too_old', newer ? 'A tool in the image is newer than the project supports' : 'A tool in the image is older than the project requires', newer
     ? `"${hit.line.text.trim().slice(0, 160)}": the image's runtime is newer than what the project's tools support (a JDK newer than the Gradle/Groovy in use, a Python above the package's upper bound).`
-    : `"${hit.line.text.trim().slice(0, 160)}": the project declares a newer language or runtime version than the image provides.`,
+    : goSwitch
+      ? `"${hit.line.text.trim().slice(0, 160)}": go.mod asks for ${hit.m[0].match(/go[\d.]+\w*/)?.[0] ?? 'a newer Go'} (its go or toolchain line), newer than the go in the image, and the go command could not download that toolchain (no such release, or no access to the Go proxy).`
+      : `"${hit.line.text.trim().slice(0, 160)}": the project (or a dependency it resolved) declares a newer language or runtime version than the image provides.`,
     evidence(s.commandAt(hit.line.n), hit), newer ? [
       { text: 'Use an image tag with a version the project supports, or upgrade the tool that lags (the Gradle wrapper, the package).', snippet: 'image: <language>:<supported version>\n# Gradle: ./gradlew wrapper --gradle-version <newer>' },
     ] : [
       { text: 'Use an image tag with the version the project requires (or let the tool fetch it: GOTOOLCHAIN=auto for Go).', snippet: 'image: <language>:<required version>' },
       { text: 'Or pin the requirement to what the image has, if the project really supports it.' },
+    ], 0.85)]
+}
+
+/** Old Docker releases (19.03 and before, in the reports) refuse OCI image manifests, which base images on Docker Hub now use. */
+function oldDocker(s: Scan, hit: Hit): Diagnosis[] {
+  const image = s.image()
+  return [diagnosis('toolchain_version_too_old', 'The Docker in this job is too old for OCI image manifests',
+    `"${hit.line.text.trim().slice(0, 160)}": the image was published with an OCI manifest, and the Docker that pulls it (the job's docker CLI with its dind service${image ? `, ${image}` : ''}, or the host engine) is a release too old to accept them (reports name Docker 19.03 and older).`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Use a current docker image and dind service (and a current engine on the runner host).', snippet: 'image: docker:27\nservices:\n  - docker:27-dind' },
+      { text: 'Or pin the base image by a digest that still has a Docker v2 manifest (a stopgap).' },
     ], 0.85)]
 }
 

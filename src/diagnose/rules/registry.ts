@@ -164,6 +164,8 @@ function pulls(s: Scan): Diagnosis[] {
 }
 
 function helper(s: Scan, hit: Hit, image: string): Diagnosis[] {
+  // The pull request itself never reached the daemon (its Engine API timed out or refused): the worker is gone, not the registry (runner.ts).
+  if (/"https?:\/\/[\d.]+:237[56]\/v\d+\.\d+\/images\/create\?[^"]*": dial tcp/.test(hit.line.text)) return []
   const version = s.runnerVersion() ?? '<runner version>'
   // A throttled pull says why it failed: the helper image is only where it happened.
   const rate = RATE.test(hit.line.text) || s.has(RATE)

@@ -18,7 +18,8 @@ const AUTOSCALER = /unable to acquire instance(?: within the configured timeout 
 // The build pod taken away under the job (scale-down, preemption, eviction API, node drain): the next attempt lands elsewhere.
 const DISRUPTED = /pod "([^"]+)" is disrupted: reason "([^"]+)"/
 const MACHINE_EXECUTOR = /^Preparing the "(?:docker\+machine|docker-autoscaler|instance)" executor|^Using Docker Machine executor|^Using docker-machine/
-const DAEMON_AT_IP = /Cannot connect to the Docker daemon at tcp:\/\/(\d+\.\d+\.\d+\.\d+):2376/
+// The runner reaching a worker's Docker daemon by IP: its own "Cannot connect" or Go's failed request to the Engine API.
+const DAEMON_AT_IP = /Cannot connect to the Docker daemon at tcp:\/\/(\d+\.\d+\.\d+\.\d+):2376|(?:Get|Post|Delete) "https?:\/\/(\d+\.\d+\.\d+\.\d+):2376\/v\d+\.\d+\/[^"]*": dial tcp \S+: (?:i\/o timeout|connect: connection refused|connect: no route to host)/
 // Runner-internal failures that upstream tracked as runner bugs (container lost at the end of the
 // job, the permission container of the cache volume, helper image / attach races).
 const RUNNER_BUG = /No such container: \S+ \(executor_docker\.go|No such container: [0-9a-f]{12,}.*\(executor_docker\.go|adding cache volume: set volume permissions: running permission container|unable to upgrade connection: container not found \("helper"\)|waiting for permission container to finish: exit code|gitlab_runner_env: No such file or directory|detecting base image: unsupported Windows version/
@@ -48,7 +49,7 @@ function machine(s: Scan): Diagnosis[] {
   const prep = s.all(PREP_FAILED)
   const execFormat = s.last(/fork\/exec (\S*docker-machine\S*): exec format error/)
   // A worker's daemon by IP, reported by the runner itself (not a script): an autoscaled machine, even when the executor is not named.
-  const ipDaemon = s.all(DAEMON_AT_IP).filter((h) => machineExecutor || (s.executor === undefined && /system failure|\(manager\.go|Failed to pull image with policy/.test(h.line.text))).pop()
+  const ipDaemon = s.all(DAEMON_AT_IP).filter((h) => machineExecutor || (s.executor === undefined && /system failure|\(manager\.go|Failed to pull image with policy|\(docker_command\.go/.test(h.line.text))).pop()
   const telling = prep.filter((h) => MACHINE.test(h.m[1] ?? ''))
   // A bare "exit status N" as the system failure is an external program's exit: docker-machine's (or a custom executor's).
   const fleet = s.last(AUTOSCALER)
@@ -75,7 +76,7 @@ function machine(s: Scan): Diagnosis[] {
       : fleet && last === fleet
         ? `The autoscaler could not provide an instance for the job: "${fleet.line.text.replace(/^ERROR: /, '').slice(0, 200)}" (the fleeting plugin could not create or reach a VM).`
       : ipDaemon
-        ? `The Docker daemon of the autoscaled worker ${ipDaemon.m[1]} stopped answering (the VM was removed, is still booting, or lost its network): a runner system failure, not the job's script.`
+        ? `The Docker daemon of the autoscaled worker ${firstGroup(ipDaemon)} stopped answering (the VM was removed, is still booting, or lost its network): a runner system failure, not the job's script.`
         : `The ${machineExecutor ? 'docker+machine ' : ''}executor failed while preparing the job${retried ? ` (${prep.length} attempts)` : ''}: "${last?.line.text ?? ''}". docker-machine could not create, provision or connect to a worker VM.`,
     evidence(executorSays, versionLine(s), ...prep.slice(-2), execFormat, ipDaemon, fleet), fixes, confidence)]
 }

@@ -6,7 +6,8 @@ import type { Diagnosis, Rule } from '../types.js'
  * package's configuration asking a question on a console nobody watches (debconf's Readline
  * frontend, so the job waits until its timeout), and Sphinx's linkcheck finding a linked site
  * unreachable or refusing (the site's failure, not the documentation's; a 404 or a missing anchor
- * stays the documentation's own dead link).
+ * stays the documentation's own dead link), and libxml2 (xmllint, xsltproc) failing to fetch a DTD or
+ * schema from the web that a build validates against.
  */
 
 // debconf with no terminal falls back to a Readline prompt (tzdata, keyboard-configuration, …).
@@ -15,6 +16,23 @@ const DEBCONF_PROMPT = /^\s*debconf: falling back to frontend: Readline|^\s*Conf
 const LINKCHECK = /^\s*(?:\(\s*(?:[\w./-]+: )?line\s+\d+\)\s*)?broken\s+(https?:\/\/\S+) - (.+)$/
 // What a site does wrong (down, slow, refusing the checker), as opposed to a link that is simply dead.
 const SITE_FAULT = /\b5\d\d\b|\b(?:403|406|429)\b|timed? ?out|Timeout|Max retries exceeded|Connection(?:Error| refused| reset| aborted)|NewConnectionError|SSLError|RemoteDisconnected/
+
+// libxml2's words (xmlIO.c) when a DTD, schema or stylesheet named by URL could not be loaded.
+const EXTERNAL_ENTITY = /failed to load external entity "(https?:\/\/[^"]+)"|Could not parse DTD (https?:\/\/\S+)|failed to load HTTP resource/
+
+function externalEntity(s: Scan): Diagnosis[] {
+  const hits = s.all(EXTERNAL_ENTITY)
+  const hit = hits.find((h) => h.m[1] ?? h.m[2]) ?? hits[0]
+  if (!hit) return []
+  const url = hit.m[1] ?? hit.m[2]
+  const host = hostOf(url) ?? 'a web site'
+  return [diagnosis('upstream_service_unavailable', `The build fetches ${url ? `a DTD/schema from ${host}` : 'a DTD/schema from the web'} and could not get it`,
+    `libxml2 (xmllint, xsltproc) loads ${url ?? 'a document'} over the network while validating or transforming; ${host} was down, slow or unreachable from the runner, so the build failed on a file it does not own.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Validate against a local copy: install the DTD/schema package and let the XML catalog resolve the URL, or vendor the file and point at it.', snippet: 'apt-get install -y docbook-xml xml-core   # ships DTDs and catalog entries\nxmllint --nonet --catalogs --noout <file>' },
+      { text: 'Check the site from the runner; if it is down, retry later.', snippet: `curl -sSIL ${url ?? 'https://<host>/<path>'}` },
+    ], 0.7)]
+}
 
 function waitingForInput(s: Scan): Diagnosis[] {
   const hit = s.last(DEBCONF_PROMPT)
@@ -50,6 +68,6 @@ export const toolVerdictsRule: Rule = {
   categories: ['job_timeout', 'upstream_service_unavailable'],
   match(ev) {
     const s = Scan.of(ev)
-    return [...waitingForInput(s), ...linkcheck(s)]
+    return [...waitingForInput(s), ...linkcheck(s), ...externalEntity(s)]
   },
 }

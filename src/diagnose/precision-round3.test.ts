@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest'
+import { diagnose } from './engine.js'
+import { parseTrace } from './trace.js'
+
+/**
+ * Precision of the eleventh rule pass (container-privileges.ts, the compiler and "program not found"
+ * wordings of image.ts, pacman/apt 3 and the toolchain wordings of packages.ts, libxml2 in
+ * tool-verdicts.ts, a worker's Docker API in runner.ts) and of reading indented pastes: what must
+ * still get its own answer, and what must not be pulled into the new ones.
+ */
+const step = (...lines: string[]): string => ['Executing "step_script" stage of the job script', ...lines, 'ERROR: Job failed: exit code 1'].join('\n')
+const run = (log: string) => diagnose({ trace: parseTrace(log) })
+const top = (log: string) => run(log).diagnoses[0]
+const cats = (log: string): string[] => run(log).diagnoses.map((d) => d.category)
+const all = (d: { title: string; cause: string; fixes: { text: string; snippet?: string }[] } | undefined): string =>
+  d ? [d.title, d.cause, ...d.fixes.flatMap((f) => [f.text, f.snippet ?? ''])].join('\n') : ''
+
+describe('indented pastes', () => {
+  it('a block indented as a whole (a commit message, a Markdown code block) is read as the job printed it', () => {
+    const log = ['    $ apt-get install -y libfoo-dev', '    Reading package lists...', '    E: Unable to locate package libfoo-dev'].join('\n')
+    expect(top(log)?.category).toBe('package_not_found')
+    expect(parseTrace(log).lines.map((l) => l.text)).toEqual(['$ apt-get install -y libfoo-dev', 'Reading package lists...', 'E: Unable to locate package libfoo-dev'])
+  })
+
+  it('keeps the indentation lines have beyond the shared one, and leaves a log with unindented lines alone', () => {
+    expect(parseTrace('  Caused by:\n    package `a` failed\n  done').lines.map((l) => l.text)).toEqual(['Caused by:', '  package `a` failed', 'done'])
+    const log = 'Running with gitlab-runner 17.5.0 (c6eae8ea)\n  on runner-1 abc\n$ make'
+    expect(parseTrace(log).lines.map((l) => l.text)).toEqual(['Running with gitlab-runner 17.5.0 (c6eae8ea)', '  on runner-1 abc', '$ make'])
+  })
+
+  it('a stage title inside an indented paste still sets the phase', () => {
+    const log = ['  Getting source from Git repository', '  Fetching changes with git depth set to 20...', "  fatal: unable to access 'https://gitlab.example.com/a/b.git/': Could not resolve host: gitlab.example.com", '  ERROR: Job failed: exit code 1'].join('\n')
+    expect(run(log).phase).toBe('get_sources')
+  })
+})
+
+describe('compilers and programs a tool looks up', () => {
+  it('"C++ compiler cannot create executables" with a compiler that was found is not a missing compiler', () => {
+    const log = step('$ ./configure CXXFLAGS="-march=native -fbogus"', 'checking for g++... g++', 'checking whether the C++ compiler works... no', 'configure: error: C++ compiler cannot create executables', "See `config.log' for more details")
+    expect(top(log)?.category).not.toBe('command_not_found')
+  })
+
+  it('names the missing compiler and the package that brings it', () => {
+    const d = top(step('$ ./configure', 'checking for gcc... no', 'checking for cc... no', 'configure: error: no acceptable C compiler found in $PATH'))
+    expect(d?.category).toBe('command_not_found')
+    expect(all(d)).toMatch(/C compiler/)
+    expect(all(d)).toMatch(/build-essential|build-base/)
+  })
+
+  it('gettext\'s "git program not found" names git', () => {
+    expect(top(step('$ ./autogen.sh', 'autopoint: *** git program not found', 'autopoint: *** Stop.'))?.title).toMatch(/\bgit\b/)
+  })
+})
+
+describe('container privileges', () => {
+  it('ping that cannot resolve a name is not a capability problem', () => {
+    expect(cats(step('$ ping -c 1 db', 'ping: bad address \'db\''))).not.toContain('container_net_raw_denied')
+  })
+
+  it('mknod refused names the device and the runner settings, for the executor at hand', () => {
+    const d = top(['Preparing the "kubernetes" executor', ...step('$ mknod -m 0660 /dev/sdb b 8 16', "mknod: '/dev/sdb': Operation not permitted").split('\n')].join('\n'))
+    expect(d?.category).toBe('container_device_unavailable')
+    expect(all(d)).toMatch(/\/dev\/sdb/)
+    expect(all(d)).toMatch(/\[runners\.kubernetes\]/)
+  })
+
+  it('a mount refused to a non-root user of a shell runner is still the mount privilege, not a device', () => {
+    const d = top(['Preparing the "shell" executor', ...step('$ mount /dev/sdb1 /mnt', 'mount: only root can do that').split('\n')].join('\n'))
+    expect(d?.category).toBe('unprivileged_container_build')
+    expect(all(d)).toMatch(/sudoers/)
+    expect(all(d)).not.toMatch(/\[runners\.docker\]/)
+  })
+})
+
+describe('packages and toolchains', () => {
+  it('apt naming the replacement of an obsolete package offers it; a floating image tag is named', () => {
+    const log = ['Using Docker executor with image ubuntu:latest ...', ...step('$ apt install -y policykit-1', 'Package policykit-1 is not available, but is referred to by another package.', 'However the following packages replace it:', '  polkitd pkexec', '', "Error: Package 'policykit-1' has no installation candidate").split('\n')].join('\n')
+    const d = top(log)
+    expect(d?.category).toBe('package_not_found')
+    expect(all(d)).toMatch(/polkitd pkexec/)
+    expect(all(d)).toMatch(/ubuntu:<release>/)
+  })
+
+  it('a pinned image tag gets no "pin the release" advice', () => {
+    const log = ['Using Docker executor with image ubuntu:22.04 ...', ...step('$ apt-get update && apt-get install -y libfoo', 'E: Unable to locate package libfoo').split('\n')].join('\n')
+    expect(all(top(log))).not.toMatch(/pin the release/)
+  })
+
+  it('go switching toolchains says the download failed, not only "older"', () => {
+    expect(all(top(step('$ go test ./...', 'go: downloading go1.22.2 (linux/amd64)', 'go: download go1.22.2 for linux/amd64: toolchain not available')))).toMatch(/could not download/)
+  })
+})
+
+describe('a worker\'s Docker daemon', () => {
+  it('a helper pull that never reached the daemon is not the registry\'s fault, and not the job\'s egress', () => {
+    const log = [
+      'WARNING: Failed to pull image with policy "always": Post "https://10.164.0.84:2376/v1.47/images/create?fromImage=registry.gitlab.com%2Fgitlab-org%2Fgitlab-runner%2Fgitlab-runner-helper&tag=x86_64-v18.4.0": dial tcp 10.164.0.84:2376: i/o timeout (manager.go:238:10s)',
+      'ERROR: Job failed (system failure): waiting for container: Post "https://10.164.0.84:2376/v1.47/containers/985e4f394df3/wait?condition=not-running": dial tcp 10.164.0.84:2376: i/o timeout',
+    ].join('\n')
+    const c = cats(log)
+    expect(c[0]).toBe('machine_provisioning_failed')
+    expect(c).not.toContain('helper_image_pull_failed')
+    expect(c).not.toContain('egress_blocked_firewall')
+  })
+
+  it('a helper image the registry refuses is still the helper image', () => {
+    const log = 'ERROR: Job failed: failed to pull image "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v18.4.0" with specified policies [always]: Error response from daemon: manifest unknown'
+    expect(cats(log)).toContain('helper_image_pull_failed')
+  })
+})

@@ -1,0 +1,95 @@
+import { type Hit, Scan, diagnosis, evidence, firstGroup } from '../scan.js'
+import type { Diagnosis, Fix, Rule } from '../types.js'
+
+/**
+ * Jobs that need more of the machine than a job container gets by default: device nodes (loop
+ * devices for disk images, /dev/kvm for emulators, /dev/fuse, /dev/net/tun, creating block
+ * devices with mknod), raw sockets (ping, traceroute: gitlab-runner's Kubernetes executor drops
+ * NET_RAW by default), and mount(2). The tools' own words: coreutils/busybox mknod, util-linux
+ * losetup and mount, QEMU's KVM accelerator (accel/kvm/kvm-all.c), the Android emulator, libfuse,
+ * OpenVPN and Go's tun open, iputils and busybox ping, nmap.
+ */
+
+const DEVICE = new RegExp([
+  String.raw`^mknod: '?(\/dev\/[^':\s]+)'?: Operation not permitted`,
+  String.raw`^losetup: (?:\S+: )?failed to set up loop device`,
+  String.raw`^losetup: cannot find an unused loop device|^losetup: could not find any free loop device`,
+  String.raw`Could not access KVM kernel module: (?:No such file or directory|Permission denied|No such device)`,
+  String.raw`failed to initialize (?:kvm|KVM): (?:No such file or directory|Permission denied)`,
+  String.raw`(\/dev\/kvm) (?:is not found|device: permission denied)`,
+  String.raw`fuse: device not found, try 'modprobe fuse' first`,
+  String.raw`Cannot open TUN\/TAP dev (\/dev\/net\/tun)`,
+  String.raw`open (\/dev\/net\/tun): no such file or directory`,
+].join('|'))
+const RAW_SOCKET = /^ping: socket: Operation not permitted|^ping: permission denied \(are you root\?\)|missing cap_net_raw\+p capability or setuid\?|Couldn't open a raw socket\. Error: Operation not permitted/
+// mount(2) refused: util-linux ≥ 2.35 ("mount failed: Operation not permitted."), older util-linux and busybox.
+const MOUNT = /^mount: .*mount failed: Operation not permitted\.?$|^mount: (?:\S+: )?permission denied\.?$|^mount: only root can do that|^mount: must be superuser to use mount|^mount: mounting \S+ on \S+ failed: (?:Operation not permitted|Permission denied)/
+
+function configFix(s: Scan, docker: string, k8s: string): Fix {
+  if (s.family === 'shell') return { text: 'Shell executor: the job runs as the runner user, not root. Allow just this command for it in sudoers (or run such jobs in a VM), and call it with sudo.', snippet: '# /etc/sudoers.d/gitlab-runner\ngitlab-runner ALL=(root) NOPASSWD: /usr/bin/mount, /usr/bin/umount, /usr/sbin/losetup' }
+  return s.family === 'kubernetes'
+    ? { text: 'Kubernetes executor: the build container needs it in its security context (or a device plugin for the device).', snippet: k8s }
+    : { text: 'Docker executor: give the job container the device or capability in config.toml (on runners reserved for such jobs, by tags).', snippet: docker }
+}
+
+function device(s: Scan): Diagnosis[] {
+  const hit: Hit | undefined = s.last(DEVICE)
+  if (!hit) return []
+  const text = hit.line.text
+  const kind = /loop/.test(text) ? 'loop' : /KVM|kvm/.test(text) ? 'kvm' : /fuse/.test(text) ? 'fuse' : /tun/i.test(text) ? 'tun' : 'mknod'
+  const node = firstGroup(hit) ?? { loop: '/dev/loop-control', kvm: '/dev/kvm', fuse: '/dev/fuse', tun: '/dev/net/tun', mknod: 'a device node' }[kind]
+  const what = {
+    loop: 'attach a file as a loop device (disk images, filesystem tests)',
+    kvm: 'use KVM (/dev/kvm) for hardware-accelerated virtual machines or emulators',
+    fuse: 'open /dev/fuse for a FUSE filesystem',
+    tun: 'open /dev/net/tun for a VPN or virtual network interface',
+    mknod: `create the device node ${node}`,
+  }[kind]
+  const docker = {
+    loop: '[runners.docker]\n  privileged = true   # loop devices need /dev/loop-control, /dev/loopN and CAP_SYS_ADMIN',
+    kvm: '[runners.docker]\n  devices = ["/dev/kvm"]',
+    fuse: '[runners.docker]\n  devices = ["/dev/fuse"]\n  cap_add = ["SYS_ADMIN"]',
+    tun: '[runners.docker]\n  devices = ["/dev/net/tun"]\n  cap_add = ["NET_ADMIN"]',
+    mknod: '[runners.docker]\n  cap_add = ["MKNOD"]   # and no cap_drop = ["ALL"]; or privileged = true',
+  }[kind]
+  return [diagnosis('container_device_unavailable', `The job container may not ${kind === 'mknod' ? 'create device nodes' : `use ${node}`}`,
+    `"${text.trim().slice(0, 160)}": the job tried to ${what}, and its container does not have that device or the privilege for it. Job containers get no host devices and a reduced set of capabilities unless the runner's configuration adds them; some runners of a fleet may allow it and others not.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      configFix(s, docker, '[runners.kubernetes]\n  privileged = true   # or a device plugin exposing the device to pods'),
+      { text: 'Or run these jobs on a shell or VM-based runner (virtualbox, instance executor), where the job has a whole machine.' },
+      ...(kind === 'kvm' ? [{ text: 'Or run the emulator without KVM (much slower): QEMU with -accel tcg, the Android emulator with -accel off.' }] : []),
+      ...(kind === 'mknod' ? [{ text: 'Inside user namespaces (rootless Docker, Podman, userns-remap) device nodes cannot be created at all: use a loop-free or mock setup in the tests, or a VM runner.' }] : []),
+    ], 0.85)]
+}
+
+function rawSocket(s: Scan): Diagnosis[] {
+  const hit = s.last(RAW_SOCKET)
+  if (!hit) return []
+  return [diagnosis('container_net_raw_denied', 'The job container may not open raw sockets (ping, traceroute)',
+    `"${hit.line.text.trim().slice(0, 160)}": the tool needs CAP_NET_RAW (or unprivileged ICMP allowed by net.ipv4.ping_group_range), and the job container has neither. gitlab-runner's Kubernetes executor drops NET_RAW from job containers by default; on Docker it is missing when the runner drops capabilities or the container runs rootless.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      configFix(s, '[runners.docker]\n  cap_add = ["NET_RAW"]', '[runners.kubernetes]\n  cap_add = ["NET_RAW"]'),
+      { text: 'Or test reachability without raw sockets.', snippet: 'curl -sS -o /dev/null -w "%{http_code}\\n" https://<host>/\nnc -vz <host> <port>' },
+    ], 0.85)]
+}
+
+function mount(s: Scan): Diagnosis[] {
+  const hit = s.last(MOUNT)
+  if (!hit) return []
+  return [diagnosis('unprivileged_container_build', 'The job container may not mount filesystems',
+    `"${hit.line.text.trim().slice(0, 160)}": mount(2) needs CAP_SYS_ADMIN (and AppArmor/seccomp that allow it), which job containers do not have unless the runner is privileged. Runners of a fleet can differ: the same job mounts on one and not on another.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      configFix(s, '[runners.docker]\n  privileged = true\n  # narrower: cap_add = ["SYS_ADMIN"], security_opt = ["apparmor:unconfined"]', '[runners.kubernetes]\n  privileged = true'),
+      { text: 'Or avoid the mount: read and write disk images with tools that need no mount (mtools, e2tools, guestfish, debugfs, mkfs.ext4 -d).' },
+      { text: 'Or pin such jobs with tags to the runners that allow it.', snippet: 'build-image:\n  tags: [privileged]' },
+    ], 0.8)]
+}
+
+export const containerPrivilegesRule: Rule = {
+  id: 'container-privileges',
+  categories: ['container_device_unavailable', 'container_net_raw_denied', 'unprivileged_container_build'],
+  match(ev) {
+    const s = Scan.of(ev)
+    return [...device(s), ...rawSocket(s), ...mount(s)]
+  },
+}
