@@ -389,15 +389,21 @@ export class TraceReader {
   }
 }
 
-/** The innermost open runner stage; user sections (script steps, collapsibles) nest inside one. */
 /**
  * A pasted excerpt indented as a block (a commit message, a Markdown code block, an e-mail quote)
  * is read as the job printed it: the indentation every line shares is taken off, so rules anchored
  * at the start of a line (`E: …`, `$ …`, the runner's own lines) see the job's lines. Only for a
- * small log kept whole; a job log's own lines (the runner's preamble) are never all indented.
+ * paste small enough that the string and the streaming reader both keep it whole (so both read it
+ * alike); a job log's own lines (the runner's preamble) are never all indented.
  */
+const DEDENT_LINES = 5_000
+const DEDENT_CHARS = 4_000_000
+
 function dedent(rows: Row[], total: number): string | undefined {
-  if (rows.length !== total || total > 20_000) return undefined
+  if (rows.length !== total || total > DEDENT_LINES) return undefined
+  let chars = 0
+  for (const r of rows) chars += r.text.length
+  if (chars > DEDENT_CHARS) return undefined
   let indent: string | undefined
   for (const r of rows) {
     if (r.text.trim() === '') continue
@@ -408,7 +414,8 @@ function dedent(rows: Row[], total: number): string | undefined {
   }
   if (!indent) return undefined
   const cut = indent.length
-  return rows.map((r) => r.text.slice(Math.min(cut, r.text.length - r.text.trimStart().length))).join('\n')
+  // Every row ends with its newline again, so a paste ending in blank lines keeps its line count.
+  return rows.map((r) => `${r.text.slice(Math.min(cut, r.text.length - r.text.trimStart().length))}\n`).join('')
 }
 
 function commonPrefix(a: string, b: string): string {
@@ -417,6 +424,7 @@ function commonPrefix(a: string, b: string): string {
   return a.slice(0, i)
 }
 
+/** The innermost open runner stage; user sections (script steps, collapsibles) nest inside one. */
 function currentStage(open: TraceSection[]): string | undefined {
   for (let i = open.length - 1; i >= 0; i--) {
     const name = open[i]?.name

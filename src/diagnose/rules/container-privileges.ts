@@ -12,21 +12,36 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 
 const DEVICE = new RegExp([
   String.raw`^mknod: '?(\/dev\/[^':\s]+)'?: Operation not permitted`,
-  String.raw`^losetup: (?:\S+: )?failed to set up loop device`,
+  // A busy loop device (EBUSY) is a clash with another user of it, not a missing device.
+  String.raw`^losetup: (?:\S+: )?failed to set up loop device(?!: Device or resource busy)`,
+  String.raw`^mount: (?:\S+: )?failed to setup loop device for`,
   String.raw`^losetup: cannot find an unused loop device|^losetup: could not find any free loop device`,
   String.raw`Could not access KVM kernel module: (?:No such file or directory|Permission denied|No such device)`,
   String.raw`failed to initialize (?:kvm|KVM): (?:No such file or directory|Permission denied)`,
   String.raw`(\/dev\/kvm) (?:is not found|device: permission denied)`,
-  String.raw`fuse: device not found, try 'modprobe fuse' first`,
+  String.raw`fuse:? device not found, try 'modprobe fuse' first`,
   String.raw`Cannot open TUN\/TAP dev (\/dev\/net\/tun)`,
   String.raw`open (\/dev\/net\/tun): no such file or directory`,
 ].join('|'))
 const RAW_SOCKET = /^ping: socket: Operation not permitted|^ping: permission denied \(are you root\?\)|missing cap_net_raw\+p capability or setuid\?|Couldn't open a raw socket\. Error: Operation not permitted/
 // mount(2) refused: util-linux ≥ 2.35 ("mount failed: Operation not permitted."), older util-linux and busybox.
-const MOUNT = /^mount: .*mount failed: Operation not permitted\.?$|^mount: (?:\S+: )?permission denied\.?$|^mount: only root can do that|^mount: must be superuser to use mount|^mount: mounting \S+ on \S+ failed: (?:Operation not permitted|Permission denied)/
+const MOUNT = /^mount: .*mount failed: Operation not permitted\.?$|^mount: (?:\S+: )?permission denied\.?$|^mount: only root can do that|^mount: (?:\S+: )?must be superuser to use mount|^mount: mounting \S+ on \S+ failed: (?:Operation not permitted|Permission denied)/
 
-function configFix(s: Scan, docker: string, k8s: string): Fix {
-  if (s.family === 'shell') return { text: 'Shell executor: the job runs as the runner user, not root. Allow just this command for it in sudoers (or run such jobs in a VM), and call it with sudo.', snippet: '# /etc/sudoers.d/gitlab-runner\ngitlab-runner ALL=(root) NOPASSWD: /usr/bin/mount, /usr/bin/umount, /usr/sbin/losetup' }
+type Kind = 'loop' | 'kvm' | 'fuse' | 'tun' | 'mknod' | 'ping' | 'mount'
+
+// On a shell runner the job is the runner user on the host itself: what it lacks depends on the device.
+const SHELL_FIX: Record<Kind, Fix> = {
+  loop: { text: 'Shell executor: the job runs as the runner user, not root. Allow losetup for it in sudoers and call it with sudo (or run such jobs in a VM).', snippet: '# /etc/sudoers.d/gitlab-runner\ngitlab-runner ALL=(root) NOPASSWD: /usr/sbin/losetup' },
+  mount: { text: 'Shell executor: the job runs as the runner user, not root. Allow mount/umount for it in sudoers and call them with sudo (or use tools that need no mount).', snippet: '# /etc/sudoers.d/gitlab-runner\ngitlab-runner ALL=(root) NOPASSWD: /usr/bin/mount, /usr/bin/umount' },
+  mknod: { text: 'Shell executor: only root creates device nodes. Run that step with sudo (a sudoers line for it), or in a VM.', snippet: '# /etc/sudoers.d/gitlab-runner\ngitlab-runner ALL=(root) NOPASSWD: /usr/bin/mknod' },
+  kvm: { text: 'Shell executor: the host has no usable /dev/kvm (a VM without nested virtualisation, or the kvm module not loaded), or the runner user is not in the kvm group.', snippet: 'ls -l /dev/kvm; lsmod | grep kvm\nsudo usermod -aG kvm gitlab-runner && sudo systemctl restart gitlab-runner' },
+  fuse: { text: 'Shell executor: load the fuse module on the host and let the runner user use /dev/fuse.', snippet: 'sudo modprobe fuse && ls -l /dev/fuse' },
+  tun: { text: 'Shell executor: a VPN needs root (CAP_NET_ADMIN) and the tun module: allow the VPN client in sudoers.', snippet: 'sudo modprobe tun\n# /etc/sudoers.d/gitlab-runner\ngitlab-runner ALL=(root) NOPASSWD: /usr/sbin/openvpn' },
+  ping: { text: 'Shell executor: give ping its capability back, or allow unprivileged ICMP for the runner user\'s group.', snippet: 'sudo setcap cap_net_raw+ep "$(command -v ping)"\n# or: sudo sysctl -w net.ipv4.ping_group_range="0 2147483647"' },
+}
+
+function configFix(s: Scan, kind: Kind, docker: string, k8s: string): Fix {
+  if (s.family === 'shell') return SHELL_FIX[kind]
   return s.family === 'kubernetes'
     ? { text: 'Kubernetes executor: the build container needs it in its security context (or a device plugin for the device).', snippet: k8s }
     : { text: 'Docker executor: give the job container the device or capability in config.toml (on runners reserved for such jobs, by tags).', snippet: docker }
@@ -38,6 +53,11 @@ function device(s: Scan): Diagnosis[] {
   const text = hit.line.text
   const kind = /loop/.test(text) ? 'loop' : /KVM|kvm/.test(text) ? 'kvm' : /fuse/.test(text) ? 'fuse' : /tun/i.test(text) ? 'tun' : 'mknod'
   const node = firstGroup(hit) ?? { loop: '/dev/loop-control', kvm: '/dev/kvm', fuse: '/dev/fuse', tun: '/dev/net/tun', mknod: 'a device node' }[kind]
+  const shell = s.family === 'shell'
+  // Every loop device taken, where the job may use them (a shell runner, or sudo): earlier jobs left theirs attached.
+  if (kind === 'loop' && /unused loop device|any free loop device/.test(text) && (shell || /\bsudo\b/.test(s.commandAt(hit.line.n)?.text ?? ''))) return loopExhausted(s, hit)
+  // The device is there; the job's user may not open it: its group, not the runner's devices.
+  const denied = /device: permission denied|: Permission denied$/.test(text)
   const what = {
     loop: 'attach a file as a loop device (disk images, filesystem tests)',
     kvm: 'use KVM (/dev/kvm) for hardware-accelerated virtual machines or emulators',
@@ -52,14 +72,27 @@ function device(s: Scan): Diagnosis[] {
     tun: '[runners.docker]\n  devices = ["/dev/net/tun"]\n  cap_add = ["NET_ADMIN"]',
     mknod: '[runners.docker]\n  cap_add = ["MKNOD"]   # and no cap_drop = ["ALL"]; or privileged = true',
   }[kind]
-  return [diagnosis('container_device_unavailable', `The job container may not ${kind === 'mknod' ? 'create device nodes' : `use ${node}`}`,
-    `"${text.trim().slice(0, 160)}": the job tried to ${what}, and its container does not have that device or the privilege for it. Job containers get no host devices and a reduced set of capabilities unless the runner's configuration adds them; some runners of a fleet may allow it and others not.`,
+  const who = shell ? 'The runner user' : 'The job container'
+  return [diagnosis('container_device_unavailable', `${who} may not ${kind === 'mknod' ? 'create device nodes' : `use ${node}`}`,
+    denied
+      ? `"${text.trim().slice(0, 160)}": ${node} is there, but the job's user may not open it: it is not root and not in the device's group.`
+      : `"${text.trim().slice(0, 160)}": the job tried to ${what}, and ${shell ? 'the runner user on this host' : 'its container'} does not have that device or the privilege for it.${shell ? '' : ' Job containers get no host devices and a reduced set of capabilities unless the runner\'s configuration adds them; some runners of a fleet may allow it and others not.'}`,
     evidence(s.commandAt(hit.line.n), hit), [
-      configFix(s, docker, '[runners.kubernetes]\n  privileged = true   # or a device plugin exposing the device to pods'),
-      { text: 'Or run these jobs on a shell or VM-based runner (virtualbox, instance executor), where the job has a whole machine.' },
+      ...(denied && !shell ? [{ text: `Add the device's group to the job's user (or run the job as root).`, snippet: `[runners.docker]\n  group_add = ["kvm"]   # the group owning ${node} on the host (ls -ln ${node})` }] : []),
+      configFix(s, kind, docker, '[runners.kubernetes]\n  privileged = true   # or a device plugin exposing the device to pods'),
+      ...(shell ? [] : [{ text: 'Or run these jobs on a shell or VM-based runner (virtualbox, instance executor), where the job has a whole machine.' }]),
       ...(kind === 'kvm' ? [{ text: 'Or run the emulator without KVM (much slower): QEMU with -accel tcg, the Android emulator with -accel off.' }] : []),
       ...(kind === 'mknod' ? [{ text: 'Inside user namespaces (rootless Docker, Podman, userns-remap) device nodes cannot be created at all: use a loop-free or mock setup in the tests, or a VM runner.' }] : []),
     ], 0.85)]
+}
+
+function loopExhausted(s: Scan, hit: Hit): Diagnosis[] {
+  return [diagnosis('container_device_unavailable', 'No free loop device on the runner host',
+    `"${hit.line.text.trim().slice(0, 160)}": every loop device of the host is attached. Jobs that attach disk images and fail or get canceled before detaching leave theirs behind, and the host's pool (often 8) runs out.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Detach what the job attached, also when it fails.', snippet: 'after_script:\n  - sudo losetup -D   # or detach only the device the job printed: losetup -d "$LOOPDEV"' },
+      { text: 'On the host: see what holds them, and allow more.', snippet: 'losetup -l\nsudo modprobe loop max_loop=64   # or max_loop=64 on the kernel command line' },
+    ], 0.8)]
 }
 
 function rawSocket(s: Scan): Diagnosis[] {
@@ -68,7 +101,7 @@ function rawSocket(s: Scan): Diagnosis[] {
   return [diagnosis('container_net_raw_denied', 'The job container may not open raw sockets (ping, traceroute)',
     `"${hit.line.text.trim().slice(0, 160)}": the tool needs CAP_NET_RAW (or unprivileged ICMP allowed by net.ipv4.ping_group_range), and the job container has neither. gitlab-runner's Kubernetes executor drops NET_RAW from job containers by default; on Docker it is missing when the runner drops capabilities or the container runs rootless.`,
     evidence(s.commandAt(hit.line.n), hit), [
-      configFix(s, '[runners.docker]\n  cap_add = ["NET_RAW"]', '[runners.kubernetes]\n  cap_add = ["NET_RAW"]'),
+      configFix(s, 'ping', '[runners.docker]\n  cap_add = ["NET_RAW"]', '[runners.kubernetes]\n  cap_add = ["NET_RAW"]'),
       { text: 'Or test reachability without raw sockets.', snippet: 'curl -sS -o /dev/null -w "%{http_code}\\n" https://<host>/\nnc -vz <host> <port>' },
     ], 0.85)]
 }
@@ -76,10 +109,15 @@ function rawSocket(s: Scan): Diagnosis[] {
 function mount(s: Scan): Diagnosis[] {
   const hit = s.last(MOUNT)
   if (!hit) return []
+  // util-linux's words for a caller that is not root (euid), as opposed to root without CAP_SYS_ADMIN.
+  const nonRoot = /only root can do that|must be superuser/.test(hit.line.text)
   return [diagnosis('unprivileged_container_build', 'The job container may not mount filesystems',
-    `"${hit.line.text.trim().slice(0, 160)}": mount(2) needs CAP_SYS_ADMIN (and AppArmor/seccomp that allow it), which job containers do not have unless the runner is privileged. Runners of a fleet can differ: the same job mounts on one and not on another.`,
+    nonRoot
+      ? `"${hit.line.text.trim().slice(0, 160)}": mount refuses a user that is not root${s.family === 'shell' ? ' (the runner user)' : ' (the image\'s USER)'}; privileges for the container do not change who runs the script.`
+      : `"${hit.line.text.trim().slice(0, 160)}": mount(2) needs CAP_SYS_ADMIN (and AppArmor/seccomp that allow it), which job containers do not have unless the runner is privileged. Runners of a fleet can differ: the same job mounts on one and not on another.`,
     evidence(s.commandAt(hit.line.n), hit), [
-      configFix(s, '[runners.docker]\n  privileged = true\n  # narrower: cap_add = ["SYS_ADMIN"], security_opt = ["apparmor:unconfined"]', '[runners.kubernetes]\n  privileged = true'),
+      ...(nonRoot && s.family !== 'shell' ? [{ text: 'Run the step as root: an image whose USER is root, or sudo in the image; then the container also needs the privilege below.' }] : []),
+      configFix(s, 'mount', '[runners.docker]\n  privileged = true\n  # narrower: cap_add = ["SYS_ADMIN"], security_opt = ["apparmor:unconfined"]', '[runners.kubernetes]\n  privileged = true'),
       { text: 'Or avoid the mount: read and write disk images with tools that need no mount (mtools, e2tools, guestfish, debugfs, mkfs.ext4 -d).' },
       { text: 'Or pin such jobs with tags to the runners that allow it.', snippet: 'build-image:\n  tags: [privileged]' },
     ], 0.8)]

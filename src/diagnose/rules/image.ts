@@ -40,7 +40,7 @@ const NOT_FOUND = new RegExp([
   // distutils/setuptools building a C extension without a compiler; apt without its https transport (apt < 1.5).
   String.raw`unable to execute '([\w.+-]+)': No such file or directory`,
   // gettext's autopoint ("autopoint: *** git program not found") and perl's system()/exec.
-  String.raw`(?:^|: |\*\*\* )([\w.+-]+) program not found$`,
+  String.raw`(?:^|\*\*\* )([\w.+-]+) program not found$`,
   String.raw`^Can't exec "([\w.+-]+)": No such file or directory`,
   String.raw`The method driver /usr/lib/apt/methods/(\w+) could not be found`,
 ].join('|'))
@@ -78,8 +78,18 @@ function scriptStarted(s: Scan, before: number): boolean {
   return s.ev.trace.lines.some((l) => l.n < before && l.text.startsWith('$ ') && ['step_script', 'get_sources'].includes(phaseName(l.section)))
 }
 
+// Wordings a tool also prints when it probes for an optional program and goes on (perl's system(),
+// configure scripts): the cause only when the job ends right after them.
+const SOFT = /program not found$|^Can't exec "/
+const AFTERMATH_LINE = /^(?:ERROR: )?(?:Job|Build) failed\b|^Cleaning up|^Uploading artifacts for failed job/
+
+function endsSoonAfter(s: Scan, h: Hit): boolean {
+  return s.output.filter((l) => l.n > h.line.n && !AFTERMATH_LINE.test(l.text)).length <= 4
+}
+
 function notFound(s: Scan): Diagnosis[] {
-  const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h)) && !envShell(h) && !crName(h)).pop()
+  const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h)) && !envShell(h) && !crName(h))
+    .filter((h) => !SOFT.test(h.line.text) || (!/WARNING/i.test(h.line.text) && endsSoonAfter(s, h))).pop()
   if (!hit) return exit127(s)
   const cmd = cmdOf(hit)
   if (cmd === '-') return yamlDash(s, hit)

@@ -25,19 +25,24 @@ const PEP668 = /error: externally-managed-environment/
 // The program exists but cannot be started: its ELF interpreter (a glibc binary on Alpine/musl) or a shared library is missing.
 const LOADER = /cannot execute: required file not found|error while loading shared libraries: ([^:]+): cannot open shared object file|Error loading shared library ([^:\s]+): No such file or directory|exec user process caused:? "?no such file or directory/
 // A tool too old for what the project declares: go.mod's go line, package engines, python_requires, class files.
-const TOO_OLD = /go: go\.mod requires go >= ([\d.]+) \(running go ([\d.]+)|npm (?:ERR!|error) code EBADENGINE|^error .*The engine "(\w+)" is incompatible with this module\. Expected version "([^"]+)"\. Got "([^"]+)"|requires a different Python: ([\d.]+) not in '([^']+)'|has been compiled by a more recent version of the Java Runtime \(class file version ([\d.]+)\), this version of the Java Runtime only recognizes class file versions up to ([\d.]+)|Unsupported class file major version (\d+)|package `([^`]+)` cannot be built because it requires rustc ([\d.]+) or newer, while the currently active rustc version is ([\d.]+)|^(?:error: )?rustc ([\d.]+) is not supported by the following packages?:|go: download (go[\d.]+\w*) for [\w/]+: toolchain not available|mediaType in manifest should be 'application\/vnd\.docker\.distribution\.manifest\.v2\+json' not 'application\/vnd\.oci\.image\.(?:manifest|index)\.v1\+json'/
+const TOO_OLD = /go: go\.mod requires go >= ([\d.]+) \(running go ([\d.]+)|npm (?:ERR!|error) code EBADENGINE|^error .*The engine "(\w+)" is incompatible with this module\. Expected version "([^"]+)"\. Got "([^"]+)"|requires a different Python: ([\d.]+) not in '([^']+)'|has been compiled by a more recent version of the Java Runtime \(class file version ([\d.]+)\), this version of the Java Runtime only recognizes class file versions up to ([\d.]+)|Unsupported class file major version (\d+)|package `([^`]+)` cannot be built because it requires rustc ([\d.]+) or newer, while the currently active rustc version is ([\d.]+)|^(?:error: )?rustc ([\d.]+) is not supported by the following packages?:|go: download (go[\d.]+\w*) for [\w/]+: toolchain not available|mediaType in manifest (?:list )?should be 'application\/vnd\.docker\.distribution\.manifest\.(?:list\.)?v2\+json' not 'application\/vnd\.oci\.image\.(?:manifest|index)\.v1\+json'/
 const CLOCK = /Release file for (\S+) is not valid yet \(invalid for another ([^)]+)\)/
 
 function notFound(s: Scan): Diagnosis[] {
   const hit = s.last(NOT_FOUND)
   if (!hit || s.ev.trace.lines.some((l) => l.n < hit.line.n && NETWORK_BEFORE.test(l.text))) return []
+  // pacman prints the same words for a package to remove (-R) that is not installed.
+  if (/target not found/.test(hit.line.text) && /^\$ .*pacman\b.*\s-R/.test(s.commandAt(hit.line.n)?.text ?? '')) return []
   const pkg = firstGroup(hit) ?? '<package>'
   const apt = /Unable to locate package|no installation candidate/.test(hit.line.text)
   const updated = s.ev.trace.lines.some((l) => l.n < hit.line.n && /^\$ .*apt(?:-get)? update/.test(l.text))
-  // apt names the packages that replace an obsolete one on the lines after "However the following packages replace it:".
-  const replacedAt = s.near(hit.line.n, /However the following packages replace it:/, 4)
+  // apt names the packages that replace an obsolete one on the lines after "However the following packages
+  // replace it:", in a block that starts with "Package <p> is not available" — only that package's block counts.
+  const block = s.all(/^Package (\S+) is not available, but is referred to by another package\.$/).filter((h) => h.m[1] === pkg && h.line.n < hit.line.n).pop()
+  const replacedAt = block ? s.all(/However the following packages replace it:/).find((h) => h.line.n > block.line.n && h.line.n - block.line.n <= 4) : undefined
   const replacement = replacedAt ? s.output.find((l) => l.n > replacedAt.line.n)?.text.trim() : undefined
-  const floating = floatingTag(s.image())
+  // A floating tag of a distribution image moves to each new release (distribution packages only).
+  const floating = /Unable to locate package|installation candidate|no such package|target not found|Unable to find a match|No package .* available/.test(hit.line.text) ? floatingTag(s.image()) : undefined
   const fixes = apt ? [
     ...(replacement ? [{ text: `${pkg} is obsolete in this release: install what replaces it (${replacement}).`, snippet: `apt-get install -y ${replacement}` }] : []),
     ...(updated || replacement ? [] : [{ text: 'Update the package index first, in the same command (images ship without one).', snippet: 'before_script:\n  - apt-get update && apt-get install -y <packages>' }]),
@@ -51,7 +56,7 @@ function notFound(s: Scan): Diagnosis[] {
     { text: 'A private package: point the tool at the registry that has it (GitLab\'s package registry with CI_JOB_TOKEN, a proxy), with credentials.' },
   ]
   // A floating tag (ubuntu:latest, debian:stable) that moved to a new release renames and drops packages overnight.
-  if (floating) fixes.push({ text: `${floating} moves to each new release; pin the release the job was written for.`, snippet: `image: ${floating.replace(/:.*$/, ':<release>')}` })
+  if (floating) fixes.push({ text: `${floating} moves to each new release; pin the release the job was written for.`, snippet: `image: ${floating.replace(/:[^/]*$/, '')}:<release>` })
   return [diagnosis('package_not_found', `The package ${pkg} was not found`, `The package manager has no ${pkg}${replacement ? ` in this release: it was replaced (by ${replacement})` : apt && !updated ? ': the image\'s apt index is empty until apt-get update runs' : ' in the repositories it uses: the name or version is wrong for this distribution or platform, or it is only in a repository the job does not configure'}${floating ? ` (the image ${floating} follows the newest release)` : ''}.`,
     evidence(s.commandAt(hit.line.n), hit, replacedAt), fixes, 0.8)]
 }
@@ -171,7 +176,7 @@ function tooOld(s: Scan): Diagnosis[] {
   const hit = s.last(TOO_OLD)
   if (!hit) return []
   const newer = tooNew(hit.line.text)
-  if (/mediaType in manifest should be/.test(hit.line.text)) return oldDocker(s, hit)
+  if (/mediaType in manifest/.test(hit.line.text)) return ociManifest(s, hit)
   const goSwitch = /toolchain not available/.test(hit.line.text)
   return [diagnosis('toolchain_version_too_old', newer ? 'A tool in the image is newer than the project supports' : 'A tool in the image is older than the project requires', newer
     ? `"${hit.line.text.trim().slice(0, 160)}": the image's runtime is newer than what the project's tools support (a JDK newer than the Gradle/Groovy in use, a Python above the package's upper bound).`
@@ -186,15 +191,33 @@ function tooOld(s: Scan): Diagnosis[] {
     ], 0.85)]
 }
 
-/** Old Docker releases (19.03 and before, in the reports) refuse OCI image manifests, which base images on Docker Hub now use. */
-function oldDocker(s: Scan, hit: Hit): Diagnosis[] {
-  const image = s.image()
-  return [diagnosis('toolchain_version_too_old', 'The Docker in this job is too old for OCI image manifests',
-    `"${hit.line.text.trim().slice(0, 160)}": the image was published with an OCI manifest, and the Docker that pulls it (the job's docker CLI with its dind service${image ? `, ${image}` : ''}, or the host engine) is a release too old to accept them (reports name Docker 19.03 and older).`,
-    evidence(s.commandAt(hit.line.n), hit), [
+/**
+ * distribution's schema2 reader got an OCI body under a Docker media type. Two reported causes: a
+ * registry mirror or pull-through cache in between that labels OCI manifests as Docker ones
+ * (Harbor's proxy cache, Nexus before 3.71), and old Docker releases in the job (a docker:19.03
+ * image that a newer one fixed). Which comes first depends on what the log shows.
+ */
+function ociManifest(s: Scan, hit: Hit): Diagnosis[] {
+  const old = s.first(/\bdocker:(1\d\.\d+(?:\.\d+)?)(?:-dind)?\b/)
+  const version = old?.m[1]
+  const ref = /(?:pull|FROM|Pulling from)\s+(\S+)/i.exec(s.commandAt(hit.line.n)?.text ?? '')?.[1]
+  const host = ref && /^[\w-]+(?:\.[\w-]+)+(?::\d+)?\//.test(ref) ? ref.split('/')[0] : undefined
+  // Straight from Docker Hub (no registry host in the name), nothing in between relabels the manifest
+  // unless the daemon has a registry mirror: the Docker in the job is the first suspect.
+  const hub = (host === undefined || host === 'docker.io') && (ref !== undefined || s.near(hit.line.n, /: Pulling from library\//, 3) !== undefined)
+  const clientFirst = version !== undefined || hub
+  const oldDiagnosis = diagnosis('toolchain_version_too_old', `${version || hub ? 'The' : 'Or: the'} Docker in this job${version ? ` (${version})` : ''} may be too old for OCI image manifests`,
+    `"${hit.line.text.trim().slice(0, 160)}": the image is published with an OCI manifest${version ? `, and this job runs Docker ${version}; jobs on such old Docker releases failed this way and a current docker image fixed them` : '; an old Docker in the job (its docker image and dind service) or on the host can fail on it'}.`,
+    evidence(old, s.commandAt(hit.line.n), hit), [
       { text: 'Use a current docker image and dind service (and a current engine on the runner host).', snippet: 'image: docker:27\nservices:\n  - docker:27-dind' },
-      { text: 'Or pin the base image by a digest that still has a Docker v2 manifest (a stopgap).' },
-    ], 0.85)]
+    ], version ? 0.85 : hub ? 0.7 : 0.45)
+  const proxy = diagnosis('upstream_service_unavailable', `${clientFirst ? 'Or: a' : 'A'} registry or proxy in between mislabels OCI manifests`,
+    `"${hit.line.text.trim().slice(0, 160)}": the manifest came with a Docker media type but an OCI body. A registry mirror or pull-through cache${host ? ` (${host})` : hub ? ' (a registry-mirrors entry of the daemon)' : ''} does this (Harbor's proxy cache, Nexus before 3.71): it passes on OCI manifests under the wrong Content-Type.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Upgrade the mirror or proxy, or pull this image directly from its registry.', snippet: `docker pull ${ref?.replace(/^[^/]+\//, 'docker.io/') ?? '<registry>/<image>'}` },
+      { text: 'Or pull by digest, or choose a tag published with a Docker v2 manifest, until the proxy is fixed.' },
+    ], clientFirst ? 0.5 : 0.7)
+  return [oldDiagnosis, proxy]
 }
 
 /** The runtime is above what is supported: class files a tool cannot read, or a Python past the package's upper bound. */
@@ -225,7 +248,7 @@ function clockSkew(s: Scan): Diagnosis[] {
 
 export const packagesRule: Rule = {
   id: 'packages',
-  categories: ['package_not_found', 'package_registry_auth_failed', 'distro_repository_eol', 'repository_key_missing', 'package_manager_lock', 'python_externally_managed', 'clock_skew', 'binary_loader_missing', 'toolchain_version_too_old'],
+  categories: ['package_not_found', 'package_registry_auth_failed', 'distro_repository_eol', 'repository_key_missing', 'package_manager_lock', 'python_externally_managed', 'clock_skew', 'binary_loader_missing', 'toolchain_version_too_old', 'upstream_service_unavailable'],
   match(ev) {
     const s = Scan.of(ev)
     return [...notFound(s), ...registryAuth(s), ...distroEol(s), ...repositoryKey(s), ...lock(s), ...pep668(s), ...clockSkew(s), ...loader(s), ...tooOld(s)]

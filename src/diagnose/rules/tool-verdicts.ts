@@ -21,6 +21,8 @@ const SITE_FAULT = /\b5\d\d\b|\b(?:403|406|429)\b|timed? ?out|Timeout|Max retrie
 const EXTERNAL_ENTITY = /failed to load external entity "(https?:\/\/[^"]+)"|Could not parse DTD (https?:\/\/\S+)|failed to load HTTP resource/
 
 function externalEntity(s: Scan): Diagnosis[] {
+  // With --nonet libxml2 never asks the site ("Attempt to load network entity"): the file is missing from the local catalog.
+  if (s.has(/Attempt to load network entity|^\$ .*--nonet\b/)) return []
   const hits = s.all(EXTERNAL_ENTITY)
   const hit = hits.find((h) => h.m[1] ?? h.m[2]) ?? hits[0]
   if (!hit) return []
