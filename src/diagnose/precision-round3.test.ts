@@ -108,3 +108,29 @@ describe('a worker\'s Docker daemon', () => {
     expect(cats(log)).toContain('helper_image_pull_failed')
   })
 })
+
+describe('twelfth rule pass', () => {
+  it('GRUB inside a VM saying "Cannot allocate memory for OS image" is not the job running out of memory', () => {
+    expect(cats(step('$ ./run-vm-test.sh', 'loader/multiboot.c:117: Cannot allocate memory for OS image'))).not.toContain('oom_killed')
+  })
+
+  it('fork failing with ENOMEM is still memory', () => {
+    expect(top(step('$ make -j32', 'make: fork: Cannot allocate memory'))?.category).toBe('oom_killed')
+  })
+
+  it('the runner failing to remove volumes after the script already failed is not the answer', () => {
+    const log = ['Executing "step_script" stage of the job script', '$ make test', 'make: *** [Makefile:12: test] Error 1', 'Cleaning up project directory and file based variables', 'ERROR: Failed to cleanup volumes', 'ERROR: Job failed: exit code 2'].join('\n')
+    expect(cats(log)).not.toContain('docker_engine_broken')
+  })
+
+  it('a glob over too many files is told apart from a too large environment', () => {
+    const d = top(step('$ rm build/*.o', '/bin/rm: Argument list too long'))
+    expect(d?.category).toBe('job_environment_too_large')
+    expect(all(d)).toMatch(/xargs/)
+    expect(d?.confidence).toBeLessThan(0.8)
+  })
+
+  it('CMake\'s unsuitable version, wrapped as CMake wraps it, is a version too old', () => {
+    expect(top(step('$ cmake -S . -B build', 'CMake Error at /usr/share/cmake-3.22/Modules/FindPackageHandleStandardArgs.cmake:230 (message):', '  Could NOT find Boost: Found unsuitable version "1.74.0", but required is at', '  least "1.81" (found /usr/include, )'))?.category).toBe('toolchain_version_too_old')
+  })
+})

@@ -1,4 +1,4 @@
-import { Scan, diagnosis, evidence } from '../scan.js'
+import { Scan, diagnosis, evidence, phaseName } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
 /**
@@ -272,6 +272,18 @@ function engine(s: Scan): Diagnosis[] {
         { text: 'Temporarily lower the daemon\'s minimum API version.', snippet: '{ "min-api-version": "1.24" }   # /etc/docker/daemon.json' },
         { text: 'Or pin the Docker engine to a version the runner supports.' },
       ], 0.9))
+  }
+  // The runner could not remove the job's volumes at its end, and that failed the job.
+  const volumes = s.last(/^ERROR: Failed to cleanup volumes\b/)
+  // Not when the script had already failed: the clean-up error is then only noise after it.
+  const scriptFailed = volumes !== undefined && s.output.some((l) => l.n < volumes.line.n && phaseName(l.section) === 'step_script' && /\b(?:error|fatal|failed|failure)\b/i.test(l.text))
+  if (volumes && !scriptFailed && !s.failsAfter(volumes.line.n)) {
+    out.push(diagnosis('docker_engine_broken', 'The runner could not remove the job\'s volumes',
+      `"${volumes.line.text.trim()}": at the end of the job the Docker daemon on the runner host refused to remove the job's volumes (a container still using them, a storage driver or disk problem, a daemon that stopped answering), and the runner failed the job for it.`,
+      evidence(volumes), [
+        { text: 'Check the daemon and its storage on the runner host.', snippet: 'docker volume ls -f dangling=true\njournalctl -u docker --since "1 hour ago" | grep -i volume\ndf -h /var/lib/docker' },
+        { text: 'Remove what is left over, and restart the daemon if it stopped answering; retry the job.', snippet: 'docker volume prune -f' },
+      ], 0.65))
   }
   const broken = s.all(ENGINE).filter((h) => !CGROUP.test(h.line.text) && !/exec: "?(?:\/bin\/)?(?:ba)?sh"?:|exec: "[^"]+": permission denied/.test(h.line.text)).pop()
   if (broken) {

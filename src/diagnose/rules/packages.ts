@@ -25,7 +25,7 @@ const PEP668 = /error: externally-managed-environment/
 // The program exists but cannot be started: its ELF interpreter (a glibc binary on Alpine/musl) or a shared library is missing.
 const LOADER = /cannot execute: required file not found|error while loading shared libraries: ([^:]+): cannot open shared object file|Error loading shared library ([^:\s]+): No such file or directory|exec user process caused:? "?no such file or directory/
 // A tool too old for what the project declares: go.mod's go line, package engines, python_requires, class files.
-const TOO_OLD = /go: go\.mod requires go >= ([\d.]+) \(running go ([\d.]+)|npm (?:ERR!|error) code EBADENGINE|^error .*The engine "(\w+)" is incompatible with this module\. Expected version "([^"]+)"\. Got "([^"]+)"|requires a different Python: ([\d.]+) not in '([^']+)'|has been compiled by a more recent version of the Java Runtime \(class file version ([\d.]+)\), this version of the Java Runtime only recognizes class file versions up to ([\d.]+)|Unsupported class file major version (\d+)|package `([^`]+)` cannot be built because it requires rustc ([\d.]+) or newer, while the currently active rustc version is ([\d.]+)|^(?:error: )?rustc ([\d.]+) is not supported by the following packages?:|go: download (go[\d.]+\w*) for [\w/]+: toolchain not available|mediaType in manifest (?:list )?should be 'application\/vnd\.docker\.distribution\.manifest\.(?:list\.)?v2\+json' not 'application\/vnd\.oci\.image\.(?:manifest|index)\.v1\+json'/
+const TOO_OLD = /go: go\.mod requires go >= ([\d.]+) \(running go ([\d.]+)|npm (?:ERR!|error) code EBADENGINE|^error .*The engine "(\w+)" is incompatible with this module\. Expected version "([^"]+)"\. Got "([^"]+)"|requires a different Python: ([\d.]+) not in '([^']+)'|has been compiled by a more recent version of the Java Runtime \(class file version ([\d.]+)\), this version of the Java Runtime only recognizes class file versions up to ([\d.]+)|Unsupported class file major version (\d+)|package `([^`]+)` cannot be built because it requires rustc ([\d.]+) or newer, while the currently active rustc version is ([\d.]+)|^(?:error: )?rustc ([\d.]+) is not supported by the following packages?:|go: download (go[\d.]+\w*) for [\w/]+: toolchain not available|ERROR: +Invalid version of dependency, need '([^']+)' \['([^']+)'\] found '([^']+)'|Could NOT find (\w+): Found unsuitable version "([^"]+)"|Requested '([^']+)' but version of ([^\n]+?) is ([\d.]+\S*)|mediaType in manifest (?:list )?should be 'application\/vnd\.docker\.distribution\.manifest\.(?:list\.)?v2\+json' not 'application\/vnd\.oci\.image\.(?:manifest|index)\.v1\+json'/
 const CLOCK = /Release file for (\S+) is not valid yet \(invalid for another ([^)]+)\)/
 
 function notFound(s: Scan): Diagnosis[] {
@@ -143,6 +143,23 @@ function pep668(s: Scan): Diagnosis[] {
     ], 0.85)]
 }
 
+// The program's libraries are there but older than the program: a symbol it needs is missing
+// (glibc's ld.so, FreeBSD's ld-elf.so.1). Packages upgraded one by one leave such pairs.
+const SYMBOL = /symbol lookup error: (\S+): undefined symbol: (\w+)|ld-elf\.so\.1: (\S+): Undefined symbol "(\w+)"|dyld(?:\[\d+\])?: Symbol not found: _?(\w+)/
+
+function symbolMissing(s: Scan): Diagnosis[] {
+  const hit = s.last(SYMBOL)
+  if (!hit) return []
+  const program = hit.m[1] ?? hit.m[3] ?? 'the program'
+  const symbol = hit.m[2] ?? hit.m[4] ?? hit.m[5] ?? '<symbol>'
+  return [diagnosis('binary_loader_missing', `${program} needs ${symbol}, which its libraries lack`,
+    `"${hit.line.text.trim().slice(0, 160)}": ${program} was built against a newer version of a shared library than the one the image has. Installing or upgrading one package on top of an image's older package set (without upgrading the rest) leaves such a pair; so does a binary copied from another system.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Upgrade the image\'s packages together before installing more (or rebuild the image from a current base).', snippet: 'before_script:\n  - apt-get update && apt-get -y upgrade   # FreeBSD: pkg upgrade -y; Alpine: apk upgrade' },
+      { text: 'Or install the program and its library from the same release (pin both), or use an image where they match.' },
+    ], 0.85)]
+}
+
 function loader(s: Scan): Diagnosis[] {
   const hit = s.last(LOADER)
   if (!hit) return []
@@ -251,6 +268,6 @@ export const packagesRule: Rule = {
   categories: ['package_not_found', 'package_registry_auth_failed', 'distro_repository_eol', 'repository_key_missing', 'package_manager_lock', 'python_externally_managed', 'clock_skew', 'binary_loader_missing', 'toolchain_version_too_old', 'upstream_service_unavailable'],
   match(ev) {
     const s = Scan.of(ev)
-    return [...notFound(s), ...registryAuth(s), ...distroEol(s), ...repositoryKey(s), ...lock(s), ...pep668(s), ...clockSkew(s), ...loader(s), ...tooOld(s)]
+    return [...notFound(s), ...registryAuth(s), ...distroEol(s), ...repositoryKey(s), ...lock(s), ...pep668(s), ...clockSkew(s), ...loader(s), ...symbolMissing(s), ...tooOld(s)]
   },
 }

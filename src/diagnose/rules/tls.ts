@@ -188,6 +188,21 @@ function caFileMissing(s: Scan): Diagnosis[] {
   ]
 }
 
+// curl could not read the CA bundle it was told to use (CURLE_SSL_CACERT_BADFILE, 77; OpenSSL's
+// "error setting certificate verify locations"): a path that is not there, or not readable.
+const CA_BUNDLE_UNREADABLE = /Problem with the SSL CA cert \(path\? access rights\?\)|error setting certificate verify locations/
+
+function caBundleUnreadable(s: Scan): Diagnosis[] {
+  const hit = s.last(CA_BUNDLE_UNREADABLE)
+  if (!hit || s.has(CA_FILE_MISSING)) return []
+  const cafile = /CAfile: (\S+)/.exec(s.near(hit.line.n, /CAfile: \S+/, 2)?.line.text ?? '')?.[1]
+  return [diagnosis('tls_untrusted_ca', 'A tool cannot read the CA bundle it should trust', `"${hit.line.text.trim().slice(0, 160)}": curl (or a tool built on it: git, nix, pip's and cargo's downloads) could not open the certificate bundle${cafile ? ` ${cafile}` : ''} it is configured with, so no TLS connection can be verified. The path in the image does not exist (a CA mounted by the runner at another place, no ca-certificates package) or is not readable by the job's user; an image update can move where the tool looks.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Install the CA bundle in the image, with the runner\'s own CA added when it maps one in.', snippet: 'before_script:\n  - apt-get update && apt-get install -y ca-certificates   # apk add ca-certificates' },
+      { text: 'Point the tool at the bundle that is there (each reads its own variable).', snippet: 'variables:\n  SSL_CERT_FILE: /etc/ssl/certs/ca-certificates.crt\n  CURL_CA_BUNDLE: /etc/ssl/certs/ca-certificates.crt\n  NIX_SSL_CERT_FILE: /etc/ssl/certs/ca-certificates.crt' },
+    ], 0.8)]
+}
+
 function insecure(s: Scan): Diagnosis[] {
   const hit = s.last(HTTP_TO_HTTPS)
   if (!hit || DOCKER_SOCKET.test(hit.line.text)) return []
@@ -213,6 +228,6 @@ export const tlsRule: Rule = {
   categories: ['tls_untrusted_ca', 'registry_tls_untrusted_ca', 'registry_insecure_http', 'tls_mtu_ssl_error_syscall', 'tls_certificate_name_mismatch', 'tls_certificate_expired', 'egress_blocked_firewall', 'network_connection_reset', 'runner_version_bug'],
   match(ev) {
     const s = Scan.of(ev)
-    return [...untrusted(s), ...syscall(s), ...insecure(s), ...wrongCertificate(s), ...caFileMissing(s)]
+    return [...untrusted(s), ...syscall(s), ...insecure(s), ...wrongCertificate(s), ...caFileMissing(s), ...caBundleUnreadable(s)]
   },
 }
