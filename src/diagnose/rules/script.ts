@@ -113,16 +113,17 @@ function longPath(s: Scan): Diagnosis[] {
 
 // A new distribution image on an old container runtime: its seccomp profile refuses system calls the
 // image's glibc now uses (clone3, faccessat2), and they fail as EPERM where no such error is expected.
-const SECCOMP = /getaddrinfo\(\) thread failed to start|ldd: error: you do not have read permission for|clone3 failed: Operation not permitted|pthread_create failed: Operation not permitted/
+// GLib aborts when clock_gettime fails: in a 32-bit image on an old runtime, the time64 variant is refused.
+const SECCOMP = /getaddrinfo\(\) thread failed to start|ldd: error: you do not have read permission for|clone3 failed: Operation not permitted|pthread_create failed: Operation not permitted|requires working CLOCK_MONOTONIC/
 
 function seccomp(s: Scan): Diagnosis[] {
   const hit = s.last(SECCOMP)
   if (!hit) return []
-  return [diagnosis('seccomp_blocks_new_syscalls', 'The runner\'s container runtime is too old for this image', `"${hit.line.text.trim().slice(0, 160)}": a call the image's C library makes is refused as "operation not permitted" where nothing should refuse it. New distribution images (Fedora rawhide and later releases, Ubuntu 21.10+, Alpine 3.14+) use system calls (clone3, faccessat2) that the seccomp profile of an older Docker/runc/libseccomp on the runner host does not know, and it answers EPERM.`,
+  return [diagnosis('seccomp_blocks_new_syscalls', 'The runner\'s container runtime is too old for this image', `"${hit.line.text.trim().slice(0, 160)}": a call the image's C library makes is refused as "operation not permitted" where nothing should refuse it. New distribution images (Fedora rawhide and later releases, Ubuntu 21.10+, Alpine 3.14+) use system calls (clone3, faccessat2; the time64 calls such as clock_gettime64 in 32-bit images) that the seccomp profile of an older Docker/runc/libseccomp on the runner host does not know, and it answers EPERM.`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'Update the container runtime on the runner host (Docker ≥ 20.10.10, runc ≥ 1.0.2, libseccomp ≥ 2.4.4).', snippet: 'docker version\nrunc --version' },
       { text: 'Until then, pin the image to a release the host can run, or (less safe) relax seccomp for these jobs.', snippet: '[runners.docker]\n  security_opt = ["seccomp=unconfined"]' },
-    ], 0.9)]
+    ], /CLOCK_MONOTONIC/.test(hit.line.text) ? 0.7 : 0.9)]
 }
 
 function unprivileged(s: Scan): Diagnosis[] {
