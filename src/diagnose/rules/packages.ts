@@ -11,7 +11,7 @@ import type { Diagnosis, Rule } from '../types.js'
  */
 
 // apt's "E:" became "Error:" in apt 3.0; a BuildKit step prefixes "#12 2.902 " (or only the time when pasted from the middle).
-const NOT_FOUND = /^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Unable to locate package (\S+)|^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Package '([^']+)' has no installation candidate|^error: target not found: (\S+)|^\s*([\w.+-]+) \(no such package\):|No matching distribution found for ([^\s]+)|npm (?:ERR!|error) 404 +'([^']+)' is not in (?:this|the npm) registry|Could not find artifact ([\w.:-]+) in|No package ([\w.+-]+) available\.|Unable to find a match: ([\w.+-]+)/
+const NOT_FOUND = /^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Unable to locate package (\S+)|^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Package '([^']+)' has no installation candidate|^error: target not found: (\S+)|^\s*([\w.+-]+) \(no such package\):|No matching distribution found for ([^\s]+)|npm (?:ERR!|error) 404 +'([^']+)' is not in (?:this|the npm) registry|Could not find artifact ([\w.:-]+) in|No package ([\w.+-]+) available\.|Error: No matching repo to modify: ([\w.-]+?)\.?$|Unable to find a match: ([\w.+-]+)/
 // "Not found" after the index or the registry could not be reached is the network's answer (network.ts):
 // apt's and apk's fetch failures, pip's retries and connection errors.
 const NETWORK_BEFORE = /Temporary failure resolving|Failed to fetch|Could not connect to|Some index files failed to download|Could not resolve|temporary error \(try again later\)|network error|unable to select packages: .*(?:connection|resolve)|Retrying \(Retry\(|NewConnectionError|ConnectTimeoutError|Temporary failure in name resolution|Could not fetch URL|SSLError|ProxyError/
@@ -25,7 +25,7 @@ const PEP668 = /error: externally-managed-environment/
 // The program exists but cannot be started: its ELF interpreter (a glibc binary on Alpine/musl) or a shared library is missing.
 const LOADER = /cannot execute: required file not found|error while loading shared libraries: ([^:]+): cannot open shared object file|Error loading shared library ([^:\s]+): No such file or directory|exec user process caused:? "?no such file or directory/
 // A tool too old for what the project declares: go.mod's go line, package engines, python_requires, class files.
-const TOO_OLD = /go: go\.mod requires go >= ([\d.]+) \(running go ([\d.]+)|npm (?:ERR!|error) code EBADENGINE|^error .*The engine "(\w+)" is incompatible with this module\. Expected version "([^"]+)"\. Got "([^"]+)"|requires a different Python: ([\d.]+) not in '([^']+)'|has been compiled by a more recent version of the Java Runtime \(class file version ([\d.]+)\), this version of the Java Runtime only recognizes class file versions up to ([\d.]+)|Unsupported class file major version (\d+)|package `([^`]+)` cannot be built because it requires rustc ([\d.]+) or newer, while the currently active rustc version is ([\d.]+)|^(?:error: )?rustc ([\d.]+) is not supported by the following packages?:|go: download (go[\d.]+\w*) for [\w/]+: toolchain not available|ERROR: +Invalid version of dependency, need '([^']+)' \['([^']+)'\] found '([^']+)'|Could NOT find (\w+): Found unsuitable version "([^"]+)"|Requested '([^']+)' but version of ([^\n]+?) is ([\d.]+\S*)|mediaType in manifest (?:list )?should be 'application\/vnd\.docker\.distribution\.manifest\.(?:list\.)?v2\+json' not 'application\/vnd\.oci\.image\.(?:manifest|index)\.v1\+json'/
+const TOO_OLD = /go: go\.mod requires go >= ([\d.]+) \(running go ([\d.]+)|npm (?:ERR!|error) code EBADENGINE|^error .*The engine "(\w+)" is incompatible with this module\. Expected version "([^"]+)"\. Got "([^"]+)"|requires a different Python: ([\d.]+) not in '([^']+)'|has been compiled by a more recent version of the Java Runtime \(class file version ([\d.]+)\), this version of the Java Runtime only recognizes class file versions up to ([\d.]+)|Unsupported class file major version (\d+)|package `([^`]+)` cannot be built because it requires rustc ([\d.]+) or newer, while the currently active rustc version is ([\d.]+)|^(?:error: )?rustc ([\d.]+) is not supported by the following packages?:|go: download (go[\d.]+\w*) for [\w/]+: toolchain not available|requires Ruby version ([^.\s][^\n]*?)\. The current ruby version is ([\d.]+)|Your Ruby version is ([\d.]+), but your Gemfile specified ([\d.]+)|ERROR: +Invalid version of dependency, need '([^']+)' \['([^']+)'\] found '([^']+)'|Could NOT find (\w+): Found unsuitable version "([^"]+)"|Requested '([^']+)' but version of ([^\n]+?) is ([\d.]+\S*)|mediaType in manifest (?:list )?should be 'application\/vnd\.docker\.distribution\.manifest\.(?:list\.)?v2\+json' not 'application\/vnd\.oci\.image\.(?:manifest|index)\.v1\+json'/
 const CLOCK = /Release file for (\S+) is not valid yet \(invalid for another ([^)]+)\)/
 
 function notFound(s: Scan): Diagnosis[] {
@@ -47,6 +47,8 @@ function notFound(s: Scan): Diagnosis[] {
     ...(replacement ? [{ text: `${pkg} is obsolete in this release: install what replaces it (${replacement}).`, snippet: `apt-get install -y ${replacement}` }] : []),
     ...(updated || replacement ? [] : [{ text: 'Update the package index first, in the same command (images ship without one).', snippet: 'before_script:\n  - apt-get update && apt-get install -y <packages>' }]),
     { text: `Check the package name for the image's distribution and release (it may be renamed, or only in another suite or component such as universe/contrib).`, snippet: `apt-cache search ${pkg.replace(/[:=].*$/, '')}\ncat /etc/os-release` },
+  ] : /No matching repo to modify/.test(hit.line.text) ? [
+    { text: `dnf has no repository with the id ${pkg} in this release: repository ids get renamed between releases (CentOS PowerTools → powertools → crb). List the ids the image has; a cached image layer may still be the old release.`, snippet: 'dnf repolist all\ncat /etc/os-release' },
   ] : /target not found/.test(hit.line.text) ? [
     { text: `pacman has no ${pkg}: the package was renamed or dropped (MSYS2 drops 32-bit mingw packages one by one), or the database is stale.`, snippet: `pacman -Syu\npacman -Ss ${pkg.replace(/^mingw-w64-(?:i686|x86_64|ucrt-x86_64)-/, '')}` },
   ] : /no such package/.test(hit.line.text) ? [
@@ -145,18 +147,31 @@ function pep668(s: Scan): Diagnosis[] {
 
 // The program's libraries are there but older than the program: a symbol it needs is missing
 // (glibc's ld.so, FreeBSD's ld-elf.so.1). Packages upgraded one by one leave such pairs.
-const SYMBOL = /symbol lookup error: (\S+): undefined symbol: (\w+)|ld-elf\.so\.1: (\S+): Undefined symbol "(\w+)"|dyld(?:\[\d+\])?: Symbol not found: _?(\w+)/
+// (The library's name is read from the hit line afterwards: "\S+\.so" here would retry from every character of a long line.)
+const SYMBOL = /()\.so\.\d+: version `((?:GLIBC|GLIBCXX|CXXABI|OPENSSL)_[\d.]+\w*)' not found|symbol lookup error: (\S+): undefined symbol: (\w+)|ld-elf\.so\.1: (\S+): Undefined symbol "(\w+)"|dyld(?:\[\d+\])?: Symbol not found: _?(\w+)/
 
 function symbolMissing(s: Scan): Diagnosis[] {
   const hit = s.last(SYMBOL)
   if (!hit) return []
-  const program = hit.m[1] ?? hit.m[3] ?? 'the program'
-  const symbol = hit.m[2] ?? hit.m[4] ?? hit.m[5] ?? '<symbol>'
+  // glibc's versioned symbols: the library (m[1]) is older than the version (m[2]) the program was linked against.
+  if (hit.m[2] !== undefined && /version `/.test(hit.line.text)) return versionedSymbol(s, hit, /(\S{1,200}\.so\.\d+): version `/.exec(hit.line.text)?.[1] ?? 'C library', hit.m[2])
+  const program = hit.m[3] ?? hit.m[5] ?? 'the program'
+  const symbol = hit.m[4] ?? hit.m[6] ?? hit.m[7] ?? '<symbol>'
   return [diagnosis('binary_loader_missing', `${program} needs ${symbol}, which its libraries lack`,
     `"${hit.line.text.trim().slice(0, 160)}": ${program} was built against a newer version of a shared library than the one the image has. Installing or upgrading one package on top of an image's older package set (without upgrading the rest) leaves such a pair; so does a binary copied from another system.`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'Upgrade the image\'s packages together before installing more (or rebuild the image from a current base).', snippet: 'before_script:\n  - apt-get update && apt-get -y upgrade   # FreeBSD: pkg upgrade -y; Alpine: apk upgrade' },
       { text: 'Or install the program and its library from the same release (pin both), or use an image where they match.' },
+    ], 0.85)]
+}
+
+function versionedSymbol(s: Scan, hit: Hit, lib: string, version: string): Diagnosis[] {
+  const required = /\(required by ([^)]+)\)/.exec(hit.line.text)?.[1]
+  return [diagnosis('binary_loader_missing', `${required ?? 'A program'} needs ${version}, newer than the image's ${lib}`,
+    `"${hit.line.text.trim().slice(0, 160)}": ${required ?? 'the program (or a precompiled module it loads)'} was built on a system with a newer ${/GLIBC_/.test(version) ? 'glibc' : 'library'} than the image has. Precompiled binaries, wheels and gems built on a newer distribution do not run on an older one.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Use an image whose distribution release is at least as new as the one the binary was built for.', snippet: 'ldd --version   # the image\'s glibc\nimage: <a newer release of the image>' },
+      { text: 'Or build the binary (gem, wheel, module) from source in the image, or get a build made for this older release (manylinux wheels, --platform ruby gems).', snippet: 'gem install <gem> --platform ruby   # pip install --no-binary <pkg> <pkg>' },
     ], 0.85)]
 }
 
