@@ -65,6 +65,13 @@ const summary = args.has('--dev-only') ? { dev: score(dev) } : { dev: score(dev)
 if (args.has('--new-heldout') && !args.has('--dev-only')) {
   summary.heldoutOld = score(held.filter((r) => !inBatch.has(r.id)))
   summary.heldoutBatches = Object.fromEntries(batches.map((k) => [k.replace('heldout_', ''), score(held.filter((r) => split[k].includes(r.id)))]))
+  // Logs whose cause is the job's own script (user_script_failure) get the kind-of-failure answer when
+  // nothing else matches; the rest (runner, image, network, registry, …) are the troubleshooter's real test.
+  const script = (r) => r.category === 'user_script_failure'
+  summary.byKind = {
+    dev: { script: score(dev.filter(script)), environment: score(dev.filter((r) => !script(r))) },
+    heldout: { script: score(held.filter(script)), environment: score(held.filter((r) => !script(r))) },
+  }
 }
 
 if (args.has('--json')) {
@@ -79,6 +86,10 @@ if (summary.heldout) out.push(line('held-out', summary.heldout))
 if (summary.heldoutOld) {
   out.push(`  ${line('batches 1-2', summary.heldoutOld)}`)
   for (const [b, s] of Object.entries(summary.heldoutBatches).filter(([, x]) => x.n > 0)) out.push(`  ${line(b.replace('batch', 'batch '), s)}  (split.json heldout_${b})`)
+  out.push('by kind of cause (label user_script_failure or any other):')
+  for (const split of ['dev', 'heldout']) {
+    for (const kind of ['script', 'environment']) out.push(`  ${line(`${split === 'dev' ? 'dev' : 'held-out'} ${kind}`.padEnd(20), summary.byKind[split][kind])}`)
+  }
 }
 out.push('')
 
