@@ -19,11 +19,21 @@ const GIT_AUTH = /EGITNOPERMISSION|batch response: (?:Authorization error|Reposi
 const SUBMODULE = /Updating\/initializing submodules|^Submodule '|submodule path|Synchronizing submodule/
 const NO_SPACE = /no space left on device|write error\. Out of diskspace|You don't have enough free space in|not enough (?:free )?(?:disk )?space|ENOSPC|Disk quota exceeded|The node was low on resource: ephemeral-storage|exceeded its local ephemeral storage limit|ephemeral local storage usage exceeds the total limit|Usage of EmptyDir volume "[^"]*" exceeds the limit/i
 
+// dash/sh creating a file by a relative path (a redirection in a Makefile rule) in a directory of the checkout.
+const SH_CREATE = /^(?:\/bin\/)?sh: \d+: cannot create ([^/:\s][^:]*): Permission denied$/
+const MAKE_DIR = /Entering directory '([^']*\/builds\/[^']*)'/
+
 function buildsDir(s: Scan): Diagnosis[] {
   // ~/.gitconfig is the user's HOME, not the build directory (permission_denied_non_root).
-  const hit = s.all(BUILDS_DENIED).filter((h) => !/\.gitconfig\b/.test(h.line.text)).pop()
-  if (!hit) return []
-  const path = firstGroup(hit) ?? '<builds dir>'
+  let hit = s.all(BUILDS_DENIED).filter((h) => !/\.gitconfig\b/.test(h.line.text)).pop()
+  let path = firstGroup(hit)
+  if (!hit) {
+    hit = s.all(SH_CREATE).pop()
+    const dir = hit ? s.all(MAKE_DIR).filter((h) => h.line.n < (hit?.line.n ?? 0)).pop() : undefined
+    if (!hit || !dir) return []
+    path = `${dir.m[1]}/${hit.m[1]}`
+  }
+  path = path ?? '<builds dir>'
   // git 2.35.2 said "unsafe repository (… is owned by someone else)"; later versions "dubious ownership".
   const dubious = /dubious ownership|owned by someone else/.test(hit.line.text)
   const dir = path.replace(/\/[^/]*\.git.*$|\/$/, '')

@@ -42,6 +42,8 @@ const NOT_FOUND = new RegExp([
   // gettext's autopoint ("autopoint: *** git program not found") and perl's system()/exec.
   String.raw`(?:^|\*\*\* )([\w.+-]+) program not found$`,
   String.raw`^Can't exec "([\w.+-]+)": No such file or directory`,
+  // Meson's find_program() for a required program ("ERROR: Program 'flex' not found or not executable").
+  String.raw`ERROR: Program '([\w.+-]+)' not found`,
   String.raw`The method driver /usr/lib/apt/methods/(\w+) could not be found`,
 ].join('|'))
 const MISMATCH = new RegExp([

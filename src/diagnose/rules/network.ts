@@ -30,7 +30,7 @@ const LOOKUP = new RegExp([
 const TRANSIENT = /server misbehaving|i\/o timeout|Try again|Temporary failure in name resolution|EAI_AGAIN|read udp|Resolving timed out/i
 // curl/git connect failures: "Failed to connect to h port 443 after 3 ms: Host is unreachable",
 // old curl "Failed connect to h:443; No route to host", ssh "connect to host h port 22: ...".
-const CONNECT = /Failed (?:to )?connect to ([\w.[\]:-]+?)(?: port |:)(\d+)(?: after \d+ ms)?[:;] ?(Host is unreachable|Connection refused|No route to host|Operation timed out|Connection timed out|Couldn't connect to server|Could not connect to server|Network is unreachable|Timed out)|connect to host ([\w.-]+) port (\d+): (Connection refused|Connection timed out|No route to host|Network is unreachable)|dial tcp ([\w.[\]:-]+?):(\d+): connect: (connection refused|no route to host|network is unreachable|connection timed out)/
+const CONNECT = /Failed (?:to )?connect to ([\w.[\]:-]+?)(?: port |:)(\d+)(?: after \d+ ms)?[:;] ?(Host is unreachable|Connection refused|No route to host|Operation timed out|Connection timed out|Couldn't connect to server|Could not connect to server|Network is unreachable|Timed out)|connect to host ([\w.-]+) port (\d+): (Connection refused|Connection timed out|No route to host|Network is unreachable)|dial tcp ([\w.[\]:-]+?):(\d+): connect: (connection refused|no route to host|network is unreachable|connection timed out)|wget: can't connect to remote host \(([\w.:]+)\): (Connection refused|Connection timed out|No route to host|Network is unreachable)/
 const TIMEOUT = new RegExp([
   /(?:dial tcp|connect(?:ing)? to) ([\w.[\]:-]+?):(\d+)(?::|,| \(| \[).*?(?:i\/o timeout|connection timed out|connect timed out)/,
   /connect ETIMEDOUT ([\w.[\]:-]+?):(\d+)|\bE(?:SOCKET)?TIMEDOUT\b/,
@@ -273,7 +273,7 @@ function refused(s: Scan): Diagnosis[] {
   if (!hit) return []
   const host = hostIn(hit) ?? 'the remote host'
   if (host === 'docker') return []
-  const port = hit.m[2] ?? hit.m[5] ?? hit.m[8] ?? ''
+  const port = hit.m[2] ?? hit.m[5] ?? hit.m[8] ?? (/wget: can't connect/.test(hit.line.text) ? '80/443' : '')
   const tcp = s.probes({ kind: 'tcp', target: `${host}:${port}` })[0]
   const loopback = /^(localhost|127\.|::1)/.test(host)
   const inContainer = s.family === 'docker' || s.family === 'kubernetes'
@@ -301,7 +301,15 @@ function refused(s: Scan): Diagnosis[] {
       { text: 'From a job, fetch GitLab projects over HTTPS with the job token instead of SSH.', snippet: 'git clone "https://gitlab-ci-token:${CI_JOB_TOKEN}@${CI_SERVER_HOST}/<group>/<project>.git"' },
       { text: 'Or use the SSH port GitLab really listens on.', snippet: 'git clone ssh://git@<gitlab host>:<ssh port>/<group>/<project>.git' },
     ], 0.45)] : []
-  return [...gitlabSsh, diagnosis('egress_blocked_firewall', title, cause, evidence(hit, s.commandAt(hit.line.n)), [
+  // A public server other than GitLab that refuses a download: most often the server is down or moved
+  // (a firewall on the way more often drops, which times out); the firewall stays the second answer.
+  const publicServer = !isPrivate(host) && host !== s.gitlabHost() && !gitlabSsh.length && /refused/i.test(hit.line.text) && !tcp
+  const down = publicServer ? [diagnosis('upstream_service_unavailable', `${host} refused the connection`,
+    `The job's download from ${host} was refused: the server is down, restarting or no longer serves on that port (download servers of third-party sources go away), which the job cannot fix; a firewall on the way that rejects rather than drops is the other possibility.`,
+    evidence(hit, s.commandAt(hit.line.n)), [
+      { text: `Check ${host} from elsewhere; if it is down, retry later, and keep a copy of what the job downloads (a cache, a mirror, the artifact in your own package registry).`, snippet: `curl -sSI ${/^[\d.]+$/.test(host) ? `http://${host}/` : `https://${host}/`}` },
+    ], 0.6)] : []
+  return [...gitlabSsh, ...down, diagnosis('egress_blocked_firewall', title, cause, evidence(hit, s.commandAt(hit.line.n)), [
     { text: `Check that the server is up and listening on ${host}:${port} (\`ss -ltnp\` on that host); a service the job starts itself needs to be waited for before use.`, snippet: `for i in $(seq 30); do nc -z ${host} ${port || '<port>'} && break; sleep 1; done` },
     ...(loopback && inContainer ? [{ text: 'To reach a service container, use its alias instead of localhost.', snippet: 'services:\n  - name: <image>\n    alias: <name>    # then connect to <name>:<port>' }] : []),
     { text: `If a firewall rejects it, allow TCP ${port || '<port>'} from the job network to ${host}.` },
