@@ -134,3 +134,19 @@ describe('twelfth rule pass', () => {
     expect(top(step('$ cmake -S . -B build', 'CMake Error at /usr/share/cmake-3.22/Modules/FindPackageHandleStandardArgs.cmake:230 (message):', '  Could NOT find Boost: Found unsuitable version "1.74.0", but required is at', '  least "1.81" (found /usr/include, )'))?.category).toBe('toolchain_version_too_old')
   })
 })
+
+describe('fifteenth rule pass', () => {
+  it('a refused connection to a service on localhost or a private address is not a third-party server that is down', () => {
+    expect(cats(step('$ psql -h localhost -c "select 1"', 'curl: (7) Failed to connect to localhost port 5432 after 0 ms: Connection refused'))).not.toContain('upstream_service_unavailable')
+    expect(cats(step('$ curl -fsS http://10.0.3.7:8080/health', 'curl: (7) Failed to connect to 10.0.3.7 port 8080 after 2 ms: Connection refused'))).not.toContain('upstream_service_unavailable')
+  })
+
+  it('a public download server refusing comes with the firewall as the second answer', () => {
+    const c = cats(step('$ curl -fsSLO https://downloads.example.org/tool.tar.gz', 'curl: (7) Failed to connect to downloads.example.org port 443 after 31 ms: Connection refused'))
+    expect(c.slice(0, 2)).toEqual(['upstream_service_unavailable', 'egress_blocked_firewall'])
+  })
+
+  it('dash\'s "cannot create" outside a checkout under /builds is not the build directory', () => {
+    expect(cats(step('$ make -C /opt/tool', "make: Entering directory '/opt/tool'", '/bin/sh: 1: cannot create out.tmp: Permission denied'))).not.toContain('permission_denied_builds_dir')
+  })
+})
