@@ -10,6 +10,7 @@ import { lifecycleRule } from './rules/lifecycle.js'
 import { gitTransportRule } from './rules/git-transport.js'
 import { toolVerdictsRule } from './rules/tool-verdicts.js'
 import { containerPrivilegesRule } from './rules/container-privileges.js'
+import { toolchainRule } from './rules/toolchain.js'
 import { packagesRule } from './rules/packages.js'
 import { kubernetesRule } from './rules/kubernetes.js'
 import { networkRule } from './rules/network.js'
@@ -22,7 +23,7 @@ import { phaseName, Scan } from './scan.js'
 import { lineAt, stageIndex } from './trace.js'
 import type { Diagnosis, DiagnosisReport, Evidence, ParsedTrace, ProbeResult, Rule } from './types.js'
 
-export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule, lifecycleRule, packagesRule, buildDeployRule, gitTransportRule, toolVerdictsRule, containerPrivilegesRule, ciHypothesesRule]
+export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule, lifecycleRule, packagesRule, buildDeployRule, gitTransportRule, toolVerdictsRule, containerPrivilegesRule, toolchainRule, ciHypothesesRule]
 
 /** Categories whose evidence lives in the stages that run after a failure. */
 const POST_STAGE = new Set(['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied'])

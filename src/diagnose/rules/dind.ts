@@ -275,8 +275,9 @@ function engine(s: Scan): Diagnosis[] {
   }
   // The runner could not remove the job's volumes at its end, and that failed the job.
   const volumes = s.last(/^ERROR: Failed to cleanup volumes\b/)
-  // Not when the script had already failed: the clean-up error is then only noise after it.
-  const scriptFailed = volumes !== undefined && s.output.some((l) => l.n < volumes.line.n && phaseName(l.section) === 'step_script' && /\b(?:error|fatal|failed|failure)\b/i.test(l.text))
+  // Not when the script ran (its exit code, not the clean-up, failed the job; a step can fail silently)
+  // or printed a failure: the clean-up error is then only noise after it.
+  const scriptFailed = volumes !== undefined && s.ev.trace.lines.some((l) => l.n < volumes.line.n && phaseName(l.section) === 'step_script' && (l.text.startsWith('$ ') || /\b(?:error|fatal|failed|failure|FAIL)\b/i.test(l.text)))
   if (volumes && !scriptFailed && !s.failsAfter(volumes.line.n)) {
     out.push(diagnosis('docker_engine_broken', 'The runner could not remove the job\'s volumes',
       `"${volumes.line.text.trim()}": at the end of the job the Docker daemon on the runner host refused to remove the job's volumes (a container still using them, a storage driver or disk problem, a daemon that stopped answering), and the runner failed the job for it.`,

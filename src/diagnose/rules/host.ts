@@ -21,7 +21,7 @@ const NO_SPACE = /no space left on device|write error\. Out of diskspace|You don
 
 // dash/sh creating a file by a relative path (a redirection in a Makefile rule) in a directory of the checkout.
 const SH_CREATE = /^(?:\/bin\/)?sh: \d+: cannot create ([^/:\s][^:]*): Permission denied$/
-const MAKE_DIR = /Entering directory '([^']*\/builds\/[^']*)'/
+const MAKE_DIR = /(Entering|Leaving) directory '([^']*)'/
 
 function buildsDir(s: Scan): Diagnosis[] {
   // ~/.gitconfig is the user's HOME, not the build directory (permission_denied_non_root).
@@ -29,9 +29,15 @@ function buildsDir(s: Scan): Diagnosis[] {
   let path = firstGroup(hit)
   if (!hit) {
     hit = s.all(SH_CREATE).pop()
-    const dir = hit ? s.all(MAKE_DIR).filter((h) => h.line.n < (hit?.line.n ?? 0)).pop() : undefined
-    if (!hit || !dir) return []
-    path = `${dir.m[1]}/${hit.m[1]}`
+    // The directory make is in at that line: the last one it entered and has not left, under /builds.
+    const stack: string[] = []
+    for (const h of s.all(MAKE_DIR).filter((d) => d.line.n < (hit?.line.n ?? 0))) {
+      if (h.m[1] === 'Entering') stack.push(h.m[2] ?? '')
+      else if (stack[stack.length - 1] === h.m[2]) stack.pop()
+    }
+    const dir = stack[stack.length - 1]
+    if (!hit || !dir || !/\/builds\//.test(dir)) return []
+    path = `${dir}/${hit.m[1]}`
   }
   path = path ?? '<builds dir>'
   // git 2.35.2 said "unsafe repository (… is owned by someone else)"; later versions "dubious ownership".

@@ -21,7 +21,7 @@ const SCHEDULE_REASON = /Insufficient (?:cpu|memory|ephemeral-storage|nvidia\.co
 const POD_TIMEOUT = /timed out waiting for pod to start/
 const PULL_TROUBLE = /Back-off pulling image|ErrImagePull|ImagePullBackOff|image pull failed|Failed to pull image/
 // git's run-command ("<cmd> died of signal 9"), Python's subprocess ("died with <Signals.SIGKILL: 9>"): a SIGKILL'd child.
-const OOM = /OOMKilled|TERMINATED WITH THE EXIT STRING: Killed \(signal 9\)|npm ERR! (?:code|errno) ENOMEM|spawn ENOMEM|There is insufficient memory for the Java Runtime Environment|Expiring Daemon because JVM heap space is exhausted|Gradle build daemon disappeared unexpectedly|returned a non-zero code: 137\b|Out of memory, malloc failed|\bdied (?:of|with) signal 9\b|<Signals\.SIGKILL: 9>|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|[Oo]ut of memory: Killed process|System OOM encountered|JavaScript heap out of memory|Allowed memory size of \d+ bytes exhausted|memory allocation of \d+ bytes failed|terminated with signal 9 \[Killed\]|instance of 'std::bad_alloc'|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory(?!\s+for\b)|^Killed$|LINK : fatal error LNK1102: out of memory|fatal error C1060: compiler is out of heap space|cc1(?:plus)?: out of memory allocating|signal: killed|exit (?:code|status):? 137\b/
+const OOM = /OOMKilled|TERMINATED WITH THE EXIT STRING: Killed \(signal 9\)|npm ERR! (?:code|errno) ENOMEM|spawn ENOMEM|There is insufficient memory for the Java Runtime Environment|Expiring Daemon because JVM heap space is exhausted|Gradle build daemon disappeared unexpectedly|returned a non-zero code: 137\b|Out of memory, malloc failed|\bdied (?:of|with) signal 9\b|<Signals\.SIGKILL: 9>|The node was low on resource: memory|[Kk]illed by signal 9\b|terminated by signal (?:9|SIGKILL)\b|received signal 9\b|exited with (?:code|status) 137\b|[Oo]ut of memory: Killed process|System OOM encountered|JavaScript heap out of memory|Allowed memory size of \d+ bytes exhausted|memory allocation of \d+ bytes failed|terminated with signal 9 \[Killed\]|instance of 'std::bad_alloc'|java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|\bMemoryError\b|virtual memory exhausted|Killed signal terminated program|signal SIGKILL|Cannot allocate memory(?!\s+for\b)|^Killed$|LINK : fatal error LNK1102: out of memory|fatal error C1060: compiler is out of heap space|\b(?:cc1\w*|lto1|f951): out of memory allocating|signal: killed|exit (?:code|status):? 137\b/
 const TIMEOUT = /execution took longer than|timeout was exceeded|timed out waiting for pod/
 const ADMISSION = /admission webhook "([^"]+)" denied the request|violates PodSecurity "([^"]+)"|is forbidden: (?:unable to validate against any (?:pod )?security policy|pod security policy)|denied by (?:gatekeeper|kyverno|policy)|only read-only root filesystem container is allowed/i
 const QUOTA = /is forbidden: exceeded quota: ([\w.-]+), requested: ([^,]+)|forbidden: exceeded quota|exceeded quota: ([\w.-]+)|failed quota: ([\w.-]+): must specify|maximum (?:cpu|memory) usage per (?:Container|Pod) is/
@@ -155,7 +155,8 @@ function pending(s: Scan): Diagnosis[] {
 
 function oom(s: Scan): Diagnosis[] {
   if (s.has(TIMEOUT)) return []
-  const hits = s.all(OOM)
+  // ENOMEM from io_uring or mlock is the locked-memory limit (RLIMIT_MEMLOCK), not the memory the job used.
+  const hits = s.all(OOM).filter((h) => !/io_uring|mlock|memlock|RLIMIT_MEMLOCK/i.test(h.line.text))
   const strong = hits.filter((h) => !/exit (?:code|status):? 137|^Killed$|signal: killed|signal SIGKILL|daemon disappeared unexpectedly|EXIT STRING: Killed/.test(h.line.text)).pop()
   const hit = strong ?? hits.pop()
   if (!hit && s.ev.trace.exitCode !== 137) return []
@@ -167,14 +168,17 @@ function oom(s: Scan): Diagnosis[] {
     ? { text: 'Node.js: cap the heap below the container limit.', snippet: 'variables:\n  NODE_OPTIONS: "--max-old-space-size=3072"' }
     : /java\.lang\.OutOfMemoryError/.test(text)
       ? { text: 'JVM: set the heap explicitly below the limit (and avoid AlwaysPreTouch).', snippet: 'variables:\n  JAVA_TOOL_OPTIONS: "-Xmx2g -XX:MaxRAMPercentage=75"' }
-      : /cc1plus|Killed signal/.test(text)
+      : /LNK1102|C1060/.test(text)
+        ? { text: 'MSVC: the 32-bit host toolset runs out of address space long before the machine does; use the 64-bit host tools, and fewer parallel compiles.', snippet: 'msbuild app.sln /p:PreferredToolArchitecture=x64 /m:2\n# CMake: cmake -T host=x64 ...' }
+      : /cc1\w*|lto1|f951|Killed signal/.test(text)
         ? { text: 'Compilers: lower build parallelism.', snippet: 'script:\n  - make -j2' }
         : undefined
   const limit: Fix = s.family === 'kubernetes'
     ? { text: 'Raise the build container memory limit (or per job with KUBERNETES_MEMORY_LIMIT, bounded by memory_limit_overwrite_max_allowed).', snippet: '[runners.kubernetes]\n  memory_limit = "4Gi"\n  memory_request = "2Gi"\n  memory_limit_overwrite_max_allowed = "8Gi"' }
     : { text: 'Raise the container memory limit on the runner.', snippet: '[runners.docker]\n  memory = "4g"\n  memory_swap = "4g"' }
-  const fixes = [limit, ...(lang ? [lang] : [{ text: 'Cap the tools\' memory (-Xmx, NODE_OPTIONS=--max-old-space-size, fewer parallel jobs).' }]), { text: 'Or run the job on a bigger runner tier (tags:).' }]
-  if (lang) fixes.unshift(fixes.splice(1, 1)[0] as Fix)
+  const msvc = /LNK1102|C1060/.test(text)
+  const fixes = [...(msvc ? [] : [limit]), ...(lang ? [lang] : [{ text: 'Cap the tools\' memory (-Xmx, NODE_OPTIONS=--max-old-space-size, fewer parallel jobs).' }]), { text: 'Or run the job on a bigger runner tier (tags:).' }]
+  if (lang && !msvc) fixes.unshift(fixes.splice(1, 1)[0] as Fix)
   return [diagnosis('oom_killed', 'The job ran out of memory',
     php ? `PHP stopped at its own memory_limit ("${text.trim().slice(0, 160)}"), before the container's limit: raise memory_limit for this command (and the container's memory if it then gets killed).`
       : strong ? `The process was killed for memory: "${text}".` : 'Exit code 137 is SIGKILL: almost always the OOM killer enforcing the memory limit (rule out an external kill; there is no timeout message).',

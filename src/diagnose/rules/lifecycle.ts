@@ -138,19 +138,20 @@ function service(s: Scan): Diagnosis[] {
 // E2BIG as the kernel's limit on arguments plus environment is reported: strerror in a shell or Python, Go's
 // lower-case form from the runner's own exec, GNU xargs, and GNU Global's htags (its exec line limit is
 // what the environment leaves of ARG_MAX).
-const E2BIG = /: Argument list too long$|\[Errno 7\] Argument list too long|(?:fork\/)?exec \S+: argument list too long|xargs: environment is too large for exec|htags: Negative exec line limit/
+const E2BIG = /: Argument list too long$|\[Errno 7\] Argument list too long|(?:fork\/)?exec \S+: argument list too long|xargs: environment is too large for exec|htags: Negative exec line limit|\bspawn E2BIG\b|Argument list too long \(os error 7\)|error=7, Argument list too long|find: The environment is too large for exec/
 
 function environmentTooLarge(s: Scan): Diagnosis[] {
   const hit = s.last(E2BIG)
   if (!hit) return []
   // The runner starting the shell (no script line ran yet), xargs and htags say the environment itself is too big.
-  const environment = /environment is too large|Negative exec line limit/.test(hit.line.text) || (/exec \S+: argument list too long/.test(hit.line.text) && !s.commandAt(hit.line.n))
+  const environment = /environment is too large|Negative exec line limit/i.test(hit.line.text) || (/exec \S+: argument list too long/.test(hit.line.text) && !s.commandAt(hit.line.n))
+  const files: Diagnosis['fixes'][number] = { text: 'For long file lists, pass them through xargs or a response file instead of one command line.', snippet: 'find . -name "*.o" -print0 | xargs -0 rm -f' }
+  const unset: Diagnosis['fixes'][number] = { text: 'Keep large values out of the environment: file-type CI/CD variables (the job gets a path), not plain ones; drop what the step does not need.', snippet: 'script:\n  - unset CI_COMMIT_MESSAGE CI_COMMIT_DESCRIPTION CI_COMMIT_TAG_MESSAGE\n  - <command>' }
+  // A glob or a generated file list on the command line: the list is the likelier culprit.
+  const list = /[*?]|\$\(/.test(s.commandAt(hit.line.n)?.text ?? '')
   return [diagnosis('job_environment_too_large', environment ? 'The job\'s environment is too large to start programs' : 'A command line (with the job\'s environment) is over the kernel\'s limit',
     `"${hit.line.text.trim().slice(0, 160)}": the arguments and environment of a program together may not exceed the kernel's limit (ARG_MAX, about 2 MB on Linux, and 128 KB for any one variable). GitLab exports every CI/CD variable to the job, among them the commit message (CI_COMMIT_MESSAGE, CI_COMMIT_DESCRIPTION, CI_COMMIT_TAG_MESSAGE) and any large variable a project or group defines${environment ? ', so a long commit message or a big variable makes starting programs fail' : '; what is left for arguments shrinks with them (or the command line itself is too long, e.g. a glob over many files)'}.`,
-    evidence(s.commandAt(hit.line.n), hit), [
-      { text: 'Keep large values out of the environment: file-type CI/CD variables (the job gets a path), not plain ones; drop what the step does not need.', snippet: 'script:\n  - unset CI_COMMIT_MESSAGE CI_COMMIT_DESCRIPTION CI_COMMIT_TAG_MESSAGE\n  - <command>' },
-      { text: 'For long file lists, pass them through xargs or a response file instead of one command line.', snippet: 'find . -name "*.o" -print0 | xargs -0 rm -f' },
-    ], environment ? 0.8 : 0.6)]
+    evidence(s.commandAt(hit.line.n), hit), list && !environment ? [files, unset] : [unset, files], environment ? 0.8 : 0.6)]
 }
 
 export const lifecycleRule: Rule = {

@@ -273,14 +273,17 @@ function refused(s: Scan): Diagnosis[] {
   if (!hit) return []
   const host = hostIn(hit) ?? 'the remote host'
   if (host === 'docker') return []
-  const port = hit.m[2] ?? hit.m[5] ?? hit.m[8] ?? (/wget: can't connect/.test(hit.line.text) ? '80/443' : '')
-  const tcp = s.probes({ kind: 'tcp', target: `${host}:${port}` })[0]
+  // busybox wget names no port: the scheme of the URL it was given says which.
+  const wgetUrl = /wget: can't connect/.test(hit.line.text) ? /\b(https?):\/\//.exec(s.commandAt(hit.line.n)?.text ?? '')?.[1] : undefined
+  const port = hit.m[2] ?? hit.m[5] ?? hit.m[8] ?? (wgetUrl === 'https' ? '443' : wgetUrl === 'http' ? '80' : '')
+  const at = port ? `${host}:${port}` : host
+  const tcp = port ? s.probes({ kind: 'tcp', target: `${host}:${port}` })[0] : undefined
   const loopback = /^(localhost|127\.|::1)/.test(host)
   const inContainer = s.family === 'docker' || s.family === 'kubernetes'
   const cause = tcp && !tcp.ok && tcp.detail?.['outcome'] === 'refused'
-    ? `Nothing accepts connections on ${host}:${port}: checked from the runner host just now, the connection is refused too. The server is not running, listens on another port or address, or a firewall rejects the connection.`
-    : `The connection to ${host}:${port} was refused: the server is not running (yet), listens on another port or only on another address, or a firewall rejects it.${loopback && inContainer ? ` Inside a job container ${host} is the container itself, not the runner host or a service.` : ''}`
-  const title = /refused/i.test(hit.line.text) || tcp?.detail?.['outcome'] === 'refused' ? `Connection to ${host}:${port} refused` : `Cannot connect to ${host}:${port}`
+    ? `Nothing accepts connections on ${at}: checked from the runner host just now, the connection is refused too. The server is not running, listens on another port or address, or a firewall rejects the connection.`
+    : `The connection to ${at} was refused: the server is not running (yet), listens on another port or only on another address, or a firewall rejects it.${loopback && inContainer ? ` Inside a job container ${host} is the container itself, not the runner host or a service.` : ''}`
+  const title = /refused/i.test(hit.line.text) || tcp?.detail?.['outcome'] === 'refused' ? `Connection to ${at} refused` : `Cannot connect to ${at}`
   // An image pull: the engine or kubelet on the node connects, not the job; the fix is the
   // registry's address or the node's way out, or an image the node already has.
   const image = s.last(/(?:pull(?:ing)? image|Pulling docker image) "?([\w./:@-]+?)(?:"|\s|$|\.\.\.)/i)?.m[1]
@@ -303,14 +306,20 @@ function refused(s: Scan): Diagnosis[] {
     ], 0.45)] : []
   // A public server other than GitLab that refuses a download: most often the server is down or moved
   // (a firewall on the way more often drops, which times out); the firewall stays the second answer.
-  const publicServer = !isPrivate(host) && host !== s.gitlabHost() && !gitlabSsh.length && /refused/i.test(hit.line.text) && !tcp
+  // Only downloads (HTTP/HTTPS ports, curl/wget/package tools), from hosts that are not internal names,
+  // not the job's proxy, and not an SSH, Kubernetes API or registry push.
+  const cmd = s.commandAt(hit.line.n)?.text ?? ''
+  const proxy = [...(s.ev.trace.lines.map((l) => l.text).join('\n').matchAll(/https?_proxy=\S*?\/\/(?:[^@\s/]*@)?([\w.-]+)/gi))].some((m) => m[1]?.toLowerCase() === host)
+  const internalName = /\.(?:local|lan|internal|intranet|corp|lab|home|private|test|example|localhost)$/.test(host)
+  const download = (port === '' || port === '80' || port === '443') && !/^\$ (?:ssh|scp|sftp|kubectl|helm|docker (?:push|login))\b/.test(cmd)
+  const publicServer = !isPrivate(host) && !internalName && !proxy && download && host !== s.gitlabHost() && !gitlabSsh.length && /refused/i.test(hit.line.text) && !tcp
   const down = publicServer ? [diagnosis('upstream_service_unavailable', `${host} refused the connection`,
     `The job's download from ${host} was refused: the server is down, restarting or no longer serves on that port (download servers of third-party sources go away), which the job cannot fix; a firewall on the way that rejects rather than drops is the other possibility.`,
     evidence(hit, s.commandAt(hit.line.n)), [
       { text: `Check ${host} from elsewhere; if it is down, retry later, and keep a copy of what the job downloads (a cache, a mirror, the artifact in your own package registry).`, snippet: `curl -sSI ${/^[\d.]+$/.test(host) ? `http://${host}/` : `https://${host}/`}` },
     ], 0.6)] : []
   return [...gitlabSsh, ...down, diagnosis('egress_blocked_firewall', title, cause, evidence(hit, s.commandAt(hit.line.n)), [
-    { text: `Check that the server is up and listening on ${host}:${port} (\`ss -ltnp\` on that host); a service the job starts itself needs to be waited for before use.`, snippet: `for i in $(seq 30); do nc -z ${host} ${port || '<port>'} && break; sleep 1; done` },
+    { text: `Check that the server is up and listening on ${at} (\`ss -ltnp\` on that host); a service the job starts itself needs to be waited for before use.`, snippet: `for i in $(seq 30); do nc -z ${host} ${port || '<port>'} && break; sleep 1; done` },
     ...(loopback && inContainer ? [{ text: 'To reach a service container, use its alias instead of localhost.', snippet: 'services:\n  - name: <image>\n    alias: <name>    # then connect to <name>:<port>' }] : []),
     { text: `If a firewall rejects it, allow TCP ${port || '<port>'} from the job network to ${host}.` },
   ], tcp && !tcp.ok ? 0.7 : 0.55)]

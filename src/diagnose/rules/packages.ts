@@ -11,7 +11,7 @@ import type { Diagnosis, Rule } from '../types.js'
  */
 
 // apt's "E:" became "Error:" in apt 3.0; a BuildKit step prefixes "#12 2.902 " (or only the time when pasted from the middle).
-const NOT_FOUND = /^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Unable to locate package (\S+)|^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Package '([^']+)' has no installation candidate|^error: target not found: (\S+)|^\s*([\w.+-]+) \(no such package\):|No matching distribution found for ([^\s]+)|npm (?:ERR!|error) 404 +'([^']+)' is not in (?:this|the npm) registry|Could not find artifact ([\w.:-]+) in|No package ([\w.+-]+) available\.|Error: No matching repo to modify: ([\w.-]+?)\.?$|Unable to find a match: ([\w.+-]+)/
+const NOT_FOUND = /^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Unable to locate package (\S+)|^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Package '([^']+)' has no installation candidate|^error: target not found: (\S+)|^\s*([\w.+-]+) \(no such package\):|No matching distribution found for ([^\s]+)|npm (?:ERR!|error) 404 +'([^']+)' is not in (?:this|the npm) registry|Could not find artifact ([\w.:-]+) in|No package ([\w.+-]+) available\.|Error: No matching repo to modify: ([\w.-]+)(?:, [\w.-]+)*\.?$|Unable to find a match: ([\w.+-]+)/
 // "Not found" after the index or the registry could not be reached is the network's answer (network.ts):
 // apt's and apk's fetch failures, pip's retries and connection errors.
 const NETWORK_BEFORE = /Temporary failure resolving|Failed to fetch|Could not connect to|Some index files failed to download|Could not resolve|temporary error \(try again later\)|network error|unable to select packages: .*(?:connection|resolve)|Retrying \(Retry\(|NewConnectionError|ConnectTimeoutError|Temporary failure in name resolution|Could not fetch URL|SSLError|ProxyError/
@@ -24,8 +24,6 @@ const LOCK = /^E: Could not get lock (\/var\/lib\/(?:dpkg|apt)\/[\w/-]+)|^E: Una
 const PEP668 = /error: externally-managed-environment/
 // The program exists but cannot be started: its ELF interpreter (a glibc binary on Alpine/musl) or a shared library is missing.
 const LOADER = /cannot execute: required file not found|error while loading shared libraries: ([^:]+): cannot open shared object file|Error loading shared library ([^:\s]+): No such file or directory|exec user process caused:? "?no such file or directory/
-// A tool too old for what the project declares: go.mod's go line, package engines, python_requires, class files.
-const TOO_OLD = /go: go\.mod requires go >= ([\d.]+) \(running go ([\d.]+)|npm (?:ERR!|error) code EBADENGINE|^error .*The engine "(\w+)" is incompatible with this module\. Expected version "([^"]+)"\. Got "([^"]+)"|requires a different Python: ([\d.]+) not in '([^']+)'|has been compiled by a more recent version of the Java Runtime \(class file version ([\d.]+)\), this version of the Java Runtime only recognizes class file versions up to ([\d.]+)|Unsupported class file major version (\d+)|package `([^`]+)` cannot be built because it requires rustc ([\d.]+) or newer, while the currently active rustc version is ([\d.]+)|^(?:error: )?rustc ([\d.]+) is not supported by the following packages?:|go: download (go[\d.]+\w*) for [\w/]+: toolchain not available|requires Ruby version ([^.\s][^\n]*?)\. The current ruby version is ([\d.]+)|Your Ruby version is ([\d.]+), but your Gemfile specified ([\d.]+)|ERROR: +Invalid version of dependency, need '([^']+)' \['([^']+)'\] found '([^']+)'|Could NOT find (\w+): Found unsuitable version "([^"]+)"|Requested '([^']+)' but version of ([^\n]+?) is ([\d.]+\S*)|mediaType in manifest (?:list )?should be 'application\/vnd\.docker\.distribution\.manifest\.(?:list\.)?v2\+json' not 'application\/vnd\.oci\.image\.(?:manifest|index)\.v1\+json'/
 const CLOCK = /Release file for (\S+) is not valid yet \(invalid for another ([^)]+)\)/
 
 function notFound(s: Scan): Diagnosis[] {
@@ -148,15 +146,16 @@ function pep668(s: Scan): Diagnosis[] {
 // The program's libraries are there but older than the program: a symbol it needs is missing
 // (glibc's ld.so, FreeBSD's ld-elf.so.1). Packages upgraded one by one leave such pairs.
 // (The library's name is read from the hit line afterwards: "\S+\.so" here would retry from every character of a long line.)
-const SYMBOL = /()\.so\.\d+: version `((?:GLIBC|GLIBCXX|CXXABI|OPENSSL)_[\d.]+\w*)' not found|symbol lookup error: (\S+): undefined symbol: (\w+)|ld-elf\.so\.1: (\S+): Undefined symbol "(\w+)"|dyld(?:\[\d+\])?: Symbol not found: _?(\w+)/
+const SYMBOL = /()\.so\.\d+: version `([A-Z][A-Z0-9]*_[\d.]+\w*)' not found|()ld-elf\.so\.1: \S+: version ([A-Z][A-Z0-9]*_[\d.]+) required by \S+ not found|symbol lookup error: (\S+): undefined symbol: (\w+)|ld-elf\.so\.1: (\S+): Undefined symbol "([\w@.]+)"|dyld(?:\[\d+\])?: Symbol not found: _?(\w+)/
 
 function symbolMissing(s: Scan): Diagnosis[] {
   const hit = s.last(SYMBOL)
   if (!hit) return []
   // glibc's versioned symbols: the library (m[1]) is older than the version (m[2]) the program was linked against.
-  if (hit.m[2] !== undefined && /version `/.test(hit.line.text)) return versionedSymbol(s, hit, /(\S{1,200}\.so\.\d+): version `/.exec(hit.line.text)?.[1] ?? 'C library', hit.m[2])
-  const program = hit.m[3] ?? hit.m[5] ?? 'the program'
-  const symbol = hit.m[4] ?? hit.m[6] ?? hit.m[7] ?? '<symbol>'
+  if (hit.m[2] !== undefined) return versionedSymbol(s, hit, /(\S{1,200}\.so\.\d+): version `/.exec(hit.line.text)?.[1] ?? 'C library', hit.m[2])
+  if (hit.m[4] !== undefined) return versionedSymbol(s, hit, /ld-elf\.so\.1: (\S{1,200}): version /.exec(hit.line.text)?.[1] ?? 'C library', hit.m[4])
+  const program = hit.m[5] ?? hit.m[7] ?? 'the program'
+  const symbol = hit.m[6] ?? hit.m[8] ?? hit.m[9] ?? '<symbol>'
   return [diagnosis('binary_loader_missing', `${program} needs ${symbol}, which its libraries lack`,
     `"${hit.line.text.trim().slice(0, 160)}": ${program} was built against a newer version of a shared library than the one the image has. Installing or upgrading one package on top of an image's older package set (without upgrading the rest) leaves such a pair; so does a binary copied from another system.`,
     evidence(s.commandAt(hit.line.n), hit), [
@@ -166,10 +165,13 @@ function symbolMissing(s: Scan): Diagnosis[] {
 }
 
 function versionedSymbol(s: Scan, hit: Hit, lib: string, version: string): Diagnosis[] {
-  const required = /\(required by ([^)]+)\)/.exec(hit.line.text)?.[1]
+  const required = /\(required by ([^)]+)\)|required by (\S+) not found/.exec(hit.line.text)?.slice(1).find((g) => g !== undefined)
+  // A build product in the checkout (target/, build/, a virtualenv) was made in another image: a cache restored across images.
+  const built = required !== undefined && /\/builds\/|(?:^|\/)(?:target|build|\.venv|node_modules|vendor)\//.test(required)
   return [diagnosis('binary_loader_missing', `${required ?? 'A program'} needs ${version}, newer than the image's ${lib}`,
     `"${hit.line.text.trim().slice(0, 160)}": ${required ?? 'the program (or a precompiled module it loads)'} was built on a system with a newer ${/GLIBC_/.test(version) ? 'glibc' : 'library'} than the image has. Precompiled binaries, wheels and gems built on a newer distribution do not run on an older one.`,
     evidence(s.commandAt(hit.line.n), hit), [
+      ...(built ? [{ text: `${required} was built in the job's checkout, most likely by an earlier job in another (newer) image whose cache this job restored: clear the cache, or key it by image.`, snippet: 'cache:\n  key: "$CI_JOB_NAME-$CI_JOB_IMAGE"\n# or clear the runner caches from the pipelines page' }] : []),
       { text: 'Use an image whose distribution release is at least as new as the one the binary was built for.', snippet: 'ldd --version   # the image\'s glibc\nimage: <a newer release of the image>' },
       { text: 'Or build the binary (gem, wheel, module) from source in the image, or get a build made for this older release (manylinux wheels, --platform ruby gems).', snippet: 'gem install <gem> --platform ruby   # pip install --no-binary <pkg> <pkg>' },
     ], 0.85)]
@@ -204,70 +206,6 @@ apt-get install -y <package providing ${lib}>` : 'image: debian:bookworm-slim   
     ], 0.85)]
 }
 
-function tooOld(s: Scan): Diagnosis[] {
-  const hit = s.last(TOO_OLD)
-  if (!hit) return []
-  const newer = tooNew(hit.line.text)
-  if (/mediaType in manifest/.test(hit.line.text)) return ociManifest(s, hit)
-  const goSwitch = /toolchain not available/.test(hit.line.text)
-  return [diagnosis('toolchain_version_too_old', newer ? 'A tool in the image is newer than the project supports' : 'A tool in the image is older than the project requires', newer
-    ? `"${hit.line.text.trim().slice(0, 160)}": the image's runtime is newer than what the project's tools support (a JDK newer than the Gradle/Groovy in use, a Python above the package's upper bound).`
-    : goSwitch
-      ? `"${hit.line.text.trim().slice(0, 160)}": go.mod asks for ${hit.m[0].match(/go[\d.]+\w*/)?.[0] ?? 'a newer Go'} (its go or toolchain line), newer than the go in the image, and the go command could not download that toolchain (no such release, or no access to the Go proxy).`
-      : `"${hit.line.text.trim().slice(0, 160)}": the project (or a dependency it resolved) declares a newer language or runtime version than the image provides.`,
-    evidence(s.commandAt(hit.line.n), hit), newer ? [
-      { text: 'Use an image tag with a version the project supports, or upgrade the tool that lags (the Gradle wrapper, the package).', snippet: 'image: <language>:<supported version>\n# Gradle: ./gradlew wrapper --gradle-version <newer>' },
-    ] : [
-      { text: 'Use an image tag with the version the project requires (or let the tool fetch it: GOTOOLCHAIN=auto for Go).', snippet: 'image: <language>:<required version>' },
-      { text: 'Or pin the requirement to what the image has, if the project really supports it.' },
-    ], 0.85)]
-}
-
-/**
- * distribution's schema2 reader got an OCI body under a Docker media type. Two reported causes: a
- * registry mirror or pull-through cache in between that labels OCI manifests as Docker ones
- * (Harbor's proxy cache, Nexus before 3.71), and old Docker releases in the job (a docker:19.03
- * image that a newer one fixed). Which comes first depends on what the log shows.
- */
-function ociManifest(s: Scan, hit: Hit): Diagnosis[] {
-  const old = s.first(/\bdocker:(1\d\.\d+(?:\.\d+)?)(?:-dind)?\b/)
-  const version = old?.m[1]
-  const ref = /(?:pull|FROM|Pulling from)\s+(\S+)/i.exec(s.commandAt(hit.line.n)?.text ?? '')?.[1]
-  const host = ref && /^[\w-]+(?:\.[\w-]+)+(?::\d+)?\//.test(ref) ? ref.split('/')[0] : undefined
-  // Straight from Docker Hub (no registry host in the name), nothing in between relabels the manifest
-  // unless the daemon has a registry mirror: the Docker in the job is the first suspect.
-  const hub = (host === undefined || host === 'docker.io') && (ref !== undefined || s.near(hit.line.n, /: Pulling from library\//, 3) !== undefined)
-  const clientFirst = version !== undefined || hub
-  const oldDiagnosis = diagnosis('toolchain_version_too_old', `${version || hub ? 'The' : 'Or: the'} Docker in this job${version ? ` (${version})` : ''} may be too old for OCI image manifests`,
-    `"${hit.line.text.trim().slice(0, 160)}": the image is published with an OCI manifest${version ? `, and this job runs Docker ${version}; jobs on such old Docker releases failed this way and a current docker image fixed them` : '; an old Docker in the job (its docker image and dind service) or on the host can fail on it'}.`,
-    evidence(old, s.commandAt(hit.line.n), hit), [
-      { text: 'Use a current docker image and dind service (and a current engine on the runner host).', snippet: 'image: docker:27\nservices:\n  - docker:27-dind' },
-    ], version ? 0.85 : hub ? 0.7 : 0.45)
-  const proxy = diagnosis('upstream_service_unavailable', `${clientFirst ? 'Or: a' : 'A'} registry or proxy in between mislabels OCI manifests`,
-    `"${hit.line.text.trim().slice(0, 160)}": the manifest came with a Docker media type but an OCI body. A registry mirror or pull-through cache${host ? ` (${host})` : hub ? ' (a registry-mirrors entry of the daemon)' : ''} does this (Harbor's proxy cache, Nexus before 3.71): it passes on OCI manifests under the wrong Content-Type.`,
-    evidence(s.commandAt(hit.line.n), hit), [
-      { text: 'Upgrade the mirror or proxy, or pull this image directly from its registry.', snippet: `docker pull ${ref?.replace(/^[^/]+\//, 'docker.io/') ?? '<registry>/<image>'}` },
-      { text: 'Or pull by digest, or choose a tag published with a Docker v2 manifest, until the proxy is fixed.' },
-    ], clientFirst ? 0.5 : 0.7)
-  return [oldDiagnosis, proxy]
-}
-
-/** The runtime is above what is supported: class files a tool cannot read, or a Python past the package's upper bound. */
-function tooNew(text: string): boolean {
-  if (/Unsupported class file major version/.test(text)) return true
-  const py = /requires a different Python: ([\d.]+) not in '([^']+)'/.exec(text)
-  if (!py) return false
-  const have = (py[1] ?? '').split('.').map(Number)
-  const below = /<\s*([\d.]+)/.exec(py[2] ?? '')?.[1]?.split('.').map(Number)
-  if (!below) return false
-  for (let i = 0; i < Math.max(have.length, below.length); i++) {
-    const a = have[i] ?? 0
-    const b = below[i] ?? 0
-    if (a !== b) return a > b
-  }
-  return true
-}
-
 function clockSkew(s: Scan): Diagnosis[] {
   const hit: Hit | undefined = s.last(CLOCK)
   if (!hit) return []
@@ -280,9 +218,9 @@ function clockSkew(s: Scan): Diagnosis[] {
 
 export const packagesRule: Rule = {
   id: 'packages',
-  categories: ['package_not_found', 'package_registry_auth_failed', 'distro_repository_eol', 'repository_key_missing', 'package_manager_lock', 'python_externally_managed', 'clock_skew', 'binary_loader_missing', 'toolchain_version_too_old', 'upstream_service_unavailable'],
+  categories: ['package_not_found', 'package_registry_auth_failed', 'distro_repository_eol', 'repository_key_missing', 'package_manager_lock', 'python_externally_managed', 'clock_skew', 'binary_loader_missing'],
   match(ev) {
     const s = Scan.of(ev)
-    return [...notFound(s), ...registryAuth(s), ...distroEol(s), ...repositoryKey(s), ...lock(s), ...pep668(s), ...clockSkew(s), ...loader(s), ...symbolMissing(s), ...tooOld(s)]
+    return [...notFound(s), ...registryAuth(s), ...distroEol(s), ...repositoryKey(s), ...lock(s), ...pep668(s), ...clockSkew(s), ...loader(s), ...symbolMissing(s)]
   },
 }

@@ -200,7 +200,10 @@ function transient(s: Scan, already: boolean): Diagnosis[] {
       ], 0.7)]
   }
   // A refused or empty answer while waiting for a service to come up is the loop's business when a later step failed.
-  const hit = s.all(TRANSIENT).filter((h) => !(/^curl: \(52\) Empty reply from server/.test(h.line.text) && s.failsAfter(h.line.n, /Empty reply from server/))).pop()
+  const hit = s.all(TRANSIENT).filter((h) => !(/^curl: \(52\) Empty reply from server/.test(h.line.text) && s.failsAfter(h.line.n, /Empty reply from server/)))
+    // Python's RemoteDisconnected: not inside a retry warning the tool got past, nor from a server the job runs on localhost.
+    .filter((h) => !/Remote end closed connection without response/.test(h.line.text) || !(/Retrying \(Retry\(|^WARNING/.test(h.line.text) || /\b(?:localhost|127\.0\.0\.1|0\.0\.0\.0)\b/.test(`${h.line.text} ${s.commandAt(h.line.n)?.text ?? ''}`)))
+    .pop()
   // Not a retry that went on, a service's or a test's own log line, or an SSH handshake (not mid-transfer).
   const reset = s.all(RESET).filter((h) => !/TLS handshake|handshake failure|kex_exchange_identification|Retrying|^WARNING|\bLOG:|^\s*at /i.test(h.line.text)).pop()
   // When something else failed after it, the reset is background, not the answer.

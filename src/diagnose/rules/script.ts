@@ -121,6 +121,8 @@ function seccomp(s: Scan): Diagnosis[] {
   if (!hit) return []
   return [diagnosis('seccomp_blocks_new_syscalls', 'The runner\'s container runtime is too old for this image', `"${hit.line.text.trim().slice(0, 160)}": a call the image's C library makes is refused as "operation not permitted" where nothing should refuse it. New distribution images (Fedora rawhide and later releases, Ubuntu 21.10+, Alpine 3.14+) use system calls (clone3, faccessat2; the time64 calls such as clock_gettime64 in 32-bit images) that the seccomp profile of an older Docker/runc/libseccomp on the runner host does not know, and it answers EPERM.`,
     evidence(s.commandAt(hit.line.n), hit), [
+      // Under user-mode emulation (buildx --platform, binfmt) the emulator, not seccomp, is the usual gap for time64 calls.
+      ...(/--platform[= ]\S*(?:arm|386|ppc|s390|riscv|mips)|\[linux\/(?:arm|386|ppc|s390|riscv|mips)/.test(`${s.commandAt(hit.line.n)?.text ?? ''} ${hit.line.text}`) ? [{ text: 'This build runs under user-mode emulation (qemu-user via binfmt): update the emulator registered on the host, which gains the newer system calls first.', snippet: 'docker run --privileged --rm tonistiigi/binfmt --install all   # or update qemu-user-static' }] : []),
       { text: 'Update the container runtime on the runner host (Docker ≥ 20.10.10, runc ≥ 1.0.2, libseccomp ≥ 2.4.4).', snippet: 'docker version\nrunc --version' },
       { text: 'Until then, pin the image to a release the host can run, or (less safe) relax seccomp for these jobs.', snippet: '[runners.docker]\n  security_opt = ["seccomp=unconfined"]' },
     ], /CLOCK_MONOTONIC/.test(hit.line.text) ? 0.7 : 0.9)]

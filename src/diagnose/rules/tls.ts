@@ -190,12 +190,12 @@ function caFileMissing(s: Scan): Diagnosis[] {
 
 // curl could not read the CA bundle it was told to use (CURLE_SSL_CACERT_BADFILE, 77; OpenSSL's
 // "error setting certificate verify locations"): a path that is not there, or not readable.
-const CA_BUNDLE_UNREADABLE = /Problem with the SSL CA cert \(path\? access rights\?\)|error setting certificate verify locations/
+const CA_BUNDLE_UNREADABLE = /Problem with the SSL CA cert \(path\? access rights\?\)|error setting certificate verify locations|curl: \(77\) error setting certificate file: (\S+)/
 
 function caBundleUnreadable(s: Scan): Diagnosis[] {
   const hit = s.last(CA_BUNDLE_UNREADABLE)
   if (!hit || s.has(CA_FILE_MISSING)) return []
-  const cafile = /CAfile: (\S+)/.exec(s.near(hit.line.n, /CAfile: \S+/, 2)?.line.text ?? '')?.[1]
+  const cafile = hit.m[1] ?? /CAfile: (\S+)/.exec(s.near(hit.line.n, /CAfile: \S+/, 2)?.line.text ?? '')?.[1]
   return [diagnosis('tls_untrusted_ca', 'A tool cannot read the CA bundle it should trust', `"${hit.line.text.trim().slice(0, 160)}": curl (or a tool built on it: git, nix, pip's and cargo's downloads) could not open the certificate bundle${cafile ? ` ${cafile}` : ''} it is configured with, so no TLS connection can be verified. The path in the image does not exist (a CA mounted by the runner at another place, no ca-certificates package) or is not readable by the job's user; an image update can move where the tool looks.`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'Install the CA bundle in the image, with the runner\'s own CA added when it maps one in.', snippet: 'before_script:\n  - apt-get update && apt-get install -y ca-certificates   # apk add ca-certificates' },

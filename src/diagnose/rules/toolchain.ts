@@ -1,0 +1,161 @@
+import { type Hit, Scan, diagnosis, evidence } from '../scan.js'
+import type { Diagnosis, Rule } from '../types.js'
+
+/**
+ * A tool, runtime or library in the image whose version the project (or a dependency) does not
+ * accept — usually older than required, sometimes newer than an upper bound or an exact pin —
+ * as each tool words it: go.mod and go's toolchain switch, npm/yarn engines, pip's
+ * Requires-Python, Java class files, cargo's rust-version, RubyGems and Bundler, Meson, CMake's
+ * FindPackageHandleStandardArgs, pkg-config and pkgconf; and an OCI manifest under a Docker media
+ * type (an old Docker, or a registry or proxy in between).
+ */
+
+const TOO_OLD = new RegExp([
+  String.raw`go: go\.mod requires go >= ([\d.]+) \(running go ([\d.]+)`,
+  String.raw`npm (?:ERR!|error) code EBADENGINE`,
+  String.raw`^error .*The engine "(\w+)" is incompatible with this module\. Expected version "([^"]+)"\. Got "([^"]+)"`,
+  String.raw`requires a different Python: ([\d.]+) not in '([^']+)'`,
+  String.raw`has been compiled by a more recent version of the Java Runtime \(class file version ([\d.]+)\), this version of the Java Runtime only recognizes class file versions up to ([\d.]+)`,
+  String.raw`Unsupported class file major version (\d+)`,
+  String.raw`package ${'`'}([^${'`'}]+)${'`'} cannot be built because it requires rustc ([\d.]+) or newer, while the currently active rustc version is ([\d.]+)`,
+  String.raw`^(?:error: )?rustc ([\d.]+) is not supported by the following packages?:`,
+  String.raw`go: download (go[\d.]+\w*) for [\w/]+: toolchain not available`,
+  // Meson: a dependency, a program, Meson itself.
+  String.raw`ERROR: +Invalid version of (?:dependency|program), need '([^']+)' \['([^']+)'\] found '([^']+)'`,
+  String.raw`ERROR: Meson version is (\S+) but project requires (.{1,80})$`,
+  // CMake's FindPackageHandleStandardArgs ("…but required is at least/exact version …", "required range is …").
+  String.raw`Could NOT find (\w+): Found unsuitable version "([^"]+)"`,
+  // pkg-config and pkgconf.
+  String.raw`Requested '([^']+)' but version of ([^\n]{1,200}?) is ([\d.]+\S*)`,
+  String.raw`Package '[^']+' requires '([^']+)' but version of \S+ is ([\d.]+\S*)`,
+  String.raw`Package '([^']+)' has version '([^']+)', required version is '([^']+)'`,
+  // RubyGems and Bundler.
+  String.raw`requires Ruby(?:Gems)? version ([^.\s][^\n]{0,120}?)\. The current (?:ruby|RubyGems) version is ([\d.]+)`,
+  String.raw`Your Ruby version is ([\d.]+\S*), but your Gemfile specified (.{1,60})$`,
+  String.raw`mediaType in manifest (?:list )?should be 'application\/vnd\.docker\.distribution\.manifest\.(?:list\.)?v2\+json' not 'application\/vnd\.oci\.image\.(?:manifest|index)\.v1\+json'`,
+].join('|'))
+
+/** Dotted version → numbers ("2.8.dev" → [2, 8]); compares numerically, missing parts as 0. */
+function compare(a: string, b: string): number {
+  const x = a.split('.').map((p) => Number.parseInt(p, 10)).filter((n) => !Number.isNaN(n))
+  const y = b.split('.').map((p) => Number.parseInt(p, 10)).filter((n) => !Number.isNaN(n))
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0)
+    if (d !== 0) return d
+  }
+  return 0
+}
+
+/**
+ * The version found and the requirement, as the wording on `text` (and, for CMake, which wraps the
+ * message, the next line) gives them; undefined where the wording names no requirement.
+ */
+function requirement(text: string, next: string): { found: string; req: string } | undefined {
+  const py = /requires a different Python: ([\d.]+) not in '([^']+)'/.exec(text)
+  if (py) return { found: py[1] ?? '', req: py[2] ?? '' }
+  const cmake = /Found unsuitable version "([^"]+)"/.exec(text)
+  if (cmake) {
+    const rest = `${text} ${next}`
+    const exact = /exact version "([^"]+)"/.exec(rest)?.[1]
+    const range = /required range is "([\d.]+)\.\.\.(<?)([\d.]+)"/.exec(rest)
+    const least = /at\s+least "([^"]+)"/.exec(rest)?.[1]
+    const req = exact ? `== ${exact}` : range ? `>= ${range[1]}, ${range[2] ? '<' : '<='} ${range[3]}` : least ? `>= ${least}` : ''
+    return { found: cmake[1] ?? '', req }
+  }
+  const requested = /Requested '\S+ ([<>=!]+ ?[\d.]+\S*)' but version of [^\n]{1,200}? is ([\d.]+\S*)/.exec(text) ?? /requires '\S+ ([<>=!]+ ?[\d.]+\S*)' but version of \S+ is ([\d.]+\S*)/.exec(text)
+  if (requested) return { found: requested[2] ?? '', req: requested[1] ?? '' }
+  const pkgconf = /has version '([^']+)', required version is '([^']+)'/.exec(text)
+  if (pkgconf) return { found: pkgconf[1] ?? '', req: pkgconf[2] ?? '' }
+  const meson = /need '[^']+' \['([^']+)'\] found '([^']+)'/.exec(text) ?? /Meson version is (\S+) but project requires (.+)$/.exec(text)
+  if (meson) return /Meson version/.test(text) ? { found: meson[1] ?? '', req: meson[2] ?? '' } : { found: meson[2] ?? '', req: meson[1] ?? '' }
+  const gem = /requires Ruby(?:Gems)? version ([^\n]+?)\. The current (?:ruby|RubyGems) version is ([\d.]+)/.exec(text)
+  if (gem) return { found: gem[2] ?? '', req: gem[1] ?? '' }
+  const bundler = /Your Ruby version is ([\d.]+\S*), but your Gemfile specified (.+)$/.exec(text)
+  if (bundler) return { found: bundler[1] ?? '', req: bundler[2] ?? '' }
+  return undefined
+}
+
+/** The found version breaks an upper bound or an exact pin (so the image is too new, not too old). */
+function aboveRequirement(found: string, req: string): boolean {
+  for (const part of req.split(/,\s*|\s+and\s+/)) {
+    const m = /^\s*(<=|<|==|=|~>|>=|>|!=)?\s*v?([\d][\w.]*)\s*$/.exec(part)
+    if (!m) continue
+    const op = m[1] ?? '=='
+    const v = m[2] ?? ''
+    const c = compare(found, v)
+    if ((op === '<' && c >= 0) || (op === '<=' && c > 0) || ((op === '==' || op === '=') && c > 0)) return true
+    // "~> 3.1.0" allows 3.1.x; "~> 3.1" allows 3.x.
+    if (op === '~>') {
+      const parts = v.split('.')
+      const upper = parts.length > 1 ? [...parts.slice(0, -2), String(Number(parts[parts.length - 2]) + 1)].join('.') : String(Number(parts[0]) + 1)
+      if (compare(found, upper) >= 0) return true
+    }
+  }
+  return false
+}
+
+/** The runtime is above what is supported: class files a tool cannot read, or a version past an upper bound or pin. */
+function tooNew(text: string, next: string): boolean {
+  if (/Unsupported class file major version/.test(text)) return true
+  const r = requirement(text, next)
+  return r !== undefined && r.found !== '' && aboveRequirement(r.found, r.req)
+}
+
+function versions(s: Scan): Diagnosis[] {
+  const hit = s.last(TOO_OLD)
+  if (!hit) return []
+  if (/mediaType in manifest/.test(hit.line.text)) return ociManifest(s, hit)
+  const next = s.output.find((l) => l.n > hit.line.n)?.text ?? ''
+  const newer = tooNew(hit.line.text, next)
+  const goSwitch = /toolchain not available/.test(hit.line.text)
+  const ruby = /Ruby version|Gemfile specified/.test(hit.line.text)
+  const image = s.image()
+  return [diagnosis('toolchain_version_too_old', newer ? 'A tool or library in the image is newer than the project accepts' : 'A tool in the image is older than the project requires', newer
+    ? `"${hit.line.text.trim().slice(0, 160)}": what the image has is above the project's (or a dependency's) upper bound or exact pin${image && /:[\d.]+$|:latest$|^[^:]+$/.test(image) ? `; a floating tag such as ${image} moves to newer releases` : ''}.`
+    : goSwitch
+      ? `"${hit.line.text.trim().slice(0, 160)}": go.mod asks for ${hit.m[0].match(/go[\d.]+\w*/)?.[0] ?? 'a newer Go'} (its go or toolchain line), newer than the go in the image, and the go command could not download that toolchain (no such release, or no access to the Go proxy).`
+      : `"${hit.line.text.trim().slice(0, 160)}": the project (or a dependency it resolved) declares a newer language or runtime version than the image provides.`,
+    evidence(s.commandAt(hit.line.n), hit), newer ? [
+      { text: 'Pin the image to a release within the supported versions, or raise the bound (upgrade the package, the Gradle wrapper, the Gemfile\'s ruby line).', snippet: ruby ? 'image: ruby:<the exact version the Gemfile names>\n# or in the Gemfile: ruby "~> 3.1"' : 'image: <language>:<supported version>' },
+    ] : [
+      { text: 'Use an image tag with the version the project requires (or let the tool fetch it: GOTOOLCHAIN=auto for Go).', snippet: 'image: <language>:<required version>' },
+      { text: 'Or pin the requirement to what the image has, if the project really supports it.' },
+    ], 0.85)]
+}
+
+/**
+ * distribution's schema2 reader got an OCI body under a Docker media type. Two reported causes: a
+ * registry mirror or pull-through cache in between that labels OCI manifests as Docker ones
+ * (Harbor's proxy cache, Nexus before 3.71), and old Docker releases in the job (a docker:19.03
+ * image that a newer one fixed). Which comes first depends on what the log shows.
+ */
+function ociManifest(s: Scan, hit: Hit): Diagnosis[] {
+  const old = s.first(/\bdocker:(1\d\.\d+(?:\.\d+)?)(?:-dind)?\b/)
+  const version = old?.m[1]
+  const ref = /(?:pull|FROM|Pulling from)\s+(\S+)/i.exec(s.commandAt(hit.line.n)?.text ?? '')?.[1]
+  const host = ref && /^[\w-]+(?:\.[\w-]+)+(?::\d+)?\//.test(ref) ? ref.split('/')[0] : undefined
+  // Straight from Docker Hub (no registry host in the name), nothing in between relabels the manifest
+  // unless the daemon has a registry mirror: the Docker in the job is the first suspect.
+  const hub = (host === undefined || host === 'docker.io') && (ref !== undefined || s.near(hit.line.n, /: Pulling from library\//, 3) !== undefined)
+  const clientFirst = version !== undefined || hub
+  const oldDiagnosis = diagnosis('toolchain_version_too_old', `${version || hub ? 'The' : 'Or: the'} Docker in this job${version ? ` (${version})` : ''} may be too old for OCI image manifests`,
+    `"${hit.line.text.trim().slice(0, 160)}": the image is published with an OCI manifest${version ? `, and this job runs Docker ${version}; jobs on such old Docker releases failed this way and a current docker image fixed them` : '; an old Docker in the job (its docker image and dind service) or on the host can fail on it'}.`,
+    evidence(old, s.commandAt(hit.line.n), hit), [
+      { text: 'Use a current docker image and dind service (and a current engine on the runner host).', snippet: 'image: docker:27\nservices:\n  - docker:27-dind' },
+    ], version ? 0.85 : hub ? 0.7 : 0.45)
+  const proxy = diagnosis('upstream_service_unavailable', `${clientFirst ? 'Or: a' : 'A'} registry or proxy in between mislabels OCI manifests`,
+    `"${hit.line.text.trim().slice(0, 160)}": the manifest came with a Docker media type but an OCI body. A registry mirror or pull-through cache${host ? ` (${host})` : hub ? ' (a registry-mirrors entry of the daemon)' : ''} does this (Harbor's proxy cache, Nexus before 3.71): it passes on OCI manifests under the wrong Content-Type.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Upgrade the mirror or proxy, or pull this image directly from its registry.', snippet: `docker pull ${ref?.replace(/^[^/]+\//, 'docker.io/') ?? '<registry>/<image>'}` },
+      { text: 'Or pull by digest, or choose a tag published with a Docker v2 manifest, until the proxy is fixed.' },
+    ], clientFirst ? 0.5 : 0.7)
+  return [oldDiagnosis, proxy]
+}
+
+export const toolchainRule: Rule = {
+  id: 'toolchain',
+  categories: ['toolchain_version_too_old', 'upstream_service_unavailable'],
+  match(ev) {
+    return versions(Scan.of(ev))
+  },
+}
