@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { diagnose } from './engine.js'
-import { parseTrace } from './trace.js'
+import { all, cats, run, step, top } from '../../test/support/diagnose-log.js'
 
 /**
  * Precision of the second round of classes (build-deploy.ts, git-transport.ts, tool-verdicts.ts, the
  * new packages.ts classes, registry.ts's registry-only wordings), from a review (helper rv2): each case
  * is the answer a realistic log should get.
  */
-const step = (...lines: string[]): string => ['Executing "step_script" stage of the job script', ...lines, 'ERROR: Job failed: exit code 1'].join('\n')
-const run = (log: string, executor?: string) => diagnose({ trace: parseTrace(log), ...(executor ? { executor } : {}) })
-const top = (log: string, executor?: string) => run(log, executor).diagnoses[0]
-const cats = (log: string, executor?: string): string[] => run(log, executor).diagnoses.map((d) => d.category)
-const all = (d: { title: string; cause: string; fixes: { text: string; snippet?: string }[] } | undefined): string =>
-  d ? [d.title, d.cause, ...d.fixes.flatMap((f) => [f.text, f.snippet ?? ''])].join('\n') : ''
 
 describe('packages.ts binary_loader_missing', () => {
   it('bash 5.2 "cannot execute: required file not found" for a script with CRLF line endings is not a glibc binary on musl', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { diagnose } from './engine.js'
+import { all, cats, run, step, top } from '../../test/support/diagnose-log.js'
 import { parseTrace } from './trace.js'
 
 /**
@@ -8,12 +8,6 @@ import { parseTrace } from './trace.js'
  * tool-verdicts.ts, a worker's Docker API in runner.ts) and of reading indented pastes: what must
  * still get its own answer, and what must not be pulled into the new ones.
  */
-const step = (...lines: string[]): string => ['Executing "step_script" stage of the job script', ...lines, 'ERROR: Job failed: exit code 1'].join('\n')
-const run = (log: string) => diagnose({ trace: parseTrace(log) })
-const top = (log: string) => run(log).diagnoses[0]
-const cats = (log: string): string[] => run(log).diagnoses.map((d) => d.category)
-const all = (d: { title: string; cause: string; fixes: { text: string; snippet?: string }[] } | undefined): string =>
-  d ? [d.title, d.cause, ...d.fixes.flatMap((f) => [f.text, f.snippet ?? ''])].join('\n') : ''
 
 describe('indented pastes', () => {
   it('a block indented as a whole (a commit message, a Markdown code block) is read as the job printed it', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { all, cats, on, step, top } from '../../test/support/diagnose-log.js'
 import { diagnose } from './engine.js'
 import { parseTrace, parseTraceStream } from './trace.js'
 import type { Evidence } from './types.js'
@@ -11,13 +12,6 @@ import type { Evidence } from './types.js'
  * tools' sources (util-linux libmount, libfuse's fusermount, libxml2 xmlIO.c, pacman remove.c,
  * go's toolchain/select.go) or from public issue threads, as noted per case.
  */
-const step = (...lines: string[]): string => ['Executing "step_script" stage of the job script', ...lines, 'ERROR: Job failed: exit code 1'].join('\n')
-const on = (executor: string, ...lines: string[]): string => [`Preparing the "${executor}" executor`, ...step(...lines).split('\n')].join('\n')
-const run = (log: string) => diagnose({ trace: parseTrace(log) })
-const top = (log: string) => run(log).diagnoses[0]
-const cats = (log: string): string[] => run(log).diagnoses.map((d) => d.category)
-const all = (d: { title: string; cause: string; fixes: { text: string; snippet?: string }[] } | undefined): string =>
-  d ? [d.title, d.cause, ...d.fixes.flatMap((f) => [f.text, f.snippet ?? ''])].join('\n') : ''
 
 describe('OCI manifests: a registry or proxy that mislabels them, not only an old Docker', () => {
   // distribution's schema2 unmarshaller runs when the Content-Type header says Docker v2; the body
@@ -161,7 +155,7 @@ describe('dedent of indented pastes', () => {
   const indented = (n: number): string => [...Array.from({ length: n - 2 }, (_, i) => `    line ${i}`), '    E: Unable to locate package libfoo-dev', '    ERROR: Job failed: exit code 100'].join('\n')
 
   it('reads a long indented paste the same from a string and from a stream', async () => {
-    // parseTrace dedents up to 20 000 lines; the stream reader only while it keeps every row (500 head + 5 000 tail).
+    // Both readers dedent only a paste they keep whole (5 000 lines at most), so they read it alike.
     const log = indented(6_000)
     async function* chunks() { yield Buffer.from(log) }
     const whole = parseTrace(log)

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { diagnose } from './engine.js'
-import { parseTrace } from './trace.js'
+import { all, cats, run, step, top } from '../../test/support/diagnose-log.js'
 
 /**
  * Review of the rule passes after da91717 (lifecycle E2BIG, tls curl 77, kubernetes OOM wordings,
@@ -11,12 +10,6 @@ import { parseTrace } from './trace.js'
  * yaml_processor and needs validation, pkg-config/pkgconf, Meson, CMake FPHSA, RubyGems,
  * Bundler, FreeBSD rtld, GNU findutils).
  */
-const step = (...lines: string[]): string => ['Executing "step_script" stage of the job script', ...lines, 'ERROR: Job failed: exit code 1'].join('\n')
-const run = (log: string) => diagnose({ trace: parseTrace(log) })
-const top = (log: string) => run(log).diagnoses[0]
-const cats = (log: string): string[] => run(log).diagnoses.map((d) => d.category)
-const all = (d: { title: string; cause: string; fixes: { text: string; snippet?: string }[] } | undefined): string =>
-  d ? [d.title, d.cause, ...d.fixes.flatMap((f) => [f.text, f.snippet ?? ''])].join('\n') : ''
 
 describe('network.ts refused(): a refused connection is a public server being down only for downloads', () => {
   it('ssh to github.com:22 refused is an outbound SSH block, not GitHub being down', () => {
