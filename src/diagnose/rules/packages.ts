@@ -146,16 +146,17 @@ function pep668(s: Scan): Diagnosis[] {
 // The program's libraries are there but older than the program: a symbol it needs is missing
 // (glibc's ld.so, FreeBSD's ld-elf.so.1). Packages upgraded one by one leave such pairs.
 // (The library's name is read from the hit line afterwards: "\S+\.so" here would retry from every character of a long line.)
-const SYMBOL = /()\.so\.\d+: version `([A-Z][A-Z0-9]*_[\d.]+\w*)' not found|()ld-elf\.so\.1: \S+: version ([A-Z][A-Z0-9]*_[\d.]+) required by \S+ not found|symbol lookup error: (\S+): undefined symbol: (\w+)|ld-elf\.so\.1: (\S+): Undefined symbol "([\w@.]+)"|dyld(?:\[\d+\])?: Symbol not found: _?(\w+)/
+const SYMBOL = /\.so\.\d+: version `(?<version>[A-Z][A-Z0-9]*_[\d.]+\w*)' not found|ld-elf\.so\.1: \S+: version (?<bsdVersion>[A-Z][A-Z0-9]*_[\d.]+) required by \S+ not found|symbol lookup error: (?<program>\S+): undefined symbol: (?<symbol>\w+)|ld-elf\.so\.1: (?<bsdProgram>\S+): Undefined symbol "(?<bsdSymbol>[\w@.]+)"|dyld(?:\[\d+\])?: Symbol not found: _?(?<dyldSymbol>\w+)/
 
 function symbolMissing(s: Scan): Diagnosis[] {
   const hit = s.last(SYMBOL)
   if (!hit) return []
-  // glibc's versioned symbols: the library (m[1]) is older than the version (m[2]) the program was linked against.
-  if (hit.m[2] !== undefined) return versionedSymbol(s, hit, /(\S{1,200}\.so\.\d+): version `/.exec(hit.line.text)?.[1] ?? 'C library', hit.m[2])
-  if (hit.m[4] !== undefined) return versionedSymbol(s, hit, /ld-elf\.so\.1: (\S{1,200}): version /.exec(hit.line.text)?.[1] ?? 'C library', hit.m[4])
-  const program = hit.m[5] ?? hit.m[7] ?? 'the program'
-  const symbol = hit.m[6] ?? hit.m[8] ?? hit.m[9] ?? '<symbol>'
+  const g = hit.m.groups ?? {}
+  // Versioned symbols: the library is older than the version the program was linked against.
+  if (g['version'] !== undefined) return versionedSymbol(s, hit, /(\S{1,200}\.so\.\d+): version `/.exec(hit.line.text)?.[1] ?? 'C library', g['version'])
+  if (g['bsdVersion'] !== undefined) return versionedSymbol(s, hit, /ld-elf\.so\.1: (\S{1,200}): version /.exec(hit.line.text)?.[1] ?? 'C library', g['bsdVersion'])
+  const program = g['program'] ?? g['bsdProgram'] ?? 'the program'
+  const symbol = g['symbol'] ?? g['bsdSymbol'] ?? g['dyldSymbol'] ?? '<symbol>'
   return [diagnosis('binary_loader_missing', `${program} needs ${symbol}, which its libraries lack`,
     `"${hit.line.text.trim().slice(0, 160)}": ${program} was built against a newer version of a shared library than the one the image has. Installing or upgrading one package on top of an image's older package set (without upgrading the rest) leaves such a pair; so does a binary copied from another system.`,
     evidence(s.commandAt(hit.line.n), hit), [
