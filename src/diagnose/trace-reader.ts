@@ -3,6 +3,7 @@ import type { ParsedTrace, TraceLine, TraceSection } from './trace.js'
 import { AFTERMATH, EXIT, cleanPiece, headerStage, hintStage, isBlank, isFailedTrailer, isStage, isSucceededTrailer, isTrailer, markerOf, ownString, phaseFromTrailer, stageIndex, trimEnd } from './trace-line.js'
 import { worthKeeping } from './trace-keep.js'
 import { ChunkLines } from './chunk-lines.js'
+import { DEDENT_MAX_LINES, dedentPaste } from './paste-dedent.js'
 import { type ReaderLimits, STREAM_LIMITS } from './reader-limits.js'
 
 /** An unfinished line longer than this goes through the streaming decoder (see pushBytes). */
@@ -205,7 +206,8 @@ export class TraceReader {
     if (this.inferredCurrent) this.inferredCurrent.endLine = total
     const byMarkers = this.sawStageMarker
     const rows = [...this.head, ...this.middle, ...this.recent]
-    const dedented = byMarkers ? undefined : dedent(rows, total)
+    // Every line kept (a small paste): read again without the indentation all its lines share.
+    const dedented = byMarkers || rows.length !== total || total > DEDENT_MAX_LINES ? undefined : dedentPaste(rows.map((r) => r.text))
     if (dedented !== undefined) {
       const again = new TraceReader(this.limits)
       again.push(dedented)
@@ -387,41 +389,6 @@ export class TraceReader {
       ...(failedPhase ? { failedPhase } : {}),
     }
   }
-}
-
-/**
- * A pasted excerpt indented as a block (a commit message, a Markdown code block, an e-mail quote)
- * is read as the job printed it: the indentation every line shares is taken off, so rules anchored
- * at the start of a line (`E: …`, `$ …`, the runner's own lines) see the job's lines. Only for a
- * paste small enough that the string and the streaming reader both keep it whole (so both read it
- * alike); a job log's own lines (the runner's preamble) are never all indented.
- */
-const DEDENT_LINES = 5_000
-const DEDENT_CHARS = 4_000_000
-
-function dedent(rows: Row[], total: number): string | undefined {
-  if (rows.length !== total || total > DEDENT_LINES) return undefined
-  let chars = 0
-  for (const r of rows) chars += r.text.length
-  if (chars > DEDENT_CHARS) return undefined
-  let indent: string | undefined
-  for (const r of rows) {
-    if (r.text.trim() === '') continue
-    const lead = /^[ \t]*/.exec(r.text)?.[0] ?? ''
-    if (indent === undefined) indent = lead
-    else if (!lead.startsWith(indent)) indent = commonPrefix(indent, lead)
-    if (indent === '') return undefined
-  }
-  if (!indent) return undefined
-  const cut = indent.length
-  // Every row ends with its newline again, so a paste ending in blank lines keeps its line count.
-  return rows.map((r) => `${r.text.slice(Math.min(cut, r.text.length - r.text.trimStart().length))}\n`).join('')
-}
-
-function commonPrefix(a: string, b: string): string {
-  let i = 0
-  while (i < a.length && i < b.length && a[i] === b[i]) i++
-  return a.slice(0, i)
 }
 
 /** The innermost open runner stage; user sections (script steps, collapsibles) nest inside one. */
