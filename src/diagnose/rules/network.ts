@@ -60,6 +60,11 @@ function hostIn(hit: Hit): string | undefined {
   return url?.[2] ?? hostOf(url?.[1])
 }
 
+/** A name only an internal resolver knows (a private suffix), not a public one. */
+function internalSuffix(host: string): boolean {
+  return /\.(?:local|lan|internal|intranet|corp|lab|home|private|test)$/.test(host)
+}
+
 function isPrivate(host: string): boolean {
   return /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|127\.|localhost$)/.test(host) || !host.includes('.')
 }
@@ -114,7 +119,7 @@ function dns(s: Scan): Diagnosis[] {
   const transient = (clone.length ? clone : [hit]).some((h) => TRANSIENT.test(h.line.text)) || jobOkNow
   const out: Diagnosis[] = []
   // Pinning an address only makes sense for internal names; public names move between CDN addresses.
-  const internal = isPrivate(host) || /\.(?:local|lan|internal|intranet|corp|lab|home|private|test)$/.test(host) || host === gitlab || ip !== undefined
+  const internal = isPrivate(host) || internalSuffix(host) || host === gitlab || ip !== undefined
   const generic = diagnosis('dns_resolution_failure', `Cannot resolve ${host}`,
     confirmed
       ? `The runner host resolves ${host} to ${ip}; the job ${s.family === 'kubernetes' ? 'pod' : 'container'} does not (both checked just now). The name is known only to the runner host (its /etc/hosts, a VPN or split-horizon DNS), so the job needs the mapping or a resolver that knows it.`
@@ -126,7 +131,7 @@ function dns(s: Scan): Diagnosis[] {
   // The runner polled GitLab from inside the cluster (or next to it) with the same cluster DNS, so on
   // Kubernetes a job pod failing to resolve a public GitLab name is more often a flaky cluster
   // resolver than a name only the runner host knows; internal-only names keep the host-mapping reading.
-  const privateName = host !== '<host>' && (isPrivate(host) || /\.(?:local|lan|internal|intranet|corp|lab|home|private|test)$/.test(host))
+  const privateName = host !== '<host>' && (isPrivate(host) || internalSuffix(host))
   const k8sFlaky = isGitlab && s.family === 'kubernetes' && !privateName && ip === undefined && !jobFails
   if (isGitlab && s.family === 'kubernetes' && (transient || k8sFlaky)) {
     out.push(diagnosis('dns_resolution_intermittent_k8s', `Intermittent DNS failure for ${host} in the job pod`,
@@ -310,7 +315,8 @@ function refused(s: Scan): Diagnosis[] {
   // not the job's proxy, and not an SSH, Kubernetes API or registry push.
   const cmd = s.commandAt(hit.line.n)?.text ?? ''
   const proxy = [...(s.ev.trace.lines.map((l) => l.text).join('\n').matchAll(/https?_proxy=\S*?\/\/(?:[^@\s/]*@)?([\w.-]+)/gi))].some((m) => m[1]?.toLowerCase() === host)
-  const internalName = /\.(?:local|lan|internal|intranet|corp|lab|home|private|test|example|localhost)$/.test(host)
+  // Reserved example and localhost names are nobody's download server either.
+  const internalName = internalSuffix(host) || /\.(?:example|localhost)$/.test(host)
   const download = (port === '' || port === '80' || port === '443') && !/^\$ (?:ssh|scp|sftp|kubectl|helm|docker (?:push|login))\b/.test(cmd)
   const publicServer = !isPrivate(host) && !internalName && !proxy && download && host !== s.gitlabHost() && !gitlabSsh.length && /refused/i.test(hit.line.text) && !tcp
   const down = publicServer ? [diagnosis('upstream_service_unavailable', `${host} refused the connection`,
