@@ -20,6 +20,7 @@ import { scriptRule } from './rules/script.js'
 import { tlsRule } from './rules/tls.js'
 import { FALLBACK_CATEGORIES, fallbackDiagnosis, looksFailed, relevantLines } from './fallback.js'
 import { phaseName, Scan } from './scan.js'
+import { symptomDiagnoses } from './symptoms.js'
 import { lineAt, stageIndex } from './trace.js'
 import type { Diagnosis, DiagnosisReport, Evidence, ParsedTrace, ProbeResult, Rule } from './types.js'
 
@@ -59,8 +60,16 @@ export function diagnose(ev: Evidence, rules: readonly Rule[] = RULES): Diagnosi
   const weak = (diagnoses[0]?.confidence ?? 0) < 0.5
   if (!weak || !looksFailed(t)) return { ...head, diagnoses }
   const relevant = relevantLines(t)
+  const ruled = diagnoses.length
+  // Broad guesses from the last error lines' words, for the tools no rule knows: alternatives to
+  // check, ranked below the kind of failure (symptoms.ts says why).
+  for (const guess of symptomDiagnoses(relevant)) {
+    if (best.has(guess.category)) continue
+    const at = diagnoses.findIndex((d) => d.confidence < guess.confidence)
+    diagnoses.splice(at < 0 ? diagnoses.length : at, 0, guess)
+  }
   // The kind of failure outranks a guess weaker than itself (a notice from a stage that ran before the failure).
-  if (diagnoses.length < 3) {
+  if (ruled < 3) {
     const fallback = fallbackDiagnosis(t, relevant)
     const at = diagnoses.findIndex((d) => d.confidence < fallback.confidence)
     diagnoses.splice(at < 0 ? diagnoses.length : at, 0, fallback)
