@@ -43,6 +43,9 @@ function explain(entry) {
   return report.diagnoses.map((d) => d.category)
 }
 
+// The kind-of-failure answers of src/diagnose/fallback.ts (no known pattern matched).
+const FALLBACK = new Set(['user_script_failure', 'runner_system_failure', 'infrastructure_failure'])
+
 const results = entries.map((e) => {
   const got = explain(e)
   const rank = got.indexOf(e.category)
@@ -72,6 +75,13 @@ if (args.has('--new-heldout') && !args.has('--dev-only')) {
     dev: { script: score(dev.filter(script)), environment: score(dev.filter((r) => !script(r))) },
     heldout: { script: score(held.filter(script)), environment: score(held.filter((r) => !script(r))) },
   }
+  // What the misses of environment failures got first, in totals: the kind-of-failure answer (no rule
+  // fired), another class (a rule fired on the wrong cause), or nothing.
+  const missKinds = (rows) => {
+    const m = rows.filter((r) => !script(r) && !r.top1)
+    return { kindOfFailure: m.filter((r) => FALLBACK.has(r.got[0])).length, otherClass: m.filter((r) => r.got[0] && !FALLBACK.has(r.got[0])).length, nothing: m.filter((r) => !r.got[0]).length }
+  }
+  summary.environmentMisses = { dev: missKinds(dev), heldout: missKinds(held) }
 }
 
 if (args.has('--json')) {
@@ -89,6 +99,11 @@ if (summary.heldoutOld) {
   out.push('by kind of cause (label user_script_failure or any other):')
   for (const split of ['dev', 'heldout']) {
     for (const kind of ['script', 'environment']) out.push(`  ${line(`${split === 'dev' ? 'dev' : 'held-out'} ${kind}`.padEnd(20), summary.byKind[split][kind])}`)
+  }
+  out.push('environment failures not named first, by what came first (totals):')
+  for (const split of ['dev', 'heldout']) {
+    const m = summary.environmentMisses[split]
+    out.push(`  ${(split === 'dev' ? 'dev' : 'held-out').padEnd(9)} kind-of-failure answer ${m.kindOfFailure}, another class ${m.otherClass}, nothing ${m.nothing}`)
   }
 }
 out.push('')
