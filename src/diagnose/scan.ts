@@ -110,6 +110,20 @@ export class Scan {
   }
 
   /**
+   * A line quoting a test's data: an assertion's message, or a line of a diff the job printed
+   * (expected vs actual output; only when the log shows a diff or an assertion). The words on it
+   * are what the test compared, not an error of the job's own.
+   */
+  inDiff(line: TraceLine): boolean {
+    if (/AssertionError|\bassert(?:ion)? failed\b/.test(line.text)) return true
+    if (!/^(?:[+-]{1,2}|\?)[ \t]/.test(line.text)) return false
+    this.diffShown ??= this.output.some((l) => /^\+\+\+ \S|^@@ -\d|AssertionError|^\+?\? +\^/.test(l.text))
+    return this.diffShown
+  }
+
+  private diffShown: boolean | undefined
+
+  /**
    * A line of the runner's own clone: printed in get_sources, or, in an excerpt without any
    * phase, naming the job-token clone URL or the builds directory the runner clones into.
    */

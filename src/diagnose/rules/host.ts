@@ -9,6 +9,9 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 const BUILDS_DENIED = /(?:cannot touch|mkdir: cannot create directory|fatal: could not create (?:work tree|leading directories of)|cannot (?:remove|unlink|open)|[Uu]nable to (?:unlink|create|write)|could not lock config file|error: could not write config file)\s*'?([^':]*(?:\/builds|\/cache|builds\/|\.git|\.tmp\/)[^':]*)'?.*Permission denied|fatal: detected dubious ownership in repository at '([^']+)'|fatal: unsafe repository \('([^']+)' is owned by someone else\)|insufficient permission for adding an object to repository database (\S+)/
 const NON_ROOT = /could not lock config file \S*\.gitconfig: Permission denied|unable to access '[^']*\.gitconfig': Permission denied|Could not open lock file .*\(13: Permission denied\)|are you root\?|permission denied while trying to connect to the [Dd]ocker (?:daemon socket|API at unix:)|EACCES: permission denied|npm (?:ERR!|error) code EACCES|Your cache folder contains root-owned files|Unable to lock database: Permission denied|\[Errno 13\] Permission denied|ERROR: Unable to lock database/
 const GIT_OLD = /fetch-pack: expected shallow list|error: unknown switch|error: unknown option [`']?(?:depth|filter|no-recurse-submodules|progress|prune-tags|no-tags)|Unknown option: -c|error: unrecognized argument|usage: git fetch|usage: git submodule \[--quiet\]/
+// Wordings only an old git prints, in any phase: fetch --filter before git set up partial clone itself, and
+// remote-curl's old "result=N, HTTP code = N" (today "RPC failed; HTTP <code> curl <n>") with a 4xx refusal.
+const GIT_OLD_WORDING = /--filter can only be used when extensions\.partialClone is set|RPC failed; result=\d+, HTTP code = (4(?!0[134])\d\d)/
 const SHALLOW = /fatal: reference is not a tree: ([0-9a-f]+)|Fetched in submodule path '[^']+', but it did not contain ([0-9a-f]+)|error: pathspec '([^']+)' did not match any file\(s\) known to git|unresolved reference|couldn't find remote ref ([\w./-]+)|fatal: No names found, cannot describe anything|fatal: ambiguous argument '([^']+)': unknown revision or path not in the working tree|fatal: bad object ([0-9a-f]+)|fatal: No tags can describe '([^']+)'|fatal: Not a valid object name ([\w./-]+)|fatal: No such ref: '([^']+)'|fatal: bad revision '([^']+)'|fatal: no merge base found|fatal: Not a valid commit name ([\w./-]+)|Could not find ref:? '?([\w./-]+?)'? in refs\/heads/
 // The commit is on no branch of the server any more (force-pushed away, or a submodule pointer to a commit never pushed).
 const UNREACHABLE = /upload-pack: not our ref ([0-9a-f]{7,40})|Server does not allow request for unadvertised object ([0-9a-f]{7,40})/
@@ -86,6 +89,17 @@ function homeNotWritable(s: Scan, hit: Hit): Diagnosis[] {
 }
 
 function gitOld(s: Scan): Diagnosis[] {
+  const old = s.last(GIT_OLD_WORDING)
+  if (old) {
+    return [diagnosis('git_client_too_old', 'This git is too old for what the job asks of it',
+      old.m[1]
+        ? `"${old.line.text.trim()}" is how old git releases word a failed request (current git says "RPC failed; HTTP ${old.m[1]} curl 22"), and the server refused the request with ${old.m[1]}: current GitLab refuses some requests of a git that old (old protocol details, URLs without .git).`
+        : `"${old.line.text.trim()}": older git releases refuse \`--filter\` unless the repository was set up for partial clone; newer git sets that up itself. The git that ran (the runner host's on shell and custom executors, else the image's) is older than the job's commands expect.`,
+      evidence(s.commandAt(old.line.n), old), [
+        { text: 'Print the git version where the job runs and upgrade it (the image, or the runner host on shell/custom executors).', snippet: 'git --version' },
+        { text: 'Until then, avoid what it does not support: a plain clone or fetch without --filter, URLs ending in .git.' },
+      ], 0.8)]
+  }
   const hit = s.first(GIT_OLD, ['get_sources', ''])
   if (!hit) return []
   return [diagnosis('git_client_too_old', 'The git client on the runner host is too old',

@@ -236,7 +236,7 @@ function cloneUrl(s: Scan): Diagnosis[] {
 function egress(s: Scan): Diagnosis[] {
   // "error dialing backend" is the API server failing to reach a kubelet (attach/exec), not the job's egress;
   // a Docker Engine API URL (https://<ip>:2376/v1.47/…) is the runner losing its worker's daemon (runner.ts).
-  const hits = s.all(TIMEOUT).filter((h) => !/\blookup |error dialing backend|:237[56]\/v\d+\.\d+\//.test(h.line.text) && !DIND_HOSTS.has(hostIn(h) ?? '') && !recovered(s, h))
+  const hits = s.all(TIMEOUT).filter((h) => !/\blookup |error dialing backend|:237[56]\/v\d+\.\d+\//.test(h.line.text) && !DIND_HOSTS.has(hostIn(h) ?? '') && !recovered(s, h) && !s.inDiff(h.line))
     .filter((h) => !(s.inClone(h.line) && CONNECT.test(h.line.text)))
   const hit = hits[hits.length - 1]
   if (!hit) return []

@@ -11,7 +11,7 @@ import type { Diagnosis, Rule } from '../types.js'
  */
 
 // apt's "E:" became "Error:" in apt 3.0; a BuildKit step prefixes "#12 2.902 " (or only the time when pasted from the middle).
-const NOT_FOUND = /^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Unable to locate package (\S+)|^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Package '([^']+)' has no installation candidate|^error: target not found: (\S+)|^\s*([\w.+-]+) \(no such package\):|No matching distribution found for ([^\s]+)|npm (?:ERR!|error) 404 +'([^']+)' is not in (?:this|the npm) registry|Could not find artifact ([\w.:-]+) in|No package ([\w.+-]+) available\.|Error: No matching repo to modify: ([\w.-]+)(?:, [\w.-]+)*\.?$|Unable to find a match: ([\w.+-]+)/
+const NOT_FOUND = /^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Unable to locate package (\S+)|^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Package '([^']+)' has no installation candidate|^error: target not found: (\S+)|^\s*([\w.:+-]+) \(no such package\):|No matching distribution found for ([^\s]+)|npm (?:ERR!|error) 404 +'([^']+)' is not in (?:this|the npm) registry|Could not find artifact ([\w.:-]+) in|No package ([\w.+-]+) available\.|Error: No matching repo to modify: ([\w.-]+)(?:, [\w.-]+)*\.?$|Unable to find a match: ([\w.+-]+)|^pkg: No packages available to install matching '([^']+)' have been found in the repositories/
 // "Not found" after the index or the registry could not be reached is the network's answer (network.ts):
 // apt's and apk's fetch failures, pip's retries and connection errors.
 const NETWORK_BEFORE = /Temporary failure resolving|Failed to fetch|Could not connect to|Some index files failed to download|Could not resolve|temporary error \(try again later\)|network error|unable to select packages: .*(?:connection|resolve)|Retrying \(Retry\(|NewConnectionError|ConnectTimeoutError|Temporary failure in name resolution|Could not fetch URL|SSLError|ProxyError/
@@ -40,7 +40,7 @@ function notFound(s: Scan): Diagnosis[] {
   const replacedAt = block ? s.all(/However the following packages replace it:/).find((h) => h.line.n > block.line.n && h.line.n - block.line.n <= 4) : undefined
   const replacement = replacedAt ? s.output.find((l) => l.n > replacedAt.line.n)?.text.trim() : undefined
   // A floating tag of a distribution image moves to each new release (distribution packages only).
-  const floating = /Unable to locate package|installation candidate|no such package|target not found|Unable to find a match|No package .* available/.test(hit.line.text) ? floatingTag(s.image()) : undefined
+  const floating = /Unable to locate package|installation candidate|no such package|target not found|Unable to find a match|No package .* available|No packages available to install/.test(hit.line.text) ? floatingTag(s.image()) : undefined
   const fixes = apt ? [
     ...(replacement ? [{ text: `${pkg} is obsolete in this release: install what replaces it (${replacement}).`, snippet: `apt-get install -y ${replacement}` }] : []),
     ...(updated || replacement ? [] : [{ text: 'Update the package index first, in the same command (images ship without one).', snippet: 'before_script:\n  - apt-get update && apt-get install -y <packages>' }]),
@@ -49,6 +49,8 @@ function notFound(s: Scan): Diagnosis[] {
     { text: `dnf has no repository with the id ${pkg} in this release: repository ids get renamed between releases (CentOS PowerTools → powertools → crb). List the ids the image has; a cached image layer may still be the old release.`, snippet: 'dnf repolist all\ncat /etc/os-release' },
   ] : /target not found/.test(hit.line.text) ? [
     { text: `pacman has no ${pkg}: the package was renamed or dropped (MSYS2 drops 32-bit mingw packages one by one), or the database is stale.`, snippet: `pacman -Syu\npacman -Ss ${pkg.replace(/^mingw-w64-(?:i686|x86_64|ucrt-x86_64)-/, '')}` },
+  ] : /No packages available to install matching/.test(hit.line.text) ? [
+    { text: `FreeBSD pkg has no ${pkg}: ports rename and drop packages (py39-* go when the default Python moves on), and the job installs by name at run time. Search for the current name.`, snippet: `pkg search ${pkg.replace(/^py\d+-/, '')}\npkg -vv | grep -A2 url` },
   ] : /no such package/.test(hit.line.text) ? [
     { text: 'Alpine: check the package name for this Alpine release, and enable the community repository if it lives there.', snippet: `apk search ${pkg}\ncat /etc/alpine-release` },
   ] : [

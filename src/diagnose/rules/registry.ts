@@ -185,7 +185,9 @@ function references(s: Scan): Diagnosis[] {
   const from = s.all(DOCKERFILE_FROM).filter((h) => h.line.n <= hit.line.n && hit.line.n - h.line.n <= 12).pop()
   if (from || BUILDKIT_STAGE.test(hit.line.text)) return [buildArg(s, from ?? hit, hit, from?.m[1])]
   const phase = phaseName(hit.line.section)
-  if (phase === 'step_script' && userVariables(s.commandAt(hit.line.n)?.text ?? '', s.ev.ciYaml).length > 0) return [] // config.ts: protected variables
+  // A variable of the script's own command: config.ts names the usual reason first (a protected variable on an
+  // unprotected ref); the malformed reference stays the second answer (the variable may be empty for another reason).
+  const variable = phase === 'step_script' && userVariables(s.commandAt(hit.line.n)?.text ?? '', s.ev.ciYaml).length > 0
   const image = s.image() ?? imageName(hit.line.text) ?? '<image>'
   const lower = /must be lowercase/.test(hit.line.text)
   const define: Fix = { text: 'Define the variable the image name uses (CI/CD variable or variables:), or fix its name; check "View merged YAML" for the expanded image:.', snippet: 'variables:\n  BUILD_IMAGE: "registry.example.com/group/image:1.0"' }
@@ -199,7 +201,7 @@ function references(s: Scan): Diagnosis[] {
       : `The image reference${yamlImage ? ` ${yamlImage}` : ''} expanded to an invalid string (seen as "${image}"): usually an undefined or empty variable, a double colon, a leading slash or an http:// prefix.`,
     evidence(hit, phase === 'step_script' ? s.commandAt(hit.line.n) : undefined),
     lower ? [lowercase, { text: 'Or lowercase a computed name in the script.', snippet: 'IMAGE="$(echo "$CI_REGISTRY/$CI_PROJECT_PATH" | tr \'[:upper:]\' \'[:lower:]\')"' }]
-      : [define, lowercase, { text: 'Variables used in a Dockerfile need ARG declarations (see dockerfile_build_arg).' }], 0.8)]
+      : [define, lowercase, { text: 'Variables used in a Dockerfile need ARG declarations (see dockerfile_build_arg).' }], variable ? 0.55 : 0.8)]
 }
 
 function buildArg(s: Scan, from: Hit, hit: Hit, fromExpr: string | undefined): Diagnosis {

@@ -12,7 +12,8 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 const UNTRUSTED = new RegExp([
   /x509: certificate signed by unknown authority|x509: certificate is not trusted/,
   /SSL certificate problem: (?:self[- ]signed certificate(?: in certificate chain)?|unable to get local issuer certificate|unable to get issuer certificate|certificate verify failed)/,
-  /server certificate verification failed\. CAfile/,
+  // git with GnuTLS; a paste may wrap "CAfile: …" onto the next line.
+  /server certificate verification failed\.(?: CAfile|\s*$)/,
   // curl 8.10+ with GnuTLS (Debian/Ubuntu git), apt's GnuTLS, apk 3, bundler.
   /server verification failed: certificate signer not trusted|The certificate issuer is unknown|TLS: server certificate not trusted|Could not verify the SSL certificate for/,
   /CERTIFICATE_VERIFY_FAILED|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify the first certificate/,
