@@ -6,6 +6,7 @@ import { dindRule } from './rules/dind.js'
 import { hostRule } from './rules/host.js'
 import { imageRule } from './rules/image.js'
 import { buildDeployRule } from './rules/build-deploy.js'
+import { buildDependenciesRule } from './rules/build-dependencies.js'
 import { lifecycleRule } from './rules/lifecycle.js'
 import { gitTransportRule } from './rules/git-transport.js'
 import { toolVerdictsRule } from './rules/tool-verdicts.js'
@@ -24,7 +25,7 @@ import { symptomDiagnoses } from './symptoms.js'
 import { lineAt, stageIndex } from './trace.js'
 import type { Diagnosis, DiagnosisReport, Evidence, ParsedTrace, ProbeResult, Rule } from './types.js'
 
-export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule, lifecycleRule, packagesRule, buildDeployRule, gitTransportRule, toolVerdictsRule, containerPrivilegesRule, toolchainRule, ciHypothesesRule]
+export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule, lifecycleRule, packagesRule, buildDeployRule, gitTransportRule, toolVerdictsRule, containerPrivilegesRule, toolchainRule, buildDependenciesRule, ciHypothesesRule]
 
 /** Categories whose evidence lives in the stages that run after a failure. */
 const POST_STAGE = new Set(['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied'])

@@ -5,8 +5,21 @@
  * paste small enough that the string and the streaming reader both keep it whole (so both read it
  * alike); a job log's own lines (the runner's preamble) are never all indented.
  */
+import { unnumberPaste } from './paste-numbers.js'
+
 export const DEDENT_MAX_LINES = 5_000
 const DEDENT_MAX_CHARS = 4_000_000
+
+/**
+ * A small paste as the job printed it: without the line numbers a copy from GitLab's log page glues
+ * on (paste-numbers.ts), then without the indentation its lines share; each line ends in a newline.
+ * Undefined when there is nothing to take off.
+ */
+export function normalizePaste(lines: readonly string[]): string | undefined {
+  if (lines.length > DEDENT_MAX_LINES) return undefined
+  const unnumbered = unnumberPaste(lines)
+  return dedentPaste(unnumbered ?? lines) ?? unnumbered?.map((l) => `${l}\n`).join('')
+}
 
 /** The paste without its shared indentation, each line ending in a newline; undefined when there is none. */
 export function dedentPaste(lines: readonly string[]): string | undefined {

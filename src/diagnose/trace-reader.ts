@@ -3,7 +3,7 @@ import type { ParsedTrace, TraceLine, TraceSection } from './trace.js'
 import { AFTERMATH, EXIT, cleanPiece, headerStage, hintStage, isBlank, isFailedTrailer, isStage, isSucceededTrailer, isTrailer, markerOf, ownString, phaseFromTrailer, stageIndex, trimEnd } from './trace-line.js'
 import { worthKeeping } from './trace-keep.js'
 import { ChunkLines } from './chunk-lines.js'
-import { DEDENT_MAX_LINES, dedentPaste } from './paste-dedent.js'
+import { DEDENT_MAX_LINES, normalizePaste } from './paste-dedent.js'
 import { type ReaderLimits, STREAM_LIMITS } from './reader-limits.js'
 
 /** An unfinished line longer than this goes through the streaming decoder (see pushBytes). */
@@ -206,8 +206,8 @@ export class TraceReader {
     if (this.inferredCurrent) this.inferredCurrent.endLine = total
     const byMarkers = this.sawStageMarker
     const rows = [...this.head, ...this.middle, ...this.recent]
-    // Every line kept (a small paste): read again without the indentation all its lines share.
-    const dedented = byMarkers || rows.length !== total || total > DEDENT_MAX_LINES ? undefined : dedentPaste(rows.map((r) => r.text))
+    // Every line kept (a small paste): read again without glued line numbers and shared indentation.
+    const dedented = byMarkers || rows.length !== total || total > DEDENT_MAX_LINES ? undefined : normalizePaste(rows.map((r) => r.text))
     if (dedented !== undefined) {
       const again = new TraceReader(this.limits)
       again.push(dedented)

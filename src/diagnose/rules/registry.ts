@@ -188,7 +188,9 @@ function references(s: Scan): Diagnosis[] {
   // A variable of the script's own command: config.ts names the usual reason first (a protected variable on an
   // unprotected ref); the malformed reference stays the second answer (the variable may be empty for another reason).
   const variable = phase === 'step_script' && userVariables(s.commandAt(hit.line.n)?.text ?? '', s.ev.ciYaml).length > 0
-  const image = s.image() ?? imageName(hit.line.text) ?? '<image>'
+  // In a script the reference is the tool's argument, quoted on the error line; elsewhere it is the job's image.
+  const quoted = /reference:? "([^"]*)"|"([^"]*)" is not a valid repository/.exec(hit.line.text)
+  const image = variable ? quoted?.[1] ?? quoted?.[2] : s.image() ?? imageName(hit.line.text) ?? '<image>'
   const lower = /must be lowercase/.test(hit.line.text)
   const define: Fix = { text: 'Define the variable the image name uses (CI/CD variable or variables:), or fix its name; check "View merged YAML" for the expanded image:.', snippet: 'variables:\n  BUILD_IMAGE: "registry.example.com/group/image:1.0"' }
   const lowercase: Fix = phase === 'step_script'
@@ -198,7 +200,7 @@ function references(s: Scan): Diagnosis[] {
   return [diagnosis('image_reference_invalid', 'The image reference is malformed',
     lower
       ? 'Image names must be lowercase; $CI_PROJECT_PATH and branch names can contain capitals.'
-      : `The image reference${yamlImage ? ` ${yamlImage}` : ''} expanded to an invalid string (seen as "${image}"): usually an undefined or empty variable, a double colon, a leading slash or an http:// prefix.`,
+      : `The image reference${yamlImage ? ` ${yamlImage}` : ''} expanded to an invalid string${image === undefined ? '' : ` (seen as "${image}")`}: usually an undefined or empty variable, a double colon, a leading slash or an http:// prefix.`,
     evidence(hit, phase === 'step_script' ? s.commandAt(hit.line.n) : undefined),
     lower ? [lowercase, { text: 'Or lowercase a computed name in the script.', snippet: 'IMAGE="$(echo "$CI_REGISTRY/$CI_PROJECT_PATH" | tr \'[:upper:]\' \'[:lower:]\')"' }]
       : [define, lowercase, { text: 'Variables used in a Dockerfile need ARG declarations (see dockerfile_build_arg).' }], variable ? 0.55 : 0.8)]
