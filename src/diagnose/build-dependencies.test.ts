@@ -7,7 +7,7 @@ describe('a missing library, in each build tool\'s words', () => {
   it.each([
     ['gcc', ['$ make', 'src/zip.c:3:10: fatal error: zlib.h: No such file or directory', '    3 | #include <zlib.h>', '      |          ^~~~~~~~', 'compilation terminated.'], 'zlib1g-dev'],
     ['clang', ['$ make', "src/zip.c:3:10: fatal error: 'zlib.h' file not found", '#include <zlib.h>', '         ^~~~~~~~', '1 error generated.'], 'zlib1g-dev'],
-    ['MSVC', ['$ nmake', "src\\zip.c(3): fatal error C1083: Cannot open include file: 'zlib.h': No such file or directory"], 'zlib1g-dev'],
+    ['MSVC (a Windows build: vcpkg, not apt)', ['$ nmake', "src\\zip.c(3): fatal error C1083: Cannot open include file: 'zlib.h': No such file or directory"], 'vcpkg install zlib'],
     ['a Python C extension', ['$ pip install .', '  src/ext.c:1:10: fatal error: Python.h: No such file or directory', '      1 | #include <Python.h>'], 'python3-dev'],
     ['perl headers on Alpine', ['$ make', '  perl.c:45:10: fatal error: XSUB.h: No such file or directory', '     45 | #include <XSUB.h>'], 'perl-dev'],
     ['no C library headers', ['$ gcc hello.c', 'hello.c:1:10: fatal error: stdio.h: No such file or directory', '    1 | #include <stdio.h>'], 'musl-dev'],
@@ -17,7 +17,7 @@ describe('a missing library, in each build tool\'s words', () => {
     ['CMake', ['$ cmake ..', 'CMake Error at /usr/share/cmake-3.22/Modules/FindPackageHandleStandardArgs.cmake:230 (message):', '  Could NOT find ZLIB (missing: ZLIB_LIBRARY ZLIB_INCLUDE_DIR)'], 'zlib1g-dev'],
     ['Meson', ['$ meson setup build', 'Run-time dependency zlib found: NO (tried pkgconfig and cmake)', '', 'meson.build:12:0: ERROR: Dependency "zlib" not found, tried pkgconfig and cmake'], 'zlib1g-dev'],
     ['Rust pkg-config crate', ['$ cargo build', '  The system library `openssl` required by crate `openssl-sys` was not found.'], 'libssl-dev'],
-    ['a library with no known package', ['$ cmake ..', '  Could NOT find Frobnicate (missing: FROBNICATE_INCLUDE_DIR)'], 'apt-cache search Frobnicate'],
+    ['a library with no known package', ['$ cmake ..', 'CMake Error at /usr/share/cmake-3.22/Modules/FindPackageHandleStandardArgs.cmake:230 (message):', '  Could NOT find Frobnicate (missing: FROBNICATE_INCLUDE_DIR)'], 'apt-cache search Frobnicate'],
   ])('%s', (_tool, lines, pkg) => {
     const d = top(step(...lines))
     expect(d?.category).toBe('dev_headers_missing')

@@ -14,7 +14,7 @@ const BOILERPLATE = /shell-profile-loading|for more information$|^Cleaning up|^U
 const SYSTEM = /Job failed \(system failure\)|^(?:ERROR|WARNING): Preparation failed|^ERROR: .*(?:executor|helper|runner)|executor_\w+\.go|prepare environment:/
 const INFRA = /Could not resolve(?! all (?:dependencies|files|artifacts))|Name or service not known|no such host|Connection refused|Connection timed out|Connection reset|Network is unreachable|No route to host|i\/o timeout|TLS handshake|x509|certificate|\b5\d\d\b (?:Internal|Bad|Service|Gateway)|Bad Gateway|Service Unavailable|Gateway Time-?out/i
 // A test runner's or build tool's own verdict: the script did its job and reported a failure.
-const VERDICT = /AssertionError|assert(?:ion)? failed|^FAIL\b|\bFAILED\b|Tests?:.*\bfailed\b|\b\d+ failed|npm ERR!|^Traceback|BUILD FAILURE|Build failed with an exception|error TS\d+|^make(?:\[\d+\])?: \*\*\*|Could not locate Gemfile/
+const VERDICT = /AssertionError|assert(?:ion)? failed|^FAIL\b|\bFAILED\b|Tests?:[^\n]{0,80}\bfailed\b|\b\d+ failed|npm ERR!|^Traceback|BUILD FAILURE|Build failed with an exception|error TS\d+|^make(?:\[\d+\])?: \*\*\*|Could not locate Gemfile/
 const RUNNER_PHASES = new Set(['resolve_secrets', 'prepare_executor', 'prepare_script'])
 
 export type FailureKind = 'script' | 'runner system' | 'infrastructure'

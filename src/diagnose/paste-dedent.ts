@@ -16,7 +16,8 @@ const DEDENT_MAX_CHARS = 4_000_000
  * Undefined when there is nothing to take off.
  */
 export function normalizePaste(lines: readonly string[]): string | undefined {
-  if (lines.length > DEDENT_MAX_LINES) return undefined
+  // The same limits as the dedent, before either: the streaming reader keeps only smaller pastes whole.
+  if (lines.length > DEDENT_MAX_LINES || lines.reduce((n, l) => n + l.length, 0) > DEDENT_MAX_CHARS) return undefined
   const unnumbered = unnumberPaste(lines)
   return dedentPaste(unnumbered ?? lines) ?? unnumbered?.map((l) => `${l}\n`).join('')
 }

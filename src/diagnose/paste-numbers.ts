@@ -3,10 +3,12 @@
  * do for a mail or an issue) pastes the number glued to the line: "2608configure: error: …",
  * "2610" for an empty line. Such a paste is read without them. The numbers are told from a line's
  * own digits by counting: they go up by one from line to line, so "number − line index" is the same
- * on every numbered line. Only when that holds for most of the paste (at least 60 % of its
- * non-blank lines, and at least two): a tool's own numbered snippets (rustc's "12 |", gcc's
- * "   12 | ") are indented or a minority, and a line that merely starts with digits (a timestamp,
- * a count) does not follow the sequence.
+ * on every numbered line of one copied range; a paste may hold several ranges (a collapsed section
+ * skipped, two copies), each of at least two lines. Only when the numbered lines are most of the
+ * paste (at least 60 % of its non-blank lines): a line that merely starts with digits (a timestamp,
+ * a count) does not follow a sequence, and a tool's own numbered lines are told by what follows the
+ * number — rustc's and gcc's gutter (`10 | code`), grep -n's `12:` — where GitLab's copy glues the
+ * line's text on directly.
  */
 const MIN_SHARE = 0.6
 
@@ -28,12 +30,22 @@ export function unnumberPaste(lines: readonly string[]): string[] | undefined {
       votes.set(base, (votes.get(base) ?? 0) + 1)
     }
   })
-  let best: [number, number] | undefined
-  for (const v of votes) if (!best || v[1] > best[1]) best = v
-  if (!best || best[1] < 2 || best[1] < MIN_SHARE * nonBlank) return undefined
-  const base = best[0]
-  return lines.map((l, i) => {
-    const n = String(base + i)
-    return l.startsWith(n) ? l.slice(n.length) : l
+  // Every copied range: a base two lines agree on.
+  const bases = [...votes].filter(([, v]) => v >= 2).map(([base]) => base)
+  let numbered = 0
+  let gutter = 0
+  const out = lines.map((l, i) => {
+    // The longest number a range gives this line: "2608…" is 2608 of one range, not the 2 of another.
+    let n = ''
+    for (const base of bases) {
+      const candidate = String(base + i)
+      if (candidate.length > n.length && l.startsWith(candidate)) n = candidate
+    }
+    if (n === '') return l
+    numbered++
+    if (/^\s*[|:]/.test(l.slice(n.length))) gutter++
+    return l.slice(n.length)
   })
+  if (numbered < 2 || numbered < MIN_SHARE * nonBlank || gutter * 2 >= numbered) return undefined
+  return out
 }

@@ -111,17 +111,20 @@ export class Scan {
 
   /**
    * A line quoting a test's data: an assertion's message, or a line of a diff the job printed
-   * (expected vs actual output; only when the log shows a diff or an assertion). The words on it
-   * are what the test compared, not an error of the job's own.
+   * (expected vs actual output) near a diff's header or an assertion: Python's ndiff lines ("- a",
+   * "+ b", "? ^") up to 60 lines after one (or 10 before: unittest prints the assertion first), a
+   * unified diff's "-a"/"+b" lines after its "+++"/"@@" header. The words on it are what the test
+   * compared, not an error of the job's own.
    */
   inDiff(line: TraceLine): boolean {
     if (/AssertionError|\bassert(?:ion)? failed\b/.test(line.text)) return true
-    if (!/^(?:[+-]{1,2}|\?)[ \t]/.test(line.text)) return false
-    this.diffShown ??= this.output.some((l) => /^\+\+\+ \S|^@@ -\d|AssertionError|^\+?\? +\^/.test(l.text))
-    return this.diffShown
+    const ndiff = /^(?:[+-]{1,2}|\?)[ \t]/.test(line.text)
+    if (!ndiff && !/^[+-](?![+-]{2} )/.test(line.text)) return false
+    this.diffMarks ??= this.output.filter((l) => /^\+\+\+ \S|^@@ -\d|AssertionError|^\+?\? +\^/.test(l.text)).map((l) => ({ n: l.n, unified: /^\+\+\+ |^@@ -/.test(l.text) }))
+    return this.diffMarks.some((m) => line.n - m.n <= 60 && (m.unified ? line.n > m.n : ndiff && line.n - m.n >= -10))
   }
 
-  private diffShown: boolean | undefined
+  private diffMarks: { n: number; unified: boolean }[] | undefined
 
   /**
    * A line of the runner's own clone: printed in get_sources, or, in an excerpt without any

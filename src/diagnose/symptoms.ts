@@ -37,12 +37,13 @@ interface Family {
 }
 
 // Every pattern is bounded (no unbounded `.*` between two words): the lines can be 80 000 characters.
-// host:port, not a source file's file:line (gitaly_setup.rb:218:in)
-const HOST_NAMED = /https?:\/\/|\b\d{1,3}(?:\.\d{1,3}){3}\b|\bport \d+|[\w-]\.(?!(?:rb|py|pl|pm|c|cc|cpp|cxx|h|hh|hpp|go|rs|js|mjs|ts|java|kt|scala|cs|php|sh|ml|mli|mk|yml|yaml|json|txt|cmake|in)\b)[a-z]{2,}:\d{2,5}\b|\bhost\b|server/i
+// A URL, an address, a port, host:port (not a source file's file:line, gitaly_setup.rb:218:in), or "host x.y":
+// the words "server" and "host" alone (curl's "Couldn't connect to server") name nothing.
+const HOST_NAMED = /https?:\/\/|\b\d{1,3}(?:\.\d{1,3}){3}\b|\bport \d+|[\w-]\.(?!(?:rb|py|pl|pm|c|cc|cpp|cxx|h|hh|hpp|go|rs|js|mjs|ts|java|kt|scala|cs|php|sh|ml|mli|mk|yml|yaml|json|txt|cmake|in)\b)[a-z]{2,}:\d{2,5}\b|\bhost \(?[\w-]+\.[\w.-]+/i
 const LOOPBACK = /\blocalhost\b|\b127\.0\.0\.1\b|\[::1\]/
 const PRIVATE_IP = /\b(?:10\.\d{1,3}|192\.168|172\.(?:1[6-9]|2\d|3[01]))\.\d{1,3}\.\d{1,3}\b/
 // A test runner's or harness's own verdict: the script's test failed, whatever its message says.
-const VERDICT = /AssertionError|assert(?:ion)? failed|^FAIL\b|\bFAIL!|\[ +FAILED +\]|^FAILED (?:tests?|\S+::)|Tests?:[^\n]{0,80}\bfailed\b|\b\d+ (?:tests? )?failed|^Traceback|error TS\d+|\bTIMEOUT\b/
+const VERDICT = /AssertionError|assert(?:ion)? failed|^FAIL\b|\bFAIL!|\[ +FAILED +\]|^FAILED (?:tests?|\S+::|\((?:failures|errors)=)|^[+-]{3} \S|^@@ -\d|Tests?:[^\n]{0,80}\bfailed\b|\b\d+ (?:tests? )?failed|^Traceback|error TS\d+|\bTIMEOUT\b/
 
 const FAMILIES: readonly Family[] = [
   {
@@ -145,7 +146,7 @@ const FAMILIES: readonly Family[] = [
   },
   {
     category: 'tls_untrusted_ca',
-    words: /certificate verify failed|unable to get local issuer|self[- ]signed certificate|unknown authority|SSL certificate problem|\bCA cert|certificate (?:is )?not trusted|PKIX path|issuer certificate|untrusted certificate|\bnot trusted\b|\bx509: /i,
+    words: /certificate verify failed|unable to get local issuer|self[- ]signed certificate|unknown authority|SSL certificate problem|\bCA cert|certificate (?:is )?not trusted|PKIX path|issuer certificate|untrusted certificate|\bx509: /i,
     title: 'A server\'s TLS certificate is not trusted',
     cause: 'The last error lines say a certificate chain could not be verified: the server uses a private or self-signed CA the job\'s image does not have, or a proxy re-signs TLS traffic.',
     fixes: [
@@ -165,7 +166,7 @@ const FAMILIES: readonly Family[] = [
   },
   {
     category: 'dns_resolution_failure',
-    words: /(?:could ?n[o']t|unable to|failed to|cannot) resolve(?! (?:all|dependencies|symbol|reference|import|module|path|the (?:dependencies|reference)))|Name or service not known|Temporary failure in name resolution|no such host|getaddrinfo|nodename nor servname|Unknown host|\bNXDOMAIN\b|name resolution/i,
+    words: /(?:could ?n[o']t|unable to|failed to|cannot) resolve(?! (?:all|dependencies|symbol|reference|import|module|path|the (?:dependencies|reference))|\s*["'`])|Name or service not known|Temporary failure in name resolution|no such host|getaddrinfo|nodename nor servname|Unknown host|\bNXDOMAIN\b|name resolution/i,
     title: 'A host name could not be resolved',
     cause: 'The last error lines say a name did not resolve. From a job that is the container\'s or pod\'s resolver: an internal name only the runner host knows, a DNS server unreachable from the job network, or a typo in the name.',
     fixes: [
@@ -189,7 +190,7 @@ const FAMILIES: readonly Family[] = [
   },
   {
     category: 'transient_failure',
-    words: /Connection reset|\bECONNRESET\b|Remote end closed|closed connection|unexpected EOF|early EOF|RemoteDisconnected|peer closed|transfer closed|Empty reply|hung up unexpectedly/i,
+    words: /Connection reset|\bECONNRESET\b|Remote end closed|closed connection|unexpected EOF(?! while looking for matching)|early EOF|RemoteDisconnected|peer closed|transfer closed|Empty reply|hung up unexpectedly/i,
     title: 'A connection was cut mid-transfer',
     cause: 'The last error lines say a connection closed or reset while data was flowing. That usually passes on a retry; when it does not, a proxy, load balancer or MTU on the way is the suspect.',
     fixes: [retryFix(), { text: 'If it keeps happening on large transfers, look at the network path (proxy timeouts, MTU of the job network).' }],
@@ -208,7 +209,7 @@ const FAMILIES: readonly Family[] = [
   },
   {
     category: 'package_not_found',
-    words: /Unable to locate package|has no installation candidate|No match for argument|target not found|No matching distribution|Could not find a version that satisfies|unable to select packages|No package \S+ available|Package '?\S+'? (?:is )?not (?:found|available)|No matching repo/i,
+    words: /Unable to locate package|has no installation candidate|No match for argument|target not found|No matching distribution|Could not find a version that satisfies|unable to select packages|No package \S+ available|Package '[^']+' (?:is )?not (?:found|available)|No matching repo/i,
     title: 'A package is not available from the image\'s repositories',
     cause: 'The last error lines say the package manager does not know the package: it was renamed or removed in the image\'s distribution release, its repository is not enabled, or the package index was not updated first.',
     fixes: [
@@ -218,7 +219,7 @@ const FAMILIES: readonly Family[] = [
   },
   {
     category: 'command_not_found',
-    words: /(?:command|program|executable|binary) ['"]?\S{0,200}['"]? ?not found|: (?:command )?not found\s*$|not found in (?:PATH|\$PATH)|is not recognized as an internal or external command|executable file not found|Program '\S+' not found|(?:no|cannot find) '?\S+'? command|command '\S+' (?:failed|not found)|unable to execute '|No such file or directory[^\n]{0,80}(?:exec|spawn)/i,
+    words: /(?:command|program|executable|binary) ['"]?\S{0,200}['"]? ?not found|\b(?:sh|bash|dash|ash|zsh|ksh)(?:: line \d+| \d+)?: (?:\d+: )?[\w./+-]+: (?:command )?not found\s*$|not found in (?:PATH|\$PATH)|is not recognized as an internal or external command|executable file not found|Program '\S+' not found|(?:no|cannot find) '?\S+'? command|command '\S+' not found|unable to execute '|No such file or directory[^\n]{0,80}(?:exec|spawn)/i,
     title: 'A program the job needs is not in the image',
     cause: 'The last error lines say a program (or a working compiler) was not found: the image does not have it, it is not on PATH, or another shell than the one the script was written for runs it.',
     fixes: [
@@ -235,7 +236,8 @@ const FAMILIES: readonly Family[] = [
       { text: 'Build images with tools made for unprivileged containers (buildah --isolation chroot, kaniko), or give this runner what the job needs.', snippet: '[runners.docker]\n  privileged = true          # or, narrower:\n  cap_add = ["SYS_ADMIN"]\n  devices = ["/dev/fuse"]' },
       { text: 'Run the same command in `docker run --rm -it <image>` without and with --privileged to confirm.' },
     ],
-    refine: (text) => (/mknod|\/dev\/|\bloop/i.test(text) ? 'container_device_unavailable' : 'unprivileged_container_build'),
+    // chown/chmod refused is who owns the files (a mount, a non-root user), not a privileged operation.
+    refine: (text) => (/\b(?:chown|chmod|chgrp|setfacl|utime|changing (?:ownership|permissions))\b/.test(text) ? null : /mknod|\/dev\/|\bloop/i.test(text) ? 'container_device_unavailable' : 'unprivileged_container_build'),
   },
   {
     category: 'permission_denied_builds_dir',
@@ -272,6 +274,8 @@ const FAMILIES: readonly Family[] = [
   {
     category: 'binary_loader_missing',
     words: /error while loading shared libraries|cannot open shared object file|version `[^`'\n]{1,60}' not found|[Uu]ndefined symbol|symbol lookup error|required file not found/,
+    // A linker's undefined symbol is the build's own link error, not a program failing to load.
+    refine: (text) => (/\bld(?:\.lld|\.gold)?: |\blinker\b|referenced (?:by|from)|undefined reference/.test(text) ? null : 'binary_loader_missing'),
     title: 'A program cannot load a library it was built against',
     cause: 'The last error lines say a shared library, a symbol or a symbol version is missing: the program was built for another system than the image (glibc vs musl, a newer glibc), or one package was upgraded without the libraries it needs.',
     fixes: [
@@ -319,8 +323,9 @@ const BY_CATEGORY = new Map<string, Family>([...FAMILIES, UNREACHABLE_GITLAB, DE
 /** At most two low-confidence answers from the last error lines, nearest the failure first. */
 export function symptomDiagnoses(relevant: readonly EvidenceLine[]): Diagnosis[] {
   // The runner's warnings are context (a fallback it took, a deprecation), rarely the failure itself.
+  // A test's verdict or a diff it printed anywhere among the lines that matter: what the words say is its data.
+  if (relevant.some((e) => VERDICT.test(e.text))) return []
   const lines = relevant.filter((e) => !e.text.startsWith('$ ') && !/^WARNING: /.test(e.text)).slice(-4)
-  if (lines.some((e) => VERDICT.test(e.text))) return []
   const command = [...relevant].reverse().find((e) => e.text.startsWith('$ '))
   const local = command !== undefined && LOOPBACK.test(command.text)
   const found: { family: Family; line: EvidenceLine }[] = []

@@ -7,7 +7,8 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
  * devices with mknod), raw sockets (ping, traceroute: gitlab-runner's Kubernetes executor drops
  * NET_RAW by default), and mount(2). The tools' own words: coreutils/busybox mknod, util-linux
  * losetup and mount, QEMU's KVM accelerator (accel/kvm/kvm-all.c), the Android emulator, libfuse,
- * OpenVPN and Go's tun open, iputils and busybox ping, nmap.
+ * OpenVPN and Go's tun open, iputils and busybox ping, nmap; and the namespaces and cgroups that build
+ * sandboxes and nested containers create (Nix, bubblewrap/opam, unshare, Chromium, Podman/crun).
  */
 
 const DEVICE = new RegExp([
@@ -26,6 +27,19 @@ const DEVICE = new RegExp([
 const RAW_SOCKET = /^ping: socket: Operation not permitted|^ping: permission denied \(are you root\?\)|missing cap_net_raw\+p capability or setuid\?|Couldn't open a raw socket\. Error: Operation not permitted/
 // mount(2) refused: util-linux ≥ 2.35 ("mount failed: Operation not permitted."), older util-linux and busybox.
 const MOUNT = /^mount: .*mount failed: Operation not permitted\.?$|^mount: (?:\S+: )?permission denied\.?$|^mount: only root can do that|^mount: (?:\S+: )?must be superuser to use mount|^mount: mounting \S+ on \S+ failed: (?:Operation not permitted|Permission denied)/
+
+// Sandboxes and nested containers that need namespaces or cgroups the job container does not delegate: Nix's
+// build sandbox, bubblewrap (opam, Flatpak), unshare(1), Chromium's sandbox, rootless Podman's uid maps, crun's controllers.
+const SANDBOX = new RegExp([
+  /error: cloning builder process: Operation not permitted/,
+  /^bwrap: (?:No permissions to creat(?:e|ing) new namespace|Creating new namespace failed|setting up uid map: Permission denied|Failed to make \/ slave)/,
+  /^unshare: unshare failed: Operation not permitted/,
+  /No usable sandbox! |Failed to move to new namespace: .*Operation not permitted/,
+  /newuidmap: write to uid_map failed: Operation not permitted|cannot set up namespace using "?\/usr\/bin\/newuidmap/,
+  /crun: controller `(\w+)` is not available under \/sys\/fs\/cgroup/,
+].map((r) => r.source).join('|'))
+// opam's sandbox hook (bubblewrap) around a build that failed: the sandbox is the usual suspect in a container.
+const OPAM_SANDBOX = /^\[ERROR\] The compilation of \S+ failed at "[^"]*hooks\/sandbox\.sh build/
 
 type Kind = 'loop' | 'kvm' | 'fuse' | 'tun' | 'mknod' | 'ping' | 'mount'
 
@@ -106,6 +120,28 @@ function rawSocket(s: Scan): Diagnosis[] {
     ], 0.85)]
 }
 
+function sandbox(s: Scan): Diagnosis[] {
+  const hit = s.last(SANDBOX) ?? s.last(OPAM_SANDBOX)
+  if (!hit) return []
+  const text = hit.line.text
+  const tool = /cloning builder process/.test(text) ? 'nix' : /sandbox\.sh/.test(text) ? 'opam' : /^bwrap/.test(text) ? 'bwrap' : /sandbox!|namespace:/.test(text) ? 'chromium' : /crun|uid_?map/.test(text) ? 'podman' : 'unshare'
+  const own: Fix = {
+    nix: { text: 'Or build without Nix\'s sandbox in CI containers (the container already isolates the job).', snippet: 'nix build --option sandbox false' },
+    opam: { text: 'Or let opam build without its bubblewrap sandbox inside the container.', snippet: 'opam init --disable-sandboxing' },
+    bwrap: { text: 'Or run the tool without its bubblewrap sandbox inside the container, if it has such an option.' },
+    chromium: { text: 'Or start the browser without its sandbox inside the container (the container isolates it).', snippet: 'chromium --no-sandbox   # Puppeteer: args: ["--no-sandbox"]' },
+    podman: { text: 'Or run the nested containers without their own cgroups, or let a privileged runner delegate them.', snippet: 'podman run --cgroups=disabled ...' },
+    unshare: { text: 'Or avoid new namespaces in the job (they need CAP_SYS_ADMIN or user namespaces the runtime allows).' },
+  }[tool]
+  return [diagnosis('unprivileged_container_build', tool === 'opam' ? 'opam\'s build sandbox failed inside the job container' : 'The job container may not create the namespaces or cgroups a sandbox needs',
+    `"${text.trim().slice(0, 160)}": ${tool === 'opam' ? 'opam builds packages inside bubblewrap, which needs new namespaces; in a job container without them the sandboxed build fails (the compiler\'s own error, if any, is above it). ' : ''}sandboxes and nested containers create namespaces and cgroups, which an unprivileged job container is refused by the runtime's seccomp and AppArmor profiles (and cgroups it does not delegate). Runners of a fleet can differ: the same job works on one and not on another.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      configFix(s, 'mount', '[runners.docker]\n  privileged = true\n  # narrower: cap_add = ["SYS_ADMIN"], security_opt = ["seccomp:unconfined", "apparmor:unconfined"]', '[runners.kubernetes]\n  privileged = true'),
+      own,
+      { text: 'Or pin such jobs with tags to the runners that allow it.', snippet: 'build:\n  tags: [privileged]' },
+    ], tool === 'opam' ? 0.5 : 0.75)]
+}
+
 function mount(s: Scan): Diagnosis[] {
   const hit = s.last(MOUNT)
   if (!hit) return []
@@ -128,6 +164,6 @@ export const containerPrivilegesRule: Rule = {
   categories: ['container_device_unavailable', 'container_net_raw_denied', 'unprivileged_container_build'],
   match(ev) {
     const s = Scan.of(ev)
-    return [...device(s), ...rawSocket(s), ...mount(s)]
+    return [...device(s), ...rawSocket(s), ...mount(s), ...sandbox(s)]
   },
 }

@@ -296,6 +296,17 @@ function engine(s: Scan): Diagnosis[] {
         { text: 'Move jobs to healthy hosts meanwhile (pause this runner).' },
       ], 0.8))
   }
+  // The runner host's storage: overlay on XFS without d_type (ftype=0) breaks directory removal in containers;
+  // kaniko meets it when it deletes a stage's file system, dockerd warns about it at start.
+  const storage = s.last(/deleting file system after stage \d+: unlinkat (\S+): directory not empty|backing (\w+) filesystem is formatted without d_type support/)
+  if (storage) {
+    out.push(diagnosis('docker_engine_broken', 'The runner host\'s container storage cannot remove directories',
+      `"${storage.line.text.trim().slice(0, 160)}": removing a directory inside the container left it non-empty. That is overlay on a file system without d_type (XFS formatted with ftype=0), which container storage needs; hosts of a fleet can differ (a migrated or re-created disk), so the same job passes on one runner and fails on another.`,
+      evidence(storage), [
+        { text: 'On the runner host, check the file system under the Docker storage.', snippet: 'docker info | grep -i -A3 "storage driver"   # "Supports d_type: false" is the fault\nxfs_info /var/lib/docker | grep ftype' },
+        { text: 'Put /var/lib/docker on a file system with d_type (XFS with ftype=1, or ext4), then restart Docker; meanwhile pause that runner.' },
+      ], 0.65))
+  }
   return out
 }
 

@@ -179,6 +179,20 @@ function helper(s: Scan, hit: Hit, image: string): Diagnosis[] {
     ], rate ? 0.6 : 0.9)]
 }
 
+// executors/docker: a services: entry whose name is empty or not an image reference (a variable that expanded to nothing).
+const SERVICE_NAME = /invalid service name:\s*(\S*)/
+
+function serviceName(s: Scan): Diagnosis[] {
+  const hit = s.last(SERVICE_NAME)
+  if (!hit) return []
+  const name = hit.m[1] ?? ''
+  return [diagnosis('image_reference_invalid', name ? `The service name "${name}" is not an image reference` : 'A service\'s image name is empty',
+    `The runner could not start a service of the job: ${name ? `"${name}"` : 'its name is empty'}. A services: entry whose name is a variable (services: [{name: $SERVICE_IMAGE}]) expands to nothing when the variable is not defined for this pipeline (a protected or environment-scoped variable, a typo), and the runner refuses it before the job starts.`,
+    evidence(hit), [
+      { text: 'Check the job\'s services: in "View merged YAML", and define the variable the name uses for this pipeline (or write the image name out).', snippet: 'services:\n  - name: postgres:16\n    alias: db' },
+    ], 0.8)]
+}
+
 function references(s: Scan): Diagnosis[] {
   const hit = s.last(INVALID_REF) ?? s.last(BUILDKIT_STAGE)
   if (!hit) return []
@@ -189,8 +203,8 @@ function references(s: Scan): Diagnosis[] {
   // unprotected ref); the malformed reference stays the second answer (the variable may be empty for another reason).
   const variable = phase === 'step_script' && userVariables(s.commandAt(hit.line.n)?.text ?? '', s.ev.ciYaml).length > 0
   // In a script the reference is the tool's argument, quoted on the error line; elsewhere it is the job's image.
-  const quoted = /reference:? "([^"]*)"|"([^"]*)" is not a valid repository/.exec(hit.line.text)
-  const image = variable ? quoted?.[1] ?? quoted?.[2] : s.image() ?? imageName(hit.line.text) ?? '<image>'
+  const quoted = /reference:? "([^"]*)"|"([^"]*)" is not a valid repository|invalid argument "([^"]*)" for/.exec(hit.line.text)
+  const image = variable ? quoted?.[1] ?? quoted?.[2] ?? quoted?.[3] : s.image() ?? imageName(hit.line.text) ?? '<image>'
   const lower = /must be lowercase/.test(hit.line.text)
   const define: Fix = { text: 'Define the variable the image name uses (CI/CD variable or variables:), or fix its name; check "View merged YAML" for the expanded image:.', snippet: 'variables:\n  BUILD_IMAGE: "registry.example.com/group/image:1.0"' }
   const lowercase: Fix = phase === 'step_script'
@@ -232,6 +246,6 @@ export const registryRule: Rule = {
   categories: ['image_not_found', 'image_reference_invalid', 'dockerfile_build_arg', 'registry_auth_failed', 'registry_rate_limited', 'helper_image_pull_failed', 'egress_blocked_firewall'],
   match(ev) {
     const s = Scan.of(ev)
-    return [...pulls(s), ...references(s)]
+    return [...pulls(s), ...references(s), ...serviceName(s)]
   },
 }

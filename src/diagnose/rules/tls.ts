@@ -12,6 +12,8 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 const UNTRUSTED = new RegExp([
   /x509: certificate signed by unknown authority|x509: certificate is not trusted/,
   /SSL certificate problem: (?:self[- ]signed certificate(?: in certificate chain)?|unable to get local issuer certificate|unable to get issuer certificate|certificate verify failed)/,
+  // OpenSSL's verify text as Node's HTTP clients (got, node-fetch, axios) report it.
+  /(?:RequestError|FetchError|Error|AxiosError): unable to get (?:local )?issuer certificate\b/,
   // git with GnuTLS; a paste may wrap "CAfile: …" onto the next line.
   /server certificate verification failed\.(?: CAfile|\s*$)/,
   // curl 8.10+ with GnuTLS (Debian/Ubuntu git), apt's GnuTLS, apk 3, bundler.
@@ -28,7 +30,7 @@ const UNTRUSTED = new RegExp([
 const DAEMON = /\/v2\/|Error response from daemon|failed to (?:do request|resolve reference|pull)|pull(?:ing)? image|Back-off pulling|ErrImagePull|docker login|Login did not succeed/i
 const SYSCALL = /SSL_ERROR_SYSCALL|GnuTLS recv error \(-(?:9|54|110)\)|(?:gnutls_handshake\(\) failed|GnuTLS, handshake failed): (?:Error in the pull function|The TLS connection was non-properly terminated)|SSL_(?:read|connect): (?:Connection reset by peer|unexpected eof)|unexpected eof while reading|net\/http: TLS handshake timeout/i
 const NAME_MISMATCH = /x509: certificate is valid for (.+?), not ([\w.:-]+)|x509: certificate relies on legacy Common Name field|SSL: no alternative certificate subject name matches target (?:host name|ipv[46] address) '([^']+)'|certificate subject name \(([^)]+)\) does not match target ?host ?name '([^']+)'|Hostname\/IP does not match certificate's altnames|ERR_TLS_CERT_ALTNAME_INVALID|doesn't match (?:any of the subject alternative names|common name)|No subject alternative (?:DNS name|names) matching (?:IP address )?([\w.:-]+?) found|No name matching ([\w.-]+) found|certificate not valid for name "([^"]+)"|invalid peer certificate: NotValidForName/
-const EXPIRED = /x509: certificate has expired or is not yet valid|SSL certificate problem: certificate has expired|CERT_HAS_EXPIRED|certificate has expired|certificate is not yet valid|invalid peer certificate: (?:Expired|NotValidYet)\b|certificate (?:expired|not valid yet): verification time|Certificate(?:Expired|NotYetValid)Exception/
+const EXPIRED = /x509: certificate has expired or is not yet valid|The certificate chain uses expired certificate|SSL certificate problem: certificate has expired|CERT_HAS_EXPIRED|certificate has expired|certificate is not yet valid|invalid peer certificate: (?:Expired|NotValidYet)\b|certificate (?:expired|not valid yet): verification time|Certificate(?:Expired|NotYetValid)Exception/
 // The server's TLS alert: it found fault with the client's side of the handshake (gitlab-runner's FAQ: a clock changed during the job).
 const BAD_CERT = /remote error: tls: bad certificate|(?:sslv3|tlsv1) alert bad certificate/
 const HTTP_TO_HTTPS = /server gave HTTP response to HTTPS client|gave HTTP response to HTTPS client/
