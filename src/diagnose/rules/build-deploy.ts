@@ -23,6 +23,8 @@ const ROLLOUT = /(?:UPGRADE|INSTALLATION) FAILED: (?:release \S+ failed, and has
 const OBJECT_MISSING = /(?:container configuration error|CreateContainerConfigError|MountVolume\.SetUp failed for volume "[^"]+")\s*:?\s*(?:.*?)(secret|configmap) "([^"]+)" not found|Error: (secret|configmap) "([^"]+)" not found/
 // 401 from the API server: the credentials themselves are refused (expired token, deleted account), not RBAC.
 const UNAUTHORIZED_KUBECTL = /error: You must be logged in to the server \((?:Unauthorized|the server has asked for the client to provide credentials)\)|the server has asked for the client to provide credentials/
+// docker buildx (docker/buildx, builder creation): a docker-container builder cannot take TLS settings from DOCKER_* variables.
+const BUILDX_TLS = /could not create a builder instance with TLS data loaded from environment/
 const RUNNER_LINE = /Job failed \(system failure\)|prepare environment:|Error cleaning up (?:pod|secrets)/
 
 function dockerfile(s: Scan): Diagnosis[] {
@@ -129,11 +131,21 @@ function kubectlUnauthorized(s: Scan): Diagnosis[] {
     ], 0.8)]
 }
 
+function buildxTls(s: Scan): Diagnosis[] {
+  const hit = s.last(BUILDX_TLS)
+  if (!hit) return []
+  return [diagnosis('dind_buildx_context_missing', 'docker buildx needs a context for the dind daemon\'s TLS settings',
+    'The job reaches its docker:dind service over TLS through DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH. `docker buildx create` will not build a builder from TLS settings that exist only as environment variables: it needs a Docker context holding them.',
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Create a context from the environment first, and the builder on it.', snippet: 'script:\n  - docker context create tls-environment\n  - docker buildx create --name multiarch --driver docker-container --use tls-environment' },
+    ], 0.85)]
+}
+
 export const buildDeployRule: Rule = {
   id: 'build-deploy',
-  categories: ['dockerfile_not_found', 'docker_build_context_missing_file', 'dind_bind_mount_path', 'host_port_conflict', 'registry_auth_failed', 'helm_release_locked', 'deployment_rollout_failed', 'kubernetes_object_missing', 'kubernetes_api_unauthorized'],
+  categories: ['dockerfile_not_found', 'docker_build_context_missing_file', 'dind_bind_mount_path', 'host_port_conflict', 'registry_auth_failed', 'helm_release_locked', 'deployment_rollout_failed', 'kubernetes_object_missing', 'kubernetes_api_unauthorized', 'dind_buildx_context_missing'],
   match(ev) {
     const s = Scan.of(ev)
-    return [...dockerfile(s), ...buildContext(s), ...bindMount(s), ...portTaken(s), ...loginToGitlab(s), ...helmLock(s), ...rollout(s), ...objectMissing(s), ...kubectlUnauthorized(s)]
+    return [...dockerfile(s), ...buildContext(s), ...bindMount(s), ...portTaken(s), ...loginToGitlab(s), ...helmLock(s), ...rollout(s), ...objectMissing(s), ...kubectlUnauthorized(s), ...buildxTls(s)]
   },
 }

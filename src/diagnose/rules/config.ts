@@ -1,4 +1,4 @@
-import { Scan, diagnosis, evidence, phaseName, firstGroup } from '../scan.js'
+import { type Hit, Scan, diagnosis, evidence, phaseName, firstGroup } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 import { userVariables } from './registry.js'
 import { retryFix } from '../snippets.js'
@@ -17,7 +17,7 @@ const STUCK = /This job is stuck because|No matching runner available|doesn't ha
 const DROPPED = /There has been a timeout failure or the job got stuck/
 const TIMEOUT = /execution took longer than (\S+) seconds|The script exceeded the maximum execution time set for the job|could not run to completion because the timeout was exceeded|(prepare|get sources|script) timeout: (?:exceeded timeout of (\S+)|context deadline exceeded)/
 const YAML = /jobs:([\w .:/-]+?):(?:before_|after_)?script config should be|mapping values are not allowed|did not find expected key|unknown keys in|config contains unknown keys|This GitLab CI configuration is invalid|Invalid configuration format|yaml invalid|could not find expected ':'|config should be a hash|Found errors in your \.gitlab-ci\.yml|Please define at least one job|YAML should be a hash|stage parameter should be|undefined need: |'[^']+' job needs '[^']+' job,? but (?:'[^']+' (?:is not in any previous stage|does not exist in the pipeline)|it was not added to the pipeline)|^but '[^']+' (?:is not in any previous stage|does not exist in the pipeline)|chosen stage (?:\S+ )?does not exist; available stages are|Project `[^`]+` file `[^`]+` does not exist|syntax is incorrect|jobs config should contain at least one visible job|jobs:([\w .-]+) config should|jobs:([\w .-]+?):rules:\d+:if invalid expression syntax|invalid expression syntax|(?:Included|Local|Remote) file `[^`]+` (?:does not have valid YAML syntax|does not exist|is empty or does not exist|could not be fetched)|Project `[^`]+` not found or access denied!|Reference not found for `include`|Maximum of \d+ nested includes are allowed|jobs:([\w .-]+?):[\w:]+ [\w ]+ should be (?:a|an) \w+/
-const EMPTY_ARG = /invalid reference format|flag needs an argument|requires (?:at least|exactly) \d+ arguments?|destination [^\s]*:$|invalid argument "[^"]*" for "[^"]+" flag|error: you must specify|argument .* must not be empty|Error: Cannot perform an interactive login/i
+const EMPTY_ARG = /invalid reference format|flag needs an argument|requires (?:at least|exactly) \d+ arguments?|destination [^\s]*:$|invalid argument "[^"]*" for "[^"]+" flag|error: you must specify|argument .* must not be empty|Error: Cannot perform an interactive login|reading password: inappropriate ioctl for device/i
 
 function stuck(s: Scan): Diagnosis[] {
   const hit = s.last(STUCK)
@@ -129,14 +129,26 @@ function emptyGuard(s: Scan): Diagnosis[] {
     ], 0.7)]
 }
 
+function loginPrompt(hit: Hit): Diagnosis {
+  return diagnosis('protected_variable_unavailable', 'The registry login got no password and tried to prompt for one',
+    `"${hit.line.text.trim().slice(0, 140)}": the login command was given an empty password (or none), so it asked for one on a terminal the job does not have. The variable meant to hold it is empty in this job: protected variables are only passed to pipelines on protected branches and tags (also environment-scoped variables outside their environment, and fork MRs).`,
+    evidence(hit), [
+      { text: 'Check the variable that holds the password in Settings → CI/CD → Variables: protect the branch that needs it, or unprotect or re-scope the variable.' },
+      { text: 'Pass the password on stdin, and fail fast when it is empty.', snippet: 'script:\n  - \': "${REGISTRY_PASSWORD:?empty: protected variable on an unprotected ref?}"\'\n  - echo "$REGISTRY_PASSWORD" | docker login -u "$REGISTRY_USER" --password-stdin "$REGISTRY"' },
+    ], 0.6)
+}
+
 function protectedVar(s: Scan): Diagnosis[] {
-  const hit = s.all(EMPTY_ARG, ['step_script', 'after_script']).pop()
+  // A pasted excerpt (no phase) counts only for a login that prompted: other wordings need the command's variables.
+  const hit = s.all(EMPTY_ARG, ['step_script', 'after_script', '']).filter((h) => phaseName(h.line.section) !== '' || /interactive login|reading password/.test(h.line.text)).pop()
   if (!hit) {
     const ref = emptyReference(s)
     return ref.length ? ref : emptyGuard(s)
   }
   const cmd = s.commandAt(hit.line.n)
   const vars = userVariables(cmd?.text ?? '', s.ev.ciYaml)
+  // A login that fell back to prompting for a password, with no command line to name the variable.
+  if (!vars.length && !cmd && /interactive login|reading password/.test(hit.line.text)) return [loginPrompt(hit)]
   if (!vars.length) return []
   const ref = s.first(/Checking out [0-9a-f]+ as (?:detached HEAD \(ref is ([^)]+)\)|([^.\s]+)\.\.\.)/)
   const refName = ref?.m[1] ?? ref?.m[2]

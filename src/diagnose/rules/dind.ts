@@ -203,7 +203,8 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
           ...serviceFixes(tag),
           { text: 'Or TLS off on both sides.', snippet: 'variables:\n  DOCKER_HOST: tcp://docker:2375\n  DOCKER_TLS_CERTDIR: ""' },
           { text: 'Never set DOCKER_HOST to a port the service does not use.' },
-        ], 0.85))
+          // buildx's own refusal is dind_buildx_context_missing first (build-deploy.ts); the TLS setup stays an alternative.
+        ], /builder instance with TLS/.test(tlsHint?.line.text ?? '') ? 0.6 : 0.85))
     } else if (privileged !== undefined && privileged !== true && s.family === 'docker') {
       out.push(diagnosis('dind_unsupported_on_runner', 'The job landed on a runner that cannot run dind', 'This runner is not privileged, so the dind service cannot start dockerd; jobs needing dind must only go to privileged runners.',
         evidence(conn), unsupportedFixes(), 0.75))

@@ -58,7 +58,7 @@ const MISMATCH = new RegExp([
   String.raw`exec: "?(pwsh|powershell)(?:\.exe)?"?: executable file not found`,
 ].join('|'))
 const NO_SHELL = /exec: \\?"?(\/bin\/sh|\/bin\/bash|sh|bash)\\?"?: (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)|OCI runtime exec failed: exec failed:.*(?:no such file or directory|executable file not found)|exec (\/bin\/sh|\/bin\/bash): no such file or directory/
-const USAGE = /^(?:[Ee]rror: unknown command "(?:\/bin\/)?(?:ba)?sh" for "([\w-]+)"|Error: unknown shorthand flag: 'c' in -c|unknown shorthand flag: 'c' in -c|flag provided but not defined: -c|[Uu]sage:\s+([\w-]+)\b.*|error: unknown command '(?:ba)?sh'|(\w+) has no command named "sh"|error: unrecognized subcommand '(?:ba)?sh'|Error: No such command '(?:ba)?sh'|(?:[\w-]+: )?(?:unrecognized|[Ii]nvalid) option [`'‘]-c['’]|(?:[\w-]+: )?invalid option -- '?c'?$|(\/\S*entrypoint[\w.-]*): (?:eval: )?line \d+: syntax error)/
+const USAGE = /^(?:[Ee]rror: unknown command "(?:\/bin\/)?(?:ba)?sh" for "([\w-]+)"|Error: unknown shorthand flag: 'c' in -c|unknown shorthand flag: 'c' in -c|flag provided but not defined: -c|[Uu]sage:\s+([\w-]+)\b.*|error: unknown command '(?:ba)?sh'|(\w+) has no command named "sh"|error: unrecognized subcommand '(?:ba)?sh'|Error: No such command '(?:ba)?sh'|(?:[\w-]+: )?(?:unrecognized|[Ii]nvalid) option [`'‘]-c['’]|(?:[\w-]+: )?invalid option -- '?c'?$|(?:[\w-]+: )?error: unexpected (?:ba)?sh, try --help|[^\n]{0,80}Failed to load `(?:\/bin\/)?(?:ba)?sh`: File not found|(\/\S*entrypoint[\w.-]*): (?:eval: )?line \d+: syntax error)/
 // The shell's words, zsh's, and runc's for a container whose entrypoint or command is a file without the execute bit.
 const DENIED = new RegExp([
   // One character class for the path: two overlapping ones ([\w./-]*[\w-]+) backtrack quadratically on a long token.
@@ -253,7 +253,7 @@ function entrypoint(s: Scan): Diagnosis[] {
   // submodules setup" and so reads as get_sources; git's own usage text there is git_client_too_old.
   const early = ['step_script', '', 'prepare_executor', 'prepare_script', 'get_sources']
   const hit = s.all(USAGE).find((h) => early.includes(phaseName(h.line.section)) && !scriptStarted(s, h.line.n) && !(phaseName(h.line.section) === 'get_sources' && /usage:\s+git\b/i.test(h.line.text)) && !toolRanFirst(s, h.line.n))
-  if (!hit) return []
+  if (!hit) return silentScript(s)
   const image = s.image() ?? '<image>'
   const tool = firstGroup(hit) ?? image.split('/').pop()?.split(':')[0] ?? 'the tool'
   return [diagnosis('image_entrypoint_override', `${image}'s ENTRYPOINT (${tool}) swallowed the job script`,
@@ -263,6 +263,26 @@ function entrypoint(s: Scan): Diagnosis[] {
       { text: 'Or use the image\'s -debug / shell variant, or a wrapper image with a shell entrypoint.' },
       { text: 'Check the runner does not set disable_entrypoint_overwrite = true.' },
     ], 0.85)]
+}
+
+/**
+ * The script stage printed something, failed, and never echoed a "$ command": the runner's shell did not
+ * run the script. Without a usage text to name the tool this is weaker evidence (a wrapper can print first).
+ */
+function silentScript(s: Scan): Diagnosis[] {
+  if (phaseName(s.phase) !== 'step_script' || scriptStarted(s, Infinity)) return []
+  const stage = s.first(/^Executing "step_script" stage of the job script/)
+  if (!stage) return []
+  const own = s.output.filter((l) => l.n > stage.line.n && phaseName(l.section) === 'step_script' && !RUNNER_LINE.test(l.text) && !/^\d\d:\d\d$|^Using (?:docker|effective) (?:image|pull policy)|^(?:ERROR|WARNING): |^Cleaning up|^Uploading artifacts/.test(l.text))
+  // A shell that is not there is image_missing_shell's (its own wording).
+  if (!own.length || own.some((l) => /executable file not found|exec: "?(?:\/bin\/)?(?:ba)?sh"?|no such file or directory: unknown/.test(l.text))) return []
+  const image = s.image() ?? '<image>'
+  return [diagnosis('image_entrypoint_override', `${image}'s ENTRYPOINT probably ran instead of the job script`,
+    `The script stage printed output and failed without echoing any "$ command": the runner's shell never ran the script. That is what an image's ENTRYPOINT does when it is a tool (it gets the runner's shell invocation as its arguments and complains, as in "${(own[own.length - 1]?.text ?? '').trim().slice(0, 100)}").`,
+    evidence(stage, ...own.slice(-2)), [
+      { text: 'Clear the entrypoint for the job image.', snippet: `image:\n  name: ${image}\n  entrypoint: [""]` },
+      { text: 'Confirm: the image\'s entrypoint.', snippet: `docker image inspect --format '{{json .Config.Entrypoint}}' ${image}` },
+    ], 0.6)]
 }
 
 function notExecutable(s: Scan): Diagnosis[] {

@@ -180,9 +180,25 @@ function versionedSymbol(s: Scan, hit: Hit, lib: string, version: string): Diagn
     ], 0.85)]
 }
 
+// musl's loader for a library or program built against glibc (gcompat/glibc shims on Alpine): symbols it lacks.
+const MUSL_RELOCATION = /^Error relocating ([^:\s]+): ([^:\s]+): symbol not found$/
+
+function muslRelocation(s: Scan): Diagnosis[] {
+  const hits = s.all(MUSL_RELOCATION)
+  const hit = hits[hits.length - 1]
+  if (!hit) return []
+  const files = [...new Set(hits.map((h) => h.m[1] ?? ''))]
+  return [diagnosis('binary_loader_missing', `${files.join(' and ')} cannot be loaded: symbols musl does not have`,
+    `musl's loader could not resolve ${hits.length > 1 ? `${hits.length} symbols` : `"${hit.m[2]}"`} in ${files.join(', ')}: a program or library built against glibc (a __*_chk symbol, a newer libstdc++) is loaded by Alpine's musl — typically an image that adds glibc compatibility libraries, or packages mixed from another Alpine release.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Do not mix C libraries: install the program from the image\'s own Alpine release (apk), or use a glibc-based image (Debian/Ubuntu) for it.', snippet: 'cat /etc/alpine-release; apk info -W ' + (files[0] ?? '<file>') },
+      { text: 'If the image ships glibc shims (gcompat, a glibc package), check which library the program picked up.', snippet: 'ldd ' + (files[files.length - 1] ?? '<program>') },
+    ], 0.75)]
+}
+
 function loader(s: Scan): Diagnosis[] {
   const hit = s.last(LOADER)
-  if (!hit) return []
+  if (!hit) return muslRelocation(s)
   const lib = firstGroup(hit)
   const alpine = /alpine|musl/i.test(s.image() ?? '') || s.has(/^fetch https:\/\/dl-cdn\.alpinelinux\.org|\bapk add\b/)
   // bash 5.2 says the same for a script whose #! interpreter is missing: CRLF line endings, or a
