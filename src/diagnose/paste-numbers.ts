@@ -14,32 +14,26 @@ const MIN_SHARE = 0.6
 
 /** The lines without the glued line numbers; undefined when the paste is not numbered so. */
 export function unnumberPaste(lines: readonly string[]): string[] | undefined {
-  const votes = new Map<number, number>()
-  let nonBlank = 0
-  lines.forEach((l, i) => {
-    if (l.trim() === '') return
-    nonBlank++
-    const digits = /^\d{1,9}/.exec(l)?.[0]
-    if (!digits) return
-    // The glued number is a prefix of the leading digits (the line itself may start with digits too).
-    const seen = new Set<number>()
-    for (let k = 1; k <= digits.length; k++) {
-      const base = Number(digits.slice(0, k)) - i
-      if (base + i < 1 || seen.has(base)) continue
-      seen.add(base)
-      votes.set(base, (votes.get(base) ?? 0) + 1)
-    }
+  // Each line's candidate ranges: a base whose number for this line (base + index) prefixes it.
+  const candidates = lines.map((l, i) => {
+    const digits = /^\d{1,9}/.exec(l)?.[0] ?? ''
+    const bases = new Set<number>()
+    for (let k = 1; k <= digits.length; k++) if (Number(digits.slice(0, k)) >= 1) bases.add(Number(digits.slice(0, k)) - i)
+    return bases
   })
-  // Every copied range: a base two lines agree on.
-  const bases = [...votes].filter(([, v]) => v >= 2).map(([base]) => base)
+  let nonBlank = 0
   let numbered = 0
   let gutter = 0
   const out = lines.map((l, i) => {
-    // The longest number a range gives this line: "2608…" is 2608 of one range, not the 2 of another.
+    if (l.trim() !== '') nonBlank++
+    // A copied range numbers consecutive lines: a base counts for a line only with a neighbour on it too
+    // (lines that all start with one date agree on bases only far apart).
     let n = ''
-    for (const base of bases) {
-      const candidate = String(base + i)
-      if (candidate.length > n.length && l.startsWith(candidate)) n = candidate
+    for (const base of candidates[i] ?? []) {
+      if (!candidates[i - 1]?.has(base) && !candidates[i + 1]?.has(base)) continue
+      // The longest number a range gives this line: "2608…" is 2608 of one range, not the 2 of another.
+      const number = String(base + i)
+      if (number.length > n.length) n = number
     }
     if (n === '') return l
     numbered++

@@ -237,7 +237,7 @@ const FAMILIES: readonly Family[] = [
       { text: 'Run the same command in `docker run --rm -it <image>` without and with --privileged to confirm.' },
     ],
     // chown/chmod refused is who owns the files (a mount, a non-root user), not a privileged operation.
-    refine: (text) => (/\b(?:chown|chmod|chgrp|setfacl|utime|changing (?:ownership|permissions))\b/.test(text) ? null : /mknod|\/dev\/|\bloop/i.test(text) ? 'container_device_unavailable' : 'unprivileged_container_build'),
+    refine: (text) => (/\b(?:chown|chmod|chgrp|setfacl|utime|changing (?:ownership|permissions))\b/.test(text) ? null : /mknod|\/dev\/|\bloop(?!back)/i.test(text) ? 'container_device_unavailable' : 'unprivileged_container_build'),
   },
   {
     category: 'permission_denied_builds_dir',

@@ -77,7 +77,8 @@ export class TraceReader {
   private reachedAtTrailer: Reached = {}
   private keepNext = 0
 
-  constructor(limits: ReaderLimits = STREAM_LIMITS) {
+  /** `pasteRead`: the text is a paste already read without glued numbers and shared indentation (read once). */
+  constructor(limits: ReaderLimits = STREAM_LIMITS, private readonly pasteRead = false) {
     this.limits = limits
     this.commonChars = Math.min(COMMON_CHARS, limits.pieceChars)
   }
@@ -207,9 +208,9 @@ export class TraceReader {
     const byMarkers = this.sawStageMarker
     const rows = [...this.head, ...this.middle, ...this.recent]
     // Every line kept (a small paste): read again without glued line numbers and shared indentation.
-    const dedented = byMarkers || rows.length !== total || total > DEDENT_MAX_LINES ? undefined : normalizePaste(rows.map((r) => r.text))
+    const dedented = this.pasteRead || byMarkers || rows.length !== total || total > DEDENT_MAX_LINES ? undefined : normalizePaste(rows.map((r) => r.text))
     if (dedented !== undefined) {
-      const again = new TraceReader(this.limits)
+      const again = new TraceReader(this.limits, true)
       again.push(dedented)
       return again.end()
     }

@@ -25,7 +25,7 @@ const LIBRARY = new RegExp([
   /^configure: error: ([\w.+-]+) (?:library|libraries|headers?|development (?:files|headers)) (?:not found|is required|are required|missing)/,
   // pkg-config's own, pkgconf's, and CMake's pkg_check_modules printing pkg-config's as a status line.
   /^(?:--\s+)?No package '([\w.+-]+)' found$/,
-  /^Package '([\w.+-]+)', required by '[^']*', not found$/,
+  /^(?:--\s+)?Package '([\w.+-]+)', required by '[^']*', not found$/,
   /^Package ([\w.+-]+) was not found in the pkg-config search path\./,
   // CMake's FindPackageHandleStandardArgs (a module's own text may come before the list; the list may wrap),
   // and find_package(CONFIG) without a config file.
@@ -43,10 +43,14 @@ const LIBRARY = new RegExp([
   /mkmf\.rb can't find header files for (ruby)\b/,
   /Error: (pg_config) executable not found/,
   // The linker: GNU ld / gold, lld, Apple ld.
-  /\bld(?:\.gold)?: cannot find -l([\w.+-]+)/,
+  /\bld(?:\.gold|\.bfd|\.exe)?: (?:error: )?cannot find -l([\w.+-]+)/,
   /\bld\.lld: error: unable to find library -l([\w.+-]+)/,
-  /\bld: library not found for -l([\w.+-]+)/,
+  /\bmold: fatal: library not found: ([\w.+-]+)/,
+  // Apple's ld (macOS): before and since Xcode 15.
+  /^ld: library not found for -l([\w.+-]+)|^ld: library '([\w.+-]+)' not found/,
 ].map((r) => r.source).join('|'))
+
+const LINKER = /cannot find -l|unable to find library -l|library not found: /
 
 // Programs configure looks for under the same words (command_not_found); only configure's wording mixes them.
 const PROGRAM = /^(?:perl|python[\d.]*|bison|flex|yacc|m4|makeinfo|gettext|msgfmt|xgettext|pkg-?config|git|doxygen|sphinx-build|cmake|ninja|meson|autoconf|automake|libtool|gperf|help2man|xsltproc|swig|java|javac|gawk|awk|pandoc)$/i
@@ -73,14 +77,23 @@ function libraryMissing(s: Scan, hit: Hit): Diagnosis[] {
     if (/^-- /.test(text) || !inCmakeError(s, hit)) return []
     // A (missing: …) list of only programs (PYTHON_EXECUTABLE, Interpreter) is a program, not a library.
     const vars = missingList(s, hit)
-    if (vars.length && vars.every((v) => /_EXECUTABLE$|^Interpreter$/.test(v))) return []
+    if (vars.some((v) => /_EXECUTABLE$|^Interpreter$/.test(v)) && !vars.some((v) => /_INCLUDE_DIRS?$|_LIBRAR(?:Y|IES)$|^Development/.test(v))) return []
   }
   if (/^\s*Could not find a package configuration file/.test(text) && !inCmakeError(s, hit)) return []
   // CMake's pkg_check_modules status line counts only when CMake then stopped on it.
-  if (/^--\s+No package/.test(text) && !s.near(hit.line.n, /A required package was not found|CMake Error/, 4)) return []
+  if (/^--\s+(?:No package|Package ')/.test(text) && !s.near(hit.line.n, /A required package was not found|CMake Error/, 4)) return []
+  const macos = /^ld: library (?:not found for -l|')/.test(text)
+  if (macos) {
+    return [diagnosis('dev_headers_missing', `The linker cannot find the library ${name}`,
+      `Apple's linker did not find lib${name} ("${text.trim().slice(0, 120)}"): the library is not installed on the macOS runner, or its directory is not on the linker's path (Homebrew's prefix is not searched by default on Apple silicon).`,
+      evidence(s.commandAt(hit.line.n), hit), [
+        { text: `Install it with Homebrew and give the linker Homebrew's library directory.`, snippet: `brew install ${name}\nexport LIBRARY_PATH="$(brew --prefix)/lib:$LIBRARY_PATH"   # or -L"$(brew --prefix ${name})/lib"` },
+      ], 0.7)]
+  }
   return [diagnosis('dev_headers_missing', `The build cannot find the library ${name}`,
     `The build's dependency check did not find ${name} at all ("${text.trim().slice(0, 160)}"): its development files (headers, pkg-config file, CMake package, link library) are not in the image. Images ship libraries' runtime parts at most; the -dev/-devel package has to be installed.`,
-    evidence(s.commandAt(hit.line.n), hit), [packagesFor(name), rebuildImage()], 0.7)]
+    // A -l name no table knows may be a library the project builds itself (build order), not a package.
+    evidence(s.commandAt(hit.line.n), hit), [packagesFor(name), rebuildImage()], LINKER.test(text) && !knownLibrary(name) ? 0.5 : 0.7)]
 }
 
 function headerMissing(s: Scan, hit: Hit): Diagnosis[] {
@@ -91,12 +104,32 @@ function headerMissing(s: Scan, hit: Hit): Diagnosis[] {
   // A quoted include, or none shown, is the project's own header (generated, or in a submodule not checked out),
   // unless it is a library this table knows (Cython writes #include "Python.h"); an unknown one needs <…>.
   if (!known && include?.[1] !== '<') return []
-  // <myproj/version.h> in /builds/group/myproj: the project's own include directory, not the image.
+  // A header the build generates (configure's config.h, a version header) is the project's, however included.
+  if (!known && GENERATED.test(name)) return []
+  // <myproj/version.h> of the project myproj: its own include directory, not the image.
   const top = name.includes('/') ? name.split('/')[0] : undefined
-  if (!known && top && new RegExp(`/builds/(?:[^/\\s]+/)*${top.replace(/[.+]/g, '\\$&')}/`).test(hit.line.text)) return []
+  if (!known && top && projectNames(s).has(top)) return []
+  // MSVC on a POSIX header: the code is not portable to Windows, no package brings it.
+  if (windows && POSIX_ONLY.test(name)) return []
   return [diagnosis('dev_headers_missing', `The header ${name} is not ${windows ? 'installed where the job builds' : 'in the image'}`,
     `The compiler could not find ${name}${include?.[1] === '<' ? ', a system header (#include <…>)' : ''}: ${windows ? 'the library\'s development files are not installed on the Windows build machine or not on the include path.' : 'the library\'s development package is not installed in the job\'s image. Images ship a library\'s runtime part at most; its headers come with the -dev/-devel package.'}`,
     evidence(s.commandAt(hit.line.n), hit), [packagesFor(name, windows), ...(windows ? [] : [rebuildImage()])], 0.75)]
+}
+
+// Headers builds generate (autoconf's config.h, CMake's configure_file outputs, version headers).
+const GENERATED = /^(?:[\w-]*config(?:ure)?[\w-]*|version|gitversion|build[_-]?info)\.h$|^generated\//i
+// Headers only POSIX systems have (MSVC never does).
+const POSIX_ONLY = /^(?:unistd|strings|dirent|libgen|pthread|dlfcn|termios|syslog|pwd|grp|poll)\.h$|^(?:sys\/(?:socket|wait|mman|select|time|ioctl|un|utsname|resource)|netinet\/\w+|arpa\/inet)\.h$/
+
+/** The project's directory names: the last part of the paths the runner clones into and the job works in. */
+function projectNames(s: Scan): Set<string> {
+  const names = new Set<string>()
+  for (const l of s.ev.trace.lines) {
+    const m = /(?:\/builds|\\builds)(?:[/\\][^/\\\s'"]+){0,8}?[/\\]([\w.-]+)[/\\](?:\.git\b|src\b|include\b)/.exec(l.text)
+    if (m?.[1]) names.add(m[1])
+    if (names.size >= 3) break
+  }
+  return names
 }
 
 /** A later `$ ` command of the same stage: the check's step ended and the job went on. */
@@ -105,9 +138,12 @@ function laterCommand(s: Scan, hit: Hit): boolean {
   return s.ev.trace.lines.some((l) => l.n > hit.line.n && l.text.startsWith('$ ') && phaseName(l.section) === phase)
 }
 
-/** Within the few lines after a `CMake Error at …` (FindPackageHandleStandardArgs' FATAL_ERROR), not a warning. */
+/**
+ * In the message of a `CMake Error at …` (FindPackageHandleStandardArgs' FATAL_ERROR, find_package's
+ * "By not providing Find<X>.cmake" paragraph before the line), not of a warning: the nearest such header.
+ */
 function inCmakeError(s: Scan, hit: Hit): boolean {
-  const block = s.ev.trace.lines.filter((l) => l.n < hit.line.n && hit.line.n - l.n <= 3 && /^CMake (?:Error|Warning)/.test(l.text.trimStart())).pop()
+  const block = s.ev.trace.lines.filter((l) => l.n < hit.line.n && hit.line.n - l.n <= 12 && /^CMake (?:Error|Warning)/.test(l.text.trimStart())).pop()
   return block !== undefined && /^CMake Error/.test(block.text.trimStart())
 }
 

@@ -32,7 +32,7 @@ const MOUNT = /^mount: .*mount failed: Operation not permitted\.?$|^mount: (?:\S
 // build sandbox, bubblewrap (opam, Flatpak), unshare(1), Chromium's sandbox, rootless Podman's uid maps, crun's controllers.
 const SANDBOX = new RegExp([
   /error: cloning builder process: Operation not permitted/,
-  /^bwrap: (?:No permissions to creat(?:e|ing) new namespace|Creating new namespace failed|setting up uid map: Permission denied|Failed to make \/ slave)/,
+  /^bwrap: (?:No permissions to creat(?:e|ing) new namespace|Creating new namespace failed|setting up uid map: Permission denied|Failed to make \/ slave|[^\n]{0,200}: (?:Operation not permitted|Permission denied)$)/,
   /^unshare: unshare failed: Operation not permitted/,
   /No usable sandbox! |Failed to move to new namespace: .*Operation not permitted/,
   /newuidmap: write to uid_map failed: Operation not permitted|cannot set up namespace using "?\/usr\/bin\/newuidmap/,
@@ -121,7 +121,9 @@ function rawSocket(s: Scan): Diagnosis[] {
 }
 
 function sandbox(s: Scan): Diagnosis[] {
-  const hit = s.last(SANDBOX) ?? s.last(OPAM_SANDBOX)
+  // opam prints its sandbox hook for every failed build: only when no build output of its own follows.
+  const opam = s.last(OPAM_SANDBOX)
+  const hit = s.last(SANDBOX) ?? (opam && !s.output.some((l) => l.n > opam.line.n && /### output ###|^#?\s*Error\b|\berror:/.test(l.text)) ? opam : undefined)
   if (!hit) return []
   const text = hit.line.text
   const tool = /cloning builder process/.test(text) ? 'nix' : /sandbox\.sh/.test(text) ? 'opam' : /^bwrap/.test(text) ? 'bwrap' : /sandbox!|namespace:/.test(text) ? 'chromium' : /crun|uid_?map/.test(text) ? 'podman' : 'unshare'

@@ -301,12 +301,21 @@ function engine(s: Scan): Diagnosis[] {
   // kaniko meets it when it deletes a stage's file system, dockerd warns about it at start.
   const storage = s.last(/deleting file system after stage \d+: unlinkat (\S+): directory not empty|backing (\w+) filesystem is formatted without d_type support/)
   if (storage) {
-    out.push(diagnosis('docker_engine_broken', 'The runner host\'s container storage cannot remove directories',
-      `"${storage.line.text.trim().slice(0, 160)}": removing a directory inside the container left it non-empty. That is overlay on a file system without d_type (XFS formatted with ftype=0), which container storage needs; hosts of a fleet can differ (a migrated or re-created disk), so the same job passes on one runner and fails on another.`,
+    const dockerd = storage.m[2] !== undefined
+    // kaniko's unlinkat is also its own bug (open kaniko issues report it without d_type): weaker, and on
+    // Kubernetes the node's container runtime, not a Docker daemon, holds the storage.
+    const k8s = s.family === 'kubernetes'
+    out.push(diagnosis('docker_engine_broken', dockerd ? 'Docker refuses its storage: a file system without d_type' : 'kaniko could not delete a stage\'s file system',
+      dockerd
+        ? `"${storage.line.text.trim().slice(0, 160)}": the Docker daemon (here${/dind|Service container/.test(s.ev.trace.lines.map((l) => l.text).join('\n')) ? ' the dind service\'s, on a volume of the runner host' : ' the runner host\'s'}) refuses overlay2 on XFS formatted without d_type (ftype=0), so it does not start.`
+        : `"${storage.line.text.trim().slice(0, 160)}": removing a directory left it non-empty. On overlay storage without d_type (XFS formatted with ftype=0) directory removal breaks this way, and hosts of a fleet can differ (a migrated or re-created disk); kaniko also has open issues with this exact line on healthy storage.`,
       evidence(storage), [
-        { text: 'On the runner host, check the file system under the Docker storage.', snippet: 'docker info | grep -i -A3 "storage driver"   # "Supports d_type: false" is the fault\nxfs_info /var/lib/docker | grep ftype' },
-        { text: 'Put /var/lib/docker on a file system with d_type (XFS with ftype=1, or ext4), then restart Docker; meanwhile pause that runner.' },
-      ], 0.65))
+        k8s
+          ? { text: 'Check the file system under the node\'s container runtime storage (containerd: /var/lib/containerd).', snippet: 'xfs_info /var/lib/containerd | grep ftype' }
+          : { text: 'On the runner host, check the file system under the Docker storage.', snippet: 'docker info | grep -i -A3 "storage driver"   # "Supports d_type: false" is the fault\nxfs_info /var/lib/docker | grep ftype' },
+        { text: 'Put the container storage on a file system with d_type (XFS with ftype=1, or ext4); meanwhile pause that runner.' },
+        ...(dockerd ? [] : [{ text: 'If the storage has d_type: try another kaniko version, or a flag that changes how it cleans up between stages (see kaniko\'s issues for this line).' }]),
+      ], dockerd ? 0.8 : k8s ? 0.45 : 0.55))
   }
   return out
 }

@@ -270,19 +270,21 @@ function entrypoint(s: Scan): Diagnosis[] {
  * run the script. Without a usage text to name the tool this is weaker evidence (a wrapper can print first).
  */
 function silentScript(s: Scan): Diagnosis[] {
-  if (phaseName(s.phase) !== 'step_script' || scriptStarted(s, Infinity)) return []
+  // A shell runner has no image, so no ENTRYPOINT (a failed cd or profile there is the shell's own).
+  if (s.family === 'shell' || phaseName(s.phase) !== 'step_script' || scriptStarted(s, Infinity)) return []
   const stage = s.first(/^Executing "step_script" stage of the job script/)
   if (!stage) return []
   const own = s.output.filter((l) => l.n > stage.line.n && phaseName(l.section) === 'step_script' && !RUNNER_LINE.test(l.text) && !/^\d\d:\d\d$|^Using (?:docker|effective) (?:image|pull policy)|^(?:ERROR|WARNING): |^Cleaning up|^Uploading artifacts/.test(l.text))
   // A shell that is not there is image_missing_shell's (its own wording).
   if (!own.length || own.some((l) => /executable file not found|exec: "?(?:\/bin\/)?(?:ba)?sh"?|no such file or directory: unknown/.test(l.text))) return []
   const image = s.image() ?? '<image>'
+  // The Kubernetes executor overrides image entrypoints unless FF_KUBERNETES_HONOR_ENTRYPOINT is on: weaker there.
   return [diagnosis('image_entrypoint_override', `${image}'s ENTRYPOINT probably ran instead of the job script`,
     `The script stage printed output and failed without echoing any "$ command": the runner's shell never ran the script. That is what an image's ENTRYPOINT does when it is a tool (it gets the runner's shell invocation as its arguments and complains, as in "${(own[own.length - 1]?.text ?? '').trim().slice(0, 100)}").`,
     evidence(stage, ...own.slice(-2)), [
       { text: 'Clear the entrypoint for the job image.', snippet: `image:\n  name: ${image}\n  entrypoint: [""]` },
       { text: 'Confirm: the image\'s entrypoint.', snippet: `docker image inspect --format '{{json .Config.Entrypoint}}' ${image}` },
-    ], 0.6)]
+    ], s.family === 'kubernetes' ? 0.45 : 0.6)]
 }
 
 function notExecutable(s: Scan): Diagnosis[] {

@@ -181,7 +181,8 @@ function versionedSymbol(s: Scan, hit: Hit, lib: string, version: string): Diagn
 }
 
 // musl's loader for a library or program built against glibc (gcompat/glibc shims on Alpine): symbols it lacks.
-const MUSL_RELOCATION = /^Error relocating ([^:\s]+): ([^:\s]+): symbol not found$/
+// Also inside a language's error: Python's ImportError, Node's dlopen Error.
+const MUSL_RELOCATION = /\bError relocating ([^:\s]+): ([^:\s]+): symbol not found/
 
 function muslRelocation(s: Scan): Diagnosis[] {
   const hits = s.all(MUSL_RELOCATION)

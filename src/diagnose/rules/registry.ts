@@ -180,7 +180,7 @@ function helper(s: Scan, hit: Hit, image: string): Diagnosis[] {
 }
 
 // executors/docker: a services: entry whose name is empty or not an image reference (a variable that expanded to nothing).
-const SERVICE_NAME = /invalid service name:\s*(\S*)/
+const SERVICE_NAME = /(?:\(system failure\): |Preparation failed: |^ERROR: )invalid service name:\s*(\S*)/
 
 function serviceName(s: Scan): Diagnosis[] {
   const hit = s.last(SERVICE_NAME)

@@ -148,7 +148,7 @@ function serverError(s: Scan): Diagnosis[] {
   // Python's urllib (HTTPError: "HTTP Error 503:") is a request of the job's own code, never the runner's.
   const urllib = /HTTP Error \d{3}:/.test(hit.line.text)
   // ... unless it asked a server the job started itself on loopback: that is the job's own app failing.
-  const loopback = /\blocalhost\b|\b127\.0\.0\.1\b|\[?::1\]?/
+  const loopback = /\blocalhost\b|\b127\.0\.0\.1\b|\[::1\]|(?<![\w:])::1(?![\w:])/
   if (urllib && (host !== undefined ? loopback.test(host) : loopback.test([s.commandAt(hit.line.n)?.text ?? '', ...s.ev.trace.lines.filter((l) => Math.abs(l.n - hit.line.n) <= 6).map((l) => l.text)].join('\n')))) return []
   const third = (host !== undefined ? host !== gitlab && !/gitlab/.test(host) : urllib) && !upload && !git
   if (third) {

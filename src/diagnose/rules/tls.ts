@@ -12,8 +12,9 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 const UNTRUSTED = new RegExp([
   /x509: certificate signed by unknown authority|x509: certificate is not trusted/,
   /SSL certificate problem: (?:self[- ]signed certificate(?: in certificate chain)?|unable to get local issuer certificate|unable to get issuer certificate|certificate verify failed)/,
-  // OpenSSL's verify text as Node's HTTP clients (got, node-fetch, axios) report it.
-  /(?:RequestError|FetchError|Error|AxiosError): unable to get (?:local )?issuer certificate\b/,
+  // OpenSSL's verify text as Node's clients report it: got/node-fetch/axios ("RequestError: …"), yarn v1 ("<url>: …"),
+  // and Node 17+'s words for DEPTH_ZERO_SELF_SIGNED_CERT / SELF_SIGNED_CERT_IN_CHAIN.
+  /: unable to get (?:local )?issuer certificate\b|^unable to get (?:local )?issuer certificate\b|\bError: self[- ]signed certificate(?: in certificate chain)?\b/,
   // git with GnuTLS; a paste may wrap "CAfile: …" onto the next line.
   /server certificate verification failed\.(?: CAfile|\s*$)/,
   // curl 8.10+ with GnuTLS (Debian/Ubuntu git), apt's GnuTLS, apk 3, bundler.
