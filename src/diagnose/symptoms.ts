@@ -23,12 +23,17 @@ import type { Diagnosis, EvidenceLine, Fix } from './types.js'
  * 104 first answers when ranked first.
  */
 
-interface Family {
+/** What the tier says for a class. */
+interface Answer {
   category: string
-  words: RegExp
   title: string
   cause: string
   fixes: Fix[]
+}
+
+/** A family of words and the class most often behind them. */
+interface Family extends Answer {
+  words: RegExp
   /**
    * Another class for this line, or null when the family's words do not apply to it. `local`: the
    * job's last command talks to loopback (a server the job started itself).
@@ -296,9 +301,9 @@ const FAMILIES: readonly Family[] = [
   },
 ]
 
-const UNREACHABLE_GITLAB: Family = {
+// Classes only a family's refine answers (a GitLab URL among refused connections, a device among refused operations).
+const UNREACHABLE_GITLAB: Answer = {
   category: 'gitlab_host_unreachable_from_job',
-  words: /$^/,
   title: 'The job cannot reach the GitLab server',
   cause: 'The last error lines say a connection to the GitLab host failed from inside the job: the name or address the runner gives jobs is not reachable from the job network.',
   fixes: [
@@ -307,9 +312,8 @@ const UNREACHABLE_GITLAB: Family = {
   ],
 }
 
-const DEVICE: Family = {
+const DEVICE: Answer = {
   category: 'container_device_unavailable',
-  words: /$^/,
   title: 'The job container has no access to a device it needs',
   cause: 'The last error lines say an operation on a device (mknod, a loop device, /dev/…) was not permitted: job containers get no devices unless the runner passes them.',
   fixes: [
@@ -318,17 +322,17 @@ const DEVICE: Family = {
   ],
 }
 
-const BY_CATEGORY = new Map<string, Family>([...FAMILIES, UNREACHABLE_GITLAB, DEVICE].map((f) => [f.category, f]))
+const BY_CATEGORY = new Map<string, Answer>([...FAMILIES, UNREACHABLE_GITLAB, DEVICE].map((f) => [f.category, f]))
 
 /** At most two low-confidence answers from the last error lines, nearest the failure first. */
 export function symptomDiagnoses(relevant: readonly EvidenceLine[]): Diagnosis[] {
-  // The runner's warnings are context (a fallback it took, a deprecation), rarely the failure itself.
   // A test's verdict or a diff it printed anywhere among the lines that matter: what the words say is its data.
   if (relevant.some((e) => VERDICT.test(e.text))) return []
+  // The runner's warnings are context (a fallback it took, a deprecation), rarely the failure itself.
   const lines = relevant.filter((e) => !e.text.startsWith('$ ') && !/^WARNING: /.test(e.text)).slice(-4)
   const command = [...relevant].reverse().find((e) => e.text.startsWith('$ '))
   const local = command !== undefined && LOOPBACK.test(command.text)
-  const found: { family: Family; line: EvidenceLine }[] = []
+  const found: { family: Answer; line: EvidenceLine }[] = []
   for (const line of [...lines].reverse()) {
     const family = firstFamily(line.text, local)
     if (family && !found.some((f) => f.family === family)) found.push({ family, line })
@@ -343,7 +347,7 @@ export function symptomDiagnoses(relevant: readonly EvidenceLine[]): Diagnosis[]
   }))
 }
 
-function firstFamily(text: string, local: boolean): Family | undefined {
+function firstFamily(text: string, local: boolean): Answer | undefined {
   for (const f of FAMILIES) {
     if (!f.words.test(text)) continue
     const category = f.refine ? f.refine(text, local) : f.category
