@@ -180,3 +180,12 @@ export function trimEnd(s: string): string {
   // Only a trailing whitespace character needs the regex (most lines end in a visible one).
   return c === 32 || c === 9 || c === 10 || c === 11 || c === 12 || c === 13 || c === 160 || c === 0x1680 || c > 0x1fff ? s.replace(/\s+$/, '') : s
 }
+
+/** The innermost open runner stage; user sections (script steps, collapsibles) nest inside one. */
+export function currentStage(open: readonly { name: string }[]): string | undefined {
+  for (let i = open.length - 1; i >= 0; i--) {
+    const name = open[i]?.name
+    if (name !== undefined && isStage(name)) return name
+  }
+  return open[open.length - 1]?.name
+}

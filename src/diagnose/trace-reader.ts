@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder'
 import type { ParsedTrace, TraceLine, TraceSection } from './trace.js'
-import { AFTERMATH, EXIT, cleanPiece, headerStage, hintStage, isBlank, isFailedTrailer, isStage, isSucceededTrailer, isTrailer, markerOf, ownString, phaseFromTrailer, stageIndex, trimEnd } from './trace-line.js'
+import { AFTERMATH, EXIT, cleanPiece, currentStage, headerStage, hintStage, isBlank, isFailedTrailer, isStage, isSucceededTrailer, isTrailer, markerOf, ownString, phaseFromTrailer, stageIndex, trimEnd } from './trace-line.js'
 import { worthKeeping } from './trace-keep.js'
 import { ChunkLines } from './chunk-lines.js'
 import { DEDENT_MAX_LINES, normalizePaste } from './paste-dedent.js'
@@ -390,15 +390,6 @@ export class TraceReader {
       ...(failedPhase ? { failedPhase } : {}),
     }
   }
-}
-
-/** The innermost open runner stage; user sections (script steps, collapsibles) nest inside one. */
-function currentStage(open: TraceSection[]): string | undefined {
-  for (let i = open.length - 1; i >= 0; i--) {
-    const name = open[i]?.name
-    if (name !== undefined && isStage(name)) return name
-  }
-  return open[open.length - 1]?.name
 }
 
 /** A line's stage in a log without stage markers: the inferred one, else its user section. */
