@@ -234,6 +234,9 @@ export function firstGroup(hit: Hit | undefined): string | undefined {
   return hit?.m.slice(1).find((g) => g !== undefined)
 }
 
+/** A loopback address named in a line (localhost, 127.0.0.1, ::1): a server the job started itself, not a remote one. */
+export const LOOPBACK_NAMED = /\blocalhost\b|\b127\.0\.0\.1\b|\[::1\]|(?<![\w:])::1(?![\w:])/
+
 export function phaseName(section: string | undefined): string {
   if (section === undefined) return ''
   return /^step_/.test(section) ? 'step_script' : section

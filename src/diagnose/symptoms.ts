@@ -1,3 +1,4 @@
+import { LOOPBACK_NAMED } from './scan.js'
 import { retryFix } from './snippets.js'
 import type { Diagnosis, EvidenceLine, Fix } from './types.js'
 
@@ -45,7 +46,6 @@ interface Family extends Answer {
 // A URL, an address, a port, host:port (not a source file's file:line, gitaly_setup.rb:218:in), or "host x.y":
 // the words "server" and "host" alone (curl's "Couldn't connect to server") name nothing.
 const HOST_NAMED = /https?:\/\/|\b\d{1,3}(?:\.\d{1,3}){3}\b|\bport \d+|[\w-]\.(?!(?:rb|py|pl|pm|c|cc|cpp|cxx|h|hh|hpp|go|rs|js|mjs|ts|java|kt|scala|cs|php|sh|ml|mli|mk|yml|yaml|json|txt|cmake|in)\b)[a-z]{2,}:\d{2,5}\b|\bhost \(?[\w-]+\.[\w.-]+/i
-const LOOPBACK = /\blocalhost\b|\b127\.0\.0\.1\b|\[::1\]/
 const PRIVATE_IP = /\b(?:10\.\d{1,3}|192\.168|172\.(?:1[6-9]|2\d|3[01]))\.\d{1,3}\.\d{1,3}\b/
 // A test runner's or harness's own verdict: the script's test failed, whatever its message says.
 const VERDICT = /AssertionError|assert(?:ion)? failed|^FAIL\b|\bFAIL!|\[ +FAILED +\]|^FAILED (?:tests?|\S+::|\((?:failures|errors)=)|^[+-]{3} \S|^@@ -\d|Tests?:[^\n]{0,80}\bfailed\b|\b\d+ (?:tests? )?failed|^Traceback|error TS\d+|\bTIMEOUT\b/
@@ -191,7 +191,7 @@ const FAMILIES: readonly Family[] = [
       { text: 'Remove the live download: keep the file in the cache, a package proxy or a mirror you control.' },
     ],
     // A service on loopback or a private address is the job's own (a service container, a server it started).
-    refine: (text, local) => (local || !HOST_NAMED.test(text) || LOOPBACK.test(text) || PRIVATE_IP.test(text) ? null : /https?:\/\/[^/\s]*gitlab/i.test(text) ? 'gitlab_host_unreachable_from_job' : 'upstream_service_unavailable'),
+    refine: (text, local) => (local || !HOST_NAMED.test(text) || LOOPBACK_NAMED.test(text) || PRIVATE_IP.test(text) ? null : /https?:\/\/[^/\s]*gitlab/i.test(text) ? 'gitlab_host_unreachable_from_job' : 'upstream_service_unavailable'),
   },
   {
     category: 'transient_failure',
@@ -200,7 +200,7 @@ const FAMILIES: readonly Family[] = [
     cause: 'The last error lines say a connection closed or reset while data was flowing. That usually passes on a retry; when it does not, a proxy, load balancer or MTU on the way is the suspect.',
     fixes: [retryFix(), { text: 'If it keeps happening on large transfers, look at the network path (proxy timeouts, MTU of the job network).' }],
     // A server the job started itself on loopback closing a connection is that server crashing.
-    refine: (text, local) => (local || LOOPBACK.test(text) ? null : 'transient_failure'),
+    refine: (text, local) => (local || LOOPBACK_NAMED.test(text) ? null : 'transient_failure'),
   },
   {
     category: 'image_wrong_architecture',
@@ -331,7 +331,7 @@ export function symptomDiagnoses(relevant: readonly EvidenceLine[]): Diagnosis[]
   // The runner's warnings are context (a fallback it took, a deprecation), rarely the failure itself.
   const lines = relevant.filter((e) => !e.text.startsWith('$ ') && !/^WARNING: /.test(e.text)).slice(-4)
   const command = [...relevant].reverse().find((e) => e.text.startsWith('$ '))
-  const local = command !== undefined && LOOPBACK.test(command.text)
+  const local = command !== undefined && LOOPBACK_NAMED.test(command.text)
   const found: { family: Answer; line: EvidenceLine }[] = []
   for (const line of [...lines].reverse()) {
     const family = firstFamily(line.text, local)

@@ -1,4 +1,4 @@
-import { type Hit, Scan, diagnosis, evidence, hostOf, firstGroup } from '../scan.js'
+import { type Hit, LOOPBACK_NAMED, Scan, diagnosis, evidence, hostOf, firstGroup } from '../scan.js'
 import { retryFix } from '../snippets.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
@@ -148,8 +148,8 @@ function serverError(s: Scan): Diagnosis[] {
   // Python's urllib (HTTPError: "HTTP Error 503:") is a request of the job's own code, never the runner's.
   const urllib = /HTTP Error \d{3}:/.test(hit.line.text)
   // ... unless it asked a server the job started itself on loopback: that is the job's own app failing.
-  const loopback = /\blocalhost\b|\b127\.0\.0\.1\b|\[::1\]|(?<![\w:])::1(?![\w:])/
-  if (urllib && (host !== undefined ? loopback.test(host) : loopback.test([s.commandAt(hit.line.n)?.text ?? '', ...s.ev.trace.lines.filter((l) => Math.abs(l.n - hit.line.n) <= 6).map((l) => l.text)].join('\n')))) return []
+  const around = (): string => [s.commandAt(hit.line.n)?.text ?? '', ...s.ev.trace.lines.filter((l) => Math.abs(l.n - hit.line.n) <= 6).map((l) => l.text)].join('\n')
+  if (urllib && LOOPBACK_NAMED.test(host ?? around())) return []
   const third = (host !== undefined ? host !== gitlab && !/gitlab/.test(host) : urllib) && !upload && !git
   if (third) {
     // 418 is how some sites (CDNs, bot filters) refuse automated clients: still the server's answer.
