@@ -118,8 +118,10 @@ export class Scan {
    */
   inDiff(line: TraceLine): boolean {
     if (/AssertionError|\bassert(?:ion)? failed\b/.test(line.text)) return true
-    const ndiff = /^(?:[+-]{1,2}|\?)[ \t]/.test(line.text)
-    if (!ndiff && !/^[+-](?![+-]{2} )/.test(line.text)) return false
+    // pytest prints its failure report behind an "E" gutter ("E         - expected").
+    const text = line.text.replace(/^E {2,}/, '')
+    const ndiff = /^(?:[+-]{1,2}|\?)[ \t]/.test(text)
+    if (!ndiff && !/^[+-](?![+-]{2} )/.test(text)) return false
     this.diffMarks ??= this.output.filter((l) => /^\+\+\+ \S|^@@ -\d|AssertionError|^\+?\? +\^/.test(l.text)).map((l) => ({ n: l.n, unified: /^\+\+\+ |^@@ -/.test(l.text) }))
     return this.diffMarks.some((m) => line.n - m.n <= 60 && (m.unified ? line.n > m.n : ndiff && line.n - m.n >= -10))
   }
