@@ -67,6 +67,25 @@ function timeout(s: Scan): Diagnosis[] {
     ], 0.9)]
 }
 
+// An interrupt from the keyboard (Python's KeyboardInterrupt, a shell's ^C echo) in a CI job: there is
+// no keyboard, so the runner sent it while stopping the job — its timeout first, a cancel second.
+const KEYBOARD = /^KeyboardInterrupt$|^\^C(?:\S|$)/
+const CANCEL_WORDS = /canceled|cancelled|system failure/
+
+function keyboardInterrupt(s: Scan): Diagnosis[] {
+  const hit = s.last(KEYBOARD)
+  if (!hit || s.has(TIMEOUT) || s.has(CANCEL_WORDS) || s.output.filter((l) => l.n > hit.line.n).length > 25) return []
+  const ev = evidence(s.commandAt(hit.line.n), hit)
+  return [diagnosis('job_timeout', 'The job was interrupted while it ran: most likely its timeout',
+    'The script was stopped by an interrupt ("' + hit.line.text.trim().slice(0, 40) + '"), and a CI job has no keyboard: the runner sent it while stopping the job. The usual reason is the job\'s timeout (the step before it ran long or hung); a cancel from the UI or a newer pipeline gives the same lines without the job page\'s "timeout".',
+    ev, [
+      { text: 'Check the job page: "timeout" or "canceled", and how long the command before the interrupt ran.' },
+      { text: 'If a command hangs, give it its own timeout so the job fails with its output rather than being cut.', snippet: 'timeout 20m ctest --output-on-failure' },
+      { text: 'If it is only slow, raise the job timeout.', snippet: 'job:\n  timeout: 2h' },
+    ], 0.5), diagnosis('job_canceled', 'Or: the job was canceled', 'A person, the API or a newer pipeline (interruptible jobs) canceled the job and the runner interrupted the script.',
+    ev, [{ text: 'Check who canceled it in the job and pipeline pages.' }], 0.35)]
+}
+
 /** The script printed nothing in the few lines before the timeout (other than runner lines). */
 function lastOutputGap(s: Scan, at: number): boolean {
   const before = s.output.filter((l) => l.n < at).slice(-2)
@@ -166,9 +185,9 @@ function protectedVar(s: Scan): Diagnosis[] {
 
 export const configRule: Rule = {
   id: 'config',
-  categories: ['no_matching_runner', 'job_timeout', 'yaml_config_error', 'protected_variable_unavailable', 'job_stuck_pending_timeout'],
+  categories: ['no_matching_runner', 'job_timeout', 'yaml_config_error', 'protected_variable_unavailable', 'job_stuck_pending_timeout', 'job_canceled'],
   match(ev) {
     const s = Scan.of(ev)
-    return [...stuck(s), ...timeout(s), ...dropped(s), ...yaml(s), ...protectedVar(s)]
+    return [...stuck(s), ...timeout(s), ...keyboardInterrupt(s), ...dropped(s), ...yaml(s), ...protectedVar(s)]
   },
 }
