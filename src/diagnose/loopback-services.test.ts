@@ -34,7 +34,7 @@ describe('a server looked for on localhost from a Docker executor job', () => {
     expect(all(d)).toContain('DB_HOST: postgres')
   })
   it('picks the service by the port among several', () => {
-    const d = top(dockerJob(['redis:7', 'mysql:8.0'], '$ php artisan migrate', "SQLSTATE[HY000] [2002] Can't connect to MySQL server on '127.0.0.1' (111)"))
+    const d = top(dockerJob(['redis:7', 'mysql:8.0'], '$ mysql -h 127.0.0.1 -u root -e "SELECT 1"', "ERROR 2003 (HY000): Can't connect to MySQL server on '127.0.0.1' (111)"))
     expect(d?.category).toBe('sibling_container_host_wrong')
     expect(d?.title).toContain('127.0.0.1')
     expect(all(d)).toContain('alias: mysql')
@@ -43,6 +43,7 @@ describe('a server looked for on localhost from a Docker executor job', () => {
     const d = top(dockerJob(['mariadb:11'], '$ mysql -u root -e "SELECT 1"', "ERROR 2002 (HY000): Can't connect to local MySQL server through socket '/run/mysqld/mysqld.sock' (2)"))
     expect(d?.category).toBe('sibling_container_host_wrong')
     expect(all(d)).toContain('mariadb')
+    expect(d?.title).toContain('(/run/mysqld/mysqld.sock)')
   })
   it('reads libpq before 14, whose port is on the next line', () => {
     const d = top(dockerJob(['postgres:12'], '$ psql -h localhost -U postgres -c "select 1"', 'psql: could not connect to server: Connection refused', '\tIs the server running on host "localhost" (127.0.0.1) and accepting', '\tTCP/IP connections on port 5432?'))

@@ -28,15 +28,16 @@ const REFUSED = new RegExp([
   String.raw`Connection to ${HOST}:(\d+) refused`, // PgJDBC
   String.raw`Could not connect to Redis at ${HOST}:(\d+): Connection refused`, // redis-cli
   String.raw`Error 111 connecting to ${HOST}:(\d+)`, // redis-py
-  String.raw`Can't connect to MySQL server on '${HOST}(?::(\d+))?'`, // mysql client, mysqli
+  String.raw`Can't connect to (?:MySQL )?server on '${HOST}(?::(\d+))?'`, // mysql client, mysqli; MariaDB's names no product
   String.raw`host='${HOST}', port=(\d+)\).*(?:Connection refused|Errno 111|ECONNREFUSED)`, // urllib3/requests
   String.raw`\[${HOST}:(\d+)\] on first connect`, // MongoDB Node driver
   String.raw`${HOST}:(\d+): \[Errno 111\] Connection refused`, // pymongo
-  String.raw`actively refused it\.?\s*\(?${HOST}:(\d+)`, // .NET
-  String.raw`Connecting to ${HOST} \([^)]*\)\|[\d.:a-f]+\|:(\d+)\.\.\. failed: Connection refused`, // GNU wget
+  String.raw`actively refused it\.?\s*\(?${HOST}:(\d+)`, // .NET on Windows
+  String.raw`Connection refused \(${HOST}:(\d+)\)`, // .NET on Linux: "{message} ({host}:{port})"
+  String.raw`Connecting to ${HOST}(?: \([^)]*\))?\|[\d.:a-f]+\|:(\d+)\.\.\. failed: Connection refused`, // GNU wget (the name twice only with IRI)
 ].join('|'), 'i')
 // The client defaulted to a Unix socket on this machine (MySQL's client does for "localhost").
-const SOCKET = /Can't connect to local MySQL server through socket '([^']+)'|connections on Unix domain socket "([^"]+)"|connection to server on socket "([^"]+)" failed: No such file or directory/
+const SOCKET = /Can't connect to local (?:MySQL )?server through socket '([^']+)'|connections on Unix domain socket "([^"]+)"|connection to server on socket "([^"]+)" failed: No such file or directory/
 // Where the Docker daemon, kubectl or a proxy is the thing refused: other rules' business.
 const OTHERS = /Cannot connect to the Docker daemon|docker\.sock|:237[56]\b|did you specify the right host or port|proxyconnect|\bproxy\b/i
 // The script started a server in the job container itself.
@@ -48,9 +49,9 @@ const KNOWN_PORTS: Readonly<Record<string, RegExp>> = {
   5672: /rabbitmq/, 9200: /elasticsearch|opensearch/, 11211: /memcached/, 1433: /mssql|sqlserver/, 9092: /kafka|redpanda/,
   4444: /selenium/, 2181: /zookeeper/, 8529: /arangodb/, 7687: /neo4j/, 9000: /minio|clickhouse/,
 }
-const SOCKET_PORT: Readonly<Record<string, string>> = { mysql: '3306', PGSQL: '5432', postgresql: '5432' }
+const SOCKET_PORT: Readonly<Record<string, string>> = { mysql: '3306', PGSQL: '5432', postgresql: '5432', mariadb: '3306' }
 // Clients whose words name the server but not the port (the default one, then).
-const CLIENT_PORT: Readonly<Record<string, RegExp>> = { 3306: /MySQL/, 6379: /Redis/, 5432: /Is the server running on host/ }
+const CLIENT_PORT: Readonly<Record<string, RegExp>> = { 3306: /MySQL|Can't connect to server on/, 6379: /Redis/, 5432: /Is the server running on host/ }
 
 function localRefusal(s: Scan): { hit: Hit, port: string | undefined } | undefined {
   const hit = [...s.all(REFUSED), ...s.all(SOCKET)].filter((h) => !OTHERS.test(h.line.text) && !s.inDiff(h.line) && !s.inClone(h.line))
@@ -84,7 +85,8 @@ function loopback(s: Scan): Diagnosis[] {
   const wanted = port ? KNOWN_PORTS[port] : undefined
   const service = services.find((x) => wanted?.test(x)) ?? (services.length === 1 ? services[0] : undefined)
   const at = `${hit.m.slice(1).find((g) => g !== undefined && !/^\d+$/.test(g)) ?? 'localhost'}${port ? `:${port}` : ''}`
-  const target = SOCKET.test(hit.line.text) ? `a Unix socket on localhost (${/['"]([^'"]+)['"]/.exec(hit.line.text)?.[1] ?? 'socket'})` : at
+  const socketPath = SOCKET.exec(hit.line.text)?.slice(1).find((g) => g !== undefined)
+  const target = socketPath ? `a Unix socket on localhost (${socketPath})` : at
   const docker = s.family === 'docker'
   const alias = service ? aliases.get(service) ?? serviceAlias(service) : undefined
   const why = service
