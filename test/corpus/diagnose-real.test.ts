@@ -36,10 +36,13 @@ function categories(e: Entry): string[] {
 // eighteenth passes' 69 dev entries 448/493 and 460/493 (90.9 %, 93.3 %; before their rule passes
 // 14/26, 13/21, 10/22): batch 18's are mostly labels proposed without a class (a sibling container
 // reached on localhost, a runner's service account) and logs cut before the cause (a SonarQube
-// trace without its TLS error, an EACCES with no path), so top-1 goes from 0.91 to 0.90. A regression
-// guard, not a target.
+// trace without its TLS error, an EACCES with no path), so top-1 goes from 0.91 to 0.90. With the
+// nineteenth pass's 28 dev entries 471/521 and 483/521 (90.4 %, 92.7 %; before its rule pass 10/28 and
+// 11/28): 4 of its 7 misses are labels proposed without a class (a job token's API scope, pip shadowed by
+// a distribution's wrapper, a TTY, a broken tool version) and one a log with no cause in it, so top-3
+// goes from 0.93 to 0.92. A regression guard, not a target.
 const DEV_TOP1 = 0.9
-const DEV_TOP3 = 0.93
+const DEV_TOP3 = 0.92
 
 describe('explain on real failure logs', () => {
   it('every entry belongs to exactly one split', () => {

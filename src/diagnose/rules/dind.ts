@@ -10,7 +10,7 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 
 // Client libraries word it their own way: Testcontainers Java ("Could not find a valid Docker environment"),
 // Testcontainers Node ("Could not find a working container runtime strategy"), the Python Docker SDK.
-const CONNECT = /Cannot connect to the Docker daemon\b|Could not find a valid Docker environment|Could not find a working container runtime strategy|DockerException: Error while fetching server API version|Couldn't connect to Docker daemon|error during connect:|failed to connect to the docker API at|dial tcp: lookup docker\b|Is the docker daemon running\?|dial unix \S*docker\.sock: (?:connect: )?no such file or directory/i
+const CONNECT = /Cannot connect to the Docker daemon\b|Could not find a valid Docker environment|Could not find a working container runtime strategy|DockerException: Error while fetching server API version|Couldn't connect to Docker daemon|error during connect:|failed to connect to the docker API at|dial tcp: lookup docker\b|Is the docker daemon running\?|dial unix \S*docker\.sock: (?:connect: )?no such file or directory|\('Connection aborted\.', FileNotFoundError\(2, 'No such file or directory'\)\)/i
 // The runner's own words: its daemon failed while preparing the job, before any script ran.
 const RUNNER_SIDE = /Preparation failed|system failure|\(manager\.go|Failed to pull image with policy|\(docker\.go|executor_docker\.go/
 const DOCKERD_DOWN = /dockerd is not running|Process dockerd is not running|Cannot link to a non running container|Back-off restarting failed container svc-\d+/

@@ -24,11 +24,14 @@ const LOCK = /^E: Could not get lock (\/var\/lib\/(?:dpkg|apt)\/[\w/-]+)|^E: Una
 const PEP668 = /error: externally-managed-environment/
 // The program exists but cannot be started: its ELF interpreter (a glibc binary on Alpine/musl) or a shared library is missing.
 const LOADER = /cannot execute: required file not found|error while loading shared libraries: ([^:]+): cannot open shared object file|Error loading shared library ([^:\s]+): No such file or directory|exec user process caused:? "?no such file or directory/
+// npm's registry answers a publish it does not authorize (no token, or one that may not publish that
+// name) with 404 on the PUT, followed by its "is not in this registry" text for the package.
+const NPM_PUT_404 = /npm (?:ERR!|error) 404 Not Found - PUT (https?:\/\/\S+)/
 const CLOCK = /Release file for (\S+) is not valid yet \(invalid for another ([^)]+)\)/
 
 function notFound(s: Scan): Diagnosis[] {
   const hit = s.last(NOT_FOUND)
-  if (!hit || s.ev.trace.lines.some((l) => l.n < hit.line.n && NETWORK_BEFORE.test(l.text))) return []
+  if (!hit || s.ev.trace.lines.some((l) => l.n < hit.line.n && NETWORK_BEFORE.test(l.text)) || s.has(NPM_PUT_404)) return []
   // pacman prints the same words for a package to remove (-R) that is not installed.
   if (/target not found/.test(hit.line.text) && /^\$ .*pacman\b.*\s-R/.test(s.commandAt(hit.line.n)?.text ?? '')) return []
   const pkg = firstGroup(hit) ?? '<package>'
@@ -70,6 +73,16 @@ function floatingTag(image: string | undefined): string | undefined {
 }
 
 function registryAuth(s: Scan): Diagnosis[] {
+  const put = s.last(NPM_PUT_404)
+  if (put && !s.has(REGISTRY_AUTH)) {
+    const host = hostOf(put.m[1]) ?? 'the npm registry'
+    return [diagnosis('package_registry_auth_failed', `${host} refused the publish`,
+      `npm publish got 404 on its PUT to ${host}: the registry answers 404, not 401/403, when the request carries no token or a token that may not publish this package (the name belongs to someone else, or a scoped package's organisation does not include the token's user). The job's .npmrc has no accepted token for ${host}.`,
+      evidence(s.commandAt(put.line.n), put), [
+        { text: `Write the token into .npmrc for ${host} in the job, from a masked CI/CD variable.`, snippet: `script:\n  - echo "//${host}/:_authToken=\${NPM_TOKEN}" > .npmrc\n  - npm publish` },
+        { text: 'A protected variable is empty on unprotected branches and tags: check the variable\'s settings, and that the package name is yours (or scoped to your organisation).' },
+      ], 0.75)]
+  }
   const hit = s.last(REGISTRY_AUTH)
   if (!hit) return []
   const host = firstGroup(hit) ?? hostOf(/https?:\/\/[^\s'"]+/.exec(hit.line.text)?.[0]) ?? hostOf(/https?:\/\/[^\s'"]+/.exec(s.near(hit.line.n, /https?:\/\//, 3)?.line.text ?? '')?.[0]) ?? 'the package registry'

@@ -1,4 +1,4 @@
-import { type Hit, Scan, diagnosis, evidence } from '../scan.js'
+import { Scan, diagnosis, evidence } from '../scan.js'
 import type { Diagnosis, Rule } from '../types.js'
 
 /**
@@ -6,8 +6,8 @@ import type { Diagnosis, Rule } from '../types.js'
  * accept — usually older than required, sometimes newer than an upper bound or an exact pin —
  * as each tool words it: go.mod and go's toolchain switch, npm/yarn engines, pip's
  * Requires-Python, Java class files, cargo's rust-version, RubyGems and Bundler, Meson, CMake's
- * FindPackageHandleStandardArgs, pkg-config and pkgconf; and an OCI manifest under a Docker media
- * type (an old Docker, or a registry or proxy in between).
+ * FindPackageHandleStandardArgs, pkg-config and pkgconf; and Node 17+ with OpenSSL 3 under a build
+ * that hashes with MD4 (webpack 4). An OCI manifest refused is manifest-format.ts's.
  */
 
 const TOO_OLD = new RegExp([
@@ -32,7 +32,6 @@ const TOO_OLD = new RegExp([
   // RubyGems and Bundler.
   String.raw`requires Ruby(?:Gems)? version ([^.\s][^\n]{0,120}?)\. The current (?:ruby|RubyGems) version is ([\d.]+)`,
   String.raw`Your Ruby version is ([\d.]+\S*), but your Gemfile specified (.{1,60})$`,
-  String.raw`mediaType in manifest (?:list )?should be 'application\/vnd\.docker\.distribution\.manifest\.(?:list\.)?v2\+json' not 'application\/vnd\.oci\.image\.(?:manifest|index)\.v1\+json'`,
 ].join('|'))
 
 /** Dotted version → numbers ("2.8.dev" → [2, 8]); compares numerically, missing parts as 0. */
@@ -101,10 +100,26 @@ function tooNew(text: string, next: string): boolean {
   return r !== undefined && r.found !== '' && aboveRequirement(r.found, r.req)
 }
 
+// Node 17+ ships OpenSSL 3, which has no MD4 unless the legacy provider is loaded; webpack 4 (and
+// react-scripts 4, Angular 12) hash modules with MD4.
+const OPENSSL3 = /error:0308010C:digital envelope routines::unsupported|ERR_OSSL_EVP_UNSUPPORTED/
+
+function openssl3(s: Scan): Diagnosis[] {
+  const hit = s.last(OPENSSL3)
+  if (!hit) return []
+  const image = s.image()
+  return [diagnosis('toolchain_version_too_old', 'Node.js in the image is newer than the build supports (OpenSSL 3)',
+    `"${hit.line.text.trim().slice(0, 120)}": Node.js 17 and later use OpenSSL 3, which refuses the MD4 hash that webpack 4 (react-scripts 4, older Angular and Vue CLIs) uses for module ids${image && /^node(?::(?:latest|current|lts|\d+(?:-\S+)?))?$|^node:(?:latest|current)/.test(image) ? `; the image ${image} moved to such a Node.js` : ''}. The project built before on an older Node.js.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Pin the image to the last Node.js the build supports.', snippet: 'image: node:16' },
+      { text: 'Better: upgrade the build (webpack 5.61+, react-scripts 5) so it no longer hashes with MD4.' },
+      { text: 'Stopgap on Node.js 17+: load OpenSSL\'s legacy provider.', snippet: 'variables:\n  NODE_OPTIONS: --openssl-legacy-provider' },
+    ], 0.8)]
+}
+
 function versions(s: Scan): Diagnosis[] {
   const hit = s.last(TOO_OLD)
-  if (!hit) return []
-  if (/mediaType in manifest/.test(hit.line.text)) return ociManifest(s, hit)
+  if (!hit) return openssl3(s)
   const next = s.output.find((l) => l.n > hit.line.n)?.text ?? ''
   const newer = tooNew(hit.line.text, next)
   const goSwitch = /toolchain not available/.test(hit.line.text)
@@ -123,38 +138,9 @@ function versions(s: Scan): Diagnosis[] {
     ], 0.85)]
 }
 
-/**
- * distribution's schema2 reader got an OCI body under a Docker media type. Two reported causes: a
- * registry mirror or pull-through cache in between that labels OCI manifests as Docker ones
- * (Harbor's proxy cache, Nexus before 3.71), and old Docker releases in the job (a docker:19.03
- * image that a newer one fixed). Which comes first depends on what the log shows.
- */
-function ociManifest(s: Scan, hit: Hit): Diagnosis[] {
-  const old = s.first(/\bdocker:(1\d\.\d+(?:\.\d+)?)(?:-dind)?\b/)
-  const version = old?.m[1]
-  const ref = /(?:pull|FROM|Pulling from)\s+(\S+)/i.exec(s.commandAt(hit.line.n)?.text ?? '')?.[1]
-  const host = ref && /^[\w-]+(?:\.[\w-]+)+(?::\d+)?\//.test(ref) ? ref.split('/')[0] : undefined
-  // Straight from Docker Hub (no registry host in the name), nothing in between relabels the manifest
-  // unless the daemon has a registry mirror: the Docker in the job is the first suspect.
-  const hub = (host === undefined || host === 'docker.io') && (ref !== undefined || s.near(hit.line.n, /: Pulling from library\//, 3) !== undefined)
-  const clientFirst = version !== undefined || hub
-  const oldDiagnosis = diagnosis('toolchain_version_too_old', `${version || hub ? 'The' : 'Or: the'} Docker in this job${version ? ` (${version})` : ''} may be too old for OCI image manifests`,
-    `"${hit.line.text.trim().slice(0, 160)}": the image is published with an OCI manifest${version ? `, and this job runs Docker ${version}; jobs on such old Docker releases failed this way and a current docker image fixed them` : '; an old Docker in the job (its docker image and dind service) or on the host can fail on it'}.`,
-    evidence(old, s.commandAt(hit.line.n), hit), [
-      { text: 'Use a current docker image and dind service (and a current engine on the runner host).', snippet: 'image: docker:27\nservices:\n  - docker:27-dind' },
-    ], version ? 0.85 : hub ? 0.7 : 0.45)
-  const proxy = diagnosis('upstream_service_unavailable', `${clientFirst ? 'Or: a' : 'A'} registry or proxy in between mislabels OCI manifests`,
-    `"${hit.line.text.trim().slice(0, 160)}": the manifest came with a Docker media type but an OCI body. A registry mirror or pull-through cache${host ? ` (${host})` : hub ? ' (a registry-mirrors entry of the daemon)' : ''} does this (Harbor's proxy cache, Nexus before 3.71): it passes on OCI manifests under the wrong Content-Type.`,
-    evidence(s.commandAt(hit.line.n), hit), [
-      { text: 'Upgrade the mirror or proxy, or pull this image directly from its registry.', snippet: `docker pull ${ref?.replace(/^[^/]+\//, 'docker.io/') ?? '<registry>/<image>'}` },
-      { text: 'Or pull by digest, or choose a tag published with a Docker v2 manifest, until the proxy is fixed.' },
-    ], clientFirst ? 0.5 : 0.7)
-  return [oldDiagnosis, proxy]
-}
-
 export const toolchainRule: Rule = {
   id: 'toolchain',
-  categories: ['toolchain_version_too_old', 'upstream_service_unavailable'],
+  categories: ['toolchain_version_too_old'],
   match(ev) {
     return versions(Scan.of(ev))
   },

@@ -1,0 +1,72 @@
+import { type Hit, Scan, diagnosis, evidence, firstGroup } from '../scan.js'
+import type { Diagnosis, Fix, Rule } from '../types.js'
+
+/**
+ * Programs a tool looks for itself and reports in its own words, not the shell's "command not found"
+ * (image.ts): a browser for headless tests (chrome-launcher, Puppeteer, Karma, Cypress), a Python
+ * interpreter for a test session (nox, tox), the host tools bitbake checks before a Yocto build. The
+ * job image does not have them; the usual mistake with browsers is a `services:` entry, which runs
+ * in a container of its own and puts nothing on the job's PATH.
+ */
+
+const BROWSER = new RegExp([
+  // chrome-launcher (Lighthouse, lhci): its two refusals.
+  String.raw`The environment variable CHROME_PATH must be set to executable of a build of Chromium`,
+  String.raw`No Chrome installations found\.`,
+  // Puppeteer: the browser it downloads at install time is not there (skipped download, other cache dir).
+  String.raw`Could not find (?:Chrome|Chromium|Firefox) \(ver\. [\w.]+\)`,
+  String.raw`Could not find expected browser \((\w+)\) locally`,
+  // Karma's launchers and Cypress.
+  String.raw`No binary for (\w+) browser on your platform`,
+  String.raw`Browser: (\w+) was not found on your system`,
+].join('|'))
+const INTERPRETER = new RegExp([
+  // nox (a missing interpreter fails the run when CI is set, which GitLab sets), tox 3 and tox 4.
+  String.raw`Session \S+ (?:failed|skipped): Python interpreter ([\w.]+) not found`,
+  String.raw`InterpreterNotFound: (python[\w.]*)`,
+  String.raw`skipped because could not find python interpreter with spec\(s\): (\S+)`,
+].join('|'))
+const HOSTTOOLS = /The following required tools \(as specified by HOSTTOOLS\) appear to be unavailable in PATH/
+
+function browser(s: Scan, hit: Hit): Diagnosis {
+  const name = firstGroup(hit) ?? (/Firefox/i.test(hit.line.text) ? 'firefox' : 'chrome')
+  const service = s.services().find((x) => /chrom|browser|selenium|headless/i.test(x))
+  const fixes: Fix[] = [
+    { text: 'Run the job in an image that ships the browser (or install it in before_script).', snippet: /firefox/i.test(name) ? 'image: cypress/browsers:latest   # Chrome, Firefox and Edge' : 'image: cypress/browsers:latest   # or: apt-get install -y chromium, then CHROME_PATH=/usr/bin/chromium' },
+    { text: 'If the browser is installed, tell the tool where it is.', snippet: 'variables:\n  CHROME_PATH: /usr/bin/chromium      # chrome-launcher, Lighthouse\n  CHROME_BIN: /usr/bin/chromium       # Karma\n  PUPPETEER_EXECUTABLE_PATH: /usr/bin/chromium' },
+    ...(/Could not find (?:expected browser|Chrome|Chromium|Firefox)/.test(hit.line.text) ? [{ text: 'Puppeteer downloads its browser when it is installed: do not skip that download (PUPPETEER_SKIP_DOWNLOAD), and cache its directory with node_modules.', snippet: 'variables:\n  PUPPETEER_CACHE_DIR: $CI_PROJECT_DIR/.cache/puppeteer\ncache:\n  paths: [.cache/puppeteer, node_modules]' }] : []),
+  ]
+  return diagnosis('command_not_found', `No ${name} browser in the job image`,
+    `The tests need a ${name} executable in the job container and the tool found none ("${hit.line.text.trim().slice(0, 120)}").${service ? ` The service ${service} runs in a container of its own: it puts no browser on the job's PATH (a browser service is reached over the network, through WebDriver or a DevTools URL).` : ''}`,
+    evidence(s.commandAt(hit.line.n), hit), fixes, 0.8)
+}
+
+function missing(s: Scan): Diagnosis[] {
+  const b = s.last(BROWSER)
+  if (b) return [browser(s, b)]
+  const i = s.last(INTERPRETER)
+  if (i) {
+    const py = firstGroup(i) ?? 'python'
+    const version = /(\d+\.\d+)/.exec(py)?.[1] ?? /^py(\d)(\d+)$/.exec(py)?.slice(1, 3).join('.')
+    return [diagnosis('command_not_found', `No Python ${version ?? py} in the job image`,
+      `The test runner has a session for Python ${version ?? py}, and the job image does not have that interpreter ("${i.line.text.trim().slice(0, 120)}"). nox fails the run for a missing interpreter when CI is set (GitLab sets it in every job); tox fails unless told to skip.`,
+      evidence(s.commandAt(i.line.n), i), [
+        { text: 'Run each Python version in its own job, with the image of that version, and select the session.', snippet: `test:\n  parallel:\n    matrix:\n      - PY: ["3.9", "3.10"]\n  image: python:$PY\n  script: nox -s "test-$PY"   # tox: tox -e py$(echo $PY | tr -d .)` },
+        { text: 'Or use an image with several interpreters (pyenv, or uv python install).', snippet: 'before_script:\n  - uv python install 3.9 3.10' },
+      ], 0.8)]
+  }
+  const h = s.last(HOSTTOOLS)
+  if (!h) return []
+  const list = s.lineAt(h.line.n + 1)?.text.replace(/^.*? - INFO\s+- /, '').trim()
+  return [diagnosis('command_not_found', `bitbake's host tools are missing from the image${list ? `: ${list}` : ''}`,
+    'bitbake checks before any build that the host tools of HOSTTOOLS are on PATH, and the job image lacks some of them: it is not an image made for this kind of build (a kas-isar image for an OpenEmbedded build, a slim image).',
+    evidence(h, s.lineAt(h.line.n + 1)), [
+      { text: 'Use a build image made for Yocto/OpenEmbedded builds (kas\'s kas image, crops/poky), or install the listed tools in it.', snippet: 'image: ghcr.io/siemens/kas/kas:<version>' },
+    ], 0.8)]
+}
+
+export const missingProgramsRule: Rule = {
+  id: 'missing-programs',
+  categories: ['command_not_found'],
+  match: (ev) => missing(Scan.of(ev)),
+}
