@@ -17,6 +17,8 @@ const CACHE_DENIED = /^FATAL: received: 40[13] Forbidden|^(?:(?!WARNING|ERROR|FA
 // gitlab-runner's shell scripts run its own binary inside the job's environment for artifacts and
 // caches (shells/abstract.go guardRunnerCommand): without it the step is skipped with this warning.
 const UPLOADER_MISSING = /Missing (.+?)\. (Uploading artifacts|Artifacts downloading|Downloading artifacts|Extracting cache|Creating cache) is disabled\.|(Uploading artifacts|Artifacts downloading|Extracting cache|Creating cache) is not supported by this executor\./
+// Report types GitLab stores in the "raw" format (code quality, and other single-document reports) take one file.
+const RAW_ONE = /Uploading artifacts as "(\w+)" to coordinator\.\.\. error .*only one file can be sent as raw|only one file can be sent as raw/
 const BUCKET = /bucket[ =:"]+([\w.-]+)|s3:\/\/([\w.-]+)|https?:\/\/([\w.-]+)\.s3[.-]/i
 
 function tooLarge(s: Scan): Diagnosis[] {
@@ -111,11 +113,23 @@ ${binary} --version` },
     ], confidence)]
 }
 
+function reportRejected(s: Scan): Diagnosis[] {
+  const hit = s.last(RAW_ONE)
+  if (!hit) return []
+  const type = hit.m[1] ?? /artifact_type=(\w+)/.exec(hit.line.text)?.[1] ?? 'the report'
+  return [diagnosis('artifacts_report_rejected', `GitLab refused the ${type} report: more than one file`,
+    `The runner uploads ${type === 'the report' ? 'this report type' : `"${type}" reports`} in GitLab's raw format, which takes exactly one file, and the job's artifacts:reports:${type === 'the report' ? '<type>' : type} path matched several (or a directory), so GitLab answered "only one file can be sent as raw" and the uploader retried in vain.`,
+    evidence(s.near(hit.line.n, /Uploading artifacts/, 3), hit), [
+      { text: 'Write one report file (merge the tool\'s outputs into one JSON document) and list only that path.', snippet: `artifacts:\n  reports:\n    ${type === 'the report' ? 'codequality' : type}: gl-${type === 'the report' ? 'codequality' : type}-report.json   # one file, not a glob` },
+      { text: 'For several tools, merge their reports in the job.', snippet: 'jq -s "add" hadolint.json eslint.json > gl-codequality-report.json' },
+    ], 0.85)]
+}
+
 export const artifactsRule: Rule = {
   id: 'artifacts',
-  categories: ['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied', 'artifacts_uploader_missing', 'cache_not_shared'],
+  categories: ['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied', 'artifacts_uploader_missing', 'cache_not_shared', 'artifacts_report_rejected'],
   match(ev) {
     const s = Scan.of(ev)
-    return [...tooLarge(s), ...noFiles(s), ...cacheDenied(s), ...uploaderMissing(s), ...localCacheOnly(s)]
+    return [...tooLarge(s), ...noFiles(s), ...reportRejected(s), ...cacheDenied(s), ...uploaderMissing(s), ...localCacheOnly(s)]
   },
 }

@@ -1,4 +1,4 @@
-import { Scan, diagnosis, evidence, firstGroup } from '../scan.js'
+import { type Hit, Scan, diagnosis, evidence, firstGroup } from '../scan.js'
 import type { Diagnosis, Rule } from '../types.js'
 
 /**
@@ -16,6 +16,8 @@ const DOCKERFILE = /failed to read dockerfile: open ([\w./-]*Dockerfile[\w.-]*):
 // buildkit, the classic builder (its temporary context directory) and kaniko (its context directory).
 const CONTEXT = /failed to compute cache key: (?:failed to calculate checksum of ref \S+ )?"?(\/[^"\s]*)"?:? not found|COPY failed: (?:file not found in build context or excluded by \.dockerignore: )?stat [^:]+: file does not exist|COPY failed: file not found in build context or excluded by \.dockerignore|COPY failed: stat \/var\/lib\/docker\/tmp\/docker-builder\d+\/(\S+): no such file or directory|failed to get files used from context: failed to get fileinfo for \/kaniko\/buildcontext\/(\S+?): lstat/
 const BIND = /invalid mount config for type "bind": bind source path does not exist: (\S+?)\.?$/
+// A bind mount the daemon made from its own (empty) directory: AWS CDK's bundling found no output.
+const BIND_EMPTY = /Bundling did not produce any output\. Check that content is written to \/asset-output/
 const PORT = /Bind for ([\d.:[\]]+) failed: port is already allocated|listen tcp[46]? ([\d.:[\]]*:\d+): bind: address already in use|listen EADDRINUSE: address already in use (\S+)|OSError: \[Errno 98\] Address already in use/
 const LOGIN_404 = /login attempt to (https?:\/\/\S+\/v2\/) failed with status: 404 Not Found/
 const HELM_LOCK = /another operation \(install\/upgrade\/rollback\) is in progress/
@@ -57,10 +59,23 @@ function buildContext(s: Scan): Diagnosis[] {
     ], 0.85)]
 }
 
+/**
+ * `docker run -v /builds/…:<dst>` (echoed by a tool or the script), then "No such file or directory" for a
+ * path under <dst>: the daemon mounted its own directory of that name, which does not have the job's files.
+ */
+function emptyMount(s: Scan): Hit | undefined {
+  const cdk = s.last(BIND_EMPTY)
+  if (cdk) return cdk
+  const run = s.all(/docker run\b.*?\s-v\s+\/builds\/[^\s:]+\\?:(\/[\w/.-]+)/).pop()
+  const dst = run?.m[1]
+  if (!run || !dst) return undefined
+  return s.all(/No such file or directory/).find((h) => h.line.n > run.line.n && h.line.text.includes(`${dst}/`))
+}
+
 function bindMount(s: Scan): Diagnosis[] {
-  const hit = s.last(BIND)
+  const hit = s.last(BIND) ?? emptyMount(s)
   if (!hit) return []
-  return [diagnosis('dind_bind_mount_path', 'A bind mount names a path the Docker daemon does not have', `docker run -v mounted ${hit.m[1]}, a path in the job's container; the daemon that runs the container (a dind service, or the host's daemon through the socket) has its own filesystem, where that path does not exist.`,
+  return [diagnosis('dind_bind_mount_path', 'A bind mount names a path the Docker daemon does not have', `docker run -v mounted ${hit.m[1] ?? 'a directory of the job (under /builds)'}, a path in the job's container; the daemon that runs the container (a dind service, or the host's daemon through the socket) has its own filesystem, where that path does not exist.`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'Copy files into the container instead of bind-mounting the job\'s directory.', snippet: 'docker create --name work <image>\ndocker cp . work:/src\ndocker start -a work' },
       ...(s.hasDind() ? [] : [{ text: 'Or share the builds directory with the daemon (socket binding with the same path on the host).', snippet: '[runners.docker]\n  volumes = ["/var/run/docker.sock:/var/run/docker.sock", "/builds:/builds"]' }]),

@@ -14,6 +14,8 @@ const DETACHED = new RegExp([
   String.raw`^fatal: You are not currently on a branch\.`,
   String.raw`^fatal: ref HEAD is not a symbolic ref`,
   String.raw`^fatal: HEAD does not point to a branch`,
+  // A tool that took the branch from git's "(HEAD detached from <sha>)" and pushed to it.
+  String.raw`invalid refspec \\?'\(HEAD detached (?:from|at) [0-9a-f]+\)`,
   // Other tools in their words, only on an error line.
   String.raw`(?:ERR!|[Ee]rror|ERROR|fatal|[Cc]annot|[Cc]an't|[Rr]efus)[^\n]{0,80}\bdetached (?:git )?HEAD\b`,
 ].join('|'))
@@ -27,7 +29,7 @@ function detachedHead(s: Scan): Diagnosis[] {
     evidence(s.commandAt(hit.line.n), hit), [
       { text: tag ? 'A tag pipeline has no branch: run the release from the branch pipeline, or check out the release branch explicitly.' : 'Put a branch at the pipeline\'s commit before the tool runs.', snippet: tag ? 'script:\n  - git checkout -B main "origin/main"' : 'script:\n  - git checkout -B "$CI_COMMIT_REF_NAME" "$CI_COMMIT_SHA"' },
       { text: 'Tools that read tags and history also need the full clone, and pushing back needs a token in the remote URL (the job token cannot push).', snippet: 'variables:\n  GIT_DEPTH: 0\nscript:\n  - git remote set-url origin "https://oauth2:${RELEASE_TOKEN}@${CI_SERVER_HOST}/${CI_PROJECT_PATH}.git"' },
-    ], /ENOGIT|not currently on a branch|not a symbolic ref|does not point to a branch/.test(hit.line.text) ? 0.8 : 0.6)]
+    ], /ENOGIT|not currently on a branch|not a symbolic ref|does not point to a branch|invalid refspec/.test(hit.line.text) ? 0.8 : 0.6)]
 }
 
 export const detachedHeadRule: Rule = {

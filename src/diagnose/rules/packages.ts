@@ -210,9 +210,23 @@ function muslRelocation(s: Scan): Diagnosis[] {
     ], 0.75)]
 }
 
+// Gradle runs each JDK it provisions to read its version; a glibc JDK on a musl image cannot start.
+const TOOLCHAIN_PROBE = /Provisioned toolchain '([^']+)' could not be probed/
+
+function toolchainProbe(s: Scan): Diagnosis[] {
+  const hit = s.last(TOOLCHAIN_PROBE)
+  if (!hit) return []
+  const alpine = /alpine|musl/i.test(s.image() ?? '') || /alpine|musl/.test(hit.line.text)
+  return [diagnosis('binary_loader_missing', 'Gradle cannot run the JDK it provisioned', `Gradle downloaded a JDK for the build's toolchain (${hit.m[1]}) and could not start it to read its version: ${alpine ? 'the image is Alpine (musl), and the JDK Gradle downloads is a glibc build' : 'the usual reason is a glibc JDK on a musl image (Alpine), or a JDK for another architecture'}.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Build in a glibc image that has the toolchain\'s Java version, so Gradle needs to provision nothing.', snippet: 'image: eclipse-temurin:8-jdk   # the version the toolchain asks for' },
+      { text: 'Or let Gradle provision musl builds (foojay resolver on Alpine), or point it at an installed JDK.', snippet: 'org.gradle.java.installations.paths=/usr/lib/jvm/java-8-openjdk   # gradle.properties' },
+    ], 0.6)]
+}
+
 function loader(s: Scan): Diagnosis[] {
   const hit = s.last(LOADER)
-  if (!hit) return muslRelocation(s)
+  if (!hit) return [...muslRelocation(s), ...toolchainProbe(s)]
   const lib = firstGroup(hit)
   const alpine = /alpine|musl/i.test(s.image() ?? '') || s.has(/^fetch https:\/\/dl-cdn\.alpinelinux\.org|\bapk add\b/)
   // bash 5.2 says the same for a script whose #! interpreter is missing: CRLF line endings, or a

@@ -114,7 +114,8 @@ function longPath(s: Scan): Diagnosis[] {
 // A new distribution image on an old container runtime: its seccomp profile refuses system calls the
 // image's glibc now uses (clone3, faccessat2), and they fail as EPERM where no such error is expected.
 // GLib aborts when clock_gettime fails: in a 32-bit image on an old runtime, the time64 variant is refused.
-const SECCOMP = /getaddrinfo\(\) thread failed to start|ldd: error: you do not have read permission for|clone3 failed: Operation not permitted|pthread_create failed: Operation not permitted|requires working CLOCK_MONOTONIC/
+// coreutils' "cannot access" on a path of the image itself is faccessat2/statx refused (ls, stat, test).
+const SECCOMP = /getaddrinfo\(\) thread failed to start|ldd: error: you do not have read permission for|clone3 failed: Operation not permitted|pthread_create failed: Operation not permitted|requires working CLOCK_MONOTONIC|^(?:ls|stat|du|cp|mv|chmod|test|\S*\/(?:ls|stat)): cannot (?:access|stat) '\/(?:usr|bin|lib|opt|etc)\/[^']*': Operation not permitted/
 
 function seccomp(s: Scan): Diagnosis[] {
   const hit = s.last(SECCOMP)
