@@ -27,7 +27,7 @@ describe('missing-programs.ts: a program the tool looks for itself', () => {
   it.each([
     ['nox', 'nox > Session test-3.10 failed: Python interpreter 3.10 not found.', '3.10'],
     ['tox 3', 'ERROR: InterpreterNotFound: python3.8', '3.8'],
-    ['tox 4', 'py311: skipped because could not find python interpreter with spec(s): py311', '3.11'],
+    ['tox 4', 'py311: failed with could not find python interpreter matching any of the specs py311', '3.11'],
   ])('%s: the interpreter of a test session', (_tool, line, version) => {
     const d = top(dockerJob('python:3.9', '$ nox', line))
     expect(d?.category).toBe('command_not_found')

@@ -52,3 +52,29 @@ export function worthKeeping(text: string): boolean {
   // Docker's ports (tcp://docker:2375, localhost:2376) do not start a word.
   return text !== '' && (FRAME.test(text) || WORD.test(text) || text.includes(':237'))
 }
+
+// The script's echoes kept through thinning: the newest this many, each at most ECHO_CHARS long.
+const ECHOES_KEPT = 2_000
+const ECHO_CHARS = 2_000
+
+/**
+ * Drops the oldest rows over a line and character budget, but not the script's `$ ` echoes: rules ask
+ * which command ran before a line (a server the job started, whether the script began at all), and the
+ * string parser, which keeps every line, must give the same answer as the streaming reader. There are
+ * few echoes, and the pinned ones are bounded in number and length, so memory stays flat.
+ */
+export function thinKeepingEchoes<T extends { text: string }>(rows: readonly T[], maxLines: number, maxChars: number, chars: number): { rows: T[], chars: number } {
+  const pinned = new Set(rows.filter((r) => r.text.startsWith('$ ') && r.text.length <= ECHO_CHARS).slice(-ECHOES_KEPT))
+  let lines = rows.length
+  let left = chars
+  const kept: T[] = []
+  for (const r of rows) {
+    if ((lines > maxLines || left > maxChars) && !pinned.has(r)) {
+      lines--
+      left -= r.text.length
+      continue
+    }
+    kept.push(r)
+  }
+  return { rows: kept, chars: left }
+}

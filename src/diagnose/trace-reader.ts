@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder'
 import type { ParsedTrace, TraceLine, TraceSection } from './trace.js'
 import { AFTERMATH, EXIT, cleanPiece, currentStage, headerStage, hintStage, isBlank, isFailedTrailer, isStage, isSucceededTrailer, isTrailer, markerOf, ownString, phaseFromTrailer, stageIndex, trimEnd } from './trace-line.js'
-import { worthKeeping } from './trace-keep.js'
+import { thinKeepingEchoes, worthKeeping } from './trace-keep.js'
 import { ChunkLines } from './chunk-lines.js'
 import { DEDENT_MAX_LINES, normalizePaste } from './paste-dedent.js'
 import { type ReaderLimits, STREAM_LIMITS } from './reader-limits.js'
@@ -369,12 +369,9 @@ export class TraceReader {
     this.recent = this.recent.slice(from)
     this.recentChars = chars
     if (this.middle.length > middleLines || this.middleChars > middleChars) {
-      let drop = 0
-      while (drop < this.middle.length && (this.middle.length - drop > middleLines || this.middleChars > middleChars)) {
-        this.middleChars -= (this.middle[drop] as Row).text.length
-        drop++
-      }
-      this.middle = this.middle.slice(drop)
+      const thinned = thinKeepingEchoes(this.middle, middleLines, middleChars, this.middleChars)
+      this.middle = thinned.rows
+      this.middleChars = thinned.chars
     }
   }
 

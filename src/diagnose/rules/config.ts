@@ -67,15 +67,25 @@ function timeout(s: Scan): Diagnosis[] {
     ], 0.9)]
 }
 
-// An interrupt from the keyboard (Python's KeyboardInterrupt, a shell's ^C echo) in a CI job: there is
-// no keyboard, so the runner sent it while stopping the job — its timeout first, a cancel second.
-const KEYBOARD = /^KeyboardInterrupt$|^\^C(?:\S|$)/
-const CANCEL_WORDS = /canceled|cancelled|system failure/
+// An interrupt from the keyboard (Python's KeyboardInterrupt, pytest's banner for it, pip's catch of it,
+// a shell's ^C echo) in a CI job: there is no keyboard, so the runner sent it while stopping the job —
+// its timeout first, a cancel second — unless the script's own timeout wrapper sent SIGINT.
+const KEYBOARD = /^KeyboardInterrupt$|^!{3,} KeyboardInterrupt !{3,}$|^ERROR: Operation cancell?ed by user$|^\^C(?:\S|$)/
+// The runner's own words for a cancel or a system failure (not a tool's "cancelled").
+const CANCEL_WORDS = /^WARNING: script canceled externally|Job failed: canceled\b|^ERROR: Job failed: (?:execution|job) (?:was )?canceled|Job failed \(system failure\)/
+const OWN_TIMEOUT = /^\$ (?:.*[\s;&|(])?timeout\s+(?:-\S+\s+)*(?:-s\s*|--signal[= ])(?:SIG)?(?:INT|2)\b/
 
 function keyboardInterrupt(s: Scan): Diagnosis[] {
   const hit = s.last(KEYBOARD)
   if (!hit || s.has(TIMEOUT) || s.has(CANCEL_WORDS) || s.output.filter((l) => l.n > hit.line.n).length > 25) return []
   const ev = evidence(s.commandAt(hit.line.n), hit)
+  const own = s.commandAt(hit.line.n)
+  if (own && OWN_TIMEOUT.test(own.text)) {
+    return [diagnosis('job_timeout', 'The script\'s own timeout interrupted a command', `The command ran under \`timeout\` with SIGINT ("${own.text.slice(2, 80)}"), and its limit ran out: the interrupt came from the script, not the runner. The command ran longer than its limit — slow, or hung.`,
+      ev, [
+        { text: 'Find where it spent the time (its last output before the interrupt); if it hangs, fix the wait; if it is only slow, raise the limit.' },
+      ], 0.55)]
+  }
   return [diagnosis('job_timeout', 'The job was interrupted while it ran: most likely its timeout',
     'The script was stopped by an interrupt ("' + hit.line.text.trim().slice(0, 40) + '"), and a CI job has no keyboard: the runner sent it while stopping the job. The usual reason is the job\'s timeout (the step before it ran long or hung); a cancel from the UI or a newer pipeline gives the same lines without the job page\'s "timeout".',
     ev, [

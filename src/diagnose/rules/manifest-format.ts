@@ -14,8 +14,14 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
 
 // distribution's schema2 reader with an OCI body under a Docker media type.
 const OCI_UNDER_DOCKER = /mediaType in manifest (?:list )?should be 'application\/vnd\.docker\.distribution\.manifest\.(?:list\.)?v2\+json' not 'application\/vnd\.oci\.image\.(?:manifest|index)\.v1\+json'/
-// A registry refusing what a push sent: the manifest itself, or a manifest whose subject or blobs it does not know.
-const PUSH_REFUSED = /MANIFEST_INVALID|manifest invalid|unknown media type|OCI index found, but (?:the )?Accept header does not support OCI indexes|unsupported manifest media type|blob unknown to registry/i
+// distribution's answer to a GET whose Accept header lists no OCI types (an old Docker, a script's curl or
+// crane with Docker-only Accept headers).
+const OCI_NOT_ACCEPTED = /OCI (?:manifest|index) found, but (?:the )?accept header does not support OCI (?:manifests|indexes)/i
+// A registry refusing what a push sent: the manifest itself, or (BuildKit attestations only) a manifest whose
+// subject it does not know. "blob unknown" on a plain push is a layer missing from the repository.
+const PUSH_REFUSED = /MANIFEST_INVALID|manifest invalid|unknown media type|unsupported manifest media type|blob unknown to registry/i
+// BuildKit in the job (buildx, its "failed to solve"), which attaches attestations by default.
+const BUILDKIT = /buildx|failed to solve|provenance|attestation|sbom/i
 const PUSH = /failed to push|\bpush(?:ing)?\b|--push\b|Pushing|error pushing|PUT .*\/manifests\//i
 
 function mirrorPull(s: Scan, hit: Hit): Diagnosis[] {
@@ -45,7 +51,7 @@ function mirrorPull(s: Scan, hit: Hit): Diagnosis[] {
 }
 
 function pushRefused(s: Scan, hit: Hit): Diagnosis[] {
-  const buildx = s.has(/buildx|failed to solve|provenance|attestation|sbom/i)
+  const buildx = s.has(BUILDKIT)
   const gitlab = s.has(/registry\.gitlab\.com|\$CI_REGISTRY|CI_REGISTRY_IMAGE/)
   const blob = /blob unknown/i.test(hit.line.text)
   return [diagnosis('image_manifest_format_unsupported', 'The registry refused the image\'s manifest on push',
@@ -57,10 +63,27 @@ function pushRefused(s: Scan, hit: Hit): Diagnosis[] {
     ], buildx ? 0.7 : 0.55)]
 }
 
+function notAccepted(s: Scan, hit: Hit): Diagnosis[] {
+  const cmd = s.commandAt(hit.line.n)?.text ?? ''
+  const script = /^\$ (?:curl|wget|crane|skopeo|regctl|http)\b/.test(cmd)
+  return [diagnosis('image_manifest_format_unsupported', 'The registry has the image only with OCI media types, and the client does not accept them',
+    `"${hit.line.text.trim().slice(0, 160)}": the image exists, published with an OCI manifest or index, and the ${script ? 'request' : 'client'} asked only for Docker's schema-2 types${script ? ' (its Accept header)' : ': an old Docker in the job, or an old engine on the runner host'}.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      script
+        ? { text: 'Accept OCI types in the request.', snippet: 'curl -H "Accept: application/vnd.oci.image.index.v1+json" -H "Accept: application/vnd.oci.image.manifest.v1+json" -H "Accept: application/vnd.docker.distribution.manifest.list.v2+json" …' }
+        : { text: 'Use a current docker image and dind service (and a current engine on the runner host).', snippet: 'image: docker:27\nservices:\n  - docker:27-dind' },
+      { text: 'Or pin a tag or digest still published with Docker media types.' },
+    ], 0.75)]
+}
+
 function manifestFormat(s: Scan): Diagnosis[] {
   const pulled = s.last(OCI_UNDER_DOCKER)
   if (pulled) return mirrorPull(s, pulled)
-  const pushed = s.all(PUSH_REFUSED).filter((h) => PUSH.test(`${h.line.text} ${s.commandAt(h.line.n)?.text ?? ''}`)).pop()
+  const refused = s.last(OCI_NOT_ACCEPTED)
+  if (refused) return notAccepted(s, refused)
+  // "blob unknown" counts only with BuildKit's attestations in the job: otherwise it is a missing layer.
+  const attestations = s.has(BUILDKIT)
+  const pushed = s.all(PUSH_REFUSED).filter((h) => PUSH.test(`${h.line.text} ${s.commandAt(h.line.n)?.text ?? ''}`) && (attestations || !/blob unknown/i.test(h.line.text))).pop()
   return pushed ? pushRefused(s, pushed) : []
 }
 

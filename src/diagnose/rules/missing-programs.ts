@@ -16,23 +16,33 @@ const BROWSER = new RegExp([
   // Puppeteer: the browser it downloads at install time is not there (skipped download, other cache dir).
   String.raw`Could not find (?:Chrome|Chromium|Firefox) \(ver\. [\w.]+\)`,
   String.raw`Could not find expected browser \((\w+)\) locally`,
-  // Karma's launchers and Cypress.
+  String.raw`Browser was not found at the configured executablePath`,
+  // Karma's launchers, Cypress, Playwright (its downloaded browsers), chromedriver (Selenium, WebdriverIO).
   String.raw`No binary for (\w+) browser on your platform`,
   String.raw`Browser: (\w+) was not found on your system`,
+  String.raw`browserType\.launch: Executable doesn't exist at \S*ms-playwright`,
+  String.raw`unknown error: cannot find Chrome binary`,
 ].join('|'))
+// Only the wordings of a run that failed for the interpreter: nox's "failed" (with CI set, which GitLab
+// sets) and tox's errors. Their "skipped" wordings are warnings: another session may be what failed.
 const INTERPRETER = new RegExp([
-  // nox (a missing interpreter fails the run when CI is set, which GitLab sets), tox 3 and tox 4.
-  String.raw`Session \S+ (?:failed|skipped): Python interpreter ([\w.]+) not found`,
-  String.raw`InterpreterNotFound: (python[\w.]*)`,
-  String.raw`skipped because could not find python interpreter with spec\(s\): (\S+)`,
+  String.raw`Session \S+ failed: Python interpreter ([\w.]+) not found`,
+  String.raw`ERROR:\s+InterpreterNotFound: (python[\w.]*)`,
+  String.raw`failed with could not find python interpreter matching any of the specs (\S+)`,
 ].join('|'))
 const HOSTTOOLS = /The following required tools \(as specified by HOSTTOOLS\) appear to be unavailable in PATH/
 
 function browser(s: Scan, hit: Hit): Diagnosis {
-  const name = firstGroup(hit) ?? (/Firefox/i.test(hit.line.text) ? 'firefox' : 'chrome')
+  // Karma names its launcher (ChromeHeadless, FirefoxHeadless): the browser is what it launches.
+  const name = (firstGroup(hit) ?? (/Firefox/i.test(hit.line.text) ? 'Firefox' : 'Chrome')).replace(/Headless$/, '')
   const service = s.services().find((x) => /chrom|browser|selenium|headless/i.test(x))
+  const alpine = /alpine/.test(s.image() ?? '')
+  const playwright = /ms-playwright/.test(hit.line.text)
+  // Debian's package is "chromium"; Ubuntu's chromium-browser is a snap, which does not run in a container.
+  const install = alpine ? 'apk add --no-cache chromium   # then CHROME_PATH=/usr/bin/chromium-browser' : 'apt-get update && apt-get install -y chromium   # Debian images; then CHROME_PATH=/usr/bin/chromium'
   const fixes: Fix[] = [
-    { text: 'Run the job in an image that ships the browser (or install it in before_script).', snippet: /firefox/i.test(name) ? 'image: cypress/browsers:latest   # Chrome, Firefox and Edge' : 'image: cypress/browsers:latest   # or: apt-get install -y chromium, then CHROME_PATH=/usr/bin/chromium' },
+    ...(playwright ? [{ text: 'Playwright uses the browsers it downloads for its own version: install them in the job, or use Playwright\'s image of the same version.', snippet: 'image: mcr.microsoft.com/playwright:v<version of @playwright/test>-jammy\n# or: npx playwright install --with-deps chromium' }] : []),
+    { text: 'Run the job in an image that ships the browser, or install it in before_script.', snippet: /firefox/i.test(name) ? 'image: cypress/browsers:latest   # Chrome, Firefox and Edge' : `image: cypress/browsers:latest\n# or in before_script: ${install}` },
     { text: 'If the browser is installed, tell the tool where it is.', snippet: 'variables:\n  CHROME_PATH: /usr/bin/chromium      # chrome-launcher, Lighthouse\n  CHROME_BIN: /usr/bin/chromium       # Karma\n  PUPPETEER_EXECUTABLE_PATH: /usr/bin/chromium' },
     ...(/Could not find (?:expected browser|Chrome|Chromium|Firefox)/.test(hit.line.text) ? [{ text: 'Puppeteer downloads its browser when it is installed: do not skip that download (PUPPETEER_SKIP_DOWNLOAD), and cache its directory with node_modules.', snippet: 'variables:\n  PUPPETEER_CACHE_DIR: $CI_PROJECT_DIR/.cache/puppeteer\ncache:\n  paths: [.cache/puppeteer, node_modules]' }] : []),
   ]

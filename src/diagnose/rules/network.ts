@@ -279,7 +279,7 @@ function refused(s: Scan): Diagnosis[] {
   const host = hostIn(hit) ?? 'the remote host'
   if (host === 'docker') return []
   // Loopback in a job container: loopback-services.ts (a firewall cannot stand between a process and its own loopback).
-  if (/^(localhost|127\.|::1)/.test(host) && s.family !== 'shell' && s.family !== 'kubernetes') return []
+  if (/^(localhost|127\.|::1)/.test(host) && s.family !== 'shell' && s.family !== 'kubernetes' && s.executor !== 'instance' && !/wget: can't connect/.test(hit.line.text)) return []
   // busybox wget names no port: the scheme of the URL it was given says which.
   const wgetUrl = /wget: can't connect/.test(hit.line.text) ? /\b(https?):\/\//.exec(s.commandAt(hit.line.n)?.text ?? '')?.[1] : undefined
   const port = hit.m[2] ?? hit.m[5] ?? hit.m[8] ?? (wgetUrl === 'https' ? '443' : wgetUrl === 'http' ? '80' : '')

@@ -76,10 +76,21 @@ function registryAuth(s: Scan): Diagnosis[] {
   const put = s.last(NPM_PUT_404)
   if (put && !s.has(REGISTRY_AUTH)) {
     const host = hostOf(put.m[1]) ?? 'the npm registry'
+    // GitLab's project-level npm registry: its own .npmrc lines, and its own reasons for a 404.
+    const gitlab = /^(https?:\/\/[^/]+)(\/(?:[^/]+\/)*api\/v4\/projects\/[^/]+\/packages\/npm\/)/.exec(put.m[1] ?? '')
+    if (gitlab) {
+      const path = `${gitlab[1]?.replace(/^https?:/, '')}${gitlab[2]}`
+      return [diagnosis('package_registry_auth_failed', `GitLab's npm registry (${host}) refused the publish`,
+        `npm publish got 404 on its PUT to the project's npm registry: the job's .npmrc has no token for that registry path, or the publish goes to the wrong place — a wrong project id, the instance-level endpoint (which takes no publish), or a package scope that is not the project's root namespace.`,
+        evidence(s.commandAt(put.line.n), put), [
+          { text: 'Add the registry and the job token for this project\'s path to .npmrc (appended: the project\'s own .npmrc settings stay).', snippet: `script:\n  - echo "@<scope>:registry=https:${path}" >> .npmrc\n  - echo "${path}:_authToken=\${CI_JOB_TOKEN}" >> .npmrc\n  - npm publish` },
+          { text: 'Check the package name\'s scope is the project\'s top-level group (or user) and the URL names this project\'s id.' },
+        ], 0.75)]
+    }
     return [diagnosis('package_registry_auth_failed', `${host} refused the publish`,
       `npm publish got 404 on its PUT to ${host}: the registry answers 404, not 401/403, when the request carries no token or a token that may not publish this package (the name belongs to someone else, or a scoped package's organisation does not include the token's user). The job's .npmrc has no accepted token for ${host}.`,
       evidence(s.commandAt(put.line.n), put), [
-        { text: `Write the token into .npmrc for ${host} in the job, from a masked CI/CD variable.`, snippet: `script:\n  - echo "//${host}/:_authToken=\${NPM_TOKEN}" > .npmrc\n  - npm publish` },
+        { text: `Add the token for ${host} to .npmrc in the job, from a masked CI/CD variable (appended: the project's own .npmrc settings stay).`, snippet: `script:\n  - echo "//${host}/:_authToken=\${NPM_TOKEN}" >> .npmrc\n  - npm publish` },
         { text: 'A protected variable is empty on unprotected branches and tags: check the variable\'s settings, and that the package name is yours (or scoped to your organisation).' },
       ], 0.75)]
   }

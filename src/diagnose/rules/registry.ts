@@ -149,7 +149,9 @@ function pulls(s: Scan): Diagnosis[] {
   const helperHit = s.last(HELPER_PULL)
   if (helperHit) return helper(s, helperHit, imageIn(s, helperHit))
   for (const [re, make] of reasons) {
-    const hit = pullHits(s, re).filter((h) => !/FATAL: file does not exist|cache/i.test(h.line.text)).pop()
+    // distribution answers "manifest unknown: OCI … found, but accept header does not support …" to a client
+    // that cannot read OCI media types: the image exists (manifest-format.ts).
+    const hit = pullHits(s, re).filter((h) => !/FATAL: file does not exist|cache/i.test(h.line.text) && !/OCI (?:manifest|index) found, but/i.test(h.line.text)).pop()
     if (!hit) continue
     const image = imageIn(s, hit)
     if (HELPER.test(hit.line.text) || /gitlab-runner-helper/.test(image)) return helper(s, hit, image)

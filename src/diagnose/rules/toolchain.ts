@@ -105,9 +105,20 @@ function tooNew(text: string, next: string): boolean {
 const OPENSSL3 = /error:0308010C:digital envelope routines::unsupported|ERR_OSSL_EVP_UNSUPPORTED/
 
 function openssl3(s: Scan): Diagnosis[] {
-  const hit = s.last(OPENSSL3)
+  // OpenSSL's own line says more than Node's error code after it.
+  const hit = s.last(/error:0308010C:digital envelope routines::unsupported/) ?? s.last(OPENSSL3)
   if (!hit) return []
   const image = s.image()
+  // The stack says which algorithm: a hash (webpack's MD4) or a cipher (RC2/DES in an old PKCS#12, a TLS context).
+  const stack = s.ev.trace.lines.filter((l) => Math.abs(l.n - hit.line.n) <= 8).map((l) => l.text).join('\n')
+  if (!/createHash|md4|webpack|new Hash\b/i.test(stack)) {
+    return [diagnosis('toolchain_version_too_old', 'Node.js in the image (OpenSSL 3) refuses a legacy algorithm',
+      `"${hit.line.text.trim().slice(0, 120)}": Node.js 17 and later use OpenSSL 3, which moved old ciphers and hashes (RC2, RC4, DES, Blowfish) to its legacy provider; the code reads something made with one — typically a PKCS#12 certificate bundle encrypted the old way.`,
+      evidence(s.commandAt(hit.line.n), hit), [
+        { text: 'Re-encode the material with current algorithms (a .p12/.pfx: export it again with AES).', snippet: 'openssl pkcs12 -legacy -in old.p12 -nodes -out tmp.pem && openssl pkcs12 -export -in tmp.pem -out new.p12' },
+        { text: 'Stopgap: load OpenSSL\'s legacy provider.', snippet: 'variables:\n  NODE_OPTIONS: --openssl-legacy-provider' },
+      ], 0.6)]
+  }
   return [diagnosis('toolchain_version_too_old', 'Node.js in the image is newer than the build supports (OpenSSL 3)',
     `"${hit.line.text.trim().slice(0, 120)}": Node.js 17 and later use OpenSSL 3, which refuses the MD4 hash that webpack 4 (react-scripts 4, older Angular and Vue CLIs) uses for module ids${image && /^node(?::(?:latest|current|lts|\d+(?:-\S+)?))?$|^node:(?:latest|current)/.test(image) ? `; the image ${image} moved to such a Node.js` : ''}. The project built before on an older Node.js.`,
     evidence(s.commandAt(hit.line.n), hit), [
@@ -119,7 +130,7 @@ function openssl3(s: Scan): Diagnosis[] {
 
 function versions(s: Scan): Diagnosis[] {
   const hit = s.last(TOO_OLD)
-  if (!hit) return openssl3(s)
+  if (!hit) return []
   const next = s.output.find((l) => l.n > hit.line.n)?.text ?? ''
   const newer = tooNew(hit.line.text, next)
   const goSwitch = /toolchain not available/.test(hit.line.text)
@@ -142,6 +153,7 @@ export const toolchainRule: Rule = {
   id: 'toolchain',
   categories: ['toolchain_version_too_old'],
   match(ev) {
-    return versions(Scan.of(ev))
+    const s = Scan.of(ev)
+    return [...versions(s), ...openssl3(s)]
   },
 }
