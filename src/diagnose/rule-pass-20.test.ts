@@ -87,3 +87,14 @@ describe('artifacts.ts: artifacts_report_rejected', () => {
     expect(d?.title).toContain('codequality')
   })
 })
+
+describe('config.ts: which variable of a quoted argument was empty (rv5\'s note)', () => {
+  it('names only the variable that expanded to nothing in the value the tool quoted', () => {
+    const d = top(step('$ docker build -t $REGISTRY_IMAGE:$RELEASE_TAG .', 'invalid argument "registry.example.com/g/p:" for "-t, --tag" flag: invalid reference format', "See 'docker build --help'."))
+    expect(d?.category).toBe('protected_variable_unavailable')
+    expect(d?.title).toBe('$RELEASE_TAG is empty in this job')
+  })
+  it('guard: without a quoted value every variable of the command is named', () => {
+    expect(top(step('$ docker push $IMAGE:$TAG', 'invalid reference format'))?.title).toBe('$IMAGE, $TAG are empty in this job')
+  })
+})

@@ -167,6 +167,25 @@ function loginPrompt(hit: Hit): Diagnosis {
     ], 0.6)
 }
 
+/**
+ * The variables of one word of the command that are empty in the value a tool quoted: the word
+ * `$REGISTRY_IMAGE:$RELEASE_TAG` read against "registry.example.com/g/p:" says $RELEASE_TAG only.
+ * Undefined when no word of the command matches the value (the tool quoted something else).
+ */
+function emptyIn(command: string, quoted: string, named: readonly string[]): string[] | undefined {
+  for (const word of command.split(/\s+/)) {
+    const parts = word.replace(/^["']|["']$/g, '').split(/(\$\{?[A-Za-z_]\w*\}?)/)
+    const vars = parts.filter((_, i) => i % 2 === 1).map((v) => v.replace(/[${}]/g, ''))
+    if (!vars.some((v) => named.includes(v))) continue
+    const re = new RegExp(`^${parts.map((p, i) => i % 2 === 1 ? '(.*?)' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('')}$`)
+    const m = re.exec(quoted)
+    if (!m) continue
+    const empty = vars.filter((v, i) => m[i + 1] === '' && named.includes(v))
+    return empty.length ? empty : undefined
+  }
+  return undefined
+}
+
 function protectedVar(s: Scan): Diagnosis[] {
   // A pasted excerpt (no phase) counts only for a login that prompted: other wordings need the command's variables.
   const hit = s.all(EMPTY_ARG, ['step_script', 'after_script', '']).filter((h) => phaseName(h.line.section) !== '' || /interactive login|reading password/.test(h.line.text)).pop()
@@ -175,7 +194,10 @@ function protectedVar(s: Scan): Diagnosis[] {
     return ref.length ? ref : emptyGuard(s)
   }
   const cmd = s.commandAt(hit.line.n)
-  const vars = userVariables(cmd?.text ?? '', s.ev.ciYaml)
+  const named = userVariables(cmd?.text ?? '', s.ev.ciYaml)
+  // When the tool quotes the argument it got, only the variables that expanded to nothing in it are empty.
+  const quoted = /"([^"]*)"/.exec(hit.line.text)?.[1]
+  const vars = (quoted !== undefined && cmd ? emptyIn(cmd.text, quoted, named) : undefined) ?? named
   // A login that fell back to prompting for a password, with no command line to name the variable.
   if (!vars.length && !cmd && /interactive login|reading password/.test(hit.line.text)) return [loginPrompt(hit)]
   if (!vars.length) return []
