@@ -53,18 +53,23 @@ export function worthKeeping(text: string): boolean {
   return text !== '' && (FRAME.test(text) || WORD.test(text) || text.includes(':237'))
 }
 
-// The script's echoes kept through thinning: the newest this many, each at most ECHO_CHARS long.
-const ECHOES_KEPT = 2_000
-const ECHO_CHARS = 2_000
-
 /**
  * Drops the oldest rows over a line and character budget, but not the script's `$ ` echoes: rules ask
  * which command ran before a line (a server the job started, whether the script began at all), and the
- * string parser, which keeps every line, must give the same answer as the streaming reader. There are
- * few echoes, and the pinned ones are bounded in number and length, so memory stays flat.
+ * string parser, which keeps every line, must give the same answer as the streaming reader. The newest
+ * echoes are pinned, whatever their length, up to half of the budget in lines and in characters, so the
+ * reader stays within its limits.
  */
 export function thinKeepingEchoes<T extends { text: string }>(rows: readonly T[], maxLines: number, maxChars: number, chars: number): { rows: T[], chars: number } {
-  const pinned = new Set(rows.filter((r) => r.text.startsWith('$ ') && r.text.length <= ECHO_CHARS).slice(-ECHOES_KEPT))
+  const pinned = new Set<T>()
+  let pinnedChars = 0
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const r = rows[i] as T
+    if (!r.text.startsWith('$ ')) continue
+    if (pinned.size + 1 > maxLines / 2 || pinnedChars + r.text.length > maxChars / 2) break
+    pinned.add(r)
+    pinnedChars += r.text.length
+  }
   let lines = rows.length
   let left = chars
   const kept: T[] = []

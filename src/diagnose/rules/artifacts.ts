@@ -116,13 +116,19 @@ ${binary} --version` },
 function reportRejected(s: Scan): Diagnosis[] {
   const hit = s.last(RAW_ONE)
   if (!hit) return []
-  const type = hit.m[1] ?? /artifact_type=(\w+)/.exec(hit.line.text)?.[1] ?? 'the report'
-  return [diagnosis('artifacts_report_rejected', `GitLab refused the ${type} report: more than one file`,
-    `The runner uploads ${type === 'the report' ? 'this report type' : `"${type}" reports`} in GitLab's raw format, which takes exactly one file, and the job's artifacts:reports:${type === 'the report' ? '<type>' : type} path matched several (or a directory), so GitLab answered "only one file can be sent as raw" and the uploader retried in vain.`,
+  const type = hit.m[1] ?? /artifact_type=(\w+)/.exec(hit.line.text)?.[1]
+  const key = type ?? '<type>'
+  // After a script that failed, the upload is a follow-on: the script's failure is the answer.
+  const afterFailure = s.has(/^Uploading artifacts for failed job/) || phaseName(hit.line.section) === 'upload_artifacts_on_failure'
+  return [diagnosis('artifacts_report_rejected', `GitLab refused ${type ? `the ${type} report` : 'a report artifact'}: more than one file`,
+    `The runner uploads ${type ? `"${type}" reports` : 'this report type'} in GitLab's raw format, which takes exactly one file, and the job's artifacts:reports:${key} path matched several (or a directory), so GitLab answered "only one file can be sent as raw" and the uploader retried in vain.`,
     evidence(s.near(hit.line.n, /Uploading artifacts/, 3), hit), [
-      { text: 'Write one report file (merge the tool\'s outputs into one JSON document) and list only that path.', snippet: `artifacts:\n  reports:\n    ${type === 'the report' ? 'codequality' : type}: gl-${type === 'the report' ? 'codequality' : type}-report.json   # one file, not a glob` },
-      { text: 'For several tools, merge their reports in the job.', snippet: 'jq -s "add" hadolint.json eslint.json > gl-codequality-report.json' },
-    ], 0.85)]
+      { text: 'Write one report file and list only that path.', snippet: `artifacts:\n  reports:\n    ${key}: gl-${type ?? 'report'}.json   # one file, not a glob` },
+      // Code quality reports are JSON arrays, which concatenate; other reports are objects, which do not.
+      type === 'codequality'
+        ? { text: 'For several tools, concatenate their code quality arrays in the job.', snippet: 'jq -s "add" hadolint.json eslint.json > gl-codequality.json' }
+        : { text: 'For several tools, give each its own job (one report each), or use the tool\'s own way to merge its reports; a report is one JSON object, so concatenating files keeps only one of them.' },
+    ], afterFailure ? 0.35 : 0.85)]
 }
 
 export const artifactsRule: Rule = {

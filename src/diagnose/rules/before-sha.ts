@@ -1,4 +1,4 @@
-import { Scan, diagnosis, evidence } from '../scan.js'
+import { Scan, diagnosis, evidence, phaseName } from '../scan.js'
 import type { Diagnosis, Rule } from '../types.js'
 
 /**
@@ -9,11 +9,15 @@ import type { Diagnosis, Rule } from '../types.js'
  */
 
 const ZERO_RANGE = /\b0{40}\b/
-const GIT_REFUSAL = /Invalid revision range|bad object|unknown revision|ambiguous argument|bad revision|Not a valid (?:object name|commit name)|no such commit|fatal:|error:/i
+// git's own refusals of a commit it does not have; any "fatal:" only when the command names the variable.
+const GIT_REFUSAL = /Invalid revision range|bad object|unknown revision|ambiguous argument|bad revision|Not a valid (?:object name|commit name)|no such commit/i
 
 function beforeSha(s: Scan): Diagnosis[] {
-  const hit = s.all(ZERO_RANGE).filter((h) => GIT_REFUSAL.test(h.line.text) && !s.inDiff(h.line)).pop()
+  const hit = s.all(ZERO_RANGE).filter((h) => !s.inDiff(h.line) && phaseName(h.line.section) !== 'after_script'
+    && (GIT_REFUSAL.test(h.line.text) || (/\bfatal:/.test(h.line.text) && /CI_COMMIT_BEFORE_SHA/.test(s.commandAt(h.line.n)?.text ?? '')))).pop()
   if (!hit) return []
+  // A later command means the script went past the refusal ("|| git ls-files"): not why it failed.
+  if (s.ev.trace.lines.some((l) => l.n > hit.line.n && l.text.startsWith('$ ') && phaseName(l.section) !== 'after_script')) return []
   return [diagnosis('ci_before_sha_zero', 'A commit range starts at CI_COMMIT_BEFORE_SHA, which is all zeros here',
     `"${hit.line.text.trim().slice(0, 140)}": GitLab sets CI_COMMIT_BEFORE_SHA to forty zeros when the pipeline has no previous commit — the first push of a branch, scheduled, manual, web or API pipelines, and merge-request pipelines — and git has no such commit.`,
     evidence(s.commandAt(hit.line.n), hit), [

@@ -17,7 +17,10 @@ const DOCKERFILE = /failed to read dockerfile: open ([\w./-]*Dockerfile[\w.-]*):
 const CONTEXT = /failed to compute cache key: (?:failed to calculate checksum of ref \S+ )?"?(\/[^"\s]*)"?:? not found|COPY failed: (?:file not found in build context or excluded by \.dockerignore: )?stat [^:]+: file does not exist|COPY failed: file not found in build context or excluded by \.dockerignore|COPY failed: stat \/var\/lib\/docker\/tmp\/docker-builder\d+\/(\S+): no such file or directory|failed to get files used from context: failed to get fileinfo for \/kaniko\/buildcontext\/(\S+?): lstat/
 const BIND = /invalid mount config for type "bind": bind source path does not exist: (\S+?)\.?$/
 // A bind mount the daemon made from its own (empty) directory: AWS CDK's bundling found no output.
-const BIND_EMPTY = /Bundling did not produce any output\. Check that content is written to \/asset-output/
+const BIND_EMPTY = /Bundling did not produce any output\. Check that (?:content is written to|your container writes content to) \/asset-output/
+// The job's own directory as a bind source: /builds/…, or the runner's unexpanded echo of a variable for it.
+const JOB_DIR = String.raw`(?:\/builds\/[^\s:"']*|"?\$\{?(?:CI_PROJECT_DIR|CI_BUILDS_DIR|PWD)\}?[^\s:"']*"?|"?\$\(pwd\)[^\s:"']*"?)`
+const RUN_MOUNT = new RegExp(String.raw`docker run\b[^\n]{0,400}?\s(?:-v|--volume)[\s=]+${JOB_DIR}\\?:(\/[\w/.-]+)`)
 const PORT = /Bind for ([\d.:[\]]+) failed: port is already allocated|listen tcp[46]? ([\d.:[\]]*:\d+): bind: address already in use|listen EADDRINUSE: address already in use (\S+)|OSError: \[Errno 98\] Address already in use/
 const LOGIN_404 = /login attempt to (https?:\/\/\S+\/v2\/) failed with status: 404 Not Found/
 const HELM_LOCK = /another operation \(install\/upgrade\/rollback\) is in progress/
@@ -64,12 +67,17 @@ function buildContext(s: Scan): Diagnosis[] {
  * path under <dst>: the daemon mounted its own directory of that name, which does not have the job's files.
  */
 function emptyMount(s: Scan): Hit | undefined {
+  // On the shell executor the daemon shares the job's filesystem: the mount is not empty.
+  if (s.family === 'shell') return undefined
   const cdk = s.last(BIND_EMPTY)
   if (cdk) return cdk
-  const run = s.all(/docker run\b.*?\s-v\s+\/builds\/[^\s:]+\\?:(\/[\w/.-]+)/).pop()
+  // The script's own "$ docker run" echo counts (Scan.all reads output lines only).
+  const run = s.ev.trace.lines.map((line) => ({ line, m: RUN_MOUNT.exec(line.text) })).filter((h): h is Hit => h.m !== null).pop()
   const dst = run?.m[1]
   if (!run || !dst) return undefined
-  return s.all(/No such file or directory/).find((h) => h.line.n > run.line.n && h.line.text.includes(`${dst}/`))
+  // Under the mount point: the path starts there, not merely contains it (/builds/app/dist for /app).
+  const under = new RegExp(`(?:^|[\\s'"(=])${dst.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`)
+  return s.all(/No such file or directory|does not exist|can't open/).find((h) => h.line.n > run.line.n && under.test(h.line.text))
 }
 
 function bindMount(s: Scan): Diagnosis[] {
@@ -77,6 +85,7 @@ function bindMount(s: Scan): Diagnosis[] {
   if (!hit) return []
   return [diagnosis('dind_bind_mount_path', 'A bind mount names a path the Docker daemon does not have', `docker run -v mounted ${hit.m[1] ?? 'a directory of the job (under /builds)'}, a path in the job's container; the daemon that runs the container (a dind service, or the host's daemon through the socket) has its own filesystem, where that path does not exist.`,
     evidence(s.commandAt(hit.line.n), hit), [
+      ...(BIND_EMPTY.test(hit.line.text) ? [{ text: 'AWS CDK: let the bundling copy its input and output through a volume instead of bind mounts (CDK\'s switch for Docker-in-Docker).', snippet: 'bundling: {\n  bundlingFileAccess: BundlingFileAccess.VOLUME_COPY,\n}' }] : []),
       { text: 'Copy files into the container instead of bind-mounting the job\'s directory.', snippet: 'docker create --name work <image>\ndocker cp . work:/src\ndocker start -a work' },
       ...(s.hasDind() ? [] : [{ text: 'Or share the builds directory with the daemon (socket binding with the same path on the host).', snippet: '[runners.docker]\n  volumes = ["/var/run/docker.sock:/var/run/docker.sock", "/builds:/builds"]' }]),
     ], 0.8)]

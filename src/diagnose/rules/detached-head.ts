@@ -14,6 +14,8 @@ const DETACHED = new RegExp([
   String.raw`^(?:\[(?:ERROR|INFO)\] )?fatal: You are not currently on a branch\.`,
   String.raw`^(?:\[(?:ERROR|INFO)\] )?fatal: ref HEAD is not a symbolic ref`,
   String.raw`^(?:\[(?:ERROR|INFO)\] )?fatal: HEAD does not point to a branch`,
+  // git push of HEAD itself from the detached checkout.
+  String.raw`hint: The <src> part of the refspec is a commit object`,
   // GitPython's repo.active_branch, GitVersion.
   String.raw`HEAD is a detached symbolic reference`,
   String.raw`the branch being examined is a detached Head`,
@@ -34,7 +36,7 @@ function detachedHead(s: Scan): Diagnosis[] {
     evidence(s.commandAt(hit.line.n), hit), [
       { text: tag ? 'A tag pipeline has no branch: run the release from the branch pipeline, or check out the release branch explicitly.' : 'Put a branch at the pipeline\'s commit before the tool runs.', snippet: tag ? 'script:\n  - git checkout -B main "origin/main"' : 'script:\n  - git checkout -B "$CI_COMMIT_REF_NAME" "$CI_COMMIT_SHA"' },
       { text: 'Tools that read tags and history also need the full clone. To push back, the job token works only where the project allows it (GitLab 17.2+: Settings › CI/CD › Job token permissions › allow Git push requests); otherwise use a project access token in the remote URL.', snippet: 'variables:\n  GIT_DEPTH: 0\nscript:\n  - git remote set-url origin "https://oauth2:${RELEASE_TOKEN}@${CI_SERVER_HOST}/${CI_PROJECT_PATH}.git"' },
-    ], /ENOGIT|not currently on a branch|not a symbolic ref|does not point to a branch|invalid refspec|detached symbolic reference|being examined is a detached/.test(hit.line.text) ? 0.8 : 0.6)]
+    ], /ENOGIT|not currently on a branch|not a symbolic ref|does not point to a branch|invalid refspec|detached symbolic reference|being examined is a detached|refspec is a commit object/.test(hit.line.text) ? 0.8 : 0.6)]
 }
 
 export const detachedHeadRule: Rule = {

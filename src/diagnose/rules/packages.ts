@@ -228,10 +228,14 @@ function toolchainProbe(s: Scan): Diagnosis[] {
   const hit = s.last(TOOLCHAIN_PROBE)
   if (!hit) return []
   const alpine = /alpine|musl/i.test(s.image() ?? '') || /alpine|musl/.test(hit.line.text)
-  return [diagnosis('binary_loader_missing', 'Gradle cannot run the JDK it provisioned', `Gradle downloaded a JDK for the build's toolchain (${hit.m[1]}) and could not start it to read its version: ${alpine ? 'the image is Alpine (musl), and the JDK Gradle downloads is a glibc build' : 'the usual reason is a glibc JDK on a musl image (Alpine), or a JDK for another architecture'}.`,
+  // The toolchain's Java version from the provisioned directory's name (adoptium-8-…, amazon-corretto-21…).
+  const version = /[-/](?:jdk-?)?(\d{1,2})(?:[-.]|$)/.exec((hit.m[1] ?? '').split('/').pop() ?? '')?.[1] ?? '<version>'
+  // Alpine names Java 8's directory java-1.8-openjdk; Debian adds the architecture.
+  const installed = alpine ? (version === '8' ? '/usr/lib/jvm/java-1.8-openjdk' : `/usr/lib/jvm/java-${version}-openjdk`) : `/usr/lib/jvm/java-${version}-openjdk-amd64`
+  return [diagnosis('binary_loader_missing', 'Gradle cannot run the JDK it provisioned', `Gradle downloaded a JDK for the build's toolchain (${hit.m[1]}) and could not start it to read its version: ${alpine ? 'the image is Alpine (musl), and the JDKs Gradle downloads are glibc builds' : 'the usual reason is a glibc JDK on a musl image (Alpine), or a JDK for another architecture'}.`,
     evidence(s.commandAt(hit.line.n), hit), [
-      { text: 'Build in a glibc image that has the toolchain\'s Java version, so Gradle needs to provision nothing.', snippet: 'image: eclipse-temurin:8-jdk   # the version the toolchain asks for' },
-      { text: 'Or let Gradle provision musl builds (foojay resolver on Alpine), or point it at an installed JDK.', snippet: 'org.gradle.java.installations.paths=/usr/lib/jvm/java-8-openjdk   # gradle.properties' },
+      { text: 'Build in a glibc image that has the toolchain\'s Java version, so Gradle needs to provision nothing.', snippet: `image: eclipse-temurin:${version}-jdk   # the version the toolchain asks for` },
+      { text: `Or install that JDK from the image's own packages and point Gradle at it (Gradle's toolchain resolvers download glibc builds only).`, snippet: `${alpine ? `apk add openjdk${version}` : `apt-get install -y openjdk-${version}-jdk-headless`}\n# gradle.properties\norg.gradle.java.installations.paths=${installed}` },
     ], 0.6)]
 }
 

@@ -32,7 +32,7 @@ const NAME_TAKEN = /Conflict\. The container name "\/?([^"]+)" is already in use
 const NO_SUCH_IMAGE = /(?:Preparation failed|Job failed \(system failure\)): Error: No such image: (\S+)/
 // The runner's notice, or GitLab's text for the trace_size_exceeded reason (which names no size).
 const LOG_LIMIT = /Job's log exceeded limit of (\d+) bytes|The job log size limit was reached/
-const SERVER_ERROR = /(?:returned error|HTTP|status(?: code)?|responseStatus=|received:?)\s*:?\s*(5\d\d)\b|\b(502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out|500 Internal Server Error)|"message":"(Bad Gateway|Service Unavailable|Gateway Time-?out|Internal Server Error)"|\b(UNAVAILABLE|INTERNAL_ERROR)\b.*https?:\/\/|https?:\/\/\S+: (UNAVAILABLE|INTERNAL_ERROR|SERVICE_UNAVAILABLE)\b|RPC failed; HTTP (5\d\d)|too many (5\d\d) error responses|HTTP Error (5\d\d|418):|^Bad response: (5\d\d) \{/
+const SERVER_ERROR = /(?:returned error|HTTP|status(?: code)?|responseStatus=|received:?)[ \t]{0,3}:?[ \t]{0,3}(5\d\d)\b|\b(502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out|500 Internal Server Error)|"message":"(Bad Gateway|Service Unavailable|Gateway Time-?out|Internal Server Error)"|\b(UNAVAILABLE|INTERNAL_ERROR)\b.*https?:\/\/|https?:\/\/\S+: (UNAVAILABLE|INTERNAL_ERROR|SERVICE_UNAVAILABLE)\b|RPC failed; HTTP (5\d\d)|too many (5\d\d) error responses|HTTP Error (5\d\d|418):|^Bad response: (5\d\d)\b/
 const UPLOAD_RETRY = /Uploading artifacts (?:as "[^"]+" )?to coordinator\.\.\. (?:failed|error)|Retrying\.\.\..*(?:coordinator|artifacts)/
 // Cut connections (not refused or unresolved ones, which other rules explain): the daemon or git stream broke off.
 const TRANSIENT = /error during connect: .*(?:EOF|connection reset by peer)|^unexpected EOF$|The remote end hung up unexpectedly|early EOF|RPC failed; curl (?:16|18|52|55|56|92)|Empty reply from server|unexpected disconnect while reading sideband packet|HTTP\/2 stream \d+ was not closed cleanly|fatal: protocol error: bad pack header|error: (?:\d+ bytes of body are still expected|inflate: data stream error)|received unexpected HTTP status: 5\d\d|fetch-pack: invalid index-pack output|^(?:fatal|error): (?:index-pack|unpack-objects) failed$|Recv failure: Connection reset by peer|stream error: stream ID \d+; (?:PROTOCOL_ERROR|INTERNAL_ERROR|CANCEL|REFUSED_STREAM)|http2: server sent GOAWAY and closed the connection|failed to receive status: rpc error: code = Unavailable|ReadTimeoutError: .*Read timed out|Remote end closed connection without response|Hash Sum mismatch|http2: client connection lost/i
@@ -147,7 +147,8 @@ function serverError(s: Scan): Diagnosis[] {
   const known = /gitlab|ghcr\.io|docker\.io|quay\.io|github/.exec(host ?? '')?.[0]
   // Python's urllib (HTTPError: "HTTP Error 503:") is a request of the job's own code, never the runner's.
   // Nor is a client's own "Bad response: 5xx" (node-coveralls and other uploaders to third-party services).
-  const urllib = /HTTP Error \d{3}:|^Bad response: 5\d\d \{/.test(hit.line.text)
+  // (node-coveralls prints the service's HTML error page after its line: the page's "502 Bad Gateway" is the same answer.)
+  const urllib = /HTTP Error \d{3}:/.test(hit.line.text) || s.ev.trace.lines.some((l) => l.n <= hit.line.n && hit.line.n - l.n <= 4 && /^Bad response: 5\d\d\b/.test(l.text))
   // ... unless it asked a server the job started itself on loopback: that is the job's own app failing.
   const around = (): string => [s.commandAt(hit.line.n)?.text ?? '', ...s.ev.trace.lines.filter((l) => Math.abs(l.n - hit.line.n) <= 6).map((l) => l.text)].join('\n')
   if (urllib && LOOPBACK_NAMED.test(host ?? around())) return []

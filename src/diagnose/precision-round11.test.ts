@@ -5,10 +5,11 @@ import { diagnose, reportJson } from './engine.js'
 import { STREAM_LIMITS } from './reader-limits.js'
 import { parseTrace, parseTraceStream } from './trace.js'
 
-// Review rv8 of the twentieth rule pass and the rv7 mend (issue 14): ci_before_sha_zero, artifacts_report_rejected,
-// bind mounts the daemon made empty, coreutils under seccomp, Maven/Java Docker clients, Gradle's provisioned JDK,
-// third-party 5xx, and the stream reader's pinned `$ ` echoes. Each "Fn" case fails on the reviewed code and states
-// the expected behaviour; the "guard" cases pass and must keep passing. Findings are numbered as in REVIEW-rv8.md.
+// Kept from review rv8 (helper) of the twentieth rule pass and the rv7 mend (issue 14): ci_before_sha_zero,
+// artifacts_report_rejected, bind mounts the daemon made empty, coreutils under seccomp, Maven/Java Docker clients,
+// Gradle's provisioned JDK, third-party 5xx, and the stream reader's pinned `$ ` echoes. All 26 findings are mended:
+// each "Fn" case states the behaviour expected where the reviewed code failed; a guard pins behaviour that must stay.
+// The reasons and the tools' sources are in REVIEW-rv8.md, in the commit that added it.
 
 const Z = '0'.repeat(40)
 const SHA = '10310dbd8c3ac5e8e505a9292becaede0bfeff1a'
