@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { all, cats, on, run, step, top } from '../../test/support/diagnose-log.js'
+import { all, cats, on, run, step, top, withServices } from '../../test/support/diagnose-log.js'
 import { diagnose } from './engine.js'
 import { serviceAlias } from './rules/loopback-services.js'
 import { parseTrace } from './trace.js'
@@ -7,15 +7,6 @@ import { parseTrace } from './trace.js'
 // sibling_container_host_wrong (rules/loopback-services.ts): a client looking for its server on
 // localhost from a job container, where services and socket-started containers are elsewhere.
 
-const dockerJob = (services: string[], ...lines: string[]): string => [
-  'Running with gitlab-runner 17.5.0 (c6eae8ea)',
-  'Preparing the "docker" executor',
-  'Using Docker executor with image node:20 ...',
-  ...services.flatMap((x) => [`Starting service ${x} ...`, `Pulling docker image ${x} ...`]),
-  'Executing "step_script" stage of the job script',
-  ...lines,
-  'ERROR: Job failed: exit code 1',
-].join('\n')
 
 describe('serviceAlias', () => {
   it('is GitLab\'s default alias: no tag or digest, "/" as "__"', () => {
@@ -28,44 +19,44 @@ describe('serviceAlias', () => {
 
 describe('a server looked for on localhost from a Docker executor job', () => {
   it('names the service and its alias (Node, postgres service)', () => {
-    const d = top(dockerJob(['postgres:16'], '$ npm test', 'Error: connect ECONNREFUSED 127.0.0.1:5432', '    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)'))
+    const d = top(withServices(['postgres:16'], '$ npm test', 'Error: connect ECONNREFUSED 127.0.0.1:5432', '    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)'))
     expect(d?.category).toBe('sibling_container_host_wrong')
     expect(d?.confidence).toBeGreaterThanOrEqual(0.7)
     expect(all(d)).toContain('DB_HOST: postgres')
   })
   it('picks the service by the port among several', () => {
-    const d = top(dockerJob(['redis:7', 'mysql:8.0'], '$ mysql -h 127.0.0.1 -u root -e "SELECT 1"', "ERROR 2003 (HY000): Can't connect to MySQL server on '127.0.0.1' (111)"))
+    const d = top(withServices(['redis:7', 'mysql:8.0'], '$ mysql -h 127.0.0.1 -u root -e "SELECT 1"', "ERROR 2003 (HY000): Can't connect to MySQL server on '127.0.0.1' (111)"))
     expect(d?.category).toBe('sibling_container_host_wrong')
     expect(d?.title).toContain('127.0.0.1')
     expect(all(d)).toContain('alias: mysql')
   })
   it('reads a client that fell back to the Unix socket (MySQL with "localhost")', () => {
-    const d = top(dockerJob(['mariadb:11'], '$ mysql -u root -e "SELECT 1"', "ERROR 2002 (HY000): Can't connect to local MySQL server through socket '/run/mysqld/mysqld.sock' (2)"))
+    const d = top(withServices(['mariadb:11'], '$ mysql -u root -e "SELECT 1"', "ERROR 2002 (HY000): Can't connect to local MySQL server through socket '/run/mysqld/mysqld.sock' (2)"))
     expect(d?.category).toBe('sibling_container_host_wrong')
     expect(all(d)).toContain('mariadb')
     expect(d?.title).toContain('(/run/mysqld/mysqld.sock)')
   })
   it('reads libpq before 14, whose port is on the next line', () => {
-    const d = top(dockerJob(['postgres:12'], '$ psql -h localhost -U postgres -c "select 1"', 'psql: could not connect to server: Connection refused', '\tIs the server running on host "localhost" (127.0.0.1) and accepting', '\tTCP/IP connections on port 5432?'))
+    const d = top(withServices(['postgres:12'], '$ psql -h localhost -U postgres -c "select 1"', 'psql: could not connect to server: Connection refused', '\tIs the server running on host "localhost" (127.0.0.1) and accepting', '\tTCP/IP connections on port 5432?'))
     expect(d?.category).toBe('sibling_container_host_wrong')
     expect(d?.title).toContain('localhost:5432')
   })
   it('offers the service not starting as the other answer', () => {
-    expect(cats(dockerJob(['redis:7'], '$ redis-cli ping', 'Could not connect to Redis at 127.0.0.1:6379: Connection refused')).slice(0, 2))
+    expect(cats(withServices(['redis:7'], '$ redis-cli ping', 'Could not connect to Redis at 127.0.0.1:6379: Connection refused')).slice(0, 2))
       .toEqual(['sibling_container_host_wrong', 'service_failed_to_start'])
   })
   it('Testcontainers through the host\'s socket: the ports are on the Docker host', () => {
-    const d = top(dockerJob([], '$ npm run test:integration', 'testcontainers:containers Started container for image postgres:13 +2s', 'Error: connect ECONNREFUSED 127.0.0.1:44937'))
+    const d = top(withServices([], '$ npm run test:integration', 'testcontainers:containers Started container for image postgres:13 +2s', 'Error: connect ECONNREFUSED 127.0.0.1:44937'))
     expect(d?.category).toBe('sibling_container_host_wrong')
     expect(all(d)).toContain('TESTCONTAINERS_HOST_OVERRIDE')
   })
   it('docker run -p through a dind service: connect to "docker"', () => {
-    const d = top(dockerJob(['docker:27-dind'], '$ docker run -d -p 8080:80 nginx:alpine', '$ curl -f http://localhost:8080/', 'curl: (7) Failed to connect to localhost port 8080 after 0 ms: Couldn\'t connect to server'))
+    const d = top(withServices(['docker:27-dind'], '$ docker run -d -p 8080:80 nginx:alpine', '$ curl -f http://localhost:8080/', 'curl: (7) Failed to connect to localhost port 8080 after 0 ms: Couldn\'t connect to server'))
     expect(d?.category).toBe('sibling_container_host_wrong')
     expect(all(d)).toContain('tcp://docker:2375')
   })
   it('with the job\'s YAML, uses the alias it sets', () => {
-    const log = dockerJob(['postgres:16'], '$ pytest', "psycopg2.OperationalError: connection to server at \"localhost\" (127.0.0.1), port 5432 failed: Connection refused")
+    const log = withServices(['postgres:16'], '$ pytest', "psycopg2.OperationalError: connection to server at \"localhost\" (127.0.0.1), port 5432 failed: Connection refused")
     const ciYaml = 'test:\n  image: python:3.12\n  services:\n    - name: postgres:16\n      alias: db\n  script: [pytest]\n'
     expect(all(run(log).diagnoses[0])).toContain('DB_HOST: postgres')
     const d = diagnose({ trace: parseTrace(log), ciYaml }).diagnoses[0]
@@ -87,16 +78,16 @@ describe('not this class', () => {
     expect(cats(on('shell', '$ npm test', 'Error: connect ECONNREFUSED 127.0.0.1:5432'))).not.toContain('sibling_container_host_wrong')
   })
   it('when the script started the server in the job itself', () => {
-    expect(cats(dockerJob([], '$ redis-server --daemonize yes', '$ redis-cli ping', 'Could not connect to Redis at 127.0.0.1:6379: Connection refused'))).not.toContain('sibling_container_host_wrong')
-    expect(cats(dockerJob([], '$ python -m http.server 8000 &', '$ curl -f http://localhost:8000/', 'curl: (7) Failed to connect to localhost port 8000 after 1 ms: Connection refused'))).not.toContain('sibling_container_host_wrong')
+    expect(cats(withServices([], '$ redis-server --daemonize yes', '$ redis-cli ping', 'Could not connect to Redis at 127.0.0.1:6379: Connection refused'))).not.toContain('sibling_container_host_wrong')
+    expect(cats(withServices([], '$ python -m http.server 8000 &', '$ curl -f http://localhost:8000/', 'curl: (7) Failed to connect to localhost port 8000 after 1 ms: Connection refused'))).not.toContain('sibling_container_host_wrong')
   })
   it('for the Docker daemon, kubectl\'s fallback or a proxy', () => {
-    expect(cats(dockerJob([], '$ docker info', 'Cannot connect to the Docker daemon at tcp://localhost:2375. Is the docker daemon running?'))).not.toContain('sibling_container_host_wrong')
-    expect(top(dockerJob([], '$ kubectl get pods', 'The connection to the server localhost:8080 was refused - did you specify the right host or port?'))?.category).toBe('script_kubeconfig_missing')
-    expect(cats(dockerJob([], '$ npm ci', 'npm ERR! request to https://registry.npmjs.org/x failed, reason: connect ECONNREFUSED 127.0.0.1:3128 (proxy)'))).not.toContain('sibling_container_host_wrong')
+    expect(cats(withServices([], '$ docker info', 'Cannot connect to the Docker daemon at tcp://localhost:2375. Is the docker daemon running?'))).not.toContain('sibling_container_host_wrong')
+    expect(top(withServices([], '$ kubectl get pods', 'The connection to the server localhost:8080 was refused - did you specify the right host or port?'))?.category).toBe('script_kubeconfig_missing')
+    expect(cats(withServices([], '$ npm ci', 'npm ERR! request to https://registry.npmjs.org/x failed, reason: connect ECONNREFUSED 127.0.0.1:3128 (proxy)'))).not.toContain('sibling_container_host_wrong')
   })
   it('in a test\'s printed expectation', () => {
-    const log = dockerJob([], '$ pytest', 'E       AssertionError: assert \'ok\' == \'connect ECONNREFUSED 127.0.0.1:5432\'', 'E         - connect ECONNREFUSED 127.0.0.1:5432', 'E         + ok')
+    const log = withServices([], '$ pytest', 'E       AssertionError: assert \'ok\' == \'connect ECONNREFUSED 127.0.0.1:5432\'', 'E         - connect ECONNREFUSED 127.0.0.1:5432', 'E         + ok')
     expect(cats(log)[0]).not.toBe('sibling_container_host_wrong')
   })
 })

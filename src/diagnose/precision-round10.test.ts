@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { all, cats, on, run, step, top } from '../../test/support/diagnose-log.js'
+import { all, cats, inImage, on, run, step, top, withServices } from '../../test/support/diagnose-log.js'
 import { diagnose } from './engine.js'
 import { parseTrace, parseTraceStream } from './trace.js'
 
@@ -10,28 +10,16 @@ import { parseTrace, parseTraceStream } from './trace.js'
 // "finding" case states the behaviour expected where the reviewed code failed; a guard pins behaviour that
 // must stay. The review's reasons and the tools' sources are in the commit that added it (REVIEW-rv7.md).
 
-const dockerJob = (services: string[], ...lines: string[]): string => [
-  'Running with gitlab-runner 17.5.0 (c6eae8ea)',
-  'Preparing the "docker" executor',
-  'Using Docker executor with image node:20 ...',
-  ...services.flatMap((x) => [`Starting service ${x} ...`, `Pulling docker image ${x} ...`]),
-  'Executing "step_script" stage of the job script',
-  ...lines,
-  'ERROR: Job failed: exit code 1',
-].join('\n')
-
-const imageJob = (image: string, ...lines: string[]): string =>
-  ['Preparing the "docker" executor', `Using Docker executor with image ${image} ...`, 'Executing "step_script" stage of the job script', ...lines, 'ERROR: Job failed: exit code 1'].join('\n')
 
 const SIBLING = 'sibling_container_host_wrong'
 
 describe('loopback-services.ts: servers the script started itself (OWN_SERVER)', () => {
   it('finding 1: an init script (/etc/init.d/mysql start) started the server in the job', () => {
-    const log = dockerJob([], '$ /etc/init.d/mysql start', '$ mysql -u root -e "SELECT 1"', "ERROR 2002 (HY000): Can't connect to local MySQL server through socket '/var/run/mysqld/mysqld.sock' (2)")
+    const log = withServices([], '$ /etc/init.d/mysql start', '$ mysql -u root -e "SELECT 1"', "ERROR 2002 (HY000): Can't connect to local MySQL server through socket '/var/run/mysqld/mysqld.sock' (2)")
     expect(cats(log)).not.toContain(SIBLING)
   })
   it('finding 2: a server backgrounded with "&" and a waiting tool after it (npm start & npx wait-on)', () => {
-    const log = dockerJob([], '$ npm start & npx wait-on http://localhost:3000', '$ npm run e2e', 'Error: connect ECONNREFUSED 127.0.0.1:3000')
+    const log = withServices([], '$ npm start & npx wait-on http://localhost:3000', '$ npm run e2e', 'Error: connect ECONNREFUSED 127.0.0.1:3000')
     expect(cats(log)).not.toContain(SIBLING)
   })
   it('finding 3: the instance executor runs the job on the VM itself, like shell (localhost is right there)', () => {
@@ -48,13 +36,13 @@ describe('loopback-services.ts: servers the script started itself (OWN_SERVER)',
     expect(streamed).toEqual(whole)
   })
   it('finding 5: "docker compose -f a.yml -f b.yml up" starts sibling containers too (SIBLINGS takes one -f only)', () => {
-    const d = top(dockerJob(['docker:27-dind'], '$ docker compose -f docker-compose.yml -f docker-compose.ci.yml up -d', '$ npm test', 'Error: connect ECONNREFUSED 127.0.0.1:5432'))
+    const d = top(withServices(['docker:27-dind'], '$ docker compose -f docker-compose.yml -f docker-compose.ci.yml up -d', '$ npm test', 'Error: connect ECONNREFUSED 127.0.0.1:5432'))
     expect(d?.category).toBe(SIBLING)
     expect(d?.cause).toContain('a container it started')
   })
   it('guard: pg_ctlcluster and "service … start" are servers of the job\'s own', () => {
-    expect(cats(dockerJob([], '$ pg_ctlcluster 15 main start', '$ psql -h localhost -U postgres -c "select 1"', 'psql: error: connection to server at "localhost" (127.0.0.1), port 5432 failed: Connection refused'))).not.toContain(SIBLING)
-    expect(cats(dockerJob([], '$ service redis-server start', '$ redis-cli ping', 'Could not connect to Redis at 127.0.0.1:6379: Connection refused'))).not.toContain(SIBLING)
+    expect(cats(withServices([], '$ pg_ctlcluster 15 main start', '$ psql -h localhost -U postgres -c "select 1"', 'psql: error: connection to server at "localhost" (127.0.0.1), port 5432 failed: Connection refused'))).not.toContain(SIBLING)
+    expect(cats(withServices([], '$ service redis-server start', '$ redis-cli ping', 'Could not connect to Redis at 127.0.0.1:6379: Connection refused'))).not.toContain(SIBLING)
   })
   it('guard: Kubernetes and shell stay out', () => {
     expect(cats(on('kubernetes', '$ go test ./...', 'dial tcp [::1]:6379: connect: connection refused'))).not.toContain(SIBLING)
@@ -82,19 +70,19 @@ describe('loopback-services.ts: other clients refused on localhost (REFUSED/SOCK
     ['finding 14: OpenBSD nc', 'postgres:16', ['$ nc -z localhost 5432', 'nc: connect to localhost (127.0.0.1) port 5432 (tcp) failed: Connection refused']],
     ['finding 15: BusyBox wget', 'nginx:alpine', ['$ wget -qO- http://localhost/health', "wget: can't connect to remote host (127.0.0.1): Connection refused"]],
   ])('%s', (_name, service, lines) => {
-    const d = top(dockerJob([service], ...lines))
+    const d = top(withServices([service], ...lines))
     expect(d?.category).toBe(SIBLING)
   })
   it('guard: Go on [::1] with a redis service names the service', () => {
-    const d = top(dockerJob(['redis:7'], '$ go test ./...', 'dial tcp [::1]:6379: connect: connection refused'))
+    const d = top(withServices(['redis:7'], '$ go test ./...', 'dial tcp [::1]:6379: connect: connection refused'))
     expect(d?.category).toBe(SIBLING)
     expect(all(d)).toContain('alias: redis')
   })
   it('guard: a loopback proxy stays the proxy\'s', () => {
-    expect(top(dockerJob([], '$ go mod download', 'go: github.com/x/y@v1: Get "https://proxy.golang.org/github.com/x/y/@v/v1.mod": proxyconnect tcp: dial tcp 127.0.0.1:3128: connect: connection refused'))?.category).toBe('proxy_required')
+    expect(top(withServices([], '$ go mod download', 'go: github.com/x/y@v1: Get "https://proxy.golang.org/github.com/x/y/@v/v1.mod": proxyconnect tcp: dial tcp 127.0.0.1:3128: connect: connection refused'))?.category).toBe('proxy_required')
   })
   it('finding 16: REFUSED backtracks quadratically on a long line (urllib3\'s and wget\'s wordings)', () => {
-    const long = (s: string): string => dockerJob([], '$ python app.py', s.repeat(Math.ceil(160_000 / s.length)))
+    const long = (s: string): string => withServices([], '$ python app.py', s.repeat(Math.ceil(160_000 / s.length)))
     const t = performance.now()
     run(long("host='localhost', port=1) "))
     run(long('Connecting to localhost ('))
@@ -104,7 +92,7 @@ describe('loopback-services.ts: other clients refused on localhost (REFUSED/SOCK
 
 describe('scan.ts inDiff: pytest\'s "E" gutter', () => {
   it('guard: a refused connection quoted in pytest\'s diff is the test\'s data', () => {
-    const log = dockerJob(['postgres:16'], '$ pytest', ">       assert msg == 'ok'", "E       AssertionError: assert 'connect ECONNREFUSED 127.0.0.1:5432' == 'ok'", 'E         - ok', 'E         + connect ECONNREFUSED 127.0.0.1:5432')
+    const log = withServices(['postgres:16'], '$ pytest', ">       assert msg == 'ok'", "E       AssertionError: assert 'connect ECONNREFUSED 127.0.0.1:5432' == 'ok'", 'E         - ok', 'E         + connect ECONNREFUSED 127.0.0.1:5432')
     expect(cats(log)[0]).not.toBe(SIBLING)
   })
 })
@@ -137,12 +125,12 @@ describe('missing-programs.ts: interpreters (nox, tox)', () => {
     expect(top(log)?.category).not.toBe('command_not_found')
   })
   it('finding 22: tox 4\'s failing wording ("failed with could not find python interpreter matching any of the specs")', () => {
-    const d = top(imageJob('python:3.12', '$ tox', 'py37: failed with could not find python interpreter matching any of the specs py37', 'py37: FAIL ✖ in 0.02 seconds', '  py37: FAIL code 1 (0.02 seconds)', '  evaluation failed :( (0.05 seconds)'))
+    const d = top(inImage('python:3.12', '$ tox', 'py37: failed with could not find python interpreter matching any of the specs py37', 'py37: FAIL ✖ in 0.02 seconds', '  py37: FAIL code 1 (0.02 seconds)', '  evaluation failed :( (0.05 seconds)'))
     expect(d?.category).toBe('command_not_found')
     expect(d?.title).toContain('Python 3.7')
   })
   it('guard: nox failing a missing interpreter on CI', () => {
-    expect(top(imageJob('python:3.12', '$ nox', 'nox > Session tests-3.8 failed: Python interpreter 3.8 not found.'))?.category).toBe('command_not_found')
+    expect(top(inImage('python:3.12', '$ nox', 'nox > Session tests-3.8 failed: Python interpreter 3.8 not found.'))?.category).toBe('command_not_found')
   })
 })
 
@@ -152,15 +140,15 @@ describe('missing-programs.ts: browsers', () => {
     ['finding 24: chromedriver (Selenium)', ['$ pytest tests/ui', 'E   selenium.common.exceptions.WebDriverException: Message: unknown error: cannot find Chrome binary']],
     ['finding 25: Puppeteer with executablePath', ['$ npm test', 'Error: Browser was not found at the configured executablePath (/usr/bin/chromium-browser)']],
   ])('%s: no browser in the job image', (_name, lines) => {
-    expect(top(imageJob('node:20', ...lines))?.category).toBe('command_not_found')
+    expect(top(inImage('node:20', ...lines))?.category).toBe('command_not_found')
   })
   it('finding 26: on an Alpine image the install advice is apk, not apt-get', () => {
-    const d = top(imageJob('node:20-alpine', '$ npx karma start --single-run', 'ERROR [launcher]: No binary for ChromeHeadless browser on your platform.'))
+    const d = top(inImage('node:20-alpine', '$ npx karma start --single-run', 'ERROR [launcher]: No binary for ChromeHeadless browser on your platform.'))
     expect(d?.category).toBe('command_not_found')
     expect(all(d)).toMatch(/apk add[^\n]*chromium/)
   })
   it('guard: a Karma launcher on a Debian image', () => {
-    const d = top(imageJob('node:20', '$ npx karma start --single-run', 'ERROR [launcher]: No binary for ChromeHeadless browser on your platform.'))
+    const d = top(inImage('node:20', '$ npx karma start --single-run', 'ERROR [launcher]: No binary for ChromeHeadless browser on your platform.'))
     expect(d?.category).toBe('command_not_found')
     expect(all(d)).toContain('CHROME_BIN')
   })
@@ -188,11 +176,11 @@ describe('manifest-format.ts', () => {
 
 describe('toolchain.ts openssl3()', () => {
   it('finding 29: ERR_OSSL_EVP_UNSUPPORTED from a legacy cipher (RC2 in an old PKCS#12) is not webpack 4\'s MD4', () => {
-    const d = top(imageJob('node:20', '$ npm test', 'Error: error:0308010C:digital envelope routines::unsupported', '    at Decipheriv.createCipherBase (node:internal/crypto/cipher:116:19)', '    at new Decipheriv (node:internal/crypto/cipher:289:3)', '    at Object.createDecipheriv (node:crypto:149:10)', "  code: 'ERR_OSSL_EVP_UNSUPPORTED'"))
+    const d = top(inImage('node:20', '$ npm test', 'Error: error:0308010C:digital envelope routines::unsupported', '    at Decipheriv.createCipherBase (node:internal/crypto/cipher:116:19)', '    at new Decipheriv (node:internal/crypto/cipher:289:3)', '    at Object.createDecipheriv (node:crypto:149:10)', "  code: 'ERR_OSSL_EVP_UNSUPPORTED'"))
     expect(all(d)).not.toMatch(/MD4|webpack/)
   })
   it('guard: webpack 4\'s createHash under Node 20', () => {
-    const d = top(imageJob('node:20', '$ npm run build', 'Error: error:0308010C:digital envelope routines::unsupported', '    at new Hash (node:internal/crypto/hash:69:19)', '    at Object.createHash (node:crypto:133:10)', '    at module.exports (/builds/g/p/node_modules/webpack/lib/util/createHash.js:135:53)', "  code: 'ERR_OSSL_EVP_UNSUPPORTED'"))
+    const d = top(inImage('node:20', '$ npm run build', 'Error: error:0308010C:digital envelope routines::unsupported', '    at new Hash (node:internal/crypto/hash:69:19)', '    at Object.createHash (node:crypto:133:10)', '    at module.exports (/builds/g/p/node_modules/webpack/lib/util/createHash.js:135:53)', "  code: 'ERR_OSSL_EVP_UNSUPPORTED'"))
     expect(d?.category).toBe('toolchain_version_too_old')
   })
 })

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { all, cats, on, run, step, top } from '../../test/support/diagnose-log.js'
+import { all, cats, inImage, on, run, step, top } from '../../test/support/diagnose-log.js'
 import { diagnose, reportJson } from './engine.js'
 import { STREAM_LIMITS } from './reader-limits.js'
 import { parseTrace, parseTraceStream } from './trace.js'
@@ -13,8 +13,6 @@ import { parseTrace, parseTraceStream } from './trace.js'
 
 const Z = '0'.repeat(40)
 const SHA = '10310dbd8c3ac5e8e505a9292becaede0bfeff1a'
-const withImage = (image: string, ...lines: string[]): string =>
-  ['Preparing the "docker" executor', `Using Docker executor with image ${image} ...`, 'Executing "step_script" stage of the job script', ...lines, 'ERROR: Job failed: exit code 1'].join('\n')
 const uploadRaw = (type: string, glob: string): string[] => [
   `${glob}: found 2 matching files and directories`,
   `ERROR: Uploading artifacts as "${type}" to coordinator... error  error=couldn't execute POST against https://gitlab.example.com/api/v4/jobs/1/artifacts?artifact_format=raw&artifact_type=${type}&expire_in=1+day: Post "https://gitlab.example.com/api/v4/jobs/1/artifacts?artifact_format=raw&artifact_type=${type}&expire_in=1+day": only one file can be sent as raw id=1 token=xyz`,
@@ -102,16 +100,16 @@ describe('build-deploy.ts: emptyMount()', () => {
 
 describe('script.ts: SECCOMP', () => {
   it('F13: the Alpine 3.14 wording of the same refusal (make\'s faccessat2 on musl): "make: /bin/sh: Operation not permitted"', () => {
-    expect(top(withImage('php:8.0-fpm-alpine3.14', '$ make build', 'make: /bin/sh: Operation not permitted', 'make: *** [Makefile:3: build] Error 127'))?.category).toBe('seccomp_blocks_new_syscalls')
+    expect(top(inImage('php:8.0-fpm-alpine3.14', '$ make build', 'make: /bin/sh: Operation not permitted', 'make: *** [Makefile:3: build] Error 127'))?.category).toBe('seccomp_blocks_new_syscalls')
   })
   it('F14: on the shell executor there is no container runtime between the job and the host: not "the runner\'s container runtime is too old"', () => {
     expect(top(on('shell', '$ ls -l /usr/local/bin/helm', "ls: cannot access '/usr/local/bin/helm': Operation not permitted"))?.category).not.toBe('seccomp_blocks_new_syscalls')
   })
   it('guard: a file of the image that is really missing is not seccomp', () => {
-    expect(cats(withImage('maven:3-jdk-11', '$ ls -l /usr/bin/mvn', "ls: cannot access '/usr/bin/mvn': No such file or directory"))).not.toContain('seccomp_blocks_new_syscalls')
+    expect(cats(inImage('maven:3-jdk-11', '$ ls -l /usr/bin/mvn', "ls: cannot access '/usr/bin/mvn': No such file or directory"))).not.toContain('seccomp_blocks_new_syscalls')
   })
   it('guard: the dev wording stays', () => {
-    expect(top(withImage('maven:3-jdk-11', '$ mvn clean package -U', "ls: cannot access '/usr/bin/mvn': Operation not permitted"))?.category).toBe('seccomp_blocks_new_syscalls')
+    expect(top(inImage('maven:3-jdk-11', '$ mvn clean package -U', "ls: cannot access '/usr/bin/mvn': Operation not permitted"))?.category).toBe('seccomp_blocks_new_syscalls')
   })
 })
 
@@ -141,7 +139,7 @@ describe('detached-head.ts', () => {
 })
 
 describe('packages.ts: toolchainProbe()', () => {
-  const probe = (image: string, jdk: string): string => withImage(image, '$ gradle build', `      > Provisioned toolchain '/root/.gradle/jdks/${jdk}' could not be probed: Command returned unexpected result code: 6`)
+  const probe = (image: string, jdk: string): string => inImage(image, '$ gradle build', `      > Provisioned toolchain '/root/.gradle/jdks/${jdk}' could not be probed: Command returned unexpected result code: 6`)
   it('F19: the installed-JDK path is a real one (Alpine\'s openjdk8 is /usr/lib/jvm/java-1.8-openjdk; Debian\'s java-8-openjdk-<arch>)', () => {
     expect(all(top(probe('openjdk:17-alpine', 'adoptium-8-x64-hotspot-linux')))).not.toContain('/usr/lib/jvm/java-8-openjdk ')
   })

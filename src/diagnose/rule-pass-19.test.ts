@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { all, cats, step, top } from '../../test/support/diagnose-log.js'
+import { all, cats, inImage, step, top } from '../../test/support/diagnose-log.js'
 
 // The nineteenth rule pass (batch 19's dev entries and the tools' wordings): programs a tool looks for
 // itself, npm's 404 on a publish, the Docker SDK without a socket, argparse's refusal of the runner's
 // script, OpenSSL 3 under webpack 4, manifests refused for their format, a detached HEAD.
-
-const dockerJob = (image: string, ...lines: string[]): string => ['Preparing the "docker" executor', `Using Docker executor with image ${image} ...`, 'Executing "step_script" stage of the job script', ...lines, 'ERROR: Job failed: exit code 1'].join('\n')
 
 describe('missing-programs.ts: a program the tool looks for itself', () => {
   it.each([
@@ -16,7 +14,7 @@ describe('missing-programs.ts: a program the tool looks for itself', () => {
     ['Karma', 'ERROR [launcher]: No binary for ChromeHeadless browser on your platform.'],
     ['Cypress', 'Browser: chrome was not found on your system or is not supported by Cypress.'],
   ])('%s: no browser in the job image', (_tool, line) => {
-    const d = top(dockerJob('node:20', '$ npm test', line))
+    const d = top(inImage('node:20', '$ npm test', line))
     expect(d?.category).toBe('command_not_found')
     expect(all(d)).toMatch(/image that ships the browser/)
   })
@@ -29,7 +27,7 @@ describe('missing-programs.ts: a program the tool looks for itself', () => {
     ['tox 3', 'ERROR: InterpreterNotFound: python3.8', '3.8'],
     ['tox 4', 'py311: failed with could not find python interpreter matching any of the specs py311', '3.11'],
   ])('%s: the interpreter of a test session', (_tool, line, version) => {
-    const d = top(dockerJob('python:3.9', '$ nox', line))
+    const d = top(inImage('python:3.9', '$ nox', line))
     expect(d?.category).toBe('command_not_found')
     expect(d?.title).toContain(`Python ${version}`)
   })
@@ -72,7 +70,7 @@ describe('an image\'s argparse ENTRYPOINT refusing the runner\'s script', () => 
 
 describe('toolchain.ts: Node.js 17+ (OpenSSL 3) under webpack 4', () => {
   it('is the image\'s Node.js too new for the build, with the pin and the stopgap', () => {
-    const d = top(dockerJob('node:latest', '$ npm run build', 'Error: error:0308010C:digital envelope routines::unsupported', '    at new Hash (node:internal/crypto/hash:67:19)', "  code: 'ERR_OSSL_EVP_UNSUPPORTED'"))
+    const d = top(inImage('node:latest', '$ npm run build', 'Error: error:0308010C:digital envelope routines::unsupported', '    at new Hash (node:internal/crypto/hash:67:19)', "  code: 'ERR_OSSL_EVP_UNSUPPORTED'"))
     expect(d?.category).toBe('toolchain_version_too_old')
     expect(d?.title).toContain('newer')
     expect(all(d)).toContain('image: node:16')
@@ -89,7 +87,7 @@ describe('manifest-format.ts: manifests refused for their format', () => {
     expect(d?.title).toContain('hub.example.ru')
   })
   it('an old docker image named in the log stays the old Docker first', () => {
-    expect(cats(dockerJob('docker:19.03', '$ docker pull alpine:3.19', `Error response from daemon: ${mediaType}`)).slice(0, 2)).toEqual(['toolchain_version_too_old', 'image_manifest_format_unsupported'])
+    expect(cats(inImage('docker:19.03', '$ docker pull alpine:3.19', `Error response from daemon: ${mediaType}`)).slice(0, 2)).toEqual(['toolchain_version_too_old', 'image_manifest_format_unsupported'])
   })
   it('a buildx push whose attestation the registry refuses', () => {
     const d = top(step('$ docker buildx build --platform linux/amd64,linux/arm64 --push -t "$CI_REGISTRY_IMAGE:latest" .', 'ERROR: failed to solve: failed to push registry.gitlab.com/acme/app:latest: unknown: blob unknown to registry'))
