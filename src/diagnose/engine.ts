@@ -22,6 +22,7 @@ import { tlsRule } from './rules/tls.js'
 import { loopbackServicesRule } from './rules/loopback-services.js'
 import { missingProgramsRule } from './rules/missing-programs.js'
 import { dependencyDriftRule } from './rules/dependency-drift.js'
+import { terminalRule } from './rules/terminal.js'
 import { manifestFormatRule } from './rules/manifest-format.js'
 import { detachedHeadRule } from './rules/detached-head.js'
 import { beforeShaRule } from './rules/before-sha.js'
@@ -31,7 +32,7 @@ import { symptomDiagnoses } from './symptoms.js'
 import { lineAt, stageIndex } from './trace.js'
 import type { Diagnosis, DiagnosisReport, Evidence, ParsedTrace, ProbeResult, Rule } from './types.js'
 
-export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule, lifecycleRule, packagesRule, buildDeployRule, gitTransportRule, toolVerdictsRule, containerPrivilegesRule, toolchainRule, buildDependenciesRule, loopbackServicesRule, missingProgramsRule, manifestFormatRule, detachedHeadRule, beforeShaRule, dependencyDriftRule, ciHypothesesRule]
+export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule, lifecycleRule, packagesRule, buildDeployRule, gitTransportRule, toolVerdictsRule, containerPrivilegesRule, toolchainRule, buildDependenciesRule, loopbackServicesRule, missingProgramsRule, manifestFormatRule, detachedHeadRule, beforeShaRule, dependencyDriftRule, terminalRule, ciHypothesesRule]
 
 /** Categories whose evidence lives in the stages that run after a failure. */
 const POST_STAGE = new Set(['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied'])
