@@ -23,6 +23,9 @@ import { loopbackServicesRule } from './rules/loopback-services.js'
 import { missingProgramsRule } from './rules/missing-programs.js'
 import { dependencyDriftRule } from './rules/dependency-drift.js'
 import { terminalRule } from './rules/terminal.js'
+import { vmDriverRule } from './rules/vm-driver.js'
+import { localeRule } from './rules/locale.js'
+import { serviceCredentialsRule } from './rules/service-credentials.js'
 import { manifestFormatRule } from './rules/manifest-format.js'
 import { detachedHeadRule } from './rules/detached-head.js'
 import { beforeShaRule } from './rules/before-sha.js'
@@ -32,7 +35,7 @@ import { symptomDiagnoses } from './symptoms.js'
 import { lineAt, stageIndex } from './trace.js'
 import type { Diagnosis, DiagnosisReport, Evidence, ParsedTrace, ProbeResult, Rule } from './types.js'
 
-export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule, lifecycleRule, packagesRule, buildDeployRule, gitTransportRule, toolVerdictsRule, containerPrivilegesRule, toolchainRule, buildDependenciesRule, loopbackServicesRule, missingProgramsRule, manifestFormatRule, detachedHeadRule, beforeShaRule, dependencyDriftRule, terminalRule, ciHypothesesRule]
+export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule, lifecycleRule, packagesRule, buildDeployRule, gitTransportRule, toolVerdictsRule, containerPrivilegesRule, toolchainRule, buildDependenciesRule, loopbackServicesRule, missingProgramsRule, manifestFormatRule, detachedHeadRule, beforeShaRule, dependencyDriftRule, terminalRule, vmDriverRule, localeRule, serviceCredentialsRule, ciHypothesesRule]
 
 /** Categories whose evidence lives in the stages that run after a failure. */
 const POST_STAGE = new Set(['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied'])

@@ -24,8 +24,11 @@ interface Row {
   keep: boolean
 }
 
+const UPLOAD_OK = /^\s*(?:\d+\s+)?Uploading artifacts to coordinator\.\.\. (?:ok|201 Created)/
+const UPLOAD_ERROR = /^\s*(?:\d+\s+)?(?:ERROR|FATAL): (?!Job failed)/
+
 /** The last stage reached (skipping the aftermath) up to some line, per way of finding stages. */
-interface Reached { marked?: string; markedAny?: string; inferred?: string; inferredAny?: string }
+interface Reached { marked?: string; markedAny?: string; inferred?: string; inferredAny?: string; inferredBefore?: string; inferredSeen?: string }
 
 /**
  * Reads a job log piece by piece (as a stream delivers it) and keeps what diagnosing it needs.
@@ -325,7 +328,18 @@ export class TraceReader {
     const inferred = inferredSection(row)
     if (inferred) {
       r.inferredAny = inferred
-      if (!AFTERMATH.has(inferred)) r.inferred = inferred
+      if (!AFTERMATH.has(inferred) && inferred !== r.inferredSeen) {
+        r.inferredBefore = r.inferred
+        r.inferred = inferred
+        r.inferredSeen = inferred
+      }
+    }
+    // A log without markers: an upload the coordinator accepted is not where the job failed (a job-page copy
+    // titles even the failed job's upload "Uploading artifacts..."), unless the uploader then reports an error.
+    if (!row.marked && r.inferred === 'upload_artifacts_on_success' && r.inferredBefore !== undefined) {
+      if (UPLOAD_OK.test(row.text)) r.inferred = r.inferredBefore
+    } else if (!row.marked && inferred === 'upload_artifacts_on_success' && r.inferred !== inferred && UPLOAD_ERROR.test(row.text)) {
+      r.inferred = inferred
     }
   }
 

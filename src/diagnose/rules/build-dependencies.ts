@@ -55,13 +55,28 @@ const LINKER = /cannot find -l|unable to find library -l|library not found: /
 // Programs configure looks for under the same words (command_not_found); only configure's wording mixes them.
 const PROGRAM = /^(?:perl|python[\d.]*|bison|flex|yacc|m4|makeinfo|gettext|msgfmt|xgettext|pkg-?config|git|doxygen|sphinx-build|cmake|ninja|meson|autoconf|automake|libtool|gperf|help2man|xsltproc|swig|java|javac|gawk|awk|pandoc)$/i
 
+// Ruby's mkmf when no compiler works at all (a native gem in an image without build tools).
+const NO_TOOLCHAIN = /^You have to install development tools first\.$/
+
 function missing(s: Scan): Diagnosis[] {
+  const tools = s.last(NO_TOOLCHAIN)
+  if (tools && !laterCommand(s, tools)) return noToolchain(s, tools)
   const header = s.last(HEADER)
   const library = s.last(LIBRARY)
   const hit = header && (!library || header.line.n >= library.line.n) ? header : library
   // A check in a step the job got past (CMake configured with an optional package missing, then failed elsewhere).
   if (!hit || laterCommand(s, hit)) return []
   return hit === header ? headerMissing(s, hit) : libraryMissing(s, hit)
+}
+
+function noToolchain(s: Scan, hit: Hit): Diagnosis[] {
+  const gem = s.last(/\/gems\/([\w.-]+?)-\d[\w.]*\/ext\//)?.m[1]
+  return [diagnosis('dev_headers_missing', `${gem ? `The gem ${gem}` : 'A native gem'} cannot be built: the image has no C toolchain`,
+    `"${hit.line.text.trim()}": mkmf could not compile and link a test program, so the gem's native extension cannot be built. The image has no working compiler (gcc, make, the C library's headers), or not the headers the extension needs.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Install the build tools (and the library\'s -dev package the gem needs) before bundle install.', snippet: 'script:\n  - apt-get update && apt-get install -y build-essential   # Alpine: apk add build-base; RHEL/UBI: dnf install -y gcc make redhat-rpm-config' },
+      rebuildImage(),
+    ], 0.75)]
 }
 
 function libraryMissing(s: Scan, hit: Hit): Diagnosis[] {

@@ -37,6 +37,8 @@ const SANDBOX = new RegExp([
   /No usable sandbox! |Failed to move to new namespace: .*Operation not permitted/,
   /newuidmap: write to uid_map failed: Operation not permitted|cannot set up namespace using "?\/usr\/bin\/newuidmap/,
   /crun: controller `(\w+)` is not available under \/sys\/fs\/cgroup/,
+  // Chromium started as root (a job container's default user) refuses its own sandbox.
+  /Running as root without --no-sandbox is not supported/,
 ].map((r) => r.source).join('|'))
 // opam's sandbox hook (bubblewrap) around a build that failed: the sandbox is the usual suspect in a container.
 const OPAM_SANDBOX = /^\[ERROR\] The compilation of \S+ failed at "[^"]*hooks\/sandbox\.sh build/
@@ -126,7 +128,7 @@ function sandbox(s: Scan): Diagnosis[] {
   const hit = s.last(SANDBOX) ?? (opam && !s.output.some((l) => l.n > opam.line.n && /### output ###|^#?\s*Error\b|\berror:/.test(l.text)) ? opam : undefined)
   if (!hit) return []
   const text = hit.line.text
-  const tool = /cloning builder process/.test(text) ? 'nix' : /sandbox\.sh/.test(text) ? 'opam' : /^bwrap/.test(text) ? 'bwrap' : /sandbox!|namespace:/.test(text) ? 'chromium' : /crun|uid_?map/.test(text) ? 'podman' : 'unshare'
+  const tool = /cloning builder process/.test(text) ? 'nix' : /sandbox\.sh/.test(text) ? 'opam' : /^bwrap/.test(text) ? 'bwrap' : /sandbox!|namespace:|without --no-sandbox/.test(text) ? 'chromium' : /crun|uid_?map/.test(text) ? 'podman' : 'unshare'
   const own: Fix = {
     nix: { text: 'Or build without Nix\'s sandbox in CI containers (the container already isolates the job).', snippet: 'nix build --option sandbox false' },
     opam: { text: 'Or let opam build without its bubblewrap sandbox inside the container.', snippet: 'opam init --disable-sandboxing' },
@@ -135,6 +137,14 @@ function sandbox(s: Scan): Diagnosis[] {
     podman: { text: 'Or run the nested containers without their own cgroups, or let a privileged runner delegate them.', snippet: 'podman run --cgroups=disabled ...' },
     unshare: { text: 'Or avoid new namespaces in the job (they need CAP_SYS_ADMIN or user namespaces the runtime allows).' },
   }[tool]
+  if (/without --no-sandbox/.test(text)) {
+    return [diagnosis('unprivileged_container_build', 'Chromium refuses to start its sandbox as root in the job container',
+      `"${text.trim().slice(0, 160)}": the job's commands run as root in the container (the image's default user), and Chromium will not run its sandbox as root; inside an unprivileged container it could not create the sandbox's namespaces either.`,
+      evidence(s.commandAt(hit.line.n), hit), [
+        { text: 'Start the browser without its sandbox in CI (the container isolates it): the launcher\'s flags, e.g. a custom Karma launcher.', snippet: "// karma.conf.js\ncustomLaunchers: { ChromeHeadlessCI: { base: 'ChromeHeadless', flags: ['--no-sandbox'] } },\nbrowsers: ['ChromeHeadlessCI']" },
+        { text: 'Or run the tests as a non-root user of the image (USER in its Dockerfile), with the sandbox.' },
+      ], 0.8)]
+  }
   return [diagnosis('unprivileged_container_build', tool === 'opam' ? 'opam\'s build sandbox failed inside the job container' : 'The job container may not create the namespaces or cgroups a sandbox needs',
     `"${text.trim().slice(0, 160)}": ${tool === 'opam' ? 'opam builds packages inside bubblewrap, which needs new namespaces; in a job container without them the sandboxed build fails (the compiler\'s own error, if any, is above it). ' : ''}sandboxes and nested containers create namespaces and cgroups, which an unprivileged job container is refused by the runtime's seccomp and AppArmor profiles (and cgroups it does not delegate). Runners of a fleet can differ: the same job works on one and not on another.`,
     evidence(s.commandAt(hit.line.n), hit), [

@@ -30,6 +30,8 @@ const INTERPRETER = new RegExp([
   String.raw`ERROR:\s+InterpreterNotFound: (python[\w.]*)`,
   String.raw`failed with could not find python interpreter matching any of the specs (\S+)`,
 ].join('|'))
+// Hugo's own lookup of the programs it runs (go for Hugo Modules, git, node for PostCSS).
+const GO_BINARY = /binary with name "([\w.-]+)" not found/
 const HOSTTOOLS = /The following required tools \(as specified by HOSTTOOLS\) appear to be unavailable in PATH/
 
 function browser(s: Scan, hit: Hit): Diagnosis {
@@ -63,6 +65,16 @@ function missing(s: Scan): Diagnosis[] {
       evidence(s.commandAt(i.line.n), i), [
         { text: 'Run each Python version in its own job, with the image of that version, and select the session.', snippet: `test:\n  parallel:\n    matrix:\n      - PY: ["3.9", "3.10"]\n  image: python:$PY\n  script: nox -s "test-$PY"   # tox: tox -e py$(echo $PY | tr -d .)` },
         { text: 'Or use an image with several interpreters (pyenv, or uv python install).', snippet: 'before_script:\n  - uv python install 3.9 3.10' },
+      ], 0.8)]
+  }
+  const g = s.last(GO_BINARY)
+  if (g) {
+    const program = firstGroup(g) ?? 'go'
+    return [diagnosis('command_not_found', `Hugo needs ${program} in the job image`,
+      `"${g.line.text.trim().slice(0, 140)}": Hugo runs ${program} itself${program === 'go' ? ' to download Hugo Modules (a theme imported as a module)' : ''}, and the job's image has Hugo only.`,
+      evidence(s.commandAt(g.line.n), g), [
+        { text: `Use an image with Hugo and ${program} (the extended Hugo images with Go), or install ${program} before hugo runs.`, snippet: program === 'go' ? 'image: hugomods/hugo:exts   # Hugo extended with Go, Node.js and Git\n# or: apk add --no-cache go git' : `before_script:\n  - apk add --no-cache ${program}` },
+        { text: 'Or vendor the modules into the repository so the build needs no download.', snippet: 'hugo mod vendor   # commit _vendor/' },
       ], 0.8)]
   }
   const h = s.last(HOSTTOOLS)
