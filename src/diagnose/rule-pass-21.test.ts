@@ -12,6 +12,10 @@ describe('container-privileges.ts: Chromium started as root', () => {
     expect(d?.category).toBe('unprivileged_container_build')
     expect(all(d)).toContain('--no-sandbox')
   })
+  it('Puppeteer gets its own launch options (rv9\'s note)', () => {
+    const d = top(step('$ node render.js', 'Error: Failed to launch the browser process!', '[0102/080439.228858:ERROR:zygote_host_impl_linux.cc(89)] Running as root without --no-sandbox is not supported. See https://crbug.com/638180.'))
+    expect(d?.fixes[0]?.snippet).toContain('puppeteer.launch')
+  })
 })
 
 describe('kubernetes.ts: Gradle\'s client words for a daemon that vanished', () => {
@@ -31,6 +35,11 @@ describe('vm-driver.ts: a custom executor\'s VM without an address', () => {
   })
   it('after its wait: a slow boot', () => {
     expect(top(log('2023/07/07 12:49:27', '2023/07/07 12:50:28'))?.cause).toContain('slow boot')
+  })
+  it('without timestamps it claims neither (rv9\'s note)', () => {
+    const d = top(['Preparing the "custom" executor', 'Using Custom executor...', 'Waiting for the VM to boot and be SSH-able...', 'tart command returned non-zero exit code: "no IP address found, is your VM running?"', 'ERROR: Job failed: exit status 1'].join('\n'))
+    expect(d?.category).toBe('machine_provisioning_failed')
+    expect(d?.cause).not.toMatch(/at once|slow boot/)
   })
 })
 

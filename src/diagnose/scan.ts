@@ -144,6 +144,15 @@ export class Scan {
     return orphan || clone.test(line.text) || this.near(line.n, clone, 3) !== undefined
   }
 
+  /**
+   * A later `$ ` command of the same stage: the script went past this line (`|| true`, a fallback), so it
+   * is not why the job failed. after_script's commands are another stage and do not count.
+   */
+  wentPast(line: TraceLine): boolean {
+    const phase = phaseName(line.section)
+    return this.ev.trace.lines.some((l) => l.n > line.n && l.text.startsWith('$ ') && phaseName(l.section) === phase)
+  }
+
   /** True when the line came before the failing phase (an earlier, successful stage). */
   beforeFailure(line: TraceLine): boolean {
     const at = stageIndex(line.section)

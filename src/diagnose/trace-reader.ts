@@ -24,7 +24,7 @@ interface Row {
   keep: boolean
 }
 
-const UPLOAD_OK = /^\s*(?:\d+\s+)?Uploading artifacts to coordinator\.\.\. (?:ok|201 Created)/
+const UPLOAD_OK = /^\s*(?:\d+\s+)?Uploading artifacts (?:as "[^"]+" )?to coordinator\.\.\. (?:ok|201 Created)/
 const UPLOAD_ERROR = /^\s*(?:\d+\s+)?(?:ERROR|FATAL): (?!Job failed)/
 
 /** The last stage reached (skipping the aftermath) up to some line, per way of finding stages. */

@@ -8,7 +8,7 @@ import type { Diagnosis, Rule } from '../types.js'
  */
 
 const TOO_LARGE = /too large archive|413 (?:Request Entity|Payload) Too Large|responseStatus=413|status=413/i
-const NO_FILES = /^\s*(?:\d+ )?(?:WARNING: )?(.+?): no matching files/
+const NO_FILES = /^ *(?:\d+ )?(?:WARNING: )?(\S.*?): no matching files/
 const NOTHING = /ERROR: No files to upload/
 // GoCloud's S3 HeadObject 403 (cache_extractor.go adds the ListBucket hint) and the runner's own log when it cannot sign (IRSA role not assumable) say it without a level prefix too.
 // Anchored at the first WARNING/ERROR/FATAL of the line: the unanchored form retried ".*" from every
@@ -45,7 +45,7 @@ function noFiles(s: Scan): Diagnosis[] {
   const absolute = path.startsWith('/')
   // The uploader went on and the coordinator took the rest: the missing path was a warning, and the job
   // failed on something else (its script's exit code).
-  const uploaded = warn !== undefined && !nothing && s.ev.trace.lines.some((l) => l.n > warn.line.n && /Uploading artifacts to coordinator\.\.\. (?:ok|201 Created)/.test(l.text))
+  const uploaded = warn !== undefined && !nothing && s.ev.trace.lines.some((l) => l.n > warn.line.n && /Uploading artifacts (?:as "[^"]+" )?to coordinator\.\.\. (?:ok|201 Created)/.test(l.text))
   return [diagnosis('artifacts_no_matching_files', `No files matched the artifact path ${path}`,
     `${afterFailure ? 'After the script failed, the' : 'The'} artifact upload found nothing at ${path}${absolute ? ': artifact paths must be relative to $CI_PROJECT_DIR' : ': the tool did not write it, wrote it elsewhere (another working directory or file name), or wrote it outside the project directory'}.`,
     evidence(warn, nothing), [

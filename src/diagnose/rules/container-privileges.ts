@@ -141,7 +141,9 @@ function sandbox(s: Scan): Diagnosis[] {
     return [diagnosis('unprivileged_container_build', 'Chromium refuses to start its sandbox as root in the job container',
       `"${text.trim().slice(0, 160)}": the job's commands run as root in the container (the image's default user), and Chromium will not run its sandbox as root; inside an unprivileged container it could not create the sandbox's namespaces either.`,
       evidence(s.commandAt(hit.line.n), hit), [
-        { text: 'Start the browser without its sandbox in CI (the container isolates it): the launcher\'s flags, e.g. a custom Karma launcher.', snippet: "// karma.conf.js\ncustomLaunchers: { ChromeHeadlessCI: { base: 'ChromeHeadless', flags: ['--no-sandbox'] } },\nbrowsers: ['ChromeHeadlessCI']" },
+        /Failed to launch the browser process|puppeteer|playwright/i.test(s.ev.trace.lines.filter((l) => Math.abs(l.n - hit.line.n) <= 6).map((l) => l.text).join('\n'))
+          ? { text: 'Start the browser without its sandbox in CI (the container isolates it).', snippet: "// Puppeteer\nawait puppeteer.launch({ args: ['--no-sandbox', '--disable-setuid-sandbox'] })\n// Playwright: chromium.launch({ chromiumSandbox: false })" }
+          : { text: 'Start the browser without its sandbox in CI (the container isolates it): the launcher\'s flags, e.g. a custom Karma launcher.', snippet: "// karma.conf.js\ncustomLaunchers: { ChromeHeadlessCI: { base: 'ChromeHeadless', flags: ['--no-sandbox'] } },\nbrowsers: ['ChromeHeadlessCI']" },
         { text: 'Or run the tests as a non-root user of the image (USER in its Dockerfile), with the sandbox.' },
       ], 0.8)]
   }

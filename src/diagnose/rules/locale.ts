@@ -12,9 +12,12 @@ const ENCODING = new RegExp([
   // Ruby (CocoaPods, fastlane, xcpretty, Jekyll): strings read as US-ASCII.
   String.raw`invalid byte sequence in US-ASCII`,
   String.raw`Unicode Normalization not appropriate for ASCII-8BIT`,
+  // Ruby Sass (Jekyll's SCSS, Compass) reading a stylesheet as US-ASCII.
+  String.raw`Invalid US-ASCII character "\\x[0-9A-Fa-f]{2}"`,
   // Python: click's own check, and the ascii codec of a C locale (or of a pipe, before 3.7).
   String.raw`Click will abort further execution because Python (?:3 )?was configured to use ASCII as encoding`,
-  String.raw`^(?:E\s+)?Unicode(?:En|De)codeError: 'ascii' codec can't (?:en|de)code`,
+  // pip indents a setup.py's output (four spaces, six inside pip 22's box).
+  String.raw`^\s*(?:E\s+)?Unicode(?:En|De)codeError: 'ascii' codec can't (?:en|de)code`,
   // javac reading UTF-8 sources with the platform's ASCII default.
   String.raw`unmappable character (?:\(0x[0-9A-F]+\) )?for encoding (?:US-)?ASCII`,
 ].join('|'))
@@ -23,10 +26,8 @@ const WARNING = /CocoaPods requires your terminal to be using UTF-8 encoding|fas
 
 function locale(s: Scan): Diagnosis[] {
   const hit = s.all(ENCODING).filter((h) => !s.inDiff(h.line)).pop()
+  if (!hit || s.wentPast(hit.line)) return []
   const warned = s.last(WARNING)
-  if (!hit) return []
-  // A later command means the script went past it: not why the job failed.
-  if (s.ev.trace.lines.some((l) => l.n > hit.line.n && l.text.startsWith('$ '))) return []
   const java = /unmappable character/.test(hit.line.text)
   const shell = s.family === 'shell' || /\/Users\/|\.rvm\//.test(hit.line.text)
   const fixes: Fix[] = [

@@ -70,12 +70,17 @@ function missing(s: Scan): Diagnosis[] {
   const g = s.last(GO_BINARY)
   if (g) {
     const program = firstGroup(g) ?? 'go'
+    // Hugo resolves npm tools (PostCSS, Babel, Tailwind) through node_modules/.bin and npx, in the same words.
+    const npm = /using npx|node_modules/.test(g.line.text) || /^(?:postcss|babel|tailwindcss|npx|node)$/.test(program)
+    const fixes: Fix[] = program === 'go'
+      ? [{ text: 'Use an image with Hugo and Go (Hugo Modules download with go), or install go before hugo runs.', snippet: 'image: hugomods/hugo:exts   # Hugo extended with Go, Node.js and Git\n# or: apk add --no-cache go git' },
+        { text: 'Or vendor the modules into the repository so the build needs no download.', snippet: 'hugo mod vendor   # commit _vendor/' }]
+      : npm
+        ? [{ text: `Install the site's npm tools before hugo runs (${program} from package.json), in an image with Node.js.`, snippet: 'script:\n  - npm ci   # or: npm install -D postcss postcss-cli autoprefixer\n  - hugo' }]
+        : [{ text: `Install ${program} in the job's image before hugo runs.`, snippet: `before_script:\n  - apk add --no-cache ${program}` }]
     return [diagnosis('command_not_found', `Hugo needs ${program} in the job image`,
-      `"${g.line.text.trim().slice(0, 140)}": Hugo runs ${program} itself${program === 'go' ? ' to download Hugo Modules (a theme imported as a module)' : ''}, and the job's image has Hugo only.`,
-      evidence(s.commandAt(g.line.n), g), [
-        { text: `Use an image with Hugo and ${program} (the extended Hugo images with Go), or install ${program} before hugo runs.`, snippet: program === 'go' ? 'image: hugomods/hugo:exts   # Hugo extended with Go, Node.js and Git\n# or: apk add --no-cache go git' : `before_script:\n  - apk add --no-cache ${program}` },
-        { text: 'Or vendor the modules into the repository so the build needs no download.', snippet: 'hugo mod vendor   # commit _vendor/' },
-      ], 0.8)]
+      `"${g.line.text.trim().slice(0, 140)}": Hugo runs ${program} itself${program === 'go' ? ' to download Hugo Modules (a theme imported as a module)' : npm ? ' (an npm tool of the site\'s pipeline)' : ''}, and the job's image does not have it.`,
+      evidence(s.commandAt(g.line.n), g), fixes, 0.8)]
   }
   const h = s.last(HOSTTOOLS)
   if (!h) return []

@@ -6,46 +6,96 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
  * application uses are not the ones the service container was started with (service_credentials_mismatch,
  * proposed by the corpus's twenty-first pass). A service takes its users from the job's variables
  * (MYSQL_ROOT_PASSWORD, POSTGRES_PASSWORD, …) when it first starts; the application reads its own
- * config (.env, settings files), and the two drift apart.
+ * config (.env, settings files), and the two drift apart. Only with evidence of such a service: a real
+ * server's refusal is the credentials of that server, which the log alone cannot place.
  */
 
-const REFUSED = new RegExp([
-  // MySQL/MariaDB 1045, as the server words it (the client's address as the server saw it).
-  String.raw`Access denied for user '([^']*)'@'([^']*)'`,
-  // PostgreSQL's server messages, as clients relay them.
-  String.raw`FATAL:\s+password authentication failed for user "([^"]*)"`,
-  String.raw`FATAL:\s+role "([^"]*)" does not exist`,
-  // Redis and RabbitMQ.
-  String.raw`NOAUTH Authentication required|WRONGPASS invalid username-password pair`,
-  String.raw`ACCESS_REFUSED - Login was refused using authentication mechanism`,
-  String.raw`MongoServerError: Authentication failed`,
-].join('|'))
-const PRIVATE = /^(?:172\.(?:1[6-9]|2\d|3[01])|10|192\.168)\./
+type Engine = 'mysql' | 'postgres' | 'redis' | 'rabbitmq' | 'mongo' | 'mssql'
+
+const REFUSED: [Engine, RegExp][] = [
+  // MySQL/MariaDB 1045 and 1044, as the server words them (the client's address as the server saw it).
+  ['mysql', /Access denied for user '([^']*)'@'([^']*)'(?: to database '([^']*)')?/],
+  // PostgreSQL's server message, relayed with FATAL: (libpq), error: (node-postgres) or pq: (Go).
+  ['postgres', /password authentication failed for user "([^"]*)"|(?:FATAL:\s+|pq: |error: )role "([^"]*)" does not exist/],
+  ['redis', /NOAUTH Authentication required|WRONGPASS invalid username-password pair/],
+  ['rabbitmq', /ACCESS_REFUSED - Login was refused using authentication mechanism/],
+  ['mongo', /MongoServerError: Authentication failed/],
+  ['mssql', /Login failed for user '([^']*)'/],
+]
+// The images a service of each engine runs, as `Starting service …` and the CI YAML name them.
+const IMAGE: Record<Engine, RegExp> = {
+  mysql: /mysql|mariadb|percona/i, postgres: /postgres|postgis|timescale/i, redis: /redis|valkey|keydb/i,
+  rabbitmq: /rabbitmq/i, mongo: /mongo/i, mssql: /mssql|sqlserver|azure-sql-edge/i,
+}
+const VARS: Record<Engine, [string, string]> = {
+  mysql: ['MYSQL_ROOT_PASSWORD (root), MYSQL_USER/MYSQL_PASSWORD, MYSQL_DATABASE', 'variables:\n  MYSQL_ROOT_PASSWORD: secret\n  MYSQL_DATABASE: app_test\n  DB_HOST: mysql\n  DB_USERNAME: root\n  DB_PASSWORD: $MYSQL_ROOT_PASSWORD'],
+  postgres: ['POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB', 'variables:\n  POSTGRES_USER: app\n  POSTGRES_PASSWORD: secret\n  POSTGRES_DB: app_test\n  DATABASE_URL: "postgresql://app:secret@postgres:5432/app_test"'],
+  redis: ['the password the image reads (REDIS_PASSWORD for bitnami/redis; the official image takes --requirepass)', 'variables:\n  REDIS_PASSWORD: secret\n  REDIS_URL: "redis://:secret@redis:6379/0"'],
+  rabbitmq: ['RABBITMQ_DEFAULT_USER, RABBITMQ_DEFAULT_PASS', 'variables:\n  RABBITMQ_DEFAULT_USER: app\n  RABBITMQ_DEFAULT_PASS: secret\n  AMQP_URL: "amqp://app:secret@rabbitmq:5672/"'],
+  mongo: ['MONGO_INITDB_ROOT_USERNAME, MONGO_INITDB_ROOT_PASSWORD', 'variables:\n  MONGO_INITDB_ROOT_USERNAME: root\n  MONGO_INITDB_ROOT_PASSWORD: secret\n  MONGODB_URI: "mongodb://root:secret@mongo:27017/?authSource=admin"'],
+  mssql: ['MSSQL_SA_PASSWORD (with ACCEPT_EULA: "Y")', 'variables:\n  ACCEPT_EULA: "Y"\n  MSSQL_SA_PASSWORD: "Str0ng!Passw0rd"\n  DB_CONNECTION: "Server=mssql;User Id=sa;Password=Str0ng!Passw0rd;TrustServerCertificate=True"'],
+}
+const NAME: Record<Engine, string> = { mysql: 'MySQL/MariaDB', postgres: 'PostgreSQL', redis: 'Redis', rabbitmq: 'RabbitMQ', mongo: 'MongoDB', mssql: 'SQL Server' }
+// Docker's bridge networks (172.17.0.0/16 and the user networks after it): a service container's peer.
+const DOCKER_BRIDGE = /^172\.(?:1[7-9]|2\d|3[01])\./
 
 function serviceCredentials(s: Scan): Diagnosis[] {
-  const hit = s.all(REFUSED).filter((h) => !s.inDiff(h.line)).pop()
-  if (!hit) return []
-  if (s.ev.trace.lines.some((l) => l.n > hit.line.n && l.text.startsWith('$ '))) return []
-  const user = hit.m[1] ?? hit.m[3] ?? hit.m[4]
-  const from = hit.m[2]
-  const services = s.services()
-  // The server saw the job on a container network, or the job declares services: the server is a service.
-  const service = services.length > 0 || (from !== undefined && PRIVATE.test(from)) || s.has(/Starting service |Waiting for services to be up and running/)
-  if (!service && s.family !== 'docker' && s.family !== 'kubernetes') return []
+  const found = REFUSED.map(([engine, re]) => ({ engine, hit: s.all(re).filter((h) => !s.inDiff(h.line)).pop() }))
+    .filter((x) => x.hit !== undefined).sort((a, b) => b.hit!.line.n - a.hit!.line.n)[0]
+  if (!found?.hit || s.wentPast(found.hit.line)) return []
+  const { engine, hit } = found
+  const m = hit.m
+  const user = m[1] ?? m[2]
+  const from = engine === 'mysql' ? m[2] : undefined
+  const database = engine === 'mysql' ? m[3] : undefined
+  // A service of this engine started (or declared), or the server saw the job from a Docker bridge
+  // address (a container peer; not on a shell runner, whose host can sit on any private network).
+  const started = s.all(/^Starting service (\S+?)(?:\.\.\.|\s|$)/).map((h) => h.m[1] ?? '')
+  const service = [...started, ...yamlServices(s.ev.ciYaml ?? '')].find((x) => x !== '' && IMAGE[engine].test(x))
+  const bridge = from !== undefined && DOCKER_BRIDGE.test(from) && s.family !== 'shell'
+  if (!service && !bridge) return []
   // MySQL says whether a password was sent; the box of a PHP console may wrap it onto the next line.
   const around = s.ev.trace.lines.filter((l) => l.n >= hit.line.n && l.n <= hit.line.n + 1).map((l) => l.text.replace(/\s+/g, '')).join('')
   const noPassword = /usingpassword:NO/.test(around)
-  const engine = /Access denied for user/.test(hit.line.text) ? 'mysql' : /FATAL:/.test(hit.line.text) ? 'postgres' : 'other'
-  const vars = engine === 'mysql' ? 'MYSQL_ROOT_PASSWORD (root), MYSQL_USER/MYSQL_PASSWORD, MYSQL_DATABASE' : engine === 'postgres' ? 'POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB' : 'the service\'s own variables'
-  const fixes: Fix[] = [
-    { text: `Define the credentials once in the job's variables (services get them too, as ${vars}) and point the application's settings at them, with the service's alias as the host.`, snippet: engine === 'postgres'
-      ? 'variables:\n  POSTGRES_USER: app\n  POSTGRES_PASSWORD: secret\n  POSTGRES_DB: app_test\n  DATABASE_URL: "postgresql://app:secret@postgres:5432/app_test"'
-      : 'variables:\n  MYSQL_ROOT_PASSWORD: secret\n  MYSQL_DATABASE: app_test\n  DB_HOST: mysql\n  DB_USERNAME: root\n  DB_PASSWORD: $MYSQL_ROOT_PASSWORD' },
-  ]
-  if (noPassword) fixes.unshift({ text: 'The job sent no password at all: the setting it reads (DB_PASSWORD in .env, a CI variable) is empty in the job. Create the CI config file before the command, and check that the variable is not protected on an unprotected branch.', snippet: 'script:\n  - cp .env.testing .env\n  - php artisan migrate --force' })
-  return [diagnosis('service_credentials_mismatch', `The ${engine === 'other' ? 'service' : engine === 'mysql' ? 'MySQL/MariaDB service' : 'PostgreSQL service'} refused the job's login${user ? ` as ${user}` : ''}`,
-    `"${hit.line.text.trim().slice(0, 160)}": the job reached the ${service ? 'service container' : 'server'}${from ? ` (which saw it from ${from})` : ''} but its credentials are not the ones the server was started with${noPassword ? ' — and no password was sent' : ''}. The service creates its users from its variables when it starts; the application's own configuration says something else.`,
-    evidence(s.commandAt(hit.line.n), hit), fixes, service ? 0.7 : 0.5)]
+  const cmd = s.commandAt(hit.line.n)
+  const [vars, snippet] = VARS[engine]
+  const where = service ? `the ${service} service` : `a service container (the server saw the job from ${from}, a Docker network address)`
+  if (database !== undefined) {
+    return [diagnosis('service_credentials_mismatch', `The ${NAME[engine]} service has no grant for ${user} on ${database}`,
+      `"${hit.line.text.trim().slice(0, 160)}": the login worked, but ${user} may not use the database ${database} on ${where}. The image gives MYSQL_USER rights on MYSQL_DATABASE only, so the application's database name and the service's must be the same.`,
+      evidence(cmd, hit), [
+        { text: `Create the database the application uses: set MYSQL_DATABASE to ${database} (or point the application at the one the service created).`, snippet: `variables:\n  MYSQL_DATABASE: ${database}\n  MYSQL_USER: ${user ?? 'app'}\n  MYSQL_PASSWORD: secret` },
+      ], 0.7)]
+  }
+  const fixes: Fix[] = [{ text: `Define the credentials once in the job's variables (services get them too, as ${vars}) and point the application's settings at them, with the service's alias as the host.`, snippet }]
+  if (noPassword) {
+    fixes.unshift(/artisan/.test(cmd?.text ?? '')
+      ? { text: 'The job sent no password at all: Laravel\'s .env for CI is missing or has an empty DB_PASSWORD. Create it before the command, and check that the variable is not protected on an unprotected branch.', snippet: 'script:\n  - cp .env.testing .env\n  - php artisan migrate --force' }
+      : { text: 'The job sent no password at all: the setting the application reads (a config file for CI, an environment variable) is empty in the job. Set it from the service\'s variable, and check that a CI variable it comes from is not protected on an unprotected branch.' })
+  }
+  return [diagnosis('service_credentials_mismatch', `The ${NAME[engine]} service refused the job's login${user ? ` as ${user}` : ''}`,
+    `"${hit.line.text.trim().slice(0, 160)}": the job reached ${where} but its credentials are not the ones the server was started with${noPassword ? ' — and no password was sent' : ''}. The service creates its users from its variables when it starts; the application's own configuration says something else.`,
+    evidence(cmd, hit), fixes, service ? 0.7 : 0.6)]
+}
+
+/** The images under the CI YAML's `services:` keys (list items or an inline list), not script lines. */
+function yamlServices(yaml: string): string[] {
+  const out: string[] = []
+  let indent = -1
+  for (const line of yaml.split('\n')) {
+    const key = /^(\s*)services:\s*(?:\[([^\]]*)\])?\s*$/.exec(line)
+    if (key) {
+      if (key[2] !== undefined) out.push(...key[2].split(',').map((x) => x.trim().replace(/^["']|["']$/g, '')))
+      else indent = key[1]!.length
+      continue
+    }
+    if (indent < 0) continue
+    const lead = /^(\s*)\S/.exec(line)
+    if (lead && lead[1]!.length <= indent) { indent = -1; continue }
+    const item = /^\s*-\s*(?:name:\s*)?["']?([\w./:@-]+)/.exec(line)
+    if (item) out.push(item[1]!)
+  }
+  return out
 }
 
 export const serviceCredentialsRule: Rule = {

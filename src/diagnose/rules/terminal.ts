@@ -9,7 +9,7 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
  */
 
 const DOCKER_TTY = /the input device is not a TTY/
-const SUDO = /^sudo: (?:no tty present and no askpass program specified|a terminal is required to read the password|a password is required)/
+const SUDO = /^sudo: (?:no tty present and no askpass program specified|a terminal is required to read the password|a password is required|sorry, you must have a tty to run sudo)/
 const GPG = /^gpg: (?:signing failed: Inappropriate ioctl for device|cannot open ['`]\/dev\/tty'|public key decryption failed: Inappropriate ioctl for device)/
 // Prompts in other tools: Go's survey/promptui and Node opening /dev/tty, Python's termios and getpass.
 const OPEN_TTY = /open \/dev\/tty: no such device or address|ENXIO: no such device or address, open '\/dev\/tty'|^termios\.error: \(25, 'Inappropriate ioctl for device'\)|^OSError: \[Errno 25\] Inappropriate ioctl for device|Errno::ENOTTY|^Error: Cannot prompt in a non-interactive|could not prompt: /
@@ -35,16 +35,18 @@ function fixesFor(kind: 'docker' | 'sudo' | 'gpg' | 'prompt', compose: boolean):
 function terminal(s: Scan): Diagnosis[] {
   const hit = s.all(new RegExp([DOCKER_TTY, SUDO, GPG, OPEN_TTY].map((r) => r.source).join('|'))).filter((h) => !s.inDiff(h.line)).pop()
   if (!hit) return []
-  // A later command means the script went past it (`|| true`, a fallback): not why the job failed.
-  if (s.ev.trace.lines.some((l) => l.n > hit.line.n && l.text.startsWith('$ '))) return []
+  if (s.wentPast(hit.line)) return []
   const t = hit.line.text
   const kind = DOCKER_TTY.test(t) ? 'docker' : SUDO.test(t) ? 'sudo' : GPG.test(t) ? 'gpg' : 'prompt'
   const cmd = s.commandAt(hit.line.n)
   const compose = /docker[ -]compose\b/.test(cmd?.text ?? '')
   const what = kind === 'docker' ? 'docker was asked for a terminal (-t, or compose exec\'s default)' : kind === 'sudo' ? 'sudo asked for the runner user\'s password' : kind === 'gpg' ? 'gpg asked for a passphrase through pinentry' : 'a tool tried to prompt on the terminal'
+  const fixes = fixesFor(kind, compose)
+  // RHEL/CentOS's `Defaults requiretty`: sudo wants a terminal even where no password is asked.
+  if (/must have a tty/.test(t)) fixes.unshift({ text: 'sudoers has `Defaults requiretty` (RHEL/CentOS): exempt the runner\'s user from it.', snippet: '# /etc/sudoers.d/gitlab-runner (visudo -f)\nDefaults:gitlab-runner !requiretty' })
   return [diagnosis('tty_required', 'The job has no terminal for a command that wants one',
     `"${t.trim().slice(0, 140)}": ${what}, but a CI job's script runs with pipes, not a TTY, and nobody is there to answer.`,
-    evidence(cmd, hit), fixesFor(kind, compose), kind === 'prompt' ? 0.6 : 0.75)]
+    evidence(cmd, hit), fixes, kind === 'prompt' ? 0.6 : 0.75)]
 }
 
 export const terminalRule: Rule = {

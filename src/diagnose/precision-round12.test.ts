@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { all, cats, inImage, on, run, step, top, withServices } from '../../test/support/diagnose-log.js'
 import { parseTrace, parseTraceStream } from './trace.js'
 
-// Review rv9 of issue 14's rule changes (7034cae, f205970, 7a61be2). A failing case is a finding (see
-// REVIEW-rv9.md, numbered the same); a "guard" is behaviour that must stay.
+// Review rv9 of issue 14's rule changes (7034cae, f205970, 7a61be2): 27 findings (F1–F27, mended in the
+// commit after "Merge branch 'helper-rv9'") and the guards that must stay.
 
 describe('dependency-drift.ts', () => {
   // F1: pytest prints frames as `path:line: in fn`, not `File "path", line n`: the drift is missed.
