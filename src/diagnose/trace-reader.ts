@@ -1,7 +1,8 @@
 import { StringDecoder } from 'node:string_decoder'
 import type { ParsedTrace, TraceLine, TraceSection } from './trace.js'
-import { AFTERMATH, EXIT, cleanPiece, currentStage, headerStage, hintStage, isBlank, isFailedTrailer, isStage, isSucceededTrailer, isTrailer, markerOf, ownString, phaseFromTrailer, stageIndex, trimEnd } from './trace-line.js'
+import { EXIT, cleanPiece, currentStage, headerStage, hintStage, isBlank, isFailedTrailer, isStage, isSucceededTrailer, markerOf, ownString, phaseFromTrailer, stageIndex, trimEnd } from './trace-line.js'
 import { thinKeepingEchoes, worthKeeping } from './trace-keep.js'
+import { type Reached, inferredSection, reachRow } from './stage-reached.js'
 import { ChunkLines } from './chunk-lines.js'
 import { DEDENT_MAX_LINES, normalizePaste } from './paste-dedent.js'
 import { type ReaderLimits, STREAM_LIMITS } from './reader-limits.js'
@@ -24,11 +25,6 @@ interface Row {
   keep: boolean
 }
 
-const UPLOAD_OK = /^\s*(?:\d+\s+)?Uploading artifacts (?:as "[^"]+" )?to coordinator\.\.\. (?:ok|201 Created)/
-const UPLOAD_ERROR = /^\s*(?:\d+\s+)?(?:ERROR|FATAL): (?!Job failed)/
-
-/** The last stage reached (skipping the aftermath) up to some line, per way of finding stages. */
-interface Reached { marked?: string; markedAny?: string; inferred?: string; inferredAny?: string; inferredBefore?: string; inferredSeen?: string }
 
 /**
  * Reads a job log piece by piece (as a stream delivers it) and keeps what diagnosing it needs.
@@ -301,7 +297,7 @@ export class TraceReader {
     } else if (isSucceededTrailer(text)) {
       this.succeeded = true
     }
-    this.reach(row)
+    reachRow(this.reached, row)
     this.store(row)
   }
 
@@ -317,30 +313,6 @@ export class TraceReader {
       this.inferredSections.push(this.inferredCurrent)
     }
     return this.inferredCurrent?.name
-  }
-
-  private reach(row: Row): void {
-    const r = this.reached
-    if (row.marked) {
-      r.markedAny = row.marked
-      if (!AFTERMATH.has(row.marked)) r.marked = row.marked
-    }
-    const inferred = inferredSection(row)
-    if (inferred) {
-      r.inferredAny = inferred
-      if (!AFTERMATH.has(inferred) && inferred !== r.inferredSeen) {
-        r.inferredBefore = r.inferred
-        r.inferred = inferred
-        r.inferredSeen = inferred
-      }
-    }
-    // A log without markers: an upload the coordinator accepted is not where the job failed (a job-page copy
-    // titles even the failed job's upload "Uploading artifacts..."), unless the uploader then reports an error.
-    if (!row.marked && r.inferred === 'upload_artifacts_on_success' && r.inferredBefore !== undefined) {
-      if (UPLOAD_OK.test(row.text)) r.inferred = r.inferredBefore
-    } else if (!row.marked && inferred === 'upload_artifacts_on_success' && r.inferred !== inferred && UPLOAD_ERROR.test(row.text)) {
-      r.inferred = inferred
-    }
   }
 
   private store(row: Row): void {
@@ -403,7 +375,3 @@ export class TraceReader {
   }
 }
 
-/** A line's stage in a log without stage markers: the inferred one, else its user section. */
-function inferredSection(r: Row): string | undefined {
-  return r.inferred !== undefined && !isTrailer(r.text) ? r.inferred : r.marked
-}
