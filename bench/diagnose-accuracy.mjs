@@ -8,8 +8,10 @@
 // --new-heldout also prints the totals of the held-out entries of each later collection pass
 // (split.json `heldout_batch3`, `heldout_batch4`, …) and of the first two passes', separately;
 // totals only, never their misses. --dev-only prints no held-out figures at all (for use while writing rules).
+// Entries that carry the job's .gitlab-ci.yml (`ci`, from batch 22 on) are explained with it, as
+// `glrun explain --ci` would be; --no-ci explains them from the log alone, to show what the YAML adds.
 //
-//   node bench/diagnose-accuracy.mjs [--json] [--show-heldout] [--new-heldout] [--dev-only]
+//   node bench/diagnose-accuracy.mjs [--json] [--show-heldout] [--new-heldout] [--dev-only] [--no-ci]
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -38,7 +40,7 @@ const entries = readdirSync(corpus)
 function explain(entry) {
   const ev = { trace: engine.parseTrace(entry.log) }
   if (entry.executor && entry.executor !== 'unknown') ev.executor = entry.executor
-  if (entry.ci) ev.ciYaml = entry.ci
+  if (entry.ci && !args.has('--no-ci')) ev.ciYaml = entry.ci
   const report = engine.diagnose(ev)
   return report.diagnoses.map((d) => d.category)
 }

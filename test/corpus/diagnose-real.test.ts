@@ -10,15 +10,16 @@ import { parseTrace } from '../../src/diagnose/trace.js'
  * alone. Accuracy is guarded on the development split only; the held-out split is measured by
  * bench/diagnose-accuracy.mjs and is never a tuning target, so no test pins its figures.
  */
-interface Entry { id: string; log: string; executor: string; category: string }
+interface Entry { id: string; log: string; executor: string; category: string; ci?: string }
 
 const corpus = new URL('../fixtures/diagnose/real/', import.meta.url).pathname
 const split = JSON.parse(readFileSync(join(corpus, 'split.json'), 'utf8')) as { dev: string[]; heldout: string[] }
 const entries: Entry[] = readdirSync(corpus).filter((f) => /^\d+.*\.json$/.test(f)).sort()
   .map((f) => JSON.parse(readFileSync(join(corpus, f), 'utf8')) as Entry)
 
+// With the job's .gitlab-ci.yml when the entry has it (from batch 22 on), as the bench and `glrun explain --ci` read it.
 function categories(e: Entry): string[] {
-  const report = diagnose({ trace: parseTrace(e.log), ...(e.executor !== 'unknown' ? { executor: e.executor } : {}) })
+  const report = diagnose({ trace: parseTrace(e.log), ...(e.executor !== 'unknown' ? { executor: e.executor } : {}), ...(e.ci !== undefined ? { ciYaml: e.ci } : {}) })
   return report.diagnoses.map((d) => d.category)
 }
 
@@ -59,7 +60,7 @@ describe('explain on real failure logs', () => {
   })
 
   it.each(entries.map((e) => [e.id, e] as const))('%s: an answer with a next step', (_id, e) => {
-    const report = diagnose({ trace: parseTrace(e.log), ...(e.executor !== 'unknown' ? { executor: e.executor } : {}) })
+    const report = diagnose({ trace: parseTrace(e.log), ...(e.executor !== 'unknown' ? { executor: e.executor } : {}), ...(e.ci !== undefined ? { ciYaml: e.ci } : {}) })
     // A log that ends in "Job succeeded" (a warning someone asked about) gets no diagnosis, by design.
     if (/Job succeeded\s*$/.test(e.log)) {
       expect(report.diagnoses).toEqual([])
