@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { all, cats, inImage, on, run, step, top, withServices } from '../../test/support/diagnose-log.js'
+import { diagnose } from './engine.js'
+import { parseTrace } from './trace.js'
 
 // The twenty-first rule pass (batch 21's dev entries and the tools' wordings): Chromium as root, Gradle's
 // vanished daemon, a VM driver without an address, a registry token refused with 403, mkmf without a
@@ -89,6 +91,16 @@ describe('service-credentials.ts: the service refused the job\'s login', () => {
     const d = top(withServices(['postgres:16'], '$ npm run migrate', 'error: password authentication failed for user "app"', 'FATAL:  password authentication failed for user "app"'))
     expect(d?.category).toBe('service_credentials_mismatch')
     expect(d?.fixes[0]?.snippet).toContain('POSTGRES_PASSWORD')
+  })
+  it('the service named only by the job\'s YAML (--ci)', () => {
+    const ciYaml = 'test:\n  image: python:3.12\n  services:\n    - name: postgres:16\n      alias: db\n  script:\n    - pytest\n'
+    const d = diagnose({ trace: parseTrace(step('$ pytest', 'E   psycopg.OperationalError: connection failed: FATAL:  password authentication failed for user "app"')), ciYaml }).diagnoses[0]
+    expect(d?.category).toBe('service_credentials_mismatch')
+    expect(d?.cause).toContain('postgres:16')
+  })
+  it('guard: a YAML that only runs psql in its script is no service', () => {
+    const ciYaml = 'deploy:\n  image: postgres:16\n  script:\n    - psql "$DATABASE_URL" -c "select 1"\n'
+    expect(diagnose({ trace: parseTrace(step('$ psql "$DATABASE_URL" -c "select 1"', 'psql: error: connection to server at "db.example.com" (203.0.113.5), port 5432 failed: FATAL:  password authentication failed for user "app"')), ciYaml }).diagnoses.map((x) => x.category)).not.toContain('service_credentials_mismatch')
   })
   it('guard: a shell runner with no service (a real server\'s credentials)', () => {
     expect(cats(on('shell', '$ psql -h db.example.com -U app', 'psql: error: connection to server at "db.example.com" (203.0.113.5), port 5432 failed: FATAL:  password authentication failed for user "app"'))).not.toContain('service_credentials_mismatch')

@@ -1,3 +1,4 @@
+import { ciFacts } from '../ci-facts.js'
 import { Scan, diagnosis, evidence } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
@@ -51,7 +52,7 @@ function serviceCredentials(s: Scan): Diagnosis[] {
   // A service of this engine started (or declared), or the server saw the job from a Docker bridge
   // address (a container peer; not on a shell runner, whose host can sit on any private network).
   const started = s.all(/^Starting service (\S+?)(?:\.\.\.|\s|$)/).map((h) => h.m[1] ?? '')
-  const service = [...started, ...yamlServices(s.ev.ciYaml ?? '')].find((x) => x !== '' && IMAGE[engine].test(x))
+  const service = [...started, ...(ciFacts(s.ev.ciYaml)?.services.map((x) => x.name) ?? [])].find((x) => x !== '' && IMAGE[engine].test(x))
   const bridge = from !== undefined && DOCKER_BRIDGE.test(from) && s.family !== 'shell'
   if (!service && !bridge) return []
   // MySQL says whether a password was sent; the box of a PHP console may wrap it onto the next line.
@@ -76,26 +77,6 @@ function serviceCredentials(s: Scan): Diagnosis[] {
   return [diagnosis('service_credentials_mismatch', `The ${NAME[engine]} service refused the job's login${user ? ` as ${user}` : ''}`,
     `"${hit.line.text.trim().slice(0, 160)}": the job reached ${where} but its credentials are not the ones the server was started with${noPassword ? ' — and no password was sent' : ''}. The service creates its users from its variables when it starts; the application's own configuration says something else.`,
     evidence(cmd, hit), fixes, service ? 0.7 : 0.6)]
-}
-
-/** The images under the CI YAML's `services:` keys (list items or an inline list), not script lines. */
-function yamlServices(yaml: string): string[] {
-  const out: string[] = []
-  let indent = -1
-  for (const line of yaml.split('\n')) {
-    const key = /^(\s*)services:\s*(?:\[([^\]]*)\])?\s*$/.exec(line)
-    if (key) {
-      if (key[2] !== undefined) out.push(...key[2].split(',').map((x) => x.trim().replace(/^["']|["']$/g, '')))
-      else indent = key[1]!.length
-      continue
-    }
-    if (indent < 0) continue
-    const lead = /^(\s*)\S/.exec(line)
-    if (lead && lead[1]!.length <= indent) { indent = -1; continue }
-    const item = /^\s*-\s*(?:name:\s*)?["']?([\w./:@-]+)/.exec(line)
-    if (item) out.push(item[1]!)
-  }
-  return out
 }
 
 export const serviceCredentialsRule: Rule = {
