@@ -14,6 +14,8 @@ export interface CiFacts {
   variables: Record<string, string>
   cache: boolean
   submodules?: string
+  /** Every job's artifacts:paths (as written: globs and directories too). */
+  artifacts: string[]
 }
 
 const RESERVED = new Set(['stages', 'variables', 'include', 'workflow', 'default', 'image', 'services', 'cache', 'before_script', 'after_script', 'spec'])
@@ -49,7 +51,7 @@ export function ciFacts(ciYaml: string | undefined): CiFacts | undefined {
     return undefined
   }
   if (!isRecord(doc)) return undefined
-  const facts: CiFacts = { images: [], services: [], variables: {}, cache: false }
+  const facts: CiFacts = { images: [], services: [], variables: {}, cache: false, artifacts: [] }
   const scopes = [doc, ...(isRecord(doc['default']) ? [doc['default']] : []),
     ...Object.entries(doc).filter(([k, v]) => !RESERVED.has(k) && isRecord(v)).map(([, v]) => v as Record<string, unknown>)]
   for (const scope of scopes) {
@@ -57,6 +59,8 @@ export function ciFacts(ciYaml: string | undefined): CiFacts | undefined {
     if (img) facts.images.push(img)
     facts.services.push(...servicesOf(scope['services']))
     if (scope['cache'] !== undefined) facts.cache = true
+    const artifacts = scope['artifacts']
+    if (isRecord(artifacts) && Array.isArray(artifacts['paths'])) facts.artifacts.push(...artifacts['paths'].filter((x): x is string => typeof x === 'string'))
     const vars = scope['variables']
     if (isRecord(vars)) {
       for (const [k, v] of Object.entries(vars)) {

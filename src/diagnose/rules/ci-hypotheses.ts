@@ -39,13 +39,66 @@ function toolEntrypoint(s: Scan, f: NonNullable<ReturnType<typeof ciFacts>>): Di
     ], 0.65)]
 }
 
+// What a shell says when it is handed the runner's script it was not meant to run: dash refusing bash's
+// pipefail, the runner's own "shell not found", or the script's first line run as a command.
+const SHELL_SAID = /^(?:\/bin\/)?(?:sh|dash|ash): \d+: set: Illegal option -o pipefail|^shell not found$|^(?:\/bin\/)?sh: (?:\d+: )?(?:can't open|Syntax error)/
+
+/**
+ * The YAML overrides the image's entrypoint with a command of its own (not `[""]`), the script never
+ * ran, and a shell complained: the override, not the image, decides how the runner's script starts.
+ */
+function customEntrypoint(s: Scan, f: NonNullable<ReturnType<typeof ciFacts>>): Diagnosis[] {
+  const img = f.images.find((i) => i.entrypoint !== undefined && i.entrypoint.join('') !== '')
+  const said = s.last(SHELL_SAID)
+  if (!img || !said || s.ev.trace.lines.some((l) => l.text.startsWith('$ '))) return []
+  return [diagnosis('image_entrypoint_override', `The job's entrypoint override for ${img.name} runs the script the wrong way`,
+    `The .gitlab-ci.yml sets \`entrypoint: ${JSON.stringify(img.entrypoint)}\` for ${img.name}. The runner starts the container with its own shell command (sh, then the job script on stdin) after that entrypoint, so the override decides which shell gets the script and how: "${said.line.text.trim()}" is that shell refusing it, before any script line ran.`,
+    evidence(said), [
+      { text: 'Clear the entrypoint (the runner brings its own shell command), or make it exec its arguments unchanged.', snippet: `image:\n  name: ${img.name}\n  entrypoint: [""]` },
+      { text: 'If the image\'s own entrypoint must run first, wrap it in a script that ends with exec "$@".' },
+    ], 0.6)]
+}
+
+/**
+ * A file the YAML lists under artifacts:paths is missing where a later command wants it: the job that
+ * should have produced it uploaded nothing for that path (written under another directory than the
+ * project's, or not at all), or this job does not fetch it (dependencies/needs).
+ */
+function missingArtifact(s: Scan, f: NonNullable<ReturnType<typeof ciFacts>>): Diagnosis[] {
+  const files = f.artifacts.map((p) => p.replace(/\/+$/, '')).filter((p) => p !== '' && !/[*?[]/.test(p))
+  if (!files.length) return []
+  const hit = s.all(/no such file or directory|No such file/i).filter((h) => files.some((p) => h.line.text.includes(p))).pop()
+  if (!hit || s.wentPast(hit.line)) return []
+  const path = files.find((p) => hit.line.text.includes(p))!
+  return [diagnosis('artifacts_no_matching_files', `${path}, an artifact in the YAML, is not there`,
+    `"${hit.line.text.trim().slice(0, 140)}": the .gitlab-ci.yml lists ${path} under artifacts:paths, so it should come from the job that writes it. Paths are relative to the project directory: a job that cds into a subdirectory and writes ${path} there uploads nothing for it (its log says "${path}: no matching files"); or this job does not download that job's artifacts.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Give the path as the producing job writes it, relative to the project directory.', snippet: `artifacts:\n  paths:\n    - <subdirectory>/${path}` },
+      { text: 'And make sure this job fetches it (needs/dependencies naming the producing job).', snippet: 'apply:\n  needs: [plan]' },
+    ], 0.55)]
+}
+
+// The Docker daemon the script talks to is the dind service, not the Swarm manager the deploy expects.
+const NOT_MANAGER = /This node is not a swarm manager/i
+
+function swarmOnDind(s: Scan): Diagnosis[] {
+  const hit = s.last(NOT_MANAGER)
+  if (!hit || !s.hasDind()) return []
+  return [diagnosis('dind_docker_host_wrong', 'docker stack deploy reached the dind service, not the Swarm manager',
+    `"${hit.line.text.trim()}": the job starts a docker:dind service, so the docker CLI talks to that fresh, empty daemon (DOCKER_HOST=tcp://docker:2375/2376), which is no Swarm manager. A stack deploy needs the manager's daemon.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Point the CLI at a Swarm manager: a Docker context over SSH to the manager, or a runner on the manager with its socket.', snippet: 'script:\n  - docker context create swarm --docker "host=ssh://deploy@manager.example.com"\n  - docker --context swarm stack deploy -c docker-compose.yml app' },
+      { text: 'And drop the docker:dind service (and DOCKER_HOST) from the deploy job.' },
+    ], 0.7)]
+}
+
 export const ciHypothesesRule: Rule = {
   id: 'ci-hypotheses',
-  categories: ['dind_image_regression', 'image_entrypoint_override'],
+  categories: ['dind_image_regression', 'image_entrypoint_override', 'artifacts_no_matching_files', 'dind_docker_host_wrong'],
   match(ev) {
-    const f = ciFacts(ev.ciYaml)
-    if (!f) return []
     const s = Scan.of(ev)
-    return [...floatingDind(s, f), ...toolEntrypoint(s, f)]
+    const f = ciFacts(ev.ciYaml)
+    if (!f) return swarmOnDind(s)
+    return [...floatingDind(s, f), ...toolEntrypoint(s, f), ...customEntrypoint(s, f), ...missingArtifact(s, f), ...swarmOnDind(s)]
   },
 }
