@@ -8,6 +8,8 @@ import { parse } from 'yaml'
  */
 export interface CiImage { name: string; entrypoint?: string[] }
 export interface CiService { name: string; alias?: string }
+/** One job of the YAML, with what it inherits from `default:` and the top level (image, services). */
+export interface CiJob { name: string; image?: CiImage; services: CiService[]; script: string[]; artifacts: string[] }
 export interface CiFacts {
   images: CiImage[]
   services: CiService[]
@@ -16,6 +18,7 @@ export interface CiFacts {
   submodules?: string
   /** Every job's artifacts:paths (as written: globs and directories too). */
   artifacts: string[]
+  jobs: CiJob[]
 }
 
 const RESERVED = new Set(['stages', 'variables', 'include', 'workflow', 'default', 'image', 'services', 'cache', 'before_script', 'after_script', 'spec'])
@@ -51,7 +54,7 @@ export function ciFacts(ciYaml: string | undefined): CiFacts | undefined {
     return undefined
   }
   if (!isRecord(doc)) return undefined
-  const facts: CiFacts = { images: [], services: [], variables: {}, cache: false, artifacts: [] }
+  const facts: CiFacts = { images: [], services: [], variables: {}, cache: false, artifacts: [], jobs: jobsOf(doc) }
   const scopes = [doc, ...(isRecord(doc['default']) ? [doc['default']] : []),
     ...Object.entries(doc).filter(([k, v]) => !RESERVED.has(k) && isRecord(v)).map(([, v]) => v as Record<string, unknown>)]
   for (const scope of scopes) {
@@ -72,6 +75,36 @@ export function ciFacts(ciYaml: string | undefined): CiFacts | undefined {
   const sub = facts.variables['GIT_SUBMODULE_STRATEGY']
   if (sub !== undefined) facts.submodules = sub
   return facts
+}
+
+function lines(x: unknown): string[] {
+  return typeof x === 'string' ? [x] : Array.isArray(x) ? x.flatMap(lines) : []
+}
+
+function jobsOf(doc: Record<string, unknown>): CiJob[] {
+  const dflt = isRecord(doc['default']) ? doc['default'] : {}
+  const image = imageOf(dflt['image']) ?? imageOf(doc['image'])
+  const services = servicesOf(dflt['services'] ?? doc['services'])
+  return Object.entries(doc).filter(([k, v]) => !RESERVED.has(k) && !k.startsWith('.') && isRecord(v)).map(([name, v]) => {
+    const job = v as Record<string, unknown>
+    const own = imageOf(job['image']) ?? image
+    const artifacts = isRecord(job['artifacts']) && Array.isArray(job['artifacts']['paths']) ? job['artifacts']['paths'].filter((x): x is string => typeof x === 'string') : []
+    return { name, ...(own ? { image: own } : {}), services: job['services'] !== undefined ? servicesOf(job['services']) : services, script: ['before_script', 'script', 'after_script'].flatMap((k) => lines(job[k] ?? dflt[k])), artifacts }
+  })
+}
+
+/**
+ * The YAML's jobs this log can be: those whose script lines the log echoes (`$ cmd`), else those running the
+ * image the log names, else all of them. A rule takes a fact from them only when every one agrees.
+ */
+export function jobsOfLog(facts: CiFacts | undefined, echoes: readonly string[], image: string | undefined): CiJob[] {
+  if (!facts) return []
+  const said = new Set(echoes.map((e) => e.trim()))
+  const scored = facts.jobs.map((j) => ({ j, n: j.script.filter((l) => said.has(l.trim())).length }))
+  const best = Math.max(0, ...scored.map((x) => x.n))
+  if (best > 0) return scored.filter((x) => x.n === best).map((x) => x.j)
+  if (image !== undefined) return facts.jobs.filter((j) => j.image?.name === image)
+  return facts.jobs
 }
 
 /** Tags that move: the image behind them changes without any change in the project. */

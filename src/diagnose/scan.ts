@@ -1,4 +1,4 @@
-import { ciFacts } from './ci-facts.js'
+import { type CiImage, type CiJob, ciFacts, jobsOfLog } from './ci-facts.js'
 import { lineAt, stageIndex } from './trace.js'
 import type { Diagnosis, Evidence, EvidenceLine, Fix, ProbeResult, TraceLine } from './types.js'
 
@@ -228,8 +228,41 @@ export class Scan {
   /** Services the job started (`Starting service docker:24-dind ...`) or the CI YAML lists. */
   services(): string[] {
     const started = this.all(/^Starting service (\S+?)(?:\.\.\.|\s|$)/).map((h) => h.m[1] ?? '')
-    const yaml = [...(this.ev.ciYaml ?? '').matchAll(/(?:^|\n)\s*-\s*(?:name:\s*)?["']?([\w./:@-]*dind[\w.-]*)/g)].map((m) => m[1] ?? '')
+    // The YAML's dind services, read by the YAML reader (a script line naming a dind helper is no service).
+    const yaml = (ciFacts(this.ev.ciYaml)?.services ?? []).map((x) => x.name).filter((x) => /dind/.test(x))
     return [...new Set([...started, ...yaml].filter((s) => s !== ''))]
+  }
+
+  /** The YAML's jobs this log can be (--ci): see jobsOfLog. */
+  ciJobs(): CiJob[] {
+    const banner = this.first(/Using (?:Docker|Kubernetes|docker-machine|Docker Machine) executor with image (\S+)|^Using docker image \S+ for (\S+?) (?:with digest|\.\.\.)/i)
+    const image = firstGroup(banner)?.replace(/\s*\.\.\.$/, '')
+    return jobsOfLog(ciFacts(this.ev.ciYaml), this.ev.trace.lines.filter((l) => l.text.startsWith('$ ')).map((l) => l.text.slice(2)), image)
+  }
+
+  /**
+   * The image of this job (--ci) whose YAML overrides its entrypoint with a command (not `[""]`), when the
+   * script never started (no `$ ` echo): the override then decided how the runner's script was run.
+   */
+  overriddenEntrypoint(): CiImage | undefined {
+    if (this.ev.trace.lines.some((l) => l.text.startsWith('$ '))) return undefined
+    const jobs = this.ciJobs()
+    const overridden = (i: CiImage | undefined) => i?.entrypoint !== undefined && i.entrypoint.join('') !== ''
+    return jobs.length > 0 && jobs.every((j) => overridden(j.image)) ? jobs[0]!.image : undefined
+  }
+
+  /** A service of this job matching `re`: started in its log, or in every YAML job the log can be. */
+  jobService(re: RegExp): string | undefined {
+    const started = this.startedServices().find((x) => re.test(x))
+    if (started) return started
+    const jobs = this.ciJobs()
+    const found = jobs.map((j) => j.services.find((x) => re.test(x.name))?.name)
+    return jobs.length > 0 && found.every((x) => x !== undefined) ? found[0] : undefined
+  }
+
+  /** The services the runner started for this job, as its log says (`Starting service docker:24-dind ...`). */
+  startedServices(): string[] {
+    return this.all(/^Starting service (\S+?)(?:\.\.\.|\s|$)/).map((h) => h.m[1] ?? '').filter((x) => x !== '')
   }
 
   /** The job image, from the executor's banner, else the one the CI YAML names (when it names one). */

@@ -41,16 +41,17 @@ function toolEntrypoint(s: Scan, f: NonNullable<ReturnType<typeof ciFacts>>): Di
 
 // What a shell says when it is handed the runner's script it was not meant to run: dash refusing bash's
 // pipefail, the runner's own "shell not found", or the script's first line run as a command.
-const SHELL_SAID = /^(?:\/bin\/)?(?:sh|dash|ash): \d+: set: Illegal option -o pipefail|^shell not found$|^(?:\/bin\/)?sh: (?:\d+: )?(?:can't open|Syntax error)/
+// dash says "sh: 3: set: Illegal option -o pipefail", busybox ash "/bin/sh: set: line 1: illegal option -o pipefail".
+const SHELL_SAID = /^(?:\/bin\/)?(?:sh|dash|ash): (?:\d+: set: Illegal option -o pipefail|set: line \d+: illegal option -o pipefail)|^shell not found$|^(?:\/bin\/)?sh: (?:\d+: )?(?:can't open|Syntax error)/
 
 /**
  * The YAML overrides the image's entrypoint with a command of its own (not `[""]`), the script never
  * ran, and a shell complained: the override, not the image, decides how the runner's script starts.
  */
-function customEntrypoint(s: Scan, f: NonNullable<ReturnType<typeof ciFacts>>): Diagnosis[] {
-  const img = f.images.find((i) => i.entrypoint !== undefined && i.entrypoint.join('') !== '')
+function customEntrypoint(s: Scan): Diagnosis[] {
+  const img = s.overriddenEntrypoint()
   const said = s.last(SHELL_SAID)
-  if (!img || !said || s.ev.trace.lines.some((l) => l.text.startsWith('$ '))) return []
+  if (!img || !said) return []
   return [diagnosis('image_entrypoint_override', `The job's entrypoint override for ${img.name} runs the script the wrong way`,
     `The .gitlab-ci.yml sets \`entrypoint: ${JSON.stringify(img.entrypoint)}\` for ${img.name}. The runner starts the container with its own shell command (sh, then the job script on stdin) after that entrypoint, so the override decides which shell gets the script and how: "${said.line.text.trim()}" is that shell refusing it, before any script line ran.`,
     evidence(said), [
@@ -64,28 +65,44 @@ function customEntrypoint(s: Scan, f: NonNullable<ReturnType<typeof ciFacts>>): 
  * should have produced it uploaded nothing for that path (written under another directory than the
  * project's, or not at all), or this job does not fetch it (dependencies/needs).
  */
+// A read of a file that is not there (not a write into a missing directory: that is the writer's own error).
+const MISSING_FILE = /no such file or directory|No such file|NoSuchFileException: |(?:file|path) ['"]?\S+['"]? does not exist/i
+const WRITE_FAILED = /cannot create|can't create|cannot open .* for writing|Read-only file system|Permission denied/i
+
+function mentions(line: string, path: string): boolean {
+  const at = line.indexOf(path)
+  if (at < 0) return false
+  // The whole path, not part of another name ("out" in checkout.sh): no path character on either side.
+  const before = line[at - 1] ?? ' '
+  const after = line[at + path.length] ?? ' '
+  return !/[\w.-]/.test(before) && !/[\w-]/.test(after) && !(after === '.' && /[\w]/.test(line[at + path.length + 1] ?? ''))
+}
+
 function missingArtifact(s: Scan, f: NonNullable<ReturnType<typeof ciFacts>>): Diagnosis[] {
-  const files = f.artifacts.map((p) => p.replace(/\/+$/, '')).filter((p) => p !== '' && !/[*?[]/.test(p))
+  const files = f.artifacts.map((p) => p.replace(/^\.\//, '').replace(/\/+$/, '')).filter((p) => p !== '' && p !== '.' && !/[*?[]/.test(p))
   if (!files.length) return []
-  const hit = s.all(/no such file or directory|No such file/i).filter((h) => files.some((p) => h.line.text.includes(p))).pop()
+  const hit = s.all(MISSING_FILE).filter((h) => !WRITE_FAILED.test(h.line.text) && files.some((p) => mentions(h.line.text, p))).pop()
   if (!hit || s.wentPast(hit.line)) return []
-  const path = files.find((p) => hit.line.text.includes(p))!
+  const path = files.find((p) => mentions(hit.line.text, p))!
+  const producer = f.jobs.find((j) => j.artifacts.some((p) => p.replace(/^\.\//, '').replace(/\/+$/, '') === path))?.name ?? '<job that writes it>'
   return [diagnosis('artifacts_no_matching_files', `${path}, an artifact in the YAML, is not there`,
     `"${hit.line.text.trim().slice(0, 140)}": the .gitlab-ci.yml lists ${path} under artifacts:paths, so it should come from the job that writes it. Paths are relative to the project directory: a job that cds into a subdirectory and writes ${path} there uploads nothing for it (its log says "${path}: no matching files"); or this job does not download that job's artifacts.`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'Give the path as the producing job writes it, relative to the project directory.', snippet: `artifacts:\n  paths:\n    - <subdirectory>/${path}` },
-      { text: 'And make sure this job fetches it (needs/dependencies naming the producing job).', snippet: 'apply:\n  needs: [plan]' },
+      { text: `And make sure this job fetches it (needs/dependencies naming ${producer}).`, snippet: `<this job>:\n  needs: [${producer}]` },
     ], 0.55)]
 }
 
 // The Docker daemon the script talks to is the dind service, not the Swarm manager the deploy expects.
-const NOT_MANAGER = /This node is not a swarm manager/i
+// Docker's words for a daemon in no swarm; a swarm worker says "Worker nodes can't be used" instead.
+const NOT_MANAGER = /This node is not a swarm manager\. Use "docker swarm init"/i
 
 function swarmOnDind(s: Scan): Diagnosis[] {
   const hit = s.last(NOT_MANAGER)
-  if (!hit || !s.hasDind()) return []
+  // This job's dind: started in its log, or in the services of the YAML job the log is.
+  if (!hit || s.jobService(/dind/) === undefined) return []
   return [diagnosis('dind_docker_host_wrong', 'docker stack deploy reached the dind service, not the Swarm manager',
-    `"${hit.line.text.trim()}": the job starts a docker:dind service, so the docker CLI talks to that fresh, empty daemon (DOCKER_HOST=tcp://docker:2375/2376), which is no Swarm manager. A stack deploy needs the manager's daemon.`,
+    `"${hit.line.text.trim()}": the job starts a docker:dind service, so the docker CLI talks to that fresh, empty daemon (DOCKER_HOST=tcp://docker:2375, or tcp://docker:2376 with TLS), which is no Swarm manager. A stack deploy needs the manager's daemon.`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'Point the CLI at a Swarm manager: a Docker context over SSH to the manager, or a runner on the manager with its socket.', snippet: 'script:\n  - docker context create swarm --docker "host=ssh://deploy@manager.example.com"\n  - docker --context swarm stack deploy -c docker-compose.yml app' },
       { text: 'And drop the docker:dind service (and DOCKER_HOST) from the deploy job.' },
@@ -99,6 +116,6 @@ export const ciHypothesesRule: Rule = {
     const s = Scan.of(ev)
     const f = ciFacts(ev.ciYaml)
     if (!f) return swarmOnDind(s)
-    return [...floatingDind(s, f), ...toolEntrypoint(s, f), ...customEntrypoint(s, f), ...missingArtifact(s, f), ...swarmOnDind(s)]
+    return [...floatingDind(s, f), ...toolEntrypoint(s, f), ...customEntrypoint(s), ...missingArtifact(s, f), ...swarmOnDind(s)]
   },
 }

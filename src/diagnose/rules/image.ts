@@ -1,5 +1,5 @@
 import { type Hit, Scan, diagnosis, evidence, phaseName, firstGroup } from '../scan.js'
-import { ciFacts } from '../ci-facts.js'
+import { ciFacts, floatingTag } from '../ci-facts.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
 /**
@@ -58,7 +58,7 @@ const MISMATCH = new RegExp([
   String.raw`set: (?:line \d+: )?[Ii]llegal option -o pipefail`,
   String.raw`exec: "?(pwsh|powershell)(?:\.exe)?"?: executable file not found`,
 ].join('|'))
-const NO_SHELL = /exec: \\?"?(\/bin\/(?:ba|a|da)?sh|sh|bash)\\?"?: (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)|OCI runtime exec failed: exec failed:.*(?:no such file or directory|executable file not found)|exec (\/bin\/sh|\/bin\/bash): no such file or directory/
+const NO_SHELL = /exec: \\?"?(\/(?:usr\/)?bin\/(?:ba|a|da)?sh|\/busybox\/sh|sh|bash|ash)\\?"?: (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)|OCI runtime exec failed: exec failed:.*(?:no such file or directory|executable file not found)|exec (\/bin\/sh|\/bin\/bash): no such file or directory/
 const USAGE = /^(?:[Ee]rror: unknown command "(?:\/bin\/)?(?:ba)?sh" for "([\w-]+)"|Error: unknown shorthand flag: 'c' in -c|unknown shorthand flag: 'c' in -c|flag provided but not defined: -c|[Uu]sage:\s+([\w-]+)\b.*|error: unknown command '(?:ba)?sh'|(\w+) has no command named "sh"|error: unrecognized subcommand '(?:ba)?sh'|Error: No such command '(?:ba)?sh'|(?:[\w-]+: )?(?:unrecognized|[Ii]nvalid) option [`'‘]-c['’]|(?:[\w-]+: )?invalid option -- '?c'?$|Error: Unrecognized option: -c$|(?:[\w-]+: )?error: unexpected (?:ba)?sh, try --help|[^\n]{0,80}Failed to load `(?:\/bin\/)?(?:ba)?sh`: File not found|(\/\S*entrypoint[\w.-]*): (?:eval: )?line \d+: syntax error|[^\n]{0,120}invalid choice: '(?:ba)?sh'|[^\n]{0,160}"(?:\/bin\/)?(?:ba)?sh" is not a |[^\n]{0,200}['"]if \[ -x \/usr\/local\/bin\/bash \]; then\\n|(?!(?:ba|da|z|k)?sh:|env:)([\w-]+): (?:\/bin\/)?(?:ba)?sh: openBinaryFile: does not exist)/
 // The shell's words, zsh's, and runc's for a container whose entrypoint or command is a file without the execute bit.
 const DENIED = new RegExp([
@@ -204,7 +204,7 @@ function mismatch(s: Scan): Diagnosis[] {
   if (!hit) return []
   // Before any script line, under an entrypoint the YAML overrides (--ci): the runner's own script met the
   // override's shell; ci-hypotheses.ts answers that, this stays an alternative.
-  const overridden = !s.ev.trace.lines.some((l) => l.text.startsWith('$ ')) && (ciFacts(s.ev.ciYaml)?.images.some((i) => i.entrypoint !== undefined && i.entrypoint.join('') !== '') ?? false)
+  const overridden = s.overriddenEntrypoint() !== undefined
   const pwsh = hit.m[2]
   const fixes: Fix[] = pwsh && /pwsh|powershell/.test(pwsh)
     ? [{ text: `The runner's shell "${pwsh}" is not installed: install it or point the runner at one that is.`, snippet: '[[runners]]\n  shell = "powershell"   # or "pwsh" once PowerShell 7 is installed' }]
@@ -231,7 +231,7 @@ function missingShell(s: Scan): Diagnosis[] {
   const override = shell ? ciFacts(s.ev.ciYaml)?.images.find((i) => i.entrypoint?.[0] === shell) : undefined
   if (override) {
     return [diagnosis('image_missing_shell', `${override.name} has no ${shell}, which the job's entrypoint names`,
-      `The .gitlab-ci.yml sets \`entrypoint: ${JSON.stringify(override.entrypoint)}\` for ${override.name}, and that image (as the tag is built now) has no ${shell}: the container cannot even start. A rebuilt floating tag can drop a shell the old one had.`,
+      `The .gitlab-ci.yml sets \`entrypoint: ${JSON.stringify(override.entrypoint)}\` for ${override.name}, and that image has no ${shell}: the container cannot even start.${floatingTag(override.name) ? ' A rebuilt floating tag can drop a shell the old one had.' : ''}`,
       evidence(hit), [
         { text: 'Point the entrypoint at a shell the image has (or clear it), and pin the image tag.', snippet: `image:\n  name: ${override.name}\n  entrypoint: ["/bin/sh", "-c"]` },
       ], 0.85)]

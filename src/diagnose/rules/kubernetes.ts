@@ -99,14 +99,14 @@ function nonRootImage(s: Scan): Diagnosis[] {
 
 // kubectl with no kubeconfig at all falls back to localhost:8080 (kubectl pkg/cmd/util/helpers.go).
 // kubectl's fallback to localhost:8080, and client-go's own words in tools built on it (helm, chart-verifier, operators' CLIs).
-const NO_KUBECONFIG = /The connection to the server localhost:8080 was refused - did you specify the right host or port\?|invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER/
+const NO_KUBECONFIG = /The connection to the server localhost:8080 was refused - did you specify the right host or port\?|invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER|Kubernetes cluster unreachable: Get "?https?:\/\/localhost:8080\/version|unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined/
 
 function scriptKubeconfig(s: Scan): Diagnosis[] {
   // The runner's own words for its config are kubernetes_config_missing (noConfig below).
   const hit = s.all(NO_KUBECONFIG).filter((h) => !/getting Kubernetes config:|Preparation failed|prepare environment:/.test(h.line.text)).pop()
   // A probe before selecting a context (kubectl version, then use-context) is not the failure.
   if (!hit || s.ev.trace.lines.some((l) => l.n > hit.line.n && /^Switched to context|^Context "[^"]+" modified/.test(l.text))) return []
-  return [diagnosis('script_kubeconfig_missing', 'kubectl in the script has no cluster configured', `${/localhost:8080/.test(hit.line.text) ? 'kubectl found no kubeconfig and fell back to localhost:8080, where nothing listens' : 'A Kubernetes client in the script (kubectl, helm or a tool built on client-go) found no kubeconfig'}: the job has no KUBECONFIG (a file variable that is protected is empty on unprotected branches), the GitLab agent\'s context was not selected, or the image expects in-cluster credentials it does not have.`,
+  return [diagnosis('script_kubeconfig_missing', /The connection to the server localhost:8080/.test(hit.line.text) ? 'kubectl in the script has no cluster configured' : 'A Kubernetes client in the script has no cluster configured', `${/The connection to the server localhost:8080/.test(hit.line.text) ? 'kubectl found no kubeconfig and fell back to localhost:8080, where nothing listens' : 'A Kubernetes client in the script (kubectl, helm or a tool built on client-go) found no kubeconfig'}: the job has no KUBECONFIG (a file variable that is protected is empty on unprotected branches), the GitLab agent\'s context was not selected, or the image expects in-cluster credentials it does not have.`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'With the GitLab agent for Kubernetes, select its context first.', snippet: 'script:\n  - kubectl config use-context <group>/<agent project>:<agent name>' },
       { text: 'Or pass a kubeconfig as a file-type CI/CD variable named KUBECONFIG (check its protected/environment scope).', snippet: 'variables:\n  KUBECONFIG: $KUBE_CONFIG_FILE' },

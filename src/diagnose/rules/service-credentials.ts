@@ -1,4 +1,3 @@
-import { ciFacts } from '../ci-facts.js'
 import { Scan, diagnosis, evidence } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
@@ -51,8 +50,8 @@ function serviceCredentials(s: Scan): Diagnosis[] {
   const database = engine === 'mysql' ? m[3] : undefined
   // A service of this engine started (or declared), or the server saw the job from a Docker bridge
   // address (a container peer; not on a shell runner, whose host can sit on any private network).
-  const started = s.all(/^Starting service (\S+?)(?:\.\.\.|\s|$)/).map((h) => h.m[1] ?? '')
-  const service = [...started, ...(ciFacts(s.ev.ciYaml)?.services.map((x) => x.name) ?? [])].find((x) => x !== '' && IMAGE[engine].test(x))
+  // The services of this job: started in its log, or in the YAML job the log is (not another job's).
+  const service = s.jobService(IMAGE[engine])
   const bridge = from !== undefined && DOCKER_BRIDGE.test(from) && s.family !== 'shell'
   if (!service && !bridge) return []
   // MySQL says whether a password was sent; the box of a PHP console may wrap it onto the next line.

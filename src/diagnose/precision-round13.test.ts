@@ -4,8 +4,8 @@ import { diagnose } from './engine.js'
 import { parseTrace } from './trace.js'
 
 // Review rv10 of the twenty-second rule pass (a70779e) and the service-credentials reread (1bc987e).
-// Each finding is a case that fails on the reviewed code and states the behaviour expected instead
-// (REVIEW-rv10.md gives the reasons and sources); the "guard:" cases pass and must keep passing.
+// Each finding (16, mended in the commit after "Merge branch 'helper-rv10'") states the behaviour expected;
+// the "guard:" cases must keep passing.
 
 const withCi = (log: string, ciYaml: string) => diagnose({ trace: parseTrace(log), ciYaml }).diagnoses
 
