@@ -9,7 +9,7 @@ import { parse } from 'yaml'
 export interface CiImage { name: string; entrypoint?: string[] }
 export interface CiService { name: string; alias?: string }
 /** One job of the YAML, with what it inherits from `default:` and the top level (image, services). */
-export interface CiJob { name: string; image?: CiImage; services: CiService[]; script: string[]; artifacts: string[] }
+export interface CiJob { name: string; image?: CiImage; services: CiService[]; script: string[]; artifacts: string[]; variables: Record<string, string> }
 export interface CiFacts {
   images: CiImage[]
   services: CiService[]
@@ -77,6 +77,16 @@ export function ciFacts(ciYaml: string | undefined): CiFacts | undefined {
   return facts
 }
 
+function variablesOf(x: unknown): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (!isRecord(x)) return out
+  for (const [k, v] of Object.entries(x)) {
+    const value = isRecord(v) ? v['value'] : v
+    if (typeof value === 'string' || typeof value === 'number') out[k] = String(value)
+  }
+  return out
+}
+
 function lines(x: unknown): string[] {
   return typeof x === 'string' ? [x] : Array.isArray(x) ? x.flatMap(lines) : []
 }
@@ -89,7 +99,7 @@ function jobsOf(doc: Record<string, unknown>): CiJob[] {
     const job = v as Record<string, unknown>
     const own = imageOf(job['image']) ?? image
     const artifacts = isRecord(job['artifacts']) && Array.isArray(job['artifacts']['paths']) ? job['artifacts']['paths'].filter((x): x is string => typeof x === 'string') : []
-    return { name, ...(own ? { image: own } : {}), services: job['services'] !== undefined ? servicesOf(job['services']) : services, script: ['before_script', 'script', 'after_script'].flatMap((k) => lines(job[k] ?? dflt[k])), artifacts }
+    return { name, ...(own ? { image: own } : {}), services: job['services'] !== undefined ? servicesOf(job['services']) : services, script: ['before_script', 'script', 'after_script'].flatMap((k) => lines(job[k] ?? dflt[k])), artifacts, variables: { ...variablesOf(doc['variables']), ...variablesOf(job['variables']) } }
   })
 }
 

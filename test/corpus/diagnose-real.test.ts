@@ -49,7 +49,7 @@ function categories(e: Entry): string[] {
 // a corrupt runner cache that the runner only warns about, Hugo's standard edition, a missing database) and
 // most others a cause the log does not show (a re-pushed image without an extension, a floating tag's newer
 // SDK, a silent exit), so dev is 513/593 = 86.5 % / 88.5 % and the floors go to 0.86 and 0.88. Batch 22's 24
-// dev entries (with their YAML) scored 10 before and 19 after its rule pass: dev 532/617 = 86.2 % / 88.2 %,
+// dev entries (with their YAML) scored 10 before and 20 after its rule pass: dev 533/617 = 86.4 % / 88.3 %,
 // just above the floors. A regression guard, not a target.
 const DEV_TOP1 = 0.86
 const DEV_TOP3 = 0.88
