@@ -45,8 +45,17 @@ function servicesOf(x: unknown): CiService[] {
   })
 }
 
+// The last YAML read and its facts: one diagnosis asks from a dozen rules for the same text, and the
+// facts are only read, never changed, by them.
+let last: { yaml: string; facts: CiFacts | undefined } | undefined
+
 export function ciFacts(ciYaml: string | undefined): CiFacts | undefined {
   if (!ciYaml) return undefined
+  if (last?.yaml !== ciYaml) last = { yaml: ciYaml, facts: readFacts(ciYaml) }
+  return last.facts
+}
+
+function readFacts(ciYaml: string): CiFacts | undefined {
   let doc: unknown
   try {
     doc = parse(ciYaml, { uniqueKeys: false, logLevel: 'silent' })

@@ -1,4 +1,4 @@
-import { type Hit, Scan, diagnosis, evidence, phaseName } from '../scan.js'
+import { type Hit, Scan, diagnosis, evidence } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 import { knownLibrary, packagesFor } from './dev-packages.js'
 
@@ -60,12 +60,12 @@ const NO_TOOLCHAIN = /^You have to install development tools first\.$/
 
 function missing(s: Scan): Diagnosis[] {
   const tools = s.last(NO_TOOLCHAIN)
-  if (tools && !laterCommand(s, tools)) return noToolchain(s, tools)
+  if (tools && !s.wentPast(tools.line)) return noToolchain(s, tools)
   const header = s.last(HEADER)
   const library = s.last(LIBRARY)
   const hit = header && (!library || header.line.n >= library.line.n) ? header : library
   // A check in a step the job got past (CMake configured with an optional package missing, then failed elsewhere).
-  if (!hit || laterCommand(s, hit)) return []
+  if (!hit || s.wentPast(hit.line)) return []
   return hit === header ? headerMissing(s, hit) : libraryMissing(s, hit)
 }
 
@@ -145,12 +145,6 @@ function projectNames(s: Scan): Set<string> {
     if (names.size >= 3) break
   }
   return names
-}
-
-/** A later `$ ` command of the same stage: the check's step ended and the job went on. */
-function laterCommand(s: Scan, hit: Hit): boolean {
-  const phase = phaseName(hit.line.section)
-  return s.ev.trace.lines.some((l) => l.n > hit.line.n && l.text.startsWith('$ ') && phaseName(l.section) === phase)
 }
 
 /**
