@@ -79,4 +79,21 @@ describe('explain on real failure logs', () => {
     expect(top1).toBeGreaterThanOrEqual(DEV_TOP1)
     expect(top3).toBeGreaterThanOrEqual(DEV_TOP3)
   })
+
+  // bench/blind-readers.mjs scores these answers; a renamed entry or class would silently drop rows.
+  it('blind readers answered about corpus entries, with taxonomy classes', () => {
+    const taxonomy = readFileSync(new URL('../../docs/failure-taxonomy.md', import.meta.url), 'utf8')
+    const classes = new Set([...taxonomy.matchAll(/^### `([a-z0-9_]+)`/gm)].map((m) => m[1]).concat(['user_script_failure', 'runner_system_failure', 'infrastructure_failure']))
+    const ids = new Set(entries.map((e) => e.id))
+    const rows = readFileSync(new URL('../fixtures/diagnose/blind-readers/answers.tsv', import.meta.url), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split('\t'))
+    expect(rows.length).toBe(410)
+    for (const [id, , ranked, shown] of rows) {
+      expect(ids.has(id), id).toBe(true)
+      expect(['yes', 'partly', 'no']).toContain(shown)
+      for (const c of ranked.split(',')) expect(classes.has(c), c).toBe(true)
+    }
+  })
 })
