@@ -100,15 +100,58 @@ function lines(x: unknown): string[] {
   return typeof x === 'string' ? [x] : Array.isArray(x) ? x.flatMap(lines) : []
 }
 
+// A job as GitLab reads it: its `extends:` templates merged in first (hashes deeply, anything else replaced),
+// at most 11 levels as GitLab allows. Memoised per name so a lattice of templates stays linear (the YAML is
+// untrusted), and a cycle contributes nothing.
+function expander(doc: Record<string, unknown>): (name: string) => Record<string, unknown> {
+  const done = new Map<string, Record<string, unknown>>()
+  const open = new Set<string>()
+  const expand = (name: string, depth: number): Record<string, unknown> => {
+    const cached = done.get(name)
+    if (cached) return cached
+    const job = doc[name]
+    if (!isRecord(job) || open.has(name) || depth > 11) return {}
+    open.add(name)
+    const ext = job['extends']
+    const parents = typeof ext === 'string' ? [ext] : Array.isArray(ext) ? ext.filter((x): x is string => typeof x === 'string') : []
+    let merged: Record<string, unknown> = {}
+    for (const p of parents) merged = deepMerge(merged, expand(p, depth + 1))
+    merged = deepMerge(merged, job)
+    open.delete(name)
+    done.set(name, merged)
+    return merged
+  }
+  return (name) => expand(name, 0)
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a }
+  for (const [k, v] of Object.entries(b)) {
+    const old = out[k]
+    out[k] = isRecord(old) && isRecord(v) ? deepMerge(old, v) : v
+  }
+  return out
+}
+
+// `inherit: default:` / `inherit: variables:` (false, or a list of what to keep) limit what a job takes from
+// `default:` and the top-level `variables:`.
+function inherited(job: Record<string, unknown>, what: 'default' | 'variables', from: Record<string, unknown>): Record<string, unknown> {
+  const inherit = isRecord(job['inherit']) ? job['inherit'][what] : undefined
+  if (inherit === false) return {}
+  if (Array.isArray(inherit)) return Object.fromEntries(Object.entries(from).filter(([k]) => inherit.includes(k)))
+  return from
+}
+
 function jobsOf(doc: Record<string, unknown>): CiJob[] {
-  const dflt = isRecord(doc['default']) ? doc['default'] : {}
-  const image = imageOf(dflt['image']) ?? imageOf(doc['image'])
-  const services = servicesOf(dflt['services'] ?? doc['services'])
-  return Object.entries(doc).filter(([k, v]) => !RESERVED.has(k) && !k.startsWith('.') && isRecord(v)).map(([name, v]) => {
-    const job = v as Record<string, unknown>
-    const own = imageOf(job['image']) ?? image
+  const topDefault = isRecord(doc['default']) ? doc['default'] : {}
+  const expand = expander(doc)
+  return Object.entries(doc).filter(([k, v]) => !RESERVED.has(k) && !k.startsWith('.') && isRecord(v)).map(([name]) => {
+    const job = expand(name)
+    const dflt = inherited(job, 'default', { ...(doc['image'] !== undefined ? { image: doc['image'] } : {}), ...(doc['services'] !== undefined ? { services: doc['services'] } : {}), ...topDefault })
+    const own = imageOf(job['image']) ?? imageOf(dflt['image'])
     const artifacts = isRecord(job['artifacts']) && Array.isArray(job['artifacts']['paths']) ? job['artifacts']['paths'].filter((x): x is string => typeof x === 'string') : []
-    return { name, ...(own ? { image: own } : {}), services: job['services'] !== undefined ? servicesOf(job['services']) : services, script: ['before_script', 'script', 'after_script'].flatMap((k) => lines(job[k] ?? dflt[k])), artifacts, variables: { ...variablesOf(doc['variables']), ...variablesOf(job['variables']) } }
+    const topVars = isRecord(doc['variables']) ? inherited(job, 'variables', doc['variables']) : {}
+    return { name, ...(own ? { image: own } : {}), services: servicesOf(job['services'] ?? dflt['services']), script: ['before_script', 'script', 'after_script'].flatMap((k) => lines(job[k] ?? dflt[k])), artifacts, variables: { ...variablesOf(topVars), ...variablesOf(job['variables']) } }
   })
 }
 

@@ -90,7 +90,7 @@ describe('explain on real failure logs', () => {
       .filter((l) => l && !l.startsWith('#'))
       .map((l) => l.split('\t'))
     expect(rows.length).toBe(410)
-    for (const [id, , ranked, shown] of rows) {
+    for (const [id = '', , ranked = '', shown] of rows) {
       expect(ids.has(id), id).toBe(true)
       expect(['yes', 'partly', 'no']).toContain(shown)
       for (const c of ranked.split(',')) expect(classes.has(c), c).toBe(true)

@@ -5,8 +5,8 @@ import { ciFacts } from './ci-facts.js'
 import { parseTrace, parseTraceStream } from './trace.js'
 
 // Review rv11 of the job_token_api_scope rule (e56af42) and the ci-facts cache / build-dependencies reread
-// (889b5b4). Each "finding N" case fails on the reviewed code and states the behaviour expected (REVIEW-rv11.md
-// gives the why and the sources); the "guard:" cases pass and must keep passing.
+// (889b5b4): each "finding N" case failed on the reviewed code and states the behaviour now expected; the
+// "guard:" cases held then and must keep holding.
 
 const withCi = (log: string, ciYaml: string) => diagnose({ trace: parseTrace(log), ciYaml }).diagnoses
 const JT = 'job_token_api_scope'
@@ -195,5 +195,30 @@ describe('guards: build-dependencies.ts with Scan.wentPast', () => {
     expect(cats(failing)[0]).toBe('dev_headers_missing')
     const past = step('$ make || echo "optional tool skipped"', 'src/main.c:3:10: fatal error: openssl/ssl.h: No such file or directory', 'optional tool skipped', '$ npm test', 'npm ERR! Test failed.')
     expect(cats(past)).not.toContain('dev_headers_missing')
+  })
+})
+
+describe('ci-facts.ts: extends: is untrusted input', () => {
+  it('a cycle of templates contributes nothing and does not hang', () => {
+    const facts = ciFacts('.a:\n  extends: .b\n  variables:\n    A: "1"\n.b:\n  extends: .a\n  variables:\n    B: "2"\nj:\n  extends: .a\n  script: [make]\n')
+    expect(facts?.jobs[0]?.variables).toEqual({ A: '1', B: '2' })
+  })
+  it('a lattice of templates, each extending the two before it, is read in linear time', () => {
+    const n = 40
+    const yaml = Array.from({ length: n }, (_, i) => `.t${i}:\n  ${i >= 2 ? `extends: [.t${i - 1}, .t${i - 2}]\n  ` : ''}variables:\n    V${i}: "${i}"\n`).join('') +
+      `j:\n  extends: .t${n - 1}\n  script: [make]\n`
+    const t0 = performance.now()
+    const vars = ciFacts(yaml)?.jobs[0]?.variables ?? {}
+    expect(performance.now() - t0).toBeLessThan(500)
+    // GitLab stops at 11 levels of extends; what is deeper is not read.
+    expect(vars['V39']).toBe('39')
+    expect(Object.keys(vars).length).toBeLessThan(n)
+  })
+  it('inherit: default: false keeps default:\'s image off the job', () => {
+    const facts = ciFacts('default:\n  image: node:20\nj:\n  inherit:\n    default: false\n  script: [make]\n')
+    expect(facts?.jobs[0]?.image).toBeUndefined()
+  })
+  it('inherit: variables: [A] keeps only A of the top-level variables', () => {
+    expect(ciFacts('variables:\n  A: "1"\n  B: "2"\nj:\n  inherit:\n    variables: [A]\n  script: [make]\n')?.jobs[0]?.variables).toEqual({ A: '1' })
   })
 })
