@@ -25,6 +25,10 @@ import { dependencyDriftRule } from './rules/dependency-drift.js'
 import { terminalRule } from './rules/terminal.js'
 import { vmDriverRule } from './rules/vm-driver.js'
 import { jobTokenRule } from './rules/job-token.js'
+import { shellDetectionRule } from './rules/shell-detection.js'
+import { envModulesRule } from './rules/env-modules.js'
+import { runnerAccountRule } from './rules/runner-account.js'
+import { windowsHostRule } from './rules/windows-host.js'
 import { localeRule } from './rules/locale.js'
 import { serviceCredentialsRule } from './rules/service-credentials.js'
 import { manifestFormatRule } from './rules/manifest-format.js'
@@ -36,7 +40,7 @@ import { symptomDiagnoses } from './symptoms.js'
 import { lineAt, stageIndex } from './trace.js'
 import type { Diagnosis, DiagnosisReport, Evidence, ParsedTrace, ProbeResult, Rule } from './types.js'
 
-export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule, lifecycleRule, packagesRule, buildDeployRule, gitTransportRule, toolVerdictsRule, containerPrivilegesRule, toolchainRule, buildDependenciesRule, loopbackServicesRule, missingProgramsRule, manifestFormatRule, detachedHeadRule, beforeShaRule, dependencyDriftRule, terminalRule, vmDriverRule, localeRule, serviceCredentialsRule, jobTokenRule, ciHypothesesRule]
+export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule, lifecycleRule, packagesRule, buildDeployRule, gitTransportRule, toolVerdictsRule, containerPrivilegesRule, toolchainRule, buildDependenciesRule, loopbackServicesRule, missingProgramsRule, manifestFormatRule, detachedHeadRule, beforeShaRule, dependencyDriftRule, terminalRule, vmDriverRule, localeRule, serviceCredentialsRule, jobTokenRule, shellDetectionRule, envModulesRule, runnerAccountRule, windowsHostRule, ciHypothesesRule]
 
 /** Categories whose evidence lives in the stages that run after a failure. */
 const POST_STAGE = new Set(['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied'])

@@ -190,7 +190,7 @@ function architecture(s: Scan): Diagnosis[] {
 
 // git clean / checkout cannot delete a file of the reused checkout: on Windows a process of an
 // earlier job still holds it open (Invalid argument, busy), elsewhere a mount or a busy file.
-const LOCKED = /^warning: failed to remove (.+): (Invalid argument|Device or resource busy|Resource busy|Text file busy|Directory not empty)$/
+const LOCKED = /^(?:warning: )?failed to remove (.+): (Invalid argument|Device or resource busy|Resource busy|Text file busy|Directory not empty)$/
 
 function worktree(s: Scan): Diagnosis[] {
   const locked = s.all(LOCKED).filter((h) => s.inClone(h.line) || ['get_sources', ''].includes(phaseName(h.line.section))).pop()
@@ -200,6 +200,7 @@ function worktree(s: Scan): Diagnosis[] {
       evidence(locked), [
         { text: 'End the leftover process on the runner host, then retry (Windows: Task Manager, or taskkill).', snippet: 'taskkill /F /T /IM <program>.exe' },
         { text: 'Skip the runner\'s git clean and clean up yourself first thing in the job.', snippet: 'variables:\n  GIT_CLEAN_FLAGS: none\nbefore_script:\n  - <stop leftover processes; remove the files>' },
+        { text: 'On a Windows runner, have the runner end every process a job started when the job ends (a feature flag, per job or in config.toml).', snippet: 'variables:\n  FF_USE_WINDOWS_JOB_OBJECT: "true"' },
         { text: 'Or start each job from a fresh clone.', snippet: 'variables:\n  GIT_STRATEGY: clone' },
       ], 0.75)]
   }
