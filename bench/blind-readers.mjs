@@ -58,6 +58,7 @@ const rows = answers.map((a) => {
   return {
     split: heldout.has(a.id) ? 'held-out' : 'dev',
     kind: entry.category === 'user_script_failure' ? 'script' : 'environment',
+    resolved: entry.resolved === true,
     shown: a.shown,
     reader1: r === 0,
     reader3: r >= 0 && r < 3,
@@ -86,6 +87,10 @@ for (const s of ['dev', 'held-out']) {
     all: tally(xs),
     script: tally(xs.filter((x) => x.kind === 'script')),
     environment: tally(xs.filter((x) => x.kind === 'environment')),
+    // Entries whose thread settled the cause (resolved: true) against those labelled with the collector's
+    // best reading of an unsettled thread: the label itself is less sure there.
+    resolved: tally(xs.filter((x) => x.resolved)),
+    unresolved: tally(xs.filter((x) => !x.resolved)),
     environmentMissedByEngine: {
       n: envMiss.length,
       readerTop1: count(envMiss, (x) => x.reader1),
@@ -102,7 +107,7 @@ const pct = (k, n) => `${String(k).padStart(3)} ${n ? ((100 * k) / n).toFixed(1)
 const out = ['blind readers and the engine on the same entries (answers: test/fixtures/diagnose/blind-readers/answers.tsv)']
 for (const [s, t] of Object.entries(summary)) {
   out.push(`${s}:`)
-  for (const kind of ['all', 'script', 'environment']) {
+  for (const kind of ['all', 'script', 'environment', 'resolved', 'unresolved']) {
     const x = t[kind]
     out.push(`  ${kind.padEnd(12)} n=${String(x.n).padStart(3)}  reader top-1 ${pct(x.reader.top1, x.n)} top-3 ${pct(x.reader.top3, x.n)}   engine top-1 ${pct(x.engine.top1, x.n)} top-3 ${pct(x.engine.top3, x.n)}   engine or reader first ${pct(x.either1, x.n)}`)
   }
