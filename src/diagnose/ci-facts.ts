@@ -101,11 +101,30 @@ function lines(x: unknown): string[] {
 }
 
 // A job as GitLab reads it: its `extends:` templates merged in first (hashes deeply, anything else replaced),
-// at most 11 levels as GitLab allows. Memoised per name so a lattice of templates stays linear (the YAML is
-// untrusted), and a cycle contributes nothing.
+// at most 11 levels as GitLab allows. The YAML is untrusted: each name is expanded once (memoised), a cycle
+// contributes nothing, a parent listed twice counts once, and the whole expansion has a budget of copied
+// keys — past it, jobs keep only their own keys (the facts get thinner, glrun never slows down).
+const MERGE_BUDGET = 200_000
+
 function expander(doc: Record<string, unknown>): (name: string) => Record<string, unknown> {
   const done = new Map<string, Record<string, unknown>>()
   const open = new Set<string>()
+  let budget = MERGE_BUDGET
+  // Copies src's keys into target (target is ours; src's hashes are copied, never shared, so later merges
+  // into target cannot change a memoised template).
+  const mergeInto = (target: Record<string, unknown>, src: Record<string, unknown>): void => {
+    for (const [k, v] of Object.entries(src)) {
+      if (--budget < 0) return
+      const old = target[k]
+      if (isRecord(v)) {
+        const into = isRecord(old) ? old : {}
+        target[k] = into
+        mergeInto(into, v)
+      } else {
+        target[k] = v
+      }
+    }
+  }
   const expand = (name: string, depth: number): Record<string, unknown> => {
     const cached = done.get(name)
     if (cached) return cached
@@ -113,24 +132,17 @@ function expander(doc: Record<string, unknown>): (name: string) => Record<string
     if (!isRecord(job) || open.has(name) || depth > 11) return {}
     open.add(name)
     const ext = job['extends']
-    const parents = typeof ext === 'string' ? [ext] : Array.isArray(ext) ? ext.filter((x): x is string => typeof x === 'string') : []
-    let merged: Record<string, unknown> = {}
-    for (const p of parents) merged = deepMerge(merged, expand(p, depth + 1))
-    merged = deepMerge(merged, job)
+    const parents = typeof ext === 'string' ? [ext] : Array.isArray(ext) ? [...new Set(ext.filter((x): x is string => typeof x === 'string'))] : []
+    const merged: Record<string, unknown> = {}
+    for (const p of parents) if (budget > 0) mergeInto(merged, expand(p, depth + 1))
+    mergeInto(merged, job)
+    // Past the budget a job keeps its own keys whole (a shallow copy costs nothing more).
+    const result = budget > 0 ? merged : { ...job }
     open.delete(name)
-    done.set(name, merged)
-    return merged
+    done.set(name, result)
+    return result
   }
   return (name) => expand(name, 0)
-}
-
-function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a }
-  for (const [k, v] of Object.entries(b)) {
-    const old = out[k]
-    out[k] = isRecord(old) && isRecord(v) ? deepMerge(old, v) : v
-  }
-  return out
 }
 
 // `inherit: default:` / `inherit: variables:` (false, or a list of what to keep) limit what a job takes from

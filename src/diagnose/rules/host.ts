@@ -1,3 +1,4 @@
+import { restApiCall } from './job-token.js'
 import { type Hit, Scan, diagnosis, evidence, hostOf, phaseName, firstGroup } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
@@ -197,7 +198,7 @@ function gitAuth(s: Scan): Diagnosis[] {
   // Over SSH no job token is involved: gitlab-shell's "not found" is the key's reach (script.ts).
   const ssh = (h: Hit): boolean => /The project you were looking for/.test(h.line.text) && /git@|ssh:\/\//.test(s.commandAt(h.line.n)?.text ?? '')
   // curl's own exit-22 line after a REST call is the API's refusal (job-token.ts), not git's.
-  const rest = (h: Hit): boolean => /curl: \(22\) The requested URL/.test(h.line.text) && /\/api\/v4\/|CI_API_V4_URL/.test(s.commandAt(h.line.n)?.text ?? '')
+  const rest = (h: Hit): boolean => /curl: \(22\) The requested URL/.test(h.line.text) && restApiCall(s.commandAt(h.line.n)?.text)
   const hit = s.all(GIT_AUTH).filter((h) => !/unauthorized:|docker|registry|\/v2\//i.test(h.line.text) && !ssh(h) && !rest(h)).pop()
   if (!hit) return []
   const url = hit.m[1] ?? hit.m[2] ?? s.near(hit.line.n, /unable to access '([^']+)'|Authentication failed for '([^']+)'/, 3)?.m[1]

@@ -41,6 +41,15 @@ const OWN_PROJECT = /\bCI_PROJECT_(?:ID|PATH)\b/
 
 interface Source { how: string; glabToken: boolean }
 
+/**
+ * A curl or wget call of GitLab's REST API (also inside `$(…)` or after `;`/`&&`/`|`): its exit-22 line is the
+ * API's refusal, not git's (host.ts asks the same question, so the two rules agree).
+ */
+export function restApiCall(command: string | undefined): boolean {
+  const c = command ?? ''
+  return /\/api\/v4\/|CI_API_V4_URL/.test(c) && /(?:^\$ |[;&|(]\s*|\$\()(?:\S+=\S+ )*(?:curl|wget)\b/.test(c)
+}
+
 function status(h: Hit): number {
   const s = h.m[0]
   return /401|Unauthorized/.test(s) ? 401 : /403|Forbidden/.test(s) ? 403 : 404
@@ -68,7 +77,7 @@ function tokenSource(s: Scan, cmd: TraceLine | undefined): Source | undefined {
 }
 
 function refusal(s: Scan): Hit | undefined {
-  const api = (h: Hit) => /\/api\/v4\/|CI_API_V4_URL/.test(s.commandAt(h.line.n)?.text ?? '') && /^\$ (?:\S+=\S+ )*(?:curl|wget)\b/.test(s.commandAt(h.line.n)?.text ?? '')
+  const api = (h: Hit) => restApiCall(s.commandAt(h.line.n)?.text)
   const hits = s.all(REFUSED).filter((h) => !s.inDiff(h.line) && !AFTERMATH.has(phaseName(h.line.section)) &&
     (!CURL22.test(h.line.text) || api(h)) && (!GOT.test(h.line.text) || s.near(h.line.n, /gitlab/i, 3) !== undefined))
   const last = hits.pop()

@@ -10,22 +10,26 @@ import type { Diagnosis, Rule } from '../types.js'
  *   locks a file the build just wrote or unpacked — often a self-extracting or bootloader .exe.
  */
 
-const CYGWIN_FORK = /\*\*\* fatal error (?:in forked process|- cygheap base mismatch detected|- couldn't allocate heap)|\bchild_copy: \w{1,40} (?:read )?copy failed|\bfork: child \d+ - died waiting for dll loading|unable to remap .{1,300} to same address as parent|\bfork: (?:retry: )?Resource temporarily unavailable.{0,40}(?:cygwin|msys)/i
+const CYGWIN_FORK = /\*\*\* fatal error (?:in forked process|- cygheap base mismatch detected|- couldn't allocate heap)|\bchild_copy: [\w ]{1,60}? (?:read|write) copy failed|\bforked process \d+ died unexpectedly|\bfork: child \d+ - died waiting for dll loading|unable to remap .{1,300} to same address as parent|\bfork: (?:retry: )?Resource temporarily unavailable.{0,40}(?:cygwin|msys)/i
 // Windows' ERROR_VIRUS_INFECTED (225) and ERROR_VIRUS_DELETED (226), as Win32 text or relayed by Python/.NET/Go.
-const VIRUS = /Operation did not complete successfully because the file contains a virus or potentially unwanted software|Operation could not be completed because the file contains a virus|\[WinError 22[56]\]|The file contains a virus or potentially unwanted software/i
+const VIRUS = /Operation (?:did not|could not be) complete(?:d)? successfully because the file contains a virus|Operation could not be completed because the file contains a virus|\[WinError 22[56]\]|Th(?:e|is) file contains a virus/i
 // Weaker: Python's EINVAL on an executable it just unpacked under a Windows path (Defender holding it).
-const EINVAL_EXE = /^OSError: \[Errno 22\] Invalid argument: '[a-zA-Z]:\\{1,2}[^']{1,400}\.(?:exe|dll)'$/
+// (A name with : < > " | ? * past the drive is invalid in itself: that EINVAL is the name's.)
+const EINVAL_EXE = /^OSError: \[Errno 22\] Invalid argument: '[a-zA-Z]:\\{1,2}[^':<>"|?*]{1,400}\.(?:exe|dll)'$/
 
 function cygwinFork(s: Scan): Diagnosis[] {
   const hit = s.all(CYGWIN_FORK).pop()
-  if (!hit) return []
+  if (!hit || s.wentPast(hit.line)) return []
+  // Cygwin retries a failed fork: when the build went on and failed on its own (a compiler or test error after
+  // the fork lines), the fork hiccup is background, offered below that failure.
+  const later = s.failsAfter(hit.line.n, /fork|child_copy|cygheap|fatal error in forked|Resource temporarily unavailable|died (?:waiting|unexpectedly)/i)
   return [diagnosis('cygwin_fork_failure', 'Cygwin/MSYS2 could not fork on the runner host',
     `"${hit.line.text.trim().slice(0, 160)}": Cygwin (and MSYS2) emulate fork() by re-creating the parent's memory in the child at the same addresses; when DLLs were rebased out of place, an antivirus or other injected DLL moved something, or the host ran short of memory, the copy fails — at random points of the build, not in the project's code.`,
     evidence(hit, s.near(hit.line.n, /fatal error|child_copy|fork/i, 3)), [
       { text: 'Retry the job; if it keeps failing on one runner, take that runner out of rotation (pause it) and use healthy ones.' },
-      { text: 'On the runner host: close every Cygwin process and rebase the DLLs (Cygwin: rebaseall from ash; MSYS2: autorebase.bat), then reboot.', snippet: 'C:\\cygwin64\\bin\\ash.exe -c "/bin/rebaseall -v"' },
+      { text: 'On the runner host: close every Cygwin process and rebase the DLLs (Cygwin: rebaseall from dash; MSYS2: autorebase.bat), then reboot.', snippet: "C:\\cygwin64\\bin\\dash.exe -c '/usr/bin/rebaseall -v'" },
       { text: 'Exclude the Cygwin/MSYS2 tree and the builds directory from antivirus scanning, and run fewer jobs at once on the host (concurrent/limit).' },
-    ], 0.75)]
+    ], later ? 0.15 : 0.75)]
 }
 
 function antivirus(s: Scan): Diagnosis[] {

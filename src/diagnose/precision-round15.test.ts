@@ -4,9 +4,8 @@ import { diagnose } from './engine.js'
 import { parseTrace } from './trace.js'
 import { all, cats, on, step, top } from '../../test/support/diagnose-log.js'
 
-// Review rv12 of the twenty-third rule pass (7d70a71) and of rv11's mending (4169024). Each finding is a case
-// that fails on the reviewed code and states the expected behaviour; "guard:" cases pass and must stay.
-// REVIEW-rv12.md numbers the findings (F1…) with the reasoning and references.
+// Review rv12 of the twenty-third rule pass (7d70a71) and of rv11's mending (4169024): each "F<n>" case failed
+// on the reviewed code and states the behaviour now expected; "guard:" cases held then and must keep holding.
 
 const docker = (image: string, ...lines: string[]): string =>
   [`Using docker image sha256:0b1c for ${image} with digest x@sha256:77aa ...`, ...lines, 'ERROR: Job failed: exit code 1'].join('\n')
