@@ -21,8 +21,10 @@ const FAILURE = /\b(?:error|fatal|failed|cannot|can't|could not|unable|denied|no
 // codesign's errSecInternalComponent: the private key cannot be reached without a session (a locked keychain).
 const NO_SESSION = /User interaction is not allowed\.?$|errSecInteractionNotAllowed|: errSecInternalComponent$/
 
+const ANY = new RegExp(`${SYSTEM_PROFILE.source}|${SYSTEM_ACCOUNT.source}|${NO_SESSION.source}`, 'i')
+
 function serviceAccount(s: Scan): Diagnosis[] {
-  const hit = s.all(new RegExp(`${SYSTEM_PROFILE.source}|${SYSTEM_ACCOUNT.source}|${NO_SESSION.source}`, 'i'))
+  const hit = s.all(ANY)
     .filter((h) => !s.inDiff(h.line) && (!SYSTEM_PROFILE.test(h.line.text) || (FAILURE.test(h.line.text) && !LOG_POINTER.test(h.line.text)))).pop()
   if (!hit || s.wentPast(hit.line)) return []
   const text = hit.line.text
