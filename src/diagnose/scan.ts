@@ -300,6 +300,15 @@ export function diagnosis(category: string, title: string, cause: string, ev: Ev
   return { category, title, cause, evidence: ev, fixes, confidence }
 }
 
+/**
+ * A curl or wget call of GitLab's REST API (also inside `$(…)` or after `;`/`&&`/`|`): its exit-22 line is the
+ * API's refusal, not git's (job-token.ts and host.ts both ask, so they agree).
+ */
+export function restApiCall(command: string | undefined): boolean {
+  const c = command ?? ''
+  return /\/api\/v4\/|CI_API_V4_URL/.test(c) && /(?:^\$ |[;&|(]\s*|\$\()(?:\S+=\S+ )*(?:curl|wget)\b/.test(c)
+}
+
 export function hostOf(url: string | undefined): string | undefined {
   if (!url) return undefined
   const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/?#]+)/i.exec(url.trim())

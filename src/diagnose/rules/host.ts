@@ -1,5 +1,4 @@
-import { restApiCall } from './job-token.js'
-import { type Hit, Scan, diagnosis, evidence, hostOf, phaseName, firstGroup } from '../scan.js'
+import { type Hit, Scan, diagnosis, evidence, hostOf, phaseName, firstGroup, restApiCall } from '../scan.js'
 import type { Diagnosis, Fix, Rule } from '../types.js'
 
 /**

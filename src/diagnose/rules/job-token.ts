@@ -1,5 +1,5 @@
 import { AFTERMATH } from '../trace-line.js'
-import { type Hit, Scan, diagnosis, evidence, phaseName } from '../scan.js'
+import { type Hit, Scan, diagnosis, evidence, phaseName, restApiCall } from '../scan.js'
 import type { Diagnosis, Fix, Rule, TraceLine } from '../types.js'
 
 /**
@@ -40,15 +40,6 @@ const CLOSED_ENDPOINT = /\/(?:pipelines|jobs)(?=[/?"'\s]|$)(?!\/(?:artifacts|[^/
 const OWN_PROJECT = /\bCI_PROJECT_(?:ID|PATH)\b/
 
 interface Source { how: string; glabToken: boolean }
-
-/**
- * A curl or wget call of GitLab's REST API (also inside `$(…)` or after `;`/`&&`/`|`): its exit-22 line is the
- * API's refusal, not git's (host.ts asks the same question, so the two rules agree).
- */
-export function restApiCall(command: string | undefined): boolean {
-  const c = command ?? ''
-  return /\/api\/v4\/|CI_API_V4_URL/.test(c) && /(?:^\$ |[;&|(]\s*|\$\()(?:\S+=\S+ )*(?:curl|wget)\b/.test(c)
-}
 
 function status(h: Hit): number {
   const s = h.m[0]
