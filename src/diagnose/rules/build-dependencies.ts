@@ -42,6 +42,8 @@ const LIBRARY = new RegExp([
   // Ruby's mkmf, psycopg2's setup.py.
   /mkmf\.rb can't find header files for (ruby)\b/,
   /Error: (pg_config) executable not found/,
+  // lxml's setup.py when xml2-config / xslt-config are missing.
+  /Please make sure the (libxml2) and libxslt development packages are installed/,
   // The linker: GNU ld / gold, lld, Apple ld.
   /\bld(?:\.gold|\.bfd|\.exe)?: (?:error: )?cannot find -l([\w.+-]+)/,
   /\bld\.lld: error: unable to find library -l([\w.+-]+)/,

@@ -34,6 +34,8 @@ const SANDBOX = new RegExp([
   /error: cloning builder process: Operation not permitted/,
   /^bwrap: (?:No permissions to creat(?:e|ing) new namespace|Creating new namespace failed|setting up uid map: Permission denied|Failed to make \/ slave|[^\n]{0,200}: (?:Operation not permitted|Permission denied)$)/,
   /^unshare: unshare failed: Operation not permitted/,
+  // buildah's re-exec into a user namespace (containers/storage's unshare package).
+  /^Error during unshare\(\.\.\.\): Operation not permitted/,
   /No usable sandbox! |Failed to move to new namespace: .*Operation not permitted/,
   /newuidmap: write to uid_map failed: Operation not permitted|cannot set up namespace using "?\/usr\/bin\/newuidmap/,
   /crun: controller `(\w+)` is not available under \/sys\/fs\/cgroup/,
@@ -128,13 +130,14 @@ function sandbox(s: Scan): Diagnosis[] {
   const hit = s.last(SANDBOX) ?? (opam && !s.output.some((l) => l.n > opam.line.n && /### output ###|^#?\s*Error\b|\berror:/.test(l.text)) ? opam : undefined)
   if (!hit) return []
   const text = hit.line.text
-  const tool = /cloning builder process/.test(text) ? 'nix' : /sandbox\.sh/.test(text) ? 'opam' : /^bwrap/.test(text) ? 'bwrap' : /sandbox!|namespace:|without --no-sandbox/.test(text) ? 'chromium' : /crun|uid_?map/.test(text) ? 'podman' : 'unshare'
+  const tool = /cloning builder process/.test(text) ? 'nix' : /sandbox\.sh/.test(text) ? 'opam' : /^bwrap/.test(text) ? 'bwrap' : /sandbox!|namespace:|without --no-sandbox/.test(text) ? 'chromium' : /Error during unshare/.test(text) ? 'buildah' : /crun|uid_?map/.test(text) ? 'podman' : 'unshare'
   const own: Fix = {
     nix: { text: 'Or build without Nix\'s sandbox in CI containers (the container already isolates the job).', snippet: 'nix build --option sandbox false' },
     opam: { text: 'Or let opam build without its bubblewrap sandbox inside the container.', snippet: 'opam init --disable-sandboxing' },
     bwrap: { text: 'Or run the tool without its bubblewrap sandbox inside the container, if it has such an option.' },
     chromium: { text: 'Or start the browser without its sandbox inside the container (the container isolates it).', snippet: 'chromium --no-sandbox   # Puppeteer: args: ["--no-sandbox"]' },
     podman: { text: 'Or run the nested containers without their own cgroups, or let a privileged runner delegate them.', snippet: 'podman run --cgroups=disabled ...' },
+    buildah: { text: 'Or let buildah build without a user namespace of its own: chroot isolation and the vfs driver work in an unprivileged container.', snippet: 'variables:\n  BUILDAH_ISOLATION: chroot\n  STORAGE_DRIVER: vfs\nscript:\n  - buildah build --isolation chroot --storage-driver vfs -t "$CI_REGISTRY_IMAGE" .' },
     unshare: { text: 'Or avoid new namespaces in the job (they need CAP_SYS_ADMIN or user namespaces the runtime allows).' },
   }[tool]
   if (/without --no-sandbox/.test(text)) {

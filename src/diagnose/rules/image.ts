@@ -45,6 +45,10 @@ const NOT_FOUND = new RegExp([
   String.raw`^Can't exec "([\w.+-]+)": No such file or directory`,
   // Meson's find_program() for a required program ("ERROR: Program 'flex' not found or not executable").
   String.raw`ERROR: Program '([\w.+-]+)' not found`,
+  // Python's subprocess and Ruby's spawn/backticks name the bare program (a path or a file name is a missing file).
+  String.raw`^FileNotFoundError: \[Errno 2\] No such file or directory: '([\w+-]+)'$`,
+  String.raw`Errno::ENOENT: No such file or directory - ([\w+-]+)(?: \(Errno::ENOENT\))?$`,
+  String.raw`^xargs: ([\w.+-]+): No such file or directory$`,
   String.raw`The method driver /usr/lib/apt/methods/(\w+) could not be found`,
 ].join('|'))
 const MISMATCH = new RegExp([
@@ -59,7 +63,7 @@ const MISMATCH = new RegExp([
   String.raw`exec: "?(pwsh|powershell)(?:\.exe)?"?: executable file not found`,
 ].join('|'))
 const NO_SHELL = /exec: \\?"?(\/(?:usr\/)?bin\/(?:ba|a|da)?sh|\/busybox\/sh|sh|bash|ash)\\?"?: (?:executable file not found in \$PATH|stat [^:]+: no such file or directory)|OCI runtime exec failed: exec failed:.*(?:no such file or directory|executable file not found)|exec (\/bin\/sh|\/bin\/bash): no such file or directory/
-const USAGE = /^(?:[Ee]rror: unknown command "(?:\/bin\/)?(?:ba)?sh" for "([\w-]+)"|Error: unknown shorthand flag: 'c' in -c|unknown shorthand flag: 'c' in -c|flag provided but not defined: -c|[Uu]sage:\s+([\w-]+)\b.*|error: unknown command '(?:ba)?sh'|(\w+) has no command named "sh"|error: unrecognized subcommand '(?:ba)?sh'|Error: No such command '(?:ba)?sh'|(?:[\w-]+: )?(?:unrecognized|[Ii]nvalid) option [`'‘]-c['’]|(?:[\w-]+: )?invalid option -- '?c'?$|Error: Unrecognized option: -c$|(?:[\w-]+: )?error: unexpected (?:ba)?sh, try --help|[^\n]{0,80}Failed to load `(?:\/bin\/)?(?:ba)?sh`: File not found|(\/\S*entrypoint[\w.-]*): (?:eval: )?line \d+: syntax error|[^\n]{0,120}invalid choice: '(?:ba)?sh'|[^\n]{0,160}"(?:\/bin\/)?(?:ba)?sh" is not a |[^\n]{0,200}['"]if \[ -x \/usr\/local\/bin\/bash \]; then\\n|(?!(?:ba|da|z|k)?sh:|env:)([\w-]+): (?:\/bin\/)?(?:ba)?sh: openBinaryFile: does not exist)/
+const USAGE = /^(?:[Ee]rror: unknown command "(?:\/bin\/)?(?:ba)?sh" for "([\w-]+)"|Error: unknown shorthand flag: 'c' in -c|unknown shorthand flag: 'c' in -c|flag provided but not defined: -c|[Uu]sage:\s+([\w-]+)\b.*|error: unknown command '(?:ba)?sh'|(\w+) has no command named "sh"|error: unrecognized subcommand '(?:ba)?sh'|Error: No such command '(?:ba)?sh'|(?:[\w-]+: )?(?:unrecognized|[Ii]nvalid) option [`'‘]-c['’]|(?:[\w-]+: )?invalid option -- '?c'?$|Error: Unrecognized option: -c$|(?:[\w-]+: )?error: unexpected (?:ba)?sh, try --help|[^\n]{0,80}Failed to load `(?:\/bin\/)?(?:ba)?sh`: File not found|(\/\S*entrypoint[\w.-]*): (?:eval: )?line \d+: syntax error|[^\n]{0,120}invalid choice: '(?:ba)?sh'|[^\n]{0,160}"(?:\/bin\/)?(?:ba)?sh" is not a |[^\n]{0,200}['"]if \[ -x \/usr\/local\/bin\/bash \]; then\\n|(?!(?:ba|da|z|k)?sh:|env:)([\w-]+): (?:\/bin\/)?(?:ba)?sh: openBinaryFile: does not exist|Error: Could not find or load main class (?:\/bin\/)?(?:ba)?sh$)/
 // The shell's words, zsh's, and runc's for a container whose entrypoint or command is a file without the execute bit.
 const DENIED = new RegExp([
   // One character class for the path: two overlapping ones ([\w./-]*[\w-]+) backtrack quadratically on a long token.
@@ -92,6 +96,7 @@ function endsSoonAfter(s: Scan, h: Hit): boolean {
 
 function notFound(s: Scan): Diagnosis[] {
   const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h)) && !envShell(h) && !crName(h))
+    .filter((h) => !/^FileNotFoundError/.test(h.line.text) || s.has(/in _execute_child$|subprocess\.py/))
     .filter((h) => !SOFT.test(h.line.text) || (!/WARNING/i.test(h.line.text) && endsSoonAfter(s, h))).pop()
   if (!hit) return exit127(s)
   const cmd = cmdOf(hit)

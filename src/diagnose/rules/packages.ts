@@ -11,10 +11,10 @@ import type { Diagnosis, Rule } from '../types.js'
  */
 
 // apt's "E:" became "Error:" in apt 3.0; a BuildKit step prefixes "#12 2.902 " (or only the time when pasted from the middle).
-const NOT_FOUND = /^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Unable to locate package (\S+)|^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Package '([^']+)' has no installation candidate|^error: target not found: (\S+)|^\s*([\w.:+-]+) \(no such package\):|No matching distribution found for ([^\s]+)|npm (?:ERR!|error) 404 +'([^']+)' is not in (?:this|the npm) registry|Could not find artifact ([\w.:-]+) in|No package ([\w.+-]+) available\.|Error: No matching repo to modify: ([\w.-]+)(?:, [\w.-]+)*\.?$|Unable to find a match: ([\w.+-]+)|^pkg: No packages available to install matching '([^']+)' have been found in the repositories/
+const NOT_FOUND = /^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Unable to locate package (\S+)|^(?:#\d+ )?(?:[\d.]+ )?(?:E|Error): Package '([^']+)' has no installation candidate|^error: target not found: (\S+)|^\s*([\w.:+-]+) \(no such package\):|No matching distribution found for ([^\s]+)|npm (?:ERR!|error) 404 +'([^']+)' is not in (?:this|the npm) registry|Could not find artifact ([\w.:-]+) in|No package ([\w.+-]+) available\.|Error: No matching repo to modify: ([\w.-]+)(?:, [\w.-]+)*\.?$|Unable to find a match: ([\w.+-]+)|^pkg: No packages available to install matching '([^']+)' have been found in the repositories|^(?:E|Error): (?:Version|Release) '[^']+' for '([^']+)' was not found|npm (?:ERR!|error) notarget No matching version found for (\S+?)\.?$|Could not find a valid gem '([^']+)' \([^)]*\) in any repository$|Could not find gem '([^']+)' in (?:rubygems repository|any of the gem sources)|Root composer\.json requires ([\w./-]+) [^,]*, it could not be found in any version|error NU110[12]: Unable to find package ([\w.-]+)|no matching package named `([^`]+)` found|^go: (\S+?): no matching versions for query|^\s*> Could not find ([\w.-]+:[\w.-]+:[\w.-]+)\.$|^PackagesNotFoundError: The following packages are not available from current channels/
 // "Not found" after the index or the registry could not be reached is the network's answer (network.ts):
 // apt's and apk's fetch failures, pip's retries and connection errors.
-const NETWORK_BEFORE = /Temporary failure resolving|Failed to fetch|Could not connect to|Some index files failed to download|Could not resolve|temporary error \(try again later\)|network error|unable to select packages: .*(?:connection|resolve)|Retrying \(Retry\(|NewConnectionError|ConnectTimeoutError|Temporary failure in name resolution|Could not fetch URL|SSLError|ProxyError/
+const NETWORK_BEFORE = /Temporary failure resolving|Failed to fetch|Could not connect to|Some index files failed to download|Could not resolve(?! all (?:files|artifacts|dependencies) for)|temporary error \(try again later\)|network error|unable to select packages: .*(?:connection|resolve)|Retrying \(Retry\(|NewConnectionError|ConnectTimeoutError|Temporary failure in name resolution|Could not fetch URL|SSLError|ProxyError/
 const REGISTRY_AUTH = /npm (?:ERR!|error) code E40[13]\b|Unable to authenticate, need: Basic|npm (?:ERR!|error) 40[13] (?:Unauthorized|Forbidden)|Received status code 40[13] from server|status code: 40[13], reason phrase: (?:Unauthorized|Forbidden)|Could not authenticate against ([\w.-]+)|Authentication is required for ([\w.-]+)|Bad username or password for ([\w.-]+)|401 Client Error: Unauthorized for url: \S*(?:\/simple\/|\/packages\/pypi)/
 const EOL = /The repository '([^']+)' (?:does not have|no longer has) a Release file|Cannot find a valid baseurl for repo|Cannot prepare internal mirrorlist: No URLs in mirrorlist|Could not resolve host: mirrorlist\.centos\.org/
 // The distributions' own mirrors (a third-party repository without this suite is not an end of life).
@@ -23,7 +23,7 @@ const KEY = /NO_PUBKEY ([0-9A-F]+)|The repository '([^']+)' is not signed|UNTRUS
 const LOCK = /^E: Could not get lock (\/var\/lib\/(?:dpkg|apt)\/[\w/-]+)|^E: Unable to acquire the dpkg frontend lock \([^)]*\), is another process using it\?/
 const PEP668 = /error: externally-managed-environment/
 // The program exists but cannot be started: its ELF interpreter (a glibc binary on Alpine/musl) or a shared library is missing.
-const LOADER = /cannot execute: required file not found|error while loading shared libraries: ([^:]+): cannot open shared object file|Error loading shared library ([^:\s]+): No such file or directory|exec user process caused:? "?no such file or directory/
+const LOADER = /cannot execute: required file not found|error while loading shared libraries: ([^:]+): cannot open shared object file|^ImportError: (lib[\w.+-]*\.so(?:\.\d+)*): cannot open shared object file: No such file or directory|Couldn't find a valid (ICU) package installed on the system|Error loading shared library ([^:\s]+): No such file or directory|exec user process caused:? "?no such file or directory/
 // npm's registry answers a publish it does not authorize (no token, or one that may not publish that
 // name) with 404 on the PUT, followed by its "is not in this registry" text for the package.
 const NPM_PUT_404 = /npm (?:ERR!|error) 404 Not Found - PUT (https?:\/\/\S+)/
@@ -34,6 +34,9 @@ function notFound(s: Scan): Diagnosis[] {
   if (!hit || s.ev.trace.lines.some((l) => l.n < hit.line.n && NETWORK_BEFORE.test(l.text)) || s.has(NPM_PUT_404)) return []
   // pacman prints the same words for a package to remove (-R) that is not installed.
   if (/target not found/.test(hit.line.text) && /^\$ .*pacman\b.*\s-R/.test(s.commandAt(hit.line.n)?.text ?? '')) return []
+  // Gradle's "Could not find g:a:v" is a missing artifact only with the repositories it searched; without them
+  // (old Gradle, Android's SDK components) the component was never installed, which the lines above say.
+  if (/^\s*> Could not find /.test(hit.line.text) && !s.near(hit.line.n, /Searched in the following locations:/, 2)) return []
   const pkg = firstGroup(hit) ?? '<package>'
   const apt = /Unable to locate package|no installation candidate/.test(hit.line.text)
   const updated = s.ev.trace.lines.some((l) => l.n < hit.line.n && /^\$ .*apt(?:-get)? update/.test(l.text))

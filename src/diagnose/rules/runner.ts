@@ -32,12 +32,12 @@ const NAME_TAKEN = /Conflict\. The container name "\/?([^"]+)" is already in use
 const NO_SUCH_IMAGE = /(?:Preparation failed|Job failed \(system failure\)): Error: No such image: (\S+)/
 // The runner's notice, or GitLab's text for the trace_size_exceeded reason (which names no size).
 const LOG_LIMIT = /Job's log exceeded limit of (\d+) bytes|The job log size limit was reached/
-const SERVER_ERROR = /(?:returned error|HTTP|status(?: code)?|responseStatus=|received:?)[ \t]{0,3}:?[ \t]{0,3}(5\d\d)\b|\b(502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out|500 Internal Server Error)|"message":"(Bad Gateway|Service Unavailable|Gateway Time-?out|Internal Server Error)"|\b(UNAVAILABLE|INTERNAL_ERROR)\b.*https?:\/\/|https?:\/\/\S+: (UNAVAILABLE|INTERNAL_ERROR|SERVICE_UNAVAILABLE)\b|RPC failed; HTTP (5\d\d)|too many (5\d\d) error responses|HTTP Error (5\d\d|418):|^Bad response: (5\d\d)\b/
+const SERVER_ERROR = /(?:returned error|HTTP|status(?: code)?|responseStatus=|received:?)[ \t]{0,3}:?[ \t]{0,3}(5\d\d)\b|\b(502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out|500 Internal Server Error)|"message":"(Bad Gateway|Service Unavailable|Gateway Time-?out|Internal Server Error)"|\b(UNAVAILABLE|INTERNAL_ERROR)\b.*https?:\/\/|https?:\/\/\S+: (UNAVAILABLE|INTERNAL_ERROR|SERVICE_UNAVAILABLE)\b|RPC failed; HTTP (5\d\d)|too many (5\d\d) error responses|HTTP Error (5\d\d|418):|^Bad response: (5\d\d)\b|\(HTTP\/[\d.]+ (5\d\d) ?\)|failed to get successful HTTP response from `[^`]+`(?: \([^)]*\))?, got (5\d\d)$|failed to request discovery document: (5\d\d)\b/
 const UPLOAD_RETRY = /Uploading artifacts (?:as "[^"]+" )?to coordinator\.\.\. (?:failed|error)|Retrying\.\.\..*(?:coordinator|artifacts)/
 // Cut connections (not refused or unresolved ones, which other rules explain): the daemon or git stream broke off.
 const TRANSIENT = /error during connect: .*(?:EOF|connection reset by peer)|^unexpected EOF$|The remote end hung up unexpectedly|early EOF|RPC failed; curl (?:16|18|52|55|56|92)|Empty reply from server|unexpected disconnect while reading sideband packet|HTTP\/2 stream \d+ was not closed cleanly|fatal: protocol error: bad pack header|error: (?:\d+ bytes of body are still expected|inflate: data stream error)|received unexpected HTTP status: 5\d\d|fetch-pack: invalid index-pack output|^(?:fatal|error): (?:index-pack|unpack-objects) failed$|Recv failure: Connection reset by peer|stream error: stream ID \d+; (?:PROTOCOL_ERROR|INTERNAL_ERROR|CANCEL|REFUSED_STREAM)|http2: server sent GOAWAY and closed the connection|failed to receive status: rpc error: code = Unavailable|ReadTimeoutError: .*Read timed out|Remote end closed connection without response|Hash Sum mismatch|http2: client connection lost/i
 // A connection the peer (or a middlebox on the way) reset in the middle of a transfer: Go's "read tcp a->b: read: connection reset by peer", curl's and others'.
-const RESET = /(?:read|write) tcp \S+->\S+: (?:read|write): connection reset by peer|\bconnection reset by peer\b|Connection reset by peer|reason: read ECONNRESET|npm ERR! code ECONNRESET/i
+const RESET = /(?:SocketException|from\/to [^\n]*\)): Connection reset(?: -> \[Help \d+\])?$|(?:read|write) tcp \S+->\S+: (?:read|write): connection reset by peer|\bconnection reset by peer\b|Connection reset by peer|reason: read ECONNRESET|npm ERR! code ECONNRESET/i
 
 function versionLine(s: Scan): Hit | undefined {
   return s.runnerBanner()
@@ -141,7 +141,7 @@ function serverError(s: Scan): Diagnosis[] {
   const image = pull ? /(?:pull|pulling) image "?([\w.:/@-]+)/i.exec(s.near(hit.line.n, /(?:pull|pulling) image "?[\w.-]+[/:]/i, 3)?.line.text ?? '')?.[1] : undefined
   const registry = image ? (/^([\w-]+\.[\w.-]+(?::\d+)?|localhost(?::\d+)?)\//.exec(image)?.[1] ?? 'docker.io') : undefined
   // urllib3/requests name the host as host='…' rather than in a URL.
-  const host = hostOf(url) ?? registry ?? /host='([\w.-]+)'/.exec(hit.line.text)?.[1]
+  const host = hostOf(url) ?? registry ?? /host='([\w.-]+)'|could not connect to ([\w-]+(?:\.[\w-]+)+):/.exec(hit.line.text)?.slice(1).find(Boolean)
   const upload = s.near(hit.line.n, /Uploading artifacts|coordinator/, 4) ?? (UPLOAD_RETRY.test(hit.line.text) ? hit : undefined)
   const git = /RPC failed|remote end hung up|fatal:/.test(hit.line.text) || s.near(hit.line.n, /^fatal: /, 2) !== undefined
   const known = /gitlab|ghcr\.io|docker\.io|quay\.io|github/.exec(host ?? '')?.[0]

@@ -9,7 +9,7 @@ import { retryFix } from '../snippets.js'
  * earlier job. These are worded by the tools themselves, so they match on the error line alone.
  */
 
-const HOST_KEY = /^Host key verification failed\.?$|REMOTE HOST IDENTIFICATION HAS CHANGED|No (?:RSA|ECDSA|ED25519) host key is known for|Host key for \S+ has changed/
+const HOST_KEY = /^Host key verification failed\.?$|Failed to connect to the host via ssh: Host key verification failed|Server '[\w.-]+' not found in known_hosts|knownhosts: key (?:is unknown|mismatch)|REMOTE HOST IDENTIFICATION HAS CHANGED|No (?:RSA|ECDSA|ED25519) host key is known for|Host key for \S+ has changed/
 const PUBLICKEY = /Permission denied \((?:publickey[^)]*)\)|sign_and_send_pubkey: signing failed|(?:Load|Error loading) key "[^"]*": invalid format|error in libcrypto|Could not open a connection to your authentication agent|This deploy key does not have write access to this project/
 const REMOTE = /Could not read from remote repository|git@([\w.-]+):|ssh:\/\/(?:[\w.-]+@)?([\w.-]+)|ssh: connect to host ([\w.-]+)/
 const UNPRIVILEGED = /remount \/, flags: 0x\w+: permission denied|creating new mount namespace.*operation not permitted|mounting an overlay over build context directory|'overlay' is not supported over overlayfs|mount_program is required|error (?:creating|running) (?:libpod runtime|container): .*(?:operation not permitted|permission denied)|cannot clone: Operation not permitted|newuidmap: write to uid_map failed|there might not be enough IDs available in the namespace|kernel does not support overlay fs|unshare: operation not permitted|error mounting "proc" to rootfs|Error: cannot setup namespace using newuidmap|failed to share mount point: \/: permission denied|user namespaces are not enabled in \/proc\/sys\/user\/max_user_namespaces|Error during unshare\(CLONE_NEWUSER\): Operation not permitted|potentially insufficient UIDs or GIDs available in user namespace|Error processing tar file\(exit status 1\): operation not permitted|open \/var\/lib\/containers\/storage\/\S+: permission denied|systemd cgroup flag passed, but systemd support for managing cgroups is not available|vfs driver does not support overlay\.mountopt options/i
@@ -116,7 +116,7 @@ function longPath(s: Scan): Diagnosis[] {
 // GLib aborts when clock_gettime fails: in a 32-bit image on an old runtime, the time64 variant is refused.
 // coreutils' "cannot access" on a path of the image itself is faccessat2/statx refused (ls, stat); make's
 // own faccessat2 of the shell on Alpine 3.14+.
-const SECCOMP = /getaddrinfo\(\) thread failed to start|ldd: error: you do not have read permission for|clone3 failed: Operation not permitted|pthread_create failed: Operation not permitted|requires working CLOCK_MONOTONIC|^(?:ls|stat|du|cp|mv|chmod|\S*\/(?:ls|stat)): cannot (?:access|stat) '\/(?:usr|bin|lib|opt|etc)\/[^']*': Operation not permitted|^g?make(?:\[\d+\])?: \/bin\/(?:ba)?sh: Operation not permitted/
+const SECCOMP = /getaddrinfo\(\) thread failed to start|ldd: error: you do not have read permission for|clone3 failed: Operation not permitted|pthread_create failed: Operation not permitted|pthread_create failed \(EPERM\)|Assertion `\(0\) == \(uv_thread_create\(|requires working CLOCK_MONOTONIC|^(?:ls|stat|du|cp|mv|chmod|\S*\/(?:ls|stat)): cannot (?:access|stat) '\/(?:usr|bin|lib|opt|etc)\/[^']*': Operation not permitted|^g?make(?:\[\d+\])?: \/bin\/(?:ba)?sh: Operation not permitted/
 
 function seccomp(s: Scan): Diagnosis[] {
   // No container runtime stands between a shell runner's job and its host.

@@ -21,7 +21,7 @@ const UNTRUSTED = new RegExp([
   /server verification failed: certificate signer not trusted|The certificate issuer is unknown|TLS: server certificate not trusted|Could not verify the SSL certificate for/,
   /CERTIFICATE_VERIFY_FAILED|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify the first certificate/,
   /cannot verify ([\w.-]+)'s certificate|Unable to locally verify the issuer's authority|self[- ]signed certificate in certificate chain/,
-  /SEC_E_UNTRUSTED_ROOT|certificate chain .* untrusted root/,
+  /SEC_E_UNTRUSTED_ROOT|certificate chain .* untrusted root|errors in the certificate chain: (?:UntrustedRoot|PartialChain)\b/,
   // Java (PKIX), Ruby/OpenSSL, .NET.
   /PKIX path building failed|unable to find valid certification path to requested target|state=error: certificate verify failed|The remote certificate is invalid according to the validation procedure/,
   // rustls (uv, cargo-binstall, deno…): "invalid peer certificate: {err}", the variant name for an unknown CA.

@@ -32,6 +32,23 @@ const TOO_OLD = new RegExp([
   // RubyGems and Bundler.
   String.raw`requires Ruby(?:Gems)? version ([^.\s][^\n]{0,120}?)\. The current (?:ruby|RubyGems) version is ([\d.]+)`,
   String.raw`Your Ruby version is ([\d.]+\S*), but your Gemfile specified (.{1,60})$`,
+  // npm 6 (ENOTSUP under engine-strict), pnpm, Poetry, Composer's platform check (PHP itself, not an extension).
+  String.raw`^npm (?:ERR!|error) notsup Unsupported engine for `,
+  String.raw`ERR_PNPM_UNSUPPORTED_ENGINE`,
+  String.raw`^Poetry was unable to find a compatible version\.`,
+  String.raw`Composer detected issues in your platform: Your Composer dependencies require a PHP version "([^"]+)"\. You are running ([\d.]+)`,
+  // The JVM: Maven's enforcer, Gradle's variant matching and the Android Gradle plugin.
+  String.raw`Detected JDK version ([\d.]+)\b.* is not in the allowed range (\S+?)\.?$`,
+  String.raw`Dependency requires at least JVM runtime version (\d+)\. This build uses a Java (\d+) JVM`,
+  String.raw`Android Gradle plugin requires Java (\d+) to run\. You are currently using Java (\d+)`,
+  // Terraform's required_version, CMake's cmake_minimum_required, Go ≤ 1.20 reading a three-part go line,
+  // SwiftPM's tools version, Dart's SDK constraint, the .NET SDK's target framework.
+  String.raw`This configuration does not support Terraform version ([\d.]+)`,
+  String.raw`CMake ([\d.]+) or higher is required\.\s+You are running version ([\d.]+)`,
+  String.raw`invalid go version '(\d+\.\d+\.\d+)': must match format \d+\.\d+$`,
+  String.raw`is using Swift tools version ([\d.]+) but the installed version is ([\d.]+)`,
+  String.raw`^Because \S+ requires SDK version ([^,]+), version solving failed`,
+  String.raw`NETSDK1045: The current \.NET SDK does not support targeting`,
 ].join('|'))
 
 /** Dotted version → numbers ("2.8.dev" → [2, 8]); compares numerically, missing parts as 0. */
