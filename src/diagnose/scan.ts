@@ -220,6 +220,11 @@ export class Scan {
     return m ? `${m[1]}.${m[2]}.${m[3]}` : undefined
   }
 
+  /** A Windows runner: a docker-windows executor, PowerShell as the shell, or the clone on a drive letter. */
+  onWindows(): boolean {
+    return /windows/.test(this.executor ?? '') || this.has(/^Using Shell \((?:pwsh|powershell)\) executor|^(?:Reinitialized existing|Initialized empty) Git repository in [A-Za-z]:[\\/]/)
+  }
+
   /** A Docker-in-Docker service among the job's services. */
   hasDind(): boolean {
     return this.services().some((x) => /dind/.test(x))

@@ -7,13 +7,13 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
  */
 
 const BUILDS_DENIED = /(?:cannot touch|mkdir: cannot create directory|fatal: could not create (?:work tree|leading directories of)|cannot (?:remove|unlink|open)|[Uu]nable to (?:unlink|create|write)|could not lock config file|error: could not write config file)\s*'?([^':]*(?:\/builds|\/cache|builds\/|\.git|\.tmp\/)[^':]*)'?.*Permission denied|fatal: detected dubious ownership in repository at '([^']+)'|fatal: unsafe repository \('([^']+)' is owned by someone else\)|insufficient permission for adding an object to repository database (\S+)/
-const NON_ROOT = /could not lock config file \S*\.gitconfig: Permission denied|unable to access '[^']*\.gitconfig': Permission denied|Could not open lock file .*\(13: Permission denied\)|are you root\?|permission denied while trying to connect to the [Dd]ocker (?:daemon socket|API at unix:)|EACCES: permission denied|npm (?:ERR!|error) code EACCES|Your cache folder contains root-owned files|Unable to lock database: Permission denied|\[Errno 13\] Permission denied|ERROR: Unable to lock database|You don't have write permissions for the (?!\/builds\/)\S+ directory|you cannot perform this operation unless you are root/
+const NON_ROOT = /could not lock config file \S*\.gitconfig: Permission denied|unable to access '[^']*\.gitconfig': Permission denied|Could not open lock file .*\(13: Permission denied\)|are you root\?|permission denied while trying to connect to the [Dd]ocker (?:daemon socket|API at unix:)|EACCES: permission denied|npm (?:ERR!|error) code EACCES|Your cache folder contains root-owned files|Unable to lock database: Permission denied|\[Errno 13\] Permission denied|ERROR: Unable to lock database|You don't have write permissions for the (?!\S*\/builds\/)\S+ directory|you cannot perform this operation unless you are root/
 const GIT_OLD = /fetch-pack: expected shallow list|error: unknown switch|error: unknown option [`']?(?:depth|filter|no-recurse-submodules|progress|prune-tags|no-tags)|Unknown option: -c|^error: unrecognized argument|usage: git fetch|usage: git submodule \[--quiet\]/
 // Wordings only an old git prints, in any phase: fetch --filter before git set up partial clone itself, and
 // remote-curl's old "result=N, HTTP code = N" (today "RPC failed; HTTP <code> curl <n>") with a 400/422 refusal of the request
 // itself (401/403/404 are access, 407 a proxy, 411/413 a body limit, 429 a rate limit: not the git's age).
 const GIT_OLD_WORDING = /--filter can only be used when extensions\.partialClone is set|RPC failed; result=\d+, HTTP code = (4(?:00|22))\b/
-const SHALLOW = /fatal: reference is not a tree: ([0-9a-f]+)|Fetched in submodule path '[^']+', but it did not contain ([0-9a-f]+)|error: pathspec '([^']+)' did not match any file\(s\) known to git|unresolved reference|couldn't find remote ref ([\w./-]+)|fatal: No names found, cannot describe anything|fatal: ambiguous argument '([^']+)': unknown revision or path not in the working tree|fatal: bad object ([0-9a-f]+)|fatal: No tags can describe '([^']+)'|fatal: Not a valid object name ([\w./-]+)|fatal: No such ref: '([^']+)'|fatal: bad revision '([^']+)'|fatal: no merge base found|fatal: Not a valid commit name ([\w./-]+)|Could not find ref:? '?([\w./-]+?)'? in refs\/heads|(?:LibGit2Sharp\.NotFoundException: |Git error: `)object not found - no match for id \(([0-9a-f]+)\)|is shallow, please correct with "git fetch --unshallow"|Repository is a shallow clone\. Git repositories must contain the full history|Failed to find where HEAD diverged from ([\w./-]+)|Cannot find a merge base between danger_base and danger_head|git doesn't contain any tags\. Either add a tag or use --snapshot/
+const SHALLOW = /fatal: reference is not a tree: ([0-9a-f]+)|Fetched in submodule path '[^']+', but it did not contain ([0-9a-f]+)|error: pathspec '([^']+)' did not match any file\(s\) known to git|unresolved reference|couldn't find remote ref ([\w./-]+)|fatal: No names found, cannot describe anything|fatal: ambiguous argument '([^']+)': unknown revision or path not in the working tree|fatal: bad object ([0-9a-f]+)|fatal: No tags can describe '([^']+)'|fatal: Not a valid object name ([\w./-]+)|fatal: No such ref: '([^']+)'|fatal: bad revision '([^']+)'|fatal: no merge base found|fatal: Not a valid commit name ([\w./-]+)|Could not find ref:? '?([\w./-]+?)'? in refs\/heads|(?:LibGit2Sharp\.NotFoundException: |Git error: `)object not found - no match for id \(([0-9a-f]+)\)|is shallow, please correct with "git fetch --unshallow"|Repository is a shallow clone\. Git repositories must contain the full history|Failed to find where HEAD diverged from ([\w./-]*[\w/-])|Cannot find a merge base between danger_base and danger_head|git doesn't contain any tags\. Either add a tag or use --snapshot/
 // The commit is on no branch of the server any more (force-pushed away, or a submodule pointer to a commit never pushed).
 const UNREACHABLE = /upload-pack: not our ref ([0-9a-f]{7,40})|Server does not allow request for unadvertised object ([0-9a-f]{7,40})/
 // GitLab's persistent pipeline ref (refs/pipelines/<id>) is what the runner fetches; its absence is not about depth.
@@ -21,7 +21,9 @@ const UNREACHABLE = /upload-pack: not our ref ([0-9a-f]{7,40})|Server does not a
 const PIPELINE_REF = /couldn't find remote ref ((?:refs\/heads\/|refs\/tags\/)?refs\/(?:pipelines\/[^/\s]+|merge-requests\/[^/\s]+\/(?:head|merge)))/
 const GIT_AUTH = /EGITNOPERMISSION|batch response: (?:Authorization error|Repository or object not found)|HTTP Basic: Access denied|fatal: Authentication failed for '([^']+)'|You are not allowed to download code from this project|could not read (?:Username|Password) for '([^']+)': (?:No such device or address|terminal prompts disabled)|The project you were looking for could not be found or you don't have permission|The requested URL returned error: 40[13]/
 const SUBMODULE = /Updating\/initializing submodules|^Submodule '|submodule path|Synchronizing submodule/
-const NO_SPACE = /no space left on device|write error\. Out of diskspace|You don't have enough free space in|not enough (?:free )?(?:disk )?space|ENOSPC|Disk quota exceeded|The node was low on resource: ephemeral-storage|exceeded its local ephemeral storage limit|ephemeral local storage usage exceeds the total limit|Usage of EmptyDir volume "[^"]*" exceeds the limit|database or disk is full|SQLITE_FULL/i
+const NO_SPACE = /no space left on device|write error\. Out of diskspace|You don't have enough free space in|not enough (?:free )?(?:disk )?space|ENOSPC|Disk quota exceeded|The node was low on resource: ephemeral-storage|exceeded its local ephemeral storage limit|ephemeral local storage usage exceeds the total limit|Usage of EmptyDir volume "[^"]*" exceeds the limit|database or disk is full/i
+// SQLite's result code, in capitals only (a test named test_retries_on_sqlite_full is not a full disk).
+const SQLITE_FULL = /\bSQLITE_FULL\b/
 
 // dash/sh creating a file by a relative path (a redirection in a Makefile rule) in a directory of the checkout.
 // The runner's own checkout and clean refusing files a root container left in the clone (relative paths).
@@ -35,7 +37,8 @@ function buildsDir(s: Scan): Diagnosis[] {
   let path = firstGroup(hit)
   if (!hit) {
     // Only before any script command: the same words from a git command of the script are that command's.
-    hit = s.all(CHECKOUT_DENIED).filter((h) => !s.commandAt(h.line.n)).pop()
+    // (On Windows the same words mean a file another process holds open: script.ts's locked checkout.)
+    hit = s.onWindows() ? undefined : s.all(CHECKOUT_DENIED).filter((h) => !s.commandAt(h.line.n)).pop()
     if (hit) path = `$CI_PROJECT_DIR/${firstGroup(hit) ?? ''}`
   }
   if (!hit) {
@@ -145,6 +148,17 @@ function shallow(s: Scan): Diagnosis[] {
   const hit = s.all(SHALLOW).filter((h) => !PIPELINE_REF.test(h.line.text) && !/^remote:/.test(h.line.text)).pop()
   if (!hit) return unreachable(s)
   const describe = /No names found|No tags can describe|doesn't contain any tags/.test(hit.line.text)
+  // Tools comparing with another branch (changesets, danger): the runner fetched only the pipeline's ref.
+  const base = /Failed to find where HEAD diverged from|danger_base and danger_head/.test(hit.line.text)
+  if (base) {
+    const branch = (firstGroup(hit) ?? '$CI_DEFAULT_BRANCH').replace(/^origin\//, '')
+    return [diagnosis('shallow_clone_missing_ref', `The branch to compare with${firstGroup(hit) ? ` (${firstGroup(hit)})` : ''} is not in the clone`,
+      'The tool looks for where this commit left another branch, but the runner fetches only the pipeline\'s own ref, with limited depth: the other branch and the history back to the merge base are not there.',
+      evidence(s.commandAt(hit.line.n), hit), [
+        { text: 'Fetch the branch the tool compares with, with enough history to reach the merge base.', snippet: `script:\n  - git fetch origin ${branch}:${branch} --depth=200   # or: GIT_DEPTH: 0` },
+        { text: 'Or clone with full history for this job.', snippet: 'variables:\n  GIT_DEPTH: 0' },
+      ], 0.8)]
+  }
   return [diagnosis('shallow_clone_missing_ref', describe ? 'git describe finds no tags in the shallow clone' : 'The commit or ref is outside the shallow clone',
     describe
       ? 'The job clones with a limited depth and without tags, so git describe has nothing to describe.'
@@ -222,7 +236,7 @@ function gitAuth(s: Scan): Diagnosis[] {
 }
 
 function noSpace(s: Scan): Diagnosis[] {
-  const hit = s.last(NO_SPACE)
+  const hit = s.last(NO_SPACE) ?? s.last(SQLITE_FULL)
   if (!hit) return []
   const path = /(?:write|open|mkdir|create) ([/\w.-]+)/.exec(hit.line.text)?.[1]
   const k8s = s.family === 'kubernetes' || /ephemeral|EmptyDir/.test(hit.line.text)

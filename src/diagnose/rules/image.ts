@@ -94,9 +94,15 @@ function endsSoonAfter(s: Scan, h: Hit): boolean {
   return s.output.filter((l) => l.n > h.line.n && !AFTERMATH_LINE.test(l.text)).length <= 4
 }
 
+// subprocess names its cwd when chdir failed (CPython's "noexec:chdir"): a missing directory, not a program.
+function chdirFailed(s: Scan, h: Hit): boolean {
+  const name = cmdOf(h)
+  return s.ev.trace.lines.some((l) => l.n < h.line.n && h.line.n - l.n <= 12 && l.text.includes('cwd=') && (l.text.includes(`'${name}'`) || l.text.includes(`"${name}"`)))
+}
+
 function notFound(s: Scan): Diagnosis[] {
   const hit = s.all(NOT_FOUND).filter((h) => !BASHISMS.has(cmdOf(h)) && !envShell(h) && !crName(h))
-    .filter((h) => !/^FileNotFoundError/.test(h.line.text) || s.has(/in _execute_child$|subprocess\.py/))
+    .filter((h) => !/^FileNotFoundError/.test(h.line.text) || (s.has(/in _execute_child$|subprocess\.py/) && !chdirFailed(s, h)))
     .filter((h) => !SOFT.test(h.line.text) || (!/WARNING/i.test(h.line.text) && endsSoonAfter(s, h))).pop()
   if (!hit) return exit127(s)
   const cmd = cmdOf(hit)

@@ -160,7 +160,9 @@ function oom(s: Scan): Diagnosis[] {
   // ENOMEM from io_uring or mlock is the locked-memory limit (RLIMIT_MEMLOCK), not the memory the job used.
   // A thread the JVM could not create because seccomp refused clone3 (EPERM) is not memory (script.ts).
   const eperm = s.has(/pthread_create failed \(EPERM\)/)
-  const hits = s.all(OOM).filter((h) => !/io_uring|mlock|memlock|RLIMIT_MEMLOCK/i.test(h.line.text) && !(eperm && /unable to create native thread/.test(h.line.text)))
+  // jest-worker gives up ("Call retries were exceeded") on any worker death: a crash signal says it was not memory.
+  const crashed = s.has(/terminated by another process: signal=SIG(?:SEGV|ABRT|BUS|ILL|FPE)\b/)
+  const hits = s.all(OOM).filter((h) => !/io_uring|mlock|memlock|RLIMIT_MEMLOCK/i.test(h.line.text) && !(eperm && /unable to create native thread/.test(h.line.text)) && !(crashed && /Call retries were exceeded/.test(h.line.text)))
   const strong = hits.filter((h) => !/exit (?:code|status):? 137|Process Exit Code: 137|Call retries were exceeded|^Killed$|signal: killed|signal SIGKILL|daemon disappeared unexpectedly|daemon has disappeared|EXIT STRING: Killed/.test(h.line.text)).pop()
   const hit = strong ?? hits.pop()
   if (!hit && s.ev.trace.exitCode !== 137) return []
@@ -174,6 +176,8 @@ function oom(s: Scan): Diagnosis[] {
       ? { text: 'JVM: set the heap explicitly below the limit (and avoid AlwaysPreTouch).', snippet: 'variables:\n  JAVA_TOOL_OPTIONS: "-Xmx2g -XX:MaxRAMPercentage=75"' }
       : /LNK1102|C1060/.test(text)
         ? { text: 'MSVC: the 32-bit host toolset runs out of address space long before the machine does; use the 64-bit host tools, and fewer parallel compiles.', snippet: 'msbuild app.sln /p:PreferredToolArchitecture=x64 /m:2\n# CMake: cmake -T host=x64 ...' }
+      : /Not enough memory to run compilation/.test(text)
+        ? { text: 'Kotlin: the Kotlin compile daemon is a JVM of its own (org.gradle.jvmargs does not reach it): give it more heap in gradle.properties.', snippet: '# gradle.properties\nkotlin.daemon.jvmargs=-Xmx3g' }
       : /cc1\w*|lto1|f951|Killed signal/.test(text)
         ? { text: 'Compilers: lower build parallelism.', snippet: 'script:\n  - make -j2' }
         : undefined
@@ -185,7 +189,9 @@ function oom(s: Scan): Diagnosis[] {
   if (lang && !msvc) fixes.unshift(fixes.splice(1, 1)[0] as Fix)
   return [diagnosis('oom_killed', 'The job ran out of memory',
     php ? `PHP stopped at its own memory_limit ("${text.trim().slice(0, 160)}"), before the container's limit: raise memory_limit for this command (and the container's memory if it then gets killed).`
-      : strong ? `The process was killed for memory: "${text}".` : 'Exit code 137 is SIGKILL: almost always the OOM killer enforcing the memory limit (rule out an external kill; there is no timeout message).',
+      : strong ? `The process was killed for memory: "${text}".`
+        : /Call retries were exceeded/.test(text) ? `"${text.trim()}": a worker process of the build died and was not restarted; most often the kernel's OOM killer (a parallel build in a container with little memory).`
+        : 'Exit code 137 is SIGKILL: almost always the OOM killer enforcing the memory limit (rule out an external kill; there is no timeout message).',
     evidence(hit), fixes, strong ? 0.9 : 0.6)]
 }
 

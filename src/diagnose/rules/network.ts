@@ -42,7 +42,7 @@ const TIMEOUT = new RegExp([
   /Failed to connect to ([\w.-]+) port (\d+)(?: after \d+ ms)?: (?:Connection timed out|Timed out|Couldn't connect to server|Network is unreachable|No route to host)/,
   /Connection to ([\w.-]+) timed out/,
   // botocore (aws CLI) names the connect phase; Ruby's Net::HTTP its own open timeout.
-  /^Connect timeout on endpoint URL: "https?:\/\/([\w.-]+)/,
+  /(?:^|ConnectTimeoutError: )Connect timeout on endpoint URL: "https?:\/\/([\w.-]+)/,
   /Failed to open TCP connection to ([\w.-]+):(\d+) \(execution expired\)/,
   // pip 26.2's own wording, and apk 2.x's for a connect that failed.
   /(?<![\w.-])([\w.-]+) didn't respond within [\d.]+ seconds \(while establishing a connection\)|network error \(check Internet connection and firewall\)/,

@@ -1,4 +1,4 @@
-import { Scan, diagnosis, evidence, hostOf } from '../scan.js'
+import { LOOPBACK_NAMED, Scan, diagnosis, evidence, hostOf } from '../scan.js'
 import { retryFix } from '../snippets.js'
 import type { Diagnosis, Rule } from '../types.js'
 
@@ -9,13 +9,27 @@ import type { Diagnosis, Rule } from '../types.js'
  * servers' git-transport.ts's; these share the class (the egress IP's anonymous quota is spent).
  */
 
-const GITHUB = /GitHub API limit \((\d+) calls\/hr\) is exhausted|HTTP 403: API rate limit exceeded for \S+|^API rate limit exceeded for \S+/
-const INDEX = /HTTP error 429 while getting (\S+)|429 Client Error: Too Many Requests for url: (\S+)/
+// Composer's interactive and non-interactive wordings; GitHub's own message as gh and any client print it.
+const GITHUB = /GitHub API limit \((\d+) calls\/hr\) is exhausted|GitHub API limit exhausted\. Failed to get metadata|API rate limit exceeded for (?:user ID |installation ID )?\S+/
+// An authenticated quota (5,000 an hour per user or token; an App installation's own) spent: a token will not help.
+const AUTHENTICATED = /You are already authorized|rate limit exceeded for (?:user|installation) ID/
+// pip's own line, or requests' (pip's wording too) for a package index; a test's or script's own API is not the job throttled.
+const INDEX = /HTTP error 429 while getting (\S+)|^(?:ERROR: )?429 Client Error: Too Many Requests for url: (\S+)/
+const INDEX_URL = /\/simple\/|\/whl\/|files\.pythonhosted\.org|pypi\.|\/pypi\/|\/packages\//
 
 function github(s: Scan): Diagnosis[] {
   const hit = s.last(GITHUB)
   if (!hit) return []
-  const composer = /calls\/hr/.test(hit.line.text)
+  const composer = /GitHub API limit/.test(hit.line.text)
+  if (AUTHENTICATED.test(hit.line.text)) {
+    return [diagnosis('registry_rate_limited', 'GitHub\'s API rate limit is spent, although the calls are authenticated',
+      `"${hit.line.text.trim().slice(0, 160)}": the job already authenticates, and that account's (or GitHub App installation's) hourly quota is spent: many jobs, or other tools, share the same token.`,
+      evidence(s.commandAt(hit.line.n), hit), [
+        { text: 'Give these jobs a token of their own (a separate bot account or App), so they do not share the quota with other automation.' },
+        { text: 'Call the API less: cache what the jobs download (Composer\'s cache, release assets) between jobs.', snippet: 'cache:\n  key: composer\n  paths: [.composer-cache/]\nvariables:\n  COMPOSER_CACHE_DIR: "$CI_PROJECT_DIR/.composer-cache"' },
+        { ...retryFix(), text: 'Or wait for the hour to pass and retry (the limit resets hourly).' },
+      ], 0.85)]
+  }
   return [diagnosis('registry_rate_limited', 'GitHub\'s API rate limit is spent',
     `"${hit.line.text.trim().slice(0, 160)}": ${composer ? 'Composer fetches packages hosted on GitHub through its API, and' : ''} anonymous calls to GitHub's API are limited to 60 an hour per IP address, shared by every job behind the same NAT address; authenticated calls get 5,000.`,
     evidence(s.commandAt(hit.line.n), hit), [
@@ -28,8 +42,8 @@ function github(s: Scan): Diagnosis[] {
 }
 
 function index(s: Scan): Diagnosis[] {
-  const hit = s.last(INDEX)
-  if (!hit) return []
+  const hit = s.all(INDEX).filter((h) => h.m[1] !== undefined || INDEX_URL.test(h.m[2] ?? '')).pop()
+  if (!hit || LOOPBACK_NAMED.test(hit.m[1] ?? hit.m[2] ?? '')) return []
   const host = hostOf(hit.m[1] ?? hit.m[2]) ?? 'the package index'
   return [diagnosis('registry_rate_limited', `${host} is throttling the job (HTTP 429)`,
     `${host} answered 429 Too Many Requests: it counts requests per IP address (or per account), and jobs behind one NAT address share the count; pip does not retry a 429.`,

@@ -200,7 +200,8 @@ function references(s: Scan): Diagnosis[] {
   if (!hit) return []
   const from = s.all(DOCKERFILE_FROM).filter((h) => h.line.n <= hit.line.n && hit.line.n - h.line.n <= 12).pop()
   // A FROM written with capitals ("registry.example.com/Platform/base:1") is a bad reference, not an empty ARG.
-  const literal = /must be lowercase/.test(hit.line.text) && /stage name "[^"$]*[A-Z][^"$]*"/.test(hit.line.text) && !/\$/.test(from?.m[1] ?? '')
+  const stage = /stage name "([^"]*)"/.exec(hit.line.text)?.[1] ?? ''
+  const literal = /must be lowercase/.test(hit.line.text) && /[A-Z]/.test(stage) && !stage.includes('$') && !/\$/.test(from?.m[1] ?? '')
   if ((from || BUILDKIT_STAGE.test(hit.line.text)) && !literal) return [buildArg(s, from ?? hit, hit, from?.m[1])]
   const phase = phaseName(hit.line.section)
   // A variable of the script's own command: config.ts names the usual reason first (a protected variable on an

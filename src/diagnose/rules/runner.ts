@@ -32,12 +32,12 @@ const NAME_TAKEN = /Conflict\. The container name "\/?([^"]+)" is already in use
 const NO_SUCH_IMAGE = /(?:Preparation failed|Job failed \(system failure\)): Error: No such image: (\S+)/
 // The runner's notice, or GitLab's text for the trace_size_exceeded reason (which names no size).
 const LOG_LIMIT = /Job's log exceeded limit of (\d+) bytes|The job log size limit was reached/
-const SERVER_ERROR = /(?:returned error|HTTP|status(?: code)?|responseStatus=|received:?)[ \t]{0,3}:?[ \t]{0,3}(5\d\d)\b|\b(502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out|500 Internal Server Error)|"message":"(Bad Gateway|Service Unavailable|Gateway Time-?out|Internal Server Error)"|\b(UNAVAILABLE|INTERNAL_ERROR)\b.*https?:\/\/|https?:\/\/\S+: (UNAVAILABLE|INTERNAL_ERROR|SERVICE_UNAVAILABLE)\b|RPC failed; HTTP (5\d\d)|too many (5\d\d) error responses|HTTP Error (5\d\d|418):|^Bad response: (5\d\d)\b|\(HTTP\/[\d.]+ (5\d\d) ?\)|failed to get successful HTTP response from `[^`]+`(?: \([^)]*\))?, got (5\d\d)$|failed to request discovery document: (5\d\d)\b/
+const SERVER_ERROR = /(?:returned error|HTTP|status(?: code)?|responseStatus=|received:?)[ \t]{0,3}:?[ \t]{0,3}(5\d\d)\b|\b(502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out|500 Internal Server Error)|"message":"(Bad Gateway|Service Unavailable|Gateway Time-?out|Internal Server Error)"|\b(UNAVAILABLE|INTERNAL_ERROR)\b.*https?:\/\/|https?:\/\/\S+: (UNAVAILABLE|INTERNAL_ERROR|SERVICE_UNAVAILABLE)\b|RPC failed; HTTP (5\d\d)|too many (5\d\d) error responses|HTTP Error (5\d\d|418):|^Bad response: (5\d\d)\b|\(HTTP\/[\d.]+ (5\d\d) ?\)|failed to get (?:successful HTTP|200) response from `[^`]+`(?: \([^)]*\))?, got (5\d\d)$|failed to request discovery document: (5\d\d)\b/
 const UPLOAD_RETRY = /Uploading artifacts (?:as "[^"]+" )?to coordinator\.\.\. (?:failed|error)|Retrying\.\.\..*(?:coordinator|artifacts)/
 // Cut connections (not refused or unresolved ones, which other rules explain): the daemon or git stream broke off.
 const TRANSIENT = /error during connect: .*(?:EOF|connection reset by peer)|^unexpected EOF$|The remote end hung up unexpectedly|early EOF|RPC failed; curl (?:16|18|52|55|56|92)|Empty reply from server|unexpected disconnect while reading sideband packet|HTTP\/2 stream \d+ was not closed cleanly|fatal: protocol error: bad pack header|error: (?:\d+ bytes of body are still expected|inflate: data stream error)|received unexpected HTTP status: 5\d\d|fetch-pack: invalid index-pack output|^(?:fatal|error): (?:index-pack|unpack-objects) failed$|Recv failure: Connection reset by peer|stream error: stream ID \d+; (?:PROTOCOL_ERROR|INTERNAL_ERROR|CANCEL|REFUSED_STREAM)|http2: server sent GOAWAY and closed the connection|failed to receive status: rpc error: code = Unavailable|ReadTimeoutError: .*Read timed out|Remote end closed connection without response|Hash Sum mismatch|http2: client connection lost/i
 // A connection the peer (or a middlebox on the way) reset in the middle of a transfer: Go's "read tcp a->b: read: connection reset by peer", curl's and others'.
-const RESET = /(?:SocketException|from\/to [^\n]*\)): Connection reset(?: -> \[Help \d+\])?$|(?:read|write) tcp \S+->\S+: (?:read|write): connection reset by peer|\bconnection reset by peer\b|Connection reset by peer|reason: read ECONNRESET|npm ERR! code ECONNRESET/i
+const RESET = /(?:SocketException|from\/to [^\s()]+ \([^()\s]*\)): Connection reset(?: -> \[Help \d+\])?$|(?:read|write) tcp \S+->\S+: (?:read|write): connection reset by peer|\bconnection reset by peer\b|Connection reset by peer|reason: read ECONNRESET|npm ERR! code ECONNRESET/i
 
 function versionLine(s: Scan): Hit | undefined {
   return s.runnerBanner()
@@ -130,7 +130,8 @@ function logLimit(s: Scan): Diagnosis[] {
 
 function serverError(s: Scan): Diagnosis[] {
   // A test asserting on a 500 from the project's own app is the script's verdict, not a server incident.
-  const hits = s.all(SERVER_ERROR).filter((h) => !/artifacts? .*413|responseStatus=4|\bexpected\b|unexpected status code|_test\.\w+:\d+:|assert|to (?:be|equal)\b|should/i.test(h.line.text))
+  // (cargo's "spurious network error" warning is a retry it may get past: only its final error counts.)
+  const hits = s.all(SERVER_ERROR).filter((h) => !/artifacts? .*413|responseStatus=4|\bexpected\b|unexpected status code|_test\.\w+:\d+:|assert|to (?:be|equal)\b|should|^warning: spurious network error/i.test(h.line.text))
   const hit = hits.pop()
   if (!hit) return []
   const code = firstGroup(hit) ?? '5xx'

@@ -9,7 +9,7 @@ import { retryFix } from '../snippets.js'
  * earlier job. These are worded by the tools themselves, so they match on the error line alone.
  */
 
-const HOST_KEY = /^Host key verification failed\.?$|Failed to connect to the host via ssh: Host key verification failed|Server '[\w.-]+' not found in known_hosts|knownhosts: key (?:is unknown|mismatch)|REMOTE HOST IDENTIFICATION HAS CHANGED|No (?:RSA|ECDSA|ED25519) host key is known for|Host key for \S+ has changed/
+const HOST_KEY = /^Host key verification failed\.?$|Failed to connect to the host via ssh: Host key verification failed|Server '(?:\[[\w.:-]+\]:\d+|[\w.-]+)' not found in known_hosts|knownhosts: key (?:is unknown|mismatch)|REMOTE HOST IDENTIFICATION HAS CHANGED|No (?:RSA|ECDSA|ED25519) host key is known for|Host key for \S+ has changed/
 const PUBLICKEY = /Permission denied \((?:publickey[^)]*)\)|sign_and_send_pubkey: signing failed|(?:Load|Error loading) key "[^"]*": invalid format|error in libcrypto|Could not open a connection to your authentication agent|This deploy key does not have write access to this project/
 const REMOTE = /Could not read from remote repository|git@([\w.-]+):|ssh:\/\/(?:[\w.-]+@)?([\w.-]+)|ssh: connect to host ([\w.-]+)/
 const UNPRIVILEGED = /remount \/, flags: 0x\w+: permission denied|creating new mount namespace.*operation not permitted|mounting an overlay over build context directory|'overlay' is not supported over overlayfs|mount_program is required|error (?:creating|running) (?:libpod runtime|container): .*(?:operation not permitted|permission denied)|cannot clone: Operation not permitted|newuidmap: write to uid_map failed|there might not be enough IDs available in the namespace|kernel does not support overlay fs|unshare: operation not permitted|error mounting "proc" to rootfs|Error: cannot setup namespace using newuidmap|failed to share mount point: \/: permission denied|user namespaces are not enabled in \/proc\/sys\/user\/max_user_namespaces|Error during unshare\(CLONE_NEWUSER\): Operation not permitted|potentially insufficient UIDs or GIDs available in user namespace|Error processing tar file\(exit status 1\): operation not permitted|open \/var\/lib\/containers\/storage\/\S+: permission denied|systemd cgroup flag passed, but systemd support for managing cgroups is not available|vfs driver does not support overlay\.mountopt options/i
@@ -32,8 +32,11 @@ function sshHost(s: Scan, n: number): string | undefined {
 function hostKey(s: Scan): Diagnosis[] {
   const hit = s.last(HOST_KEY)
   if (!hit) return []
-  const host = sshHost(s, hit.line.n) ?? '<git host>'
-  const changed = /CHANGED|has changed/.test(hit.line.text)
+  // Ansible names its inventory host in brackets, paramiko and x/crypto the server they dialled: not a git remote.
+  const deploy = /^fatal: \[([^\]]+)\]: UNREACHABLE!|Server '\[?([\w.-]+)/.exec(hit.line.text)
+  const remoteTool = deploy !== null || /knownhosts: key/.test(hit.line.text)
+  const host = deploy?.[1] ?? deploy?.[2] ?? sshHost(s, hit.line.n) ?? (remoteTool ? '<server>' : '<git host>')
+  const changed = /CHANGED|has changed|key mismatch/.test(hit.line.text)
   return [diagnosis('ssh_host_key_verification_failed', `ssh does not know the host key of ${host}`,
     changed
       ? `The key ${host} presents differs from the one in known_hosts (the server was rebuilt, or something intercepts the connection).`
@@ -41,7 +44,7 @@ function hostKey(s: Scan): Diagnosis[] {
     evidence(s.commandAt(hit.line.n), hit, s.near(hit.line.n, /Could not read from remote repository/, 2)), [
       { text: 'Pin the server\'s host key in a CI/CD variable (file type, value from `ssh-keyscan <host>` checked against the server) and install it.', snippet: `before_script:\n  - mkdir -p ~/.ssh && chmod 700 ~/.ssh\n  - cp "$SSH_KNOWN_HOSTS" ~/.ssh/known_hosts && chmod 644 ~/.ssh/known_hosts` },
       { text: `Shell executor: add it once for the runner user.`, snippet: `sudo -u gitlab-runner sh -c 'ssh-keyscan ${host} >> ~/.ssh/known_hosts'` },
-      { text: 'Cloning another GitLab project: use HTTPS with the job token instead of SSH.', snippet: 'git clone "https://gitlab-ci-token:${CI_JOB_TOKEN}@${CI_SERVER_HOST}/<group>/<project>.git"' },
+      ...(remoteTool ? [] : [{ text: 'Cloning another GitLab project: use HTTPS with the job token instead of SSH.', snippet: 'git clone "https://gitlab-ci-token:${CI_JOB_TOKEN}@${CI_SERVER_HOST}/<group>/<project>.git"' }]),
     ], 0.85)]
 }
 
@@ -191,9 +194,12 @@ function architecture(s: Scan): Diagnosis[] {
 // git clean / checkout cannot delete a file of the reused checkout: on Windows a process of an
 // earlier job still holds it open (Invalid argument, busy), elsewhere a mount or a busy file.
 const LOCKED = /^(?:warning: )?failed to remove (.+): (Invalid argument|Device or resource busy|Resource busy|Text file busy|Directory not empty)$/
+const WINDOWS_DENIED = /^(?:error: unable to unlink old '([^']+)'|warning: failed to remove ([^:]+)|error: unable to create file ([^:]+)): Permission denied$/
 
 function worktree(s: Scan): Diagnosis[] {
-  const locked = s.all(LOCKED).filter((h) => s.inClone(h.line) || ['get_sources', ''].includes(phaseName(h.line.section))).pop()
+  // On Windows, "Permission denied" on a file of the checkout before any script command is a file held open too.
+  const windowsDenied = s.onWindows() ? s.all(WINDOWS_DENIED).filter((h) => !s.commandAt(h.line.n)) : []
+  const locked = [...s.all(LOCKED).filter((h) => s.inClone(h.line) || ['get_sources', ''].includes(phaseName(h.line.section))), ...windowsDenied].sort((a, b) => a.line.n - b.line.n).pop()
   if (locked) {
     return [diagnosis('git_worktree_corrupt', 'Files of the reused checkout cannot be removed',
       `"${locked.line.text.trim()}": the runner reuses the previous job's checkout (GIT_STRATEGY fetch) and git clean could not delete files that a process of an earlier job still holds open (on Windows: a tool left running after a job was canceled or timed out, which skips after_script).`,

@@ -38,7 +38,7 @@ const TOO_OLD = new RegExp([
   String.raw`^Poetry was unable to find a compatible version\.`,
   String.raw`Composer detected issues in your platform: Your Composer dependencies require a PHP version "([^"]+)"\. You are running ([\d.]+)`,
   // The JVM: Maven's enforcer, Gradle's variant matching and the Android Gradle plugin.
-  String.raw`Detected JDK version ([\d.]+)\b.* is not in the allowed range (\S+?)\.?$`,
+  String.raw`Detected JDK [Vv]ersion:? ([\d._]+)(?: \([^()\n]{0,300}\))? is not in the allowed range (\S{1,40}?)\.?$`,
   String.raw`Dependency requires at least JVM runtime version (\d+)\. This build uses a Java (\d+) JVM`,
   String.raw`Android Gradle plugin requires Java (\d+) to run\. You are currently using Java (\d+)`,
   // Terraform's required_version, CMake's cmake_minimum_required, Go ≤ 1.20 reading a three-part go line,
@@ -47,7 +47,7 @@ const TOO_OLD = new RegExp([
   String.raw`CMake ([\d.]+) or higher is required\.\s+You are running version ([\d.]+)`,
   String.raw`invalid go version '(\d+\.\d+\.\d+)': must match format \d+\.\d+$`,
   String.raw`is using Swift tools version ([\d.]+) but the installed version is ([\d.]+)`,
-  String.raw`^Because \S+ requires SDK version ([^,]+), version solving failed`,
+  String.raw`^Because \S+ (?:depends on [^,\n]{1,200} which )?requires (?:Flutter )?SDK version ([^,\n]{1,80}), version solving failed`,
   String.raw`NETSDK1045: The current \.NET SDK does not support targeting`,
 ].join('|'))
 
@@ -66,7 +66,17 @@ function compare(a: string, b: string): number {
  * The version found and the requirement, as the wording on `text` (and, for CMake, which wraps the
  * message, the next line) gives them; undefined where the wording names no requirement.
  */
-function requirement(text: string, next: string): { found: string; req: string } | undefined {
+function requirement(text: string, next: string, around = ''): { found: string; req: string } | undefined {
+  // Maven's version ranges: [a,b) → ">= a, < b".
+  const enforcer = /Detected JDK [Vv]ersion:? ([\d._]+)(?: \([^()\n]{0,300}\))? is not in the allowed range (\S{1,40}?)\.?$/.exec(text)
+  if (enforcer) return { found: (enforcer[1] ?? '').replace(/_/g, '.'), req: mavenRange(enforcer[2] ?? '') }
+  const poetry = /The currently activated Python version ([\d.]+) is not supported by the project \(([^)\n]{1,80})\)/.exec(around)
+  if (/Poetry was unable to find a compatible version/.test(text) && poetry) return { found: poetry[1] ?? '', req: poetry[2] ?? '' }
+  const pnpm = /Expected version: ([^\n]{1,80})\n(?:[^\n]*\n)?Got: v?([\d.]+)/.exec(around)
+  if (/ERR_PNPM_UNSUPPORTED_ENGINE/.test(text) && pnpm) return { found: pnpm[2] ?? '', req: (pnpm[1] ?? '').trim().replace(/\s+(?=[<>=~^])/g, ', ') }
+  const terraform = /does not support Terraform version ([\d.]+)/.exec(text)
+  const required = /required_version\s*=\s*"([^"\n]{1,80})"/.exec(around)
+  if (terraform && required) return { found: terraform[1] ?? '', req: required[1] ?? '' }
   const py = /requires a different Python: ([\d.]+) not in '([^']+)'/.exec(text)
   if (py) return { found: py[1] ?? '', req: py[2] ?? '' }
   const cmake = /Found unsuitable version "([^"]+)"/.exec(text)
@@ -91,6 +101,14 @@ function requirement(text: string, next: string): { found: string; req: string }
   return undefined
 }
 
+/** A Maven version range ("[11,17)", "[17,)", "(,1.8]") in the comparison words aboveRequirement reads. */
+function mavenRange(r: string): string {
+  const m = /^([[(])\s*([^,\])]*)\s*,\s*([^\])]*)\s*([\])])$/.exec(r)
+  if (!m) return r
+  const parts = [m[2] ? `${m[1] === '[' ? '>=' : '>'} ${m[2]}` : '', m[3] ? `${m[4] === ']' ? '<=' : '<'} ${m[3]}` : ''].filter(Boolean)
+  return parts.join(', ')
+}
+
 /** The found version breaks an upper bound or an exact pin (so the image is too new, not too old). */
 function aboveRequirement(found: string, req: string): boolean {
   for (const part of req.split(/,\s*|\s+and\s+/)) {
@@ -111,9 +129,9 @@ function aboveRequirement(found: string, req: string): boolean {
 }
 
 /** The runtime is above what is supported: class files a tool cannot read, or a version past an upper bound or pin. */
-function tooNew(text: string, next: string): boolean {
+function tooNew(text: string, next: string, around: string): boolean {
   if (/Unsupported class file major version/.test(text)) return true
-  const r = requirement(text, next)
+  const r = requirement(text, next, around)
   return r !== undefined && r.found !== '' && aboveRequirement(r.found, r.req)
 }
 
@@ -149,7 +167,11 @@ function versions(s: Scan): Diagnosis[] {
   const hit = s.last(TOO_OLD)
   if (!hit) return []
   const next = s.output.find((l) => l.n > hit.line.n)?.text ?? ''
-  const newer = tooNew(hit.line.text, next)
+  // Some tools give the requirement and the version found on the lines around their verdict (pnpm, Poetry, Terraform).
+  const around = s.ev.trace.lines.filter((l) => Math.abs(l.n - hit.line.n) <= 10).map((l) => l.text.replace(/^│\s?/, '')).join('\n')
+  const newer = tooNew(hit.line.text, next, around)
+  // go ≤ 1.20 cannot read a three-part go line and has no toolchain switching (GOTOOLCHAIN came with 1.21).
+  const oldGo = /invalid go version '\d+\.\d+\.\d+'/.test(hit.line.text)
   const goSwitch = /toolchain not available/.test(hit.line.text)
   const ruby = /Ruby version|Gemfile specified/.test(hit.line.text)
   const image = s.image()
@@ -161,7 +183,9 @@ function versions(s: Scan): Diagnosis[] {
     evidence(s.commandAt(hit.line.n), hit), newer ? [
       { text: 'Pin the image to a release within the supported versions, or raise the bound (upgrade the package, the Gradle wrapper, the Gemfile\'s ruby line).', snippet: ruby ? 'image: ruby:<the exact version the Gemfile names>\n# or in the Gemfile: ruby "~> 3.1"' : 'image: <language>:<supported version>' },
     ] : [
-      { text: 'Use an image tag with the version the project requires (or let the tool fetch it: GOTOOLCHAIN=auto for Go).', snippet: 'image: <language>:<required version>' },
+      oldGo
+        ? { text: 'This go predates Go 1.21 (it cannot read a three-part go line, nor download a toolchain): use a Go image at least as new as go.mod\'s go line.', snippet: 'image: golang:1.22' }
+        : { text: 'Use an image tag with the version the project requires (or let the tool fetch it: GOTOOLCHAIN=auto for Go).', snippet: 'image: <language>:<required version>' },
       { text: 'Or pin the requirement to what the image has, if the project really supports it.' },
     ], 0.85)]
 }

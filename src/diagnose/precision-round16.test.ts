@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { all, cats, on, run, step, top } from '../../test/support/diagnose-log.js'
 
-// Review rv13 of the wordings pass (0fc3dcd: rules from tools' wordings read in their sources). Each "F<n>" case
+// Review rv13 of the wordings pass (0fc3dcd: rules from tools' wordings read in their sources), mended after. Each "F<n>" case
 // failed on 0fc3dcd and states the behaviour now expected; "guard:" cases held then and must keep holding.
 
 const within = (ms: number, ...lines: string[]): void => {
