@@ -36,13 +36,18 @@ import { detachedHeadRule } from './rules/detached-head.js'
 import { beforeShaRule } from './rules/before-sha.js'
 import { rateLimitsRule } from './rules/rate-limits.js'
 import { cloudEndpointsRule } from './rules/cloud-endpoints.js'
+import { gpuRule } from './rules/gpu.js'
+import { testcontainersRule } from './rules/testcontainers.js'
+import { gitlabApiTokenRule } from './rules/gitlab-api-token.js'
+import { unexpandedVariablesRule } from './rules/unexpanded-variables.js'
+import { imageScriptsRule } from './rules/image-scripts.js'
 import { FALLBACK_CATEGORIES, fallbackDiagnosis, looksFailed, relevantLines } from './fallback.js'
 import { phaseName, Scan } from './scan.js'
 import { symptomDiagnoses } from './symptoms.js'
 import { lineAt, stageIndex } from './trace.js'
 import type { Diagnosis, DiagnosisReport, Evidence, ParsedTrace, ProbeResult, Rule } from './types.js'
 
-export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule, lifecycleRule, packagesRule, buildDeployRule, gitTransportRule, toolVerdictsRule, containerPrivilegesRule, toolchainRule, buildDependenciesRule, loopbackServicesRule, missingProgramsRule, manifestFormatRule, detachedHeadRule, beforeShaRule, dependencyDriftRule, terminalRule, vmDriverRule, localeRule, serviceCredentialsRule, jobTokenRule, shellDetectionRule, envModulesRule, runnerAccountRule, windowsHostRule, rateLimitsRule, cloudEndpointsRule, ciHypothesesRule]
+export const RULES: readonly Rule[] = [networkRule, tlsRule, registryRule, imageRule, dindRule, kubernetesRule, hostRule, configRule, artifactsRule, runnerRule, scriptRule, lifecycleRule, packagesRule, buildDeployRule, gitTransportRule, toolVerdictsRule, containerPrivilegesRule, toolchainRule, buildDependenciesRule, loopbackServicesRule, missingProgramsRule, manifestFormatRule, detachedHeadRule, beforeShaRule, dependencyDriftRule, terminalRule, vmDriverRule, localeRule, serviceCredentialsRule, jobTokenRule, shellDetectionRule, envModulesRule, runnerAccountRule, windowsHostRule, rateLimitsRule, cloudEndpointsRule, gpuRule, testcontainersRule, gitlabApiTokenRule, unexpandedVariablesRule, imageScriptsRule, ciHypothesesRule]
 
 /** Categories whose evidence lives in the stages that run after a failure. */
 const POST_STAGE = new Set(['artifacts_too_large', 'artifacts_no_matching_files', 'cache_s3_access_denied'])

@@ -53,9 +53,13 @@ function categories(e: Entry): string[] {
 // just above the floors. Batch 23's 18 dev entries scored 4 before and 13 after its rule pass (of its five
 // misses: a moved download URL, proposed without a class; a Cygwin package change labelled as a missing
 // command although the log shows a failed cp; three tools' own refusals that name no Docker daemon or mount), so dev is 546/635 =
-// 85.98 % / 88.0 % and the top-1 floor goes to 0.85. A regression guard, not a target.
+// 85.98 % / 88.0 % and the top-1 floor goes to 0.85. Batch 24's 26 dev entries scored 11 before and 20 after its
+// rule pass (of its six misses, four carry labels the threads never settled — an R install "hiccup", a pull back-off
+// on one node, a MySQL service refused with no host shown, a 404 behind a proxy — one a CPU limit no line names,
+// and one a plugin's bare error with its cause second), so dev is 566/661 = 85.6 % / 87.9 % and the top-3 floor
+// goes to 0.87. A regression guard, not a target.
 const DEV_TOP1 = 0.85
-const DEV_TOP3 = 0.88
+const DEV_TOP3 = 0.87
 
 describe('explain on real failure logs', () => {
   it('every entry belongs to exactly one split', () => {
@@ -92,7 +96,7 @@ describe('explain on real failure logs', () => {
       .split('\n')
       .filter((l) => l && !l.startsWith('#'))
       .map((l) => l.split('\t'))
-    expect(rows.length).toBe(436)
+    expect(rows.length).toBe(474)
     for (const [id = '', , ranked = '', shown] of rows) {
       expect(ids.has(id), id).toBe(true)
       expect(['yes', 'partly', 'no']).toContain(shown)

@@ -320,11 +320,27 @@ function engine(s: Scan): Diagnosis[] {
   return out
 }
 
+// kind (Kubernetes in Docker) needs a node container with cgroups and /lib/modules from a privileged host: a
+// build pod of the Kubernetes executor, or an unprivileged dind, cannot give it those, and kubeadm init fails.
+const KIND = /failed to create cluster: failed to init node with kubeadm|failed to create cluster: could not find a log line that matches/
+
+function kind(s: Scan): Diagnosis[] {
+  const hit = s.last(KIND)
+  if (!hit) return []
+  const k8s = s.family === 'kubernetes'
+  return [diagnosis('dind_unsupported_on_runner', 'kind cannot start a cluster on this runner',
+    `"${hit.line.text.trim().slice(0, 160)}": kind runs each Kubernetes node as a container that needs the host's cgroups, /lib/modules and a privileged runtime; ${k8s ? 'nested in a build pod of the Kubernetes executor (Docker-in-Docker inside a pod) it does not get them' : 'the Docker this job uses does not give them (an unprivileged or restricted dind)'}, so kubeadm cannot bring up the control plane.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Run kind jobs on a runner that can host it: a VM-based or Docker-executor runner with privileged dind, selected by a tag.', snippet: 'e2e:\n  tags: [privileged-vm]\n  services: [docker:24-dind]' },
+      ...(k8s ? [{ text: 'On the Kubernetes executor, test against a real cluster (a namespace per job) or a lighter in-pod distribution instead of kind.' }] : unsupportedFixes()),
+    ], k8s ? 0.65 : 0.5)]
+}
+
 export const dindRule: Rule = {
   id: 'dind',
   categories: ['dind_service_missing', 'dind_tls_mismatch', 'dind_service_failed_to_start', 'dind_unsupported_on_runner', 'dind_docker_host_wrong', 'dind_image_regression', 'docker_api_version_mismatch', 'docker_engine_broken'],
   match(ev) {
     const s = Scan.of(ev)
-    return [...dindDiagnoses(s), ...engine(s)]
+    return [...dindDiagnoses(s), ...engine(s), ...kind(s)]
   },
 }
