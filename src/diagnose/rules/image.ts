@@ -371,32 +371,11 @@ function interpreter(s: Scan): Diagnosis[] {
         ], 0.85)]
 }
 
-// Build systems looking for a compiler the image lacks: autoconf, CMake, Meson, rustc's linker, the cc crate, setuptools.
-const NO_COMPILER = /configure: error: no acceptable (C|C\+\+) compiler found in \$PATH|^\s*No CMAKE_(C|CXX)_COMPILER could be found\.|ERROR: Unknown compiler\(s\): \[\['([\w.+-]+)'|error: linker `([\w.+-]+)` not found|Failed to find tool\. Is `([\w.+-]+)` installed\?|error: command '([\w.+-]+)' failed: No such file or directory|configure: error: (C\+\+|C) compiler cannot create executables/
-
-function noCompiler(s: Scan): Diagnosis[] {
-  const hit = s.last(NO_COMPILER)
-  if (!hit) return []
-  // "cannot create executables" also follows broken flags or a missing libc: only a compiler that was not found at all is this.
-  const looked = /cannot create executables/.test(hit.line.text) ? s.all(/^checking for (g\+\+|c\+\+|gcc|cc)\.\.\. (no|\S+)$/).filter((h) => h.line.n < hit.line.n) : []
-  if (/cannot create executables/.test(hit.line.text) && (looked.length === 0 || looked.some((h) => h.m[2] !== 'no'))) return []
-  const lang = /C\+\+|CXX|c\+\+|g\+\+/.test(hit.m[0]) ? 'C++' : 'C'
-  const tool = firstGroup(hit) ?? ''
-  const compiler = /^(?:C|C\+\+|CXX)$/.test(tool) ? (lang === 'C++' ? 'g++' : 'gcc') : tool
-  const image = s.image()
-  return [diagnosis('command_not_found', `No ${lang} compiler in the job image`,
-    `The build looked for a ${lang} compiler (or the linker ${compiler}) and found none: ${image ? `the image ${image}` : 'the job image'} does not ship one, or no longer does (slim images, or a floating tag that moved to a release whose packages no longer pull the build tools in).`,
-    evidence(s.commandAt(hit.line.n), looked[looked.length - 1], hit), [
-      { text: 'Install the compiler in before_script, or use an image that ships the build tools.', snippet: /alpine/.test(image ?? '') ? 'before_script:\n  - apk add --no-cache build-base' : 'before_script:\n  - apt-get update && apt-get install -y build-essential' },
-      { text: 'Pin the image release the job was written for, rather than a floating tag.' },
-    ], 0.85)]
-}
-
 export const imageRule: Rule = {
   id: 'image',
   categories: ['image_entrypoint_override', 'image_missing_shell', 'shell_mismatch', 'command_not_found', 'script_not_executable', 'yaml_config_error'],
   match(ev) {
     const s = Scan.of(ev)
-    return [...entrypoint(s), ...missingShell(s), ...windowsNoPowershell(s), ...mismatch(s), ...notFound(s), ...noCompiler(s), ...interpreter(s), ...unknownSubcommand(s), ...notExecutable(s)]
+    return [...entrypoint(s), ...missingShell(s), ...windowsNoPowershell(s), ...mismatch(s), ...notFound(s), ...interpreter(s), ...unknownSubcommand(s), ...notExecutable(s)]
   },
 }

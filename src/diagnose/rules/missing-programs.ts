@@ -6,7 +6,8 @@ import type { Diagnosis, Fix, Rule } from '../types.js'
  * (image.ts): a browser for headless tests (chrome-launcher, Puppeteer, Karma, Cypress), a Python
  * interpreter for a test session (nox, tox), the host tools bitbake checks before a Yocto build. The
  * job image does not have them; the usual mistake with browsers is a `services:` entry, which runs
- * in a container of its own and puts nothing on the job's PATH.
+ * in a container of its own and puts nothing on the job's PATH. And build systems looking for a compiler
+ * (autoconf, CMake, Meson, rustc's linker, the cc crate, setuptools).
  */
 
 const BROWSER = new RegExp([
@@ -92,8 +93,32 @@ function missing(s: Scan): Diagnosis[] {
     ], 0.8)]
 }
 
+// Build systems looking for a compiler the image lacks: autoconf, CMake, Meson, rustc's linker, the cc crate, setuptools.
+const NO_COMPILER = /configure: error: no acceptable (C|C\+\+) compiler found in \$PATH|^\s*No CMAKE_(C|CXX)_COMPILER could be found\.|ERROR: Unknown compiler\(s\): \[\['([\w.+-]+)'|error: linker `([\w.+-]+)` not found|Failed to find tool\. Is `([\w.+-]+)` installed\?|error: command '([\w.+-]+)' failed: No such file or directory|configure: error: (C\+\+|C) compiler cannot create executables/
+
+function noCompiler(s: Scan): Diagnosis[] {
+  const hit = s.last(NO_COMPILER)
+  if (!hit) return []
+  // "cannot create executables" also follows broken flags or a missing libc: only a compiler that was not found at all is this.
+  const looked = /cannot create executables/.test(hit.line.text) ? s.all(/^checking for (g\+\+|c\+\+|gcc|cc)\.\.\. (no|\S+)$/).filter((h) => h.line.n < hit.line.n) : []
+  if (/cannot create executables/.test(hit.line.text) && (looked.length === 0 || looked.some((h) => h.m[2] !== 'no'))) return []
+  const lang = /C\+\+|CXX|c\+\+|g\+\+/.test(hit.m[0]) ? 'C++' : 'C'
+  const tool = firstGroup(hit) ?? ''
+  const compiler = /^(?:C|C\+\+|CXX)$/.test(tool) ? (lang === 'C++' ? 'g++' : 'gcc') : tool
+  const image = s.image()
+  return [diagnosis('command_not_found', `No ${lang} compiler in the job image`,
+    `The build looked for a ${lang} compiler (or the linker ${compiler}) and found none: ${image ? `the image ${image}` : 'the job image'} does not ship one, or no longer does (slim images, or a floating tag that moved to a release whose packages no longer pull the build tools in).`,
+    evidence(s.commandAt(hit.line.n), looked[looked.length - 1], hit), [
+      { text: 'Install the compiler in before_script, or use an image that ships the build tools.', snippet: /alpine/.test(image ?? '') ? 'before_script:\n  - apk add --no-cache build-base' : 'before_script:\n  - apt-get update && apt-get install -y build-essential' },
+      { text: 'Pin the image release the job was written for, rather than a floating tag.' },
+    ], 0.85)]
+}
+
 export const missingProgramsRule: Rule = {
   id: 'missing-programs',
   categories: ['command_not_found'],
-  match: (ev) => missing(Scan.of(ev)),
+  match(ev) {
+    const s = Scan.of(ev)
+    return [...missing(s), ...noCompiler(s)]
+  },
 }
