@@ -220,9 +220,17 @@ export class Scan {
     return m ? `${m[1]}.${m[2]}.${m[3]}` : undefined
   }
 
-  /** A Windows runner: a docker-windows executor, PowerShell as the shell, or the clone on a drive letter. */
+  /**
+   * A Windows runner: a docker-windows executor, cmd or Windows PowerShell as the shell, or the clone on a drive
+   * letter (pwsh also runs on Linux shell runners, so it alone does not say Windows).
+   */
   onWindows(): boolean {
-    return /windows/.test(this.executor ?? '') || this.has(/^Using Shell \((?:pwsh|powershell)\) executor|^(?:Reinitialized existing|Initialized empty) Git repository in [A-Za-z]:[\\/]/)
+    return /windows/.test(this.executor ?? '') || this.has(/^Using Shell \((?:cmd|powershell)\) executor|^(?:Reinitialized existing|Initialized empty) Git repository in [A-Za-z]:[\\/]/)
+  }
+
+  /** The line is in after_script, which runs after the job's result is decided and cannot fail it. */
+  inAfterScript(line: TraceLine): boolean {
+    return phaseName(line.section) === 'after_script'
   }
 
   /** A Docker-in-Docker service among the job's services. */

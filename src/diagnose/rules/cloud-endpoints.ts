@@ -1,4 +1,4 @@
-import { Scan, diagnosis, evidence, hostOf, phaseName } from '../scan.js'
+import { Scan, diagnosis, evidence, hostOf } from '../scan.js'
 import type { Diagnosis, Rule } from '../types.js'
 
 /**
@@ -9,19 +9,19 @@ import type { Diagnosis, Rule } from '../types.js'
  */
 
 // The CLI prints the message alone; boto3 scripts (and Ansible's AWS modules) with the exception's name.
-const ENDPOINT = /(?:^|EndpointConnectionError: )Could not connect to the endpoint URL: "(https?:\/\/[^"]+)"/
-// AWS's region names (commercial, GovCloud, China): a region of that shape exists or is a typo of one.
+const ENDPOINT = /(?:^|EndpointConnectionError: |^fatal error: )Could not connect to the endpoint URL: "(https?:\/\/[^"]+)"/
+// The shape of AWS's region names (commercial, GovCloud, China): a name of another shape is a typo; a list would
+// age as regions open (ap-east-2 did), so only the shape is checked.
 const REAL_REGION = /^(?:(?:us|eu|ap|sa|ca|me|af|il|mx)-(?:north|south|east|west|central|northeast|southeast|northwest|southwest)-\d|us-gov-(?:east|west)-1|cn-(?:north|northwest)-1)$/
-const REGIONS = new Set(['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'af-south-1', 'ap-east-1', 'ap-south-1', 'ap-south-2', 'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5', 'ap-southeast-7', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ca-central-1', 'ca-west-1', 'eu-central-1', 'eu-central-2', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-south-1', 'eu-south-2', 'eu-north-1', 'il-central-1', 'me-south-1', 'me-central-1', 'mx-central-1', 'sa-east-1', 'us-gov-east-1', 'us-gov-west-1', 'cn-north-1', 'cn-northwest-1'])
 
 function awsEndpoint(s: Scan): Diagnosis[] {
   const hit = s.last(ENDPOINT)
   // after_script cannot fail the job: an upload there is not why it failed.
-  if (!hit || /after_script/.test(phaseName(hit.line.section)) || s.ev.trace.lines.some((l) => l.n < hit.line.n && /^Running after_script|^Running after script/.test(l.text))) return []
+  if (!hit || s.inAfterScript(hit.line)) return []
   const host = hostOf(hit.m[1]) ?? '<endpoint>'
   const named = /\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com/.exec(host)?.[1]
   // Only a region that does not exist is worth questioning; a real one points at the job's DNS or path.
-  const region = named !== undefined && !(REGIONS.has(named) && REAL_REGION.test(named)) ? named : undefined
+  const region = named !== undefined && !REAL_REGION.test(named) ? named : undefined
   const ev = evidence(s.commandAt(hit.line.n), hit)
   return [
     diagnosis('dns_resolution_failure', `The AWS CLI could not reach ${host}`,

@@ -325,7 +325,7 @@ function engine(s: Scan): Diagnosis[] {
 const KIND = /failed to create cluster: failed to init node with kubeadm|failed to create cluster: could not find a log line that matches/
 
 function kind(s: Scan): Diagnosis[] {
-  const hit = s.last(KIND)
+  const hit = s.all(KIND).filter((h) => !s.wentPast(h.line)).pop()
   if (!hit) return []
   const k8s = s.family === 'kubernetes'
   return [diagnosis('dind_unsupported_on_runner', 'kind cannot start a cluster on this runner',

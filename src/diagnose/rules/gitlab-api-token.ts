@@ -1,5 +1,5 @@
 import { Scan, diagnosis, evidence, hostOf } from '../scan.js'
-import type { Diagnosis, Rule } from '../types.js'
+import type { Diagnosis, Fix, Rule } from '../types.js'
 
 /**
  * gitlab_api_token_invalid (proposed by the corpus's twenty-fourth pass): a tool in the job (the
@@ -12,18 +12,22 @@ import type { Diagnosis, Rule } from '../types.js'
  * in turn: the token, the plugin's API version (2.x speaks API v3, which GitLab 11.0 removed), the server.
  */
 
-const REFUSED = /Server returned HTTP response code: (401|403) for URL: (https?:\/\/\S+\/api\/v[34]\/\S*)|Unable found project for (\S+) Verify Configuration sonar\.gitlab\.project_id or sonar\.gitlab\.user_token/
+// The plugin's "Unable found project for <path>", with or without its later "Verify Configuration …" (not "null").
+const REFUSED = /Server returned HTTP response code: (401|403) for URL: (https?:\/\/\S+\/api\/v[34]\/\S*)|Unable found project for (?!null\b)(\S+?)(?: Verify Configuration sonar\.gitlab\.project_id or sonar\.gitlab\.user_token[^\n]*)?$/
 const API_V3_GONE = /Server returned HTTP response code: 404 for URL: (https?:\/\/\S+\/api\/v3\/\S*)/
-const SONAR_GITLAB = /Failed to execute project builder: com\.talanlabs\.sonar\.plugins\.gitlab\.CommitProjectBuilder/
+// talanlabs since 2.x, synaptix before (the releases that still speak API v3).
+const SONAR_GITLAB = /Failed to execute project builder: com\.(?:talanlabs|synaptix)\.sonar\.plugins\.gitlab\.CommitProjectBuilder/
+// The plugin cannot tell which project is meant: no project id, or a name several visible projects share.
+const PROJECT_UNKNOWN = /Unable found project for null project name|Multiple found projects for (\S+)/
 const NOT_RESPONDING = /Caused by: GitLab is not responding/
 
-const tokenFixes = [
+const tokenFixes: Fix[] = [
   { text: 'Give the tool a token that can read the project through the API: a project or group access token (or a bot user\'s personal token) with the api (or read_api) scope, in a masked CI/CD variable, and pass it explicitly.', snippet: 'variables:\n  SONAR_GITLAB_TOKEN: $GITLAB_API_TOKEN   # masked CI/CD variable\nscript:\n  - sonar-scanner -Dsonar.gitlab.user_token="$GITLAB_API_TOKEN" -Dsonar.gitlab.project_id="$CI_PROJECT_ID"' },
   { text: 'Check the token still works (tokens expire; a revoked or blocked user\'s tokens stop) and that its user is a member of the project.', snippet: 'curl -sS --header "PRIVATE-TOKEN: $GITLAB_API_TOKEN" "$CI_API_V4_URL/projects/$CI_PROJECT_ID" | head -c 300' },
 ]
 
 function refused(s: Scan): Diagnosis[] {
-  const hit = s.last(REFUSED)
+  const hit = s.all(REFUSED).filter((h) => !s.inAfterScript(h.line) && gitlabUrl(s, h.m[2])).pop()
   // The job token's refusals are job-token.ts's answer.
   if (!hit || /CI_JOB_TOKEN/.test(s.commandAt(hit.line.n)?.text ?? '')) return []
   const host = hostOf(hit.m[2]) ?? s.gitlabHost() ?? 'GitLab'
@@ -34,9 +38,27 @@ function refused(s: Scan): Diagnosis[] {
     evidence(s.commandAt(hit.line.n), hit), tokenFixes, 0.8)]
 }
 
+// /api/v4/ is GitLab's; /api/v3/ is also GitHub Enterprise's, so there the host must be GitLab's.
+function gitlabUrl(s: Scan, url: string | undefined): boolean {
+  if (url === undefined || /\/api\/v4\//.test(url)) return true
+  const host = hostOf(url) ?? ''
+  return host === s.gitlabHost() || /gitlab/i.test(host)
+}
+
+function projectUnknown(s: Scan): Diagnosis[] {
+  const hit = s.last(PROJECT_UNKNOWN)
+  if (!hit) return []
+  return [diagnosis('gitlab_api_token_invalid', 'The SonarQube GitLab plugin cannot tell which GitLab project to use',
+    hit.m[1] ? `"${hit.line.text.trim().slice(0, 160)}": the plugin looked the project up by name and the token's user sees several projects called ${hit.m[1]}.` : `"${hit.line.text.trim().slice(0, 160)}": the plugin was given no project id, so it has no project to look up.`,
+    evidence(s.commandAt(hit.line.n), hit), [
+      { text: 'Pass the project id (and the commit) explicitly.', snippet: 'sonar-scanner -Dsonar.gitlab.project_id="$CI_PROJECT_ID" -Dsonar.gitlab.commit_sha="$CI_COMMIT_SHA" -Dsonar.gitlab.ref_name="$CI_COMMIT_REF_NAME"' },
+      tokenFixes[0] as Fix,
+    ], 0.75)]
+}
+
 function sonarGitlab(s: Scan): Diagnosis[] {
   const hit = s.last(SONAR_GITLAB)
-  if (!hit || s.has(REFUSED)) return []
+  if (!hit || s.has(REFUSED) || s.has(PROJECT_UNKNOWN)) return []
   // The plugin's own reason, when it gives one that is not an API call (a scanner mode it refuses), is the answer.
   const causes = s.ev.trace.lines.filter((l) => l.n > hit.line.n && l.n - hit.line.n <= 4 && /Caused by: /.test(l.text))
   if (causes.length > 0 && !causes.some((l) => /GitLab WS operation|GitLab is not responding|HTTP response code|Unauthorized|Forbidden|Not Found|"message"/.test(l.text))) return []
@@ -59,6 +81,6 @@ export const gitlabApiTokenRule: Rule = {
   categories: ['gitlab_api_token_invalid', 'toolchain_version_too_old', 'gitlab_server_error'],
   match(ev) {
     const s = Scan.of(ev)
-    return [...refused(s), ...sonarGitlab(s)]
+    return [...refused(s), ...projectUnknown(s), ...sonarGitlab(s)]
   },
 }

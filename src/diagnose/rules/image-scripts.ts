@@ -7,10 +7,16 @@ import type { Diagnosis, Rule } from '../types.js'
  * that dropped or moved the file. The project's files live under the build directory, never there.
  */
 
-const WRAPPER = /^((?:\/usr)?(?:\/local)?\/bin\/[\w.-]+): line \d+: (\/[\w./-]+): No such file or directory$/
+// bash ("line N: … No such file or directory"), dash ("N: … not found") and BusyBox ash ("line N: … not found").
+const WRAPPER = /^((?:\/usr)?(?:\/local)?\/bin\/[\w.-]+): (?:line )?\d+: (\/[\w./-]+): (?:No such file or directory|not found)$/
+const SHELLS = /\/(?:ba|da|z|k|mk)?sh$|\/busybox$/
+// What the job or the runtime puts there, not the image: checkouts, secrets and certificates mounted at run time.
+const NOT_THE_IMAGE = /^\/(?:builds?|home|tmp|cache|certs|run|var\/run|secrets|etc\/gitlab-runner|mnt|workspace|github|scripts-)\b|\/builds?\//
 
 function wrapper(s: Scan): Diagnosis[] {
-  const hit = s.all(WRAPPER).filter((h) => !/^\/builds\/|^\/tmp\//.test(h.m[2] ?? '') && !s.wentPast(h.line)).pop()
+  // The clone's own directory, wherever the runner put it (a custom builds_dir).
+  const clone = /Git repository in (\/\S+?)\/\.git\/?$/.exec(s.first(/(?:Initialized empty|Reinitialized existing) Git repository in \//)?.line.text ?? '')?.[1]
+  const hit = s.all(WRAPPER).filter((h) => !SHELLS.test(h.m[1] ?? '') && !NOT_THE_IMAGE.test(h.m[2] ?? '') && !(clone && (h.m[2] ?? '').startsWith(clone)) && !s.wentPast(h.line)).pop()
   if (!hit) return []
   const image = s.image()
   return [diagnosis('broken_tool_version', `The image's ${hit.m[1]} calls ${hit.m[2]}, which the image lacks`,

@@ -9,17 +9,18 @@ import type { Diagnosis, Rule } from '../types.js'
  * RyukResourceReaper: "Could not connect to Ryuk at %s:%s") and .NET's (ResourceReaperException).
  */
 
-const RYUK = /Could not connect to Ryuk at ([\w.:[\]-]+)|ResourceReaperException\s*:\s*(?:Initialization has been cancelled|Could not connect)/
+// Java, .NET, Node (testcontainers-node's reaper.js) and Go (testcontainers-go's reaper.go).
+const RYUK = /Could not connect to Ryuk at ([\w.:[\]-]+)|ResourceReaperException\s*:\s*(?:Initialization has been cancelled|Could not connect)|Failed to connect to Reaper\b|Connecting to Ryuk on ([\w.:[\]-]+) failed/
 
 function ryuk(s: Scan): Diagnosis[] {
-  const hit = s.last(RYUK)
+  const hit = s.all(RYUK).filter((h) => !s.wentPast(h.line)).pop()
   if (!hit) return []
   return [diagnosis('testcontainers_ryuk_unreachable', 'Testcontainers cannot reach its resource reaper (Ryuk)',
-    `"${hit.line.text.trim().slice(0, 160)}": Testcontainers started its Ryuk container through the job's Docker daemon${hit.m[1] ? ` and looked for it at ${hit.m[1]}` : ''}; with Docker-in-Docker or a mounted socket that container runs on the Docker host, whose ports the job does not reach as localhost, so Testcontainers gives up before any test container starts.`,
+    `"${hit.line.text.trim().slice(0, 160)}": Testcontainers started its Ryuk container through the job's Docker daemon${hit.m[1] ? ` and looked for it at ${hit.m[1]}` : hit.m[2] ? ` and looked for it at ${hit.m[2]}` : ''}; with Docker-in-Docker or a mounted socket that container runs on the Docker host, whose ports the job does not reach as localhost, so Testcontainers gives up before any test container starts.`,
     evidence(s.commandAt(hit.line.n), hit), [
       { text: 'In CI, let the pipeline clean up instead of Ryuk (the job\'s Docker goes away with the job).', snippet: 'variables:\n  TESTCONTAINERS_RYUK_DISABLED: "true"' },
-      { text: 'With a dind service, tell Testcontainers where the containers\' ports are.', snippet: 'variables:\n  DOCKER_HOST: tcp://docker:2375\n  TESTCONTAINERS_HOST_OVERRIDE: docker' },
-    ], 0.85)]
+      { text: 'With a dind service, tell Testcontainers where the containers\' ports are (and talk to dind without TLS on 2375, as Testcontainers\' GitLab guide does).', snippet: 'services:\n  - docker:24-dind\nvariables:\n  DOCKER_HOST: tcp://docker:2375\n  DOCKER_TLS_CERTDIR: ""\n  TESTCONTAINERS_HOST_OVERRIDE: docker' },
+    ], 0.9)]
 }
 
 export const testcontainersRule: Rule = {

@@ -38,7 +38,7 @@ const TOO_OLD = new RegExp([
   String.raw`^Poetry was unable to find a compatible version\.`,
   String.raw`Composer detected issues in your platform: Your Composer dependencies require a PHP version "([^"]+)"\. You are running ([\d.]+)`,
   // The JVM: Maven's enforcer, Gradle's variant matching and the Android Gradle plugin.
-  String.raw`Detected JDK [Vv]ersion:? ([\d._]+)(?: \([^()\n]{0,300}\))? is not in the allowed range (\S{1,40}?)\.?$`,
+  String.raw`Detected JDK [Vv]ersion:? (\d[\d._-]*)(?: \([^()\n]{0,300}\))? is not in the allowed range (\S{1,40}?)\.?$`,
   String.raw`Dependency requires at least JVM runtime version (\d+)\. This build uses a Java (\d+) JVM`,
   String.raw`Android Gradle plugin requires Java (\d+) to run\. You are currently using Java (\d+)`,
   // Terraform's required_version, CMake's cmake_minimum_required, Go ≤ 1.20 reading a three-part go line,
@@ -68,8 +68,8 @@ function compare(a: string, b: string): number {
  */
 function requirement(text: string, next: string, around = ''): { found: string; req: string } | undefined {
   // Maven's version ranges: [a,b) → ">= a, < b".
-  const enforcer = /Detected JDK [Vv]ersion:? ([\d._]+)(?: \([^()\n]{0,300}\))? is not in the allowed range (\S{1,40}?)\.?$/.exec(text)
-  if (enforcer) return { found: (enforcer[1] ?? '').replace(/_/g, '.'), req: mavenRange(enforcer[2] ?? '') }
+  const enforcer = /Detected JDK [Vv]ersion:? (\d[\d._-]*)(?: \([^()\n]{0,300}\))? is not in the allowed range (\S{1,40}?)\.?$/.exec(text)
+  if (enforcer) return { found: (enforcer[1] ?? '').replace(/[_-]/g, '.'), req: mavenRange(enforcer[2] ?? '') }
   const poetry = /The currently activated Python version ([\d.]+) is not supported by the project \(([^)\n]{1,80})\)/.exec(around)
   if (/Poetry was unable to find a compatible version/.test(text) && poetry) return { found: poetry[1] ?? '', req: poetry[2] ?? '' }
   const pnpm = /Expected version: ([^\n]{1,80})\n(?:[^\n]*\n)?Got: v?([\d.]+)/.exec(around)

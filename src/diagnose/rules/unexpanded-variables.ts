@@ -1,4 +1,4 @@
-import { Scan, diagnosis, evidence } from '../scan.js'
+import { type Hit, Scan, diagnosis, evidence } from '../scan.js'
 import type { Diagnosis, Rule } from '../types.js'
 
 /**
@@ -13,14 +13,21 @@ const ERRORISH = /not something we can merge|\b(?:error|fatal|invalid|unknown|no
 const RENAMED: Record<string, string> = { CI_BUILD_REF: 'CI_COMMIT_SHA', CI_BUILD_REF_NAME: 'CI_COMMIT_REF_NAME', CI_BUILD_ID: 'CI_JOB_ID', CI_BUILD_NAME: 'CI_JOB_NAME', CI_BUILD_STAGE: 'CI_JOB_STAGE', CI_BUILD_TAG: 'CI_COMMIT_TAG' }
 
 function literal(s: Scan): Diagnosis[] {
-  // Linux containers always run bash or sh; only a shell runner (or an unknown one) can be cmd.
-  if (s.family === 'docker' || s.family === 'kubernetes') return []
-  const hit = s.all(LITERAL).filter((h) => {
-    if (h.line.text.startsWith('$ ') || !ERRORISH.test(h.line.text)) return false
-    const cmd = s.commandAt(h.line.n)?.text ?? ''
-    // The command must hand the variable over unquoted-by-design ('$VAR' in single quotes is the quoting, not the shell).
-    return cmd.includes(`$${h.m[1]}`) || cmd.includes(`\${${h.m[1]}}`) ? !new RegExp(`'[^']*\\$\\{?${h.m[1]}`).test(cmd) : false
-  }).pop()
+  // Linux containers always run bash or sh; only a shell runner (or an unknown one) can be cmd, and the banner
+  // names any other shell ("Using Shell (bash) executor").
+  if (s.family === 'docker' || s.family === 'kubernetes' || s.has(/^Using Shell \((?!cmd\))\w+\) executor/)) return []
+  // One pass, keeping the running command (a commandAt per line would be quadratic on a long log).
+  let cmd = ''
+  let hit: Hit | undefined
+  for (const line of s.ev.trace.lines) {
+    if (line.text.startsWith('$ ')) { cmd = line.text; continue }
+    // BuildKit's own lines (#7 …) quote a Dockerfile, whose variables a container's sh expands, not the runner's shell.
+    if (!line.text.includes('$') || /^#\d+ /.test(line.text) || !ERRORISH.test(line.text)) continue
+    const m = LITERAL.exec(line.text)
+    if (!m?.[1]) continue
+    // The command must hand the variable over unquoted ('$VAR' in single quotes is the quoting, not the shell).
+    if ((cmd.includes(`$${m[1]}`) || cmd.includes(`\${${m[1]}}`)) && !new RegExp(`'[^']*\\$\\{?${m[1]}`).test(cmd)) hit = { line, m }
+  }
   if (!hit) return []
   const name = hit.m[1] ?? 'CI_VARIABLE'
   const renamed = RENAMED[name]

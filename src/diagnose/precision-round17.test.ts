@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { all, cats, on, step, top } from '../../test/support/diagnose-log.js'
+import { all, cats, on, top } from '../../test/support/diagnose-log.js'
 import { RULES } from './engine.js'
 import { parseTrace } from './trace.js'
 
-// Review rv14 of the twenty-fourth rule pass (7291738) and of rv13's mends (673bd7f). Each "F<n>" case fails on
+// Review rv14 of the twenty-fourth rule pass (7291738) and of rv13's mends (673bd7f), mended after. Each "F<n>" case failed on
 // 7291738 and states the behaviour expected; "guard:" cases hold now and must keep holding when the finding is mended.
 
 const log = (...lines: string[]): string => lines.join('\n')
