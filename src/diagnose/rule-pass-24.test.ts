@@ -77,3 +77,14 @@ describe('other wordings of the pass', () => {
     expect(cats(on('kubernetes', '$ kind create cluster', ' ✗ Starting control-plane 🕹️', 'Error: failed to create cluster: failed to init node with kubeadm: exit status 1'))[0]).toBe('dind_unsupported_on_runner')
   })
 })
+
+describe('reread: the "went past" check of detached-head.ts and before-sha.ts is Scan.wentPast', () => {
+  it('after_script\'s commands do not silence a detached-HEAD refusal that ended the script', () => {
+    const log = ['Executing "step_script" stage of the job script', '$ npx lerna version --yes', 'lerna ERR! ENOGIT Detached git HEAD, please checkout a branch to choose versions.',
+      'Running after_script', 'Running after script...', '$ echo cleanup', 'cleanup', 'ERROR: Job failed: exit code 1'].join('\n')
+    expect(cats(log)[0]).toBe('git_detached_head')
+  })
+  it('guard: a refusal the script went past (|| fallback) is still not the answer', () => {
+    expect(cats(step('$ git push origin HEAD:main || echo skipped', 'fatal: You are not currently on a branch.', 'skipped', '$ npm test', 'AssertionError: expected 1 to equal 2'))[0]).not.toBe('git_detached_head')
+  })
+})

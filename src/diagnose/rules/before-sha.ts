@@ -17,7 +17,7 @@ function beforeSha(s: Scan): Diagnosis[] {
     && (GIT_REFUSAL.test(h.line.text) || (/\bfatal:/.test(h.line.text) && /CI_COMMIT_BEFORE_SHA/.test(s.commandAt(h.line.n)?.text ?? '')))).pop()
   if (!hit) return []
   // A later command means the script went past the refusal ("|| git ls-files"): not why it failed.
-  if (s.ev.trace.lines.some((l) => l.n > hit.line.n && l.text.startsWith('$ ') && phaseName(l.section) !== 'after_script')) return []
+  if (s.wentPast(hit.line)) return []
   return [diagnosis('ci_before_sha_zero', 'A commit range starts at CI_COMMIT_BEFORE_SHA, which is all zeros here',
     `"${hit.line.text.trim().slice(0, 140)}": GitLab sets CI_COMMIT_BEFORE_SHA to forty zeros when the pipeline has no previous commit — the first push of a branch, scheduled, manual, web or API pipelines, and merge-request pipelines — and git has no such commit.`,
     evidence(s.commandAt(hit.line.n), hit), [

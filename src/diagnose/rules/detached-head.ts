@@ -29,7 +29,8 @@ function detachedHead(s: Scan): Diagnosis[] {
   const hit = s.all(DETACHED).filter((h) => !s.inClone(h.line) && !s.inDiff(h.line)).pop()
   if (!hit) return []
   // A later command means the script went past this refusal ("|| fallback", "|| true"): not why it failed.
-  if (s.ev.trace.lines.some((l) => l.n > hit.line.n && l.text.startsWith('$ '))) return []
+  // (after_script's commands are another stage: they do not mean the script went on.)
+  if (s.wentPast(hit.line)) return []
   const tag = s.has(/CI_COMMIT_TAG|Checking out \w+ as (?:detached HEAD \(ref is )?v?\d+\.\d+/)
   return [diagnosis('git_detached_head', 'The job\'s checkout is on a detached HEAD, not a branch',
     `"${hit.line.text.trim().slice(0, 120)}": the runner checks out the pipeline's commit (git checkout <sha>), so the job's repository is on a detached HEAD even in a pipeline for a branch. A tool that versions, commits or pushes "the current branch" finds none.`,
