@@ -88,9 +88,3 @@ describe('reread: the "went past" check of detached-head.ts and before-sha.ts is
     expect(cats(step('$ git push origin HEAD:main || echo skipped', 'fatal: You are not currently on a branch.', 'skipped', '$ npm test', 'AssertionError: expected 1 to equal 2'))[0]).not.toBe('git_detached_head')
   })
 })
-
-describe('reread: the instance executor is in the shell family', () => {
-  it('a tool missing on an instance-executor runner gets the shell executor\'s login-shell advice, not an image to change', () => {
-    expect(all(top(on('instance', '$ terraform plan', 'bash: line 3: terraform: command not found')))).toMatch(/login shell/)
-  })
-})

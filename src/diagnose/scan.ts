@@ -356,7 +356,6 @@ function familyOf(executor: string | undefined): Family | undefined {
   if (!executor) return undefined
   if (/^docker|docker$/.test(executor)) return 'docker'
   if (/kubernetes/.test(executor)) return 'kubernetes'
-  // The instance executor (autoscaler) runs the script on the VM itself, as shell does on its host.
-  if (/^shell$|^ssh$|^instance$|parallels|virtualbox/.test(executor)) return 'shell'
+  if (/^shell$|^ssh$|parallels|virtualbox/.test(executor)) return 'shell'
   return 'other'
 }

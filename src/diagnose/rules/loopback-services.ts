@@ -91,7 +91,7 @@ export function serviceAlias(image: string): string {
 
 function loopback(s: Scan): Diagnosis[] {
   // The instance executor runs the job on the VM itself, as shell does on its host: localhost is right there.
-  if (s.family === 'kubernetes' || s.family === 'shell') return []
+  if (s.family === 'kubernetes' || s.family === 'shell' || s.executor === 'instance') return []
   const facts = ciFacts(s.ev.ciYaml)
   const services = [...s.services(), ...(facts?.services ?? []).map((x) => x.name)].filter((x) => !/dind/.test(x))
   const found = localRefusal(s, services)
