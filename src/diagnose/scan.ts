@@ -228,6 +228,24 @@ export class Scan {
     return /windows/.test(this.executor ?? '') || this.has(/^Using Shell \((?:cmd|powershell)\) executor|^(?:Reinitialized existing|Initialized empty) Git repository in [A-Za-z]:[\\/]/)
   }
 
+  /**
+   * The instance executor (the autoscaler's): the job runs on a VM it boots, as the connector's user in a plain
+   * bash; the VM's software, users and devices come from its image, and no gitlab-runner service runs there.
+   */
+  onInstance(): boolean {
+    return this.executor === 'instance'
+  }
+
+  /** The last hit of `re` that `keep` accepts, tested from the end (a repeated line costs one test, not one each). */
+  lastWhere(re: RegExp, keep: (h: Hit) => boolean): Hit | undefined {
+    const hits = this.all(re)
+    for (let i = hits.length - 1; i >= 0; i--) {
+      const h = hits[i] as Hit
+      if (keep(h)) return h
+    }
+    return undefined
+  }
+
   /** The line is in after_script, which runs after the job's result is decided and cannot fail it. */
   inAfterScript(line: TraceLine): boolean {
     return phaseName(line.section) === 'after_script'

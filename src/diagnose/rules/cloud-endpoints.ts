@@ -19,7 +19,8 @@ function awsEndpoint(s: Scan): Diagnosis[] {
   // after_script cannot fail the job: an upload there is not why it failed.
   if (!hit || s.inAfterScript(hit.line)) return []
   const host = hostOf(hit.m[1]) ?? '<endpoint>'
-  const named = /\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com/.exec(host)?.[1]
+  // (Also Google's spelling without the last dash, "us-east1", which is no AWS region.)
+  const named = /\.([a-z]{2}(?:-[a-z]+)+-?\d+)\.amazonaws\.com/.exec(host)?.[1]
   // Only a region that does not exist is worth questioning; a real one points at the job's DNS or path.
   const region = named !== undefined && !REAL_REGION.test(named) ? named : undefined
   const ev = evidence(s.commandAt(hit.line.n), hit)

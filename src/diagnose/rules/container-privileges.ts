@@ -59,6 +59,12 @@ const SHELL_FIX: Record<Kind, Fix> = {
 }
 
 function configFix(s: Scan, kind: Kind, docker: string, k8s: string): Fix {
+  // The instance executor's job runs on a VM the autoscaler boots: its devices come with the instance type and its image.
+  if (s.onInstance()) {
+    return kind === 'kvm'
+      ? { text: 'Instance executor: /dev/kvm exists only on an instance type with nested virtualisation (or bare metal); pick one for these jobs, with the kvm module and group in the VM image.', snippet: '# the autoscaler plugin\'s instance group: a *.metal type or one with nested virtualisation enabled' }
+      : { text: 'Instance executor: the job runs on the VM as the connector\'s user; give that user what it needs in the VM image (sudo for the command, the device or kernel module).', snippet: '# in the VM image\'s build\necho "<connector user> ALL=(root) NOPASSWD: ALL" > /etc/sudoers.d/ci' }
+  }
   if (s.family === 'shell') return SHELL_FIX[kind]
   return s.family === 'kubernetes'
     ? { text: 'Kubernetes executor: the build container needs it in its security context (or a device plugin for the device).', snippet: k8s }

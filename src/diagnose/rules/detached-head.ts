@@ -26,7 +26,8 @@ const DETACHED = new RegExp([
 ].join('|'))
 
 function detachedHead(s: Scan): Diagnosis[] {
-  const hit = s.all(DETACHED).filter((h) => !s.inClone(h.line) && !s.inDiff(h.line)).pop()
+  // (Not in after_script: it runs after the job's result is decided.)
+  const hit = s.all(DETACHED).filter((h) => !s.inClone(h.line) && !s.inDiff(h.line) && !s.inAfterScript(h.line)).pop()
   if (!hit) return []
   // A later command means the script went past this refusal ("|| fallback", "|| true"): not why it failed.
   // (after_script's commands are another stage: they do not mean the script went on.)

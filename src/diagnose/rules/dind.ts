@@ -78,6 +78,15 @@ function dindDiagnoses(s: Scan): Diagnosis[] {
   const runnerSide = conn !== undefined && RUNNER_SIDE.test(conn.line.text) && !/^\$ /.test(conn.line.text)
   // Under the shell executor the job's docker talks to the runner host's own daemon as well.
   const shellHost = unix && s.family === 'shell'
+  // The instance executor's job runs on the VM the autoscaler booted: its docker is the VM's daemon.
+  if (unix && conn && s.onInstance() && scriptRan) {
+    return [diagnosis('docker_engine_broken', 'The VM\'s Docker daemon is not reachable',
+      `The job's docker command could not talk to the Docker daemon of the VM it runs on (${target?.host ?? 'its socket'}): the VM image has no Docker, does not start it at boot, or the connector's user may not use its socket.`,
+      evidence(conn), [
+        { text: 'Instance executor: bake Docker into the VM image the autoscaler boots, enabled at boot, with the connector\'s user in the docker group.', snippet: '# in the VM image\'s build (Packer, cloud-init)\nsystemctl enable docker\nusermod -aG docker <connector user>' },
+        { text: 'Check on a VM booted from the same image.', snippet: 'systemctl status docker\ndocker info' },
+      ], 0.85)]
+  }
   if (conn && target && (shellHost || ((unix || (runnerSide && !scriptRan && !/^\d+\.\d+\.\d+\.\d+$/.test(target.host))) && (runnerSide || (!scriptRan && /^(?:ERROR|WARNING)/.test(conn.line.text)))))) {
     const where = unix ? `on its host (${target.host})` : `at tcp://${target.host}${target.port ? `:${target.port}` : ''}, the daemon it is configured to run jobs on ([runners.docker] host, or DOCKER_HOST of the runner's own process; here not a service of the job)`
     return [diagnosis('docker_engine_broken', "The runner host's Docker daemon is not reachable",
@@ -325,7 +334,7 @@ function engine(s: Scan): Diagnosis[] {
 const KIND = /failed to create cluster: failed to init node with kubeadm|failed to create cluster: could not find a log line that matches/
 
 function kind(s: Scan): Diagnosis[] {
-  const hit = s.all(KIND).filter((h) => !s.wentPast(h.line)).pop()
+  const hit = s.lastWhere(KIND, (h) => !s.wentPast(h.line))
   if (!hit) return []
   const k8s = s.family === 'kubernetes'
   return [diagnosis('dind_unsupported_on_runner', 'kind cannot start a cluster on this runner',

@@ -38,15 +38,16 @@ function refused(s: Scan): Diagnosis[] {
     evidence(s.commandAt(hit.line.n), hit), tokenFixes, 0.8)]
 }
 
-// /api/v4/ is GitLab's; /api/v3/ is also GitHub Enterprise's, so there the host must be GitLab's.
+// Other products serve /api/v3/ (GitHub Enterprise) and /api/v4/ (Mattermost) too: the host must be GitLab's,
+// or the path one of GitLab's own resources.
 function gitlabUrl(s: Scan, url: string | undefined): boolean {
-  if (url === undefined || /\/api\/v4\//.test(url)) return true
+  if (url === undefined) return true
   const host = hostOf(url) ?? ''
-  return host === s.gitlabHost() || /gitlab/i.test(host)
+  return host === s.gitlabHost() || /gitlab/i.test(host) || /\/api\/v4\/(?:projects|groups|merge_requests|namespaces|runners|jobs)\b/.test(url)
 }
 
 function projectUnknown(s: Scan): Diagnosis[] {
-  const hit = s.last(PROJECT_UNKNOWN)
+  const hit = s.lastWhere(PROJECT_UNKNOWN, (h) => !s.inAfterScript(h.line))
   if (!hit) return []
   return [diagnosis('gitlab_api_token_invalid', 'The SonarQube GitLab plugin cannot tell which GitLab project to use',
     hit.m[1] ? `"${hit.line.text.trim().slice(0, 160)}": the plugin looked the project up by name and the token's user sees several projects called ${hit.m[1]}.` : `"${hit.line.text.trim().slice(0, 160)}": the plugin was given no project id, so it has no project to look up.`,

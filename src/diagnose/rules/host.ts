@@ -74,7 +74,11 @@ function nonRoot(s: Scan): Diagnosis[] {
   if (/\.gitconfig/.test(hit.line.text)) return homeNotWritable(s, hit)
   const socket = /Docker daemon socket|docker API at unix:/i.test(hit.line.text)
   const shell = s.family === 'shell'
-  const fixes: Fix[] = socket
+  const fixes: Fix[] = s.onInstance()
+    ? [
+        { text: socket ? 'Instance executor: the job runs on the VM as the connector\'s user; put that user in the docker group in the VM image the autoscaler boots.' : 'Instance executor: preinstall what the job installs in the VM image the autoscaler boots, or let the connector\'s user use sudo there.', snippet: socket ? '# in the VM image\'s build\nsudo usermod -aG docker <connector user>' : '# in the VM image\'s build (Packer, cloud-init)\napt-get install -y <packages>' },
+      ]
+    : socket
     ? [
         { text: 'Shell executor: let the runner user use Docker, then restart the runner.', snippet: 'sudo usermod -aG docker gitlab-runner\nsudo gitlab-runner restart' },
         { text: 'Or run the job on a Docker-executor runner with a dind service.' },
@@ -85,7 +89,7 @@ function nonRoot(s: Scan): Diagnosis[] {
       ]
   return [diagnosis('permission_denied_non_root', socket ? 'The job user may not use the Docker socket' : 'The script needs root but runs as an unprivileged user',
     socket && /Preparation failed|system failure/.test(hit.line.text) ? 'The runner\'s own user may not use the Docker socket of [runners.docker] host, so the docker executor cannot start anything: the gitlab-runner service user is not in the docker group (or the socket\'s owner changed).' :
-    socket ? 'The job runs as the runner user, which is not in the docker group, so the Docker socket refuses it.' : `"${hit.line.text.trim()}": the job runs as an unprivileged user (${shell ? 'the shell executor runs as the runner user' : "the image's USER"}) while the script assumes root.`,
+    socket ? `The job runs as ${s.onInstance() ? 'the connector\'s user on the VM' : 'the runner user'}, which is not in the docker group, so the Docker socket refuses it.` : `"${hit.line.text.trim()}": the job runs as an unprivileged user (${s.onInstance() ? 'the instance executor runs as the connector\'s user on the VM' : shell ? 'the shell executor runs as the runner user' : "the image's USER"}) while the script assumes root.`,
     evidence(s.commandAt(hit.line.n), hit), fixes, 0.8)]
 }
 

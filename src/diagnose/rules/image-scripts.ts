@@ -16,7 +16,7 @@ const NOT_THE_IMAGE = /^\/(?:builds?|home|tmp|cache|certs|run|var\/run|secrets|e
 function wrapper(s: Scan): Diagnosis[] {
   // The clone's own directory, wherever the runner put it (a custom builds_dir).
   const clone = /Git repository in (\/\S+?)\/\.git\/?$/.exec(s.first(/(?:Initialized empty|Reinitialized existing) Git repository in \//)?.line.text ?? '')?.[1]
-  const hit = s.all(WRAPPER).filter((h) => !SHELLS.test(h.m[1] ?? '') && !NOT_THE_IMAGE.test(h.m[2] ?? '') && !(clone && (h.m[2] ?? '').startsWith(clone)) && !s.wentPast(h.line)).pop()
+  const hit = s.lastWhere(WRAPPER, (h) => !SHELLS.test(h.m[1] ?? '') && !NOT_THE_IMAGE.test(h.m[2] ?? '') && !(clone && (h.m[2] ?? '').startsWith(clone)) && !s.wentPast(h.line))
   if (!hit) return []
   const image = s.image()
   return [diagnosis('broken_tool_version', `The image's ${hit.m[1]} calls ${hit.m[2]}, which the image lacks`,

@@ -125,7 +125,8 @@ function notFound(s: Scan): Diagnosis[] {
     text: 'Shell executor: jobs run as the runner user in a login shell, which reads ~/.profile / ~/.bash_profile but not ~/.bashrc. Install the tool for that user and initialise version managers (nvm, pyenv, sdkman) from ~/.profile.',
     snippet: `sudo -iu gitlab-runner bash -lc 'command -v ${cmd}; echo $PATH'`,
   }
-  const fixes: Fix[] = shell ? [login, { text: `Or call ${cmd} by its absolute path.` }] : [
+  const vm: Fix = { text: `Instance executor: the job runs on the VM itself, so ${cmd} must be in the VM image the autoscaler boots (or installed by the job, with sudo if the image allows it).`, snippet: `# in the VM image's build (Packer, cloud-init): install ${cmd}` }
+  const fixes: Fix[] = s.onInstance() ? [vm, { text: `Or call ${cmd} by its absolute path.` }] : shell ? [login, { text: `Or call ${cmd} by its absolute path.` }] : [
     { text: `Use an image that ships ${cmd}${image ? ` instead of ${image}` : ''}.`, snippet: 'image: <image that contains the tool>' },
     pkg,
     { text: `Or call it by absolute path; check with: docker run --rm ${image ?? '<image>'} sh -lc 'command -v ${cmd}; echo $PATH'` },
@@ -136,7 +137,7 @@ function notFound(s: Scan): Diagnosis[] {
   return [diagnosis('command_not_found', `Command not found: ${cmd}`,
     viaPackage
       ? `A package script calls ${cmd}, a binary from node_modules/.bin, and it is not there: the dependencies were not installed in this job (exit code 127 = command not found).`
-      : `The script calls ${cmd}, which is not installed in ${shell ? "the runner user's login-shell PATH" : `the job image${image ? ` ${image}` : ''}`} (exit code 127 = command not found).`,
+      : `The script calls ${cmd}, which is not installed in ${s.onInstance() ? 'the VM image the job runs on' : shell ? "the runner user's login-shell PATH" : `the job image${image ? ` ${image}` : ''}`} (exit code 127 = command not found).`,
     evidence(s.commandAt(hit.line.n), hit), fixes, s.ev.trace.exitCode === 127 || s.ev.trace.exitCode === undefined ? 0.85 : 0.7)]
 }
 

@@ -10,7 +10,7 @@ import type { Diagnosis, Rule } from '../types.js'
  */
 
 // Composer's interactive and non-interactive wordings; GitHub's own message as gh and any client print it.
-const GITHUB = /GitHub API limit \((\d+) calls\/hr\) is exhausted|GitHub API limit exhausted\. Failed to get metadata|(?:^|HTTP 403: |"message":\s?")API rate limit exceeded for (?:user ID |installation ID )?\S+/
+const GITHUB = /GitHub API limit \((\d+) calls\/hr\) is exhausted|GitHub API limit exhausted\. Failed to get metadata|(?:^|HTTP 403: |"message":\s?"|HttpError\]?: |: 403 )API rate limit exceeded for (?:user ID |installation ID )?\S+/
 // An authenticated quota (5,000 an hour per user or token; an App installation's own) spent: a token will not help.
 const AUTHENTICATED = /You are already authorized|rate limit exceeded for (?:user|installation) ID/
 // pip's own line, or requests' (pip's wording too) for a package index; a test's or script's own API is not the job throttled.

@@ -10,10 +10,10 @@ import type { Diagnosis, Rule } from '../types.js'
  */
 
 // Java, .NET, Node (testcontainers-node's reaper.js) and Go (testcontainers-go's reaper.go).
-const RYUK = /Could not connect to Ryuk at ([\w.:[\]-]+)|ResourceReaperException\s*:\s*(?:Initialization has been cancelled|Could not connect)|Failed to connect to Reaper\b|Connecting to Ryuk on ([\w.:[\]-]+) failed/
+const RYUK = /Could not connect to Ryuk at ([\w.:[\]-]+)|ResourceReaperException\s*:\s*(?:Initialization has been cancelled|Could not connect)|^Error: Failed to connect to Reaper\s*$|Connecting to Ryuk on ([\w.:[\]-]+) failed/
 
 function ryuk(s: Scan): Diagnosis[] {
-  const hit = s.all(RYUK).filter((h) => !s.wentPast(h.line)).pop()
+  const hit = s.lastWhere(RYUK, (h) => !s.wentPast(h.line))
   if (!hit) return []
   return [diagnosis('testcontainers_ryuk_unreachable', 'Testcontainers cannot reach its resource reaper (Ryuk)',
     `"${hit.line.text.trim().slice(0, 160)}": Testcontainers started its Ryuk container through the job's Docker daemon${hit.m[1] ? ` and looked for it at ${hit.m[1]}` : hit.m[2] ? ` and looked for it at ${hit.m[2]}` : ''}; with Docker-in-Docker or a mounted socket that container runs on the Docker host, whose ports the job does not reach as localhost, so Testcontainers gives up before any test container starts.`,

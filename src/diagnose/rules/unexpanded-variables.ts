@@ -15,7 +15,8 @@ const RENAMED: Record<string, string> = { CI_BUILD_REF: 'CI_COMMIT_SHA', CI_BUIL
 function literal(s: Scan): Diagnosis[] {
   // Linux containers always run bash or sh; only a shell runner (or an unknown one) can be cmd, and the banner
   // names any other shell ("Using Shell (bash) executor").
-  if (s.family === 'docker' || s.family === 'kubernetes' || s.has(/^Using Shell \((?!cmd\))\w+\) executor/)) return []
+  // (The instance executor runs bash on its VM and refuses cmd.)
+  if (s.family === 'docker' || s.family === 'kubernetes' || s.onInstance() || s.has(/^Using Shell \((?!cmd\))\w+\) executor/)) return []
   // One pass, keeping the running command (a commandAt per line would be quadratic on a long log).
   let cmd = ''
   let hit: Hit | undefined

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { all, cats, on, run, step, top } from '../../test/support/diagnose-log.js'
 
-// Review rv15 of rv14's mends (64bbee9) and the two reread mends (e76f99d, 2739438). Each "F<n>" case fails on
+// Review rv15 of rv14's mends (64bbee9) and the two reread mends (e76f99d, 2739438; the second reverted for it), mended after. Each "F<n>" case failed on
 // 2739438 and states the behaviour expected; "guard:" cases hold now and must keep holding when the finding is mended.
 
 const log = (...lines: string[]): string => lines.join('\n')
