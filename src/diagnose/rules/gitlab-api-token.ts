@@ -27,7 +27,7 @@ const tokenFixes: Fix[] = [
 ]
 
 function refused(s: Scan): Diagnosis[] {
-  const hit = s.all(REFUSED).filter((h) => !s.inAfterScript(h.line) && gitlabUrl(s, h.m[2])).pop()
+  const hit = s.lastWhere(REFUSED, (h) => !s.inAfterScript(h.line) && gitlabUrl(s, h.m[2]))
   // The job token's refusals are job-token.ts's answer.
   if (!hit || /CI_JOB_TOKEN/.test(s.commandAt(hit.line.n)?.text ?? '')) return []
   const host = hostOf(hit.m[2]) ?? s.gitlabHost() ?? 'GitLab'

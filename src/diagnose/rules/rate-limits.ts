@@ -42,7 +42,7 @@ function github(s: Scan): Diagnosis[] {
 }
 
 function index(s: Scan): Diagnosis[] {
-  const hit = s.all(INDEX).filter((h) => h.m[1] !== undefined || INDEX_URL.test(h.m[2] ?? '')).pop()
+  const hit = s.lastWhere(INDEX, (h) => h.m[1] !== undefined || INDEX_URL.test(h.m[2] ?? ''))
   if (!hit || LOOPBACK_NAMED.test(hit.m[1] ?? hit.m[2] ?? '')) return []
   const host = hostOf(hit.m[1] ?? hit.m[2]) ?? 'the package index'
   return [diagnosis('registry_rate_limited', `${host} is throttling the job (HTTP 429)`,
