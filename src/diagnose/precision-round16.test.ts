@@ -1,15 +1,13 @@
 import { describe, expect, it } from 'vitest'
+import { expectLinear, sized } from '../../test/support/linear-time.js'
 import { all, cats, on, run, step, top } from '../../test/support/diagnose-log.js'
 
 // Review rv13 of the wordings pass (0fc3dcd: rules from tools' wordings read in their sources), mended after. Each "F<n>" case
 // failed on 0fc3dcd and states the behaviour now expected; "guard:" cases held then and must keep holding.
 
-const within = (ms: number, ...lines: string[]): void => {
-  for (const l of lines) {
-    const t0 = performance.now()
-    run(step('$ ./build.sh', l))
-    expect(performance.now() - t0, `${l.slice(0, 40)}… (${l.length} characters)`).toBeLessThan(ms)
-  }
+/** Each line, built at a size factor, is read in linear time (test/support/linear-time.ts). */
+const linear = (...lines: Array<(k: number) => string>): void => {
+  for (const line of lines) expectLinear((k) => { const log = step('$ ./build.sh', line(k)); return () => run(log) }, line(0.001).slice(0, 40))
 }
 
 describe('rate-limits.ts: GitHub', () => {
@@ -111,7 +109,7 @@ describe('runner.ts: cargo and Java resets', () => {
       '  failed to get 200 response from `https://crates.io/api/v1/crates/serde/1.0.100/download`, got 503'))[0]).toBe('upstream_service_unavailable')
   })
   it('F13: RESET\'s new `from\\/to [^\\n]*\\)` alternative is linear on a long line of repeated "from/to ("', () => {
-    within(400, 'from/to ('.repeat(18_000))
+    linear((k) => 'from/to ('.repeat(sized(18_000, k)))
   })
   it('guard: cargo\'s 503 as the final error stays the registry\'s outage', () => {
     expect(cats(step('$ cargo build --locked --release', 'error: failed to download from `https://index.crates.io/se/rd/serde`', '', 'Caused by:',
@@ -180,7 +178,7 @@ describe('packages.ts', () => {
       '=========================== short test summary info ============================', 'ERROR tests/test_model.py'))[0]).toBe('binary_loader_missing')
   })
   it('F20: the new alternatives of toolchain.ts and packages.ts are linear on long lines of repeated prefixes', () => {
-    within(400, 'Detected JDK version 1 '.repeat(7000), 'Root composer.json requires a b '.repeat(5000), "Could not find a valid gem 'a' (".repeat(5200))
+    linear((k) => 'Detected JDK version 1 '.repeat(sized(7000, k)), (k) => 'Root composer.json requires a b '.repeat(sized(5000, k)), (k) => "Could not find a valid gem 'a' (".repeat(sized(5200, k)))
   })
   it('guard: NU1101 with every source read stays a missing package', () => {
     expect(cats(step('$ dotnet restore', '/builds/group/app/src/App/App.csproj : error NU1101: Unable to find package Acme.Billing.Client. No packages exist with this id in source(s): nuget.org'))[0]).toBe('package_not_found')
@@ -277,6 +275,6 @@ describe('tls.ts', () => {
 
 describe('registry.ts: capitals in a FROM', () => {
   it('F30: the new literal-capitals check is linear on a long stage name without its closing quote', () => {
-    within(400, `failed to parse stage name "${'A'.repeat(80_000)}: invalid reference format: repository name must be lowercase`)
+    linear((k) => `failed to parse stage name "${'A'.repeat(sized(80_000, k))}: invalid reference format: repository name must be lowercase`)
   })
 })

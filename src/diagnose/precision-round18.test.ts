@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { expectLinear, sized } from '../../test/support/linear-time.js'
 import { all, cats, on, run, step, top } from '../../test/support/diagnose-log.js'
 
 // Review rv15 of rv14's mends (64bbee9) and the two reread mends (e76f99d, 2739438; the second reverted for it), mended after. Each "F<n>" case failed on
@@ -183,12 +184,10 @@ describe('64bbee9: rate-limits.ts (GitHub\'s message anchored)', () => {
 describe('64bbee9: cost of "not past a skipped command" on every hit', () => {
   // A line repeated through a long log (a GPU monitor loop, a retrying test suite) is a hit each time, and
   // Scan.wentPast reads the whole log for each: quadratic. Only the last usable hit matters.
-  const timed = (lines: string[]): number => { const t = Date.now(); run(lines.join('\n')); return Date.now() - t }
-  const job = (body: (i: number) => string[]): string[] => ['Preparing the "docker" executor', 'Executing "step_script" stage of the job script', '$ ./ci.sh',
-    ...Array.from({ length: 20000 }, (_, i) => body(i)).flat(), 'ERROR: Job failed: exit code 1']
-  it('F23: gpu.ts and testcontainers.ts stay near the cost of a log of the same length without hits (20,000 repeated lines)', () => {
-    const base = timed(job((i) => [`step ${i} loss=0.5`, `step ${i} ok`]))
-    expect(timed(job((i) => [`step ${i} loss=0.5`, 'Failed to initialize NVML: Unknown Error']))).toBeLessThan(Math.max(3 * base, 1500))
-    expect(timed(job((i) => [`test ${i}`, 'java.lang.IllegalStateException: Could not connect to Ryuk at 172.17.0.1:32768']))).toBeLessThan(Math.max(3 * base, 1500))
+  const job = (k: number, body: (i: number) => string[]): string => ['Preparing the "docker" executor', 'Executing "step_script" stage of the job script', '$ ./ci.sh',
+    ...Array.from({ length: sized(20000, k) }, (_, i) => body(i)).flat(), 'ERROR: Job failed: exit code 1'].join('\n')
+  it('F23: gpu.ts and testcontainers.ts grow linearly with the number of repeated hits (20,000 repeated lines)', () => {
+    expectLinear((k) => { const log = job(k, (i) => [`step ${i} loss=0.5`, 'Failed to initialize NVML: Unknown Error']); return () => run(log) }, 'NVML')
+    expectLinear((k) => { const log = job(k, (i) => [`test ${i}`, 'java.lang.IllegalStateException: Could not connect to Ryuk at 172.17.0.1:32768']); return () => run(log) }, 'Ryuk')
   }, 120000)
 })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { expectLinear, sized } from '../../test/support/linear-time.js'
 import { all, cats, run, step, top } from '../../test/support/diagnose-log.js'
 
 /**
@@ -237,18 +238,15 @@ describe('host.ts: dash "cannot create" only in a make directory under /builds',
 
 describe('guards', () => {
   it('the new patterns scan an 80k-character line of their own prefixes in linear time', () => {
-    const shapes = [
-      'requires Ruby version 1'.repeat(3500), "Requested 'a' but version of ".repeat(2700), "'a' job needs 'b' job, but ".repeat(2900),
-      'fork/exec /a: argument list too longx '.repeat(2000), 'symbol lookup error: a: undefined symbol: '.repeat(1900), 'ld-elf.so.1: a: Undefined symbol "'.repeat(2200),
-      '.so.1: version `GLIBC_2'.repeat(3500), 'Your Ruby version is 1.2, but your Gemfile specified '.repeat(1500), "ERROR:  Invalid version of dependency, need 'a' ['".repeat(1600),
-      'Could NOT find X: Found unsuitable version "'.repeat(1900), "wget: can't connect to remote host (1.2.3.4".repeat(1900), 'Cannot allocate memory  '.repeat(3300),
-      'Error: No matching repo to modify: ' + 'a.'.repeat(40000) + ' x', "ERROR: Program 'a".repeat(4500), 'chosen stage '.repeat(6000),
-    ]
-    for (const shape of shapes) {
-      const t = Date.now()
-      run(step('$ echo "$BLOB"', shape))
-      expect(Date.now() - t, shape.slice(0, 30)).toBeLessThan(1500)
-    }
+    const shapes: Array<(k: number) => string> = [
+      ['requires Ruby version 1', 3500], ["Requested 'a' but version of ", 2700], ["'a' job needs 'b' job, but ", 2900],
+      ['fork/exec /a: argument list too longx ', 2000], ['symbol lookup error: a: undefined symbol: ', 1900], ['ld-elf.so.1: a: Undefined symbol "', 2200],
+      ['.so.1: version `GLIBC_2', 3500], ['Your Ruby version is 1.2, but your Gemfile specified ', 1500], ["ERROR:  Invalid version of dependency, need 'a' ['", 1600],
+      ['Could NOT find X: Found unsuitable version "', 1900], ["wget: can't connect to remote host (1.2.3.4", 1900], ['Cannot allocate memory  ', 3300],
+      ["ERROR: Program 'a", 4500], ['chosen stage ', 6000],
+    ].map(([unit, n]) => (k: number) => String(unit).repeat(sized(Number(n), k)))
+    shapes.push((k) => 'Error: No matching repo to modify: ' + 'a.'.repeat(sized(40000, k)) + ' x')
+    for (const shape of shapes) expectLinear((k) => { const log = step('$ echo "$BLOB"', shape(k)); return () => run(log) }, shape(0.001).slice(0, 30))
   })
 
   it('a Meson required program that is missing names it', () => {

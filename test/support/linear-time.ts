@@ -1,0 +1,66 @@
+import { expect } from 'vitest'
+
+/**
+ * Guards against quadratic work (a regex that backtracks from every position of a long line, a rule
+ * that rereads the log for each repeated hit) without a wall-clock bound.
+ *
+ * A bound in milliseconds measures the machine: CI runs the suite on two cores shared with a Docker
+ * engine and other test files, and stop 24's run failed a linear rule at 1647 ms against 1500. What a
+ * quadratic pattern changes is how the cost grows with the input, and that does not depend on how busy
+ * the machine is. So the same work is timed at a quarter of its size and at its full size: a linear scan
+ * grows about 4×, a quadratic one about 16×. Each size keeps the fastest of a few runs, taken in turns
+ * so that both sizes see the same spells of load, and one pause of the machine (a GC, another process)
+ * inflates neither side.
+ *
+ * `work(scale)` builds the input for a size factor (0.25 or 1) and returns the call to time; the input
+ * is built before the clock starts. The call must redo its work each time: where the code under test
+ * keeps results (ci-facts.ts the last YAML, Scan.of per Evidence), give it a new input per call. Size
+ * the full input so a quadratic pattern would take well over
+ * 100 ms at a quarter of it: below that, the engine's fixed cost per run hides the growth.
+ */
+export function growth(work: (scale: number) => () => void, runs = 7): { ratio: number; small: number; full: number } {
+  const quarter = work(0.25)
+  const whole = work(1)
+  quarter() // compiled and warmed before either is timed
+  let small = Infinity
+  let full = Infinity
+  for (let i = 0; i < runs; i++) {
+    small = Math.min(small, time(quarter))
+    full = Math.min(full, time(whole))
+    // Stop once the growth is clearly linear: more runs only ever lower either time.
+    if (i >= 1 && full / Math.max(small, MIN_MS) < LINEAR_BOUND / 2) break
+  }
+  return { ratio: full / Math.max(small, MIN_MS), small, full }
+}
+
+/** Between linear growth (4) and quadratic growth (16), with room for a noisy quarter-size run. */
+export const LINEAR_BOUND = 10
+/** Below timer noise a ratio means nothing: a quarter-size call under this many milliseconds counts as this. */
+const MIN_MS = 0.05
+
+export function expectLinear(work: (scale: number) => () => void, what = ''): void {
+  const g = growth(work)
+  expect(g.ratio, `${what} grew ${g.ratio.toFixed(1)}× from a quarter of the input (${g.small.toFixed(1)} ms) to all of it (${g.full.toFixed(1)} ms)`).toBeLessThan(LINEAR_BOUND)
+}
+
+/** `n` scaled, at least 1: the repeat count of a line, the length of a run of blanks. */
+export const sized = (n: number, scale: number): number => Math.max(1, Math.round(n * scale))
+
+/**
+ * Milliseconds per call, over calls repeated for at least SPAN_MS: a call of a few milliseconds is
+ * otherwise at the mercy of the scheduler's time slices on a busy machine, a span of calls shares
+ * the machine as the other size's span does.
+ */
+function time(f: () => void): number {
+  const t0 = performance.now()
+  let calls = 0
+  let now = t0
+  do {
+    f()
+    calls++
+    now = performance.now()
+  } while (now - t0 < SPAN_MS)
+  return (now - t0) / calls
+}
+
+const SPAN_MS = 30
