@@ -238,10 +238,12 @@ export class Scan {
 
   /** The last hit of `re` that `keep` accepts, tested from the end (a repeated line costs one test, not one each). */
   lastWhere(re: RegExp, keep: (h: Hit) => boolean): Hit | undefined {
-    const hits = this.all(re)
-    for (let i = hits.length - 1; i >= 0; i--) {
-      const h = hits[i] as Hit
-      if (keep(h)) return h
+    // From the end, without collecting every hit first: a line repeated through a long log would
+    // otherwise cost an array of all its matches for the one that is used.
+    for (let i = this.output.length - 1; i >= 0; i--) {
+      const line = this.output[i] as TraceLine
+      const m = re.exec(line.text)
+      if (m && keep({ line, m })) return { line, m }
     }
     return undefined
   }

@@ -4,7 +4,7 @@ import { cats, step } from '../../test/support/diagnose-log.js'
 import { KEEP_ALL } from './reader-limits.js'
 import { parseTrace, parseTraceStream } from './trace.js'
 
-// Review of 4422953 (rv16): trace-reader.ts pushText's new loop and config.ts's bounded EMPTY_ARG.
+// Review rv16 of 4422953: trace-reader.ts pushText's new loop and config.ts's bounded EMPTY_ARG.
 // These are guards: they pass on 4422953 and on its parent (the same answers as the -1 loop).
 
 async function* chunks(parts: Array<string | Buffer>): AsyncGenerator<string | Buffer> {
