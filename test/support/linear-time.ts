@@ -4,8 +4,9 @@ import { expect } from 'vitest'
  * Guards against quadratic work (a regex that backtracks from every position of a long line, a rule
  * that rereads the log for each repeated hit) without a wall-clock bound.
  *
- * A bound in milliseconds measures the machine: CI runs the suite on two cores shared with a Docker
- * engine and other test files, and stop 24's run failed a linear rule at 1647 ms against 1500. What a
+ * A bound in milliseconds measures the machine as much as the code: CI runs the suite on two cores shared
+ * with a Docker engine and other test files, and stop 24's run failed a guard at 1647 ms against 1500,
+ * on a quadratic cost of the trace reader that only showed once V8 had optimised it. What a
  * quadratic pattern changes is how the cost grows with the input, and that does not depend on how busy
  * the machine is. So the same work is timed at a quarter of its size and at its full size: a linear scan
  * grows about 4×, a quadratic one about 16×. Each size keeps the fastest of seven runs, taken in turns
@@ -15,9 +16,13 @@ import { expect } from 'vitest'
  *
  * `work(scale)` builds the input for a size factor (0.25 or 1) and returns the call to time; the input
  * is built before the clock starts. The call must redo its work each time: where the code under test
- * keeps results (ci-facts.ts the last YAML, Scan.of per Evidence), give it a new input per call. Size
- * the full input so a quadratic pattern would take well over
- * 100 ms at a quarter of it: below that, the engine's fixed cost per run hides the growth.
+ * keeps results (ci-facts.ts the last YAML, Scan.of per Evidence), give it a new input per call.
+ *
+ * Time the narrowest work that holds the pattern, sized so that a quadratic version of it would outweigh
+ * the call's fixed and linear parts even at a quarter of the size. Keep big inputs of many small objects
+ * (a log of many lines) within the CPU's caches: from about 8,000 lines a Scan's arrays outgrow them, and
+ * even a plain filter grows 5-7× from a quarter to all (review rv16, F23). A long single line does not
+ * have that problem.
  */
 export function growth(work: (scale: number) => () => void, runs = 7): { ratio: number; small: number; full: number; bound: number } {
   const quarter = work(0.25)
