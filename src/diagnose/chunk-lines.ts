@@ -74,7 +74,11 @@ export class ChunkLines {
   }
 }
 
-function find(s: string, what: string, from: number): number {
+/**
+ * Where `what` next occurs in `s` at or after `from`; the length of `s` when it does not, so a caller that
+ * keeps the answer searches for an absent character once (with -1 it would search again on every line).
+ */
+export function find(s: string, what: string, from: number): number {
   const at = s.indexOf(what, from)
   return at === -1 ? s.length : at
 }

@@ -3,7 +3,7 @@ import type { ParsedTrace, TraceLine, TraceSection } from './trace.js'
 import { EXIT, cleanPiece, currentStage, headerStage, hintStage, isBlank, isFailedTrailer, isStage, isSucceededTrailer, markerOf, ownString, phaseFromTrailer, stageIndex, trimEnd } from './trace-line.js'
 import { thinKeepingEchoes, worthKeeping } from './trace-keep.js'
 import { type Reached, inferredSection, reachRow } from './stage-reached.js'
-import { ChunkLines } from './chunk-lines.js'
+import { ChunkLines, find } from './chunk-lines.js'
 import { DEDENT_MAX_LINES, normalizePaste } from './paste-dedent.js'
 import { type ReaderLimits, STREAM_LIMITS } from './reader-limits.js'
 
@@ -375,10 +375,4 @@ export class TraceReader {
       ...(failedPhase ? { failedPhase } : {}),
     }
   }
-}
-
-/** Where `what` next occurs in `s` at or after `from`; the length of `s` when it does not. */
-function find(s: string, what: string, from: number): number {
-  const at = s.indexOf(what, from)
-  return at === -1 ? s.length : at
 }
